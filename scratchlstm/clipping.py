@@ -1,0 +1,65 @@
+"""Gradient clipping, by global norm and by value.
+
+Both take the gradients as a dict of arrays or a list of such dicts (one per layer), return a new
+structure of the same shape (the input is not modified) and the global L2 norm *before* clipping:
+
+    total_norm = sqrt(sum over every array g of sum(g * g))
+
+By norm: when ``total_norm > max_norm`` every gradient is scaled by ``max_norm / total_norm``, so the
+clipped norm equals ``max_norm`` (to rounding); below it the gradients are returned unchanged.
+By value: every entry is clamped into ``[-clip_value, clip_value]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Union
+
+from .backend import Array, namespace
+
+Grads = Union[dict, list]
+
+
+def _map(grads: Grads, fn: Callable[[Array], Array]) -> Grads:
+    if isinstance(grads, dict):
+        return {name: fn(g) for name, g in grads.items()}
+    return [_map(g, fn) for g in grads]
+
+
+def _arrays(grads: Grads) -> list[Array]:
+    if isinstance(grads, dict):
+        return list(grads.values())
+    return [a for g in grads for a in _arrays(g)]
+
+
+def global_norm(grads: Grads) -> float:
+    """L2 norm of all gradient entries together, as a Python float (NaN or inf if any entry is)."""
+    total = 0.0
+    for g in _arrays(grads):
+        xp = namespace(g)
+        total += float(xp.sum(g * g))
+    return math.sqrt(total)
+
+
+def clip_grad_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
+    """Scale ``grads`` so that their global norm is at most ``max_norm``; return ``(clipped, norm)``.
+
+    ``norm`` is the global norm before clipping. A non-finite norm is returned as it is with the
+    gradients unchanged, so that the caller (the trainer) can stop and say so.
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    total_norm = global_norm(grads)
+    if not math.isfinite(total_norm) or total_norm <= max_norm:
+        return _map(grads, lambda g: g), total_norm
+    scale = float(max_norm) / total_norm  # a Python float never upcasts float32 arrays
+    return _map(grads, lambda g: g * scale), total_norm
+
+
+def clip_grad_value(grads: Grads, clip_value: float) -> tuple[Grads, float]:
+    """Clamp every entry of ``grads`` into ``[-clip_value, clip_value]``; return ``(clipped, norm)``
+    with ``norm`` the global norm before clipping."""
+    if not clip_value > 0:
+        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    v = float(clip_value)
+    return _map(grads, lambda g: namespace(g).clip(g, -v, v)), global_norm(grads)

@@ -1,0 +1,25 @@
+"""The package's own error types: each message says what was wrong and what to do.
+
+The command-line program prints these as one or two lines (no traceback unless ``--debug``) and
+exits non-zero; anything else escaping is a bug.
+"""
+
+
+class ScratchLSTMError(Exception):
+    """Base of every error the package raises on purpose."""
+
+
+class ConfigError(ScratchLSTMError, ValueError):
+    """A setting is out of range or unknown (the message lists the valid choices)."""
+
+
+class DataError(ScratchLSTMError, ValueError):
+    """A price file cannot be used as it is (the message names the file, the problem and the fix)."""
+
+
+class CheckpointError(ScratchLSTMError, ValueError):
+    """A checkpoint is corrupt, from another format version, or does not match the model or data."""
+
+
+class TrainingDiverged(ScratchLSTMError, RuntimeError):
+    """The loss or the gradients became NaN or infinite; the last good weights were kept."""

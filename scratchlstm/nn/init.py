@@ -1,0 +1,83 @@
+"""Weight initialisers, all drawn on the host from one seed.
+
+Every draw goes through ``numpy.random.default_rng`` on the host and is then moved to the target
+namespace, so the same seed gives the same weights on NumPy, CuPy and array-api-strict.
+
+Schemes for an LSTM layer with gate blocks i | f | g | o:
+
+``"pytorch"``  every entry of W_x, W_h and b from U(-k, k), k = 1/sqrt(H) (PyTorch's ``nn.LSTM``;
+               PyTorch draws two biases, here their sum is one bias).
+``"glorot"``   W_x Glorot/Xavier uniform, U(-r, r) with r = sqrt(6 / (D + 4H)); W_h orthogonal, one
+               (H, H) orthogonal block per gate; b zero (Keras' defaults).
+
+``forget_bias`` is added to the forget block of ``b``; 1.0 is the common recommendation (Gers et
+al. 2000; Jozefowicz et al. 2015) so that the cell remembers by default at the start of training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import Array, dtype_of, from_host, get_namespace, host_rng
+
+SCHEMES = ("pytorch", "glorot")
+
+
+def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    """(fan_in, fan_out) host array from U(-r, r), r = sqrt(6 / (fan_in + fan_out))."""
+    r = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-r, r, size=(fan_in, fan_out))
+
+
+def orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """(n, n) host orthogonal matrix, uniformly distributed (QR of a Gaussian with sign fix)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))[None, :]
+
+
+def uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
+    """Host array of ``shape`` from U(-bound, bound)."""
+    return rng.uniform(-bound, bound, size=shape)
+
+
+def init_lstm_params(
+    input_size: int,
+    hidden_size: int,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    scheme: str = "pytorch",
+    forget_bias: float = 0.0,
+    xp=None,
+    dtype: str = "float32",
+    device=None,
+) -> dict[str, Array]:
+    """Parameters ``{"W_x" (D, 4H), "W_h" (H, 4H), "b" (4H,)}`` of one LSTM layer.
+
+    ``xp`` is the target namespace (NumPy when omitted); ``dtype`` is ``"float32"`` or ``"float64"``.
+    """
+    if input_size < 1 or hidden_size < 1:
+        raise ValueError(f"input_size and hidden_size must be at least 1, got {input_size} and {hidden_size}")
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown init scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    rng = host_rng(seed)
+    D, H = input_size, hidden_size
+    if scheme == "pytorch":
+        k = 1.0 / math.sqrt(H)
+        W_x = uniform(rng, (D, 4 * H), k)
+        W_h = uniform(rng, (H, 4 * H), k)
+        b = uniform(rng, (4 * H,), k)
+    else:
+        W_x = glorot_uniform(rng, D, 4 * H)
+        W_h = np.concatenate([orthogonal(rng, H) for _ in range(4)], axis=1)  # (H, 4H)
+        b = np.zeros(4 * H)
+    b[1 * H : 2 * H] += forget_bias
+    return place({"W_x": W_x, "W_h": W_h, "b": b}, xp=xp, dtype=dtype, device=device)
+
+
+def place(host_arrays: dict[str, np.ndarray], *, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """Move a dict of host arrays into namespace ``xp`` with ``dtype`` on ``device``."""
+    xp = get_namespace("numpy") if xp is None else xp
+    dt = dtype_of(xp, dtype)
+    return {name: from_host(a, xp, dtype=dt, device=device) for name, a in host_arrays.items()}

@@ -1,0 +1,56 @@
+"""Every backend gives the same numbers as NumPy float64, in its own namespace, device and dtype."""
+
+import numpy as np
+
+import scratchlstm as sl
+from scratchlstm.backend import to_numpy
+
+from .conftest import assert_same_kind, max_rel_diff, random_lstm_host
+
+
+def test_same_weights_same_outputs_on_every_backend(case):
+    T, B, D, H = 5, 2, 3, 4
+    host = random_lstm_host(D, H, 11)
+    rng = np.random.default_rng(12)
+    x, dhs = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, H))
+    ref_hs, _, ref_cache = sl.lstm_forward(host, x)
+    ref_grads, ref_dx, _, _ = sl.lstm_backward(ref_cache, dhs)
+
+    hs, (h_T, c_T), cache = sl.lstm_forward(case.params(host), case.array(x))
+    grads, dx, dh0, dc0 = sl.lstm_backward(cache, case.array(dhs))
+    assert max_rel_diff(hs, ref_hs) < case.rtol
+    assert max_rel_diff(dx, ref_dx) < case.rtol
+    for name in host:
+        assert max_rel_diff(grads[name], ref_grads[name]) < case.rtol
+    for out in (hs, h_T, c_T, dx, dh0, dc0, *grads.values()):
+        assert_same_kind(out, case)
+
+
+def test_one_seed_gives_the_same_weights_on_every_backend(case):
+    reference = sl.init_lstm_params(3, 4, seed=42, dtype="float64", forget_bias=1.0)
+    params = sl.init_lstm_params(3, 4, seed=42, xp=case.xp, dtype=case.dtype, device=case.device, forget_bias=1.0)
+    for name in reference:
+        assert np.array_equal(to_numpy(params[name]), to_numpy(reference[name]).astype(case.dtype)), name
+        assert_same_kind(params[name], case)
+
+
+def test_forget_bias_shifts_only_the_forget_block():
+    plain = sl.init_lstm_params(3, 4, seed=42, dtype="float64", scheme="glorot")
+    shifted = sl.init_lstm_params(3, 4, seed=42, dtype="float64", scheme="glorot", forget_bias=1.0)
+    gate = np.arange(16) // 4  # 0 i, 1 f, 2 g, 3 o
+    assert np.array_equal(shifted["b"] - plain["b"], (gate == 1).astype(float))
+    assert np.array_equal(shifted["W_h"], plain["W_h"])
+    for k in range(4):  # glorot scheme: each recurrent gate block is orthogonal
+        block = plain["W_h"][:, 4 * k : 4 * k + 4]
+        assert np.allclose(block.T @ block, np.eye(4), atol=1e-12)
+
+
+def test_layer_class_keeps_namespace(case):
+    lstm = sl.LSTM(3, 4, num_layers=2, batch_first=True, xp=case.xp, dtype=case.dtype, device=case.device, seed=1)
+    x = case.array(np.random.default_rng(0).normal(size=(2, 5, 3)))
+    out, (h_n, c_n) = lstm(x)
+    assert tuple(out.shape) == (2, 5, 4) and tuple(h_n.shape) == (2, 2, 4)
+    dx, (dh0, dc0) = lstm.backward(out)
+    assert tuple(dx.shape) == (2, 5, 3)
+    for a in (out, h_n, c_n, dx, dh0, dc0):
+        assert_same_kind(a, case)

@@ -1,0 +1,70 @@
+"""Clipping by global norm and by value, checked against plain NumPy arithmetic."""
+
+import math
+
+import numpy as np
+import pytest
+
+from scratchlstm import clip_grad_norm, clip_grad_value
+from scratchlstm.backend import to_numpy
+
+
+def _host_grads(seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    return [
+        {"W_x": scale * rng.normal(size=(3, 8)), "W_h": scale * rng.normal(size=(2, 8)), "b": scale * rng.normal(size=8)},
+        {"W_x": scale * rng.normal(size=(2, 8)), "W_h": scale * rng.normal(size=(2, 8)), "b": scale * rng.normal(size=8)},
+    ]
+
+
+def _norm(host):
+    return math.sqrt(sum(float(np.sum(a.astype(np.float64) ** 2)) for layer in host for a in layer.values()))
+
+
+def test_norm_above_max_is_brought_to_max_exactly(case):
+    host = _host_grads(scale=10.0)
+    grads = [case.params(layer) for layer in host]
+    clipped, norm = clip_grad_norm(grads, 1.5)
+    expected_norm = _norm([{k: v.astype(case.dtype) for k, v in layer.items()} for layer in host])
+    assert norm == pytest.approx(expected_norm, rel=1e-12 if case.dtype == "float64" else 1e-6)
+    after = _norm([{k: to_numpy(v) for k, v in layer.items()} for layer in clipped])
+    assert after == pytest.approx(1.5, rel=1e-14 if case.dtype == "float64" else 1e-6)
+    # direction is kept: every entry scaled by the same factor
+    ratio = to_numpy(clipped[0]["W_x"]) / host[0]["W_x"].astype(case.dtype)
+    assert np.allclose(ratio, ratio.flat[0], rtol=1e-6)
+    assert clipped[0]["W_x"].dtype == grads[0]["W_x"].dtype
+
+
+def test_norm_below_max_is_untouched(case):
+    host = _host_grads(scale=0.01)
+    grads = [case.params(layer) for layer in host]
+    clipped, norm = clip_grad_norm(grads, 100.0)
+    assert norm < 100.0
+    for a, b in zip(grads, clipped):
+        for name in a:
+            assert np.array_equal(to_numpy(a[name]), to_numpy(b[name]))
+
+
+def test_input_is_not_modified_and_nonfinite_norm_is_reported():
+    host = _host_grads(scale=10.0)[0]
+    copy = {k: v.copy() for k, v in host.items()}
+    clip_grad_norm(host, 1.0)
+    assert all(np.array_equal(host[k], copy[k]) for k in host)
+    host["b"][0] = np.nan
+    clipped, norm = clip_grad_norm(host, 1.0)
+    assert math.isnan(norm)
+
+
+def test_clip_by_value(case):
+    host = _host_grads(scale=3.0)[0]
+    clipped, norm = clip_grad_value(case.params(host), 0.5)
+    for name, a in host.items():
+        assert np.array_equal(to_numpy(clipped[name]), np.clip(a, -0.5, 0.5).astype(case.dtype))
+    assert norm == pytest.approx(_norm([host]), rel=1e-6)
+
+
+def test_non_positive_limits_are_refused():
+    with pytest.raises(ValueError, match="max_norm must be positive"):
+        clip_grad_norm({"b": np.ones(2)}, 0.0)
+    with pytest.raises(ValueError, match="clip_value must be positive"):
+        clip_grad_value({"b": np.ones(2)}, -1.0)
