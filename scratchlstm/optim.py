@@ -1,0 +1,193 @@
+"""Optimizers with PyTorch's meaning of every hyperparameter, and learning-rate schedules.
+
+    opt = Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+    opt.step(params, grads)          # replaces the entries of the ``params`` dict
+
+``p`` a parameter, ``g`` its gradient, ``t`` the step count starting at 1 (as in ``torch.optim``):
+
+SGD       g <- g + wd p;  buf <- g (t = 1) else mu buf + (1 - dampening) g
+          g <- g + mu buf (Nesterov) or buf;  p <- p - lr g
+RMSprop   g <- g + wd p;  v <- alpha v + (1 - alpha) g^2;  centered: m <- alpha m + (1 - alpha) g,
+          den = sqrt(v - m^2) + eps, else den = sqrt(v) + eps
+          momentum: buf <- mu buf + g / den, p <- p - lr buf;  else p <- p - lr g / den
+Adam      g <- g + wd p;  m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+          p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+AdamW     p <- p (1 - lr wd), then Adam with wd = 0 (decoupled weight decay)
+
+Hyperparameters are Python floats, so float32 parameters stay float32. ``state_dict`` /
+``load_state_dict`` carry the moments and the step count through checkpoints.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .backend import Array, namespace, to_numpy, like
+from .errors import ConfigError
+
+
+class Optimizer:
+    """Base class: per-parameter state dicts keyed by parameter name, and a step counter."""
+
+    name = "optimizer"
+
+    def __init__(self, lr: float):
+        if not lr > 0:
+            raise ConfigError(f"learning rate must be positive, got {lr}")
+        self.lr = float(lr)
+        self.t = 0
+        self.state: dict[str, dict[str, Array]] = {}
+
+    def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
+        """Apply one update to every parameter that has a gradient."""
+        self.t += 1
+        for name, g in grads.items():
+            params[name] = self._update(name, params[name], g, self.state.setdefault(name, {}))
+
+    def _update(self, name: str, p: Array, g: Array, s: dict[str, Array]) -> Array:
+        raise NotImplementedError
+
+    def hyperparameters(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(meta, arrays)``: JSON-able settings and step count, and host copies of the state."""
+        arrays = {f"{name}/{slot}": to_numpy(a) for name, s in self.state.items() for slot, a in s.items()}
+        return {"name": self.name, "t": self.t, "hyperparameters": self.hyperparameters()}, arrays
+
+    def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, Any], params: dict[str, Array]) -> None:
+        """Restore what :meth:`state_dict` returned, placing arrays like ``params``."""
+        if meta.get("name") != self.name:
+            raise ConfigError(f"optimizer state is for {meta.get('name')!r}, not {self.name!r}")
+        self.t = int(meta["t"])
+        self.state = {}
+        for key, a in arrays.items():
+            name, slot = key.rsplit("/", 1)
+            self.state.setdefault(name, {})[slot] = like(a, params[name])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum and weight decay."""
+
+    name = "sgd"
+
+    def __init__(self, lr: float = 1e-2, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+        super().__init__(lr)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ConfigError("Nesterov momentum requires momentum > 0 and dampening = 0")
+        self.momentum, self.dampening, self.weight_decay, self.nesterov = float(momentum), float(dampening), float(weight_decay), nesterov
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening, "weight_decay": self.weight_decay, "nesterov": self.nesterov}
+
+    def _update(self, name, p, g, s):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            s["buf"] = g if "buf" not in s else self.momentum * s["buf"] + (1.0 - self.dampening) * g
+            g = g + self.momentum * s["buf"] if self.nesterov else s["buf"]
+        return p - self.lr * g
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton), optionally centered and with momentum, as ``torch.optim.RMSprop``."""
+
+    name = "rmsprop"
+
+    def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(lr)
+        self.alpha, self.eps, self.weight_decay, self.momentum, self.centered = float(alpha), float(eps), float(weight_decay), float(momentum), centered
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay, "momentum": self.momentum, "centered": self.centered}
+
+    def _update(self, name, p, g, s):
+        xp = namespace(p)
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        v = s.get("square_avg", xp.zeros_like(p))
+        s["square_avg"] = v = self.alpha * v + (1.0 - self.alpha) * g * g
+        if self.centered:
+            m = s.get("grad_avg", xp.zeros_like(p))
+            s["grad_avg"] = m = self.alpha * m + (1.0 - self.alpha) * g
+            den = xp.sqrt(v - m * m) + self.eps
+        else:
+            den = xp.sqrt(v) + self.eps
+        if self.momentum:
+            buf = s.get("buf", xp.zeros_like(p))
+            s["buf"] = buf = self.momentum * buf + g / den
+            return p - self.lr * buf
+        return p - self.lr * (g / den)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba) with L2 weight decay added to the gradient, as ``torch.optim.Adam``."""
+
+    name = "adam"
+    decoupled = False
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(lr)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ConfigError(f"betas must be in [0, 1), got {betas}")
+        self.b1, self.b2, self.eps, self.weight_decay = float(b1), float(b2), float(eps), float(weight_decay)
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "betas": [self.b1, self.b2], "eps": self.eps, "weight_decay": self.weight_decay}
+
+    def _update(self, name, p, g, s):
+        xp = namespace(p)
+        if self.weight_decay:
+            if self.decoupled:
+                p = p * (1.0 - self.lr * self.weight_decay)
+            else:
+                g = g + self.weight_decay * p
+        m = s.get("exp_avg", xp.zeros_like(p))
+        v = s.get("exp_avg_sq", xp.zeros_like(p))
+        s["exp_avg"] = m = self.b1 * m + (1.0 - self.b1) * g
+        s["exp_avg_sq"] = v = self.b2 * v + (1.0 - self.b2) * g * g
+        step_size = self.lr / (1.0 - self.b1**self.t)
+        den = xp.sqrt(v) / math.sqrt(1.0 - self.b2**self.t) + self.eps
+        return p - step_size * (m / den)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter), as ``torch.optim.AdamW``."""
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
+        super().__init__(lr, betas, eps, weight_decay)
+
+
+OPTIMIZERS = {cls.name: cls for cls in (SGD, RMSprop, Adam, AdamW)}
+
+
+def make_optimizer(name: str, lr: float, **kwargs) -> Optimizer:
+    """Optimizer by name (sgd, rmsprop, adam, adamw) with PyTorch's hyperparameter names."""
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](lr=lr, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# learning-rate schedules: plain functions of the step (0-based)
+
+
+def constant_lr(step: int, base_lr: float) -> float:
+    """The base rate at every step."""
+    return base_lr
+
+
+def step_lr(step: int, base_lr: float, step_size: int, gamma: float = 0.1) -> float:
+    """``base_lr * gamma ** (step // step_size)``, like ``torch.optim.lr_scheduler.StepLR``."""
+    return base_lr * gamma ** (step // step_size)
+
+
+def cosine_lr(step: int, base_lr: float, total_steps: int, min_lr: float = 0.0) -> float:
+    """Cosine decay from ``base_lr`` at step 0 to ``min_lr`` at ``total_steps`` (then held)."""
+    progress = min(step, total_steps) / max(total_steps, 1)
+    return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * progress))

@@ -1,0 +1,37 @@
+"""Losses: values against torch.nn.functional, gradients against finite differences."""
+
+import numpy as np
+import pytest
+
+from scratchlstm import gradcheck
+from scratchlstm.losses import huber, mae, mse
+
+from .conftest import max_rel_diff
+
+
+def _data():
+    rng = np.random.default_rng(3)
+    return rng.normal(size=(6, 2)), rng.normal(size=(6, 2)) * 1.5
+
+
+@pytest.mark.parametrize("fn", [mse, mae, huber])
+def test_gradient_matches_finite_differences(fn):
+    pred, target = _data()
+    _, grad = fn(pred, target)
+    report = gradcheck(lambda v: fn(v["pred"], target)[0], {"pred": pred}, {"pred": grad})
+    assert report.passed, str(report)
+
+
+def test_values_match_torch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    pred, target = _data()
+    tp, tt = torch.tensor(pred), torch.tensor(target)
+    assert mse(pred, target)[0] == pytest.approx(F.mse_loss(tp, tt).item(), rel=1e-14)
+    assert mae(pred, target)[0] == pytest.approx(F.l1_loss(tp, tt).item(), rel=1e-14)
+    assert huber(pred, target, 0.7)[0] == pytest.approx(F.huber_loss(tp, tt, delta=0.7).item(), rel=1e-14)
+
+
+def test_shape_mismatch_is_refused():
+    with pytest.raises(ValueError, match="shapes differ"):
+        mse(np.zeros((3, 1)), np.zeros(3))
