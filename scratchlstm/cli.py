@@ -1,5 +1,8 @@
 """The ``scratchlstm`` command.
 
+    scratchlstm forecast             walk-forward LSTM forecast vs baselines (embedded MSFT data by default)
+    scratchlstm predict              next-step forecast from a saved model and a price file
+    scratchlstm fetch COIN           daily prices from CoinGecko into a CSV
     scratchlstm gradcheck            check the hand-written backward against finite differences
     scratchlstm <command> --help     what each command does and its options
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from dataclasses import replace
 from typing import Sequence
 
 from .errors import ScratchLSTMError
@@ -67,6 +71,179 @@ def _run_gradcheck(args) -> int:
     return 0 if report.passed else EXIT_FAILED_CHECK
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 50,100, got {text!r}") from None
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one layer size")
+    return sizes
+
+
+OFF = "off"  # what 'none'/'off' on the command line parses to, so it differs from "not given"
+
+
+def _none_or(kind):
+    def parse(text: str):
+        return OFF if text.lower() in ("none", "off") else kind(text)
+    return parse
+
+
+def _add_forecast(sub) -> None:
+    from .forecast.config import PRESETS, ForecastConfig
+
+    d = ForecastConfig()
+    p = sub.add_parser(
+        "forecast",
+        help="train and evaluate an LSTM forecast walk-forward, against naive, drift and window-mean baselines",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Loads a price file (Yahoo/yfinance, CryptoDataDownload, Kaggle minute bars, CoinGecko JSON; the embedded\n"
+            "MSFT 2000-2013 series when --csv is omitted), fits the LSTM on windows whose target lies before each cutoff,\n"
+            "forecasts the test span walk-forward, and prints the model next to the baselines on the same points.\n"
+            "Files written to --out: report.json, predictions.csv, forecast.png, loss.png, model.npz.\n\n"
+            "Presets (the tutorial pipelines): " + ", ".join(PRESETS) + ". Flags given explicitly override the preset."
+        ),
+    )
+    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
+    p.add_argument("--out", metavar="DIR", default="forecast-out", help="output folder (default forecast-out)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
+    p.add_argument("--config", metavar="JSON", help="JSON file of settings (field names as below, with _ for -)")
+    p.add_argument("--price-column", help="column to use as the price (default Adj Close, else Close)")
+    p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error", help="rows without a price: stop (default), drop, or carry forward")
+    g = p.add_argument_group("protocol")
+    g.add_argument("--window", type=int, help=f"past steps per window (default {d.window})")
+    g.add_argument("--horizon", type=int, help=f"steps ahead (default {d.horizon}; direct multi-step when > 1)")
+    g.add_argument("--target", choices=("returns", "price"), help=f"what the model predicts (default {d.target})")
+    g.add_argument("--test-size", type=float, help=f"test points, or a fraction below 1 (default {d.test_size})")
+    g.add_argument("--refit-every", type=_none_or(int), help=f"refit every N test points, 'none' to fit once (default {d.refit_every})")
+    g.add_argument("--val-fraction", type=float, help=f"share of training windows for early stopping (default {d.val_fraction})")
+    g = p.add_argument_group("model and training")
+    g.add_argument("--hidden", type=_sizes, dest="hidden_sizes", help="LSTM layer sizes, e.g. 50,100 (default 32)")
+    g.add_argument("--dropout", type=float, help=f"dropout after each LSTM layer, in [0, 1) (default {d.dropout})")
+    g.add_argument("--epochs", type=int, help=f"maximum epochs per fit (default {d.epochs})")
+    g.add_argument("--batch-size", type=int, help=f"windows per minibatch (default {d.batch_size})")
+    g.add_argument("--optimizer", help=f"sgd, rmsprop, adam or adamw (default {d.optimizer})")
+    g.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
+    g.add_argument("--loss", help=f"mse, mae or huber (default {d.loss})")
+    g.add_argument("--clip", type=_none_or(float), dest="clip_norm", help=f"clip gradients to this global norm, 'none' for off (default {d.clip_norm})")
+    g.add_argument("--patience", type=_none_or(int), help=f"early-stopping patience in epochs, 'none' for off (default {d.patience})")
+    g.add_argument("--log-every", type=int, help="print the losses every N epochs")
+    g.add_argument("--seed", type=int, help=f"seed of weights, shuffling and dropout (default {d.seed})")
+    g.add_argument("--backend", help="numpy, array_api_strict or cupy (default numpy)")
+    g.add_argument("--dtype", choices=("float32", "float64"), help=f"(default {d.dtype})")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(run=_run_forecast)
+
+
+CONFIG_FLAGS = ("window", "horizon", "target", "test_size", "refit_every", "val_fraction", "hidden_sizes", "dropout", "epochs",
+                "batch_size", "optimizer", "lr", "loss", "clip_norm", "patience", "log_every", "seed", "backend", "dtype")
+
+
+def _forecast_config(args):
+    from .forecast.config import ForecastConfig, load_config_file, preset
+
+    config = preset(args.preset) if args.preset else ForecastConfig()
+    if args.config:
+        config = load_config_file(args.config, config)
+    changes = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    changes = {k: (None if v == OFF else v) for k, v in changes.items()}
+    if changes.get("test_size") is not None and changes["test_size"] >= 1:
+        changes["test_size"] = int(changes["test_size"])
+    return replace(config, **changes)
+
+
+def _run_forecast(args) -> int:
+    from .backend import get_namespace
+    from .data import load_embedded, load_prices
+    from .forecast.run import run_forecast
+
+    config = _forecast_config(args)
+    get_namespace(config.backend)  # fail early on a missing backend
+    series = load_prices(args.csv, price_column=args.price_column, missing=args.missing) if args.csv else load_embedded()
+    s = series.summary()
+    print(f"data: {s['source']} ({s['format']}), {s['rows']} rows, {s['first_date']} to {s['last_date']}, price column {s['price_column']!r}")
+    for note in series.notes:
+        print(f"note: {note}")
+    print(f"protocol: window {config.window}, horizon {config.horizon}, target {config.target}, test {config.test_size}, "
+          f"refit every {config.refit_every or 'never'}; model LSTM {list(config.hidden_sizes)} dropout {config.dropout}, "
+          f"{config.optimizer} lr {config.lr}, {config.loss}")
+
+    def on_fit(k, n, fit):
+        h = fit.history
+        if not args.quiet:
+            print(f"fit {k + 1}/{n}: cutoff {series.frame.index[fit.cutoff]:%Y-%m-%d}, {fit.train_windows} windows, "
+                  f"{len(h.train_loss)} epochs ({h.stop_reason})", flush=True)
+
+    result = run_forecast(series, config, quiet=args.quiet, on_fit=on_fit)
+    print()
+    print(result.table())
+    paths = result.save(args.out)
+    print(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def _add_predict(sub) -> None:
+    p = sub.add_parser("predict", help="forecast the next step(s) from a saved model and the latest window of a price file",
+                       description="Loads model.npz written by 'scratchlstm forecast', reads the price file, and forecasts the "
+                                   "price h steps after its last row from the latest window.")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run")
+    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
+    p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error", help="rows without a price")
+    p.set_defaults(run=_run_predict)
+
+
+def _run_predict(args) -> int:
+    import numpy as np
+
+    from .data import load_embedded, load_prices
+    from .errors import CheckpointError, DataError
+    from .forecast.config import ForecastConfig
+    from .forecast.protocol import Fit, Scaler, forecast_prices
+    from .train import History, load_trained_model
+
+    model, meta = load_trained_model(args.checkpoint)
+    try:
+        config = ForecastConfig(**{**meta["forecast"], "hidden_sizes": tuple(meta["forecast"]["hidden_sizes"])})
+        scaler = Scaler(**meta["scaling"])
+        column = meta["data"]["price_column"]
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{args.checkpoint} is not a forecast model (missing {exc}); use the model.npz written by 'scratchlstm forecast'") from None
+    series = load_prices(args.csv, price_column=column, missing=args.missing) if args.csv else load_embedded()
+    prices = series.prices.to_numpy(dtype=float)
+    origin = len(prices) - 1
+    if origin < config.window:
+        raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
+    fit = Fit(cutoff=origin, scaler=scaler, history=History(), train_windows=0, model=model)
+    config = config.updated(backend="numpy", dtype=meta.get("dtype", "float32"))
+    forecast = float(forecast_prices(fit, prices, np.array([origin]), config)[0])
+    last_date = series.frame.index[-1]
+    print(f"last price {prices[-1]:.4f} on {last_date:%Y-%m-%d}; forecast {config.horizon} step(s) ahead: {forecast:.4f} "
+          f"({100 * (forecast / prices[-1] - 1):+.2f}%); naive: {prices[-1]:.4f}")
+    return 0
+
+
+def _add_fetch(sub) -> None:
+    p = sub.add_parser("fetch", help="download daily prices of a coin from CoinGecko into a CSV",
+                       description="Calls the public CoinGecko API (/coins/COIN/market_chart), drops the last, unfinished day, "
+                                   "and writes Date,Close,Volume,Market Cap. Needs a network connection.")
+    p.add_argument("coin", help="CoinGecko coin id, e.g. bitcoin, ethereum")
+    p.add_argument("--days", type=positive_int, default=365, help="days of history (default 365)")
+    p.add_argument("--vs", default="usd", help="quote currency (default usd)")
+    p.add_argument("--out", metavar="FILE", help="CSV to write (default COIN-daily.csv)")
+    p.set_defaults(run=_run_fetch)
+
+
+def _run_fetch(args) -> int:
+    from .data.coingecko import fetch_to_csv
+
+    out = args.out or f"{args.coin}-daily.csv"
+    frame = fetch_to_csv(args.coin, args.days, out, args.vs)
+    print(f"wrote {len(frame)} daily closes of {args.coin} ({frame['date'].iloc[0]:%Y-%m-%d} to {frame['date'].iloc[-1]:%Y-%m-%d}) to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratchlstm",
@@ -74,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_forecast(sub)
+    _add_predict(sub)
+    _add_fetch(sub)
     _add_gradcheck(sub)
     return parser
 

@@ -80,6 +80,12 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint {p} does not exist")
+    with open(p, "rb") as f:
+        magic = f.read(4)
+    if magic[:1] == b"\x80":
+        raise CheckpointError(f"{p} is a pickle; refused without loading it (checkpoints hold only numeric arrays)")
+    if magic != b"PK\x03\x04":
+        raise CheckpointError(f"{p} is not a checkpoint (not an .npz archive); pass the model.npz a training run wrote")
     try:
         with open(p, "rb") as f:  # our own handle: np.load leaks its handle on a broken zip
             data = np.load(f, allow_pickle=False)

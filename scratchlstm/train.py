@@ -352,3 +352,10 @@ def load_trained_model(path: str | Path, *, xp=None, dtype: str | None = None, d
 
     model = Model(config, place(host, xp=xp, dtype=dtype or meta.get("dtype", "float32"), device=device))
     return model, meta
+
+
+def save_model(path: str | Path, model: Model, meta: dict[str, Any] | None = None) -> None:
+    """Save the model's weights and architecture (no training state) for :func:`load_trained_model`."""
+    arrays = {f"param/{k}": to_numpy(v) for k, v in model.params.items()}
+    save_checkpoint(path, arrays, {"model": model.config.to_dict(), "gate_order": "i,f,g,o",
+                                   "dtype": str(arrays["param/head.W"].dtype), **(meta or {})})

@@ -1,0 +1,130 @@
+"""Baselines, metrics and the persistence diagnostic, all on prices at the same test points.
+
+At origin t with last price ``last = p[t]``, actual ``a = p[t+h]`` and window ``p[t-W+1..t]``:
+
+    naive        p[t]                                  (last value)
+    drift        p[t] + h (p[t] - p[t-W]) / W          (the window's average step, continued)
+    window mean  mean(p[t-W+1..t])
+
+Metrics: MAE, RMSE, MAPE (%), MASE (MAE over the in-sample naive MAE), MAE relative to naive
+(below 1 means skill), and the directional hit rate: the share of points where the forecast change
+``f - last`` has the sign of the actual change ``a - last``, shown next to 50% and to the share of
+the majority direction (a model that always says "up" scores exactly that).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+BASELINES = ("naive", "drift", "window_mean")
+
+
+def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> dict[str, np.ndarray]:
+    """The three baselines' forecasts of ``p[t + h]`` at every origin."""
+    last = prices[origins]
+    start = np.maximum(origins - window, 0)
+    drift = last + horizon * (last - prices[start]) / np.maximum(origins - start, 1)
+    mean = np.array([prices[max(t - window + 1, 0) : t + 1].mean() for t in origins])
+    return {"naive": last.copy(), "drift": drift, "window_mean": mean}
+
+
+def point_metrics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray, mase_scale: float) -> dict[str, float]:
+    """MAE, RMSE, MAPE, MASE and hit rate of one forecaster (relative MAE is added by the caller)."""
+    err = forecast - actual
+    mae = float(np.mean(np.abs(err)))
+    moved = np.sign(forecast - last)
+    hit = float(np.mean(moved[moved != 0] == np.sign(actual - last)[moved != 0])) if np.any(moved != 0) else math.nan
+    return {
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mape": float(100.0 * np.mean(np.abs(err) / np.abs(actual))),
+        "mase": mae / mase_scale if mase_scale > 0 else math.nan,
+        "hit_rate": hit,
+    }
+
+
+def evaluate_forecasts(forecasts: dict[str, np.ndarray], actual: np.ndarray, last: np.ndarray, mase_scale: float) -> dict[str, dict[str, float]]:
+    """Metrics for every forecaster, with ``rel_mae`` = MAE / naive MAE."""
+    metrics = {name: point_metrics(f, actual, last, mase_scale) for name, f in forecasts.items()}
+    naive_mae = metrics["naive"]["mae"]
+    for m in metrics.values():
+        m["rel_mae"] = m["mae"] / naive_mae if naive_mae > 0 else math.nan
+    return metrics
+
+
+def direction_base_rates(actual: np.ndarray, last: np.ndarray) -> dict[str, float]:
+    """Share of up moves and the majority share among the actual moves."""
+    change = np.sign(actual - last)
+    up = float(np.mean(change[change != 0] > 0)) if np.any(change != 0) else math.nan
+    return {"up_share": up, "majority_share": max(up, 1 - up) if not math.isnan(up) else math.nan}
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    if np.std(a) == 0 or np.std(b) == 0:
+        return math.nan
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def persistence_diagnostic(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray) -> dict:
+    """Does the forecast track the last input rather than the target?
+
+    Compares the correlation of the forecast with the last input (``p[t]``) and with the target
+    (``p[t+h]``), and measures how far the forecasts move relative to how far prices move. A
+    forecast closer to yesterday than to tomorrow is a lagged copy, however good its chart looks.
+    """
+    corr_last = _corr(forecast, last)
+    corr_target = _corr(forecast, actual)
+    moves = float(np.mean(np.abs(forecast - last)) / max(np.mean(np.abs(actual - last)), 1e-300))
+    change_corr = _corr(forecast - last, actual - last)
+    warnings = []
+    if not math.isnan(corr_last) and corr_last >= corr_target:
+        warnings.append(
+            f"the forecasts follow the last input (correlation {corr_last:.4f}) at least as closely as the target "
+            f"({corr_target:.4f}): the model is mostly copying the last price"
+        )
+    if moves < 0.25:
+        warnings.append(f"the forecasts move only {moves:.0%} as much as prices do: little more than the naive forecast")
+    return {
+        "corr_with_last_input": corr_last,
+        "corr_with_target": corr_target,
+        "forecast_move_ratio": moves,
+        "change_correlation": change_corr,
+        "warnings": warnings,
+    }
+
+
+def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1, power: int = 1) -> dict[str, float]:
+    """Diebold-Mariano test of equal accuracy of forecasters a and b.
+
+    Loss differential ``d_t = |e_a,t|^power - |e_b,t|^power``; statistic
+
+        DM = mean(d) / sqrt(S / n),   S = g_0 + 2 sum_{k=1}^{L} (1 - k/(L+1)) g_k
+
+    with ``g_k`` the lag-k autocovariance of d and the Newey-West (Bartlett) lag ``L = h - 1``
+    (h-step forecasts overlap by h - 1 steps). Two-sided p-value from the standard normal.
+    Negative DM means a is more accurate.
+    """
+    d = np.abs(errors_a) ** power - np.abs(errors_b) ** power
+    n = len(d)
+    dc = d - d.mean()
+    lags = max(horizon - 1, 0)
+    s = float(dc @ dc) / n
+    for k in range(1, lags + 1):
+        s += 2 * (1 - k / (lags + 1)) * float(dc[k:] @ dc[:-k]) / n
+    if s <= 0 or n < 2:
+        return {"dm": math.nan, "p_value": math.nan, "mean_diff": float(d.mean())}
+    dm = float(d.mean()) / math.sqrt(s / n)
+    return {"dm": dm, "p_value": math.erfc(abs(dm) / math.sqrt(2)), "mean_diff": float(d.mean())}
+
+
+def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05) -> str:
+    """One line: does the model beat the naive forecast, and is the difference significant?"""
+    rel, p = metrics["model"]["rel_mae"], test["p_value"]
+    detail = f"MAE {rel:.3f}x naive, Diebold-Mariano p = {p:.3g}"
+    if rel < 1 and p < alpha:
+        return f"beats naive: {detail}"
+    if rel > 1 and p < alpha:
+        return f"does not beat naive (significantly worse): {detail}"
+    return f"does not beat naive (no significant difference): {detail}"

@@ -1,0 +1,173 @@
+"""The walk-forward protocol: windows, scaling fitted on training data only, rolling refits.
+
+Notation: prices ``p[0..N-1]``; an *origin* ``t`` is the last step the forecaster has seen. The
+window at origin t holds the inputs of steps t-W+1 .. t and its target is h steps ahead:
+
+    target "returns":  inputs r[t-W+1..t], targets r[t+1..t+h],  r[s] = log p[s] - log p[s-1]
+                       forecast price  p[t] * exp(r_hat[t+1] + ... + r_hat[t+h])
+    target "price":    inputs p[t-W+1..t], targets p[t+1..t+h];  forecast price  p_hat[t+h]
+
+No leakage: a model fitted at cutoff c uses only windows whose last target step is <= c
+(t + h <= c), and its scaler is fitted on the values up to c. Returns are scaled by their training
+spread without centring, so an output of 0 means "no change": an untrained or uninformative model
+forecasts the last price (naive) rather than a drift.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..backend import from_host, get_namespace, to_numpy
+from ..errors import DataError
+from ..nn.model import Model
+from ..train import History, train
+from .config import ForecastConfig
+
+
+@dataclass
+class Scaler:
+    """``z = (v - center) / scale``, fitted on training values only."""
+
+    center: float
+    scale: float
+
+    @classmethod
+    def fit(cls, values: np.ndarray, center: bool) -> "Scaler":
+        spread = float(np.std(values))
+        return cls(float(np.mean(values)) if center else 0.0, spread if spread > 0 else 1.0)
+
+    def transform(self, v: np.ndarray) -> np.ndarray:
+        return (v - self.center) / self.scale
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        return z * self.scale + self.center
+
+    def to_dict(self) -> dict[str, float]:
+        return {"center": self.center, "scale": self.scale}
+
+
+def model_inputs(prices: np.ndarray, target: str) -> np.ndarray:
+    """The series the model sees, aligned with ``prices``: log-returns (index 0 undefined) or prices."""
+    if target == "returns":
+        r = np.full(len(prices), np.nan)
+        r[1:] = np.diff(np.log(prices))
+        return r
+    return prices.astype(float)
+
+
+def first_origin(config: ForecastConfig) -> int:
+    """Smallest origin with a complete window (returns need p[t-W] for r[t-W+1])."""
+    return config.window if config.target == "returns" else config.window - 1
+
+
+def windows(series: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """``X (M, W, 1)`` inputs ending at each origin and ``Y (M, h)`` the next ``h`` values."""
+    steps = np.arange(-window + 1, 1)
+    X = series[origins[:, None] + steps[None, :]][:, :, None]  # (M, W, 1)
+    Y = series[origins[:, None] + np.arange(1, horizon + 1)[None, :]]  # (M, h)
+    return X, Y
+
+
+def minimum_rows(config: ForecastConfig, test_points: int = 1) -> int:
+    """Rows needed for one training window of each kind plus ``test_points`` test points."""
+    return first_origin(config) + config.horizon + 2 * max(2, config.batch_size // 8) + test_points + 1
+
+
+def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
+    """Origins of the walk-forward test points: the last ones whose target exists."""
+    last = n - 1 - config.horizon
+    usable = last - first_origin(config) + 1
+    count = int(round(config.test_size * usable)) if config.test_size < 1 else int(config.test_size)
+    needed = minimum_rows(config, count)
+    if count < 1 or n < needed:
+        raise DataError(
+            f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "
+            f"the series has {n}; use a longer history, a smaller --window or a smaller --test-size"
+        )
+    return np.arange(last - count + 1, last + 1)
+
+
+@dataclass
+class Fit:
+    """One (re)fit of the walk-forward: its cutoff, scaler and training history."""
+
+    cutoff: int  # last step whose value the fit could see
+    scaler: Scaler
+    history: History
+    train_windows: int
+    model: Model = field(repr=False)
+
+
+def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet: bool = True) -> Fit:
+    """Fit a fresh model on everything known at ``cutoff`` (windows with t + h <= cutoff)."""
+    series = model_inputs(prices, config.target)
+    known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
+    scaler = Scaler.fit(known, center=config.target == "price")
+    z = scaler.transform(series)
+    origins = np.arange(first_origin(config), cutoff - config.horizon + 1)
+    if len(origins) < 4:
+        raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
+    X, Y = windows(z, origins, config.window, config.horizon)
+    n_val = int(len(origins) * config.val_fraction)
+    xp = get_namespace(config.backend)
+    dtype = getattr(xp, config.dtype)
+
+    def put(a):
+        return from_host(a, xp, dtype=dtype)
+
+    model = Model.create(config.model_config(1), seed=config.seed, xp=xp, dtype=config.dtype)
+    tc = config.train_config(quiet=quiet)
+    if n_val >= 1:
+        history = train(model, put(X[:-n_val]), put(Y[:-n_val]), put(X[-n_val:]), put(Y[-n_val:]), tc)
+    else:
+        history = train(model, put(X), put(Y), config=tc)
+    return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
+
+
+def forecast_prices(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model."""
+    series = fit.scaler.transform(model_inputs(prices, config.target))
+    steps = np.arange(-config.window + 1, 1)
+    X = series[origins[:, None] + steps[None, :]][:, :, None]
+    xp = get_namespace(config.backend)
+    out = to_numpy(fit.model.predict(from_host(X, xp, dtype=getattr(xp, config.dtype)))).astype(float)  # (M, h)
+    out = fit.scaler.inverse(out)
+    if config.target == "returns":
+        return prices[origins] * np.exp(out.sum(axis=1))
+    return out[:, -1]
+
+
+def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = True,
+                 on_fit: Callable[[int, int, Fit], None] | None = None) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
+    """Rolling-origin backtest: ``(origins, model forecasts of p[t+h], fits)``.
+
+    The model is refitted at the first test origin and every ``refit_every`` origins after it, each
+    time on all windows known at that origin. ``on_fit(k, n_fits, fit)`` reports progress.
+    """
+    prices = np.asarray(prices, dtype=float)
+    origins = walk_forward_origins(len(prices), config)
+    block = config.refit_every or len(origins)
+    starts = list(range(0, len(origins), block))
+    forecasts = np.empty(len(origins))
+    fits = []
+    for k, start in enumerate(starts):
+        chunk = origins[start : start + block]
+        fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet)
+        forecasts[start : start + block] = forecast_prices(fit, prices, chunk, config)
+        fits.append(fit)
+        if on_fit is not None:
+            on_fit(k, len(starts), fit)
+    if not np.all(np.isfinite(forecasts)):
+        raise DataError("the model produced non-finite forecasts; try --target returns or a smaller learning rate")
+    return origins, forecasts, fits
+
+
+def naive_scale(prices: np.ndarray, end: int, horizon: int) -> float:
+    """Mean |p[s+h] - p[s]| over the training span (the MASE denominator)."""
+    seen = prices[: end + 1]
+    diffs = np.abs(seen[horizon:] - seen[:-horizon])
+    return float(np.mean(diffs)) if len(diffs) else math.nan

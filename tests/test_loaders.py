@@ -1,0 +1,188 @@
+"""Every loader on files the tests write, including the awkward variants."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scratchlstm.data import DataWarning, load_embedded, load_prices
+from scratchlstm.data.coingecko import daily_closes, fetch_to_csv
+from scratchlstm.errors import DataError
+
+YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
+2020-01-02,10,11,9,10.5,5.25,100
+2020-01-03,10.5,12,10,11.5,5.75,200
+2020-01-06,11.5,12,11,12.0,6.0,300
+"""
+
+YFINANCE = """Price,Close,High,Low,Open,Volume
+Ticker,BTC-USD,BTC-USD,BTC-USD,BTC-USD,BTC-USD
+Date,,,,,
+2024-01-01,44167.33,44175.43,42214.97,42280.23,18426978443
+2024-01-02,44957.97,45899.71,44176.95,44187.14,39335274536
+2024-01-03,42848.17,45503.24,40813.53,44961.60,46342323118
+"""
+
+
+def _cdd(unit_ms: bool) -> str:
+    scale = 1000 if unit_ms else 1
+    rows = [(1704240000 - 86400 * k, 42848.17 + k, 1.5 + k) for k in range(3)]  # newest first
+    body = "\n".join(f"{u * scale},{pd.Timestamp(u, unit='s'):%Y-%m-%d},BTC/USD,1,2,0.5,{c},{v},{v * c}" for u, c, v in rows)
+    return "https://www.CryptoDataDownload.com\nunix,date,symbol,open,high,low,close,Volume BTC,Volume USD\n" + body + "\n"
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_yahoo_uses_adjusted_close(tmp_path):
+    s = load_prices(write(tmp_path, "a.csv", YAHOO))
+    assert s.format == "yahoo" and s.price_column == "adj close"
+    assert list(s.prices) == [5.25, 5.75, 6.0]
+    assert load_prices(write(tmp_path, "b.csv", YAHOO), price_column="Close").prices.iloc[-1] == 12.0
+
+
+def test_yfinance_three_header_lines(tmp_path):
+    s = load_prices(write(tmp_path, "y.csv", YFINANCE))
+    assert s.format == "yfinance" and s.price_column == "close"
+    assert s.prices.iloc[0] == pytest.approx(44167.33)
+    assert str(s.frame.index[0].date()) == "2024-01-01" and len(s.frame) == 3
+
+
+@pytest.mark.parametrize("unit_ms", [False, True])
+def test_cryptodatadownload_banner_newest_first_and_unix_units(tmp_path, unit_ms):
+    s = load_prices(write(tmp_path, "c.csv", _cdd(unit_ms)))
+    assert s.format == "cryptodatadownload"
+    assert s.frame.index.is_monotonic_increasing
+    assert [d.strftime("%Y-%m-%d") for d in s.frame.index] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert list(s.prices) == [42850.17, 42849.17, 42848.17]
+    assert "volume btc" in s.frame.columns and not any("not in time order" in n for n in s.notes)
+
+
+def test_kaggle_minute_bars_resampled_to_daily(tmp_path):
+    start = 1325376000  # 2012-01-01 00:00 UTC
+    lines = ["Timestamp,Open,High,Low,Close,Volume_(BTC),Volume_(Currency),Weighted_Price"]
+    rng = np.random.default_rng(0)
+    expected = {}
+    for day in range(3):
+        closes = []
+        for minute in range(0, 1440, 60):  # hourly trades, NaN minutes between
+            ts = start + day * 86400 + minute * 60
+            price = 4 + day + rng.random()
+            lines.append(f"{ts},{price},{price + 0.1},{price - 0.1},{price},1.0,{price},{price}")
+            lines.append(f"{ts + 60},NaN,NaN,NaN,NaN,NaN,NaN,NaN")
+            closes.append(price)
+        expected[day] = (closes[0], max(closes) + 0.1, min(closes) - 0.1, closes[-1])
+    s = load_prices(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
+    assert s.format == "kaggle-minute" and len(s.frame) == 3
+    for day, (o, h, lo, c) in expected.items():
+        row = s.frame.iloc[day]
+        assert (row["open"], row["high"], row["low"], row["close"]) == pytest.approx((o, h, lo, c))
+    assert s.frame["volume_(btc)"].iloc[0] == pytest.approx(24.0)
+
+
+def _market_chart(days=4):
+    t0 = 1704067200000  # 2024-01-01 UTC in ms
+    prices = [[t0 + k * 86400000, 100.0 + k] for k in range(days)] + [[t0 + (days - 1) * 86400000 + 3600000 * 5, 200.0]]
+    return {"prices": prices, "market_caps": [[t, p * 10] for t, p in prices], "total_volumes": [[t, p * 2] for t, p in prices]}
+
+
+def test_coingecko_json_file(tmp_path):
+    s = load_prices(write(tmp_path, "cg.json", json.dumps(_market_chart())))
+    assert s.format == "coingecko" and "market_cap" in s.frame.columns and s.frame["volume"].iloc[0] == 200.0
+
+
+def test_fetch_drops_unfinished_day_and_writes_csv(tmp_path):
+    doc = _market_chart()
+
+    class Response:
+        def __init__(self, body):
+            self.body = body
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self):
+            return self.body
+
+    seen = {}
+
+    def opener(request, timeout):
+        seen["url"] = request.full_url
+        return Response(json.dumps(doc).encode())
+
+    out = tmp_path / "bitcoin.csv"
+    frame = fetch_to_csv("bitcoin", 4, out, opener=opener)
+    assert "coins/bitcoin/market_chart" in seen["url"] and "days=4" in seen["url"]
+    assert len(frame) == 3 and frame["close"].iloc[-1] == 102.0  # the intraday 200.0 row is gone
+    reloaded = load_prices(out)
+    assert list(reloaded.prices) == [100.0, 101.0, 102.0]
+    assert len(daily_closes(doc)) == 3
+
+
+def test_fetch_offline_says_so(tmp_path):
+    import urllib.error
+
+    def offline(request, timeout):
+        raise urllib.error.URLError("Name or service not known")
+
+    with pytest.raises(DataError, match="offline"):
+        fetch_to_csv("bitcoin", 30, tmp_path / "x.csv", opener=offline)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_duplicates_dropped_with_warning_unsorted_sorted_gaps_reported(tmp_path):
+    text = "Date,Close\n2020-01-05,5\n2020-01-01,1\n2020-01-02,2\n2020-01-02,9\n2020-01-03,3\n2020-03-01,4\n"
+    with pytest.warns(DataWarning, match="1 duplicated time stamp"):
+        s = load_prices(write(tmp_path, "d.csv", text))
+    assert list(s.prices) == [1, 2, 3, 5, 4]
+    assert any("not in time order" in n for n in s.notes)
+    assert any("gap" in n for n in s.notes)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the file is empty"),
+        ("Date,Close\n", "header but no rows"),
+        ("When,Close\n1,2\n", "no date column"),
+        ("Date,Volume\n2020-01-01,5\n", "no price column"),
+        ("Date,Close\n2020-01-01,abc\n2020-01-02,3\n", "not numbers"),
+        ("Date,Close\n2020-01-01,-3\n2020-01-02,3\n", "zero or negative"),
+        ("Date,Close\n2020-01-01,3\nyesterday,4\n", "not dates"),
+        ('{"foo": 1}', "only CoinGecko"),
+    ],
+)
+def test_bad_files_name_the_problem(tmp_path, text, message):
+    path = write(tmp_path, "bad.csv", text)
+    with pytest.raises(DataError, match=message) as info:
+        load_prices(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_prices_need_an_explicit_policy(tmp_path):
+    path = write(tmp_path, "m.csv", "Date,Close\n2020-01-01,1\n2020-01-02,\n2020-01-03,3\n")
+    with pytest.raises(DataError, match="1 row\\(s\\) have no close price.*--missing drop"):
+        load_prices(path)
+    assert list(load_prices(path, missing="drop").prices) == [1, 3]
+    assert list(load_prices(path, missing="ffill").prices) == [1, 1, 3]
+
+
+def test_binary_file_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(DataError, match="binary"):
+        load_prices(path)
+
+
+def test_embedded_dataset_is_real_and_complete():
+    s = load_embedded()
+    summary = s.summary()
+    assert summary["rows"] == 3270 and summary["first_date"] == "2000-03-01" and summary["last_date"] == "2013-03-01"
+    assert s.price_column == "adj close" and (s.prices > 0).all()
