@@ -162,3 +162,11 @@ def test_cli_errors_are_one_line_with_exit_code_2(args, message, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["coingecko-2x32", "btc-60", "cdd-7day", "yahoo-240"])
+def test_every_preset_runs_and_reports_against_naive(name):
+    config = preset(name).updated(epochs=1, log_every=0)
+    result = run_forecast(series_from(random_walk(700)), config)
+    assert "naive" in result.table() and result.verdict
+    assert len(result.actual) == len(result.forecasts["naive"]) == len(result.forecasts["model"])

@@ -21,11 +21,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..backend import Array, dtype_of, from_host, get_namespace, host_rng, like, namespace
 from ..errors import ConfigError
-from .init import init_lstm_params
+from .init import glorot_uniform, init_lstm_params
 from .stack import stack_backward, stack_forward
 
 HEADS = ("last", "all")
@@ -82,14 +80,16 @@ def init_model_params(config: ModelConfig, *, seed=0, xp=None, dtype: str = "flo
         layer = init_lstm_params(D, H, seed=rng, scheme=config.init, forget_bias=config.forget_bias, xp=xp, dtype=dtype, device=device)
         params.update({f"lstm{l}.{k}": v for k, v in layer.items()})
         D = H
-    r = float(np.sqrt(6.0 / (D + config.output_size)))  # Glorot uniform for the head
-    params["head.W"] = from_host(rng.uniform(-r, r, size=(D, config.output_size)), xp, dtype=dtype_of(xp, dtype), device=device)
-    params["head.c"] = from_host(np.zeros(config.output_size), xp, dtype=dtype_of(xp, dtype), device=device)
+    params["head.W"] = from_host(glorot_uniform(rng, D, config.output_size), xp, dtype=dtype_of(xp, dtype), device=device)
+    params["head.c"] = xp.zeros((config.output_size,), dtype=dtype_of(xp, dtype), device=device)
     return params
 
 
-def draw_dropout_masks(config: ModelConfig, T: int, B: int, rng: np.random.Generator, ref: Array) -> list[Array] | None:
-    """One (T, B, H_l) inverted-dropout mask per LSTM layer, or None when dropout is 0."""
+def draw_dropout_masks(config: ModelConfig, T: int, B: int, rng, ref: Array) -> list[Array] | None:
+    """One (T, B, H_l) inverted-dropout mask per LSTM layer, or None when dropout is 0.
+
+    ``rng`` is the host ``numpy.random.Generator`` of the run; the masks are moved next to ``ref``.
+    """
     p = config.dropout
     if p == 0.0:
         return None
