@@ -1,8 +1,10 @@
 r"""The LSTM cell and its backpropagation through time: the reference implementation.
 
 This is the code the docs derive line by line. It is written against the array API, so the same
-lines run on NumPy, CuPy and array-api-strict. (The NumPy fast path in ``lstm_fast.py`` computes the
-same numbers faster and is tested against this file.)
+lines run on NumPy, CuPy and array-api-strict. The public :func:`lstm_forward` and
+:func:`lstm_backward` at the end of this file run it, except for NumPy arrays, which go to the fast
+path in ``lstm_fast.py``: the same numbers with fewer, larger calls, tested against this file.
+``with reference_only():`` turns the fast path off.
 
 Notation (one symbol per variable, as in the code)::
 
@@ -47,7 +49,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import Array, device_of, namespace
+from ..backend import Array, device_of, is_numpy, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
 
 GATE_ORDER = ("i", "f", "g", "o")
@@ -82,6 +84,22 @@ def _initial_state(xp, state: Array | None, B: int, H: int, like: Array, name: s
     if tuple(state.shape) != (B, H):
         raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
     return state
+
+
+def _check_inputs(params: Params, x: Array, h0: Array | None, c0: Array | None) -> tuple[int, int, int, int]:
+    """(T, B, D, H) after checking every shape, with messages that say what to change."""
+    if len(x.shape) != 3:
+        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}; use batch_first in the LSTM class for (B, T, D)")
+    D, H = lstm_sizes(params)
+    T, B, D_x = x.shape
+    if D_x != D:
+        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
+    if T == 0:
+        raise ValueError("x has no time steps (T = 0)")
+    for name, state in (("h0", h0), ("c0", c0)):
+        if state is not None and tuple(state.shape) != (B, H):
+            raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
+    return T, B, D, H
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,8 +170,8 @@ def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: Cache) 
 # a whole sequence
 
 
-def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None):
-    """Run one LSTM layer over a sequence.
+def lstm_forward_reference(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None):
+    """Run one LSTM layer over a sequence (the reference implementation).
 
     Parameters
     ----------
@@ -166,18 +184,11 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     hs : (T, B, H) hidden state at every step
     (h_T, c_T) : (B, H) each, the final states (carry them into the next call for stateful runs
         or truncated BPTT)
-    cache : what :func:`lstm_backward` needs
+    cache : what :func:`lstm_backward_reference` needs
 
     All arrays come back in the namespace, device and dtype of ``x``.
     """
-    if len(x.shape) != 3:
-        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}; use batch_first in the LSTM class for (B, T, D)")
-    D, H = lstm_sizes(params)
-    T, B, D_x = x.shape
-    if D_x != D:
-        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
-    if T == 0:
-        raise ValueError("x has no time steps (T = 0)")
+    T, B, D, H = _check_inputs(params, x, h0, c0)
     xp = namespace(x, params["W_x"])
     h0 = _initial_state(xp, h0, B, H, x, "h0")  # (B, H)
     c0 = _initial_state(xp, c0, B, H, x, "c0")  # (B, H)
@@ -202,12 +213,12 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     return cache["hs"], (h, c), cache
 
 
-def lstm_backward(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None):
-    """Backpropagation through time for :func:`lstm_forward`.
+def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None):
+    """Backpropagation through time for :func:`lstm_forward_reference` (the reference implementation).
 
     Parameters
     ----------
-    cache : from :func:`lstm_forward`
+    cache : from :func:`lstm_forward_reference`
     dhs : (T, B, H) gradient of the loss with respect to every output ``hs``; None for zeros
         (when only the final state feeds the loss)
     dh_T, dc_T : (B, H) gradients with respect to the final states; None for zeros
@@ -244,3 +255,52 @@ def lstm_backward(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc
         "b": xp.sum(da_all, axis=0),  # (4H,)
     }
     return grads, xp.stack(dxs, axis=0), dh_next, dc_next
+
+
+# ----------------------------------------------------------------------------------------------
+# the public functions: the NumPy fast path where it applies, the reference everywhere else
+
+_FAST_PATHS = [True]
+
+
+class reference_only:
+    """Context manager that makes :func:`lstm_forward` use the reference code for every backend."""
+
+    def __enter__(self):
+        self._saved = _FAST_PATHS[0]
+        _FAST_PATHS[0] = False
+        return self
+
+    def __exit__(self, *exc):
+        _FAST_PATHS[0] = self._saved
+        return False
+
+
+def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None):
+    """Run one LSTM layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T, c_T), cache)``.
+
+    ``params`` holds ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``; ``h0``, ``c0`` are (B, H) initial
+    states (zeros when omitted). Outputs come back in the namespace, device and dtype of ``x``. The
+    equations are those of :func:`lstm_forward_reference`; NumPy input runs the fast path.
+    """
+    xp = namespace(x, params["W_x"])
+    if _FAST_PATHS[0] and is_numpy(xp):
+        _check_inputs(params, x, h0, c0)
+        from .lstm_fast import lstm_forward_numpy
+
+        return lstm_forward_numpy(params, x, h0, c0)
+    return lstm_forward_reference(params, x, h0, c0)
+
+
+def lstm_backward(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None):
+    """Backpropagation through time: ``(grads, dx (T, B, D), dh0, dc0)`` for a cache of :func:`lstm_forward`.
+
+    ``dhs (T, B, H)`` is the gradient of the loss with respect to every output (None for zeros);
+    ``dh_T``, ``dc_T`` with respect to the final states (None for zeros). ``grads`` has the keys and
+    shapes of ``params``.
+    """
+    if cache.get("fast"):
+        from .lstm_fast import lstm_backward_numpy
+
+        return lstm_backward_numpy(cache, dhs, dh_T, dc_T)
+    return lstm_backward_reference(cache, dhs, dh_T, dc_T)

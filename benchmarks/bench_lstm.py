@@ -1,0 +1,184 @@
+"""scratchlstm's LSTM against torch.nn.LSTM, forward and forward+backward, in one process.
+
+    python benchmarks/bench_lstm.py                       # CPU, NumPy vs torch (2 threads, eager autograd)
+    python benchmarks/bench_lstm.py --device cuda         # CuPy vs torch on CUDA (cuDNN)
+    python benchmarks/bench_lstm.py --json results.json
+
+Each configuration is timed alternating ours and torch's (in blocks, see ``time_pair``), after
+warm-up calls, and the table shows
+medians, the ratio ours/torch (below 1: we are faster), the achieved GFLOP/s (forward
+2*B*T*(D+H)*4H flops, backward twice that) next to the machine's own large-matmul rate measured in
+the same run, and the peak memory of our cache against its theoretical size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+import scratchlstm as sl
+from scratchlstm.backend import get_namespace, to_numpy
+from scratchlstm.interop import lstm_from_torch
+
+CPU_CONFIGS = [(64, 60, 1, 50, "60-day bitcoin tutorial"), (64, 60, 1, 128, ""), (32, 100, 8, 256, ""), (1, 60, 1, 50, "online prediction")]
+GPU_CONFIGS = [(64, 60, 1, 50, ""), (256, 100, 1, 512, ""), (1024, 100, 1, 1024, "")]
+
+
+def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
+    """The machine's large square matrix-product rate in this process (GFLOP/s)."""
+    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
+    b = xp.asarray(np.random.default_rng(1).standard_normal((n, n)), dtype=dtype)
+    for _ in range(3):
+        a @ b
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        sync()
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5) -> tuple[float, float]:
+    """Median seconds of ``ours()`` and ``theirs()``, timed alternately in blocks.
+
+    Thread pools (torch's OpenMP, OpenBLAS) keep spinning for a while after a call and take CPU
+    from whatever runs next, so the two are alternated in blocks of ``block`` calls and the first
+    call of each block, which pays for the other's spinning threads, is not counted.
+    """
+    for _ in range(warmup):
+        ours()
+        theirs()
+    sync()
+    times = {ours: [], theirs: []}
+    for _ in range(max(1, repeats // (block - 1))):
+        for fn in (ours, theirs):
+            for k in range(block):
+                t0 = time.perf_counter()
+                fn()
+                sync()
+                if k:
+                    times[fn].append(time.perf_counter() - t0)
+    return statistics.median(times[ours]), statistics.median(times[theirs])
+
+
+def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    if device == "cuda":
+        xp = get_namespace("cupy")
+        import cupy
+
+        def sync():
+            cupy.cuda.Device().synchronize()
+            torch.cuda.synchronize()
+
+        configs = GPU_CONFIGS
+    else:
+        xp = get_namespace("numpy")
+
+        def sync():
+            pass
+
+        configs = CPU_CONFIGS
+    rows = []
+    peak = {dt: matmul_gflops(xp, getattr(xp, dt), sync) for dt in dtypes}
+    for dtype in dtypes:
+        tdt = getattr(torch, dtype)
+        for B, T, D, H, note in configs:
+            torch.manual_seed(0)
+            module = torch.nn.LSTM(D, H, dtype=tdt, device=device)
+            params = lstm_from_torch(module, xp=xp)[0]
+            rng = np.random.default_rng(0)
+            x_host = rng.standard_normal((T, B, D)).astype(dtype)
+            dh_host = rng.standard_normal((T, B, H)).astype(dtype)
+            x = xp.asarray(x_host)
+            dhs = xp.asarray(dh_host)
+            xt = torch.tensor(x_host, device=device)
+            xt_grad = xt.clone().requires_grad_(True)
+            dht = torch.tensor(dh_host, device=device)
+
+            def ours_fwd():
+                sl.lstm_forward(params, x)
+
+            def ours_train():
+                _, _, cache = sl.lstm_forward(params, x)
+                sl.lstm_backward(cache, dhs)
+
+            def torch_fwd():
+                with torch.no_grad():
+                    module(xt)
+
+            def torch_train():
+                module.zero_grad(set_to_none=True)
+                out, _ = module(xt_grad)
+                out.backward(dht)
+
+            f_ours, f_torch = time_pair(ours_fwd, torch_fwd, warmup, repeats, sync)
+            t_ours, t_torch = time_pair(ours_train, torch_train, warmup, repeats, sync)
+            flops_fwd = 2 * B * T * (D + H) * 4 * H
+            itemsize = np.dtype(dtype).itemsize
+            theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
+            measured = None
+            if device == "cpu":
+                tracemalloc.start()
+                _, _, cache = sl.lstm_forward(params, x)
+                measured = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+                del cache
+            # check the two agree while we are here
+            hs, _, _ = sl.lstm_forward(params, x)
+            with torch.no_grad():
+                ref = module(xt)[0].cpu().numpy()
+            err = float(np.max(np.abs(to_numpy(hs) - ref)) / np.max(np.abs(ref)))
+            rows.append(dict(dtype=dtype, B=B, T=T, D=D, H=H, note=note,
+                             fwd_ours_ms=1e3 * f_ours, fwd_torch_ms=1e3 * f_torch, fwd_ratio=f_ours / f_torch,
+                             train_ours_ms=1e3 * t_ours, train_torch_ms=1e3 * t_torch, train_ratio=t_ours / t_torch,
+                             fwd_gflops=flops_fwd / f_ours / 1e9, train_gflops=3 * flops_fwd / t_ours / 1e9,
+                             cache_peak_mb=None if measured is None else measured / 2**20, cache_theory_mb=theory / 2**20,
+                             max_rel_diff=err))
+    return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
+            "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
+
+
+def print_table(result: dict) -> None:
+    print(f"device {result['device']}, torch {result['torch']}, numpy {result['numpy']}, {result['threads']} threads")
+    print("large-matmul rate here: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_gflops"].items()))
+    head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'torch':>8}{'ratio':>7} | "
+            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8} | note")
+    print(head)
+    print("-" * len(head))
+    for r in result["rows"]:
+        peak = "-" if r["cache_peak_mb"] is None else f"{r['cache_peak_mb']:.2f}"
+        print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['fwd_ours_ms']:>7.2f}ms{r['fwd_torch_ms']:>6.2f}ms{r['fwd_ratio']:>7.2f} | "
+              f"{r['train_ours_ms']:>8.2f}ms{r['train_torch_ms']:>6.2f}ms{r['train_ratio']:>7.2f} | {r['fwd_gflops']:>8.2f}{r['train_gflops']:>7.2f} | "
+              f"{peak:>8}{r['cache_theory_mb']:>8.2f} | {r['note']}")
+    print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--dtypes", default="float32,float64", help="comma-separated (default float32,float64)")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up calls of each (default 20)")
+    parser.add_argument("--repeats", type=int, default=50, help="timed calls of each (default 50)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
+    args = parser.parse_args()
+    result = run(args.device, args.dtypes.split(","), args.warmup, args.repeats, args.threads)
+    print_table(result)
+    with open(args.json, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
