@@ -131,6 +131,7 @@ def _add_forecast(sub) -> None:
     g.add_argument("--patience", type=_none_or(int), help=f"early-stopping patience in epochs, 'none' for off (default {d.patience})")
     g.add_argument("--log-every", type=int, help="print the losses every N epochs")
     g.add_argument("--seed", type=int, help=f"seed of weights, shuffling and dropout (default {d.seed})")
+    g.add_argument("--seeds", type=int, help="train N models (seeds seed..seed+N-1), report their spread and their averaged forecast (default 1)")
     g.add_argument("--backend", help="numpy, array_api_strict or cupy (default numpy)")
     g.add_argument("--dtype", choices=("float32", "float64"), help=f"(default {d.dtype})")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -138,7 +139,7 @@ def _add_forecast(sub) -> None:
 
 
 CONFIG_FLAGS = ("window", "horizon", "target", "test_size", "refit_every", "val_fraction", "hidden_sizes", "dropout", "epochs",
-                "batch_size", "optimizer", "lr", "loss", "clip_norm", "patience", "log_every", "seed", "backend", "dtype")
+                "batch_size", "optimizer", "lr", "loss", "clip_norm", "patience", "log_every", "seed", "seeds", "backend", "dtype")
 
 
 def _forecast_config(args):

@@ -38,6 +38,7 @@ class ForecastConfig:
     patience: int | None = 5
     log_every: int = 0
     seed: int = 0
+    seeds: int = 1  # train this many models (seeds seed, seed+1, ...) and report their spread and their average
     # where the arrays live
     backend: str = "numpy"
     dtype: str = "float32"
@@ -56,6 +57,8 @@ class ForecastConfig:
             raise ConfigError(f"refit_every must be at least 1 or None, got {self.refit_every}")
         if not 0.0 <= self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
+        if self.seeds < 1:
+            raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
         if self.dtype not in ("float32", "float64"):
             raise ConfigError(f"unknown dtype {self.dtype!r}; choose float32 or float64")
         self.model_config(1)

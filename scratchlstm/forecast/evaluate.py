@@ -119,10 +119,75 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1
     return {"dm": dm, "p_value": math.erfc(abs(dm) / math.sqrt(2)), "mean_diff": float(d.mean())}
 
 
-def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05) -> str:
+def block_bootstrap_ratio(errors_a: np.ndarray, errors_b: np.ndarray, *, block: int | None = None, n_boot: int = 2000,
+                          level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Moving-block bootstrap interval for ``MAE_a / MAE_b`` on paired errors.
+
+    Blocks of ``block`` consecutive test points (default about n^(1/3), at least the horizon's
+    overlap) are drawn with replacement, keeping each point's two errors together, so serial
+    correlation and the pairing both survive resampling. Returns the percentile interval.
+    """
+    a, b = np.abs(np.asarray(errors_a, float)), np.abs(np.asarray(errors_b, float))
+    n = len(a)
+    block = block or max(1, int(round(n ** (1 / 3))))
+    starts_max = n - block + 1
+    rng = np.random.default_rng(seed)
+    k = -(-n // block)  # blocks per resample
+    starts = rng.integers(0, starts_max, size=(n_boot, k))
+    idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_boot, -1)[:, :n]  # (n_boot, n)
+    ratios = a[idx].mean(axis=1) / b[idx].mean(axis=1)
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95% by default)."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def signal_diagnostics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray, train_return_std: float) -> dict:
+    """Is there any signal in the forecast, or is it a constant, a drift, or always "up"?
+
+    - hit rate of the predicted direction with its Wilson 95% interval, beside the share of up
+      moves and the share of "up" predictions (a model that always says up scores the up share);
+    - mean signed error (a bias or a drift shows here);
+    - spread of the predicted log-returns over the spread of the training returns (near 0: the
+      model collapsed to a constant).
+    """
+    predicted = np.log(forecast / last)
+    moved = predicted != 0
+    hits = int(np.sum(np.sign(predicted[moved]) == np.sign(actual - last)[moved]))
+    n = int(np.sum(moved))
+    lo, hi = wilson_interval(hits, n)
+    up_share = float(np.mean(predicted > 0))
+    spread = float(np.std(predicted) / train_return_std) if train_return_std > 0 else math.nan
+    warnings = []
+    if up_share >= 0.8 or up_share <= 0.2:
+        side = "up" if up_share >= 0.8 else "down"
+        warnings.append(f"the model predicts '{side}' {max(up_share, 1 - up_share):.0%} of the time: its hit rate mostly measures how often prices went {side}")
+    if spread < 0.1:
+        warnings.append(f"the predicted returns vary only {spread:.2f}x as much as real returns: the model has collapsed to a near-constant change (a drift)")
+    return {
+        "hit_rate": hits / n if n else math.nan,
+        "hit_rate_interval": [lo, hi],
+        "up_prediction_share": up_share,
+        "mean_signed_error": float(np.mean(forecast - actual)),
+        "predicted_return_spread_ratio": spread,
+        "warnings": warnings,
+    }
+
+
+def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05,
+            seed_range: tuple[float, float] | None = None) -> str:
     """One line: does the model beat the naive forecast, and is the difference significant?"""
     rel, p = metrics["model"]["rel_mae"], test["p_value"]
-    detail = f"MAE {rel:.3f}x naive, Diebold-Mariano p = {p:.3g}"
+    spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
+    detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"
     if rel < 1 and p < alpha:
         return f"beats naive: {detail}"
     if rel > 1 and p < alpha:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,17 @@ from ..io import atomic_write_text
 from ..plots import forecast_plot, loss_plot
 from ..train import save_model
 from .config import ForecastConfig
-from .evaluate import BASELINES, baseline_forecasts, diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, verdict
+from .evaluate import (
+    BASELINES,
+    baseline_forecasts,
+    block_bootstrap_ratio,
+    diebold_mariano,
+    direction_base_rates,
+    evaluate_forecasts,
+    persistence_diagnostic,
+    signal_diagnostics,
+    verdict,
+)
 from .protocol import Fit, naive_scale, walk_forward
 
 FORECASTERS = ("model",) + BASELINES
@@ -41,7 +51,10 @@ class ForecastResult:
     metrics: dict[str, dict[str, float]]
     direction: dict[str, float]
     diagnostic: dict[str, Any]
-    fits: list[Fit] = field(repr=False)
+    signal: dict[str, Any]
+    fits: list[Fit] = field(repr=False)  # the fits of the first seed (their last one is saved as model.npz)
+    seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
+    seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
 
     @property
     def significance(self) -> dict[str, float]:
@@ -49,8 +62,29 @@ class ForecastResult:
         return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon)
 
     @property
+    def significance_squared(self) -> dict[str, float]:
+        """The same test on squared errors."""
+        return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon, power=2)
+
+    @property
+    def mae_ratio_interval(self) -> tuple[float, float]:
+        """95% moving-block bootstrap interval of the model's MAE over naive's."""
+        return block_bootstrap_ratio(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual,
+                                     block=max(self.config.horizon, round(len(self.actual) ** (1 / 3))), seed=self.config.seed)
+
+    def seed_spread(self) -> dict[str, dict[str, float]]:
+        """Min, mean and max of every model metric across the seeds."""
+        names = self.seed_metrics[0].keys() if self.seed_metrics else []
+        return {m: {"min": float(np.nanmin([s[m] for s in self.seed_metrics])), "mean": float(np.nanmean([s[m] for s in self.seed_metrics])),
+                    "max": float(np.nanmax([s[m] for s in self.seed_metrics]))} for m in names}
+
+    @property
     def verdict(self) -> str:
-        return verdict(self.metrics, self.significance)
+        seed_range = None
+        if len(self.seed_metrics) > 1:
+            rel = self.seed_spread()["rel_mae"]
+            seed_range = (rel["min"], rel["max"])
+        return verdict(self.metrics, self.significance, seed_range=seed_range)
 
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
@@ -60,10 +94,22 @@ class ForecastResult:
             m = self.metrics[name]
             hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
             lines.append(f"{name:<12} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
-        d = self.direction
-        lines.append(f"directions: 50% is chance; up moves {d['up_share']:.1%}, so always guessing the majority scores {d['majority_share']:.1%}")
+        d, sig = self.direction, self.signal
+        lo, hi = sig["hit_rate_interval"]
+        hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
+        lines.append(f"directions: hit rate {hit}; chance is 50%, up moves were {d['up_share']:.1%} "
+                     f"(always guessing the majority scores {d['majority_share']:.1%}); the model said up {sig['up_prediction_share']:.1%} of the time")
+        lines.append(f"signal: predicted vs actual change correlation {self.diagnostic['change_correlation']:.3f}; mean signed error "
+                     f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
+        ci = self.mae_ratio_interval
+        lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
+                     f"{self.significance['p_value']:.3g} on absolute errors, {self.significance_squared['p_value']:.3g} on squared errors")
+        if len(self.seed_metrics) > 1:
+            rel = self.seed_spread()["rel_mae"]
+            lines.append(f"seeds: {len(self.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
+                         f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
         lines.append(f"verdict: {self.verdict}")
-        lines.extend(f"warning: {w}" for w in self.diagnostic["warnings"])
+        lines.extend(f"warning: {w}" for w in self.diagnostic["warnings"] + self.signal["warnings"])
         return "\n".join(lines)
 
     def report(self) -> dict[str, Any]:
@@ -81,7 +127,10 @@ class ForecastResult:
             "metrics": self.metrics,
             "direction": self.direction,
             "persistence": self.diagnostic,
-            "significance_vs_naive": self.significance,
+            "signal": self.signal,
+            "significance_vs_naive": {"abs_errors": self.significance, "squared_errors": self.significance_squared,
+                                      "mae_ratio_interval_95": list(self.mae_ratio_interval)},
+            "seeds": {"count": len(self.seed_metrics), "per_seed": self.seed_metrics, "spread": self.seed_spread()},
             "verdict": self.verdict,
         }
 
@@ -89,6 +138,9 @@ class ForecastResult:
         frame = pd.DataFrame({"date": self.dates.strftime("%Y-%m-%d"), "actual": self.actual, "last_input": self.last})
         for name in FORECASTERS:
             frame[name] = self.forecasts[name]
+        if len(self.seed_forecasts) > 1:
+            for k, f in enumerate(self.seed_forecasts):
+                frame[f"model_seed{self.config.seed + k}"] = f
         return frame
 
     def save(self, out: str | Path) -> dict[str, Path]:
@@ -131,11 +183,20 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
     """
     series = data if isinstance(data, PriceSeries) else load_embedded() if data is None else load_prices(data)
     prices = series.prices.to_numpy(dtype=float)
-    origins, model_forecast, fits = walk_forward(prices, config, quiet=quiet, on_fit=on_fit)
+    seed_forecasts, first_fits = [], []
+    for k in range(config.seeds):
+        origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit)
+        seed_forecasts.append(seed_forecast)
+        first_fits = first_fits or fits
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
-    forecasts = {"model": model_forecast, **baseline_forecasts(prices, origins, config.window, h)}
-    metrics = evaluate_forecasts(forecasts, actual, last, naive_scale(prices, int(origins[0]), h))
+    baselines = baseline_forecasts(prices, origins, config.window, h)
+    scale = naive_scale(prices, int(origins[0]), h)
+    seed_metrics = [evaluate_forecasts({"model": f, **baselines}, actual, last, scale)["model"] for f in seed_forecasts]
+    model_forecast = np.mean(seed_forecasts, axis=0)
+    forecasts = {"model": model_forecast, **baselines}
+    metrics = evaluate_forecasts(forecasts, actual, last, scale)
+    train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
         config=config,
         data=series,
@@ -146,5 +207,8 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
         metrics=metrics,
         direction=direction_base_rates(actual, last),
         diagnostic=persistence_diagnostic(model_forecast, actual, last),
-        fits=fits,
+        signal=signal_diagnostics(model_forecast, actual, last, float(np.std(train_returns))),
+        fits=first_fits,
+        seed_forecasts=seed_forecasts,
+        seed_metrics=seed_metrics,
     )
