@@ -59,3 +59,17 @@ def get_loss(name: str) -> Callable:
     if name not in LOSSES:
         raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
     return LOSSES[name]
+
+
+def pointwise_loss(name: str, pred: Array, target: Array, delta: float = 1.0) -> Array:
+    """The loss of every entry (not averaged), for per-sample comparisons of two models."""
+    xp = namespace(pred)
+    r = pred - target
+    if name == "mse":
+        return r * r
+    if name == "mae":
+        return xp.abs(r)
+    if name == "huber":
+        a = xp.abs(r)
+        return xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")

@@ -34,7 +34,7 @@ from .backend import Array, device_of, from_host, host_rng, namespace, to_numpy
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .io import check_param_shapes, load_checkpoint, save_checkpoint
-from .losses import get_loss
+from .losses import get_loss, pointwise_loss
 from .nn.model import Model, ModelConfig, draw_dropout_masks, model_backward, model_forward
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
 
@@ -58,6 +58,7 @@ class TrainConfig:
     seed: int = 0  # shuffling and dropout masks
     shuffle: bool = True  # shuffle windows every epoch (ignored in tbptt mode)
     tbptt: int | None = None  # stateful truncated BPTT with chunks of this many steps
+    keep_initial: bool = False  # with validation data, keep the initial weights unless training beats them significantly
     log_every: int = 0  # print the losses every this many epochs (0: progress bar only)
     quiet: bool = False  # no progress bar, no log lines
 
@@ -89,7 +90,8 @@ class History:
     val_loss: list[float] = field(default_factory=list)  # validation loss per epoch (empty without validation)
     grad_norm: list[float] = field(default_factory=list)  # global norm before clipping, every step
     lr: list[float] = field(default_factory=list)  # learning rate per epoch
-    best_epoch: int = -1  # epoch (0-based) whose weights were kept
+    initial_val_loss: float | None = None  # validation loss of the weights before any training
+    best_epoch: int = -1  # epoch (0-based) whose weights were kept; -1: the initial weights
     stop_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +197,9 @@ def train(
     rng = np.random.default_rng()
     rng.bit_generator.state = state.rng_state
     history = state.history
+    initial_params = dict(model.params)
+    if has_val and state.epoch == 0 and config.keep_initial:
+        history.initial_val_loss = evaluate(model, X_val, y_val, config.loss)
 
     def snapshot() -> _State:
         return _State(state.epoch, state.step, state.best_val, state.bad_epochs, state.best_params,
@@ -269,7 +274,35 @@ def train(
     finally:
         bar.close()
     model.params = dict(state.best_params)
+    if has_val and config.keep_initial and history.initial_val_loss is not None:
+        p = _improvement_p_value(model, initial_params, X_val, y_val, config.loss)
+        if not p < 0.05:
+            model.params = initial_params
+            history.best_epoch = -1
+            history.stop_reason += (f"; kept the untrained weights: training did not beat them significantly on validation "
+                                    f"(one-sided paired test p = {p:.3g})")
     return history
+
+
+def _improvement_p_value(model: Model, initial: dict[str, Array], X_val: Array, y_val: Array, loss: str) -> float:
+    """One-sided p-value that the trained model has a lower validation loss than ``initial``.
+
+    A paired test on the per-window losses, d_i = loss_trained,i - loss_initial,i:
+    z = mean(d) / (std(d) / sqrt(n)), p = P(Z <= z). (Windows are treated as independent.)
+    """
+    trained = model.params
+    per_window = []
+    for params in (trained, initial):
+        model.params = params
+        values = to_numpy(pointwise_loss(loss, model.predict(X_val), y_val)).astype(float)
+        per_window.append(values.reshape(values.shape[0], -1).mean(axis=1))
+    model.params = trained
+    d = per_window[0] - per_window[1]
+    sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+    if sd == 0.0:
+        return 0.0 if float(np.mean(d)) < 0 else 1.0
+    z = float(np.mean(d)) / (sd / math.sqrt(len(d)))
+    return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
 def _batches(xp, X: Array, y: Array, config: TrainConfig, rng: np.random.Generator):

@@ -165,3 +165,21 @@ def test_mixed_dtypes_are_refused():
     Xtr, ytr, _, _ = ar2_windows(n=100)
     with pytest.raises(ConfigError, match="X is float64 but the model is float32"):
         train(Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), Xtr.astype(np.float64), ytr, config=TrainConfig(epochs=1, quiet=True))
+
+
+def test_keep_initial_keeps_an_untrained_model_unless_training_is_significantly_better():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 8, 1)).astype(np.float32)  # pure noise: nothing to learn
+    y = rng.standard_normal((300, 1)).astype(np.float32)
+    config = ModelConfig(hidden_sizes=(4,), head_init="zeros")
+    model = Model.create(config, seed=0)
+    start = dict(model.params)
+    history = train(model, X[:200], y[:200], X[200:], y[200:], TrainConfig(epochs=5, lr=1e-2, keep_initial=True, quiet=True))
+    assert history.initial_val_loss is not None
+    assert history.best_epoch == -1 and "kept the untrained weights" in history.stop_reason
+    assert all(np.array_equal(model.params[k], start[k]) for k in start)
+    Xs, ys, Xv, yv = ar2_windows(n=300)  # with something to learn, training wins
+    learner = Model.create(config, seed=0)
+    h = train(learner, Xs, ys, Xv, yv, TrainConfig(epochs=5, lr=1e-2, keep_initial=True, quiet=True))
+    assert h.best_epoch >= 0 and h.val_loss[h.best_epoch] < h.initial_val_loss
+    assert not np.array_equal(learner.params["head.W"], 0 * learner.params["head.W"])

@@ -65,11 +65,18 @@ class ForecastConfig:
         self.train_config()
 
     def model_config(self, input_size: int) -> ModelConfig:
-        return ModelConfig(input_size=input_size, hidden_sizes=self.hidden_sizes, output_size=self.horizon, dropout=self.dropout)
+        # returns target: a zero head makes the untrained model forecast "no change", i.e. exactly naive,
+        # so that whatever it learns is measured from naive rather than from a random drift
+        head_init = "zeros" if self.target == "returns" else "glorot"
+        return ModelConfig(input_size=input_size, hidden_sizes=self.hidden_sizes, output_size=self.horizon,
+                           dropout=self.dropout, head_init=head_init)
 
     def train_config(self, quiet: bool = False) -> TrainConfig:
+        # returns target: the untrained model (zero head) is exactly naive, and early stopping keeps it
+        # unless training beats it on the validation block: a model that learned nothing does no harm
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
-                           clip_norm=self.clip_norm, patience=self.patience, seed=self.seed, log_every=self.log_every, quiet=quiet)
+                           clip_norm=self.clip_norm, patience=self.patience, seed=self.seed, log_every=self.log_every,
+                           keep_initial=self.target == "returns", quiet=quiet)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}

@@ -79,12 +79,14 @@ def persistence_diagnostic(forecast: np.ndarray, actual: np.ndarray, last: np.nd
     moves = float(np.mean(np.abs(forecast - last)) / max(np.mean(np.abs(actual - last)), 1e-300))
     change_corr = _corr(forecast - last, actual - last)
     warnings = []
-    if not math.isnan(corr_last) and corr_last >= corr_target:
+    if np.array_equal(forecast, last):
+        pass  # the naive forecast itself: "copying the last price" is what it is by definition
+    elif not math.isnan(corr_last) and corr_last >= corr_target:
         warnings.append(
             f"the forecasts follow the last input (correlation {corr_last:.4f}) at least as closely as the target "
             f"({corr_target:.4f}): the model is mostly copying the last price"
         )
-    if moves < 0.25:
+    if 0 < moves < 0.25:
         warnings.append(f"the forecasts move only {moves:.0%} as much as prices do: little more than the naive forecast")
     return {
         "corr_with_last_input": corr_last,
@@ -108,6 +110,8 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1
     """
     d = np.abs(errors_a) ** power - np.abs(errors_b) ** power
     n = len(d)
+    if n and not np.any(d):  # identical accuracy at every point: no difference at all
+        return {"dm": 0.0, "p_value": 1.0, "mean_diff": 0.0}
     dc = d - d.mean()
     lags = max(horizon - 1, 0)
     s = float(dc @ dc) / n
@@ -164,13 +168,15 @@ def signal_diagnostics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarra
     hits = int(np.sum(np.sign(predicted[moved]) == np.sign(actual - last)[moved]))
     n = int(np.sum(moved))
     lo, hi = wilson_interval(hits, n)
-    up_share = float(np.mean(predicted > 0))
+    up_share = float(np.mean(predicted[moved] > 0)) if n else math.nan
     spread = float(np.std(predicted) / train_return_std) if train_return_std > 0 else math.nan
     warnings = []
-    if up_share >= 0.8 or up_share <= 0.2:
+    if n == 0:  # exactly the naive forecast: the verdict says so, nothing more to diagnose
+        pass
+    elif up_share >= 0.8 or up_share <= 0.2:
         side = "up" if up_share >= 0.8 else "down"
         warnings.append(f"the model predicts '{side}' {max(up_share, 1 - up_share):.0%} of the time: its hit rate mostly measures how often prices went {side}")
-    if spread < 0.1:
+    if n and spread < 0.1:
         warnings.append(f"the predicted returns vary only {spread:.2f}x as much as real returns: the model has collapsed to a near-constant change (a drift)")
     return {
         "hit_rate": hits / n if n else math.nan,
@@ -186,6 +192,9 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
             seed_range: tuple[float, float] | None = None) -> str:
     """One line: does the model beat the naive forecast, and is the difference significant?"""
     rel, p = metrics["model"]["rel_mae"], test["p_value"]
+    if test["mean_diff"] == 0.0 and test["dm"] == 0.0 and seed_range is None:
+        return ("does not beat naive: the trained model never beat its untrained 'no change' version on validation, "
+                "so it forecasts the last price (MAE 1.000x naive)")
     spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
     detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"
     if rel < 1 and p < alpha:

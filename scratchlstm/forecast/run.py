@@ -75,8 +75,13 @@ class ForecastResult:
     def seed_spread(self) -> dict[str, dict[str, float]]:
         """Min, mean and max of every model metric across the seeds."""
         names = self.seed_metrics[0].keys() if self.seed_metrics else []
-        return {m: {"min": float(np.nanmin([s[m] for s in self.seed_metrics])), "mean": float(np.nanmean([s[m] for s in self.seed_metrics])),
-                    "max": float(np.nanmax([s[m] for s in self.seed_metrics]))} for m in names}
+        spread = {}
+        for m in names:
+            values = np.array([s[m] for s in self.seed_metrics], dtype=float)
+            values = values[~np.isnan(values)]
+            spread[m] = ({"min": float(values.min()), "mean": float(values.mean()), "max": float(values.max())} if values.size
+                         else {"min": math.nan, "mean": math.nan, "max": math.nan})
+        return spread
 
     @property
     def verdict(self) -> str:
@@ -97,8 +102,9 @@ class ForecastResult:
         d, sig = self.direction, self.signal
         lo, hi = sig["hit_rate_interval"]
         hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
+        said_up = "" if math.isnan(sig["up_prediction_share"]) else f"; the model said up {sig['up_prediction_share']:.1%} of the times it moved"
         lines.append(f"directions: hit rate {hit}; chance is 50%, up moves were {d['up_share']:.1%} "
-                     f"(always guessing the majority scores {d['majority_share']:.1%}); the model said up {sig['up_prediction_share']:.1%} of the time")
+                     f"(always guessing the majority scores {d['majority_share']:.1%}){said_up}")
         lines.append(f"signal: predicted vs actual change correlation {self.diagnostic['change_correlation']:.3f}; mean signed error "
                      f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
         ci = self.mae_ratio_interval
@@ -121,7 +127,8 @@ class ForecastResult:
                 "first_target_date": self.dates[0].strftime("%Y-%m-%d"),
                 "last_target_date": self.dates[-1].strftime("%Y-%m-%d"),
                 "fits": [{"cutoff_date": self.data.frame.index[f.cutoff].strftime("%Y-%m-%d"), "train_windows": f.train_windows,
-                          "epochs": len(f.history.train_loss), "best_epoch": f.history.best_epoch + 1, "stop": f.history.stop_reason}
+                          "epochs": len(f.history.train_loss), "kept_epoch": f.history.best_epoch + 1,  # 0: the untrained model
+                          "stop": f.history.stop_reason}
                          for f in self.fits],
             },
             "metrics": self.metrics,

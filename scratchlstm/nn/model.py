@@ -40,6 +40,7 @@ class ModelConfig:
     head: str = "last"  # "last": dense head on the last hidden state; "all": on every step
     init: str = "glorot"  # "glorot" (Keras-like, orthogonal recurrent) or "pytorch" (uniform 1/sqrt(H))
     forget_bias: float = 1.0  # added to the forget-gate bias so the cell remembers at the start
+    head_init: str = "glorot"  # "zeros": the untrained model outputs exactly 0 (for returns: "no change")
 
     def __post_init__(self):
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
@@ -49,6 +50,8 @@ class ModelConfig:
             raise ConfigError(f"hidden sizes must be positive integers, got {list(self.hidden_sizes)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.head_init not in ("glorot", "zeros"):
+            raise ConfigError(f"unknown head_init {self.head_init!r}; choose glorot or zeros")
         if self.head not in HEADS:
             raise ConfigError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
 
@@ -80,7 +83,10 @@ def init_model_params(config: ModelConfig, *, seed=0, xp=None, dtype: str = "flo
         layer = init_lstm_params(D, H, seed=rng, scheme=config.init, forget_bias=config.forget_bias, xp=xp, dtype=dtype, device=device)
         params.update({f"lstm{l}.{k}": v for k, v in layer.items()})
         D = H
-    params["head.W"] = from_host(glorot_uniform(rng, D, config.output_size), xp, dtype=dtype_of(xp, dtype), device=device)
+    W = glorot_uniform(rng, D, config.output_size)
+    if config.head_init == "zeros":
+        W = 0.0 * W  # drawn anyway so that the generator's state does not depend on this choice
+    params["head.W"] = from_host(W, xp, dtype=dtype_of(xp, dtype), device=device)
     params["head.c"] = xp.zeros((config.output_size,), dtype=dtype_of(xp, dtype), device=device)
     return params
 
