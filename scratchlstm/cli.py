@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 import traceback
 from dataclasses import replace
 from typing import Sequence
 
-from .errors import ScratchLSTMError
+from .errors import ScratchLSTMError, TrainingDiverged
 
 EXIT_FAILED_CHECK = 1
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_INTERNAL_ERROR = 3
 
 
 def positive_int(text: str) -> int:
@@ -134,6 +136,8 @@ def _add_forecast(sub) -> None:
     g.add_argument("--seeds", type=int, help="train N models (seeds seed..seed+N-1), report their spread and their averaged forecast (default 1)")
     g.add_argument("--backend", help="numpy, array_api_strict or cupy (default numpy)")
     g.add_argument("--dtype", choices=("float32", "float64"), help=f"(default {d.dtype})")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from the training checkpoints in OUT/checkpoints (same settings and data)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(run=_run_forecast)
 
@@ -155,14 +159,24 @@ def _forecast_config(args):
     return replace(config, **changes)
 
 
+def _load_quietly(csv: str | None, price_column: str | None, missing: str):
+    """Load prices; the notes (duplicates dropped, gaps) are printed by the caller instead of warned."""
+    import warnings
+
+    from .data import DataWarning, load_embedded, load_prices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        return load_prices(csv, price_column=price_column, missing=missing) if csv else load_embedded()
+
+
 def _run_forecast(args) -> int:
     from .backend import get_namespace
-    from .data import load_embedded, load_prices
     from .forecast.run import run_forecast
 
     config = _forecast_config(args)
     get_namespace(config.backend)  # fail early on a missing backend
-    series = load_prices(args.csv, price_column=args.price_column, missing=args.missing) if args.csv else load_embedded()
+    series = _load_quietly(args.csv, args.price_column, args.missing)
     s = series.summary()
     print(f"data: {s['source']} ({s['format']}), {s['rows']} rows, {s['first_date']} to {s['last_date']}, price column {s['price_column']!r}")
     for note in series.notes:
@@ -177,7 +191,15 @@ def _run_forecast(args) -> int:
             print(f"fit {k + 1}/{n}: cutoff {series.frame.index[fit.cutoff]:%Y-%m-%d}, {fit.train_windows} windows, "
                   f"{len(h.train_loss)} epochs ({h.stop_reason})", flush=True)
 
-    result = run_forecast(series, config, quiet=args.quiet, on_fit=on_fit)
+    checkpoints = Path(args.out) / "checkpoints"
+    try:
+        result = run_forecast(series, config, quiet=args.quiet, on_fit=on_fit, checkpoint_dir=checkpoints, resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
+              "run the same command with --resume to continue where it stopped", file=sys.stderr)
+        raise
+    except TrainingDiverged as exc:
+        raise TrainingDiverged(f"{exc} The checkpoints of this run are in {checkpoints}.") from None
     print()
     print(result.table())
     paths = result.save(args.out)
@@ -192,13 +214,13 @@ def _add_predict(sub) -> None:
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run")
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
     p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error", help="rows without a price")
+    p.add_argument("--price-column", help="column to use as the price (default: the one the model was trained on)")
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args) -> int:
     import numpy as np
 
-    from .data import load_embedded, load_prices
     from .errors import CheckpointError, DataError
     from .forecast.config import ForecastConfig
     from .forecast.protocol import Fit, Scaler, forecast_prices
@@ -211,7 +233,13 @@ def _run_predict(args) -> int:
         column = meta["data"]["price_column"]
     except (KeyError, TypeError) as exc:
         raise CheckpointError(f"{args.checkpoint} is not a forecast model (missing {exc}); use the model.npz written by 'scratchlstm forecast'") from None
-    series = load_prices(args.csv, price_column=column, missing=args.missing) if args.csv else load_embedded()
+    try:
+        series = _load_quietly(args.csv, args.price_column or column, args.missing)
+    except DataError as exc:
+        if args.price_column or "no column" not in str(exc):
+            raise
+        series = _load_quietly(args.csv, None, args.missing)
+        print(f"note: the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used")
     prices = series.prices.to_numpy(dtype=float)
     origin = len(prices) - 1
     if origin < config.window:
@@ -275,6 +303,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"scratchlstm {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug, not the user's fault: say so in one line, traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"scratchlstm {args.command}: internal error: {type(exc).__name__}: {exc}. This is a bug in scratchlstm; "
+              "rerun with --debug and report the traceback", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ class _State:
     history: History
     params: dict[str, Array] = field(default_factory=dict)  # weights at the end of epoch ``epoch``
     optimizer: tuple[dict, dict] = ({}, {})  # optimizer.state_dict() at the same moment
+    finished: bool = False  # the run ended (epochs done or early stop); resuming only restores the kept weights
 
 
 def _make_optimizer(config: TrainConfig) -> Optimizer:
@@ -194,6 +195,9 @@ def train(
     state = _State(0, 0, math.inf, 0, dict(model.params), host_rng(config.seed).bit_generator.state, History())
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = _restore(checkpoint, model, optimizer, config)
+        if state.finished:
+            model.params = dict(state.best_params)
+            return state.history
     rng = np.random.default_rng()
     rng.bit_generator.state = state.rng_state
     history = state.history
@@ -206,73 +210,76 @@ def train(
                       rng.bit_generator.state, history, dict(model.params), optimizer.state_dict())
 
     saved = snapshot()
+    # a diverging run overflows before its loss turns inf or NaN; the loop checks every step itself
+    # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here
     bar = tqdm(total=config.epochs, initial=state.epoch, disable=config.quiet, desc="training", unit="epoch", file=sys.stderr, leave=False)
-    try:
-        for epoch in range(state.epoch, config.epochs):
-            optimizer.lr = _epoch_lr(config, epoch)
-            losses = []
-            for xb, yb, carry in _batches(xp, X, y, config, rng):
-                masks = draw_dropout_masks(model.config, xb.shape[1], xb.shape[0], rng, xb)
-                pred, new_state, cache = model_forward(model.params, model.config, xb, masks, carry.get("state"))
-                loss, dpred = loss_fn(pred, yb)
-                grads, _ = model_backward(cache, dpred)
-                if config.clip_norm is not None:
-                    grads, norm = clip_grad_norm(grads, config.clip_norm)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for epoch in range(state.epoch, config.epochs):
+                optimizer.lr = _epoch_lr(config, epoch)
+                losses = []
+                for xb, yb, carry in _batches(xp, X, y, config, rng):
+                    masks = draw_dropout_masks(model.config, xb.shape[1], xb.shape[0], rng, xb)
+                    pred, new_state, cache = model_forward(model.params, model.config, xb, masks, carry.get("state"))
+                    loss, dpred = loss_fn(pred, yb)
+                    grads, _ = model_backward(cache, dpred)
+                    if config.clip_norm is not None:
+                        grads, norm = clip_grad_norm(grads, config.clip_norm)
+                    else:
+                        norm = global_norm(grads)
+                    state.step += 1
+                    if not (math.isfinite(loss) and math.isfinite(norm)):
+                        message = _diverged(state.step, epoch, loss, norm, config, X)
+                        raise TrainingDiverged(message)
+                    optimizer.step(model.params, grads)
+                    history.grad_norm.append(norm)
+                    losses.append(loss)
+                    carry["state"] = new_state  # used only in tbptt mode
+                history.train_loss.append(float(np.mean(losses)))
+                history.lr.append(optimizer.lr)
+                current = history.train_loss[-1]
+                if has_val:
+                    current = evaluate(model, X_val, y_val, config.loss)
+                    history.val_loss.append(current)
+                if current < state.best_val:
+                    state.best_val, state.bad_epochs, history.best_epoch = current, 0, epoch
+                    state.best_params = dict(model.params)  # the optimizer makes new arrays: no copy needed
                 else:
-                    norm = global_norm(grads)
-                state.step += 1
-                if not (math.isfinite(loss) and math.isfinite(norm)):
-                    message = _diverged(state.step, epoch, loss, norm, config, X)
-                    raise TrainingDiverged(message)
-                optimizer.step(model.params, grads)
-                history.grad_norm.append(norm)
-                losses.append(loss)
-                carry["state"] = new_state  # used only in tbptt mode
-            history.train_loss.append(float(np.mean(losses)))
-            history.lr.append(optimizer.lr)
-            current = history.train_loss[-1]
-            if has_val:
-                current = evaluate(model, X_val, y_val, config.loss)
-                history.val_loss.append(current)
-            if current < state.best_val:
-                state.best_val, state.bad_epochs, history.best_epoch = current, 0, epoch
-                state.best_params = dict(model.params)  # the optimizer makes new arrays: no copy needed
+                    state.bad_epochs += 1
+                state.epoch = epoch + 1
+                saved = snapshot()
+                if checkpoint is not None:
+                    _save(checkpoint, model.config, config, saved, checkpoint_meta)
+                bar.update(1)
+                bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", **({"val": f"{current:.4g}"} if has_val else {}))
+                if config.log_every and (epoch + 1) % config.log_every == 0 and not config.quiet:
+                    val = f", validation {current:.6g}" if has_val else ""
+                    tqdm.write(f"epoch {epoch + 1}/{config.epochs}: training loss {history.train_loss[-1]:.6g}{val}", file=sys.stderr)
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch, history)
+                if has_val and config.patience is not None and state.bad_epochs >= config.patience:
+                    history.stop_reason = f"early stop: no validation improvement for {config.patience} epochs"
+                    break
             else:
-                state.bad_epochs += 1
-            state.epoch = epoch + 1
-            saved = snapshot()
+                history.stop_reason = f"finished {config.epochs} epochs"
+        except TrainingDiverged as exc:
+            history.stop_reason = str(exc)
+            model.params = dict(state.best_params)
+            kept = f"epoch {history.best_epoch + 1}" if history.best_epoch >= 0 else "the initial weights"
+            where = ""
             if checkpoint is not None:
                 _save(checkpoint, model.config, config, saved, checkpoint_meta)
-            bar.update(1)
-            bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", **({"val": f"{current:.4g}"} if has_val else {}))
-            if config.log_every and (epoch + 1) % config.log_every == 0 and not config.quiet:
-                val = f", validation {current:.6g}" if has_val else ""
-                tqdm.write(f"epoch {epoch + 1}/{config.epochs}: training loss {history.train_loss[-1]:.6g}{val}", file=sys.stderr)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch, history)
-            if has_val and config.patience is not None and state.bad_epochs >= config.patience:
-                history.stop_reason = f"early stop: no validation improvement for {config.patience} epochs"
-                break
-        else:
-            history.stop_reason = f"finished {config.epochs} epochs"
-    except TrainingDiverged as exc:
-        history.stop_reason = str(exc)
-        model.params = dict(state.best_params)
-        kept = f"epoch {history.best_epoch + 1}" if history.best_epoch >= 0 else "the initial weights"
-        where = ""
-        if checkpoint is not None:
-            _save(checkpoint, model.config, config, saved, checkpoint_meta)
-            where = f"; the last completed epoch is saved in {checkpoint}"
-        error = TrainingDiverged(f"{exc} Kept the best weights so far ({kept}){where}.")
-        error.history = history
-        raise error from None
-    except KeyboardInterrupt:
-        history.stop_reason = f"interrupted after {saved.epoch} complete epochs"
-        if checkpoint is not None:
-            _save(checkpoint, model.config, config, saved, checkpoint_meta)
-        raise
-    finally:
-        bar.close()
+                where = f"; the last completed epoch is saved in {checkpoint}"
+            error = TrainingDiverged(f"{exc} Kept the best weights so far ({kept}){where}.")
+            error.history = history
+            raise error from None
+        except KeyboardInterrupt:
+            history.stop_reason = f"interrupted after {saved.epoch} complete epochs"
+            if checkpoint is not None:
+                _save(checkpoint, model.config, config, saved, checkpoint_meta)
+            raise
+        finally:
+            bar.close()
     model.params = dict(state.best_params)
     if has_val and config.keep_initial and history.initial_val_loss is not None:
         p = _improvement_p_value(model, initial_params, X_val, y_val, config.loss)
@@ -281,6 +288,10 @@ def train(
             history.best_epoch = -1
             history.stop_reason += (f"; kept the untrained weights: training did not beat them significantly on validation "
                                     f"(one-sided paired test p = {p:.3g})")
+    if checkpoint is not None:
+        final = snapshot()
+        final.best_params, final.finished = dict(model.params), True
+        _save(checkpoint, model.config, config, final, checkpoint_meta)
     return history
 
 
@@ -342,6 +353,7 @@ def _save(path, model_config: ModelConfig, config: TrainConfig, s: _State, extra
             "bad_epochs": s.bad_epochs,
             "rng_state": s.rng_state,
             "history": s.history.to_dict(),
+            "finished": s.finished,
         },
         **(extra or {}),
     }
@@ -364,7 +376,8 @@ def _restore(path, model: Model, optimizer: Optimizer, config: TrainConfig) -> _
     ts = meta["trainer_state"]
     history = History(**ts["history"])
     best_val = math.inf if ts["best_val"] is None else ts["best_val"]
-    return _State(ts["epoch"], ts["step"], best_val, ts["bad_epochs"], best_params, ts["rng_state"], history)
+    return _State(ts["epoch"], ts["step"], best_val, ts["bad_epochs"], best_params, ts["rng_state"], history,
+                  finished=bool(ts.get("finished", False)))
 
 
 def load_trained_model(path: str | Path, *, xp=None, dtype: str | None = None, device=None) -> tuple[Model, dict[str, Any]]:

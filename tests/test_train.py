@@ -183,3 +183,12 @@ def test_keep_initial_keeps_an_untrained_model_unless_training_is_significantly_
     h = train(learner, Xs, ys, Xv, yv, TrainConfig(epochs=5, lr=1e-2, keep_initial=True, quiet=True))
     assert h.best_epoch >= 0 and h.val_loss[h.best_epoch] < h.initial_val_loss
     assert not np.array_equal(learner.params["head.W"], 0 * learner.params["head.W"])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_training_in_either_dtype_raises_no_floating_point_warnings(dtype):
+    # pytest turns warnings into errors (pyproject.toml), so any overflow warning fails this test
+    Xtr, ytr, Xva, yva = (a.astype(dtype) for a in ar2_windows(n=200))
+    model = Model.create(ModelConfig(hidden_sizes=(5, 4), dropout=0.1), seed=0, dtype=dtype)
+    history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=3, lr=1e-2, quiet=True))
+    assert all(np.isfinite(history.train_loss)) and model.params["head.W"].dtype == np.dtype(dtype)

@@ -152,6 +152,8 @@ def _parse_csv(path: Path, text: str) -> tuple[pd.DataFrame, str]:
         frame = pd.read_csv(io.StringIO(text), skiprows=skip, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise _fail(path, f"this is not a readable CSV ({str(exc).splitlines()[0]})", "Export the prices as a comma-separated file") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas made the first column the index: rows are too long
+        raise _fail(path, "some rows have more fields than the header", "Check the delimiters; every row needs one value per column")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     if fmt == "yfinance":
         frame = frame.rename(columns={"price": "date"})
@@ -172,14 +174,30 @@ def _parse_csv(path: Path, text: str) -> tuple[pd.DataFrame, str]:
 
 
 def _parse_dates(path: Path, column: pd.Series, name: str) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(column):
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.astype(float)
         unit = "ms" if values.abs().max() > 1e11 else "s"  # unix milliseconds vs seconds
+        seconds = values / (1000.0 if unit == "ms" else 1.0)
+        plausible = (seconds >= 0) & (seconds < 7.3e9)  # 1970 to 2200
+        if not plausible.all():
+            example = column[~plausible].iloc[0]
+            raise _fail(path, f"{int((~plausible).sum())} value(s) in column {name!r} are not unix times between 1970 and 2200 "
+                              f"(first: {example!r})", "Use dates such as 2020-01-31, or unix seconds or milliseconds")
         return pd.to_datetime(values, unit=unit)
-    text = column.astype(str).str.strip()
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    if parsed.isna().any():
-        parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    shapes = text.str.split(r"[ T]", n=1, regex=True).str[0].str.replace(r"\d+", "n", regex=True)
+    kinds = shapes[shapes.str.contains("n", na=False)].unique()  # words like "yesterday" are reported as not dates below
+    if len(kinds) > 1:
+        first = {k: text[shapes == k].iloc[0] for k in kinds[:2]}
+        examples = " and ".join(repr(v) for v in first.values())
+        raise _fail(path, f"column {name!r} mixes date formats (e.g. {examples}), which makes dates like 01/02 ambiguous",
+                    "Use one date format, preferably YYYY-MM-DD")
+    try:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+        if parsed.isna().any():
+            parsed = pd.to_datetime(text, format="mixed", errors="coerce", utc=True)
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise _fail(path, f"column {name!r} has values that are not dates ({exc})", "Use one date format, preferably YYYY-MM-DD") from None
     bad = int(parsed.isna().sum())
     if bad:
         example = text[parsed.isna()].iloc[0]
@@ -215,8 +233,9 @@ def _finish(path: Path, frame: pd.DataFrame, fmt: str, price_column: str | None,
         if column is None:
             raise _fail(path, f"no price column (looked for Close, Adj Close, Price; found {', '.join(c for c in frame.columns if c != 'date')})",
                         "Rename the closing-price column to Close, or pass --price-column")
-    values = pd.to_numeric(frame[column].astype(str).str.replace(",", "").str.strip(), errors="coerce")
-    blank = frame[column].isna() | frame[column].astype(str).str.strip().isin(["", "nan", "NaN", "null", "None"])
+    raw = frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+    values = pd.to_numeric(raw.str.replace(",", ""), errors="coerce")
+    blank = raw.isin(["", "nan", "NaN", "null", "None"])
     non_numeric = values.isna() & ~blank
     if non_numeric.any():
         example = frame.loc[non_numeric, column].iloc[0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -91,6 +92,12 @@ def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
     return np.arange(last - count + 1, last + 1)
 
 
+def training_origins(cutoff: int, config: ForecastConfig) -> np.ndarray:
+    """Origins of the windows a fit at ``cutoff`` may use: complete windows whose last target step
+    ``t + h`` is at or before the cutoff."""
+    return np.arange(first_origin(config), cutoff - config.horizon + 1)
+
+
 @dataclass
 class Fit:
     """One (re)fit of the walk-forward: its cutoff, scaler and training history."""
@@ -102,13 +109,18 @@ class Fit:
     model: Model = field(repr=False)
 
 
-def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet: bool = True) -> Fit:
-    """Fit a fresh model on everything known at ``cutoff`` (windows with t + h <= cutoff)."""
+def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet: bool = True,
+                  checkpoint: Path | None = None, resume: bool = False) -> Fit:
+    """Fit a fresh model on everything known at ``cutoff`` (windows with t + h <= cutoff).
+
+    With ``checkpoint``, the training state is saved there after every epoch (and on Ctrl-C or
+    divergence); ``resume=True`` continues from it, or reuses it when that fit had finished.
+    """
     series = model_inputs(prices, config.target)
     known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
     scaler = Scaler.fit(known, center=config.target == "price")
     z = scaler.transform(series)
-    origins = np.arange(first_origin(config), cutoff - config.horizon + 1)
+    origins = training_origins(cutoff, config)
     if len(origins) < 4:
         raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
     X, Y = windows(z, origins, config.window, config.horizon)
@@ -121,10 +133,11 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
 
     model = Model.create(config.model_config(1), seed=config.seed, xp=xp, dtype=config.dtype)
     tc = config.train_config(quiet=quiet)
+    saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": {"scaling": scaler.to_dict(), "cutoff": int(cutoff)}}
     if n_val >= 1:
-        history = train(model, put(X[:-n_val]), put(Y[:-n_val]), put(X[-n_val:]), put(Y[-n_val:]), tc)
+        history = train(model, put(X[:-n_val]), put(Y[:-n_val]), put(X[-n_val:]), put(Y[-n_val:]), tc, **saving)
     else:
-        history = train(model, put(X), put(Y), config=tc)
+        history = train(model, put(X), put(Y), config=tc, **saving)
     return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
 
 
@@ -142,13 +155,19 @@ def forecast_prices(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: F
 
 
 def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = True,
-                 on_fit: Callable[[int, int, Fit], None] | None = None) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
+                 on_fit: Callable[[int, int, Fit], None] | None = None,
+                 checkpoint_dir: Path | None = None, resume: bool = False) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
     """Rolling-origin backtest: ``(origins, model forecasts of p[t+h], fits)``.
 
     The model is refitted at the first test origin and every ``refit_every`` origins after it, each
-    time on all windows known at that origin. ``on_fit(k, n_fits, fit)`` reports progress.
+    time on all windows known at that origin. ``on_fit(k, n_fits, fit)`` reports progress. With
+    ``checkpoint_dir``, fit k keeps its training state in ``fit-{seed}-{k}.npz`` there, so an
+    interrupted backtest continues with ``resume=True``: finished fits are reused, the interrupted
+    one continues from its last epoch, and the result is the same as an uninterrupted run.
     """
     prices = np.asarray(prices, dtype=float)
+    if np.all(prices == prices[0]):
+        raise DataError(f"the price never changes (every row is {prices[0]:g}): there is nothing to forecast; check the price column")
     origins = walk_forward_origins(len(prices), config)
     block = config.refit_every or len(origins)
     starts = list(range(0, len(origins), block))
@@ -156,7 +175,8 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     fits = []
     for k, start in enumerate(starts):
         chunk = origins[start : start + block]
-        fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet)
+        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz"
+        fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet, checkpoint=path, resume=resume)
         forecasts[start : start + block] = forecast_prices(fit, prices, chunk, config)
         fits.append(fit)
         if on_fit is not None:

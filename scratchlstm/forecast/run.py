@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import PriceSeries, load_embedded, load_prices
+from ..errors import DataError
 from ..io import atomic_write_text
 from ..plots import forecast_plot, loss_plot
 from ..train import save_model
@@ -182,17 +183,21 @@ def _json_safe(obj):
 
 
 def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastConfig = ForecastConfig(), *,
-                 quiet: bool = True, on_fit=None) -> ForecastResult:
+                 quiet: bool = True, on_fit=None, checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
     ``data`` is a path to any supported price file, a loaded :class:`PriceSeries`, or None for the
-    embedded MSFT series.
+    embedded MSFT series. ``checkpoint_dir``/``resume``: see :func:`walk_forward`.
     """
     series = data if isinstance(data, PriceSeries) else load_embedded() if data is None else load_prices(data)
     prices = series.prices.to_numpy(dtype=float)
     seed_forecasts, first_fits = [], []
     for k in range(config.seeds):
-        origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit)
+        try:
+            origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
+                                                        checkpoint_dir=checkpoint_dir, resume=resume)
+        except DataError as exc:
+            raise DataError(f"{series.source}: {exc}") from None
         seed_forecasts.append(seed_forecast)
         first_fits = first_fits or fits
     h = config.horizon

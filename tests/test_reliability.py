@@ -1,0 +1,203 @@
+"""Every bad input gets a clear one- or two-line error and a non-zero exit code; no run loses work.
+
+The CLI is called in-process (``scratchlstm.cli.main``) on files the tests write.
+"""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from scratchlstm.cli import main
+
+from .test_forecast import patterned, random_walk, series_from
+
+FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
+
+
+def dated_rows(prices, start="2020-01-01"):
+    import pandas as pd
+
+    dates = pd.date_range(start, periods=len(prices), freq="D").strftime("%Y-%m-%d")
+    return "Date,Close\n" + "".join(f"{d},{float(p)!r}\n" for d, p in zip(dates, prices))
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+BAD_FILES = {
+    "empty": ("", "the file is empty"),
+    "header-only": ("Date,Open,High,Low,Close,Adj Close,Volume\n", "header but no rows"),
+    "no-date-column": ("Day,Close\n1,2\n2,3\n", "no date column"),
+    "no-close-column": ("Date,Volume\n2020-01-01,5\n", "no price column"),
+    "non-numeric": ("Date,Close\n2020-01-01,12.5\n2020-01-02,n/a price\n", "not numbers"),
+    "negative": ("Date,Close\n2020-01-01,12.5\n2020-01-02,-3\n", "zero or negative"),
+    "blank-rows": ("Date,Close\n2020-01-01,12.5\n2020-01-02,\n2020-01-03,13\n", "--missing drop"),
+    "mixed-dates": ("Date,Close\n2020-01-01,12.5\n01/02/2020,13\n", "mixes date formats"),
+    "json-not-csv": ('{"data": [1, 2, 3]}', "only CoinGecko"),
+    "too-short": (dated_rows(list(100 + np.arange(30.0))), "needs at least"),
+    "constant": (dated_rows([42.0] * 200), "never changes"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_price_files(kind, tmp_path, capsys):
+    text, message = BAD_FILES[kind]
+    path = tmp_path / f"{kind}.csv"
+    path.write_text(text)
+    code, out, err = run_cli(["forecast", "--csv", str(path), "--out", str(tmp_path / "out"), *FAST], capsys)
+    assert code == 2, err
+    assert message in err and str(path) in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) <= 2
+    assert not (tmp_path / "out" / "report.json").exists()
+
+
+def test_binary_file(tmp_path, capsys):
+    path = tmp_path / "prices.csv"
+    path.write_bytes(bytes(range(256)) * 8)
+    code, _, err = run_cli(["forecast", "--csv", str(path), *FAST], capsys)
+    assert code == 2 and "binary" in err and str(path) in err
+
+
+@pytest.mark.parametrize("scale", [1e12, 1e-12])
+def test_extreme_price_levels_give_the_same_verdict_as_ordinary_ones(scale, tmp_path, capsys):
+    from scratchlstm.forecast import ForecastConfig, run_forecast
+
+    config = ForecastConfig(window=10, hidden_sizes=(8,), epochs=4, lr=5e-3, test_size=60, refit_every=None)
+    base = patterned(400)
+    a = run_forecast(series_from(base), config)
+    b = run_forecast(series_from(base * scale), config)  # log-returns do not see the scale
+    assert b.metrics["model"]["rel_mae"] == pytest.approx(a.metrics["model"]["rel_mae"], rel=1e-6)
+    path = tmp_path / "extreme.csv"
+    path.write_text(dated_rows(list(base * scale)))
+    code, out, err = run_cli(["forecast", "--csv", str(path), "--out", str(tmp_path / "o"), *FAST], capsys)
+    assert code == 0 and "verdict:" in out, err
+
+
+def test_unsorted_and_duplicated_rows_are_fixed_and_said(tmp_path, capsys):
+    text = dated_rows(list(random_walk(200)))
+    lines = text.splitlines()
+    body = lines[1:]
+    shuffled = [lines[0]] + body[::-1] + [body[5]]
+    path = tmp_path / "messy.csv"
+    path.write_text("\n".join(shuffled) + "\n")
+    code, out, err = run_cli(["forecast", "--csv", str(path), "--out", str(tmp_path / "o"), *FAST], capsys)
+    assert code == 0, err
+    assert "note: 1 duplicated time stamp(s) dropped" in out and "note: rows were not in time order; sorted" in out
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--window", "0"], "window must be at least 1"),
+        (["--window", "-5"], "window must be at least 1"),
+        (["--horizon", "0"], "horizon must be at least 1"),
+        (["--hidden", "0"], "hidden sizes must be positive"),
+        (["--lr", "0"], "learning rate must be a positive"),
+        (["--lr", "-0.1"], "learning rate must be a positive"),
+        (["--dropout", "1.0"], "dropout must be in [0, 1)"),
+        (["--dropout", "-0.2"], "dropout must be in [0, 1)"),
+        (["--optimizer", "adagrad"], "choose one of sgd, rmsprop, adam, adamw"),
+        (["--loss", "hinge"], "choose one of mse, mae, huber"),
+        (["--backend", "tensorflow"], "choose one of numpy, array_api_strict, cupy"),
+        (["--backend", "cupy"], "cupy"),
+        (["--seeds", "0"], "seeds must be at least 1"),
+    ],
+)
+def test_bad_configuration(flags, message, capsys):
+    code, _, err = run_cli(["forecast", *FAST, *flags], capsys)
+    assert code == 2 and message in err and "Traceback" not in err, err
+
+
+def test_argparse_errors_exit_2_with_usage(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["forecast", "--window", "sixty"])
+    assert info.value.code == 2 and "invalid int value" in capsys.readouterr().err
+
+
+@pytest.fixture
+def saved_model(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["forecast", "--out", str(out), *FAST], capsys)
+    assert code == 0, err
+    return out / "model.npz"
+
+
+def test_bad_checkpoints(saved_model, tmp_path, capsys):
+    data = saved_model.read_bytes()
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(data[: len(data) // 3])
+    evil = tmp_path / "evil.npz"
+    evil.write_bytes(pickle.dumps({"a": 1}))
+    arrays = dict(np.load(saved_model))
+    meta = json.loads(arrays["__meta__"].tobytes())
+    meta["format_version"] = 7
+    arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    future = tmp_path / "future.npz"
+    np.savez(future, **arrays)
+    short = tmp_path / "short.csv"
+    short.write_text(dated_rows([10.0, 11.0, 12.0]))
+    cases = [
+        (["--checkpoint", str(truncated)], "truncated or not a checkpoint"),
+        (["--checkpoint", str(evil)], "is a pickle; refused"),
+        (["--checkpoint", str(future)], "format version 7"),
+        (["--checkpoint", str(saved_model), "--csv", str(short)], "needs a window of 5"),
+        (["--checkpoint", str(tmp_path / "missing.npz")], "does not exist"),
+    ]
+    for args, message in cases:
+        code, _, err = run_cli(["predict", *args], capsys)
+        assert code == 2 and message in err and "Traceback" not in err, (args, err)
+
+
+def test_divergence_stops_with_the_step_and_keeps_checkpoints(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["forecast", "--out", str(out), "--target", "price", "--lr", "1e30", "--clip", "none", *FAST], capsys)
+    assert code == 2 and "diverged at step" in err and "Likely cause" in err, err
+    assert "Kept the best weights so far" in err and list((out / "checkpoints").glob("fit-*.npz"))
+
+
+def test_interrupted_walk_forward_resumes_to_the_same_result(tmp_path):
+    from scratchlstm.forecast import ForecastConfig, run_forecast
+
+    config = ForecastConfig(window=10, hidden_sizes=(6,), epochs=4, test_size=60, refit_every=20, target="price")
+    series = series_from(random_walk(400))
+    full = run_forecast(series, config)
+
+    def stop_after_second_fit(k, n, fit):
+        if k == 1:
+            raise KeyboardInterrupt
+
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(KeyboardInterrupt):
+        run_forecast(series, config, on_fit=stop_after_second_fit, checkpoint_dir=ckpt)
+    assert sorted(p.name for p in ckpt.glob("*.npz")) == ["fit-0-0.npz", "fit-0-1.npz"]
+    resumed = run_forecast(series, config, checkpoint_dir=ckpt, resume=True)
+    assert np.array_equal(resumed.forecasts["model"], full.forecasts["model"])
+
+
+def test_ctrl_c_in_the_cli_exits_130_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    import scratchlstm.forecast.run as run_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "walk_forward", interrupted)
+    code, _, err = run_cli(["forecast", "--out", str(tmp_path / "o"), *FAST], capsys)
+    assert code == 130 and "--resume" in err and "Traceback" not in err
+
+
+def test_unexpected_errors_are_one_line_without_traceback(capsys, monkeypatch):
+    import scratchlstm.forecast.run as run_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(run_module, "walk_forward", broken)
+    code, _, err = run_cli(["forecast", *FAST], capsys)
+    assert code == 3 and "internal error: ZeroDivisionError" in err and "Traceback" not in err
+    code, _, err = run_cli(["--debug", "forecast", *FAST], capsys)
+    assert code == 3 and "Traceback" in err
