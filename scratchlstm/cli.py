@@ -19,7 +19,7 @@ import traceback
 from dataclasses import replace
 from typing import Sequence
 
-from .errors import ScratchLSTMError, TrainingDiverged
+from .errors import ScratchLSTMError
 
 EXIT_FAILED_CHECK = 1
 EXIT_USER_ERROR = 2
@@ -198,8 +198,6 @@ def _run_forecast(args) -> int:
         print(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
               "run the same command with --resume to continue where it stopped", file=sys.stderr)
         raise
-    except TrainingDiverged as exc:
-        raise TrainingDiverged(f"{exc} The checkpoints of this run are in {checkpoints}.") from None
     print()
     print(result.table())
     paths = result.save(args.out)

@@ -269,7 +269,8 @@ def train(
             where = ""
             if checkpoint is not None:
                 _save(checkpoint, model.config, config, saved, checkpoint_meta)
-                where = f"; the last completed epoch is saved in {checkpoint}"
+                resumable = f"the state after epoch {saved.epoch}" if saved.epoch else "the state before training"
+                where = f"; {resumable} is saved in {checkpoint}"
             error = TrainingDiverged(f"{exc} Kept the best weights so far ({kept}){where}.")
             error.history = history
             raise error from None
