@@ -195,30 +195,42 @@ def lstm_gradcheck(
     multiply them unchecked). ``forward``/``backward`` default to the package's own; pass your
     modified pair to check it. Extra keyword arguments go to :func:`gradcheck`.
     """
+    return _recurrent_gradcheck(forward, backward, params, x, {"h0": h0, "c0": c0}, seed, kwargs)
+
+
+def rnn_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, *, forward: Callable | None = None,
+                  backward: Callable | None = None, seed: int = 0, **kwargs) -> GradcheckReport:
+    """Gradient-check a single-state recurrent layer (the RNN by default; pass ``gru_forward`` and
+    ``gru_backward`` for the GRU): every parameter, ``x`` and ``h0``, with the loss
+    ``L = sum(R * hs) + sum(r_h * h_T)``."""
+    from .nn.rnn import rnn_backward, rnn_forward
+
+    return _recurrent_gradcheck(forward or rnn_forward, backward or rnn_backward, params, x, {"h0": h0}, seed, kwargs)
+
+
+def _recurrent_gradcheck(forward, backward, params, x, states: dict, seed: int, kwargs) -> GradcheckReport:
+    """Shared by the cells: random initial states, a random projection of every output as the loss."""
     rng = host_rng(seed)
-    _, H = lstm_sizes(params)
     T, B, _ = x.shape
-    if h0 is None:
-        h0 = like(rng.uniform(-0.5, 0.5, size=(B, H)), x)
-    if c0 is None:
-        c0 = like(rng.uniform(-0.5, 0.5, size=(B, H)), x)
+    H = params["W_h"].shape[0]
+    states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in states.items()}
     R = like(rng.standard_normal((T, B, H)), x)
-    r_h = like(rng.standard_normal((B, H)), x)
-    r_c = like(rng.standard_normal((B, H)), x)
-    inputs = {**params, "x": x, "h0": h0, "c0": c0}
+    finals = [like(rng.standard_normal((B, H)), x) for _ in states]  # one projection per final state
+    inputs = {**params, "x": x, **states}
     for name, a in inputs.items():
         _require_float64(name, a)
     xp = namespace(x)
 
-    def split(values):
-        layer = {k: values[k] for k in params}
-        return layer, values["x"], values["h0"], values["c0"]
+    def run(values):
+        out = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in states))
+        hs, last = out[0], out[1]
+        return hs, (last if isinstance(last, tuple) else (last,)), out[2]
 
     def loss_fn(values):
-        hs, (h_T, c_T), _ = forward(*split(values))
-        return float(xp.sum(R * hs) + xp.sum(r_h * h_T) + xp.sum(r_c * c_T))
+        hs, last, _ = run(values)
+        return float(xp.sum(R * hs) + sum(xp.sum(r * s) for r, s in zip(finals, last)))
 
-    _, _, cache = forward(*split(inputs))
-    grads, dx, dh0, dc0 = backward(cache, R, r_h, r_c)
-    analytic = {**grads, "x": dx, "h0": dh0, "c0": dc0}
+    _, _, cache = run(inputs)
+    grads, dx, *dstates = backward(cache, R, *finals)
+    analytic = {**grads, "x": dx, **dict(zip(states, dstates))}
     return gradcheck(loss_fn, inputs, analytic, seed=seed, **kwargs)

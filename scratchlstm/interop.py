@@ -1,4 +1,4 @@
-"""Exact weight converters between scratchlstm and PyTorch's ``nn.LSTM``.
+"""Exact weight converters between scratchlstm and PyTorch's ``nn.LSTM``, ``nn.RNN`` and ``nn.GRU``.
 
 PyTorch stores, per layer k::
 
@@ -43,51 +43,98 @@ def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     The arrays keep the module's dtype and are placed in namespace ``xp`` (NumPy when omitted) on
     ``device``. Bidirectional LSTMs and ``proj_size > 0`` are refused: there is no such layer here.
     """
-    torch = _torch()
-    if not isinstance(module, torch.nn.LSTM):
-        raise TypeError(f"expected a torch.nn.LSTM, got {type(module).__name__}")
-    if module.bidirectional:
-        raise ValueError("bidirectional LSTMs are not supported; convert each direction's weights by hand")
-    if getattr(module, "proj_size", 0):
+    if getattr(_check_module(module, "LSTM"), "proj_size", 0):
         raise ValueError("LSTMs with proj_size > 0 are not supported")
-    xp = get_namespace("numpy") if xp is None else xp
-    layers = []
+    return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b": b_ih + b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
+
+
+def _check_module(module: Any, kind: str):
+    torch = _torch()
+    cls = getattr(torch.nn, kind)
+    if not isinstance(module, cls):
+        raise TypeError(f"expected a torch.nn.{kind}, got {type(module).__name__}")
+    if module.bidirectional:
+        raise ValueError(f"bidirectional {kind}s are not supported; convert each direction's weights by hand")
+    return module
+
+
+def _torch_layers(module):
+    """Host ``(weight_ih, weight_hh, bias_ih, bias_hh)`` of every layer (zero biases when bias=False)."""
     for k in range(module.num_layers):
-        w_ih = _tensor_to_host(getattr(module, f"weight_ih_l{k}"))  # (4H, D)
-        w_hh = _tensor_to_host(getattr(module, f"weight_hh_l{k}"))  # (4H, H)
+        w_ih = _tensor_to_host(getattr(module, f"weight_ih_l{k}"))
+        w_hh = _tensor_to_host(getattr(module, f"weight_hh_l{k}"))
         if module.bias:
-            b = _tensor_to_host(getattr(module, f"bias_ih_l{k}")) + _tensor_to_host(getattr(module, f"bias_hh_l{k}"))
+            b_ih = _tensor_to_host(getattr(module, f"bias_ih_l{k}"))
+            b_hh = _tensor_to_host(getattr(module, f"bias_hh_l{k}"))
         else:
-            b = np.zeros(w_ih.shape[0], dtype=w_ih.dtype)
-        dt = dtype_of(xp, str(w_ih.dtype))
-        layers.append({name: from_host(a, xp, dtype=dt, device=device) for name, a in (("W_x", w_ih.T), ("W_h", w_hh.T), ("b", b))})
-    return layers
+            b_ih = b_hh = np.zeros(w_ih.shape[0], dtype=w_ih.dtype)
+        yield w_ih, w_hh, b_ih, b_hh
+
+
+def _place(host: dict[str, np.ndarray], xp, device) -> Params:
+    xp = get_namespace("numpy") if xp is None else xp
+    dt = dtype_of(xp, str(host["W_x"].dtype))
+    return {name: from_host(a, xp, dtype=dt, device=device) for name, a in host.items()}
+
+
+def rnn_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
+    """``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` per layer of a tanh ``torch.nn.RNN`` (``b = b_ih + b_hh``)."""
+    if _check_module(module, "RNN").nonlinearity != "tanh":
+        raise ValueError("only tanh RNNs are supported (this one uses relu)")
+    return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b": b_ih + b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
+
+
+def gru_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
+    """``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x" (3H,), "b_h" (3H,)}`` per layer of a ``torch.nn.GRU``.
+
+    Gate blocks r | z | n as in PyTorch; both biases are kept, because ``b_hn`` sits inside the
+    reset gate's product.
+    """
+    _check_module(module, "GRU")
+    return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b_x": b_ih, "b_h": b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
+
+
+def _to_torch(kind: str, layers, biases, batch_first: bool):
+    """A torch module of ``kind`` holding ``layers``; ``biases(p)`` gives (bias_ih, bias_hh) on the host."""
+    torch = _torch()
+    host = [{name: to_numpy(a) for name, a in p.items()} for p in layers]
+    if not host:
+        raise ValueError("no layers to convert")
+    D = host[0]["W_x"].shape[0]
+    H = host[0]["W_h"].shape[0]
+    for k, p in enumerate(host[1:], start=1):
+        if p["W_h"].shape[0] != H or p["W_x"].shape[0] != H:
+            raise ValueError(f"torch.nn.{kind} needs equal hidden sizes; layer {k} has (D, H) = ({p['W_x'].shape[0]}, {p['W_h'].shape[0]}), "
+                             f"layer 0 has H = {H}")
+    dtype = {"float32": torch.float32, "float64": torch.float64}[str(host[0]["W_x"].dtype)]
+    module = getattr(torch.nn, kind)(D, H, num_layers=len(host), batch_first=batch_first, dtype=dtype)
+    with torch.no_grad():
+        for k, p in enumerate(host):
+            b_ih, b_hh = biases(p)
+            for name, a in ((f"weight_ih_l{k}", p["W_x"].T), (f"weight_hh_l{k}", p["W_h"].T), (f"bias_ih_l{k}", b_ih), (f"bias_hh_l{k}", b_hh)):
+                getattr(module, name).copy_(torch.from_numpy(np.ascontiguousarray(a)))
+    return module
+
+
+def rnn_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
+    """A tanh ``torch.nn.RNN`` with exactly these weights (all of ``b`` in ``bias_ih``)."""
+    return _to_torch("RNN", layers, lambda p: (p["b"], np.zeros_like(p["b"])), batch_first)
+
+
+def gru_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
+    """A ``torch.nn.GRU`` with exactly these weights."""
+    return _to_torch("GRU", layers, lambda p: (p["b_x"], p["b_h"]), batch_first)
 
 
 def lstm_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
     """A ``torch.nn.LSTM`` (on the CPU) holding exactly the weights of ``layers``.
 
     All layers must share one hidden size, as ``nn.LSTM`` requires. The module's dtype is the
-    layers' dtype.
+    layers' dtype; all of ``b`` goes to ``bias_ih`` and ``bias_hh`` is zero.
     """
-    torch = _torch()
-    sizes = [lstm_sizes(p) for p in layers]
-    if not sizes:
-        raise ValueError("no layers to convert")
-    D, H = sizes[0]
-    for k, (d_k, h_k) in enumerate(sizes[1:], start=1):
-        if h_k != H or d_k != H:
-            raise ValueError(f"torch.nn.LSTM needs equal hidden sizes; layer {k} has (D, H) = ({d_k}, {h_k}), layer 0 has H = {H}")
-    host = [{name: to_numpy(a) for name, a in p.items()} for p in layers]
-    dtype = {"float32": torch.float32, "float64": torch.float64}[str(host[0]["W_x"].dtype)]
-    module = torch.nn.LSTM(D, H, num_layers=len(layers), batch_first=batch_first, dtype=dtype)
-    with torch.no_grad():
-        for k, p in enumerate(host):
-            getattr(module, f"weight_ih_l{k}").copy_(torch.from_numpy(np.ascontiguousarray(p["W_x"].T)))
-            getattr(module, f"weight_hh_l{k}").copy_(torch.from_numpy(np.ascontiguousarray(p["W_h"].T)))
-            getattr(module, f"bias_ih_l{k}").copy_(torch.from_numpy(np.ascontiguousarray(p["b"])))
-            getattr(module, f"bias_hh_l{k}").zero_()
-    return module
+    for p in layers:
+        lstm_sizes(p)
+    return _to_torch("LSTM", layers, lambda p: (p["b"], np.zeros_like(p["b"])), batch_first)
 
 
 def to_torch_tensor(a: Array):

@@ -1,0 +1,116 @@
+r"""The GRU with PyTorch's equations, and its backpropagation through time.
+
+Notation as in ``lstm.py``, with gate blocks r | z | n (PyTorch's order)::
+
+    W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,)
+
+Two biases, because PyTorch's candidate applies the reset gate to ``h W_hn + b_hn`` (not to h
+alone), so ``b_hn`` cannot be merged into ``b_xn``.
+
+Forward, one step::
+
+    gx  = x_t W_x + b_x                    (B, 3H)  input part of every gate
+    gh  = h_{t-1} W_h + b_h                (B, 3H)  recurrent part
+    r   = sigmoid(gx[:, 0H:1H] + gh[:, 0H:1H])      reset gate
+    z   = sigmoid(gx[:, 1H:2H] + gh[:, 1H:2H])      update gate
+    n   = tanh(gx[:, 2H:3H] + r * gh[:, 2H:3H])     candidate
+    h_t = (1 - z) * n + z * h_{t-1}
+
+Backward, one step (``dh`` the total gradient with respect to h_t)::
+
+    dn       = dh * (1 - z)
+    dz       = dh * (h_{t-1} - n)
+    da_n     = dn * (1 - n^2)
+    dr       = da_n * gh[:, 2H:3H]
+    da_r     = dr * r (1 - r);   da_z = dz * z (1 - z)
+    dgx      = [da_r | da_z | da_n]                  gradient of gx
+    dgh      = [da_r | da_z | da_n * r]              gradient of gh
+    dx_t     = dgx W_x^T;   dh_{t-1} = dh * z + dgh W_h^T
+    dW_x    += x_t^T dgx;  dW_h += h_{t-1}^T dgh;  db_x += sum dgx;  db_h += sum dgh
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..backend import Array, namespace
+from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
+from .rnn import _state
+
+Params = dict[str, Array]
+
+
+def gru_sizes(params: Params) -> tuple[int, int]:
+    """(D, H) of a GRU layer, after checking that its arrays fit together."""
+    D, H3 = params["W_x"].shape
+    H = params["W_h"].shape[0]
+    if H3 != 3 * H or tuple(params["W_h"].shape) != (H, 3 * H) or tuple(params["b_x"].shape) != (3 * H,) \
+            or tuple(params["b_h"].shape) != (3 * H,):
+        raise ValueError(f"GRU params do not fit: expected W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,), got "
+                         + ", ".join(f"{k} {tuple(v.shape)}" for k, v in params.items()))
+    return D, H
+
+
+def gru_forward(params: Params, x: Array, h0: Array | None = None):
+    """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
+    if len(x.shape) != 3:
+        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}")
+    D, H = gru_sizes(params)
+    T, B, D_x = x.shape
+    if D_x != D:
+        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
+    xp = namespace(x, params["W_x"])
+    h0 = _state(xp, h0, B, H, x, "h0")
+    h, hs, steps = h0, [], []
+    for t in range(T):
+        gx = x[t, :, :] @ params["W_x"] + params["b_x"]  # (B, 3H)
+        gh = h @ params["W_h"] + params["b_h"]  # (B, 3H)
+        r = sigmoid(gx[:, 0 * H : 1 * H] + gh[:, 0 * H : 1 * H])
+        z = sigmoid(gx[:, 1 * H : 2 * H] + gh[:, 1 * H : 2 * H])
+        n = tanh(gx[:, 2 * H : 3 * H] + r * gh[:, 2 * H : 3 * H])
+        h = (1 - z) * n + z * h
+        hs.append(h)
+        steps.append({"r": r, "z": z, "n": n, "gh_n": gh[:, 2 * H : 3 * H]})
+    hs = xp.stack(hs, axis=0)  # (T, B, H)
+    return hs, h, {"params": params, "x": x, "h0": h0, "hs": hs, "steps": steps}
+
+
+def gru_backward(cache, dhs: Array | None, dh_T: Array | None = None, on_step: Callable | None = None):
+    """``(grads, dx (T, B, D), dh0 (B, H))`` for a cache of :func:`gru_forward`.
+
+    ``on_step(t, dh)``, when given, sees the total gradient with respect to every h_t.
+    """
+    params, x, hs, h0 = cache["params"], cache["x"], cache["hs"], cache["h0"]
+    xp = namespace(x, hs)
+    T, B, D = x.shape
+    H = hs.shape[2]
+    dh_next = _state(xp, dh_T, B, H, x, "dh_T")
+    dgxs, dghs, dxs = [None] * T, [None] * T, [None] * T
+    for t in reversed(range(T)):
+        s = cache["steps"][t]
+        r, z, n, gh_n = s["r"], s["z"], s["n"], s["gh_n"]
+        h_prev = hs[t - 1, :, :] if t > 0 else h0
+        dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
+        if on_step is not None:
+            on_step(t, dh)
+        dn = dh * (1 - z)
+        dz = dh * (h_prev - n)
+        da_n = dn * tanh_grad_from_output(n)
+        dr = da_n * gh_n
+        da_r = dr * sigmoid_grad_from_output(r)
+        da_z = dz * sigmoid_grad_from_output(z)
+        dgx = xp.concat([da_r, da_z, da_n], axis=1)  # (B, 3H)
+        dgh = xp.concat([da_r, da_z, da_n * r], axis=1)  # (B, 3H)
+        dxs[t] = dgx @ params["W_x"].T
+        dh_next = dh * z + dgh @ params["W_h"].T
+        dgxs[t], dghs[t] = dgx, dgh
+    dgx_all = xp.reshape(xp.stack(dgxs, axis=0), (T * B, 3 * H))
+    dgh_all = xp.reshape(xp.stack(dghs, axis=0), (T * B, 3 * H))
+    h_prev = xp.reshape(xp.concat([h0[None, :, :], hs[: T - 1, :, :]], axis=0), (T * B, H))
+    grads = {
+        "W_x": xp.reshape(x, (T * B, D)).T @ dgx_all,
+        "W_h": h_prev.T @ dgh_all,
+        "b_x": xp.sum(dgx_all, axis=0),
+        "b_h": xp.sum(dgh_all, axis=0),
+    }
+    return grads, xp.stack(dxs, axis=0), dh_next
