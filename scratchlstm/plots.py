@@ -51,3 +51,35 @@ def loss_plot(histories: Sequence, path: str | Path, labels: Sequence[str] | Non
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)
+
+
+def gate_heatmaps(trace, path: str | Path, batch: int = 0, dates=None, title: str = "") -> None:
+    """Heatmaps (units x time) of the input, forget, output gates, the candidate and the cell state."""
+    panels = [("i (input gate)", trace.i, "viridis", (0, 1)), ("f (forget gate)", trace.f, "viridis", (0, 1)),
+              ("o (output gate)", trace.o, "viridis", (0, 1)), ("g (candidate)", trace.g, "coolwarm", (-1, 1)),
+              ("c (cell state)", trace.c, "coolwarm", None)]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.2 * len(panels)), sharex=True)
+    for ax, (name, values, cmap, limits) in zip(axes, panels):
+        data = values[:, batch, :].T  # (H, T)
+        vmin, vmax = limits if limits else (-abs(data).max(), abs(data).max())
+        im = ax.imshow(data, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        ax.set_ylabel(name, fontsize=9)
+        fig.colorbar(im, ax=ax, pad=0.01)
+    axes[-1].set_xlabel("step t" if dates is None else f"step t ({dates[0]} to {dates[-1]})")
+    fig.suptitle(title or "LSTM gates over time")
+    _save(fig, path)
+
+
+def gradient_flow_plot(flows: Sequence, path: str | Path, title: str = "") -> None:
+    """||dL/dh_t|| against the distance from the loss, one curve per cell (log scale)."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for flow in flows:
+        ax.semilogy(flow.distance, flow.dh_norm, lw=1.5, label=f"{flow.kind.upper()}: ||dL/dh_t||")
+        if flow.dc_norm is not None:
+            ax.semilogy(flow.distance, flow.dc_norm, lw=1.0, ls="--", label=f"{flow.kind.upper()}: ||dL/dc_t||")
+    ax.set_xlabel("distance from the loss (T - 1 - t)")
+    ax.set_ylabel("gradient norm")
+    ax.set_title(title or "gradient flow back through time")
+    ax.legend()
+    ax.grid(alpha=0.3, which="both")
+    _save(fig, path)

@@ -96,7 +96,10 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     missing : what to do with rows whose price is missing: ``"error"`` (default: say how many and
         stop), ``"drop"`` them, or ``"ffill"`` (carry the last price forward)
 
-    Raises :class:`scratchlstm.errors.DataError` with the file, the problem and the fix.
+    Raises
+    ------
+    scratchlstm.errors.DataError
+        naming the file, the problem and the fix.
     """
     if missing not in MISSING_POLICIES:
         raise DataError(f"unknown missing-value policy {missing!r}; choose one of {', '.join(MISSING_POLICIES)}")

@@ -81,3 +81,18 @@ def place(host_arrays: dict[str, np.ndarray], *, xp=None, dtype: str = "float32"
     xp = get_namespace("numpy") if xp is None else xp
     dt = dtype_of(xp, dtype)
     return {name: from_host(a, xp, dtype=dt, device=device) for name, a in host_arrays.items()}
+
+
+def init_rnn_params(input_size: int, hidden_size: int, *, seed=0, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """Vanilla RNN ``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` from U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's)."""
+    rng, k = host_rng(seed), 1.0 / math.sqrt(hidden_size)
+    D, H = input_size, hidden_size
+    return place({"W_x": uniform(rng, (D, H), k), "W_h": uniform(rng, (H, H), k), "b": uniform(rng, (H,), k)}, xp=xp, dtype=dtype, device=device)
+
+
+def init_gru_params(input_size: int, hidden_size: int, *, seed=0, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """GRU ``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x", "b_h" (3H,)}`` from U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's)."""
+    rng, k = host_rng(seed), 1.0 / math.sqrt(hidden_size)
+    D, H = input_size, hidden_size
+    host = {"W_x": uniform(rng, (D, 3 * H), k), "W_h": uniform(rng, (H, 3 * H), k), "b_x": uniform(rng, (3 * H,), k), "b_h": uniform(rng, (3 * H,), k)}
+    return place(host, xp=xp, dtype=dtype, device=device)

@@ -213,7 +213,8 @@ def lstm_forward_reference(params: Params, x: Array, h0: Array | None = None, c0
     return cache["hs"], (h, c), cache
 
 
-def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None):
+def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None,
+                            on_step=None):
     """Backpropagation through time for :func:`lstm_forward_reference` (the reference implementation).
 
     Parameters
@@ -222,6 +223,8 @@ def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None 
     dhs : (T, B, H) gradient of the loss with respect to every output ``hs``; None for zeros
         (when only the final state feeds the loss)
     dh_T, dc_T : (B, H) gradients with respect to the final states; None for zeros
+    on_step : optional ``on_step(t, dh, dc_next)`` called at every step with the total gradient of
+        h_t and the gradient reaching c_t from step t+1 (the gradient-flow study uses it)
 
     Returns
     -------
@@ -243,6 +246,8 @@ def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None 
     for t in reversed(range(T)):
         c_prev = cache["cs"][t - 1, :, :] if t > 0 else cache["c0"]
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
+        if on_step is not None:
+            on_step(t, dh, dc_next)
         da, dc_next = _gates_backward(dh, dc_next, cache["gates"][t, :, :], c_prev, cache["tcs"][t, :, :])
         dxs[t] = da @ W_x.T  # (B, D)
         dh_next = da @ W_h.T  # (B, H)

@@ -1,0 +1,134 @@
+"""The vanishing-gradient experiment: RNN, GRU and LSTM on the adding problem, same budget.
+
+The adding problem (Hochreiter and Schmidhuber, 1997): each step carries a random value in [0, 1]
+and a marker; exactly two steps are marked, one among the first ten steps and one in the second
+half, and the target is the sum of the two marked values. Predicting the mean (1.0) scores
+MSE = Var(u_1 + u_2) = 1/6 ~ 0.167; a model counts as having solved a length when its test MSE is
+below ``SOLVED_MSE`` = 0.02, which needs the first marked value to travel back from the end of the
+sequence to where it was seen.
+
+    python -m scratchlstm.vanishing --lengths 10,30,60 --steps 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .clipping import clip_grad_norm
+from .nn.gru import gru_backward, gru_forward
+from .nn.init import init_gru_params, init_lstm_params, init_rnn_params
+from .nn.lstm import lstm_backward, lstm_forward
+from .nn.rnn import rnn_backward, rnn_forward
+from .optim import Adam
+from .traces import gradient_flow
+
+BASELINE_MSE = 1.0 / 6.0
+SOLVED_MSE = 0.02
+CELLS = {
+    "rnn": (init_rnn_params, rnn_forward, rnn_backward),
+    "gru": (init_gru_params, gru_forward, gru_backward),
+    "lstm": (lambda D, H, **kw: init_lstm_params(D, H, forget_bias=1.0, **kw), lstm_forward, lstm_backward),
+}
+
+
+def adding_batch(rng: np.random.Generator, T: int, B: int) -> tuple[np.ndarray, np.ndarray]:
+    """``x (T, B, 2)`` (value, marker) and ``y (B, 1)`` the sum of the two marked values."""
+    values = rng.random((T, B))
+    markers = np.zeros((T, B))
+    first = rng.integers(0, min(10, T // 2), size=B)
+    second = rng.integers(T // 2, T, size=B)
+    markers[first, np.arange(B)] = 1.0
+    markers[second, np.arange(B)] = 1.0
+    x = np.stack([values, markers], axis=2)
+    y = (values[first, np.arange(B)] + values[second, np.arange(B)])[:, None]
+    return x, y
+
+
+@dataclass
+class AddingResult:
+    kind: str
+    length: int
+    test_mse: float
+    solved: bool
+    seconds: float
+
+
+def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch: int = 32, lr: float = 1e-2,
+                 seed: int = 0, dtype: str = "float64") -> tuple[AddingResult, dict]:
+    """Train one cell (one layer + a linear head on h_T, Adam, MSE, clipping at 1) on the adding
+    problem of length ``T`` for ``steps`` minibatches; return the result and the trained weights."""
+    init, forward, backward = CELLS[kind]
+    rng = np.random.default_rng(seed)
+    cell = init(2, hidden, seed=rng, dtype=dtype)
+    params = {**{f"cell.{k}": v for k, v in cell.items()}, "head.W": rng.uniform(-0.1, 0.1, (hidden, 1)).astype(dtype),
+              "head.c": np.ones(1, dtype=dtype)}
+    opt = Adam(lr=lr)
+    start = time.perf_counter()
+    for _ in range(steps):
+        x, y = (a.astype(dtype) for a in adding_batch(rng, T, batch))
+        cell = {k[5:]: v for k, v in params.items() if k.startswith("cell.")}
+        _, h_T, cache = forward(cell, x)
+        h_T = h_T[0] if isinstance(h_T, tuple) else h_T  # the LSTM returns (h_T, c_T)
+        pred = h_T @ params["head.W"] + params["head.c"]
+        dy = 2.0 * (pred - y) / batch
+        grads = backward(cache, None, dy @ params["head.W"].T)[0]
+        grads = {**{f"cell.{k}": v for k, v in grads.items()}, "head.W": h_T.T @ dy, "head.c": dy.sum(axis=0)}
+        grads, _ = clip_grad_norm(grads, 1.0)
+        opt.step(params, grads)
+    x, y = (a.astype(dtype) for a in adding_batch(np.random.default_rng(seed + 1000), T, 1000))
+    cell = {k[5:]: v for k, v in params.items() if k.startswith("cell.")}
+    h_T = forward(cell, x)[1]
+    h_T = h_T[0] if isinstance(h_T, tuple) else h_T
+    mse = float(np.mean((h_T @ params["head.W"] + params["head.c"] - y) ** 2))
+    return AddingResult(kind, T, mse, mse < SOLVED_MSE, time.perf_counter() - start), cell
+
+
+def vanishing_experiment(lengths=(10, 30, 60), kinds=("rnn", "gru", "lstm"), **kwargs) -> list[AddingResult]:
+    """Every cell at every length with the same budget."""
+    return [train_adding(kind, T, **kwargs)[0] for T in lengths for kind in kinds]
+
+
+def results_table(results: list[AddingResult]) -> str:
+    """Markdown table: test MSE per cell and length, with a mark where the length was solved."""
+    lengths = sorted({r.length for r in results})
+    kinds = list(dict.fromkeys(r.kind for r in results))
+    head = "| cell | " + " | ".join(f"T = {T}" for T in lengths) + " |"
+    lines = [head, "|---|" + "---|" * len(lengths)]
+    for kind in kinds:
+        cells = []
+        for T in lengths:
+            r = next(r for r in results if r.kind == kind and r.length == T)
+            cells.append(f"{r.test_mse:.4f} {'solved' if r.solved else '-'}")
+        lines.append(f"| {kind.upper()} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lengths", default="10,30,60", help="sequence lengths (default 10,30,60)")
+    parser.add_argument("--steps", type=int, default=600, help="training minibatches per model (default 600)")
+    parser.add_argument("--hidden", type=int, default=16, help="hidden units of every cell (default 16)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", help="also save the gradient-flow curves (untrained cells, longest length) to this PNG")
+    args = parser.parse_args(argv)
+    lengths = [int(v) for v in args.lengths.split(",")]
+    results = vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed)
+    print(f"adding problem, {args.steps} minibatches of 32, hidden {args.hidden}, Adam lr 0.01, clip 1; "
+          f"test MSE (mean predictor: {BASELINE_MSE:.3f}; solved: below {SOLVED_MSE})")
+    print(results_table(results))
+    if args.plot:
+        from .plots import gradient_flow_plot
+
+        x, _ = adding_batch(np.random.default_rng(args.seed), max(lengths), 32)
+        flows = [gradient_flow(kind, CELLS[kind][0](2, args.hidden, seed=args.seed, dtype="float64"), x) for kind in CELLS]
+        gradient_flow_plot(flows, args.plot, f"gradient flow at initialisation, T = {max(lengths)}")
+        print(f"wrote {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
