@@ -24,7 +24,7 @@ def citations():
 @pytest.mark.parametrize("path, line, code", list(citations()))
 def test_cited_line_holds_the_cited_code(path, line, code):
     source = (ROOT / path).read_text().splitlines()
-    assert code.strip() in source[line - 1], f"{path}:{line} is now {source[line - 1].strip()!r}; update the docs"
+    assert code.strip() in source[line - 1], f"{path}:{line} is now {source[line - 1].strip()!r}; run python scripts/relink_docs.py"
 
 
 def test_the_derivation_pages_cite_lines():

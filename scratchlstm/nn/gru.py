@@ -35,7 +35,7 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .rnn import _state
+from .rnn import _start, _state
 
 Params = dict[str, Array]
 
@@ -53,14 +53,8 @@ def gru_sizes(params: Params) -> tuple[int, int]:
 
 def gru_forward(params: Params, x: Array, h0: Array | None = None):
     """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
-    if len(x.shape) != 3:
-        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}")
     D, H = gru_sizes(params)
-    T, B, D_x = x.shape
-    if D_x != D:
-        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
-    xp = namespace(x, params["W_x"])
-    h0 = _state(xp, h0, B, H, x, "h0")
+    xp, T, h0 = _start(x, h0, D, H)
     h, hs, steps = h0, [], []
     for t in range(T):
         gx = x[t, :, :] @ params["W_x"] + params["b_x"]  # (B, 3H)

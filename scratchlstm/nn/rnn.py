@@ -46,16 +46,20 @@ def _state(xp, state, B: int, H: int, like: Array, name: str) -> Array:
     return state
 
 
-def rnn_forward(params: Params, x: Array, h0: Array | None = None):
-    """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
+def _start(x: Array, h0: Array | None, D: int, H: int):
+    """``(xp, T, h0)`` after checking ``x (T, B, D)`` and ``h0 (B, H)`` (zeros when None)."""
     if len(x.shape) != 3:
         raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}")
-    D, H = rnn_sizes(params)
     T, B, D_x = x.shape
     if D_x != D:
         raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
-    xp = namespace(x, params["W_x"])
-    h0 = _state(xp, h0, B, H, x, "h0")
+    xp = namespace(x)
+    return xp, T, _state(xp, h0, B, H, x, "h0")
+
+
+def rnn_forward(params: Params, x: Array, h0: Array | None = None):
+    """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
+    xp, T, h0 = _start(x, h0, *rnn_sizes(params))
     h, hs = h0, []
     for t in range(T):
         h = tanh(x[t, :, :] @ params["W_x"] + h @ params["W_h"] + params["b"])  # (B, H)
