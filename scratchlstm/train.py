@@ -112,6 +112,7 @@ class _State:
     params: dict[str, Array] = field(default_factory=dict)  # weights at the end of epoch ``epoch``
     optimizer: tuple[dict, dict] = ({}, {})  # optimizer.state_dict() at the same moment
     finished: bool = False  # the run ended (epochs done or early stop); resuming only restores the kept weights
+    initial_params: dict[str, Array] = field(default_factory=dict)  # the untrained weights (for keep_initial)
 
 
 def _make_optimizer(config: TrainConfig) -> Optimizer:
@@ -192,7 +193,8 @@ def train(
     has_val = X_val is not None and y_val is not None
     _check_dtypes(model, {"X": X, "y": y, **({"X_val": X_val, "y_val": y_val} if has_val else {})})
     optimizer = _make_optimizer(config)
-    state = _State(0, 0, math.inf, 0, dict(model.params), host_rng(config.seed).bit_generator.state, History())
+    state = _State(0, 0, math.inf, 0, dict(model.params), host_rng(config.seed).bit_generator.state, History(),
+                   initial_params=dict(model.params))
     if resume and checkpoint is not None and Path(checkpoint).exists():
         state = _restore(checkpoint, model, optimizer, config)
         if state.finished:
@@ -201,18 +203,18 @@ def train(
     rng = np.random.default_rng()
     rng.bit_generator.state = state.rng_state
     history = state.history
-    initial_params = dict(model.params)
     if has_val and state.epoch == 0 and config.keep_initial:
         history.initial_val_loss = evaluate(model, X_val, y_val, config.loss)
 
     def snapshot() -> _State:
         return _State(state.epoch, state.step, state.best_val, state.bad_epochs, state.best_params,
-                      rng.bit_generator.state, history, dict(model.params), optimizer.state_dict())
+                      rng.bit_generator.state, history, dict(model.params), optimizer.state_dict(),
+                      initial_params=state.initial_params)
 
     saved = snapshot()
+    bar = tqdm(total=config.epochs, initial=state.epoch, disable=config.quiet, desc="training", unit="epoch", file=sys.stderr, leave=False)
     # a diverging run overflows before its loss turns inf or NaN; the loop checks every step itself
     # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here
-    bar = tqdm(total=config.epochs, initial=state.epoch, disable=config.quiet, desc="training", unit="epoch", file=sys.stderr, leave=False)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for epoch in range(state.epoch, config.epochs):
@@ -283,9 +285,9 @@ def train(
             bar.close()
     model.params = dict(state.best_params)
     if has_val and config.keep_initial and history.initial_val_loss is not None:
-        p = _improvement_p_value(model, initial_params, X_val, y_val, config.loss)
+        p = _improvement_p_value(model, state.initial_params, X_val, y_val, config.loss)
         if not p < 0.05:
-            model.params = initial_params
+            model.params = dict(state.initial_params)
             history.best_epoch = -1
             history.stop_reason += (f"; kept the untrained weights: training did not beat them significantly on validation "
                                     f"(one-sided paired test p = {p:.3g})")
@@ -340,6 +342,7 @@ def _save(path, model_config: ModelConfig, config: TrainConfig, s: _State, extra
     opt_meta, opt_arrays = s.optimizer
     arrays = {f"param/{k}": to_numpy(v) for k, v in s.params.items()}
     arrays.update({f"best/{k}": to_numpy(v) for k, v in s.best_params.items()})
+    arrays.update({f"init/{k}": to_numpy(v) for k, v in s.initial_params.items()})
     arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
     meta = {
         "model": model_config.to_dict(),
@@ -373,12 +376,13 @@ def _restore(path, model: Model, optimizer: Optimizer, config: TrainConfig) -> _
     xp = namespace(ref)
     model.params = {k: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in params.items()}
     best_params = {k: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in best.items()}
+    initial = {k[len("init/"):]: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in arrays.items() if k.startswith("init/")}
     optimizer.load_state_dict(meta["optimizer"], {k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")}, model.params)
     ts = meta["trainer_state"]
     history = History(**ts["history"])
     best_val = math.inf if ts["best_val"] is None else ts["best_val"]
     return _State(ts["epoch"], ts["step"], best_val, ts["bad_epochs"], best_params, ts["rng_state"], history,
-                  finished=bool(ts.get("finished", False)))
+                  finished=bool(ts.get("finished", False)), initial_params=initial or dict(model.params))
 
 
 def load_trained_model(path: str | Path, *, xp=None, dtype: str | None = None, device=None) -> tuple[Model, dict[str, Any]]:

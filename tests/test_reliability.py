@@ -160,11 +160,12 @@ def test_divergence_stops_with_the_step_and_keeps_checkpoints(tmp_path, capsys):
     assert "Kept the best weights so far" in err and list((out / "checkpoints").glob("fit-*.npz"))
 
 
-def test_interrupted_walk_forward_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("target", ["price", "returns"])
+def test_interrupted_walk_forward_resumes_to_the_same_result(tmp_path, target):
     from scratchlstm.forecast import ForecastConfig, run_forecast
 
-    config = ForecastConfig(window=10, hidden_sizes=(6,), epochs=4, test_size=60, refit_every=20, target="price")
-    series = series_from(random_walk(400))
+    config = ForecastConfig(window=10, hidden_sizes=(6,), epochs=4, lr=1e-2, test_size=60, refit_every=20, target=target)
+    series = series_from(random_walk(400) if target == "price" else patterned(400))
     full = run_forecast(series, config)
 
     def stop_after_second_fit(k, n, fit):

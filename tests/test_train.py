@@ -192,3 +192,31 @@ def test_training_in_either_dtype_raises_no_floating_point_warnings(dtype):
     model = Model.create(ModelConfig(hidden_sizes=(5, 4), dropout=0.1), seed=0, dtype=dtype)
     history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=3, lr=1e-2, quiet=True))
     assert all(np.isfinite(history.train_loss)) and model.params["head.W"].dtype == np.dtype(dtype)
+
+
+def test_resume_mid_run_keeps_judging_against_the_true_untrained_weights(tmp_path):
+    from scratchlstm.io import load_checkpoint
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 8, 1)).astype(np.float32)  # pure noise: the untrained model should be kept
+    y = rng.standard_normal((300, 1)).astype(np.float32)
+    config = ModelConfig(hidden_sizes=(4,), head_init="zeros")
+    cfg = TrainConfig(epochs=4, lr=1e-2, keep_initial=True, patience=None, quiet=True)
+    untrained = Model.create(config, seed=0)
+    full = Model.create(config, seed=0)
+    h_full = train(full, X[:200], y[:200], X[200:], y[200:], cfg)
+    assert h_full.best_epoch == -1 and all(np.array_equal(full.params[k], untrained.params[k]) for k in full.params)
+
+    def stop(epoch, history):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    path = tmp_path / "c.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(Model.create(config, seed=0), X[:200], y[:200], X[200:], y[200:], cfg, checkpoint=path, on_epoch_end=stop)
+    arrays, _ = load_checkpoint(path)
+    assert all(np.array_equal(arrays[f"init/{k}"], untrained.params[k]) for k in untrained.params)
+    resumed = Model.create(config, seed=7)
+    h_res = train(resumed, X[:200], y[:200], X[200:], y[200:], cfg, checkpoint=path, resume=True)
+    assert h_res.best_epoch == -1
+    assert all(np.array_equal(resumed.params[k], untrained.params[k]) for k in untrained.params)
