@@ -202,3 +202,13 @@ def test_unexpected_errors_are_one_line_without_traceback(capsys, monkeypatch):
     assert code == 3 and "internal error: ZeroDivisionError" in err and "Traceback" not in err
     code, _, err = run_cli(["--debug", "forecast", *FAST], capsys)
     assert code == 3 and "Traceback" in err
+
+
+def test_resume_refuses_checkpoints_of_other_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["forecast", "--out", str(out), *FAST], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST, "--lr", "0.01"], capsys)
+    assert code == 2 and "other settings or data" in err and "lr 0.001 then, 0.01 now" in err, err
+    code, out_text, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST], capsys)
+    assert code == 0 and "verdict:" in out_text, err

@@ -23,7 +23,8 @@ from typing import Callable
 import numpy as np
 
 from ..backend import from_host, get_namespace, to_numpy
-from ..errors import DataError
+from ..errors import CheckpointError, DataError
+from ..io import load_checkpoint
 from ..nn.model import Model
 from ..train import History, train
 from .config import ForecastConfig
@@ -133,12 +134,27 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
 
     model = Model.create(config.model_config(1), seed=config.seed, xp=xp, dtype=config.dtype)
     tc = config.train_config(quiet=quiet)
-    saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": {"scaling": scaler.to_dict(), "cutoff": int(cutoff)}}
+    meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "cutoff": int(cutoff)}
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        _check_resumable(checkpoint, meta)
+    saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": meta}
     if n_val >= 1:
         history = train(model, put(X[:-n_val]), put(Y[:-n_val]), put(X[-n_val:]), put(Y[-n_val:]), tc, **saving)
     else:
         history = train(model, put(X), put(Y), config=tc, **saving)
     return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
+
+
+def _check_resumable(checkpoint: Path, meta: dict) -> None:
+    """Refuse to continue a run whose settings or data differ from this one's."""
+    _, saved = load_checkpoint(checkpoint)
+    differences = [f"{key} {saved.get('forecast', {}).get(key)!r} then, {value!r} now"
+                   for key, value in meta["forecast"].items() if saved.get("forecast", {}).get(key) != value]
+    if saved.get("scaling") != meta["scaling"] or saved.get("cutoff") != meta["cutoff"]:
+        differences.append("the data up to the cutoff differ")
+    if differences:
+        raise CheckpointError(f"{checkpoint} is from a run with other settings or data ({'; '.join(differences)}); "
+                              "run without --resume to start afresh, or use another --out")
 
 
 def forecast_prices(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
