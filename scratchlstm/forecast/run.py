@@ -106,8 +106,11 @@ class ForecastResult:
         said_up = "" if math.isnan(sig["up_prediction_share"]) else f"; the model said up {sig['up_prediction_share']:.1%} of the times it moved"
         lines.append(f"directions: hit rate {hit}; chance is 50%, up moves were {d['up_share']:.1%} "
                      f"(always guessing the majority scores {d['majority_share']:.1%}){said_up}")
-        lines.append(f"signal: predicted vs actual change correlation {self.diagnostic['change_correlation']:.3f}; mean signed error "
-                     f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
+        if math.isnan(sig["hit_rate"]):
+            lines.append("signal: none; the model forecasts no change at every point")
+        else:
+            lines.append(f"signal: predicted vs actual change correlation {self.diagnostic['change_correlation']:.3f}; mean signed error "
+                         f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
         ci = self.mae_ratio_interval
         lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
                      f"{self.significance['p_value']:.3g} on absolute errors, {self.significance_squared['p_value']:.3g} on squared errors")
