@@ -31,7 +31,7 @@ import numpy as np
 
 from .backend import Array, host_rng, like, namespace, to_numpy
 from .errors import ScratchLSTMError
-from .nn.lstm import lstm_backward, lstm_forward, lstm_sizes
+from .nn.lstm import lstm_backward, lstm_forward
 
 
 class GradcheckError(ScratchLSTMError, ValueError):

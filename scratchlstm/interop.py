@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import Array, dtype_of, from_host, get_namespace, to_numpy
+from .backend import dtype_of, from_host, get_namespace, to_numpy
 from .nn.lstm import Params, lstm_sizes
 
 
@@ -135,8 +135,3 @@ def lstm_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
     for p in layers:
         lstm_sizes(p)
     return _to_torch("LSTM", layers, lambda p: (p["b"], np.zeros_like(p["b"])), batch_first)
-
-
-def to_torch_tensor(a: Array):
-    """A CPU torch tensor with the values of ``a`` (for comparisons in tests and examples)."""
-    return _torch().from_numpy(np.ascontiguousarray(to_numpy(a)))

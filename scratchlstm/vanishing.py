@@ -13,7 +13,6 @@ sequence to where it was seen.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 from dataclasses import dataclass
 

@@ -6,7 +6,6 @@ import pytest
 from scratchlstm import gradcheck
 from scratchlstm.losses import huber, mae, mse
 
-from .conftest import max_rel_diff
 
 
 def _data():

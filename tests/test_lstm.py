@@ -62,7 +62,6 @@ def test_step_by_step_equals_sequence_forward_and_backward(case):
     hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0)
     grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
 
-    xp = case.xp
     h, c, steps = h0, c0, []
     for t in range(T):
         h, c, step = lstm_cell_forward(params, x[t, :, :], h, c)
@@ -105,7 +104,6 @@ def test_two_chunks_with_carried_state_equal_one_long_run(case):
 
 def test_missing_states_and_upstream_gradients_default_to_zero(case):
     params, x, _, _, (dhs, _, _) = _inputs(case)
-    xp = case.xp
     zeros = case.array(np.zeros((B, H)))
     hs_a, _, cache_a = sl.lstm_forward(params, x)
     hs_b, _, cache_b = sl.lstm_forward(params, x, zeros, zeros)

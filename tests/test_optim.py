@@ -1,7 +1,5 @@
 """Optimizers and schedules against torch.optim, float64, several steps, 1e-12 relative."""
 
-import math
-
 import numpy as np
 import pytest
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -46,7 +46,7 @@ def gru_sizes(params: Params) -> tuple[int, int]:
     H = params["W_h"].shape[0]
     if H3 != 3 * H or tuple(params["W_h"].shape) != (H, 3 * H) or tuple(params["b_x"].shape) != (3 * H,) \
             or tuple(params["b_h"].shape) != (3 * H,):
-        raise ValueError(f"GRU params do not fit: expected W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,), got "
+        raise ValueError("GRU params do not fit: expected W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,), got "
                          + ", ".join(f"{k} {tuple(v.shape)}" for k, v in params.items()))
     return D, H
 
