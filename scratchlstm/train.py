@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backend import Array, device_of, from_host, host_rng, namespace, to_numpy
+from .backend import Array, device_of, from_host, host_rng, like, namespace, to_numpy
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .io import check_param_shapes, load_checkpoint, save_checkpoint
@@ -345,9 +345,7 @@ def _save(path, model_config: ModelConfig, config: TrainConfig, s: _State, extra
     arrays.update({f"init/{k}": to_numpy(v) for k, v in s.initial_params.items()})
     arrays.update({f"opt/{k}": v for k, v in opt_arrays.items()})
     meta = {
-        "model": model_config.to_dict(),
-        "gate_order": "i,f,g,o",
-        "dtype": str(arrays["param/head.W"].dtype),
+        **_model_meta(model_config, arrays["param/head.W"].dtype),
         "optimizer": opt_meta,
         "training": asdict(config),
         "trainer_state": {
@@ -364,20 +362,38 @@ def _save(path, model_config: ModelConfig, config: TrainConfig, s: _State, extra
     save_checkpoint(path, arrays, meta)
 
 
+def _model_meta(config: ModelConfig, dtype) -> dict[str, Any]:
+    """The metadata every checkpoint carries about its model."""
+    return {"model": config.to_dict(), "gate_order": "i,f,g,o", "dtype": str(dtype)}
+
+
+def _model_config(path, meta: dict[str, Any]) -> ModelConfig:
+    """The architecture a checkpoint records, or :class:`CheckpointError` saying it has none."""
+    try:
+        return ModelConfig(**meta["model"])
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"{path} has no valid model description ({exc})") from exc
+
+
+def _section(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays saved under ``prefix/``, keyed without it."""
+    return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
 def _restore(path, model: Model, optimizer: Optimizer, config: TrainConfig) -> _State:
     arrays, meta = load_checkpoint(path)
-    saved_model = ModelConfig(**{**meta["model"], "hidden_sizes": tuple(meta["model"]["hidden_sizes"])})
+    saved_model = _model_config(path, meta)
     if saved_model != model.config:
         raise CheckpointError(f"{path} was trained with model {saved_model}, not {model.config}; use a fresh checkpoint path")
-    params = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
-    best = {k[len("best/"):]: v for k, v in arrays.items() if k.startswith("best/")}
-    check_param_shapes(path, params, model.config.param_shapes())
+    check_param_shapes(path, _section(arrays, "param"), model.config.param_shapes())
     ref = next(iter(model.params.values()))
-    xp = namespace(ref)
-    model.params = {k: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in params.items()}
-    best_params = {k: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in best.items()}
-    initial = {k[len("init/"):]: from_host(v, xp, dtype=ref.dtype, device=device_of(ref)) for k, v in arrays.items() if k.startswith("init/")}
-    optimizer.load_state_dict(meta["optimizer"], {k[len("opt/"):]: v for k, v in arrays.items() if k.startswith("opt/")}, model.params)
+
+    def placed(prefix: str) -> dict[str, Array]:
+        return {k: like(v, ref) for k, v in _section(arrays, prefix).items()}
+
+    model.params = placed("param")
+    best_params, initial = placed("best"), placed("init")
+    optimizer.load_state_dict(meta["optimizer"], _section(arrays, "opt"), model.params)
     ts = meta["trainer_state"]
     history = History(**ts["history"])
     best_val = math.inf if ts["best_val"] is None else ts["best_val"]
@@ -392,12 +408,8 @@ def load_trained_model(path: str | Path, *, xp=None, dtype: str | None = None, d
     match the architecture it records.
     """
     arrays, meta = load_checkpoint(path)
-    try:
-        config = ModelConfig(**{**meta["model"], "hidden_sizes": tuple(meta["model"]["hidden_sizes"])})
-    except (KeyError, TypeError, ConfigError) as exc:
-        raise CheckpointError(f"{path} has no valid model description ({exc})") from exc
-    prefix = "best/" if any(k.startswith("best/") for k in arrays) else "param/"
-    host = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+    config = _model_config(path, meta)
+    host = _section(arrays, "best") or _section(arrays, "param")
     check_param_shapes(path, host, config.param_shapes())
     from .nn.init import place
 
@@ -408,5 +420,4 @@ def load_trained_model(path: str | Path, *, xp=None, dtype: str | None = None, d
 def save_model(path: str | Path, model: Model, meta: dict[str, Any] | None = None) -> None:
     """Save the model's weights and architecture (no training state) for :func:`load_trained_model`."""
     arrays = {f"param/{k}": to_numpy(v) for k, v in model.params.items()}
-    save_checkpoint(path, arrays, {"model": model.config.to_dict(), "gate_order": "i,f,g,o",
-                                   "dtype": str(arrays["param/head.W"].dtype), **(meta or {})})
+    save_checkpoint(path, arrays, {**_model_meta(model.config, arrays["param/head.W"].dtype), **(meta or {})})
