@@ -221,12 +221,12 @@ def _run_predict(args) -> int:
 
     from .errors import CheckpointError, DataError
     from .forecast.config import ForecastConfig
-    from .forecast.protocol import Fit, Scaler, forecast_prices
-    from .train import History, load_trained_model
+    from .forecast.protocol import Scaler, forecast_prices
+    from .train import load_trained_model
 
     model, meta = load_trained_model(args.checkpoint)
     try:
-        config = ForecastConfig(**{**meta["forecast"], "hidden_sizes": tuple(meta["forecast"]["hidden_sizes"])})
+        config = ForecastConfig(**meta["forecast"])
         scaler = Scaler(**meta["scaling"])
         column = meta["data"]["price_column"]
     except (KeyError, TypeError) as exc:
@@ -242,9 +242,8 @@ def _run_predict(args) -> int:
     origin = len(prices) - 1
     if origin < config.window:
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
-    fit = Fit(cutoff=origin, scaler=scaler, history=History(), train_windows=0, model=model)
     config = config.updated(backend="numpy", dtype=meta.get("dtype", "float32"))
-    forecast = float(forecast_prices(fit, prices, np.array([origin]), config)[0])
+    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config)[0])
     last_date = series.frame.index[-1]
     print(f"last price {prices[-1]:.4f} on {last_date:%Y-%m-%d}; forecast {config.horizon} step(s) ahead: {forecast:.4f} "
           f"({100 * (forecast / prices[-1] - 1):+.2f}%); naive: {prices[-1]:.4f}")

@@ -92,16 +92,14 @@ def test_seeds_report_their_spread_and_average_their_forecasts(tmp_path):
 
 
 def test_untrained_default_model_forecasts_exactly_naive():
-    from scratchlstm.forecast.protocol import Fit, Scaler, forecast_prices, walk_forward_origins
+    from scratchlstm.forecast.protocol import Scaler, forecast_prices, walk_forward_origins
     from scratchlstm.nn.model import Model
-    from scratchlstm.train import History
 
     config = ForecastConfig()
     prices = random_walk(500)
     model = Model.create(config.model_config(1), seed=0, dtype=config.dtype)
-    fit = Fit(cutoff=300, scaler=Scaler(0.0, 0.01), history=History(), train_windows=0, model=model)
     origins = walk_forward_origins(len(prices), config.updated(test_size=50))
-    assert np.array_equal(forecast_prices(fit, prices, origins, config), prices[origins])
+    assert np.array_equal(forecast_prices(model, Scaler(0.0, 0.01), prices, origins, config), prices[origins])
 
 
 def test_a_model_that_learned_nothing_is_reported_as_naive():

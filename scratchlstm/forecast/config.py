@@ -118,6 +118,4 @@ def load_config_file(path: str | Path, base: ForecastConfig | None = None) -> Fo
     unknown = sorted(set(doc) - known)
     if unknown:
         raise ConfigError(f"config file {path} has unknown keys {unknown}; known keys: {', '.join(sorted(known))}")
-    if "hidden_sizes" in doc:
-        doc["hidden_sizes"] = tuple(doc["hidden_sizes"])
     return replace(base or ForecastConfig(), **doc)

@@ -66,12 +66,15 @@ def first_origin(config: ForecastConfig) -> int:
     return config.window if config.target == "returns" else config.window - 1
 
 
+def input_windows(series: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
+    """``X (M, W, 1)``: the ``window`` values ending at each origin."""
+    return series[origins[:, None] + np.arange(-window + 1, 1)[None, :]][:, :, None]
+
+
 def windows(series: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """``X (M, W, 1)`` inputs ending at each origin and ``Y (M, h)`` the next ``h`` values."""
-    steps = np.arange(-window + 1, 1)
-    X = series[origins[:, None] + steps[None, :]][:, :, None]  # (M, W, 1)
     Y = series[origins[:, None] + np.arange(1, horizon + 1)[None, :]]  # (M, h)
-    return X, Y
+    return input_windows(series, origins, window), Y
 
 
 def minimum_rows(config: ForecastConfig, test_points: int = 1) -> int:
@@ -157,14 +160,12 @@ def _check_resumable(checkpoint: Path, meta: dict) -> None:
                               "run without --resume to start afresh, or use another --out")
 
 
-def forecast_prices(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
-    """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model."""
-    series = fit.scaler.transform(model_inputs(prices, config.target))
-    steps = np.arange(-config.window + 1, 1)
-    X = series[origins[:, None] + steps[None, :]][:, :, None]
+def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model and its scaler."""
+    X = input_windows(scaler.transform(model_inputs(prices, config.target)), origins, config.window)
     xp = get_namespace(config.backend)
-    out = to_numpy(fit.model.predict(from_host(X, xp, dtype=getattr(xp, config.dtype)))).astype(float)  # (M, h)
-    out = fit.scaler.inverse(out)
+    out = to_numpy(model.predict(from_host(X, xp, dtype=getattr(xp, config.dtype)))).astype(float)  # (M, h)
+    out = scaler.inverse(out)
     if config.target == "returns":
         return prices[origins] * np.exp(out.sum(axis=1))
     return out[:, -1]
@@ -193,7 +194,7 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
         chunk = origins[start : start + block]
         path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz"
         fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet, checkpoint=path, resume=resume)
-        forecasts[start : start + block] = forecast_prices(fit, prices, chunk, config)
+        forecasts[start : start + block] = forecast_prices(fit.model, fit.scaler, prices, chunk, config)
         fits.append(fit)
         if on_fit is not None:
             on_fit(k, len(starts), fit)
