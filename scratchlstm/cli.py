@@ -221,7 +221,7 @@ def _run_predict(args) -> int:
 
     from .errors import CheckpointError, DataError
     from .forecast.config import ForecastConfig
-    from .forecast.protocol import Scaler, forecast_prices
+    from .forecast.protocol import Scaler, first_origin, forecast_prices
     from .train import load_trained_model
 
     model, meta = load_trained_model(args.checkpoint)
@@ -240,7 +240,7 @@ def _run_predict(args) -> int:
         print(f"note: the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used")
     prices = series.prices.to_numpy(dtype=float)
     origin = len(prices) - 1
-    if origin < config.window:
+    if origin < first_origin(config):
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
     config = config.updated(backend="numpy", dtype=meta.get("dtype", "float32"))
     forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config)[0])

@@ -212,3 +212,16 @@ def test_resume_refuses_checkpoints_of_other_settings(tmp_path, capsys):
     assert code == 2 and "other settings or data" in err and "lr 0.001 then, 0.01 now" in err, err
     code, out_text, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST], capsys)
     assert code == 0 and "verdict:" in out_text, err
+
+
+def test_predict_needs_exactly_one_window_of_prices(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["forecast", "--out", str(out), "--target", "price", *FAST], capsys)  # window 5
+    assert code == 0, err
+    five, four = tmp_path / "five.csv", tmp_path / "four.csv"
+    five.write_text(dated_rows([10.0, 11.0, 12.0, 11.5, 12.5]))
+    four.write_text(dated_rows([10.0, 11.0, 12.0, 11.5]))
+    code, text, err = run_cli(["predict", "--checkpoint", str(out / "model.npz"), "--csv", str(five)], capsys)
+    assert code == 0 and "forecast 1 step(s) ahead" in text, err
+    code, _, err = run_cli(["predict", "--checkpoint", str(out / "model.npz"), "--csv", str(four)], capsys)
+    assert code == 2 and "needs a window of 5" in err
