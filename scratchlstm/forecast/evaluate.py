@@ -30,18 +30,25 @@ def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, hor
     return {"naive": last.copy(), "drift": drift, "window_mean": mean}
 
 
+def direction_hits(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray) -> tuple[int, int]:
+    """``(hits, moves)``: among the points where the forecast moved from the last price, how many
+    moved the same way as the price did."""
+    moved = np.sign(forecast - last)
+    m = moved != 0
+    return int(np.sum(moved[m] == np.sign(actual - last)[m])), int(np.sum(m))
+
+
 def point_metrics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray, mase_scale: float) -> dict[str, float]:
     """MAE, RMSE, MAPE, MASE and hit rate of one forecaster (relative MAE is added by the caller)."""
     err = forecast - actual
     mae = float(np.mean(np.abs(err)))
-    moved = np.sign(forecast - last)
-    hit = float(np.mean(moved[moved != 0] == np.sign(actual - last)[moved != 0])) if np.any(moved != 0) else math.nan
+    hits, moves = direction_hits(forecast, actual, last)
     return {
         "mae": mae,
         "rmse": float(np.sqrt(np.mean(err**2))),
         "mape": float(100.0 * np.mean(np.abs(err) / np.abs(actual))),
         "mase": mae / mase_scale if mase_scale > 0 else math.nan,
-        "hit_rate": hit,
+        "hit_rate": hits / moves if moves else math.nan,
     }
 
 
@@ -164,11 +171,9 @@ def signal_diagnostics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarra
       model collapsed to a constant).
     """
     predicted = np.log(forecast / last)
-    moved = predicted != 0
-    hits = int(np.sum(np.sign(predicted[moved]) == np.sign(actual - last)[moved]))
-    n = int(np.sum(moved))
+    hits, n = direction_hits(forecast, actual, last)
     lo, hi = wilson_interval(hits, n)
-    up_share = float(np.mean(predicted[moved] > 0)) if n else math.nan
+    up_share = int(np.sum(forecast > last)) / n if n else math.nan
     spread = float(np.std(predicted) / train_return_std) if train_return_std > 0 else math.nan
     warnings = []
     if n == 0:  # exactly the naive forecast: the verdict says so, nothing more to diagnose
