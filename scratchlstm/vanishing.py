@@ -57,6 +57,17 @@ class AddingResult:
     seconds: float
 
 
+def _cell(params: dict) -> dict:
+    """The recurrent cell's weights, stored under ``cell.`` next to the head's."""
+    return {k[len("cell."):]: v for k, v in params.items() if k.startswith("cell.")}
+
+
+def _last_hidden(forward, params: dict, x: np.ndarray):
+    """``(h_T, cache)`` of the cell in ``params`` (the LSTM also returns c_T)."""
+    _, last, cache = forward(_cell(params), x)
+    return (last[0] if isinstance(last, tuple) else last), cache
+
+
 def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch: int = 32, lr: float = 1e-2,
                  seed: int = 0, dtype: str = "float64") -> tuple[AddingResult, dict]:
     """Train one cell (one layer + a linear head on h_T, Adam, MSE, clipping at 1) on the adding
@@ -70,9 +81,7 @@ def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch
     start = time.perf_counter()
     for _ in range(steps):
         x, y = (a.astype(dtype) for a in adding_batch(rng, T, batch))
-        cell = {k[5:]: v for k, v in params.items() if k.startswith("cell.")}
-        _, h_T, cache = forward(cell, x)
-        h_T = h_T[0] if isinstance(h_T, tuple) else h_T  # the LSTM returns (h_T, c_T)
+        h_T, cache = _last_hidden(forward, params, x)
         pred = h_T @ params["head.W"] + params["head.c"]
         dy = 2.0 * (pred - y) / batch
         grads = backward(cache, None, dy @ params["head.W"].T)[0]
@@ -80,11 +89,9 @@ def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch
         grads, _ = clip_grad_norm(grads, 1.0)
         opt.step(params, grads)
     x, y = (a.astype(dtype) for a in adding_batch(np.random.default_rng(seed + 1000), T, 1000))
-    cell = {k[5:]: v for k, v in params.items() if k.startswith("cell.")}
-    h_T = forward(cell, x)[1]
-    h_T = h_T[0] if isinstance(h_T, tuple) else h_T
+    h_T, _ = _last_hidden(forward, params, x)
     mse = float(np.mean((h_T @ params["head.W"] + params["head.c"] - y) ** 2))
-    return AddingResult(kind, T, mse, mse < SOLVED_MSE, time.perf_counter() - start), cell
+    return AddingResult(kind, T, mse, mse < SOLVED_MSE, time.perf_counter() - start), _cell(params)
 
 
 def vanishing_experiment(lengths=(10, 30, 60), kinds=("rnn", "gru", "lstm"), **kwargs) -> list[AddingResult]:

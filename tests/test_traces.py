@@ -85,3 +85,15 @@ def test_gradient_flow_matches_autograd(kind):
         assert np.allclose(flow.dc_norm, expected_c, rtol=1e-10)
         assert flow.forget_product[-1] == 1.0
         assert np.all(np.diff(flow.forget_product) >= 0)  # products of more forget gates are smaller
+
+
+def test_adding_problem_returns_the_trained_cell():
+    from scratchlstm.nn.init import init_gru_params as init
+    from scratchlstm.vanishing import BASELINE_MSE, adding_batch, train_adding
+
+    result, cell = train_adding("gru", 8, hidden=8, steps=150, seed=1)
+    untrained = init(2, 8, seed=np.random.default_rng(1), dtype="float64")
+    assert set(cell) == set(untrained) and not all(np.array_equal(cell[k], untrained[k]) for k in cell)
+    assert result.length == 8 and result.test_mse < BASELINE_MSE
+    x, _ = adding_batch(np.random.default_rng(0), 8, 4)
+    assert sl.gru_forward(cell, x)[0].shape == (8, 4, 8)
