@@ -92,6 +92,10 @@ class ForecastResult:
             seed_range = (rel["min"], rel["max"])
         return verdict(self.metrics, self.significance, seed_range=seed_range)
 
+    def cutoff_date(self, fit: Fit) -> str:
+        """The date of the last price ``fit`` could see."""
+        return self.data.frame.index[fit.cutoff].strftime("%Y-%m-%d")
+
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
         head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
@@ -130,7 +134,7 @@ class ForecastResult:
                 "points": int(len(self.actual)),
                 "first_target_date": self.dates[0].strftime("%Y-%m-%d"),
                 "last_target_date": self.dates[-1].strftime("%Y-%m-%d"),
-                "fits": [{"cutoff_date": self.data.frame.index[f.cutoff].strftime("%Y-%m-%d"), "train_windows": f.train_windows,
+                "fits": [{"cutoff_date": self.cutoff_date(f), "train_windows": f.train_windows,
                           "epochs": len(f.history.train_loss), "kept_epoch": f.history.best_epoch + 1,  # 0: the untrained model
                           "stop": f.history.stop_reason}
                          for f in self.fits],
@@ -164,13 +168,13 @@ class ForecastResult:
         title = f"{Path(self.data.source).name}: h={self.config.horizon} forecasts, {self.verdict}"
         forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"], title)
         loss_plot([f.history for f in self.fits], paths["loss.png"],
-                  [f"fit at {self.data.frame.index[f.cutoff]:%Y-%m-%d}" for f in self.fits])
+                  [f"fit at {self.cutoff_date(f)}" for f in self.fits])
         last_fit = self.fits[-1]
         save_model(paths["model.npz"], last_fit.model, {
             "forecast": self.config.to_dict(),
             "scaling": last_fit.scaler.to_dict(),
             "data": {"price_column": self.data.price_column, "last_date": self.data.summary()["last_date"],
-                     "cutoff_date": self.data.frame.index[last_fit.cutoff].strftime("%Y-%m-%d")},
+                     "cutoff_date": self.cutoff_date(last_fit)},
         })
         return paths
 
