@@ -35,7 +35,8 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .rnn import _start, _state
+from .lstm import _initial_state
+from .rnn import _start
 
 Params = dict[str, Array]
 
@@ -78,7 +79,7 @@ def gru_backward(cache, dhs: Array | None, dh_T: Array | None = None, on_step: C
     xp = namespace(x, hs)
     T, B, D = x.shape
     H = hs.shape[2]
-    dh_next = _state(xp, dh_T, B, H, x, "dh_T")
+    dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")
     dgxs, dghs, dxs = [None] * T, [None] * T, [None] * T
     for t in reversed(range(T)):
         s = cache["steps"][t]

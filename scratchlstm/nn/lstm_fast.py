@@ -33,14 +33,11 @@ import numpy as np
 _TO_FAST = (0, 1, 3, 2)
 
 
-def _fast_rows(m: np.ndarray, H: int) -> np.ndarray:
-    """Reorder the 4H gate rows of ``m`` from i, f, g, o to i, f, o, g."""
-    return np.concatenate([m[k * H : (k + 1) * H] for k in _TO_FAST], axis=0)
-
-
-def _public_cols(m: np.ndarray, H: int) -> np.ndarray:
-    """Reorder 4H gate columns from i, f, o, g back to i, f, g, o."""
-    return np.concatenate([m[:, k * H : (k + 1) * H] for k in _TO_FAST], axis=1)  # the swap is its own inverse
+def _reorder_gates(m: np.ndarray, H: int, axis: int) -> np.ndarray:
+    """Swap the g and o blocks of the 4H gates along ``axis``: public i, f, g, o <-> fast i, f, o, g
+    (the swap is its own inverse)."""
+    blocks = [np.take(m, np.arange(k * H, (k + 1) * H), axis=axis) for k in _TO_FAST]
+    return np.concatenate(blocks, axis=axis)
 
 
 def _cell_update(a, c_prev, c, tc, h, ig, H: int) -> None:
@@ -60,7 +57,7 @@ def lstm_forward_numpy(params, x: np.ndarray, h0=None, c0=None):
     H = W_h.shape[0]
     K = H + D + 1
     dtype = np.result_type(x, W_x)
-    W = _fast_rows(np.concatenate([W_h.T, W_x.T, b[:, None]], axis=1), H).astype(dtype, copy=False)  # (4H, K)
+    W = _reorder_gates(np.concatenate([W_h.T, W_x.T, b[:, None]], axis=1), H, axis=0).astype(dtype, copy=False)  # (4H, K)
     # float32: sigmoid(z) = 0.5 + 0.5 tanh(z / 2), one tanh over all four gates (tanh is cheap);
     # float64: sigmoid(z) = 1 / (1 + exp(-z)) with the sigmoid rows pre-negated (exp is cheaper than tanh)
     use_exp = dtype == np.float64
@@ -143,7 +140,7 @@ def lstm_backward_numpy(cache, dhs=None, dh_T=None, dc_T=None):
         dh_next = dZ[t, :H]
     # all weight gradients in one product: dW^T (K, 4H) = sum over t and b of Z_t dA_t^T
     Z_all = Z.reshape(K, (T + 1) * B)[:, : T * B]  # (K, T*B) strided view, no copy
-    dW = _public_cols(Z_all @ dA.reshape(4 * H, T * B).T, H)  # (K, 4H) with public gate order
+    dW = _reorder_gates(Z_all @ dA.reshape(4 * H, T * B).T, H, axis=1)  # (K, 4H) with public gate order
     grads = {"W_x": np.ascontiguousarray(dW[H : H + D]), "W_h": np.ascontiguousarray(dW[:H]), "b": dW[K - 1].copy()}
     dx = dZ[:, H : H + D, :].transpose(0, 2, 1)  # (T, B, D) view
     return grads, dx, dZ[0, :H, :].T.copy(), dc.T.copy()

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..backend import Array, device_of, namespace
+from ..backend import Array, namespace
 from .functional import tanh, tanh_grad_from_output
+from .lstm import _initial_state
 
 Params = dict[str, Array]
 
@@ -38,14 +39,6 @@ def rnn_sizes(params: Params) -> tuple[int, int]:
     return D, H
 
 
-def _state(xp, state, B: int, H: int, like: Array, name: str) -> Array:
-    if state is None:
-        return xp.zeros((B, H), dtype=like.dtype, device=device_of(like))  # (B, H)
-    if tuple(state.shape) != (B, H):
-        raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
-    return state
-
-
 def _start(x: Array, h0: Array | None, D: int, H: int):
     """``(xp, T, h0)`` after checking ``x (T, B, D)`` and ``h0 (B, H)`` (zeros when None)."""
     if len(x.shape) != 3:
@@ -54,7 +47,7 @@ def _start(x: Array, h0: Array | None, D: int, H: int):
     if D_x != D:
         raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
     xp = namespace(x)
-    return xp, T, _state(xp, h0, B, H, x, "h0")
+    return xp, T, _initial_state(xp, h0, B, H, x, "h0")
 
 
 def rnn_forward(params: Params, x: Array, h0: Array | None = None):
@@ -78,7 +71,7 @@ def rnn_backward(cache, dhs: Array | None, dh_T: Array | None = None, on_step: C
     xp = namespace(x, hs)
     T, B, D = x.shape
     H = hs.shape[2]
-    dh_next = _state(xp, dh_T, B, H, x, "dh_T")
+    dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")
     das, dxs = [None] * T, [None] * T
     for t in reversed(range(T)):
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
