@@ -36,7 +36,8 @@ _TO_FAST = (0, 1, 3, 2)
 def _reorder_gates(m: np.ndarray, H: int, axis: int) -> np.ndarray:
     """Swap the g and o blocks of the 4H gates along ``axis``: public i, f, g, o <-> fast i, f, o, g
     (the swap is its own inverse)."""
-    blocks = [np.take(m, np.arange(k * H, (k + 1) * H), axis=axis) for k in _TO_FAST]
+    lead = (slice(None),) * axis  # slicing, not np.take: no index arrays, no extra copy
+    blocks = [m[lead + (slice(k * H, (k + 1) * H),)] for k in _TO_FAST]
     return np.concatenate(blocks, axis=axis)
 
 
