@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +58,17 @@ class ForecastResult:
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
 
-    @property
+    @cached_property
     def significance(self) -> dict[str, float]:
         """Diebold-Mariano test of the model against naive on absolute errors."""
         return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon)
 
-    @property
+    @cached_property
     def significance_squared(self) -> dict[str, float]:
         """The same test on squared errors."""
         return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon, power=2)
 
-    @property
+    @cached_property
     def mae_ratio_interval(self) -> tuple[float, float]:
         """95% moving-block bootstrap interval of the model's MAE over naive's."""
         return block_bootstrap_ratio(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual,
