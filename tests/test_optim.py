@@ -73,18 +73,19 @@ def test_state_dict_round_trip_continues_identically():
     assert np.array_equal(pa["w"], pb["w"])
 
 
-def test_schedules_match_torch():
-    w = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([w], lr=0.5)
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
-    for step in range(10):
-        assert optim.step_lr(step, 0.5, 3, 0.5) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
-        opt.step()
-        sched.step()
-    opt = torch.optim.SGD([w], lr=0.5)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=8, eta_min=0.01)
-    for step in range(9):
-        assert optim.cosine_lr(step, 0.5, 8, 0.01) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
+@pytest.mark.parametrize(
+    "make_scheduler, ours, steps",
+    [
+        (lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5), lambda step: optim.step_lr(step, 0.5, 3, 0.5), 10),
+        (lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=8, eta_min=0.01), lambda step: optim.cosine_lr(step, 0.5, 8, 0.01), 9),
+    ],
+    ids=["step", "cosine"],
+)
+def test_schedules_match_torch(make_scheduler, ours, steps):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    sched = make_scheduler(opt)
+    for step in range(steps):
+        assert ours(step) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
         opt.step()
         sched.step()
 
