@@ -78,3 +78,33 @@ def test_saturated_gates_stay_finite_without_warnings(dtype):
     assert np.all(np.isfinite(hs)) and max_rel_diff(hs, ref_hs) < 1e-6
     grads, dx, _, _ = sl.lstm_backward(cache, np.ones_like(hs))
     assert all(np.all(np.isfinite(g)) for g in grads.values()) and np.all(np.isfinite(dx))
+
+
+def test_backward_outputs_survive_later_calls_and_threads():
+    # backward reuses its work arrays between calls and keeps one set per thread: what it returned
+    # must not change afterwards, and concurrent calls must not share them
+    from concurrent.futures import ThreadPoolExecutor
+
+    params = random_lstm_host(3, 16, 0)
+    rng = np.random.default_rng(2)
+    xs = [rng.normal(size=(8, 32, 3)) for _ in range(4)]  # large enough that NumPy lets go of the GIL
+    dhs = [rng.normal(size=(8, 32, 16)) for _ in range(4)]
+
+    def both(k):
+        _, _, cache = sl.lstm_forward(params, xs[k])
+        return sl.lstm_backward(cache, dhs[k])
+
+    def reference(k):
+        _, _, cache = lstm_forward_reference(params, xs[k])
+        return lstm_backward_reference(cache, dhs[k])
+
+    first = both(0)
+    kept = (dict((k, v.copy()) for k, v in first[0].items()), first[1].copy())
+    both(1)
+    assert all(np.array_equal(first[0][k], kept[0][k]) for k in kept[0]) and np.array_equal(first[1], kept[1])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda k: [both(k) for _ in range(20)][-1], range(4)))
+    for k, (grads, dx, dh0, dc0) in enumerate(results):
+        ref_grads, ref_dx, ref_dh0, ref_dc0 = reference(k)
+        assert all(max_rel_diff(grads[n], ref_grads[n]) < 1e-13 for n in grads)
+        assert max_rel_diff(dx, ref_dx) < 1e-13 and max_rel_diff(dh0, ref_dh0) < 1e-13
