@@ -8,7 +8,8 @@ Each configuration is timed alternating ours and torch's (in blocks, see ``time_
 warm-up calls, and the table shows
 medians, the ratio ours/torch (below 1: we are faster), the achieved GFLOP/s (forward
 2*B*T*(D+H)*4H flops, backward twice that) next to the machine's own large-matmul rate measured in
-the same run, and the peak memory of our cache against its theoretical size.
+the same run, the peak memory of our cache against its theoretical size, and torch's forward on
+one thread as a check on its 2-thread figure.
 """
 
 from __future__ import annotations
@@ -46,12 +47,13 @@ def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5) -> tuple[float, float]:
+def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pause: float = 0.25) -> tuple[float, float]:
     """Median seconds of ``ours()`` and ``theirs()``, timed alternately in blocks.
 
-    Thread pools (torch's OpenMP, OpenBLAS) keep spinning for a while after a call and take CPU
-    from whatever runs next, so the two are alternated in blocks of ``block`` calls and the first
-    call of each block, which pays for the other's spinning threads, is not counted.
+    Thread pools keep spinning for a while after a call (OpenBLAS's for about 0.1 s) and take CPU
+    from whatever runs next: measured here, torch's forward at B=64, H=128 took 7.4 ms right after
+    scratchlstm's calls and 3.4 ms after a 0.2 s pause. So each block of ``block`` calls starts
+    after ``pause`` seconds of quiet, and its first call is not counted either.
     """
     for _ in range(warmup):
         ours()
@@ -60,6 +62,7 @@ def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5) -> 
     times = {ours: [], theirs: []}
     for _ in range(max(1, repeats // (block - 1))):
         for fn in (ours, theirs):
+            time.sleep(pause)
             for k in range(block):
                 t0 = time.perf_counter()
                 fn()
@@ -67,6 +70,18 @@ def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5) -> 
                 if k:
                     times[fn].append(time.perf_counter() - t0)
     return statistics.median(times[ours]), statistics.median(times[theirs])
+
+
+def time_alone(fn, warmup: int, repeats: int) -> float:
+    """Median seconds of ``fn()`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
@@ -123,6 +138,15 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
                 out.backward(dht)
 
             f_ours, f_torch = time_pair(ours_fwd, torch_fwd, warmup, repeats, sync)
+            f_torch_1 = None
+            if device == "cpu" and threads > 1:
+                # torch's forward on one thread, as a check on the figure above: on the shared
+                # development VM torch's 2-thread pool sometimes runs in a slow state for the life of
+                # a process (forward 4.5 ms instead of 1.6 ms at B=64, H=50; one thread: 1.7 ms)
+                time.sleep(0.25)
+                torch.set_num_threads(1)
+                f_torch_1 = time_alone(torch_fwd, 5, repeats)
+                torch.set_num_threads(threads)
             t_ours, t_torch = time_pair(ours_train, torch_train, warmup, repeats, sync)
             flops_fwd = 2 * B * T * (D + H) * 4 * H
             itemsize = np.dtype(dtype).itemsize
@@ -141,6 +165,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
             err = float(np.max(np.abs(to_numpy(hs) - ref)) / np.max(np.abs(ref)))
             rows.append(dict(dtype=dtype, B=B, T=T, D=D, H=H, note=note,
                              fwd_ours_ms=1e3 * f_ours, fwd_torch_ms=1e3 * f_torch, fwd_ratio=f_ours / f_torch,
+                             fwd_torch_1thread_ms=None if f_torch_1 is None else 1e3 * f_torch_1,
                              train_ours_ms=1e3 * t_ours, train_torch_ms=1e3 * t_torch, train_ratio=t_ours / t_torch,
                              fwd_gflops=flops_fwd / f_ours / 1e9, train_gflops=3 * flops_fwd / t_ours / 1e9,
                              cache_peak_mb=None if measured is None else measured / 2**20, cache_theory_mb=theory / 2**20,
@@ -153,15 +178,19 @@ def print_table(result: dict) -> None:
     print(f"device {result['device']}, torch {result['torch']}, numpy {result['numpy']}, {result['threads']} threads")
     print("large-matmul rate here: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_gflops"].items()))
     head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'torch':>8}{'ratio':>7} | "
-            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8} | note")
+            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8} | "
+            f"{'torch fwd 1 thr':>15} | note")
     print(head)
     print("-" * len(head))
     for r in result["rows"]:
         peak = "-" if r["cache_peak_mb"] is None else f"{r['cache_peak_mb']:.2f}"
+        one = "-" if r.get("fwd_torch_1thread_ms") is None else f"{r['fwd_torch_1thread_ms']:.2f}ms"
         print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['fwd_ours_ms']:>7.2f}ms{r['fwd_torch_ms']:>6.2f}ms{r['fwd_ratio']:>7.2f} | "
               f"{r['train_ours_ms']:>8.2f}ms{r['train_torch_ms']:>6.2f}ms{r['train_ratio']:>7.2f} | {r['fwd_gflops']:>8.2f}{r['train_gflops']:>7.2f} | "
-              f"{peak:>8}{r['cache_theory_mb']:>8.2f} | {r['note']}")
+              f"{peak:>8}{r['cache_theory_mb']:>8.2f} | {one:>15} | {r['note']}")
     print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster)")
+    print("torch fwd 1 thr: torch's forward on one thread, timed alone; where it beats the 2-thread figure by far,"
+          " torch's thread pool was in its slow state and the ratios flatter scratchlstm: run again")
 
 
 def main() -> None:

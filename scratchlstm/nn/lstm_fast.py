@@ -194,9 +194,13 @@ def lstm_backward_numpy(cache, dhs=None, dh_T=None, dc_T=None):
         dh_next = dz[:H]
     # all weight gradients in one product: dW^T (K, 4H) = sum over t and b of Z_t dA_t^T
     Z_all = Z.reshape(K, (T + 1) * B)[:, : T * B]  # (K, T*B) strided view, no copy
-    dA_all = _work_array("dA_all", (4 * H, T, B), dtype)
-    np.copyto(dA_all, dA.transpose(1, 0, 2))  # step-minor like Z
-    dW = _reorder_gates(Z_all @ dA_all.reshape(4 * H, T * B).T, H, axis=1)  # (K, 4H) with public gate order
+    if B == 1:
+        dA_all = dA.reshape(T, 4 * H)  # already step-minor
+    else:
+        dA_steps = _work_array("dA_steps", (4 * H, T, B), dtype)
+        np.copyto(dA_steps, dA.transpose(1, 0, 2))  # step-minor like Z
+        dA_all = dA_steps.reshape(4 * H, T * B).T  # (T*B, 4H)
+    dW = _reorder_gates(Z_all @ dA_all, H, axis=1)  # (K, 4H) with public gate order
     grads = {"W_x": np.ascontiguousarray(dW[H : H + D]), "W_h": np.ascontiguousarray(dW[:H]), "b": dW[K - 1].copy()}
     dx = dZ[:, H : H + D, :].transpose(0, 2, 1).copy()  # (T, B, D), out of the reused dZ
     return grads, dx, dZ[0, :H, :].T.copy(), dc.T.copy()
