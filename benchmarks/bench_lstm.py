@@ -31,23 +31,31 @@ CPU_CONFIGS = [(64, 60, 1, 50, "60-day bitcoin tutorial"), (64, 60, 1, 128, ""),
 GPU_CONFIGS = [(64, 60, 1, 50, ""), (256, 100, 1, 512, ""), (1024, 100, 1, 1024, "")]
 
 
-def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
-    """The machine's large square matrix-product rate in this process (GFLOP/s)."""
-    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
-    b = xp.asarray(np.random.default_rng(1).standard_normal((n, n)), dtype=dtype)
-    for _ in range(3):
-        a @ b
+QUIET_S = 0.25  # seconds of quiet before a timing, for the other library's threads to stop spinning
+
+
+def time_alone(fn, warmup: int, repeats: int, sync=lambda: None) -> float:
+    """Median seconds of ``fn()`` (and ``sync()``) after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
     sync()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        a @ b
+        fn()
         sync()
         times.append(time.perf_counter() - t0)
-    return 2 * n**3 / statistics.median(times) / 1e9
+    return statistics.median(times)
 
 
-def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pause: float = 0.25) -> tuple[float, float]:
+def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
+    """The machine's large square matrix-product rate in this process (GFLOP/s)."""
+    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n)), dtype=dtype)
+    b = xp.asarray(np.random.default_rng(1).standard_normal((n, n)), dtype=dtype)
+    return 2 * n**3 / time_alone(lambda: a @ b, 3, repeats, sync) / 1e9
+
+
+def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pause: float = QUIET_S) -> tuple[float, float]:
     """Median seconds of ``ours()`` and ``theirs()``, timed alternately in blocks.
 
     Thread pools keep spinning for a while after a call (OpenBLAS's for about 0.1 s) and take CPU
@@ -70,18 +78,6 @@ def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pau
                 if k:
                     times[fn].append(time.perf_counter() - t0)
     return statistics.median(times[ours]), statistics.median(times[theirs])
-
-
-def time_alone(fn, warmup: int, repeats: int) -> float:
-    """Median seconds of ``fn()`` after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
@@ -143,7 +139,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
                 # torch's forward on one thread, as a check on the figure above: on the shared
                 # development VM torch's 2-thread pool sometimes runs in a slow state for the life of
                 # a process (forward 4.5 ms instead of 1.6 ms at B=64, H=50; one thread: 1.7 ms)
-                time.sleep(0.25)
+                time.sleep(QUIET_S)
                 torch.set_num_threads(1)
                 f_torch_1 = time_alone(torch_fwd, 5, repeats)
                 torch.set_num_threads(threads)
