@@ -92,6 +92,10 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
             cupy.cuda.Device().synchronize()
             torch.cuda.synchronize()
 
+        # IEEE float32 products on both sides: CuPy does not use TF32 unless CUPY_TF32=1, and torch's
+        # cuDNN does by default, which would compare 10-bit-mantissa products with full ones
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
         configs = GPU_CONFIGS
     else:
         xp = get_namespace("numpy")
@@ -147,13 +151,17 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int) -> dict:
             flops_fwd = 2 * B * T * (D + H) * 4 * H
             itemsize = np.dtype(dtype).itemsize
             theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
-            measured = None
             if device == "cpu":
                 tracemalloc.start()
                 _, _, cache = sl.lstm_forward(params, x)
                 measured = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
-                del cache
+            else:  # what the cache holds in CuPy's memory pool (the forward frees its temporaries)
+                pool = cupy.get_default_memory_pool()
+                before = pool.used_bytes()
+                _, _, cache = sl.lstm_forward(params, x)
+                measured = pool.used_bytes() - before
+            del cache
             # check the two agree while we are here
             hs, _, _ = sl.lstm_forward(params, x)
             with torch.no_grad():

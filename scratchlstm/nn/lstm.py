@@ -2,9 +2,10 @@ r"""The LSTM cell and its backpropagation through time: the reference implementa
 
 This is the code the docs derive line by line. It is written against the array API, so the same
 lines run on NumPy, CuPy and array-api-strict. The public :func:`lstm_forward` and
-:func:`lstm_backward` at the end of this file run it, except for NumPy arrays, which go to the fast
-path in ``lstm_fast.py``: the same numbers with fewer, larger calls, tested against this file.
-``with reference_only():`` turns the fast path off.
+:func:`lstm_backward` at the end of this file run it for every other library; NumPy arrays go to
+the fast path in ``lstm_fast.py`` (the same numbers with fewer, larger calls) and CuPy arrays to
+``lstm_fused.py`` (one matrix product and one fused elementwise kernel per step), both tested
+against this file. ``with reference_only():`` turns both off.
 
 Notation (one symbol per variable, as in the code)::
 
@@ -49,7 +50,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..backend import Array, device_of, is_numpy, namespace
+from ..backend import Array, device_of, is_cupy, is_numpy, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
 
 GATE_ORDER = ("i", "f", "g", "o")
@@ -263,7 +264,8 @@ def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None 
 
 
 # ----------------------------------------------------------------------------------------------
-# the public functions: the NumPy fast path where it applies, the reference everywhere else
+# the public functions: the NumPy fast path or the CuPy fused path where they apply, the reference
+# everywhere else
 
 _FAST_PATHS = [True]
 
@@ -286,7 +288,8 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
 
     ``params`` holds ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``; ``h0``, ``c0`` are (B, H) initial
     states (zeros when omitted). Outputs come back in the namespace, device and dtype of ``x``. The
-    equations are those of :func:`lstm_forward_reference`; NumPy input runs the fast path.
+    equations are those of :func:`lstm_forward_reference`; NumPy input runs the fast path and CuPy
+    input the fused-kernel path.
     """
     xp = namespace(x, params["W_x"])
     if _FAST_PATHS[0] and is_numpy(xp):
@@ -294,6 +297,11 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
         from .lstm_fast import lstm_forward_numpy
 
         return lstm_forward_numpy(params, x, h0, c0)
+    if _FAST_PATHS[0] and is_cupy(xp):
+        _check_inputs(params, x, h0, c0)
+        from .lstm_fused import lstm_forward_fused
+
+        return lstm_forward_fused(params, x, h0, c0)
     return lstm_forward_reference(params, x, h0, c0)
 
 
@@ -308,4 +316,8 @@ def lstm_backward(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc
         from .lstm_fast import lstm_backward_numpy
 
         return lstm_backward_numpy(cache, dhs, dh_T, dc_T)
+    if cache.get("fused"):
+        from .lstm_fused import lstm_backward_fused
+
+        return lstm_backward_fused(cache, dhs, dh_T, dc_T)
     return lstm_backward_reference(cache, dhs, dh_T, dc_T)
