@@ -103,6 +103,12 @@ def _check_inputs(params: Params, x: Array, h0: Array | None, c0: Array | None) 
     return T, B, D, H
 
 
+def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
+    """Raise a ValueError naming the expected shape unless ``dhs`` is None or (T, B, H) (every backward uses this)."""
+    if dhs is not None and tuple(dhs.shape) != (T, B, H):
+        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+
+
 # ----------------------------------------------------------------------------------------------
 # one step
 
@@ -237,8 +243,7 @@ def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None 
     xp = namespace(x, hs)
     T, B, D = x.shape
     H = hs.shape[2]
-    if dhs is not None and tuple(dhs.shape) != (T, B, H):
-        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+    check_output_gradient(dhs, T, B, H)
     dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")  # (B, H) flows back from step t+1
     dc_next = _initial_state(xp, dc_T, B, H, x, "dc_T")
     W_x, W_h = params["W_x"], params["W_h"]

@@ -40,6 +40,8 @@ import threading
 
 import numpy as np
 
+from .lstm import check_output_gradient
+
 # public gate blocks are i | f | g | o; the fast layout is i | f | o | g
 _TO_FAST = (0, 1, 3, 2)
 
@@ -165,8 +167,7 @@ def lstm_backward_numpy(cache, dhs=None, dh_T=None, dc_T=None):
     W, Z, A, C, TC = cache["W"], cache["Z"], cache["A"], cache["C"], cache["TC"]
     K = H + D + 1
     dtype = A.dtype
-    if dhs is not None and tuple(dhs.shape) != (T, B, H):
-        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+    check_output_gradient(dhs, T, B, H)
     WT = np.ascontiguousarray(_reorder_gates(W, H, axis=0).T)  # (K, 4H), gates in the public order like dA
     # dA (T, 4H, B): gate pre-activation gradients, public order i | f | g | o. It first holds the
     # local factors from _local_gate_gradients, which each step then multiplies in place by its dc and dh.

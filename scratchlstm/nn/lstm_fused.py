@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .lstm import check_output_gradient
+
 
 class ElementwiseStep:
     """An elementwise kernel whose body is valid as both CUDA C and Python.
@@ -156,8 +158,7 @@ def lstm_backward_fused(cache, dhs=None, dh_T=None, dc_T=None):
     K = H + D + 1
     xp = _module_of(Z)
     dtype = Z.dtype
-    if dhs is not None and tuple(dhs.shape) != (T, B, H):
-        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+    check_output_gradient(dhs, T, B, H)
     WT = xp.ascontiguousarray(W.T)  # (4H, K)
     dA = xp.empty((T, B, 4 * H), dtype=dtype)  # da_t, the pre-activation gradients
     dZ = xp.empty((T, B, K), dtype=dtype)  # dZ[t] = [dh_{t-1} | dx_t | d1]
