@@ -1,0 +1,84 @@
+"""The benchmark scripts still run, on a tiny configuration, and the comparison one checks against torch.
+
+The timings themselves are not tested (speed lives in the benchmarks, not in the test run); what is
+tested is that the scripts keep working as the package changes, and that the benchmark's own check
+(our outputs against torch.nn.LSTM's on the same weights) holds.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scratchlstm as sl
+from scratchlstm.nn import reference_only
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
+
+
+def test_benchmark_table_agrees_with_torch(capsys):
+    pytest.importorskip("torch")
+    import bench_lstm
+
+    result = bench_lstm.run("cpu", ["float32", "float64"], warmup=2, repeats=4, threads=1, configs=TINY)
+    rows = {r["dtype"]: r for r in result["rows"]}
+    assert set(rows) == {"float32", "float64"}
+    assert rows["float32"]["max_rel_diff"] < 1e-5
+    assert rows["float64"]["max_rel_diff"] < 1e-12
+    for r in rows.values():
+        assert r["fwd_ours_ms"] > 0 and r["train_torch_ms"] > 0
+        # the cache's theoretical size: x, the four gates, c, tanh(c) and h at every step
+        assert r["cache_theory_mb"] * 2**20 == np.dtype(r["dtype"]).itemsize * 5 * 3 * (2 + 4 * 4 + 3 * 4)
+    bench_lstm.print_table(result)
+    out = capsys.readouterr().out
+    assert "ratio" in out and "tiny" in out
+
+
+def test_step_profile_runs_on_the_fast_path(capsys):
+    import step_profile
+
+    rows = step_profile.profile("cpu", "float64", warmup=1, repeats=3, configs=TINY)
+    assert len(rows) == 1
+    for part in ("fwd", "bwd", "fwd_products", "bwd_products"):
+        assert rows[0][part + "_wall"] > 0
+        assert rows[0][part + "_host"] == pytest.approx(rows[0][part + "_wall"], rel=0.5, abs=1e-4)  # no GPU to wait for
+    step_profile.print_rows(rows, "cpu", "float64")
+    assert "products" in capsys.readouterr().out
+
+
+def test_step_profile_refuses_the_reference_path():
+    import step_profile
+
+    params = sl.init_lstm_params(2, 4, dtype="float64")
+    x = np.zeros((5, 3, 2))
+    with reference_only():
+        _, _, cache = sl.lstm_forward(params, x)
+    with pytest.raises(ValueError, match="fast path"):
+        step_profile.path_products(np, cache)
+
+
+@pytest.mark.parametrize("path", ["fast", "fused"])
+def test_step_profile_times_the_step_products(path):
+    """The products the profile times (on a GPU, the fused path's), run here on NumPy: forward's last
+    product is the last step's pre-activations x_T W_x + h_{T-1} W_h + b, in the path's gate order."""
+    import step_profile
+    from scratchlstm.nn.lstm_fast import _reorder_gates, lstm_forward_numpy
+    from scratchlstm.nn.lstm_fused import lstm_forward_fused
+
+    D, H = 2, 4
+    params = sl.init_lstm_params(D, H, dtype="float64", seed=1)
+    x = np.random.default_rng(0).standard_normal((5, 3, D))
+    _, _, cache = (lstm_forward_numpy if path == "fast" else lstm_forward_fused)(params, x)
+    forward, backward = step_profile.path_products(np, cache)
+    a_last = forward()
+    backward()
+    with reference_only():
+        hs, _, _ = sl.lstm_forward(params, x)
+    expected = hs[-2] @ params["W_h"] + x[-1] @ params["W_x"] + params["b"]  # (B, 4H), public order i f g o
+    if path == "fast":
+        expected = _reorder_gates(expected, H, axis=1)
+    np.testing.assert_allclose(a_last, expected, rtol=1e-12, atol=1e-14)
