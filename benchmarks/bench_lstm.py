@@ -34,18 +34,26 @@ GPU_CONFIGS = [(64, 60, 1, 50, ""), (256, 100, 1, 512, ""), (1024, 100, 1, 1024,
 QUIET_S = 0.25  # seconds of quiet before a timing, for the other library's threads to stop spinning
 
 
-def time_alone(fn, warmup: int, repeats: int, sync=lambda: None) -> float:
-    """Median seconds of ``fn()`` (and ``sync()``) after ``warmup`` calls."""
+def time_host_and_wall(fn, warmup: int, repeats: int, sync=lambda: None) -> tuple[float, float]:
+    """Median seconds until ``fn()`` returns (host) and until ``sync()`` returns after it (wall),
+    after ``warmup`` calls. On a GPU the call returns once its work is queued, so the two differ."""
     for _ in range(warmup):
         fn()
     sync()
-    times = []
+    host, wall = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        t1 = time.perf_counter()
         sync()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        host.append(t1 - t0)
+        wall.append(time.perf_counter() - t0)
+    return statistics.median(host), statistics.median(wall)
+
+
+def time_alone(fn, warmup: int, repeats: int, sync=lambda: None) -> float:
+    """Median seconds of ``fn()`` (and ``sync()``) after ``warmup`` calls."""
+    return time_host_and_wall(fn, warmup, repeats, sync)[1]
 
 
 def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:

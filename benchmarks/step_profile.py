@@ -19,32 +19,13 @@ lever is the kernels. On a CPU the two are the same, and one is printed.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import scratchlstm as sl
 from scratchlstm.backend import get_namespace
 
-from bench_lstm import CPU_CONFIGS, GPU_CONFIGS
-
-
-def time_host_and_wall(fn, sync, warmup: int, repeats: int) -> tuple[float, float]:
-    """Median seconds until ``fn()`` returns (host) and until ``sync()`` returns after it (wall)."""
-    for _ in range(warmup):
-        fn()
-    sync()
-    host, wall = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        t1 = time.perf_counter()
-        sync()
-        t2 = time.perf_counter()
-        host.append(t1 - t0)
-        wall.append(t2 - t0)
-    return statistics.median(host), statistics.median(wall)
+from bench_lstm import CPU_CONFIGS, GPU_CONFIGS, time_host_and_wall
 
 
 def path_products(xp, cache):
@@ -59,7 +40,7 @@ def path_products(xp, cache):
     W, Z = cache["W"], cache["Z"]
     if cache.get("fast"):  # feature-major: Z (K, T+1, B), W (4H, K), a_t = W Z_t
         a = np.empty((4 * H, B), dtype=W.dtype)
-        dA = np.ascontiguousarray(cache["A"])  # (T, 4H, B), stands in for the gradients
+        dA = cache["A"]  # (T, 4H, B), stands in for the gradients
         WT = np.ascontiguousarray(W.T)
         dz = np.empty((K, B), dtype=W.dtype)
         Z_steps = [Z[:, t, :] for t in range(T)]
@@ -125,7 +106,7 @@ def profile(device: str, dtype: str, warmup: int, repeats: int, configs=None) ->
         timings = {"fwd": lambda: sl.lstm_forward(params, x), "fwd_products": products_fwd,
                    "bwd": lambda: sl.lstm_backward(cache, dhs), "bwd_products": products_bwd}
         for name, fn in timings.items():
-            row[name + "_host"], row[name + "_wall"] = time_host_and_wall(fn, sync, warmup, repeats)
+            row[name + "_host"], row[name + "_wall"] = time_host_and_wall(fn, warmup, repeats, sync)
         rows.append(row)
     return rows
 
