@@ -8,7 +8,7 @@ from scratchlstm.errors import ConfigError
 from scratchlstm.losses import huber, mse
 from scratchlstm.nn.model import Model, ModelConfig, draw_dropout_masks, init_model_params, model_backward, model_forward
 
-from .conftest import assert_same_kind, max_rel_diff
+from tests.helpers import assert_same_kind, max_rel_diff
 
 
 @pytest.mark.parametrize("head", ["last", "all"])

@@ -8,30 +8,13 @@ import sys
 import numpy as np
 import pytest
 
-from scratchlstm.data import PriceSeries
 from scratchlstm.forecast import ForecastConfig, preset, run_forecast
 from scratchlstm.forecast.evaluate import baseline_forecasts, diebold_mariano, evaluate_forecasts
 from scratchlstm.forecast.protocol import fit_at_cutoff, walk_forward_origins
 from scratchlstm.errors import ConfigError, DataError
+from tests.helpers import patterned, random_walk, series_from
 
 import pandas as pd
-
-
-def series_from(prices, name="synthetic"):
-    frame = pd.DataFrame({"close": prices}, index=pd.date_range("2010-01-01", periods=len(prices), freq="D", name="date"))
-    return PriceSeries(frame=frame, price_column="close", source=name, format="synthetic")
-
-
-def random_walk(n=700, seed=0):
-    rng = np.random.default_rng(seed)
-    return 100 * np.exp(np.cumsum(0.01 * rng.standard_normal(n)))
-
-
-def patterned(n=700, seed=0):
-    """Log-returns with a 7-step cycle plus small noise: clearly predictable."""
-    rng = np.random.default_rng(seed)
-    r = 0.02 * np.sin(2 * np.pi * np.arange(n) / 7) + 0.002 * rng.standard_normal(n)
-    return 100 * np.exp(np.cumsum(r))
 
 
 SMALL = ForecastConfig(window=14, hidden_sizes=(16,), epochs=25, lr=5e-3, test_size=100, refit_every=None, patience=8)

@@ -8,7 +8,7 @@ import pytest
 from scratchlstm.backend import to_numpy
 from scratchlstm.nn.functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
 
-from .conftest import max_rel_diff
+from tests.helpers import max_rel_diff
 
 
 def _reference_sigmoid(v: float) -> float:

@@ -7,7 +7,7 @@ import scratchlstm as sl
 from scratchlstm.gradcheck import GradcheckError
 from scratchlstm.nn.lstm import lstm_cell_backward, lstm_cell_forward
 
-from .conftest import assert_same_kind, max_rel_diff, random_lstm_host
+from tests.helpers import assert_same_kind, max_rel_diff, random_lstm_host
 
 T, B, D, H = 6, 3, 4, 5
 

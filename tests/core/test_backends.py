@@ -5,7 +5,7 @@ import numpy as np
 import scratchlstm as sl
 from scratchlstm.backend import to_numpy
 
-from .conftest import assert_same_kind, max_rel_diff, random_lstm_host
+from tests.helpers import assert_same_kind, max_rel_diff, random_lstm_host
 
 
 def test_same_weights_same_outputs_on_every_backend(case):

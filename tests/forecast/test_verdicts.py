@@ -8,7 +8,7 @@ import pytest
 from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.evaluate import block_bootstrap_ratio, diebold_mariano, signal_diagnostics, wilson_interval
 
-from .test_forecast import patterned, random_walk, series_from
+from tests.helpers import patterned, random_walk, series_from
 
 
 def test_diebold_mariano_on_squared_errors_by_hand():

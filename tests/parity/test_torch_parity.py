@@ -10,7 +10,7 @@ from scratchlstm import LSTM
 from scratchlstm.backend import to_numpy
 from scratchlstm.interop import lstm_from_torch, lstm_to_torch
 
-from .conftest import max_rel_diff
+from tests.helpers import max_rel_diff
 
 torch = pytest.importorskip("torch")
 

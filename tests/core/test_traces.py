@@ -8,7 +8,7 @@ from scratchlstm.nn import reference_only
 from scratchlstm.nn.init import init_gru_params, init_rnn_params
 from scratchlstm.traces import gradient_flow, lstm_trace
 
-from .conftest import random_lstm_host
+from tests.helpers import random_lstm_host
 
 T, B, D, H = 7, 3, 2, 4
 

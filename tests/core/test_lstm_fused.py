@@ -20,7 +20,7 @@ from scratchlstm.backend import to_numpy
 from scratchlstm.nn import lstm_backward_reference, lstm_forward_reference
 from scratchlstm.nn.lstm_fused import BACKWARD_STEP, FORWARD_STEP, ElementwiseStep, lstm_backward_fused, lstm_forward_fused
 
-from .conftest import ALL_CASES, max_rel_diff, random_lstm_host
+from tests.helpers import ALL_CASES, max_rel_diff, random_lstm_host
 
 KERNELS = [FORWARD_STEP, BACKWARD_STEP]
 

@@ -11,16 +11,9 @@ import pytest
 
 from scratchlstm.cli import main
 
-from .test_forecast import patterned, random_walk, series_from
+from tests.helpers import dated_rows, patterned, random_walk, series_from
 
 FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
-
-
-def dated_rows(prices, start="2020-01-01"):
-    import pandas as pd
-
-    dates = pd.date_range(start, periods=len(prices), freq="D").strftime("%Y-%m-%d")
-    return "Date,Close\n" + "".join(f"{d},{float(p)!r}\n" for d, p in zip(dates, prices))
 
 
 def run_cli(args, capsys):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
+ROOT = Path(__file__).parents[2]
 PAGES = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
 CITATION = re.compile(r"^\|.*\|\s*`(?P<code>[^`]+)`\s*\|\s*`(?P<file>scratchlstm/[\w/]+\.py):(?P<line>\d+)`\s*\|\s*$")
 

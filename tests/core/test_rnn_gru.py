@@ -8,7 +8,7 @@ from scratchlstm.backend import to_numpy
 from scratchlstm.nn.gru import gru_backward, gru_forward
 from scratchlstm.nn.rnn import rnn_backward, rnn_forward
 
-from .conftest import assert_same_kind, max_rel_diff
+from tests.helpers import assert_same_kind, max_rel_diff
 
 T, B, D, H = 6, 3, 4, 5
 

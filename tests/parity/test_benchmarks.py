@@ -16,7 +16,7 @@ import pytest
 import scratchlstm as sl
 from scratchlstm.nn import reference_only
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
 
 

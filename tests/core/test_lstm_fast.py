@@ -6,7 +6,7 @@ import pytest
 import scratchlstm as sl
 from scratchlstm.nn import lstm_backward_reference, lstm_forward_reference, reference_only
 
-from .conftest import max_rel_diff, random_lstm_host
+from tests.helpers import max_rel_diff, random_lstm_host
 
 
 @pytest.mark.parametrize("T, B, D, H", [(1, 1, 1, 1), (5, 1, 1, 7), (4, 3, 6, 2), (9, 2, 1, 5), (3, 8, 16, 4)])

@@ -5,7 +5,7 @@ import pytest
 
 from scratchlstm import optim
 
-from .conftest import max_rel_diff
+from tests.helpers import max_rel_diff
 
 torch = pytest.importorskip("torch")
 
