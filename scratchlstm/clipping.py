@@ -5,8 +5,11 @@ structure of the same shape (the input is not modified) and the global L2 norm *
 
     total_norm = sqrt(sum over every array g of sum(g * g))
 
-By norm: when ``total_norm > max_norm`` every gradient is scaled by ``max_norm / total_norm``, so the
-clipped norm equals ``max_norm`` (to rounding); below it the gradients are returned unchanged.
+By norm, as ``torch.nn.utils.clip_grad_norm_``: with ``coef = max_norm / (total_norm + 1e-6)``, every
+gradient is scaled by ``coef`` when ``coef < 1`` (so the clipped norm is just under ``max_norm``);
+otherwise the gradients are returned unchanged. One difference from torch: when the norm is not
+finite the gradients are returned unchanged (torch would scale them by NaN), so that the trainer can
+stop and say where it diverged.
 By value: every entry is clamped into ``[-clip_value, clip_value]``.
 """
 
@@ -50,10 +53,10 @@ def clip_grad_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
     if not max_norm > 0:
         raise ValueError(f"max_norm must be positive, got {max_norm}")
     total_norm = global_norm(grads)
-    if not math.isfinite(total_norm) or total_norm <= max_norm:
+    coef = float(max_norm) / (total_norm + 1e-6)  # torch's epsilon; a Python float never upcasts float32 arrays
+    if not math.isfinite(total_norm) or coef >= 1.0:
         return _map(grads, lambda g: g), total_norm
-    scale = float(max_norm) / total_norm  # a Python float never upcasts float32 arrays
-    return _map(grads, lambda g: g * scale), total_norm
+    return _map(grads, lambda g: g * coef), total_norm
 
 
 def clip_grad_value(grads: Grads, clip_value: float) -> tuple[Grads, float]:

@@ -5,13 +5,16 @@ namespace, so the same seed gives the same weights on NumPy, CuPy and array-api-
 
 Schemes for an LSTM layer with gate blocks i | f | g | o:
 
-``"pytorch"``  every entry of W_x, W_h and b from U(-k, k), k = 1/sqrt(H) (PyTorch's ``nn.LSTM``;
-               PyTorch draws two biases, here their sum is one bias).
-``"glorot"``   W_x Glorot/Xavier uniform, U(-r, r) with r = sqrt(6 / (D + 4H)); W_h orthogonal, one
-               (H, H) orthogonal block per gate; b zero (Keras' defaults).
+``"pytorch"``  every entry of W_x, W_h and b from U(-k, k), k = 1/sqrt(H), forget bias 0
+               (PyTorch's ``nn.LSTM``; PyTorch draws two biases, here their sum is one bias).
+``"glorot"``   Keras's ``LSTM`` defaults: W_x Glorot/Xavier uniform, U(-r, r) with
+               r = sqrt(6 / (D + 4H)); W_h one orthogonal matrix over the whole (H, 4H) recurrent
+               kernel (orthonormal rows, every singular value 1); b zero with the forget block at 1
+               (Keras's ``unit_forget_bias=True``).
 
-``forget_bias`` is added to the forget block of ``b``; 1.0 is the common recommendation (Gers et
-al. 2000; Jozefowicz et al. 2015) so that the cell remembers by default at the start of training.
+``forget_bias`` replaces the scheme's forget-block bias when given; 1.0 is the common recommendation
+(Gers et al. 2000; Jozefowicz et al. 2015) so that the cell remembers by default at the start of
+training.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from ..backend import Array, dtype_of, from_host, get_namespace, host_rng
 
 SCHEMES = ("pytorch", "glorot")
+FORGET_BIAS = {"pytorch": 0.0, "glorot": 1.0}  # each scheme's own forget-block bias
 
 
 def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
@@ -31,10 +35,12 @@ def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.nd
     return rng.uniform(-r, r, size=(fan_in, fan_out))
 
 
-def orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, n) host orthogonal matrix, uniformly distributed (QR of a Gaussian with sign fix)."""
-    q, r = np.linalg.qr(rng.standard_normal((n, n)))
-    return q * np.sign(np.diag(r))[None, :]
+def orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """(rows, cols) host matrix with orthonormal rows or columns (whichever are fewer), uniformly
+    distributed: the QR factor of a Gaussian with the signs fixed, as Keras's ``Orthogonal``."""
+    q, r = np.linalg.qr(rng.standard_normal((max(rows, cols), min(rows, cols))))
+    q = q * np.sign(np.diag(r))[None, :]
+    return q.T if rows < cols else q
 
 
 def uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> np.ndarray:
@@ -48,14 +54,15 @@ def init_lstm_params(
     *,
     seed: int | np.random.Generator | None = 0,
     scheme: str = "pytorch",
-    forget_bias: float = 0.0,
+    forget_bias: float | None = None,
     xp=None,
     dtype: str = "float32",
     device=None,
 ) -> dict[str, Array]:
     """Parameters ``{"W_x" (D, 4H), "W_h" (H, 4H), "b" (4H,)}`` of one LSTM layer.
 
-    ``xp`` is the target namespace (NumPy when omitted); ``dtype`` is ``"float32"`` or ``"float64"``.
+    ``xp`` is the target namespace (NumPy when omitted); ``dtype`` is ``"float32"`` or ``"float64"``;
+    ``forget_bias`` defaults to the scheme's own (``FORGET_BIAS``).
     """
     if input_size < 1 or hidden_size < 1:
         raise ValueError(f"input_size and hidden_size must be at least 1, got {input_size} and {hidden_size}")
@@ -70,9 +77,9 @@ def init_lstm_params(
         b = uniform(rng, (4 * H,), k)
     else:
         W_x = glorot_uniform(rng, D, 4 * H)
-        W_h = np.concatenate([orthogonal(rng, H) for _ in range(4)], axis=1)  # (H, 4H)
+        W_h = orthogonal(rng, H, 4 * H)  # (H, 4H)
         b = np.zeros(4 * H)
-    b[1 * H : 2 * H] += forget_bias
+    b[1 * H : 2 * H] = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
     return place({"W_x": W_x, "W_h": W_h, "b": b}, xp=xp, dtype=dtype, device=device)
 
 

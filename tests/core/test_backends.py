@@ -34,15 +34,20 @@ def test_one_seed_gives_the_same_weights_on_every_backend(case):
         assert_same_kind(params[name], case)
 
 
-def test_forget_bias_shifts_only_the_forget_block():
-    plain = sl.init_lstm_params(3, 4, seed=42, dtype="float64", scheme="glorot")
-    shifted = sl.init_lstm_params(3, 4, seed=42, dtype="float64", scheme="glorot", forget_bias=1.0)
-    gate = np.arange(16) // 4  # 0 i, 1 f, 2 g, 3 o
-    assert np.array_equal(shifted["b"] - plain["b"], (gate == 1).astype(float))
-    assert np.array_equal(shifted["W_h"], plain["W_h"])
-    for k in range(4):  # glorot scheme: each recurrent gate block is orthogonal
-        block = plain["W_h"][:, 4 * k : 4 * k + 4]
-        assert np.allclose(block.T @ block, np.eye(4), atol=1e-12)
+def test_glorot_is_kerass_lstm_init():
+    """Keras's defaults: glorot-uniform kernel, one orthogonal (H, 4H) recurrent matrix (every
+    singular value 1, not one orthogonal block per gate), forget-block bias 1."""
+    D, H = 3, 4
+    params = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="glorot")
+    gate = np.arange(4 * H) // H  # 0 i, 1 f, 2 g, 3 o
+    assert np.array_equal(params["b"], (gate == 1).astype(float))
+    assert np.allclose(np.linalg.svd(params["W_h"], compute_uv=False), 1.0, atol=1e-12)
+    assert np.allclose(params["W_h"] @ params["W_h"].T, np.eye(H), atol=1e-12)
+    assert np.max(np.abs(params["W_x"])) <= np.sqrt(6 / (D + 4 * H))
+    no_bias = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="glorot", forget_bias=0.0)
+    assert np.array_equal(no_bias["b"], np.zeros(4 * H)) and np.array_equal(no_bias["W_h"], params["W_h"])
+    torch_like = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="pytorch")
+    assert np.max(np.abs(torch_like["b"])) <= 1 / np.sqrt(H)  # PyTorch's: no forget-bias shift
 
 
 def test_layer_class_keeps_namespace(case):
