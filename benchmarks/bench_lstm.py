@@ -1,8 +1,10 @@
 """scratchlstm's LSTM against torch.nn.LSTM, forward and forward+backward, in one process.
 
-    python benchmarks/bench_lstm.py                       # CPU, NumPy vs torch (2 threads, eager autograd)
-    python benchmarks/bench_lstm.py --device cuda         # CuPy vs torch on CUDA (cuDNN)
-    python benchmarks/bench_lstm.py --json results.json
+    python -m benchmarks.bench_lstm                       # CPU, NumPy vs torch (2 threads, eager autograd)
+    python -m benchmarks.bench_lstm --device cuda         # CuPy vs torch on CUDA (cuDNN)
+    python -m benchmarks.bench_lstm --json results.json
+
+scratchlstm runs with ``engine="fast"`` (the speed kernel of NumPy or CuPy arrays).
 
 Each configuration is timed alternating ours and torch's (in blocks, see ``time_pair``), after
 warm-up calls, and the table shows
@@ -133,10 +135,10 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             dht = torch.tensor(dh_host, device=device)
 
             def ours_fwd():
-                sl.lstm_forward(params, x)
+                sl.lstm_forward(params, x, engine="fast")
 
             def ours_train():
-                _, _, cache = sl.lstm_forward(params, x)
+                _, _, cache = sl.lstm_forward(params, x, engine="fast")
                 sl.lstm_backward(cache, dhs)
 
             def torch_fwd():
@@ -164,17 +166,17 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
             if device == "cpu":
                 tracemalloc.start()
-                _, _, cache = sl.lstm_forward(params, x)
+                _, _, cache = sl.lstm_forward(params, x, engine="fast")
                 measured = tracemalloc.get_traced_memory()[1]
                 tracemalloc.stop()
             else:  # what the cache holds in CuPy's memory pool (the forward frees its temporaries)
                 pool = cupy.get_default_memory_pool()
                 before = pool.used_bytes()
-                _, _, cache = sl.lstm_forward(params, x)
+                _, _, cache = sl.lstm_forward(params, x, engine="fast")
                 measured = pool.used_bytes() - before
             del cache
             # check the two agree while we are here
-            hs, _, _ = sl.lstm_forward(params, x)
+            hs, _, _ = sl.lstm_forward(params, x, engine="fast")
             with torch.no_grad():
                 ref = module(xt)[0].cpu().numpy()
             err = float(np.max(np.abs(to_numpy(hs) - ref)) / np.max(np.abs(ref)))

@@ -1,7 +1,7 @@
 """Where a step's time goes: the matrix products against everything else, and on a GPU, Python's share.
 
-    python benchmarks/step_profile.py                  # NumPy fast path, the CPU configurations
-    python benchmarks/step_profile.py --device cuda    # CuPy fused path, the GPU configurations
+    python -m benchmarks.step_profile                  # NumPy kernel, the CPU configurations
+    python -m benchmarks.step_profile --device cuda    # CuPy kernel, the GPU configurations
 
 For each configuration this times the public ``lstm_forward`` and ``lstm_backward`` ("whole") and,
 on the same arrays, the matrix products that the path makes (forward: the T step products; backward:
@@ -24,8 +24,10 @@ import numpy as np
 
 import scratchlstm as sl
 from scratchlstm.backend import get_namespace
+from scratchlstm.nn.kernels.cupy_lstm import CupyLSTMCache
+from scratchlstm.nn.kernels.numpy_lstm import NumpyLSTMCache
 
-from bench_lstm import CPU_CONFIGS, GPU_CONFIGS, time_host_and_wall
+from benchmarks.bench_lstm import CPU_CONFIGS, GPU_CONFIGS, time_host_and_wall
 
 
 def path_products(xp, cache):
@@ -33,14 +35,14 @@ def path_products(xp, cache):
     ``cache``: forward's T step products, and backward's T step products plus its weight-gradient
     product. Their operands are the cache's arrays or arrays of the same shape and layout; forward
     returns the last step's (B, 4H) product, the pre-activations ``a_T`` of the path's layout."""
-    if not (cache.get("fast") or cache.get("fused")):
-        raise ValueError("this profile is for the NumPy fast path and the CuPy fused path")
-    T, B, D, H = cache["shape"]
+    if not isinstance(cache, (NumpyLSTMCache, CupyLSTMCache)):
+        raise ValueError("this profile is for the speed kernels: run lstm_forward(..., engine='fast')")
+    T, B, D, H = cache.shape
     K = H + D + 1
-    W, Z = cache["W"], cache["Z"]
-    if cache.get("fast"):  # feature-major: Z (K, T+1, B), W (4H, K), a_t = W Z_t
+    W, Z = cache.W, cache.Z
+    if isinstance(cache, NumpyLSTMCache):  # feature-major: Z (K, T+1, B), W (4H, K), a_t = W Z_t
         a = np.empty((4 * H, B), dtype=W.dtype)
-        dA = cache["A"]  # (T, 4H, B), stands in for the gradients
+        dA = cache.A  # (T, 4H, B), stands in for the gradients
         WT = np.ascontiguousarray(W.T)
         dz = np.empty((K, B), dtype=W.dtype)
         Z_steps = [Z[:, t, :] for t in range(T)]
@@ -57,9 +59,9 @@ def path_products(xp, cache):
                 np.matmul(WT, da, out=dz)
             dA_all @ Z_all.T
 
-    else:  # the fused path, batch-major: Z (T+1, B, K), W (K, 4H), a_t = Z_t W
+    else:  # the CuPy kernel, batch-major: Z (T+1, B, K), W (K, 4H), a_t = Z_t W
         a = xp.empty((B, 4 * H), dtype=W.dtype)
-        dA = cache["gates"]  # (T, B, 4H), stands in for the gradients
+        dA = cache.gates  # (T, B, 4H), stands in for the gradients
         WT = xp.ascontiguousarray(W.T)
         dZ = xp.empty((T, B, K), dtype=W.dtype)
 
@@ -100,10 +102,10 @@ def profile(device: str, dtype: str, warmup: int, repeats: int, configs=None) ->
         params = {k: xp.asarray(v) for k, v in sl.init_lstm_params(D, H, dtype=dtype, seed=0).items()}
         x = xp.asarray(rng.standard_normal((T, B, D)).astype(dtype))
         dhs = xp.asarray(rng.standard_normal((T, B, H)).astype(dtype))
-        _, _, cache = sl.lstm_forward(params, x)
+        _, _, cache = sl.lstm_forward(params, x, engine="fast")
         products_fwd, products_bwd = path_products(xp, cache)
         row = dict(B=B, T=T, D=D, H=H, note=note)
-        timings = {"fwd": lambda: sl.lstm_forward(params, x), "fwd_products": products_fwd,
+        timings = {"fwd": lambda: sl.lstm_forward(params, x, engine="fast"), "fwd_products": products_fwd,
                    "bwd": lambda: sl.lstm_backward(cache, dhs), "bwd_products": products_bwd}
         for name, fn in timings.items():
             row[name + "_host"], row[name + "_wall"] = time_host_and_wall(fn, warmup, repeats, sync)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchlstm.data import load_embedded
-from scratchlstm.nn.model import Model, ModelConfig, layer_params
+from scratchlstm.nn.model import Model, ModelConfig
 from scratchlstm.plots import gate_heatmaps, gradient_flow_plot
 from scratchlstm.traces import gradient_flow, lstm_trace
 from scratchlstm.train import TrainConfig, train
@@ -35,7 +35,7 @@ def main() -> None:
     print(f"trained {len(history.train_loss)} epochs; validation MSE {history.val_loss[history.best_epoch]:.4f} "
           f"(predicting 0: {float(np.mean(y[2400:2700] ** 2)):.4f})")
 
-    params = {k: v.astype(np.float64) for k, v in layer_params(model.params, 0).items()}
+    params = {k: v.astype(np.float64) for k, v in model.layers[0].items()}
     window = X[-1:].transpose(1, 0, 2).astype(np.float64)  # (T, 1, 1): the last 60 days
     trace = lstm_trace(params, window)
     dates = series.frame.index[-WINDOW:].strftime("%Y-%m-%d")

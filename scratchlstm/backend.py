@@ -63,6 +63,16 @@ def from_host(a: np.ndarray | float, xp, *, dtype=None, device=None) -> Array:
     return xp.asarray(np.asarray(a), dtype=dtype, device=device)
 
 
+def place(host_arrays: dict[str, np.ndarray], *, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """A dict of host arrays moved into namespace ``xp`` (NumPy when None) with ``dtype`` on ``device``.
+
+    The arrays are copied: nothing returned shares memory with ``host_arrays``.
+    """
+    xp = get_namespace("numpy") if xp is None else xp
+    dt = dtype_of(xp, dtype)
+    return {name: xp.asarray(np.array(a, copy=True), dtype=dt, device=device) for name, a in host_arrays.items()}
+
+
 def like(a: np.ndarray | float, ref: Array) -> Array:
     """Host data ``a`` as an array of the same namespace, device and dtype as ``ref``."""
     return from_host(a, namespace(ref), dtype=ref.dtype, device=device_of(ref))

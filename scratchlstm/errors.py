@@ -13,6 +13,10 @@ class ConfigError(ScratchLSTMError, ValueError):
     """A setting is out of range or unknown (the message lists the valid choices)."""
 
 
+class DtypeError(ScratchLSTMError, TypeError):
+    """Arrays of one call have different or unsupported dtypes (the message names the cast to make)."""
+
+
 class DataError(ScratchLSTMError, ValueError):
     """A price file cannot be used as it is (the message names the file, the problem and the fix)."""
 

@@ -22,7 +22,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .backend import dtype_of, from_host, get_namespace, to_numpy
-from .nn.lstm import Params, lstm_sizes
+from .nn.lstm import lstm_sizes
+from .nn.shapes import Params
 
 
 def _torch():
@@ -34,7 +35,8 @@ def _torch():
 
 
 def _tensor_to_host(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
+    """A copy: ``.numpy()`` shares the tensor's memory, and a torch optimizer step would change it."""
+    return t.detach().cpu().numpy().copy()
 
 
 def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:

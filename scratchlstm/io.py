@@ -1,33 +1,28 @@
-"""Checkpoints and atomic file writes.
+"""Atomic file writes: a file is either the old one or the whole new one, never half of one.
 
-A checkpoint is one ``.npz`` file: plain numeric arrays plus a JSON document stored as bytes under
-the key ``__meta__``. Nothing is pickled, and loading uses ``allow_pickle=False``, so opening a
-checkpoint can never run code. The metadata records the format version, the architecture (layer
-sizes), the gate order, the dtype, the optimizer state, the data scaling and the training config.
-
-Every file the package writes goes through :func:`atomic_write`: the content is written to a
-temporary file in the same folder, flushed to disk, and renamed over the target, so an interrupted
-write leaves either the old file or the new one, never half of one.
+``atomic_path`` yields a temporary path beside the target; the caller writes there; on success the
+temporary file is flushed to disk and renamed over the target (``os.replace`` is atomic on one file
+system), on any error or interruption it is removed. The file gets the permissions a plain ``open``
+would give it (the process's umask), not the 0600 of a temporary file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
-import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import numpy as np
 
-from .errors import CheckpointError
+def _read_umask() -> int:
+    """The process's umask (read once, at import: setting and restoring it is not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
-FORMAT = "scratchlstm-checkpoint"
-FORMAT_VERSION = 1
-META_KEY = "__meta__"
+
+UMASK = _read_umask()
 
 
 @contextlib.contextmanager
@@ -41,6 +36,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; a plain open would respect the umask
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -59,73 +55,55 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda f: f.write(text))
 
 
-def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    """Write ``arrays`` (numeric, host) and the JSON-able ``meta`` to ``path`` atomically."""
-    for name, a in arrays.items():
-        if name == META_KEY or np.asarray(a).dtype.kind not in "biuf":
-            raise CheckpointError(f"checkpoint array {name!r} must be numeric, got dtype {np.asarray(a).dtype}")
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-    blob = np.frombuffer(json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **{META_KEY: blob}, **{k: np.asarray(v) for k, v in arrays.items()})
-    atomic_write(path, lambda f: f.write(buffer.getvalue()), mode="wb")
+LOCK_NAME = ".scratchlstm.lock"
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``(arrays, meta)`` from a checkpoint, refusing anything that is not one of ours.
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (created if needed) for the duration of the block.
 
-    Raises :class:`CheckpointError` for a missing, truncated or foreign file, a pickled payload
-    (refused before anything is unpickled), or another format version.
+    The lock is the operating system's (``flock`` on a file named ``LOCK_NAME`` in the folder), so it
+    dies with the process that holds it: a run killed with ``kill -9`` leaves no stale lock. A second
+    run into the same folder is refused at once with a ``ConfigError`` naming the holder.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"checkpoint {p} does not exist")
-    with open(p, "rb") as f:
-        magic = f.read(4)
-    if magic[:1] == b"\x80":
-        raise CheckpointError(f"{p} is a pickle; refused without loading it (checkpoints hold only numeric arrays)")
-    if magic != b"PK\x03\x04":
-        raise CheckpointError(f"{p} is not a checkpoint (not an .npz archive); pass the model.npz a training run wrote")
+    from .errors import ConfigError
+
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path} is a file, not a folder; pass a folder to --out")
     try:
-        with open(p, "rb") as f:  # our own handle: np.load leaks its handle on a broken zip
-            data = np.load(f, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{p} holds a single array, not a scratchlstm checkpoint (.npz with metadata)")
-            with data:
-                arrays = {name: data[name] for name in data.files}
-    except CheckpointError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise CheckpointError(f"{p} carries a pickled object; refused without loading it (checkpoints hold only numeric arrays)") from exc
-        raise CheckpointError(f"{p} is not a readable checkpoint: {exc}") from exc
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        raise CheckpointError(f"{p} is truncated or not a checkpoint ({type(exc).__name__}: {exc}); re-run the training or use another checkpoint") from exc
-    if META_KEY not in arrays:
-        raise CheckpointError(f"{p} has no scratchlstm metadata; it was not written by scratchlstm")
+        path.mkdir(parents=True, exist_ok=True)
+        handle = open(path / LOCK_NAME, "a+")
+    except OSError as exc:
+        raise ConfigError(f"cannot write to {path} ({exc.strerror}); choose another --out") from None
     try:
-        meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{p} has corrupt metadata ({exc})") from exc
-    if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{p} is not a scratchlstm checkpoint (format {meta.get('format')!r})")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(f"{p} has checkpoint format version {version}; this scratchlstm reads version {FORMAT_VERSION}")
-    for name, a in arrays.items():
-        if a.dtype.kind not in "biuf":
-            raise CheckpointError(f"{p}: array {name!r} has dtype {a.dtype}; checkpoints hold only numeric arrays")
-    return arrays, meta
+        if not _try_lock(handle):
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ConfigError(f"{path} is in use by another scratchlstm run ({holder}); wait for it to finish or use another --out")
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        yield path
+    finally:
+        handle.close()  # closing the file releases the lock
 
 
-def check_param_shapes(path, params: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]]) -> None:
-    """Raise :class:`CheckpointError` naming every parameter that is missing, extra or misshapen."""
-    problems = []
-    for name, shape in expected.items():
-        if name not in params:
-            problems.append(f"{name} missing")
-        elif tuple(params[name].shape) != tuple(shape):
-            problems.append(f"{name} has shape {tuple(params[name].shape)}, expected {tuple(shape)}")
-    problems += [f"{name} is not part of the model" for name in params if name not in expected]
-    if problems:
-        raise CheckpointError(f"{path} does not match its model: " + "; ".join(problems))
+def _try_lock(handle) -> bool:
+    """Take an exclusive, non-blocking lock on an open file; False when another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False

@@ -37,7 +37,7 @@ def forecast_plot(dates, actual, model, naive, path: str | Path, title: str = ""
     _save(fig, path)
 
 
-def loss_plot(histories: Sequence, path: str | Path, labels: Sequence[str] | None = None) -> None:
+def loss_plot(histories: Sequence, path: str | Path, labels: Sequence[str] | None = None, kept_epochs=None) -> None:
     """Training and validation loss per epoch, one pair of curves per fit."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for k, h in enumerate(histories):

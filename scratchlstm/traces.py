@@ -14,7 +14,7 @@ import numpy as np
 
 from .backend import Array, host_rng, like, to_numpy
 from .nn.gru import gru_backward, gru_forward
-from .nn.lstm import lstm_backward_reference, lstm_forward, lstm_forward_reference, lstm_sizes
+from .nn.lstm import lstm_backward, lstm_forward, lstm_sizes
 from .nn.rnn import rnn_backward, rnn_forward
 
 
@@ -40,23 +40,20 @@ class LSTMTrace:
         return {name: getattr(self, name) for name in self.names()}
 
 
-def lstm_trace(params: dict[str, Array], x: Array, h0: Array | None = None, c0: Array | None = None) -> LSTMTrace:
-    """Run :func:`scratchlstm.lstm_forward` on ``x (T, B, D)`` and return every per-step quantity.
+def lstm_trace(params: dict[str, Array], x: Array, h0: Array | None = None, c0: Array | None = None, *,
+               engine: str = "reference") -> LSTMTrace:
+    """Run ``lstm_forward`` on ``x (T, B, D)`` and return every per-step quantity.
 
-    Gates, c and h are read from the forward's own cache, so ``trace.h`` equals the forward's
-    outputs exactly; pre-activations are recomputed as ``x_t W_x + h_{t-1} W_h + b``.
+    Gates, c and h are read from the forward's own cache (``gate_values()``, ``cell_states()``), so
+    ``trace.h`` equals the forward's outputs exactly, for either ``engine``; pre-activations are
+    recomputed as ``x_t W_x + h_{t-1} W_h + b``.
     """
-    hs, _, cache = lstm_forward(params, x, h0, c0)
+    hs, _, cache = lstm_forward(params, x, h0, c0, engine=engine)
     _, H = lstm_sizes(params)
     h = to_numpy(hs)
-    if cache.get("fast"):
-        A = cache["A"]  # (T, 4H, B), activated i | f | o | g
-        i, f, o, g = (A[:, k * H : (k + 1) * H, :].transpose(0, 2, 1) for k in range(4))
-        c = cache["C"][1:].transpose(0, 2, 1)
-    else:
-        gates = to_numpy(cache["gates"])  # (T, B, 4H), activated i | f | g | o
-        i, f, g, o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))
-        c = to_numpy(cache["cs"])
+    gates = to_numpy(cache.gate_values())  # (T, B, 4H), activated i | f | g | o
+    i, f, g, o = (gates[:, :, k * H : (k + 1) * H] for k in range(4))
+    c = to_numpy(cache.cell_states())
     W_x, W_h, b = (to_numpy(params[k]) for k in ("W_x", "W_h", "b"))
     x_host = to_numpy(x)
     h_prev = np.concatenate([np.zeros_like(h[:1]) if h0 is None else to_numpy(h0)[None], h[:-1]], axis=0)
@@ -92,8 +89,8 @@ def gradient_flow(kind: str, params: dict[str, Array], x: Array, seed: int = 0) 
         return float(np.mean(np.linalg.norm(to_numpy(a).astype(float), axis=1)))
 
     if kind == "lstm":
-        _, _, cache = lstm_forward_reference(params, x)
-        gates, tcs = to_numpy(cache["gates"]), to_numpy(cache["tcs"])
+        _, _, cache = lstm_forward(params, x)  # the reference engine: its backward reports every step
+        gates, tcs = to_numpy(cache.gates), to_numpy(cache.tcs)
         o = gates[:, :, 3 * H :]
 
         def record(t, dh, dc_next):
@@ -101,7 +98,7 @@ def gradient_flow(kind: str, params: dict[str, Array], x: Array, seed: int = 0) 
             # total gradient of c_t: through c_{t+1} plus through h_t = o * tanh(c_t)
             dc_norm[t] = norm(to_numpy(dc_next) + to_numpy(dh) * o[t] * (1 - tcs[t] ** 2))
 
-        lstm_backward_reference(cache, None, w, None, on_step=record)
+        lstm_backward(cache, None, w, None, on_step=record)
         f = gates[:, :, H : 2 * H].astype(float)
         suffix = np.ones_like(f)  # suffix[t] = prod_{k=t+1}^{T-1} f_k
         for t in range(T - 2, -1, -1):

@@ -19,19 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .clipping import clip_grad_norm
-from .nn.gru import gru_backward, gru_forward
+from .nn.cells import get_cell
 from .nn.init import init_gru_params, init_lstm_params, init_rnn_params
-from .nn.lstm import lstm_backward, lstm_forward
-from .nn.rnn import rnn_backward, rnn_forward
 from .optim import Adam
 from .traces import gradient_flow
 
 BASELINE_MSE = 1.0 / 6.0
 SOLVED_MSE = 0.02
-CELLS = {
-    "rnn": (init_rnn_params, rnn_forward, rnn_backward),
-    "gru": (init_gru_params, gru_forward, gru_backward),
-    "lstm": (lambda D, H, **kw: init_lstm_params(D, H, forget_bias=1.0, **kw), lstm_forward, lstm_backward),
+KINDS = ("rnn", "gru", "lstm")
+INITS = {  # PyTorch's initialisation for all three, with the LSTM's forget bias at 1
+    "rnn": init_rnn_params,
+    "gru": init_gru_params,
+    "lstm": lambda D, H, **kw: init_lstm_params(D, H, forget_bias=1.0, **kw),
 }
 
 
@@ -62,39 +61,43 @@ def _cell(params: dict) -> dict:
     return {k[len("cell."):]: v for k, v in params.items() if k.startswith("cell.")}
 
 
-def _last_hidden(forward, params: dict, x: np.ndarray):
-    """``(h_T, cache)`` of the cell in ``params`` (the LSTM also returns c_T)."""
-    _, last, cache = forward(_cell(params), x)
-    return (last[0] if isinstance(last, tuple) else last), cache
-
-
 def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch: int = 32, lr: float = 1e-2,
-                 seed: int = 0, dtype: str = "float64") -> tuple[AddingResult, dict]:
+                 seed: int = 0, dtype: str = "float64", engine: str = "fast") -> tuple[AddingResult, dict]:
     """Train one cell (one layer + a linear head on h_T, Adam, MSE, clipping at 1) on the adding
-    problem of length ``T`` for ``steps`` minibatches; return the result and the trained weights."""
-    init, forward, backward = CELLS[kind]
+    problem of length ``T`` for ``steps`` minibatches; return the result and the trained weights.
+
+    ``engine="fast"`` runs the LSTM's speed kernel (the same numbers as the reference, faster); the
+    GRU and the RNN have none and run their reference code either way.
+    """
+    cell = get_cell(kind)
     rng = np.random.default_rng(seed)
-    cell = init(2, hidden, seed=rng, dtype=dtype)
-    params = {**{f"cell.{k}": v for k, v in cell.items()}, "head.W": rng.uniform(-0.1, 0.1, (hidden, 1)).astype(dtype),
+    weights = INITS[kind](2, hidden, seed=rng, dtype=dtype)
+    params = {**{f"cell.{k}": v for k, v in weights.items()}, "head.W": rng.uniform(-0.1, 0.1, (hidden, 1)).astype(dtype),
               "head.c": np.ones(1, dtype=dtype)}
+    no_state_gradient = (None,) * (len(cell.state_names) - 1)  # the loss sees h_T only, not c_T
+
+    def last_hidden(x):
+        _, state_T, cache = cell.forward(_cell(params), x, engine=engine)
+        return state_T[0], cache
+
     opt = Adam(lr=lr)
     start = time.perf_counter()
     for _ in range(steps):
         x, y = (a.astype(dtype) for a in adding_batch(rng, T, batch))
-        h_T, cache = _last_hidden(forward, params, x)
+        h_T, cache = last_hidden(x)
         pred = h_T @ params["head.W"] + params["head.c"]
         dy = 2.0 * (pred - y) / batch
-        grads = backward(cache, None, dy @ params["head.W"].T)[0]
+        grads = cell.backward(cache, None, (dy @ params["head.W"].T, *no_state_gradient))[0]
         grads = {**{f"cell.{k}": v for k, v in grads.items()}, "head.W": h_T.T @ dy, "head.c": dy.sum(axis=0)}
         grads, _ = clip_grad_norm(grads, 1.0)
         opt.step(params, grads)
     x, y = (a.astype(dtype) for a in adding_batch(np.random.default_rng(seed + 1000), T, 1000))
-    h_T, _ = _last_hidden(forward, params, x)
+    h_T, _ = last_hidden(x)
     mse = float(np.mean((h_T @ params["head.W"] + params["head.c"] - y) ** 2))
     return AddingResult(kind, T, mse, mse < SOLVED_MSE, time.perf_counter() - start), _cell(params)
 
 
-def vanishing_experiment(lengths=(10, 30, 60), kinds=("rnn", "gru", "lstm"), **kwargs) -> list[AddingResult]:
+def vanishing_experiment(lengths=(10, 30, 60), kinds=KINDS, **kwargs) -> list[AddingResult]:
     """Every cell at every length with the same budget."""
     return [train_adding(kind, T, **kwargs)[0] for T in lengths for kind in kinds]
 
@@ -131,7 +134,7 @@ def main(argv=None) -> None:
         from .plots import gradient_flow_plot
 
         x, _ = adding_batch(np.random.default_rng(args.seed), max(lengths), 32)
-        flows = [gradient_flow(kind, CELLS[kind][0](2, args.hidden, seed=args.seed, dtype="float64"), x) for kind in CELLS]
+        flows = [gradient_flow(kind, INITS[kind](2, args.hidden, seed=args.seed, dtype="float64"), x) for kind in KINDS]
         gradient_flow_plot(flows, args.plot, f"gradient flow at initialisation, T = {max(lengths)}")
         print(f"wrote {args.plot}")
 

@@ -1,7 +1,13 @@
-"""Forecasting prices with the LSTM, evaluated honestly: walk-forward, baselines, diagnostics."""
+"""Forecasting prices with the LSTM, evaluated honestly: walk-forward, baselines, diagnostics.
+
+``config`` (the settings), ``protocol`` (windows, cutoffs, walk-forward, the keep-or-revert test),
+``evaluate`` (metrics and tests), ``run`` (``run_forecast``), ``report`` (table, files, figures),
+``predict`` (forecasts from a saved model, with fit checks).
+"""
 
 from .config import PRESETS, ForecastConfig, load_config_file, preset
 from .evaluate import baseline_forecasts, evaluate_forecasts, persistence_diagnostic
+from .predict import Prediction, predict_next
 from .protocol import Scaler, walk_forward
 from .run import ForecastResult, run_forecast
 
@@ -9,11 +15,13 @@ __all__ = [
     "PRESETS",
     "ForecastConfig",
     "ForecastResult",
+    "Prediction",
     "Scaler",
     "baseline_forecasts",
     "evaluate_forecasts",
     "load_config_file",
     "persistence_diagnostic",
+    "predict_next",
     "preset",
     "run_forecast",
     "walk_forward",

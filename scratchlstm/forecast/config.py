@@ -1,82 +1,96 @@
-"""Forecast settings: one dataclass, sensible defaults, and the tutorial pipelines as presets."""
+"""The forecaster's settings: one flat dataclass, each field declared once with its help and rules.
+
+``ForecastConfig`` is what ``run_forecast`` takes, what ``--config`` files hold and what the command
+line's flags are generated from (``scratchlstm forecast --help`` lists every field). The knobs it
+shares with the model and the trainer are inherited from ``ModelConfig`` and ``TrainConfig`` by
+name (default, help and rules), and the model's and trainer's configurations are derived from it by
+field name (``model_config``, ``train_config``). Where the forecaster deliberately differs from the
+library's defaults (``epochs``, ``patience``), the difference is declared here with its reason.
+
+``tbptt`` is a trainer setting for long sequences with a target at every step; the forecaster's
+windows are short and have one target, so it is not a forecast setting.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..backend import BACKENDS
 from ..errors import ConfigError
 from ..nn.model import ModelConfig
+from ..settings import check_fields, from_mapping, inherit, pick, setting
 from ..train import TrainConfig
 
 TARGETS = ("returns", "price")
+DTYPES = ("float32", "float64")
+
+
+def _test_size_problem(value) -> str | None:
+    if isinstance(value, float) and not (0 < value < 1 or (value >= 1 and value == int(value))):
+        return "must be a whole number of test points (at least 1) or a fraction in (0, 1)"
+    if isinstance(value, int) and value < 1:
+        return "must be a whole number of test points (at least 1) or a fraction in (0, 1)"
+    return None
 
 
 @dataclass(frozen=True)
 class ForecastConfig:
     """Everything a forecast run needs; each field is also a command-line flag."""
 
-    # protocol
-    window: int = 30  # past steps the model sees
-    horizon: int = 1  # steps ahead to forecast (direct multi-step when > 1)
-    target: str = "returns"  # "returns" (log-returns, scaled by their training spread) or "price" (standardised levels)
-    test_size: int | float = 250  # walk-forward test points (a fraction of the usable origins when < 1)
-    refit_every: int | None = 125  # refit the model every this many test points (None: fit once)
-    val_fraction: float = 0.1  # last part of each training span used for early stopping
-    # model
-    hidden_sizes: tuple[int, ...] = (32,)  # LSTM layer sizes, e.g. (50, 100)
-    dropout: float = 0.0  # after every LSTM layer while training
+    # the protocol
+    window: int = setting(30, "past steps the model sees", at_least=1, group="protocol")
+    horizon: int = setting(1, "steps ahead to forecast (direct multi-step when above 1)", at_least=1, group="protocol")
+    target: str = setting("returns", "what the model predicts: log-returns (scaled by their training spread) or price "
+                          "levels (standardised)", choices=TARGETS, group="protocol")
+    test_size: int | float = setting(250, "walk-forward test points, or a fraction of the usable origins when below 1",
+                                     check=_test_size_problem, group="protocol")
+    refit_every: int | None = setting(125, "refit the model every this many test points; 'none': fit once", at_least=1,
+                                      none_word="none", group="protocol")
+    val_fraction: float = setting(0.1, "last part of each fit's training windows used for early stopping and the "
+                                  "keep-or-revert test", at_least=0.0, below=0.5, group="protocol")
+    # the model
+    cell: str = inherit(ModelConfig, "cell")
+    hidden_sizes: tuple[int, ...] = inherit(ModelConfig, "hidden_sizes")
+    dropout: float = inherit(ModelConfig, "dropout")
+    init: str = inherit(ModelConfig, "init")
     # training
-    epochs: int = 30
-    batch_size: int = 64
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    loss: str = "mse"
-    clip_norm: float | None = 1.0
-    patience: int | None = 5
-    log_every: int = 0
-    seed: int = 0
-    seeds: int = 1  # train this many models (seeds seed, seed+1, ...) and report their spread and their average
-    # where the arrays live
-    backend: str = "numpy"
-    dtype: str = "float32"
+    epochs: int = inherit(TrainConfig, "epochs", default=30, why="every refit trains a fresh model: 30 keeps the main job "
+                          "near 10 seconds")
+    batch_size: int = inherit(TrainConfig, "batch_size")
+    optimizer: str = inherit(TrainConfig, "optimizer")
+    lr: float = inherit(TrainConfig, "lr")
+    weight_decay: float = inherit(TrainConfig, "weight_decay")
+    loss: str = inherit(TrainConfig, "loss")
+    clip_norm: float | None = inherit(TrainConfig, "clip_norm")
+    patience: int | None = inherit(TrainConfig, "patience", default=5, why="matched to the 30-epoch budget")
+    schedule: str = inherit(TrainConfig, "schedule")
+    step_every: int = inherit(TrainConfig, "step_every")
+    shuffle: bool = inherit(TrainConfig, "shuffle")
+    seed: int = inherit(TrainConfig, "seed", help="seed of the initial weights, the shuffling and the dropout masks")
+    seeds: int = setting(1, "train this many models (seeds seed, seed+1, ...) and report their spread and their averaged "
+                         "forecast", at_least=1, group="training")
+    # where and how it runs
+    engine: str = inherit(TrainConfig, "engine", group="run")
+    backend: str = setting("numpy", "array library", choices=BACKENDS, group="run")
+    dtype: str = setting("float32", "floating-point precision of the weights and data", choices=DTYPES, group="run")
+    log_every: int = inherit(TrainConfig, "log_every", group="run")
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        if self.window < 1:
-            raise ConfigError(f"window must be at least 1, got {self.window}")
-        if self.horizon < 1:
-            raise ConfigError(f"horizon must be at least 1, got {self.horizon}")
-        if self.target not in TARGETS:
-            raise ConfigError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
-        if not (self.test_size >= 1 or 0 < self.test_size < 1):
-            raise ConfigError(f"test_size must be a count >= 1 or a fraction in (0, 1), got {self.test_size}")
-        if self.refit_every is not None and self.refit_every < 1:
-            raise ConfigError(f"refit_every must be at least 1 or None, got {self.refit_every}")
-        if not 0.0 <= self.val_fraction < 0.5:
-            raise ConfigError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
-        if self.seeds < 1:
-            raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
-        if self.dtype not in ("float32", "float64"):
-            raise ConfigError(f"unknown dtype {self.dtype!r}; choose float32 or float64")
-        self.model_config(1)
-        self.train_config()
+        check_fields(self)
 
     def model_config(self, input_size: int) -> ModelConfig:
+        """The model's architecture: this config's model fields, plus what the protocol decides."""
         # returns target: a zero head makes the untrained model forecast "no change", i.e. exactly naive,
         # so that whatever it learns is measured from naive rather than from a random drift
-        head_init = "zeros" if self.target == "returns" else "glorot"
-        return ModelConfig(input_size=input_size, hidden_sizes=self.hidden_sizes, output_size=self.horizon,
-                           dropout=self.dropout, head_init=head_init)
+        return pick(ModelConfig, self, input_size=input_size, output_size=self.horizon, head="last",
+                    head_init="zeros" if self.target == "returns" else "glorot")
 
     def train_config(self, quiet: bool = False) -> TrainConfig:
-        # returns target: the untrained model (zero head) is exactly naive, and early stopping keeps it
-        # unless training beats it on the validation block: a model that learned nothing does no harm
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
-                           clip_norm=self.clip_norm, patience=self.patience, seed=self.seed, log_every=self.log_every,
-                           keep_initial=self.target == "returns", quiet=quiet)
+        """The trainer's configuration: this config's training fields, by name."""
+        return pick(TrainConfig, self, quiet=quiet)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
@@ -106,16 +120,26 @@ def preset(name: str) -> ForecastConfig:
     return ForecastConfig(**PRESETS[name])
 
 
+def _no_constants(word: str):
+    raise ValueError(f"{word} is not a number a setting can take")
+
+
 def load_config_file(path: str | Path, base: ForecastConfig | None = None) -> ForecastConfig:
-    """A :class:`ForecastConfig` from a JSON file of field names and values, on top of ``base``."""
+    """A ``ForecastConfig`` from a JSON file of field names and values, on top of ``base``.
+
+    Every value is checked as the field's type, with no silent conversion: ``"hidden_sizes": "32"``
+    is refused (a list such as ``[32]`` is expected), as are unknown keys, NaN and infinities.
+    """
     try:
-        doc = json.loads(Path(path).read_text())
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc})") from None
+    try:
+        doc = json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
-    known = {f.name for f in fields(ForecastConfig)}
-    unknown = sorted(set(doc) - known)
-    if unknown:
-        raise ConfigError(f"config file {path} has unknown keys {unknown}; known keys: {', '.join(sorted(known))}")
-    return replace(base or ForecastConfig(), **doc)
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    return from_mapping(ForecastConfig, doc, base=base, source=f"config file {path}")

@@ -11,6 +11,11 @@ No leakage: a model fitted at cutoff c uses only windows whose last target step 
 (t + h <= c), and its scaler is fitted on the values up to c. Returns are scaled by their training
 spread without centring, so an output of 0 means "no change": an untrained or uninformative model
 forecasts the last price (naive) rather than a drift.
+
+**A default that does no harm.** With the returns target the untrained model is exactly naive, and
+a fit keeps its trained weights only if they beat the untrained ones significantly on the
+validation block (``improvement_p_value``, one-sided, at 5%); otherwise it reverts to them
+(``keep_or_revert``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from typing import Callable
 
 import numpy as np
 
-from ..backend import from_host, get_namespace, to_numpy
+from ..backend import Array, from_host, get_namespace, to_numpy
+from ..checkpoint import read_checkpoint
 from ..errors import CheckpointError, DataError
-from ..io import load_checkpoint
+from ..losses import pointwise_loss
 from ..nn.model import Model
 from ..train import History, train
 from .config import ForecastConfig
+
+SIGNIFICANCE = 0.05  # the keep-or-revert test's level
 
 
 @dataclass
@@ -104,13 +112,48 @@ def training_origins(cutoff: int, config: ForecastConfig) -> np.ndarray:
 
 @dataclass
 class Fit:
-    """One (re)fit of the walk-forward: its cutoff, scaler and training history."""
+    """One (re)fit of the walk-forward: its cutoff, scaler, training history and what it kept."""
 
     cutoff: int  # last step whose value the fit could see
     scaler: Scaler
     history: History
     train_windows: int
     model: Model = field(repr=False)
+    kept_untrained: bool = False  # reverted to the untrained weights (the naive forecast, for returns)
+    p_value: float | None = None  # of the keep-or-revert test, when it ran
+
+    @property
+    def kept_epoch(self) -> int:
+        """The 1-based epoch whose weights were kept, or 0 for the untrained weights."""
+        return 0 if self.kept_untrained else self.history.best_epoch + 1
+
+    @property
+    def outcome(self) -> str:
+        """How training ended and what was kept, in words."""
+        if self.p_value is None:
+            return self.history.stop_reason
+        if self.kept_untrained:
+            return (f"{self.history.stop_reason}; kept the untrained weights: training did not beat them significantly "
+                    f"on validation (one-sided paired test p = {self.p_value:.3g})")
+        return f"{self.history.stop_reason}; kept epoch {self.kept_epoch} (beat the untrained weights on validation, p = {self.p_value:.3g})"
+
+
+def improvement_p_value(trained: Model, untrained: Model, X_val: Array, y_val: Array, loss: str, engine: str) -> float:
+    """One-sided p-value that ``trained`` has a lower validation loss than ``untrained``.
+
+    A paired test on the per-window losses, d_i = loss_trained,i - loss_untrained,i:
+    z = mean(d) / (std(d) / sqrt(n)), p = P(Z <= z). (Windows are treated as independent.)
+    """
+    per_window = []
+    for model in (trained, untrained):
+        values = to_numpy(pointwise_loss(loss, model.predict(X_val, engine=engine), y_val)).astype(float)
+        per_window.append(values.reshape(values.shape[0], -1).mean(axis=1))
+    d = per_window[0] - per_window[1]
+    sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+    if sd == 0.0:
+        return 0.0 if float(np.mean(d)) < 0 else 1.0
+    z = float(np.mean(d)) / (sd / math.sqrt(len(d)))
+    return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
 def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet: bool = True,
@@ -118,7 +161,10 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     """Fit a fresh model on everything known at ``cutoff`` (windows with t + h <= cutoff).
 
     With ``checkpoint``, the training state is saved there after every epoch (and on Ctrl-C or
-    divergence); ``resume=True`` continues from it, or reuses it when that fit had finished.
+    divergence); ``resume=True`` continues from it, or reuses it when that fit had finished. With the
+    returns target and a validation block, the fit then keeps its trained weights only if they beat
+    the untrained ones significantly (``improvement_p_value``); the untrained weights are the same
+    draw from the seed, so a resumed run judges against exactly the same model.
     """
     series = model_inputs(prices, config.target)
     known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
@@ -135,22 +181,37 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     def put(a):
         return from_host(a, xp, dtype=dtype)
 
-    model = Model.create(config.model_config(1), seed=config.seed, xp=xp, dtype=config.dtype)
+    def fresh() -> Model:
+        return Model.create(config.model_config(1), seed=config.seed, xp=xp, dtype=config.dtype)
+
+    model = fresh()
     tc = config.train_config(quiet=quiet)
     meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "cutoff": int(cutoff)}
     if resume and checkpoint is not None and Path(checkpoint).exists():
         _check_resumable(checkpoint, meta)
     saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": meta}
-    if n_val >= 1:
-        history = train(model, put(X[:-n_val]), put(Y[:-n_val]), put(X[-n_val:]), put(Y[-n_val:]), tc, **saving)
-    else:
+    if n_val < 1:
         history = train(model, put(X), put(Y), config=tc, **saving)
-    return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
+        return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins), model=model)
+    X_val, Y_val = put(X[-n_val:]), put(Y[-n_val:])
+    history = train(model, put(X[:-n_val]), put(Y[:-n_val]), X_val, Y_val, tc, **saving)
+    fit = Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
+    if config.target == "returns":
+        keep_or_revert(fit, fresh(), X_val, Y_val, config)
+    return fit
+
+
+def keep_or_revert(fit: Fit, untrained: Model, X_val: Array, y_val: Array, config: ForecastConfig) -> None:
+    """Revert ``fit`` to the ``untrained`` weights unless training beat them significantly on validation."""
+    fit.p_value = improvement_p_value(fit.model, untrained, X_val, y_val, config.loss, config.engine)
+    if not fit.p_value < SIGNIFICANCE:
+        fit.model = untrained
+        fit.kept_untrained = True
 
 
 def _check_resumable(checkpoint: Path, meta: dict) -> None:
     """Refuse to continue a run whose settings or data differ from this one's."""
-    _, saved = load_checkpoint(checkpoint)
+    _, saved = read_checkpoint(checkpoint)
     differences = [f"{key} {saved.get('forecast', {}).get(key)!r} then, {value!r} now"
                    for key, value in meta["forecast"].items() if saved.get("forecast", {}).get(key) != value]
     if saved.get("scaling") != meta["scaling"] or saved.get("cutoff") != meta["cutoff"]:
@@ -164,7 +225,7 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
     """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model and its scaler."""
     X = input_windows(scaler.transform(model_inputs(prices, config.target)), origins, config.window)
     xp = get_namespace(config.backend)
-    out = to_numpy(model.predict(from_host(X, xp, dtype=getattr(xp, config.dtype)))).astype(float)  # (M, h)
+    out = to_numpy(model.predict(from_host(X, xp, dtype=model.dtype), engine=config.engine)).astype(float)  # (M, h)
     out = scaler.inverse(out)
     if config.target == "returns":
         return prices[origins] * np.exp(out.sum(axis=1))

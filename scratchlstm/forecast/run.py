@@ -3,12 +3,14 @@
     from scratchlstm.forecast import ForecastConfig, run_forecast
     result = run_forecast("BTC-USD.csv", ForecastConfig(window=60))
     print(result.table())
-    result.save("out/")          # report.json, predictions.csv, forecast.png, loss.png, model.npz
+    result.save("out/")          # report.json, predictions.csv, forecast.png, loss.png, model.npz, run.json
+
+The result holds the data, the forecasts and their statistics; ``report.py`` turns it into the
+table, the files and the figures.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -20,12 +22,9 @@ import pandas as pd
 
 from ..data import PriceSeries, load_embedded, load_prices
 from ..errors import DataError
-from ..io import atomic_write_text
-from ..plots import forecast_plot, loss_plot
-from ..train import save_model
+from . import report as reporting
 from .config import ForecastConfig
 from .evaluate import (
-    BASELINES,
     baseline_forecasts,
     block_bootstrap_ratio,
     diebold_mariano,
@@ -37,7 +36,6 @@ from .evaluate import (
 )
 from .protocol import Fit, naive_scale, walk_forward
 
-FORECASTERS = ("model",) + BASELINES
 
 
 @dataclass
@@ -46,6 +44,7 @@ class ForecastResult:
 
     config: ForecastConfig
     data: PriceSeries
+    prices: np.ndarray = field(repr=False)  # the whole series, as the protocol saw it
     dates: pd.DatetimeIndex  # target dates of the test points
     actual: np.ndarray  # p[t + h]
     last: np.ndarray  # p[t], the last price the forecaster saw
@@ -99,95 +98,19 @@ class ForecastResult:
 
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
-        head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
-        lines = [head, "-" * len(head)]
-        for name in FORECASTERS:
-            m = self.metrics[name]
-            hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
-            lines.append(f"{name:<12} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
-        d, sig = self.direction, self.signal
-        lo, hi = sig["hit_rate_interval"]
-        hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
-        said_up = "" if math.isnan(sig["up_prediction_share"]) else f"; the model said up {sig['up_prediction_share']:.1%} of the times it moved"
-        lines.append(f"directions: hit rate {hit}; chance is 50%, up moves were {d['up_share']:.1%} "
-                     f"(always guessing the majority scores {d['majority_share']:.1%}){said_up}")
-        if math.isnan(sig["hit_rate"]):
-            lines.append("signal: none; the model forecasts no change at every point")
-        else:
-            lines.append(f"signal: predicted vs actual change correlation {self.diagnostic['change_correlation']:.3f}; mean signed error "
-                         f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
-        ci = self.mae_ratio_interval
-        lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
-                     f"{self.significance['p_value']:.3g} on absolute errors, {self.significance_squared['p_value']:.3g} on squared errors")
-        if len(self.seed_metrics) > 1:
-            rel = self.seed_spread()["rel_mae"]
-            lines.append(f"seeds: {len(self.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
-                         f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
-        lines.append(f"verdict: {self.verdict}")
-        lines.extend(f"warning: {w}" for w in self.diagnostic["warnings"] + self.signal["warnings"])
-        return "\n".join(lines)
+        return reporting.table(self)
 
     def report(self) -> dict[str, Any]:
-        return {
-            "config": self.config.to_dict(),
-            "data": self.data.summary(),
-            "test": {
-                "points": int(len(self.actual)),
-                "first_target_date": self.dates[0].strftime("%Y-%m-%d"),
-                "last_target_date": self.dates[-1].strftime("%Y-%m-%d"),
-                "fits": [{"cutoff_date": self.cutoff_date(f), "train_windows": f.train_windows,
-                          "epochs": len(f.history.train_loss), "kept_epoch": f.history.best_epoch + 1,  # 0: the untrained model
-                          "stop": f.history.stop_reason}
-                         for f in self.fits],
-            },
-            "metrics": self.metrics,
-            "direction": self.direction,
-            "persistence": self.diagnostic,
-            "signal": self.signal,
-            "significance_vs_naive": {"abs_errors": self.significance, "squared_errors": self.significance_squared,
-                                      "mae_ratio_interval_95": list(self.mae_ratio_interval)},
-            "seeds": {"count": len(self.seed_metrics), "per_seed": self.seed_metrics, "spread": self.seed_spread()},
-            "verdict": self.verdict,
-        }
+        """Everything the run found, as the JSON-able document written to report.json."""
+        return reporting.report_document(self)
 
     def predictions_frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame({"date": self.dates.strftime("%Y-%m-%d"), "actual": self.actual, "last_input": self.last})
-        for name in FORECASTERS:
-            frame[name] = self.forecasts[name]
-        if len(self.seed_forecasts) > 1:
-            for k, f in enumerate(self.seed_forecasts):
-                frame[f"model_seed{self.config.seed + k}"] = f
-        return frame
+        """One row per test point: date, actual, last input and every forecast."""
+        return reporting.predictions_frame(self)
 
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write report.json, predictions.csv, forecast.png, loss.png and model.npz into ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {name: out / name for name in ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")}
-        atomic_write_text(paths["report.json"], json.dumps(_json_safe(self.report()), indent=2) + "\n")
-        atomic_write_text(paths["predictions.csv"], self.predictions_frame().to_csv(index=False, float_format="%.6f"))
-        title = f"{Path(self.data.source).name}: h={self.config.horizon} forecasts, {self.verdict}"
-        forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"], title)
-        loss_plot([f.history for f in self.fits], paths["loss.png"],
-                  [f"fit at {self.cutoff_date(f)}" for f in self.fits])
-        last_fit = self.fits[-1]
-        save_model(paths["model.npz"], last_fit.model, {
-            "forecast": self.config.to_dict(),
-            "scaling": last_fit.scaler.to_dict(),
-            "data": {"price_column": self.data.price_column, "last_date": self.data.summary()["last_date"],
-                     "cutoff_date": self.cutoff_date(last_fit)},
-        })
-        return paths
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+        """Write report.json, predictions.csv, forecast.png, loss.png and model.npz into ``out``, as one unit."""
+        return reporting.write_outputs(self, out)
 
 
 def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastConfig = ForecastConfig(), *,
@@ -220,6 +143,7 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
     return ForecastResult(
         config=config,
         data=series,
+        prices=prices,
         dates=series.frame.index[origins + h],
         actual=actual,
         last=last,

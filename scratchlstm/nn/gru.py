@@ -31,32 +31,49 @@ Backward, one step (``dh`` the total gradient with respect to h_t)::
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .lstm import _initial_state
-from .rnn import _start
+from .shapes import Params, check_one_dtype, check_output_gradient, check_sequence, check_state, copy_out, fused_sizes, zeros_like_state
 
-Params = dict[str, Array]
+GATE_ORDER = ("r", "z", "n")
+PARAM_NAMES = ("W_x", "W_h", "b_x", "b_h")
 
 
 def gru_sizes(params: Params) -> tuple[int, int]:
     """(D, H) of a GRU layer, after checking that its arrays fit together."""
-    D, H3 = params["W_x"].shape
-    H = params["W_h"].shape[0]
-    if H3 != 3 * H or tuple(params["W_h"].shape) != (H, 3 * H) or tuple(params["b_x"].shape) != (3 * H,) \
-            or tuple(params["b_h"].shape) != (3 * H,):
-        raise ValueError("GRU params do not fit: expected W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,), got "
-                         + ", ".join(f"{k} {tuple(v.shape)}" for k, v in params.items()))
-    return D, H
+    return fused_sizes(params, PARAM_NAMES, 3, "GRU")
+
+
+@dataclass
+class GRUCache:
+    """What ``gru_forward`` keeps for ``gru_backward``; every per-step array is (T, B, H)."""
+
+    params: Params
+    x: Array  # (T, B, D)
+    h0: Array  # (B, H)
+    hs: Array  # h_t
+    r: Array  # reset gate
+    z: Array  # update gate
+    n: Array  # candidate
+    gh_n: Array  # h_{t-1} W_hn + b_hn, the recurrent part the reset gate multiplies
 
 
 def gru_forward(params: Params, x: Array, h0: Array | None = None):
-    """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
+    """Run a GRU layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T,), cache)``.
+
+    ``h0`` (B, H) defaults to zeros. The state is returned as a one-element tuple, like the LSTM's
+    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64.
+    """
     D, H = gru_sizes(params)
-    xp, T, h0 = _start(x, h0, D, H)
-    h, hs, steps = h0, [], []
+    T, B = check_sequence(x, D)
+    check_state("h0", h0, B, H)
+    check_one_dtype({"x": x, **params, "h0": h0})
+    xp = namespace(x)
+    h0 = zeros_like_state(B, H, x) if h0 is None else h0
+    h, steps = h0, {"hs": [], "r": [], "z": [], "n": [], "gh_n": []}
     for t in range(T):
         gx = x[t, :, :] @ params["W_x"] + params["b_x"]  # (B, 3H)
         gh = h @ params["W_h"] + params["b_h"]  # (B, 3H)
@@ -64,26 +81,30 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None):
         z = sigmoid(gx[:, 1 * H : 2 * H] + gh[:, 1 * H : 2 * H])
         n = tanh(gx[:, 2 * H : 3 * H] + r * gh[:, 2 * H : 3 * H])
         h = (1 - z) * n + z * h
-        hs.append(h)
-        steps.append({"r": r, "z": z, "n": n, "gh_n": gh[:, 2 * H : 3 * H]})
-    hs = xp.stack(hs, axis=0)  # (T, B, H)
-    return hs, h, {"params": params, "x": x, "h0": h0, "hs": hs, "steps": steps}
+        for name, value in (("hs", h), ("r", r), ("z", z), ("n", n), ("gh_n", gh[:, 2 * H : 3 * H])):
+            steps[name].append(value)
+    cache = GRUCache(params=params, x=x, h0=h0, **{name: xp.stack(v, axis=0) for name, v in steps.items()})  # each (T, B, H)
+    return copy_out(cache.hs), (h,), cache
 
 
-def gru_backward(cache, dhs: Array | None, dh_T: Array | None = None, on_step: Callable | None = None):
-    """``(grads, dx (T, B, D), dh0 (B, H))`` for a cache of :func:`gru_forward`.
+def gru_backward(cache: GRUCache, dhs: Array | None, dh_T: Array | None = None, *, on_step: Callable | None = None):
+    """Backpropagation through time for ``gru_forward``: ``(grads, dx (T, B, D), dh0 (B, H))``.
 
-    ``on_step(t, dh)``, when given, sees the total gradient with respect to every h_t.
+    ``dhs`` (T, B, H) is the gradient of the loss with respect to every output (None for zeros),
+    ``dh_T`` (B, H) with respect to the final state. ``on_step(t, dh)``, when given, sees the total
+    gradient with respect to every h_t.
     """
-    params, x, hs, h0 = cache["params"], cache["x"], cache["hs"], cache["h0"]
+    params, x, hs, h0 = cache.params, cache.x, cache.hs, cache.h0
     xp = namespace(x, hs)
     T, B, D = x.shape
     H = hs.shape[2]
-    dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")
+    check_output_gradient(dhs, T, B, H)
+    check_state("dh_T", dh_T, B, H)
+    check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T})
+    dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T
     dgxs, dghs, dxs = [None] * T, [None] * T, [None] * T
     for t in reversed(range(T)):
-        s = cache["steps"][t]
-        r, z, n, gh_n = s["r"], s["z"], s["n"], s["gh_n"]
+        r, z, n, gh_n = cache.r[t, :, :], cache.z[t, :, :], cache.n[t, :, :], cache.gh_n[t, :, :]
         h_prev = hs[t - 1, :, :] if t > 0 else h0
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
         if on_step is not None:

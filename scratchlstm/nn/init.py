@@ -3,18 +3,20 @@
 Every draw goes through ``numpy.random.default_rng`` on the host and is then moved to the target
 namespace, so the same seed gives the same weights on NumPy, CuPy and array-api-strict.
 
-Schemes for an LSTM layer with gate blocks i | f | g | o:
+Two schemes for every cell, each named after the library whose defaults it reproduces (gate blocks
+i | f | g | o for the LSTM, r | z | n for the GRU):
 
-``"pytorch"``  every entry of W_x, W_h and b from U(-k, k), k = 1/sqrt(H), forget bias 0
-               (PyTorch's ``nn.LSTM``; PyTorch draws two biases, here their sum is one bias).
-``"glorot"``   Keras's ``LSTM`` defaults: W_x Glorot/Xavier uniform, U(-r, r) with
-               r = sqrt(6 / (D + 4H)); W_h one orthogonal matrix over the whole (H, 4H) recurrent
-               kernel (orthonormal rows, every singular value 1); b zero with the forget block at 1
-               (Keras's ``unit_forget_bias=True``).
+``"pytorch"``  every entry of W_x, W_h and the biases from U(-k, k), k = 1/sqrt(H), no forget-bias
+               shift (``torch.nn.LSTM``, ``GRU`` and ``RNN``; for the LSTM and the RNN PyTorch draws two
+               biases, and here their sum is one bias, so the bias's distribution differs).
+``"glorot"``   Keras's defaults (``keras.layers.LSTM``, ``GRU``, ``SimpleRNN``): W_x Glorot/Xavier
+               uniform, U(-r, r) with r = sqrt(6 / (D + G H)) for G gate blocks; W_h one orthogonal
+               matrix over the whole (H, G H) recurrent kernel (orthonormal rows, every singular value
+               1); biases zero, except the LSTM's forget block at 1 (``unit_forget_bias=True``).
 
-``forget_bias`` replaces the scheme's forget-block bias when given; 1.0 is the common recommendation
-(Gers et al. 2000; Jozefowicz et al. 2015) so that the cell remembers by default at the start of
-training.
+``forget_bias`` (LSTM only) replaces the scheme's forget-block bias when given; 1.0 is the common
+recommendation (Gers et al. 2000; Jozefowicz et al. 2015) so that the cell remembers by default at
+the start of training.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import math
 
 import numpy as np
 
-from ..backend import Array, dtype_of, from_host, get_namespace, host_rng
+from ..backend import Array, host_rng, place
+from ..errors import ConfigError
 
 SCHEMES = ("pytorch", "glorot")
 FORGET_BIAS = {"pytorch": 0.0, "glorot": 1.0}  # each scheme's own forget-block bias
@@ -48,58 +51,50 @@ def uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float) -> n
     return rng.uniform(-bound, bound, size=shape)
 
 
-def init_lstm_params(
-    input_size: int,
-    hidden_size: int,
-    *,
-    seed: int | np.random.Generator | None = 0,
-    scheme: str = "pytorch",
-    forget_bias: float | None = None,
-    xp=None,
-    dtype: str = "float32",
-    device=None,
-) -> dict[str, Array]:
+def _check(input_size: int, hidden_size: int, scheme: str) -> None:
+    if input_size < 1 or hidden_size < 1:
+        raise ConfigError(f"input_size and hidden_size must be at least 1, got {input_size} and {hidden_size}")
+    if scheme not in SCHEMES:
+        raise ConfigError(f"unknown init scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+
+
+def _fused(rng: np.random.Generator, D: int, H: int, gates: int, scheme: str, biases: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Host ``W_x (D, G H)``, ``W_h (H, G H)`` and zero or uniform biases ``(G H,)`` of one scheme."""
+    G = gates
+    if scheme == "pytorch":
+        k = 1.0 / math.sqrt(H)
+        arrays = {"W_x": uniform(rng, (D, G * H), k), "W_h": uniform(rng, (H, G * H), k)}
+        arrays.update({name: uniform(rng, (G * H,), k) for name in biases})
+        return arrays
+    arrays = {"W_x": glorot_uniform(rng, D, G * H), "W_h": orthogonal(rng, H, G * H)}
+    arrays.update({name: np.zeros(G * H) for name in biases})
+    return arrays
+
+
+def init_lstm_params(input_size: int, hidden_size: int, *, seed: int | np.random.Generator | None = 0,
+                     scheme: str = "pytorch", forget_bias: float | None = None, xp=None, dtype: str = "float32",
+                     device=None) -> dict[str, Array]:
     """Parameters ``{"W_x" (D, 4H), "W_h" (H, 4H), "b" (4H,)}`` of one LSTM layer.
 
     ``xp`` is the target namespace (NumPy when omitted); ``dtype`` is ``"float32"`` or ``"float64"``;
     ``forget_bias`` defaults to the scheme's own (``FORGET_BIAS``).
     """
-    if input_size < 1 or hidden_size < 1:
-        raise ValueError(f"input_size and hidden_size must be at least 1, got {input_size} and {hidden_size}")
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown init scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    rng = host_rng(seed)
-    D, H = input_size, hidden_size
-    if scheme == "pytorch":
-        k = 1.0 / math.sqrt(H)
-        W_x = uniform(rng, (D, 4 * H), k)
-        W_h = uniform(rng, (H, 4 * H), k)
-        b = uniform(rng, (4 * H,), k)
-    else:
-        W_x = glorot_uniform(rng, D, 4 * H)
-        W_h = orthogonal(rng, H, 4 * H)  # (H, 4H)
-        b = np.zeros(4 * H)
-    b[1 * H : 2 * H] = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
-    return place({"W_x": W_x, "W_h": W_h, "b": b}, xp=xp, dtype=dtype, device=device)
-
-
-def place(host_arrays: dict[str, np.ndarray], *, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
-    """Move a dict of host arrays into namespace ``xp`` with ``dtype`` on ``device``."""
-    xp = get_namespace("numpy") if xp is None else xp
-    dt = dtype_of(xp, dtype)
-    return {name: from_host(a, xp, dtype=dt, device=device) for name, a in host_arrays.items()}
-
-
-def init_rnn_params(input_size: int, hidden_size: int, *, seed=0, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
-    """Vanilla RNN ``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` from U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's)."""
-    rng, k = host_rng(seed), 1.0 / math.sqrt(hidden_size)
-    D, H = input_size, hidden_size
-    return place({"W_x": uniform(rng, (D, H), k), "W_h": uniform(rng, (H, H), k), "b": uniform(rng, (H,), k)}, xp=xp, dtype=dtype, device=device)
-
-
-def init_gru_params(input_size: int, hidden_size: int, *, seed=0, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
-    """GRU ``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x", "b_h" (3H,)}`` from U(-1/sqrt(H), 1/sqrt(H)) (PyTorch's)."""
-    rng, k = host_rng(seed), 1.0 / math.sqrt(hidden_size)
-    D, H = input_size, hidden_size
-    host = {"W_x": uniform(rng, (D, 3 * H), k), "W_h": uniform(rng, (H, 3 * H), k), "b_x": uniform(rng, (3 * H,), k), "b_h": uniform(rng, (3 * H,), k)}
+    _check(input_size, hidden_size, scheme)
+    H = hidden_size
+    host = _fused(host_rng(seed), input_size, H, 4, scheme, ("b",))
+    host["b"][1 * H : 2 * H] = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
     return place(host, xp=xp, dtype=dtype, device=device)
+
+
+def init_gru_params(input_size: int, hidden_size: int, *, seed: int | np.random.Generator | None = 0, scheme: str = "pytorch",
+                    xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """GRU parameters ``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x" (3H,), "b_h" (3H,)}``, gate blocks r | z | n."""
+    _check(input_size, hidden_size, scheme)
+    return place(_fused(host_rng(seed), input_size, hidden_size, 3, scheme, ("b_x", "b_h")), xp=xp, dtype=dtype, device=device)
+
+
+def init_rnn_params(input_size: int, hidden_size: int, *, seed: int | np.random.Generator | None = 0, scheme: str = "pytorch",
+                    xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
+    """Vanilla RNN parameters ``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}``."""
+    _check(input_size, hidden_size, scheme)
+    return place(_fused(host_rng(seed), input_size, hidden_size, 1, scheme, ("b",)), xp=xp, dtype=dtype, device=device)

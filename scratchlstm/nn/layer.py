@@ -4,8 +4,10 @@
     output, (h_n, c_n) = lstm(x)             # x (B, T, D); output (B, T, H); h_n, c_n (L, B, H)
     dx, (dh0, dc0) = lstm.backward(doutput)  # fills lstm.grads, one dict per layer
 
-The class only holds parameters and the last forward's cache; all math is in ``lstm.py`` and
-``stack.py``.
+The class only holds parameters and the last forward's cache; the math is in ``lstm.py`` and runs
+through the package's one multi-layer stack (``stack.py``). It defaults to what ``torch.nn.LSTM``
+does: PyTorch's initialisation, no dropout, time first, and the reference engine (the code the docs
+derive); pass ``engine="fast"`` for the speed kernel.
 """
 
 from __future__ import annotations
@@ -13,64 +15,67 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..backend import Array, host_rng, namespace
+from .cells import CELLS
 from .init import init_lstm_params
-from .lstm import Params, lstm_sizes
-from .stack import stack_backward, stack_forward
+from .shapes import Params, check_engine
+from .stack import check_layers, stack_backward, stack_forward
 
 
 class LSTM:
-    """Multi-layer LSTM with ``torch.nn.LSTM`` semantics (``num_layers``, ``batch_first``, states
-    of shape (num_layers, B, H)), forward and backward by hand.
+    """Multi-layer LSTM with ``torch.nn.LSTM`` semantics (``num_layers``, ``batch_first``, states of
+    shape (num_layers, B, H)), forward and backward by hand.
 
     Parameters
     ----------
-    input_size, hidden_size, num_layers : as in PyTorch
-    batch_first : inputs and outputs are (B, T, *) instead of (T, B, *)
-    seed, scheme, forget_bias : see :func:`scratchlstm.nn.init.init_lstm_params`
-    xp, dtype, device : where the weights live (NumPy float32 by default)
+    input_size, hidden_size, num_layers : int
+        As in PyTorch.
+    batch_first : bool
+        Inputs and outputs are (B, T, *) instead of (T, B, *).
+    seed : int
+        Seed of the initial weights.
+    scheme : {"pytorch", "glorot"}
+        Initialisation (see ``scratchlstm.nn.init``); PyTorch's by default, as this class mimics it.
+    forget_bias : float, optional
+        Replaces the scheme's forget-gate bias.
+    engine : {"reference", "fast"}
+        Which code runs the layers (the attribute can be changed later).
+    xp, dtype, device
+        Where the weights live (NumPy float32 by default).
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        batch_first: bool = False,
-        seed: int = 0,
-        scheme: str = "pytorch",
-        forget_bias: float = 0.0,
-        xp=None,
-        dtype: str = "float32",
-        device=None,
-    ):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, batch_first: bool = False, seed: int = 0,
+                 scheme: str = "pytorch", forget_bias: float | None = None, engine: str = "reference", xp=None,
+                 dtype: str = "float32", device=None):
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1, got {num_layers}")
         rng = host_rng(seed)
-        layers = [
-            init_lstm_params(input_size if l == 0 else hidden_size, hidden_size, seed=rng, scheme=scheme,
-                             forget_bias=forget_bias, xp=xp, dtype=dtype, device=device)
-            for l in range(num_layers)
-        ]
-        self._set_layers(layers, batch_first)
+        layers = [init_lstm_params(input_size if l == 0 else hidden_size, hidden_size, seed=rng, scheme=scheme,
+                                   forget_bias=forget_bias, xp=xp, dtype=dtype, device=device)
+                  for l in range(num_layers)]
+        self._set_layers(layers, batch_first, engine)
 
     @classmethod
-    def from_layers(cls, layers: Sequence[Params], *, batch_first: bool = False) -> "LSTM":
-        """Wrap existing per-layer parameter dicts (for example from :mod:`scratchlstm.interop`)."""
+    def from_layers(cls, layers: Sequence[Params], *, batch_first: bool = False, engine: str = "reference") -> "LSTM":
+        """Wrap existing per-layer parameter dicts (for example from ``scratchlstm.interop``)."""
         self = cls.__new__(cls)
-        self._set_layers(list(layers), batch_first)
+        self._set_layers(list(layers), batch_first, engine)
         return self
 
-    def _set_layers(self, layers: list[Params], batch_first: bool) -> None:
-        sizes = [lstm_sizes(p) for p in layers]
+    def _set_layers(self, layers: list[Params], batch_first: bool, engine: str) -> None:
+        sizes = check_layers(CELLS["lstm"], layers)
         H = sizes[0][1]
-        if any(h != H for _, h in sizes) or any(d != H for d, _ in sizes[1:]):
+        if any(h != H for _, h in sizes):
             raise ValueError(f"all layers of an LSTM must have the same hidden size; got (D, H) per layer {sizes}")
         self.layers = layers
         self.input_size, self.hidden_size, self.num_layers = sizes[0][0], H, len(layers)
         self.batch_first = batch_first
+        self.engine = check_engine(engine)
         self.grads: list[Params] | None = None
         self._cache = None
+
+    def named_params(self) -> dict[str, Array]:
+        """Every parameter in one flat dict, keyed ``lstm{l}.{name}``."""
+        return {f"lstm{l}.{k}": v for l, layer in enumerate(self.layers) for k, v in layer.items()}
 
     def _time_major(self, a: Array) -> Array:
         return namespace(a).permute_dims(a, (1, 0, 2)) if self.batch_first else a
@@ -78,31 +83,27 @@ class LSTM:
     def forward(self, x: Array, state: tuple[Array, Array] | None = None):
         """``(output, (h_n, c_n))`` for ``x``; ``state`` is ``(h_0, c_0)``, each (num_layers, B, H)."""
         xp = namespace(x)
-        L = self.num_layers
-        h0s = c0s = None
-        if state is not None:
-            h0, c0 = state
-            h0s = [h0[l, :, :] for l in range(L)]
-            c0s = [c0[l, :, :] for l in range(L)]
-        out, (h_Ts, c_Ts), self._cache = stack_forward(self.layers, self._time_major(x), h0s, c0s)
-        return self._time_major(out), (xp.stack(h_Ts, axis=0), xp.stack(c_Ts, axis=0))
+        states = None if state is None else [(state[0][l, :, :], state[1][l, :, :]) for l in range(self.num_layers)]
+        out, states_T, self._cache = stack_forward("lstm", self.layers, self._time_major(x), states, engine=self.engine)
+        h_n = xp.stack([h for h, _ in states_T], axis=0)
+        c_n = xp.stack([c for _, c in states_T], axis=0)
+        return self._time_major(out), (h_n, c_n)
 
     __call__ = forward
 
     def backward(self, doutput: Array | None, dstate: tuple[Array | None, Array | None] | None = None):
-        """Backward of the last :meth:`forward`: returns ``(dx, (dh_0, dc_0))`` and sets ``self.grads``.
+        """Backward of the last ``forward``: returns ``(dx, (dh_0, dc_0))`` and sets ``self.grads``.
 
         ``doutput`` has the shape of ``output`` (None for zeros); ``dstate`` is ``(dh_n, dc_n)``.
         """
         if self._cache is None:
             raise RuntimeError("call forward before backward")
-        L = self.num_layers
-        dh_Ts = dc_Ts = None
+        dstates_T = None
         if dstate is not None:
             dh_n, dc_n = dstate
-            dh_Ts = None if dh_n is None else [dh_n[l, :, :] for l in range(L)]
-            dc_Ts = None if dc_n is None else [dc_n[l, :, :] for l in range(L)]
+            dstates_T = [(None if dh_n is None else dh_n[l, :, :], None if dc_n is None else dc_n[l, :, :])
+                         for l in range(self.num_layers)]
         dout = None if doutput is None else self._time_major(doutput)
-        self.grads, dx, dh0s, dc0s = stack_backward(self._cache, dout, dh_Ts, dc_Ts)
+        self.grads, dx, dstates_0 = stack_backward(self._cache, dout, dstates_T)
         xp = namespace(dx)
-        return self._time_major(dx), (xp.stack(dh0s, axis=0), xp.stack(dc0s, axis=0))
+        return self._time_major(dx), (xp.stack([d[0] for d in dstates_0], axis=0), xp.stack([d[1] for d in dstates_0], axis=0))

@@ -1,11 +1,12 @@
 r"""The LSTM cell and its backpropagation through time: the reference implementation.
 
-This is the code the docs derive line by line. It is written against the array API, so the same
-lines run on NumPy, CuPy and array-api-strict. The public :func:`lstm_forward` and
-:func:`lstm_backward` at the end of this file run it for every other library; NumPy arrays go to
-the fast path in ``lstm_fast.py`` (the same numbers with fewer, larger calls) and CuPy arrays to
-``lstm_fused.py`` (one matrix product and one fused elementwise kernel per step), both tested
-against this file. ``with reference_only():`` turns both off.
+This is the code the docs derive line by line, and what ``lstm_forward`` and ``lstm_backward`` run
+by default (``engine="reference"``), on any array library: it is written against the array API, so
+the same lines run on NumPy, CuPy and array-api-strict. ``engine="fast"`` runs a speed kernel instead
+where the array library has one (``nn/kernels/``: NumPy's fewer, larger calls; CuPy's fused
+elementwise kernel), each tested against this file; elsewhere it runs this file. ``lstm_backward``
+follows the engine that made the cache. Edit this file and ``lstm_gradcheck(params, x)`` checks your
+edit.
 
 Notation (one symbol per variable, as in the code)::
 
@@ -48,72 +49,57 @@ same order under another name for the candidate.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Callable
 
-from ..backend import Array, device_of, is_cupy, is_numpy, namespace
+from ..backend import Array, namespace
+from . import kernels
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
+from .shapes import (Params, check_engine, check_one_dtype, check_output_gradient, check_sequence, check_state,
+                     copy_out, fused_sizes, zeros_like_state)
 
 GATE_ORDER = ("i", "f", "g", "o")
 PARAM_NAMES = ("W_x", "W_h", "b")
-
-Params = dict[str, Array]
-Cache = dict[str, Any]
-
-
-# ----------------------------------------------------------------------------------------------
-# shapes
+StepCache = dict[str, Array]  # one step's x_t, h_prev, c_prev, gates (B, 4H) and tanh(c_t)
 
 
 def lstm_sizes(params: Params) -> tuple[int, int]:
     """(D, H) of one layer's parameters, after checking that the three arrays fit together."""
-    missing = [name for name in PARAM_NAMES if name not in params]
-    if missing:
-        raise KeyError(f"LSTM params need keys {PARAM_NAMES}; missing {missing}")
-    D, H4 = params["W_x"].shape
-    H = params["W_h"].shape[0]
-    if H4 != 4 * H or tuple(params["W_h"].shape) != (H, 4 * H) or tuple(params["b"].shape) != (4 * H,):
-        raise ValueError(
-            "LSTM params do not fit together: expected W_x (D, 4H), W_h (H, 4H), b (4H,), got "
-            f"W_x {tuple(params['W_x'].shape)}, W_h {tuple(params['W_h'].shape)}, b {tuple(params['b'].shape)}"
-        )
-    return D, H
+    return fused_sizes(params, PARAM_NAMES, 4, "LSTM")
 
 
-def _initial_state(xp, state: Array | None, B: int, H: int, like: Array, name: str) -> Array:
-    if state is None:
-        return xp.zeros((B, H), dtype=like.dtype, device=device_of(like))  # (B, H)
-    if tuple(state.shape) != (B, H):
-        raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
-    return state
+@dataclass
+class LSTMCache:
+    """What the reference forward keeps for its backward (time first, gates in the public order)."""
+
+    params: Params
+    x: Array  # (T, B, D)
+    h0: Array  # (B, H)
+    c0: Array  # (B, H)
+    hs: Array  # (T, B, H) h_t
+    cs: Array  # (T, B, H) c_t
+    tcs: Array  # (T, B, H) tanh(c_t)
+    gates: Array  # (T, B, 4H) activated i | f | g | o
+
+    def gate_values(self) -> Array:
+        """Activated gates ``(T, B, 4H)`` in the order i | f | g | o (a copy)."""
+        return copy_out(self.gates)
+
+    def cell_states(self) -> Array:
+        """Cell states c_1 .. c_T, ``(T, B, H)`` (a copy)."""
+        return copy_out(self.cs)
 
 
-def _check_inputs(params: Params, x: Array, h0: Array | None, c0: Array | None) -> tuple[int, int, int, int]:
-    """(T, B, D, H) after checking every shape, with messages that say what to change."""
-    if len(x.shape) != 3:
-        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}; use batch_first in the LSTM class for (B, T, D)")
-    D, H = lstm_sizes(params)
-    T, B, D_x = x.shape
-    if D_x != D:
-        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
-    if T == 0:
-        raise ValueError("x has no time steps (T = 0)")
-    for name, state in (("h0", h0), ("c0", c0)):
-        if state is not None and tuple(state.shape) != (B, H):
-            raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
-    return T, B, D, H
-
-
-def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
-    """Raise a ValueError naming the expected shape unless ``dhs`` is None or (T, B, H) (every backward uses this)."""
-    if dhs is not None and tuple(dhs.shape) != (T, B, H):
-        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+def _kernel(engine: str, x: Array):
+    """The speed kernel ``engine`` selects for ``x``, or None when the reference runs."""
+    return kernels.kernel_for(namespace(x)) if check_engine(engine) == "fast" else None
 
 
 # ----------------------------------------------------------------------------------------------
 # one step
 
 
-def lstm_cell_forward(params: Params, x_t: Array, h_prev: Array, c_prev: Array) -> tuple[Array, Array, Cache]:
+def lstm_cell_forward(params: Params, x_t: Array, h_prev: Array, c_prev: Array) -> tuple[Array, Array, StepCache]:
     """One LSTM step: ``(h_t, c_t, step_cache)`` from ``x_t (B, D)`` and ``h_{t-1}, c_{t-1} (B, H)``."""
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     H = W_h.shape[0]
@@ -156,8 +142,8 @@ def _gates_backward(dh: Array, dc: Array, gates: Array, c_prev: Array, tc: Array
     return da, dc_prev
 
 
-def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: Cache) -> tuple[Params, Array, Array, Array]:
-    """Backward of :func:`lstm_cell_forward`: ``(grads, dx_t, dh_{t-1}, dc_{t-1})``.
+def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: StepCache) -> tuple[Params, Array, Array, Array]:
+    """Backward of ``lstm_cell_forward``: ``(grads, dx_t, dh_{t-1}, dc_{t-1})``.
 
     ``dh`` and ``dc`` are the gradients of the loss with respect to this step's ``h_t`` and ``c_t``.
     """
@@ -177,28 +163,46 @@ def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: Cache) 
 # a whole sequence
 
 
-def lstm_forward_reference(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None):
-    """Run one LSTM layer over a sequence (the reference implementation).
+def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None, *, engine: str = "reference"):
+    """Run one LSTM layer over a sequence.
 
     Parameters
     ----------
-    params : dict with ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``
-    x : (T, B, D) input, time first
-    h0, c0 : (B, H) initial states; zeros when omitted
+    params : dict
+        ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``, gate blocks i | f | g | o.
+    x : array
+        ``(T, B, D)`` input, time first.
+    h0, c0 : array, optional
+        ``(B, H)`` initial states; zeros when omitted.
+    engine : {"reference", "fast"}
+        ``"reference"`` runs the code of this file on any array library; ``"fast"`` runs the speed
+        kernel of NumPy or CuPy arrays (the same numbers, tested against this file), and this file
+        elsewhere.
 
     Returns
     -------
-    hs : (T, B, H) hidden state at every step
-    (h_T, c_T) : (B, H) each, the final states (carry them into the next call for stateful runs
-        or truncated BPTT)
-    cache : what :func:`lstm_backward_reference` needs
+    hs : array
+        ``(T, B, H)`` hidden state at every step.
+    (h_T, c_T) : tuple of array
+        ``(B, H)`` each, the final states (carry them into the next call for stateful runs or
+        truncated BPTT).
+    cache : LSTMCache or a kernel's cache
+        What ``lstm_backward`` needs.
 
-    All arrays come back in the namespace, device and dtype of ``x``.
+    Every array of the call must share one dtype, float32 or float64 (``DtypeError`` otherwise);
+    the outputs come back in that dtype, namespace and device, and share no memory with the cache.
     """
-    T, B, D, H = _check_inputs(params, x, h0, c0)
+    D, H = lstm_sizes(params)
+    T, B = check_sequence(x, D)
+    check_state("h0", h0, B, H)
+    check_state("c0", c0, B, H)
+    check_one_dtype({"x": x, "W_x": params["W_x"], "W_h": params["W_h"], "b": params["b"], "h0": h0, "c0": c0})
+    kernel = _kernel(engine, x)
+    if kernel is not None:
+        return kernel.forward(params, x, h0, c0)
     xp = namespace(x, params["W_x"])
-    h0 = _initial_state(xp, h0, B, H, x, "h0")  # (B, H)
-    c0 = _initial_state(xp, c0, B, H, x, "c0")  # (B, H)
+    h0 = zeros_like_state(B, H, x) if h0 is None else h0  # (B, H)
+    c0 = zeros_like_state(B, H, x) if c0 is None else c0  # (B, H)
     h, c = h0, c0
     hs, cs, tcs, gates = [], [], [], []
     for t in range(T):
@@ -207,122 +211,72 @@ def lstm_forward_reference(params: Params, x: Array, h0: Array | None = None, c0
         cs.append(c)
         tcs.append(step["tc"])
         gates.append(step["gates"])
-    cache = {
-        "params": params,
-        "x": x,  # (T, B, D)
-        "h0": h0,  # (B, H)
-        "c0": c0,  # (B, H)
-        "hs": xp.stack(hs, axis=0),  # (T, B, H)
-        "cs": xp.stack(cs, axis=0),  # (T, B, H)
-        "tcs": xp.stack(tcs, axis=0),  # (T, B, H) tanh(c_t)
-        "gates": xp.stack(gates, axis=0),  # (T, B, 4H) activated i | f | g | o
-    }
-    return cache["hs"], (h, c), cache
+    cache = LSTMCache(params=params, x=x, h0=h0, c0=c0,
+                      hs=xp.stack(hs, axis=0),  # (T, B, H)
+                      cs=xp.stack(cs, axis=0),  # (T, B, H)
+                      tcs=xp.stack(tcs, axis=0),  # (T, B, H) tanh(c_t)
+                      gates=xp.stack(gates, axis=0))  # (T, B, 4H) activated i | f | g | o
+    return copy_out(cache.hs), (h, c), cache
 
 
-def lstm_backward_reference(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None,
-                            on_step=None):
-    """Backpropagation through time for :func:`lstm_forward_reference` (the reference implementation).
+def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None, *,
+                  on_step: Callable | None = None):
+    """Backpropagation through time for a cache of ``lstm_forward``, with the engine that made it.
 
     Parameters
     ----------
-    cache : from :func:`lstm_forward_reference`
-    dhs : (T, B, H) gradient of the loss with respect to every output ``hs``; None for zeros
-        (when only the final state feeds the loss)
-    dh_T, dc_T : (B, H) gradients with respect to the final states; None for zeros
-    on_step : optional ``on_step(t, dh, dc_next)`` called at every step with the total gradient of
-        h_t and the gradient reaching c_t from step t+1 (the gradient-flow study uses it)
+    cache : LSTMCache or a kernel's cache
+        From ``lstm_forward``.
+    dhs : array or None
+        ``(T, B, H)`` gradient of the loss with respect to every output ``hs``; None for zeros (when
+        only the final state feeds the loss).
+    dh_T, dc_T : array, optional
+        ``(B, H)`` gradients with respect to the final states; zeros when omitted.
+    on_step : callable, optional
+        ``on_step(t, dh, dc_next)``, called at every step with the total gradient of h_t and the
+        gradient reaching c_t from step t+1 (the gradient-flow study uses it; reference caches only).
 
     Returns
     -------
-    grads : dict with the keys and shapes of ``params``
-    dx : (T, B, D) gradient with respect to the input
-    dh0, dc0 : (B, H) gradients with respect to the initial states
+    grads : dict
+        The keys and shapes of ``params``.
+    dx : array
+        ``(T, B, D)`` gradient with respect to the input.
+    dh0, dc0 : array
+        ``(B, H)`` gradients with respect to the initial states.
     """
-    params, x, hs = cache["params"], cache["x"], cache["hs"]
-    xp = namespace(x, hs)
-    T, B, D = x.shape
-    H = hs.shape[2]
+    params = cache.params
+    D, H = lstm_sizes(params)
+    T, B = (cache.shape[0], cache.shape[1]) if isinstance(cache, kernels.KERNEL_CACHES) else cache.x.shape[:2]
     check_output_gradient(dhs, T, B, H)
-    dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")  # (B, H) flows back from step t+1
-    dc_next = _initial_state(xp, dc_T, B, H, x, "dc_T")
+    check_state("dh_T", dh_T, B, H)
+    check_state("dc_T", dc_T, B, H)
+    check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T, "dc_T": dc_T})
+    if isinstance(cache, kernels.KERNEL_CACHES):
+        if on_step is not None:
+            raise ValueError("on_step needs a cache of the reference engine (lstm_forward(..., engine='reference'))")
+        return kernels.kernel_of(cache).backward(cache, dhs, dh_T, dc_T)
+    x, hs = cache.x, cache.hs
+    xp = namespace(x, hs)
+    dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T  # (B, H) flows back from step t+1
+    dc_next = zeros_like_state(B, H, x) if dc_T is None else dc_T
     W_x, W_h = params["W_x"], params["W_h"]
     das = [None] * T
     dxs = [None] * T
     for t in reversed(range(T)):
-        c_prev = cache["cs"][t - 1, :, :] if t > 0 else cache["c0"]
+        c_prev = cache.cs[t - 1, :, :] if t > 0 else cache.c0
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
         if on_step is not None:
             on_step(t, dh, dc_next)
-        da, dc_next = _gates_backward(dh, dc_next, cache["gates"][t, :, :], c_prev, cache["tcs"][t, :, :])
+        da, dc_next = _gates_backward(dh, dc_next, cache.gates[t, :, :], c_prev, cache.tcs[t, :, :])
         dxs[t] = da @ W_x.T  # (B, D)
         dh_next = da @ W_h.T  # (B, H)
         das[t] = da
     da_all = xp.reshape(xp.stack(das, axis=0), (T * B, 4 * H))  # (T*B, 4H)
-    h_prev_all = xp.concat([cache["h0"][None, :, :], hs[: T - 1, :, :]], axis=0)  # (T, B, H) h_{t-1}
+    h_prev_all = xp.concat([cache.h0[None, :, :], hs[: T - 1, :, :]], axis=0)  # (T, B, H) h_{t-1}
     grads = {
         "W_x": xp.reshape(x, (T * B, D)).T @ da_all,  # (D, 4H)
         "W_h": xp.reshape(h_prev_all, (T * B, H)).T @ da_all,  # (H, 4H)
         "b": xp.sum(da_all, axis=0),  # (4H,)
     }
     return grads, xp.stack(dxs, axis=0), dh_next, dc_next
-
-
-# ----------------------------------------------------------------------------------------------
-# the public functions: the NumPy fast path or the CuPy fused path where they apply, the reference
-# everywhere else
-
-_FAST_PATHS = [True]
-
-
-class reference_only:
-    """Context manager that makes :func:`lstm_forward` use the reference code for every backend."""
-
-    def __enter__(self):
-        self._saved = _FAST_PATHS[0]
-        _FAST_PATHS[0] = False
-        return self
-
-    def __exit__(self, *exc):
-        _FAST_PATHS[0] = self._saved
-        return False
-
-
-def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None):
-    """Run one LSTM layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T, c_T), cache)``.
-
-    ``params`` holds ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)``; ``h0``, ``c0`` are (B, H) initial
-    states (zeros when omitted). Outputs come back in the namespace, device and dtype of ``x``. The
-    equations are those of :func:`lstm_forward_reference`; NumPy input runs the fast path and CuPy
-    input the fused-kernel path.
-    """
-    xp = namespace(x, params["W_x"])
-    if _FAST_PATHS[0] and is_numpy(xp):
-        _check_inputs(params, x, h0, c0)
-        from .lstm_fast import lstm_forward_numpy
-
-        return lstm_forward_numpy(params, x, h0, c0)
-    if _FAST_PATHS[0] and is_cupy(xp):
-        _check_inputs(params, x, h0, c0)
-        from .lstm_fused import lstm_forward_fused
-
-        return lstm_forward_fused(params, x, h0, c0)
-    return lstm_forward_reference(params, x, h0, c0)
-
-
-def lstm_backward(cache: Cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Array | None = None):
-    """Backpropagation through time: ``(grads, dx (T, B, D), dh0, dc0)`` for a cache of :func:`lstm_forward`.
-
-    ``dhs (T, B, H)`` is the gradient of the loss with respect to every output (None for zeros);
-    ``dh_T``, ``dc_T`` with respect to the final states (None for zeros). ``grads`` has the keys and
-    shapes of ``params``.
-    """
-    if cache.get("fast"):
-        from .lstm_fast import lstm_backward_numpy
-
-        return lstm_backward_numpy(cache, dhs, dh_T, dc_T)
-    if cache.get("fused"):
-        from .lstm_fused import lstm_backward_fused
-
-        return lstm_backward_fused(cache, dhs, dh_T, dc_T)
-    return lstm_backward_reference(cache, dhs, dh_T, dc_T)

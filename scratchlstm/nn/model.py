@@ -1,179 +1,200 @@
-"""A forecasting model: stacked LSTM layers, inverted dropout, and a dense head. By hand.
+"""A forecasting model: a stack of recurrent layers (with dropout) and a dense head. By hand.
 
 Shapes (batch first at this level, like the window datasets; time first inside the math)::
 
     x    (B, T, D)        D features per step (close, volume, other assets side by side)
-    out  (T, B, H_L)      top LSTM layer's outputs, after its dropout mask
+    out  (T, B, H_L)      the stack's top outputs, after its dropout mask
     y    (B, K)           head on the last step:  y = out[T-1] W + c
     y    (B, T, K)        head on every step:     y_t = out[t] W + c
 
-Parameters live in one flat dict so optimizers and checkpoints see plain named arrays::
+The model holds one parameter dict per layer and the head's ``{"W" (H_L, K), "c" (K,)}``;
+``named_params()`` is the flat view optimizers and checkpoints use::
 
-    lstm0.W_x, lstm0.W_h, lstm0.b, lstm1.W_x, ..., head.W (H_L, K), head.c (K,)
+    lstm0.W_x, lstm0.W_h, lstm0.b, lstm1.W_x, ..., head.W, head.c       (gru0.W_x, ... for a GRU)
 
-Dropout (training only) multiplies the output sequence of every LSTM layer by a mask of entries
-0 or 1/(1-p) drawn on the host from the caller's generator; at evaluation no mask is applied and no
+Dropout (training only) is the stack's: one mask after every recurrent layer, drawn on the host
+from the caller's generator (``draw_dropout_masks``); at evaluation no mask is applied and no
 rescaling is needed ("inverted" dropout).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
-from ..backend import Array, dtype_of, from_host, get_namespace, host_rng, like, namespace
-from ..errors import ConfigError
-from .init import glorot_uniform, init_lstm_params
-from .stack import stack_backward, stack_forward
+import numpy as np
+
+from ..backend import Array, get_namespace, host_rng, namespace, place
+from ..settings import check_fields, setting
+from .cells import CELLS, get_cell
+from .init import SCHEMES, glorot_uniform
+from .shapes import Params, check_one_dtype
+from .stack import StackCache, draw_dropout_masks, stack_backward, stack_forward
 
 HEADS = ("last", "all")
+HEAD_INITS = ("glorot", "zeros")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of a :class:`Model`; every default is a sensible small forecaster."""
+    """Architecture of a ``Model``; every default is a sensible small forecaster."""
 
-    input_size: int = 1  # features per time step
-    hidden_sizes: tuple[int, ...] = (32,)  # one LSTM layer per entry; sizes may differ (e.g. (50, 100))
-    output_size: int = 1  # outputs of the head (the horizon, for direct multi-step forecasts)
-    dropout: float = 0.0  # inverted dropout after every LSTM layer while training, in [0, 1)
-    head: str = "last"  # "last": dense head on the last hidden state; "all": on every step
-    init: str = "glorot"  # "glorot" (Keras-like, orthogonal recurrent) or "pytorch" (uniform 1/sqrt(H))
-    forget_bias: float = 1.0  # added to the forget-gate bias so the cell remembers at the start
-    head_init: str = "glorot"  # "zeros": the untrained model outputs exactly 0 (for returns: "no change")
+    cell: str = setting("lstm", "recurrent cell of every layer", choices=tuple(CELLS), group="model")
+    input_size: int = setting(1, "features per time step", at_least=1, group="model")
+    hidden_sizes: tuple[int, ...] = setting((32,), "one recurrent layer per entry; sizes may differ, e.g. 50,100",
+                                            at_least=1, flag="--hidden", group="model")
+    output_size: int = setting(1, "outputs of the head (the horizon, for direct multi-step forecasts)", at_least=1,
+                               group="model")
+    dropout: float = setting(0.0, "inverted dropout after every recurrent layer while training", at_least=0.0, below=1.0,
+                             group="model")
+    head: str = setting("last", "dense head on the last step, or on every step (for truncated BPTT)", choices=HEADS,
+                        group="model")
+    init: str = setting("glorot", "initial weights: glorot (Keras's defaults: the tutorials' library) or pytorch "
+                        "(uniform 1/sqrt(H))", choices=SCHEMES, group="model")
+    head_init: str = setting("glorot", "zeros: the untrained model outputs exactly 0 (for returns: 'no change')",
+                             choices=HEAD_INITS, group="model")
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        if self.input_size < 1 or self.output_size < 1:
-            raise ConfigError(f"input_size and output_size must be at least 1, got {self.input_size} and {self.output_size}")
-        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
-            raise ConfigError(f"hidden sizes must be positive integers, got {list(self.hidden_sizes)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.head_init not in ("glorot", "zeros"):
-            raise ConfigError(f"unknown head_init {self.head_init!r}; choose glorot or zeros")
-        if self.head not in HEADS:
-            raise ConfigError(f"unknown head {self.head!r}; choose one of {', '.join(HEADS)}")
+        check_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
 
     def param_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Name and shape of every parameter, in order."""
+        """Name and shape of every parameter, in the order of ``Model.named_params``."""
+        cell = get_cell(self.cell)
+        gates = len(cell.gate_names)
         shapes, D = {}, self.input_size
         for l, H in enumerate(self.hidden_sizes):
-            shapes.update({f"lstm{l}.W_x": (D, 4 * H), f"lstm{l}.W_h": (H, 4 * H), f"lstm{l}.b": (4 * H,)})
+            for name in cell.param_names:
+                shape = {"W_x": (D, gates * H), "W_h": (H, gates * H)}.get(name, (gates * H,))
+                shapes[f"{self.cell}{l}.{name}"] = shape
             D = H
         shapes.update({"head.W": (D, self.output_size), "head.c": (self.output_size,)})
         return shapes
 
 
-def layer_params(params: dict[str, Array], l: int) -> dict[str, Array]:
-    """The ``W_x, W_h, b`` dict of LSTM layer ``l`` (a view into the flat dict)."""
-    return {name: params[f"lstm{l}.{name}"] for name in ("W_x", "W_h", "b")}
+@dataclass
+class Model:
+    """Parameters plus architecture: ``layers`` (one dict per recurrent layer) and the dense ``head``."""
+
+    config: ModelConfig
+    layers: list[Params] = field(default_factory=list)
+    head: Params = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":
+        """Fresh parameters for ``config``, all drawn on the host from ``seed``."""
+        rng = host_rng(seed)
+        cell = get_cell(config.cell)
+        xp = get_namespace("numpy") if xp is None else xp
+        layers, D = [], config.input_size
+        for H in config.hidden_sizes:
+            layers.append(cell.init(D, H, seed=rng, scheme=config.init, xp=xp, dtype=dtype, device=device))
+            D = H
+        W = glorot_uniform(rng, D, config.output_size)
+        if config.head_init == "zeros":
+            W = 0.0 * W  # drawn anyway so that the generator's state does not depend on this choice
+        head = place({"W": W, "c": np.zeros(config.output_size)}, xp=xp, dtype=dtype, device=device)
+        return cls(config, layers, head)
+
+    @classmethod
+    def from_named_params(cls, config: ModelConfig, params: Mapping[str, Array]) -> "Model":
+        """A model holding exactly the arrays of a flat dict (as ``named_params`` returns)."""
+        model = cls(config, [dict() for _ in config.hidden_sizes], {})
+        model.load_named_params(params)
+        return model
+
+    def named_params(self) -> dict[str, Array]:
+        """Every parameter in one flat dict, keyed like ``lstm0.W_x`` and ``head.W`` (a new dict of the same arrays)."""
+        flat = {f"{self.config.cell}{l}.{k}": v for l, layer in enumerate(self.layers) for k, v in layer.items()}
+        flat.update({f"head.{k}": v for k, v in self.head.items()})
+        return flat
+
+    def load_named_params(self, params: Mapping[str, Array]) -> None:
+        """Replace the arrays with those of a flat dict; its names must be exactly ``config.param_shapes()``'s."""
+        expected = self.config.param_shapes()
+        if set(params) != set(expected):
+            missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
+            raise KeyError(f"parameters do not match the model: missing {missing}, not part of it {extra}")
+        for name, shape in expected.items():
+            if tuple(params[name].shape) != shape:
+                raise ValueError(f"{name} has shape {tuple(params[name].shape)}, expected {shape}")
+        for name, value in params.items():
+            owner, key = name.split(".", 1)
+            target = self.head if owner == "head" else self.layers[int(owner[len(self.config.cell):])]
+            target[key] = value
+
+    @property
+    def dtype(self):
+        return self.head["W"].dtype
+
+    def predict(self, x: Array, *, batch_size: int = 1024, engine: str = "reference") -> Array:
+        """Outputs for windows ``x (N, T, D)``, ``batch_size`` at a time, dropout off."""
+        xp = namespace(x)
+        parts = [model_forward(self, x[k : k + batch_size, ...], engine=engine)[0] for k in range(0, x.shape[0], batch_size)]
+        return xp.concat(parts, axis=0)
 
 
-def init_model_params(config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> dict[str, Array]:
-    """Fresh parameters for ``config``, all drawn on the host from ``seed``."""
-    rng = host_rng(seed)
-    xp = get_namespace("numpy") if xp is None else xp
-    params: dict[str, Array] = {}
-    D = config.input_size
-    for l, H in enumerate(config.hidden_sizes):
-        layer = init_lstm_params(D, H, seed=rng, scheme=config.init, forget_bias=config.forget_bias, xp=xp, dtype=dtype, device=device)
-        params.update({f"lstm{l}.{k}": v for k, v in layer.items()})
-        D = H
-    W = glorot_uniform(rng, D, config.output_size)
-    if config.head_init == "zeros":
-        W = 0.0 * W  # drawn anyway so that the generator's state does not depend on this choice
-    params["head.W"] = from_host(W, xp, dtype=dtype_of(xp, dtype), device=device)
-    params["head.c"] = xp.zeros((config.output_size,), dtype=dtype_of(xp, dtype), device=device)
-    return params
+@dataclass
+class ModelCache:
+    """What ``model_forward`` keeps for ``model_backward``."""
+
+    stack: StackCache
+    z: Array  # the head's input: (B, H_L) for head "last", (T, B, H_L) for "all"
+    W: Array
+    head: str
+    cell: str
 
 
-def draw_dropout_masks(config: ModelConfig, T: int, B: int, rng, ref: Array) -> list[Array] | None:
-    """One (T, B, H_l) inverted-dropout mask per LSTM layer, or None when dropout is 0.
+def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, engine: str = "reference"):
+    """``(y, states_T, cache)`` for batch-first ``x (B, T, D)``.
 
-    ``rng`` is the host ``numpy.random.Generator`` of the run; the masks are moved next to ``ref``.
+    ``dropout_masks`` holds one (T, B, H_l) mask per layer or None (``draw_dropout_masks``);
+    ``states`` one initial state tuple per layer (stateful runs carry the returned ``states_T`` into
+    the next call); ``engine`` is passed to every layer.
     """
-    p = config.dropout
-    if p == 0.0:
-        return None
-    return [like((rng.random((T, B, H)) >= p) / (1.0 - p), ref) for H in config.hidden_sizes]
-
-
-def model_forward(params, config: ModelConfig, x: Array, dropout_masks=None, state=None):
-    """``(y, (h_Ts, c_Ts), cache)`` for batch-first ``x (B, T, D)``.
-
-    ``state`` is ``(h0s, c0s)``, lists with one (B, H_l) array per layer (stateful runs carry the
-    returned final states into the next call).
-    """
+    config = model.config
     if len(x.shape) != 3 or x.shape[2] != config.input_size:
         raise ValueError(f"x must have shape (B, T, D) with D = {config.input_size}, got {tuple(x.shape)}")
+    check_one_dtype({"x": x, "the model's weights": model.head["W"]})
     xp = namespace(x)
-    L = len(config.hidden_sizes)
-    masks = [None] * L if dropout_masks is None else list(dropout_masks)
-    h0s, c0s = (None, None) if state is None else state
     seq = xp.permute_dims(x, (1, 0, 2))  # (T, B, D)
-    out, (h_Ts, c_Ts), stack_cache = stack_forward([layer_params(params, l) for l in range(L)], seq, h0s, c0s, masks[:-1])
-    if masks[-1] is not None:
-        out = out * masks[-1]
-    W, c = params["head.W"], params["head.c"]
+    out, states_T, stack_cache = stack_forward(config.cell, model.layers, seq, states, dropout_masks, engine=engine)
+    W, c = model.head["W"], model.head["c"]
     if config.head == "last":
         z = out[-1, :, :]  # (B, H_L)
         y = z @ W + c  # (B, K)
     else:
         z = out  # (T, B, H_L)
         y = xp.permute_dims(z @ W + c, (1, 0, 2))  # (B, T, K)
-    cache = {"stack": stack_cache, "top_mask": masks[-1], "z": z, "W": W, "head": config.head}
-    return y, (h_Ts, c_Ts), cache
+    return y, states_T, ModelCache(stack_cache, z, W, config.head, config.cell)
 
 
-def model_backward(cache, dy: Array, dstate=None):
-    """Backward of :func:`model_forward`: ``(grads, dx)`` with ``grads`` keyed like ``params``.
+def model_backward(cache: ModelCache, dy: Array, dstates_T=None):
+    """Backward of ``model_forward``: ``(grads, dx, dstates_0)``.
 
-    ``dstate`` is ``(dh_Ts, dc_Ts)`` (gradients of the returned final states) or None.
+    ``grads`` is keyed like ``Model.named_params``; ``dx`` is (B, T, D); ``dstates_0`` holds one tuple
+    of initial-state gradients per layer (chain them into the previous chunk for stateful training).
+    ``dstates_T`` is one gradient tuple of each returned final state, or None.
     """
+    check_one_dtype({"dy": dy, "the model's weights": cache.W})
     xp = namespace(dy)
-    z, W, mask = cache["z"], cache["W"], cache["top_mask"]
-    L = len(cache["stack"]["layers"])
-    dh_Ts, dc_Ts = ([None] * L, [None] * L) if dstate is None else (list(dstate[0]), list(dstate[1]))
-    if cache["head"] == "last":
+    z, W = cache.z, cache.W
+    if cache.head == "last":
         dW = z.T @ dy  # (H_L, K)
         dc = xp.sum(dy, axis=0)
-        dz = dy @ W.T  # (B, H_L): reaches the top layer through its final hidden state
-        if mask is not None:
-            dz = dz * mask[-1, :, :]
-        dh_Ts[-1] = dz if dh_Ts[-1] is None else dh_Ts[-1] + dz
-        dout = None
+        layer_grads, dseq, dstates_0 = stack_backward(cache.stack, None, dstates_T, dout_last=dy @ W.T)
     else:
         dy_t = xp.permute_dims(dy, (1, 0, 2))  # (T, B, K)
         T, B, K = dy_t.shape
         H = z.shape[2]
         dW = xp.reshape(z, (T * B, H)).T @ xp.reshape(dy_t, (T * B, K))
         dc = xp.sum(xp.reshape(dy_t, (T * B, K)), axis=0)
-        dout = dy_t @ W.T  # (T, B, H_L)
-        if mask is not None:
-            dout = dout * mask
-    layer_grads, dseq, _, _ = stack_backward(cache["stack"], dout, dh_Ts, dc_Ts)
-    grads = {f"lstm{l}.{k}": v for l, g in enumerate(layer_grads) for k, v in g.items()}
+        layer_grads, dseq, dstates_0 = stack_backward(cache.stack, dy_t @ W.T, dstates_T)  # dout (T, B, H_L)
+    grads = {f"{cache.cell}{l}.{k}": v for l, g in enumerate(layer_grads) for k, v in g.items()}
     grads.update({"head.W": dW, "head.c": dc})
-    return grads, xp.permute_dims(dseq, (1, 0, 2))
+    return grads, xp.permute_dims(dseq, (1, 0, 2)), dstates_0
 
 
-@dataclass
-class Model:
-    """Parameters plus architecture, with ``predict`` for evaluation (no dropout)."""
-
-    config: ModelConfig
-    params: dict[str, Array] = field(default_factory=dict)
-
-    @classmethod
-    def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":
-        return cls(config, init_model_params(config, seed=seed, xp=xp, dtype=dtype, device=device))
-
-    def predict(self, x: Array, batch_size: int = 1024) -> Array:
-        """Outputs for ``x (N, T, D)`` in batches, dropout off."""
-        xp = namespace(x)
-        parts = [model_forward(self.params, self.config, x[k : k + batch_size, ...])[0] for k in range(0, x.shape[0], batch_size)]
-        return xp.concat(parts, axis=0)
+__all__ = ["HEADS", "Model", "ModelCache", "ModelConfig", "draw_dropout_masks", "model_backward", "model_forward"]

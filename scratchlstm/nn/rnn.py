@@ -21,57 +21,66 @@ LSTM's additive cell path avoids.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import tanh, tanh_grad_from_output
-from .lstm import _initial_state
+from .shapes import Params, check_one_dtype, check_output_gradient, check_sequence, check_state, copy_out, fused_sizes, zeros_like_state
 
-Params = dict[str, Array]
+PARAM_NAMES = ("W_x", "W_h", "b")
 
 
 def rnn_sizes(params: Params) -> tuple[int, int]:
     """(D, H) of an RNN layer, after checking that its arrays fit together."""
-    D, H = params["W_x"].shape
-    if tuple(params["W_h"].shape) != (H, H) or tuple(params["b"].shape) != (H,):
-        raise ValueError(f"RNN params do not fit: expected W_x (D, H), W_h (H, H), b (H,), got W_x {tuple(params['W_x'].shape)}, "
-                         f"W_h {tuple(params['W_h'].shape)}, b {tuple(params['b'].shape)}")
-    return D, H
+    return fused_sizes(params, PARAM_NAMES, 1, "RNN")
 
 
-def _start(x: Array, h0: Array | None, D: int, H: int):
-    """``(xp, T, h0)`` after checking ``x (T, B, D)`` and ``h0 (B, H)`` (zeros when None)."""
-    if len(x.shape) != 3:
-        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}")
-    T, B, D_x = x.shape
-    if D_x != D:
-        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
-    xp = namespace(x)
-    return xp, T, _initial_state(xp, h0, B, H, x, "h0")
+@dataclass
+class RNNCache:
+    """What ``rnn_forward`` keeps for ``rnn_backward``."""
+
+    params: Params
+    x: Array  # (T, B, D)
+    h0: Array  # (B, H)
+    hs: Array  # (T, B, H)
 
 
 def rnn_forward(params: Params, x: Array, h0: Array | None = None):
-    """``(hs (T, B, H), h_T (B, H), cache)`` for ``x (T, B, D)``; ``h0`` defaults to zeros."""
-    xp, T, h0 = _start(x, h0, *rnn_sizes(params))
+    """Run a tanh RNN layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T,), cache)``.
+
+    ``h0`` (B, H) defaults to zeros. The state is returned as a one-element tuple, like the LSTM's
+    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64.
+    """
+    D, H = rnn_sizes(params)
+    T, B = check_sequence(x, D)
+    check_state("h0", h0, B, H)
+    check_one_dtype({"x": x, **params, "h0": h0})
+    xp = namespace(x)
+    h0 = zeros_like_state(B, H, x) if h0 is None else h0
     h, hs = h0, []
     for t in range(T):
         h = tanh(x[t, :, :] @ params["W_x"] + h @ params["W_h"] + params["b"])  # (B, H)
         hs.append(h)
-    hs = xp.stack(hs, axis=0)  # (T, B, H)
-    return hs, h, {"params": params, "x": x, "h0": h0, "hs": hs}
+    cache = RNNCache(params=params, x=x, h0=h0, hs=xp.stack(hs, axis=0))  # hs (T, B, H)
+    return copy_out(cache.hs), (h,), cache
 
 
-def rnn_backward(cache, dhs: Array | None, dh_T: Array | None = None, on_step: Callable | None = None):
-    """``(grads, dx (T, B, D), dh0 (B, H))`` for a cache of :func:`rnn_forward`.
+def rnn_backward(cache: RNNCache, dhs: Array | None, dh_T: Array | None = None, *, on_step: Callable | None = None):
+    """Backpropagation through time for ``rnn_forward``: ``(grads, dx (T, B, D), dh0 (B, H))``.
 
-    ``on_step(t, dh)``, when given, sees the total gradient with respect to every h_t (used by the
-    gradient-flow study).
+    ``dhs`` (T, B, H) is the gradient of the loss with respect to every output (None for zeros),
+    ``dh_T`` (B, H) with respect to the final state. ``on_step(t, dh)``, when given, sees the total
+    gradient with respect to every h_t (used by the gradient-flow study).
     """
-    params, x, hs, h0 = cache["params"], cache["x"], cache["hs"], cache["h0"]
+    params, x, hs, h0 = cache.params, cache.x, cache.hs, cache.h0
     xp = namespace(x, hs)
     T, B, D = x.shape
     H = hs.shape[2]
-    dh_next = _initial_state(xp, dh_T, B, H, x, "dh_T")
+    check_output_gradient(dhs, T, B, H)
+    check_state("dh_T", dh_T, B, H)
+    check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T})
+    dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T
     das, dxs = [None] * T, [None] * T
     for t in reversed(range(T)):
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next

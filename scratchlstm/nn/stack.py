@@ -1,9 +1,14 @@
-"""Stacked LSTM layers: the output sequence of layer l is the input sequence of layer l + 1.
+"""Stacked recurrent layers: the output sequence of layer l is the input sequence of layer l + 1.
 
-Between layers an optional inverted-dropout mask multiplies the sequence (PyTorch's ``dropout``
-argument of ``nn.LSTM``): ``mask`` is (T, B, H_l) with entries 0 or 1/(1-p), so the expected value
-of every unit is unchanged and evaluation needs no rescaling. Masks are drawn by the caller (on the
-host, from a seed) so that the math here stays deterministic and checkable.
+The one multi-layer container of the package: the PyTorch-style ``LSTM`` class and the forecasting
+``Model`` (this stack plus a dense head) both run it. Every layer is of one cell kind (``cells.py``).
+
+Dropout lives here and only here. ``dropout_masks`` holds one optional mask per layer, applied to
+that layer's output sequence: ``mask`` is (T, B, H_l) with entries 0 or 1/(1-p) ("inverted"
+dropout), so the expected value of every unit is unchanged and evaluation needs no rescaling.
+PyTorch's ``nn.LSTM(dropout=p)`` masks every layer's output but the last; Keras tutorials put a
+``Dropout`` after every LSTM layer, the last included. Masks are drawn by the caller on the host,
+from a seed (``draw_dropout_masks``), so the math here stays deterministic and checkable.
 
 Forward and backward mirror each other: forward runs layers 0, 1, ..., L-1; backward runs them in
 reverse, passing ``dx`` of layer l back as the output gradient of layer l - 1.
@@ -11,72 +16,131 @@ reverse, passing ``dx`` of layer l back as the output gradient of layer l - 1.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
-from ..backend import Array
-from .lstm import Cache, Params, lstm_backward, lstm_forward, lstm_sizes
+import numpy as np
+
+from ..backend import Array, like
+from .cells import Cell, get_cell
+from .shapes import Params
 
 
-def stack_forward(
-    layers: Sequence[Params],
-    x: Array,
-    h0s: Sequence[Array | None] | None = None,
-    c0s: Sequence[Array | None] | None = None,
-    dropout_masks: Sequence[Array | None] | None = None,
-):
-    """Run ``layers`` in turn over ``x (T, B, D)``.
+@dataclass
+class StackCache:
+    """What ``stack_forward`` keeps: the cell kind, each layer's cache, and the masks it applied."""
 
-    ``h0s``/``c0s`` hold one (B, H_l) initial state per layer (or None for zeros); ``dropout_masks``
-    holds one mask per gap between layers (``len(layers) - 1`` entries, None for no dropout).
+    cell: Cell
+    layers: list
+    masks: list
 
-    Returns ``(out (T, B, H_last), (h_Ts, c_Ts), cache)`` with ``h_Ts``/``c_Ts`` lists of (B, H_l).
-    """
-    L = len(layers)
-    if L == 0:
+
+def draw_dropout_masks(p: float, T: int, B: int, hidden_sizes: Sequence[int], rng: np.random.Generator, ref: Array,
+                       *, last: bool = True) -> list[Array | None] | None:
+    """One (T, B, H_l) inverted-dropout mask per layer (None for the last when ``last`` is False), or
+    None when ``p`` is 0. ``rng`` is the run's host generator; the masks are placed next to ``ref``."""
+    if p == 0.0:
+        return None
+    masks = [like((rng.random((T, B, H)) >= p) / (1.0 - p), ref) for H in hidden_sizes]
+    if not last:
+        masks[-1] = None
+    return masks
+
+
+def check_layers(cell: Cell, layers: Sequence[Params]) -> list[tuple[int, int]]:
+    """``(D, H)`` of every layer, after checking that each layer's input is the one below's output."""
+    if not layers:
         raise ValueError("a stack needs at least one layer")
-    h0s = [None] * L if h0s is None else list(h0s)
-    c0s = [None] * L if c0s is None else list(c0s)
-    masks = [None] * (L - 1) if dropout_masks is None else list(dropout_masks)
-    if len(h0s) != L or len(c0s) != L or len(masks) != L - 1:
-        raise ValueError(f"{L} layers need {L} initial states each and {L - 1} dropout masks")
-    for l in range(1, L):
-        D_l, _ = lstm_sizes(layers[l])
-        _, H_below = lstm_sizes(layers[l - 1])
-        if D_l != H_below:
-            raise ValueError(f"layer {l} expects {D_l} inputs but layer {l - 1} has {H_below} hidden units")
-    layer_caches: list[Cache] = []
-    h_Ts, c_Ts = [], []
-    seq = x  # (T, B, D) then (T, B, H_l)
-    for l, params in enumerate(layers):
-        if l > 0 and masks[l - 1] is not None:
-            seq = seq * masks[l - 1]
-        seq, (h_T, c_T), cache = lstm_forward(params, seq, h0s[l], c0s[l])
-        layer_caches.append(cache)
-        h_Ts.append(h_T)
-        c_Ts.append(c_T)
-    return seq, (h_Ts, c_Ts), {"layers": layer_caches, "masks": masks}
+    sizes = [cell.sizes(p) for p in layers]
+    for l in range(1, len(sizes)):
+        if sizes[l][0] != sizes[l - 1][1]:
+            raise ValueError(f"layer {l} expects {sizes[l][0]} inputs but layer {l - 1} has {sizes[l - 1][1]} hidden units")
+    return sizes
 
 
-def stack_backward(
-    cache: Cache,
-    dout: Array | None,
-    dh_Ts: Sequence[Array | None] | None = None,
-    dc_Ts: Sequence[Array | None] | None = None,
-):
-    """Backward of :func:`stack_forward`.
+def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: Sequence[tuple | None] | None = None,
+                  dropout_masks: Sequence[Array | None] | None = None, *, engine: str = "reference"):
+    """Run ``layers`` of one cell kind in turn over ``x (T, B, D)``.
 
-    ``dout`` is (T, B, H_last) (None for zeros); ``dh_Ts``/``dc_Ts`` one (B, H_l) gradient of each
-    layer's final state (or None). Returns ``(grads, dx, dh0s, dc0s)`` with ``grads`` a list of dicts,
-    one per layer.
+    Parameters
+    ----------
+    cell : str or Cell
+        ``"lstm"``, ``"gru"`` or ``"rnn"``.
+    layers : sequence of dict
+        One parameter dict per layer.
+    x : array
+        ``(T, B, D)`` input sequence.
+    states : sequence of tuple, optional
+        One initial state tuple per layer (``(h, c)`` or ``(h,)``, each (B, H_l)), or None for zeros.
+    dropout_masks : sequence of array, optional
+        One mask per layer, applied to that layer's output (None entries: no dropout there).
+    engine : {"reference", "fast"}
+        Passed to every layer's forward.
+
+    Returns
+    -------
+    out : array
+        ``(T, B, H_last)`` the top layer's outputs, after its mask.
+    states_T : list of tuple
+        Each layer's final state.
+    cache : StackCache
     """
-    layer_caches, masks = cache["layers"], cache["masks"]
-    L = len(layer_caches)
-    dh_Ts = [None] * L if dh_Ts is None else list(dh_Ts)
-    dc_Ts = [None] * L if dc_Ts is None else list(dc_Ts)
-    grads, dh0s, dc0s = [None] * L, [None] * L, [None] * L
+    cell = get_cell(cell) if isinstance(cell, str) else cell
+    L = len(layers)
+    check_layers(cell, layers)
+    states = [None] * L if states is None else list(states)
+    masks = [None] * L if dropout_masks is None else list(dropout_masks)
+    if len(states) != L or len(masks) != L:
+        raise ValueError(f"{L} layers need {L} initial states and {L} dropout masks (None entries allowed), "
+                         f"got {len(states)} and {len(masks)}")
+    caches, states_T = [], []
+    seq = x  # (T, B, D), then (T, B, H_l)
+    for l, params in enumerate(layers):
+        seq, state_T, layer_cache = cell.forward(params, seq, states[l], engine=engine)
+        if masks[l] is not None:
+            seq = seq * masks[l]
+        caches.append(layer_cache)
+        states_T.append(state_T)
+    return seq, states_T, StackCache(cell, caches, masks)
+
+
+def stack_backward(cache: StackCache, dout: Array | None, dstates_T: Sequence[tuple | None] | None = None, *,
+                   dout_last: Array | None = None):
+    """Backward of ``stack_forward``.
+
+    Parameters
+    ----------
+    cache : StackCache
+        From ``stack_forward``.
+    dout : array or None
+        ``(T, B, H_last)`` gradient of the loss with respect to ``out`` (None for zeros).
+    dstates_T : sequence of tuple, optional
+        One gradient tuple of each layer's final state (or None).
+    dout_last : array, optional
+        ``(B, H_last)`` gradient with respect to ``out[T-1]`` alone, for a head on the last step:
+        the same as a ``dout`` that is zero at every other step, without making one.
+
+    Returns
+    -------
+    grads : list of dict
+        One gradient dict per layer.
+    dx : array
+        ``(T, B, D)`` gradient with respect to the input.
+    dstates_0 : list of tuple
+        One tuple of initial-state gradients per layer.
+    """
+    L = len(cache.layers)
+    dstates_T = [None] * L if dstates_T is None else [None if d is None else tuple(d) for d in dstates_T]
+    if dout_last is not None:
+        # out[T-1] is the top layer's final h_T, times its mask at the last step
+        top_mask = cache.masks[L - 1]
+        dh_T = dout_last if top_mask is None else dout_last * top_mask[-1, :, :]
+        top = dstates_T[L - 1] or (None,) * len(cache.cell.state_names)
+        dstates_T[L - 1] = (dh_T if top[0] is None else top[0] + dh_T,) + top[1:]
+    grads, dstates_0 = [None] * L, [None] * L
     dseq = dout
     for l in reversed(range(L)):
-        grads[l], dseq, dh0s[l], dc0s[l] = lstm_backward(layer_caches[l], dseq, dh_Ts[l], dc_Ts[l])
-        if l > 0 and masks[l - 1] is not None:
-            dseq = dseq * masks[l - 1]
-    return grads, dseq, dh0s, dc0s
+        if cache.masks[l] is not None and dseq is not None:
+            dseq = dseq * cache.masks[l]
+        grads[l], dseq, dstates_0[l] = cache.cell.backward(cache.layers[l], dseq, dstates_T[l])
+    return grads, dseq, dstates_0

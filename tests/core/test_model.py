@@ -6,35 +6,58 @@ import pytest
 from scratchlstm import gradcheck
 from scratchlstm.errors import ConfigError
 from scratchlstm.losses import huber, mse
-from scratchlstm.nn.model import Model, ModelConfig, draw_dropout_masks, init_model_params, model_backward, model_forward
-
+from scratchlstm.nn.model import Model, ModelConfig, draw_dropout_masks, model_backward, model_forward
 from tests.helpers import assert_same_kind, max_rel_diff
 
 
+def _masks(config, T, B, seed, ref):
+    return draw_dropout_masks(config.dropout, T, B, config.hidden_sizes, np.random.default_rng(seed), ref)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("head", ["last", "all"])
 @pytest.mark.parametrize("loss", [mse, huber])
-def test_whole_model_gradients_pass_gradcheck(head, loss):
-    config = ModelConfig(input_size=3, hidden_sizes=(5, 4), output_size=2, dropout=0.3, head=head)
-    params = init_model_params(config, seed=1, dtype="float64")
+def test_whole_model_gradients_pass_gradcheck(cell, head, loss):
+    """Every weight, the input and every layer's initial state, with dropout after every layer."""
+    config = ModelConfig(cell=cell, input_size=3, hidden_sizes=(5, 4), output_size=2, dropout=0.3, head=head)
+    model = Model.create(config, seed=1, dtype="float64")
     rng = np.random.default_rng(2)
+    params = {k: v + 0.1 * rng.normal(size=v.shape) for k, v in model.named_params().items()}  # non-zero biases
     B, T = 4, 6
-    params = {k: v + 0.1 * rng.normal(size=v.shape) for k, v in params.items()}  # non-zero biases
     x = rng.normal(size=(B, T, 3))
     target = rng.normal(size=(B, 2) if head == "last" else (B, T, 2))
-    masks = draw_dropout_masks(config, T, B, np.random.default_rng(9), x)
+    masks = _masks(config, T, B, 9, x)
     assert any(np.any(m == 0) for m in masks)
+    n_states = 2 if cell == "lstm" else 1
+    states = {f"s{l}_{k}": rng.uniform(-0.5, 0.5, (B, H)) for l, H in enumerate(config.hidden_sizes) for k in range(n_states)}
+
+    def run(values):
+        layered = [tuple(values[f"s{l}_{k}"] for k in range(n_states)) for l in range(len(config.hidden_sizes))]
+        return model_forward(Model.from_named_params(config, {k: values[k] for k in params}), values["x"], masks, layered)
 
     def loss_fn(values):
-        p = {k: values[k] for k in params}
-        y, _, _ = model_forward(p, config, values["x"], masks)
-        return loss(y, target)[0]
+        return loss(run(values)[0], target)[0]
 
-    y, _, cache = model_forward(params, config, x, masks)
-    _, dy = loss(y, target)
-    grads, dx = model_backward(cache, dy)
-    assert set(grads) == set(params)
-    report = gradcheck(loss_fn, {**params, "x": x}, {**grads, "x": dx})
+    y, _, cache = run({**params, "x": x, **states})
+    grads, dx, dstates_0 = model_backward(cache, loss(y, target)[1])
+    assert set(grads) == set(params) and len(dstates_0) == 2 and all(len(d) == n_states for d in dstates_0)
+    analytic = {**grads, "x": dx, **{f"s{l}_{k}": d[k] for l, d in enumerate(dstates_0) for k in range(n_states)}}
+    report = gradcheck(loss_fn, {**params, "x": x, **states}, analytic)
     assert report.passed, str(report)
+
+
+def test_named_params_round_trip_and_refuse_what_does_not_fit():
+    config = ModelConfig(hidden_sizes=(3, 2), output_size=2)
+    model = Model.create(config, seed=0)
+    flat = model.named_params()
+    assert list(flat) == list(config.param_shapes())
+    assert {k: tuple(v.shape) for k, v in flat.items()} == config.param_shapes()
+    again = Model.from_named_params(config, flat)
+    assert all(np.array_equal(again.named_params()[k], v) for k, v in flat.items())
+    with pytest.raises(KeyError, match=r"missing \['head.c'\]"):
+        Model.from_named_params(config, {k: v for k, v in flat.items() if k != "head.c"})
+    with pytest.raises(ValueError, match=r"lstm1.W_h has shape \(3, 8\), expected \(2, 8\)"):
+        Model.from_named_params(config, {**flat, "lstm1.W_h": np.zeros((3, 8), np.float32)})
 
 
 def test_dropout_is_off_at_evaluation_and_keeps_expectation():
@@ -42,11 +65,20 @@ def test_dropout_is_off_at_evaluation_and_keeps_expectation():
     model = Model.create(config, seed=0, dtype="float64")
     x = np.random.default_rng(0).normal(size=(3, 5, 2))
     y1 = model.predict(x)
-    y2, _, _ = model_forward(model.params, config, x, None)
+    y2, _, _ = model_forward(model, x, None)
     assert np.array_equal(y1, y2)
-    masks = draw_dropout_masks(config, 400, 50, np.random.default_rng(1), x)
+    masks = _masks(config, 400, 50, 1, x)
     assert set(np.unique(masks[0])) == {0.0, 2.0}
     assert abs(masks[0].mean() - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_engines_give_the_same_model_outputs(engine):
+    config = ModelConfig(input_size=2, hidden_sizes=(4, 3), dropout=0.2)
+    model = Model.create(config, seed=5, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(3, 5, 2))
+    y_ref = model.predict(x)
+    assert max_rel_diff(model.predict(x, engine=engine), y_ref) < 1e-13
 
 
 def test_model_on_every_backend(case):
@@ -55,13 +87,11 @@ def test_model_on_every_backend(case):
     model = Model.create(config, seed=5, xp=case.xp, dtype=case.dtype, device=case.device)
     x = np.random.default_rng(0).normal(size=(3, 5, 2))
     xc = case.array(x)
-    masks_ref = draw_dropout_masks(config, 5, 3, np.random.default_rng(3), x)
-    masks = draw_dropout_masks(config, 5, 3, np.random.default_rng(3), xc)
-    y_ref, _, cache_ref = model_forward(ref.params, config, x, masks_ref)
-    y, _, cache = model_forward(model.params, config, xc, masks)
+    y_ref, _, cache_ref = model_forward(ref, x, _masks(config, 5, 3, 3, x))
+    y, _, cache = model_forward(model, xc, _masks(config, 5, 3, 3, xc))
     assert max_rel_diff(y, y_ref) < case.rtol
-    g_ref, _ = model_backward(cache_ref, np.ones_like(y_ref))
-    g, dx = model_backward(cache, case.array(np.ones((3, 1))))
+    g_ref, _, _ = model_backward(cache_ref, np.ones_like(y_ref))
+    g, dx, _ = model_backward(cache, case.array(np.ones((3, 1))))
     for k in g_ref:
         assert max_rel_diff(g[k], g_ref[k]) < case.rtol * 10, k
         assert_same_kind(g[k], case)
@@ -71,10 +101,13 @@ def test_model_on_every_backend(case):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(hidden_sizes=(0,)), "hidden sizes must be positive"),
-        (dict(dropout=1.0), r"dropout must be in \[0, 1\)"),
-        (dict(dropout=-0.1), r"dropout must be in \[0, 1\)"),
-        (dict(head="first"), "choose one of last, all"),
+        (dict(hidden_sizes=(0,)), r"hidden_sizes must have every entry at least 1, got \(0,\)"),
+        (dict(hidden_sizes="32"), r"hidden_sizes must be a list of integers such as \[50, 100\], got the string '32'"),
+        (dict(dropout=1.0), "dropout must be at least 0 and below 1, got 1.0"),
+        (dict(dropout=-0.1), "dropout must be at least 0 and below 1"),
+        (dict(head="first"), "unknown head 'first'; choose one of last, all"),
+        (dict(cell="transformer"), "unknown cell 'transformer'; choose one of lstm, gru, rnn"),
+        (dict(init="he"), "unknown init 'he'; choose one of pytorch, glorot"),
     ],
 )
 def test_bad_model_configs_are_named(kwargs, message):

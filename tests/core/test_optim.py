@@ -1,48 +1,9 @@
-"""Optimizers and schedules against torch.optim, float64, several steps, 1e-12 relative."""
+"""Optimizers without a reference library: dtypes kept, state carried through a checkpoint, bad settings refused."""
 
 import numpy as np
 import pytest
 
 from scratchlstm import optim
-
-from tests.helpers import max_rel_diff
-
-torch = pytest.importorskip("torch")
-
-CASES = [
-    ("SGD", dict(lr=0.1), {}),
-    ("SGD", dict(lr=0.05, momentum=0.9), {}),
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.01), {}),
-    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.02), {}),
-    ("RMSprop", dict(lr=0.01), {}),
-    ("RMSprop", dict(lr=0.01, alpha=0.9, eps=1e-6, centered=True), {}),
-    ("RMSprop", dict(lr=0.01, momentum=0.7, centered=True, weight_decay=0.05), {}),
-    ("RMSprop", dict(lr=0.01, momentum=0.5), {}),
-    ("Adam", dict(lr=0.01), {}),
-    ("Adam", dict(lr=0.02, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1), {}),
-    ("AdamW", dict(lr=0.02), {}),
-    ("AdamW", dict(lr=0.01, betas=(0.85, 0.99), weight_decay=0.3), {}),
-]
-
-
-@pytest.mark.parametrize("name, kwargs, _", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_matches_torch_optim(name, kwargs, _):
-    rng = np.random.default_rng(0)
-    shapes = {"W": (3, 4), "b": (4,)}
-    params = {k: rng.normal(size=s) for k, s in shapes.items()}
-    grads_per_step = [{k: rng.normal(size=s) for k, s in shapes.items()} for _ in range(7)]
-
-    tparams = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in params.items()}
-    topt = getattr(torch.optim, name)(list(tparams.values()), **kwargs)
-    opt = getattr(optim, name)(**kwargs)
-    ours = {k: v.copy() for k, v in params.items()}
-    for grads in grads_per_step:
-        for k, t in tparams.items():
-            t.grad = torch.tensor(grads[k])
-        topt.step()
-        opt.step(ours, grads)
-        for k in shapes:
-            assert max_rel_diff(ours[k], tparams[k].detach().numpy()) < 1e-12, (k, opt.t)
 
 
 def test_float32_parameters_stay_float32():
@@ -71,23 +32,6 @@ def test_state_dict_round_trip_continues_identically():
     for g in gs[3:]:
         c.step(pb, g)
     assert np.array_equal(pa["w"], pb["w"])
-
-
-@pytest.mark.parametrize(
-    "make_scheduler, ours, steps",
-    [
-        (lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5), lambda step: optim.step_lr(step, 0.5, 3, 0.5), 10),
-        (lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=8, eta_min=0.01), lambda step: optim.cosine_lr(step, 0.5, 8, 0.01), 9),
-    ],
-    ids=["step", "cosine"],
-)
-def test_schedules_match_torch(make_scheduler, ours, steps):
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
-    sched = make_scheduler(opt)
-    for step in range(steps):
-        assert ours(step) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
-        opt.step()
-        sched.step()
 
 
 def test_bad_hyperparameters_are_refused():

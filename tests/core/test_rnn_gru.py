@@ -30,7 +30,7 @@ def test_gradients_match_finite_differences(case64, kind):
     rng = np.random.default_rng(1)
     params = case64.params(host_params(kind, D, H, 0))
     x = case64.array(rng.normal(size=(T, B, D)))
-    report = sl.rnn_gradcheck(params, x, forward=forward, backward=backward)
+    report = sl.cell_gradcheck(kind, params, x)
     assert {c.name for c in report.checks} == set(params) | {"x", "h0"}
     assert report.passed and report.max_rel_error < 1e-7, str(report)
 
@@ -58,7 +58,7 @@ def test_matches_torch(case, kind, num_layers):
     layers = (rnn_from_torch if kind == "rnn" else gru_from_torch)(module, xp=case.xp, device=case.device)
     seq, caches, finals = case.array(x), [], []
     for l, params in enumerate(layers):  # stacking by hand: layer l's outputs are layer l+1's inputs
-        seq, h_T, cache = forward(params, seq, case.array(h0[l]))
+        seq, (h_T,), cache = forward(params, seq, case.array(h0[l]))
         caches.append(cache)
         finals.append(h_T)
     assert max_rel_diff(seq, out.detach().numpy()) < case.rtol
@@ -120,10 +120,10 @@ def test_two_chunks_with_carried_state_equal_one_long_run(kind):
     params = host_params(kind, D, H, 2)
     rng = np.random.default_rng(5)
     x, dhs = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, H))
-    hs, h_T, cache = forward(params, x)
+    hs, (h_T,), cache = forward(params, x)
     grads, dx, dh0 = backward(cache, dhs)
-    hs1, h1, c1 = forward(params, x[:2])
-    hs2, h2, c2 = forward(params, x[2:], h1)
+    hs1, (h1,), c1 = forward(params, x[:2])
+    hs2, (h2,), c2 = forward(params, x[2:], h1)
     assert max_rel_diff(np.concatenate([hs1, hs2]), hs) < 1e-13
     g2, dx2, dh1 = backward(c2, dhs[2:])
     g1, dx1, dh0_ = backward(c1, dhs[:2], dh1)

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from scratchlstm.errors import ConfigError, TrainingDiverged
+from scratchlstm.checkpoint import load_model
+from scratchlstm.errors import ConfigError, DtypeError, TrainingDiverged
 from scratchlstm.nn.model import Model, ModelConfig
-from scratchlstm.train import TrainConfig, load_trained_model, train
+from scratchlstm.train import TrainConfig, train
 
 
 def ar2_windows(n=900, window=12, seed=0):
@@ -42,7 +43,7 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
     def run(seed):
         m = Model.create(ModelConfig(hidden_sizes=(6, 5), dropout=0.2), seed=1)
         train(m, Xtr, ytr, Xva, yva, TrainConfig(**{**cfg.__dict__, "seed": seed}))
-        return m.params
+        return m.named_params()
 
     a, b, c = run(0), run(0), run(1)
     assert all(np.array_equal(a[k], b[k]) for k in a)
@@ -69,12 +70,13 @@ def test_resume_after_interrupt_equals_uninterrupted_run(tmp_path):
 
     resumed = Model.create(mc, seed=99)  # different initial weights: the checkpoint must win
     h_res = train(resumed, Xtr, ytr, Xva, yva, cfg, checkpoint=path, resume=True)
-    assert all(np.array_equal(full.params[k], resumed.params[k]) for k in full.params)
+    full_params, resumed_params = full.named_params(), resumed.named_params()
+    assert all(np.array_equal(full_params[k], resumed_params[k]) for k in full_params)
     assert h_res.train_loss == h_full.train_loss and h_res.val_loss == h_full.val_loss
 
-    loaded, meta = load_trained_model(path)
-    assert all(np.array_equal(loaded.params[k], full.params[k]) for k in full.params)
-    assert meta["model"]["hidden_sizes"] == [6] and meta["gate_order"] == "i,f,g,o"
+    loaded, meta = load_model(path)
+    assert all(np.array_equal(loaded.named_params()[k], full_params[k]) for k in full_params)
+    assert meta["model"]["hidden_sizes"] == [6] and meta["model"]["cell"] == "lstm"
     assert meta["optimizer"]["name"] == "adam" and meta["training"]["epochs"] == 6
 
 
@@ -82,15 +84,15 @@ def test_nan_loss_stops_with_step_and_cause_and_keeps_good_weights(tmp_path):
     Xtr, ytr, Xva, yva = ar2_windows(n=300)
     Xtr = Xtr * 1e4  # unscaled inputs...
     model = Model.create(ModelConfig(hidden_sizes=(4,)), seed=0)
-    start = dict(model.params)
+    start = model.named_params()
     with pytest.raises(TrainingDiverged) as info:
         # ...and a huge learning rate without clipping: the loss overflows to inf or NaN
         with np.errstate(all="ignore"):
             train(model, Xtr, ytr * np.float32(1e30), Xva, yva, TrainConfig(epochs=5, lr=1e6, clip_norm=None, quiet=True), checkpoint=tmp_path / "c.npz")
     message = str(info.value)
     assert "diverged at step 1 " in message and "learning rate" in message and "unscaled inputs" in message
-    assert all(np.all(np.isfinite(v)) for v in model.params.values())
-    assert all(np.array_equal(model.params[k], start[k]) for k in start)
+    assert all(np.all(np.isfinite(v)) for v in model.named_params().values())
+    assert all(np.array_equal(model.named_params()[k], start[k]) for k in start)
     assert (tmp_path / "c.npz").exists()
     assert info.value.history.stop_reason.startswith("training diverged")
 
@@ -101,12 +103,12 @@ def test_nan_gradients_after_a_good_epoch_restore_that_epoch():
     kept = {}
 
     def poison_after_first_epoch(epoch, history):
-        kept.update(model.params)
-        model.params["lstm0.W_h"] = model.params["lstm0.W_h"] * np.float32(np.nan)
+        kept.update(model.named_params())
+        model.layers[0]["W_h"] = model.layers[0]["W_h"] * np.float32(np.nan)
 
     with pytest.raises(TrainingDiverged, match=r"at step \d+ \(epoch 2\).*Kept the best weights so far \(epoch 1\)"):
         train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=3, quiet=True), on_epoch_end=poison_after_first_epoch)
-    assert all(np.array_equal(model.params[k], kept[k]) for k in kept)
+    assert all(np.array_equal(model.named_params()[k], kept[k]) for k in kept)
 
 
 def test_early_stopping_restores_best_weights():
@@ -114,11 +116,11 @@ def test_early_stopping_restores_best_weights():
     model = Model.create(ModelConfig(hidden_sizes=(8,)), seed=0)
     snapshots = []
     history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=60, lr=3e-2, patience=2, quiet=True),
-                    on_epoch_end=lambda e, h: snapshots.append(dict(model.params)))
+                    on_epoch_end=lambda e, h: snapshots.append(model.named_params()))
     assert history.stop_reason.startswith("early stop")
     best = history.best_epoch
     assert best == int(np.argmin(history.val_loss))
-    assert all(np.array_equal(model.params[k], snapshots[best][k]) for k in model.params)
+    assert all(np.array_equal(v, snapshots[best][k]) for k, v in model.named_params().items())
 
 
 def test_truncated_bptt_carries_state_between_chunks():
@@ -138,13 +140,18 @@ def test_truncated_bptt_carries_state_between_chunks():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(lr=0.0), "learning rate must be a positive"),
-        (dict(lr=-1e-3), "learning rate must be a positive"),
-        (dict(optimizer="lbfgs"), "choose one of sgd, rmsprop, adam, adamw"),
+        (dict(lr=0.0), "lr must be above 0, got 0.0"),
+        (dict(lr=-1e-3), "lr must be above 0"),
+        (dict(lr=float("nan")), "lr must be a finite number"),
+        (dict(optimizer="lbfgs"), "unknown optimizer 'lbfgs'; choose one of sgd, rmsprop, adam, adamw"),
         (dict(loss="hinge"), "choose one of mse, mae, huber"),
-        (dict(epochs=0), "epochs must be at least 1"),
-        (dict(batch_size=0), "batch size"),
+        (dict(epochs=0), "epochs must be at least 1, got 0"),
+        (dict(epochs=2.5), "epochs must be an integer, got 2.5"),
+        (dict(batch_size=0), "batch_size must be at least 1"),
         (dict(schedule="linear"), "choose one of constant, cosine, step"),
+        (dict(seed=-1), "seed must be at least 0"),
+        (dict(engine="turbo"), "unknown engine 'turbo'; choose one of reference, fast"),
+        (dict(clip_norm=0), "clip_norm must be above 0"),
     ],
 )
 def test_bad_training_configs_are_named(kwargs, message):
@@ -163,26 +170,8 @@ def test_progress_bar_is_silent_when_quiet(capsys):
 
 def test_mixed_dtypes_are_refused():
     Xtr, ytr, _, _ = ar2_windows(n=100)
-    with pytest.raises(ConfigError, match="X is float64 but the model is float32"):
+    with pytest.raises(DtypeError, match="X is float64 but the model's weights is float32"):
         train(Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), Xtr.astype(np.float64), ytr, config=TrainConfig(epochs=1, quiet=True))
-
-
-def test_keep_initial_keeps_an_untrained_model_unless_training_is_significantly_better():
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((300, 8, 1)).astype(np.float32)  # pure noise: nothing to learn
-    y = rng.standard_normal((300, 1)).astype(np.float32)
-    config = ModelConfig(hidden_sizes=(4,), head_init="zeros")
-    model = Model.create(config, seed=0)
-    start = dict(model.params)
-    history = train(model, X[:200], y[:200], X[200:], y[200:], TrainConfig(epochs=5, lr=1e-2, keep_initial=True, quiet=True))
-    assert history.initial_val_loss is not None
-    assert history.best_epoch == -1 and "kept the untrained weights" in history.stop_reason
-    assert all(np.array_equal(model.params[k], start[k]) for k in start)
-    Xs, ys, Xv, yv = ar2_windows(n=300)  # with something to learn, training wins
-    learner = Model.create(config, seed=0)
-    h = train(learner, Xs, ys, Xv, yv, TrainConfig(epochs=5, lr=1e-2, keep_initial=True, quiet=True))
-    assert h.best_epoch >= 0 and h.val_loss[h.best_epoch] < h.initial_val_loss
-    assert not np.array_equal(learner.params["head.W"], 0 * learner.params["head.W"])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -191,32 +180,24 @@ def test_training_in_either_dtype_raises_no_floating_point_warnings(dtype):
     Xtr, ytr, Xva, yva = (a.astype(dtype) for a in ar2_windows(n=200))
     model = Model.create(ModelConfig(hidden_sizes=(5, 4), dropout=0.1), seed=0, dtype=dtype)
     history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=3, lr=1e-2, quiet=True))
-    assert all(np.isfinite(history.train_loss)) and model.params["head.W"].dtype == np.dtype(dtype)
+    assert all(np.isfinite(history.train_loss)) and all(v.dtype == np.dtype(dtype) for v in model.named_params().values())
 
 
-def test_resume_mid_run_keeps_judging_against_the_true_untrained_weights(tmp_path):
-    from scratchlstm.io import load_checkpoint
+@pytest.mark.parametrize("engine", ["reference", "fast"])
+def test_both_engines_train_to_the_same_weights(engine):
+    """The engine is a choice of speed, never of result: a few epochs in float64 agree to rounding."""
+    Xtr, ytr, Xva, yva = (a.astype("float64") for a in ar2_windows(n=200))
+    models = {}
+    for e in ("reference", engine):
+        models[e] = Model.create(ModelConfig(hidden_sizes=(5,), dropout=0.1), seed=0, dtype="float64")
+        train(models[e], Xtr, ytr, Xva, yva, TrainConfig(epochs=2, lr=1e-2, quiet=True, engine=e))
+    ref, other = models["reference"].named_params(), models[engine].named_params()
+    assert all(np.allclose(ref[k], other[k], rtol=1e-9, atol=1e-12) for k in ref)
 
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((300, 8, 1)).astype(np.float32)  # pure noise: the untrained model should be kept
-    y = rng.standard_normal((300, 1)).astype(np.float32)
-    config = ModelConfig(hidden_sizes=(4,), head_init="zeros")
-    cfg = TrainConfig(epochs=4, lr=1e-2, keep_initial=True, patience=None, quiet=True)
-    untrained = Model.create(config, seed=0)
-    full = Model.create(config, seed=0)
-    h_full = train(full, X[:200], y[:200], X[200:], y[200:], cfg)
-    assert h_full.best_epoch == -1 and all(np.array_equal(full.params[k], untrained.params[k]) for k in full.params)
 
-    def stop(epoch, history):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    path = tmp_path / "c.npz"
-    with pytest.raises(KeyboardInterrupt):
-        train(Model.create(config, seed=0), X[:200], y[:200], X[200:], y[200:], cfg, checkpoint=path, on_epoch_end=stop)
-    arrays, _ = load_checkpoint(path)
-    assert all(np.array_equal(arrays[f"init/{k}"], untrained.params[k]) for k in untrained.params)
-    resumed = Model.create(config, seed=7)
-    h_res = train(resumed, X[:200], y[:200], X[200:], y[200:], cfg, checkpoint=path, resume=True)
-    assert h_res.best_epoch == -1
-    assert all(np.array_equal(resumed.params[k], untrained.params[k]) for k in untrained.params)
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_other_cells_train(cell):
+    Xtr, ytr, Xva, yva = ar2_windows(n=300)
+    model = Model.create(ModelConfig(cell=cell, hidden_sizes=(8,)), seed=0)
+    history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=8, lr=1e-2, quiet=True))
+    assert history.val_loss[history.best_epoch] < history.val_loss[0]

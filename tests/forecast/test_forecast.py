@@ -30,7 +30,8 @@ def test_changing_values_after_cutoff_changes_nothing(target):
     changed[cutoff + 1 :] *= np.linspace(0.1, 50, len(changed) - cutoff - 1)
     b = fit_at_cutoff(changed, cutoff, config)
     assert a.scaler == b.scaler
-    assert all(np.array_equal(a.model.params[k], b.model.params[k]) for k in a.model.params)
+    pa, pb = a.model.named_params(), b.model.named_params()
+    assert all(np.array_equal(pa[k], pb[k]) for k in pa)
     changed[cutoff] *= 1.5  # the cutoff value itself is known at fit time: it must matter
     c = fit_at_cutoff(changed, cutoff, config)
     assert a.scaler != c.scaler
@@ -153,3 +154,54 @@ def test_every_preset_runs_and_reports_against_naive(name):
     result = run_forecast(series_from(random_walk(700)), config)
     assert "naive" in result.table() and result.verdict
     assert len(result.actual) == len(result.forecasts["naive"]) == len(result.forecasts["model"])
+
+
+# ----------------------------------------------------------------------------------------------
+# the keep-or-revert decision (the protocol's, next to the other statistics)
+
+
+def _noise_fit(tmp_path=None, **kwargs):
+    from scratchlstm.forecast.protocol import fit_at_cutoff
+
+    config = ForecastConfig(window=8, hidden_sizes=(4,), epochs=4, lr=1e-2, patience=None, test_size=50, refit_every=None)
+    return fit_at_cutoff(random_walk(400, seed=2), 300, config, **kwargs), config
+
+
+def test_an_untrained_model_is_kept_unless_training_is_significantly_better():
+    from scratchlstm.nn.model import Model
+
+    fit, config = _noise_fit()
+    assert fit.kept_untrained and fit.kept_epoch == 0 and fit.p_value >= 0.05
+    untrained = Model.create(config.model_config(1), seed=config.seed)
+    assert all(np.array_equal(v, untrained.named_params()[k]) for k, v in fit.model.named_params().items())
+    assert "kept the untrained weights" in fit.outcome and f"p = {fit.p_value:.3g}" in fit.outcome
+    learner = fit_at_cutoff(patterned(400), 300, config.updated(epochs=10))
+    assert not learner.kept_untrained and learner.p_value < 0.05 and learner.kept_epoch >= 1
+    assert f"kept epoch {learner.kept_epoch}" in learner.outcome
+
+
+def test_a_resumed_fit_judges_against_the_same_untrained_weights(tmp_path):
+    """The untrained weights are the seed's draw, so a fit interrupted and resumed decides exactly as an uninterrupted one."""
+    full, _ = _noise_fit()
+    path = tmp_path / "fit.npz"
+    import scratchlstm.train as train_module
+
+    calls = {"n": 0}
+    original = train_module._train_epoch
+
+    def interrupt_in_third_epoch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    train_module._train_epoch = interrupt_in_third_epoch
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _noise_fit(checkpoint=path)
+    finally:
+        train_module._train_epoch = original
+    resumed, _ = _noise_fit(checkpoint=path, resume=True)
+    assert resumed.p_value == full.p_value and resumed.kept_untrained == full.kept_untrained
+    pa, pb = full.model.named_params(), resumed.model.named_params()
+    assert all(np.array_equal(pa[k], pb[k]) for k in pa)

@@ -86,19 +86,27 @@ def test_unsorted_and_duplicated_rows_are_fixed_and_said(tmp_path, capsys):
 @pytest.mark.parametrize(
     "flags, message",
     [
-        (["--window", "0"], "window must be at least 1"),
-        (["--window", "-5"], "window must be at least 1"),
-        (["--horizon", "0"], "horizon must be at least 1"),
-        (["--hidden", "0"], "hidden sizes must be positive"),
-        (["--lr", "0"], "learning rate must be a positive"),
-        (["--lr", "-0.1"], "learning rate must be a positive"),
-        (["--dropout", "1.0"], "dropout must be in [0, 1)"),
-        (["--dropout", "-0.2"], "dropout must be in [0, 1)"),
-        (["--optimizer", "adagrad"], "choose one of sgd, rmsprop, adam, adamw"),
+        (["--window", "0"], "--window must be at least 1, got 0"),
+        (["--window", "-5"], "--window must be at least 1"),
+        (["--window", "sixty"], "--window must be an integer, got 'sixty'"),
+        (["--horizon", "0"], "--horizon must be at least 1"),
+        (["--hidden", "0"], "--hidden must have every entry at least 1"),
+        (["--hidden", "fifty"], "--hidden must be a list of integers such as [50, 100], got 'fifty'"),
+        (["--lr", "0"], "--lr must be above 0"),
+        (["--lr", "-0.1"], "--lr must be above 0"),
+        (["--lr", "nan"], "--lr must be a finite number"),
+        (["--dropout", "1.0"], "--dropout must be at least 0 and below 1"),
+        (["--dropout", "-0.2"], "--dropout must be at least 0 and below 1"),
+        (["--optimizer", "adagrad"], "unknown --optimizer 'adagrad'; choose one of sgd, rmsprop, adam, adamw"),
         (["--loss", "hinge"], "choose one of mse, mae, huber"),
         (["--backend", "tensorflow"], "choose one of numpy, array_api_strict, cupy"),
         (["--backend", "cupy"], "cupy"),
-        (["--seeds", "0"], "seeds must be at least 1"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+        (["--seed", "-1"], "--seed must be at least 0"),
+        (["--test-size", "inf"], "--test-size must be a finite number"),
+        (["--test-size", "2.5"], "--test-size must be a whole number of test points"),
+        (["--engine", "turbo"], "unknown --engine 'turbo'; choose one of reference, fast"),
+        (["--patience", "never"], "--patience must be an integer or 'none', got 'never'"),
     ],
 )
 def test_bad_configuration(flags, message, capsys):
@@ -108,8 +116,8 @@ def test_bad_configuration(flags, message, capsys):
 
 def test_argparse_errors_exit_2_with_usage(capsys):
     with pytest.raises(SystemExit) as info:
-        main(["forecast", "--window", "sixty"])
-    assert info.value.code == 2 and "invalid int value" in capsys.readouterr().err
+        main(["forecast", "--preset", "keras-default"])
+    assert info.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 @pytest.fixture

@@ -108,4 +108,4 @@ def test_a_model_that_learned_nothing_is_reported_as_naive():
     if np.array_equal(result.forecasts["model"], result.forecasts["naive"]):
         assert result.significance["p_value"] == 1.0
         assert "forecasts the last price" in result.verdict
-        assert all(f.history.best_epoch == -1 for f in result.fits)
+        assert all(f.kept_untrained and f.kept_epoch == 0 for f in result.fits)

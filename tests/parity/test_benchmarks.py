@@ -7,23 +7,17 @@ tested is that the scripts keep working as the package changes, and that the ben
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import scratchlstm as sl
-from scratchlstm.nn import reference_only
+from benchmarks import bench_lstm, step_profile
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
 
 
 def test_benchmark_table_agrees_with_torch(capsys):
     pytest.importorskip("torch")
-    import bench_lstm
-
     result = bench_lstm.run("cpu", ["float32", "float64"], warmup=2, repeats=4, threads=1, configs=TINY)
     rows = {r["dtype"]: r for r in result["rows"]}
     assert set(rows) == {"float32", "float64"}
@@ -39,8 +33,6 @@ def test_benchmark_table_agrees_with_torch(capsys):
 
 
 def test_step_profile_runs_on_the_fast_path(capsys):
-    import step_profile
-
     rows = step_profile.profile("cpu", "float64", warmup=1, repeats=3, configs=TINY)
     assert len(rows) == 1
     for part in ("fwd", "bwd", "fwd_products", "bwd_products"):
@@ -51,13 +43,10 @@ def test_step_profile_runs_on_the_fast_path(capsys):
 
 
 def test_step_profile_refuses_the_reference_path():
-    import step_profile
-
     params = sl.init_lstm_params(2, 4, dtype="float64")
     x = np.zeros((5, 3, 2))
-    with reference_only():
-        _, _, cache = sl.lstm_forward(params, x)
-    with pytest.raises(ValueError, match="fast path"):
+    _, _, cache = sl.lstm_forward(params, x)
+    with pytest.raises(ValueError, match="speed kernels"):
         step_profile.path_products(np, cache)
 
 
@@ -65,9 +54,9 @@ def test_step_profile_refuses_the_reference_path():
 def test_step_profile_times_the_step_products(path):
     """The products the profile times (on a GPU, the fused path's), run here on NumPy: forward's last
     product is the last step's pre-activations x_T W_x + h_{T-1} W_h + b, in the path's gate order."""
-    import step_profile
-    from scratchlstm.nn.lstm_fast import _reorder_gates, lstm_forward_numpy
-    from scratchlstm.nn.lstm_fused import lstm_forward_fused
+    from scratchlstm.nn.kernels.cupy_lstm import forward as lstm_forward_fused
+    from scratchlstm.nn.kernels.numpy_lstm import _reorder_gates
+    from scratchlstm.nn.kernels.numpy_lstm import forward as lstm_forward_numpy
 
     D, H = 2, 4
     params = sl.init_lstm_params(D, H, dtype="float64", seed=1)
@@ -76,8 +65,7 @@ def test_step_profile_times_the_step_products(path):
     forward, backward = step_profile.path_products(np, cache)
     a_last = forward()
     backward()
-    with reference_only():
-        hs, _, _ = sl.lstm_forward(params, x)
+    hs, _, _ = sl.lstm_forward(params, x)
     expected = hs[-2] @ params["W_h"] + x[-1] @ params["W_x"] + params["b"]  # (B, 4H), public order i f g o
     if path == "fast":
         expected = _reorder_gates(expected, H, axis=1)

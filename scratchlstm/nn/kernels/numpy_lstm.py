@@ -1,8 +1,9 @@
-"""The NumPy fast path of the LSTM: the same numbers as ``lstm.py``, computed with fewer, larger calls.
+"""The NumPy speed kernel of the LSTM (``engine="fast"``): the reference's numbers with fewer, larger calls.
 
-The reference (``lstm_forward_reference``/``lstm_backward_reference``) is what the docs derive; this
-file reorganises the same arithmetic for NumPy and is tested against it (and against finite
-differences and PyTorch, through the public functions that dispatch here for NumPy arrays).
+The reference (``scratchlstm/nn/lstm.py``) is what the docs derive and what runs by default; this
+file reorganises the same arithmetic for NumPy and is tested against it, against finite
+differences and against PyTorch. ``lstm_forward(..., engine="fast")`` runs it for NumPy arrays, and
+``lstm_backward`` follows the cache it made (``NumpyLSTMCache``).
 
 What changes, and why each helps on a CPU:
 
@@ -25,7 +26,7 @@ What changes, and why each helps on a CPU:
 5. Every elementwise step writes into preallocated arrays with ``out=``; h_t is written straight
    into the next step's ``Z_{t+1}``.
 6. Backward computes every factor that does not wait for the recurrence for all steps at once
-   (:func:`_local_gate_gradients`), in the public gate order so that the three gradients that
+   (``_local_gate_gradients``), in the public gate order so that the three gradients that
    multiply dc are one block; that leaves 7 NumPy calls per step instead of 17. At a small
    batch a step is a few hundred numbers and the cost is the number of calls, not the arithmetic:
    this halves backward's time at B = 1.
@@ -38,10 +39,11 @@ What changes, and why each helps on a CPU:
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
-from .lstm import check_output_gradient
+from ..shapes import Params, check_output_gradient
 
 # public gate blocks are i | f | g | o; the fast layout is i | f | o | g
 _TO_FAST = (0, 1, 3, 2)
@@ -79,8 +81,36 @@ def _work_array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return a
 
 
-def lstm_forward_numpy(params, x: np.ndarray, h0=None, c0=None):
-    """Fast NumPy equivalent of :func:`scratchlstm.nn.lstm.lstm_forward_reference`."""
+@dataclass
+class NumpyLSTMCache:
+    """What ``forward`` keeps for ``backward``, in the kernel's feature-major layout.
+
+    ``W (4H, K)`` the step weights ``[W_h^T | W_x^T | b]`` with gate rows i | f | o | g; ``Z (K, T+1, B)``
+    the augmented states ``Z_t = [h_{t-1}; x_t; 1]`` (``Z[:H, T]`` is h_T); ``A (T, 4H, B)`` the
+    activated gates i | f | o | g; ``C (T+1, H, B)`` the cell states (``C[0]`` = c_0); ``TC (T, H, B)``
+    tanh(c_t); ``shape`` is ``(T, B, D, H)``. K = H + D + 1.
+    """
+
+    params: Params
+    W: np.ndarray
+    Z: np.ndarray
+    A: np.ndarray
+    C: np.ndarray
+    TC: np.ndarray
+    shape: tuple[int, int, int, int]
+
+    def gate_values(self) -> np.ndarray:
+        """Activated gates ``(T, B, 4H)`` in the public order i | f | g | o (a copy)."""
+        H = self.shape[3]
+        return _reorder_gates(self.A, H, axis=1).transpose(0, 2, 1).copy()
+
+    def cell_states(self) -> np.ndarray:
+        """Cell states c_1 .. c_T, ``(T, B, H)`` (a copy)."""
+        return self.C[1:].transpose(0, 2, 1).copy()
+
+
+def forward(params: Params, x: np.ndarray, h0=None, c0=None):
+    """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     T, B, D = x.shape
     H = W_h.shape[0]
@@ -120,9 +150,9 @@ def lstm_forward_numpy(params, x: np.ndarray, h0=None, c0=None):
             np.add(c, ig, out=c)
             np.tanh(c, out=tc)
             np.multiply(o, tc, out=h)
-    hs = Z[:H, 1:, :].transpose(1, 2, 0)  # (T, B, H) view
-    cache = {"fast": True, "params": params, "W": W, "Z": Z, "A": A, "C": C, "TC": TC, "shape": (T, B, D, H)}
-    return hs, (Z[:H, T, :].T, C[T].T), cache
+    hs = Z[:H, 1:, :].transpose(1, 2, 0).copy()  # (T, B, H), a copy: the caller may edit it
+    cache = NumpyLSTMCache(params, W, Z, A, C, TC, (T, B, D, H))
+    return hs, (Z[:H, T, :].T.copy(), C[T].T.copy()), cache
 
 
 def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
@@ -154,10 +184,10 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     np.subtract(o, dc_gain, out=dc_gain)
 
 
-def lstm_backward_numpy(cache, dhs=None, dh_T=None, dc_T=None):
-    """Fast NumPy equivalent of :func:`scratchlstm.nn.lstm.lstm_backward_reference`."""
-    T, B, D, H = cache["shape"]
-    W, Z, A, C, TC = cache["W"], cache["Z"], cache["A"], cache["C"], cache["TC"]
+def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
+    """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
+    T, B, D, H = cache.shape
+    W, Z, A, C, TC = cache.W, cache.Z, cache.A, cache.C, cache.TC
     K = H + D + 1
     dtype = A.dtype
     check_output_gradient(dhs, T, B, H)

@@ -1,4 +1,4 @@
-"""The fused-kernel (CuPy) path against the reference, with and without a GPU.
+"""The CuPy speed kernel (fused elementwise kernels) against the reference, with and without a GPU.
 
 Its kernels' bodies are one text that CuPy compiles as CUDA C++ and NumPy runs as Python. So:
 
@@ -17,8 +17,11 @@ import pytest
 
 import scratchlstm as sl
 from scratchlstm.backend import to_numpy
-from scratchlstm.nn import lstm_backward_reference, lstm_forward_reference
-from scratchlstm.nn.lstm_fused import BACKWARD_STEP, FORWARD_STEP, ElementwiseStep, lstm_backward_fused, lstm_forward_fused
+from scratchlstm.nn.kernels.cupy_lstm import BACKWARD_STEP, FORWARD_STEP, CupyLSTMCache, ElementwiseStep
+from scratchlstm.nn.kernels.cupy_lstm import backward as lstm_backward_fused
+from scratchlstm.nn.kernels.cupy_lstm import forward as lstm_forward_fused
+
+lstm_forward_reference, lstm_backward_reference = sl.lstm_forward, sl.lstm_backward
 
 from tests.helpers import ALL_CASES, max_rel_diff, random_lstm_host
 
@@ -62,7 +65,7 @@ def _check_against_reference(forward, backward, params, x, states, dhs, tol):
 def test_fused_path_run_by_numpy_equals_reference(T, B, D, H, dtype, tol, with_states):
     params, x, states, dhs = _problem(T, B, D, H, dtype, with_states, seed=T * 100 + B * 10 + D)
     cache = _check_against_reference(lstm_forward_fused, lstm_backward_fused, params, x, states, dhs, tol)
-    assert cache["fused"] and cache["gates"].shape == (T, B, 4 * H)
+    assert isinstance(cache, CupyLSTMCache) and cache.gates.shape == (T, B, 4 * H)
 
 
 def test_fused_backward_without_output_gradient():
@@ -179,6 +182,6 @@ def test_cupy_arrays_take_the_fused_path_and_equal_the_reference(case, with_stat
     params, x, states, dhs = _problem(7, 5, 3, 6, case.dtype, with_states)
     on_gpu = [case.params(params), case.array(x), [None if s is None else case.array(s) for s in states], case.array(dhs)]
     tol = 1e-12 if case.dtype == "float64" else 1e-5
-    cache = _check_against_reference(sl.lstm_forward, sl.lstm_backward, *on_gpu, tol)
-    assert cache.get("fused")
-    assert type(cache["Z"]) is type(xp.zeros(1))
+    cache = _check_against_reference(lambda *a: sl.lstm_forward(*a, engine="fast"), sl.lstm_backward, *on_gpu, tol)
+    assert isinstance(cache, CupyLSTMCache)
+    assert type(cache.Z) is type(xp.zeros(1))

@@ -1,4 +1,4 @@
-"""The fused-kernel path of the LSTM, for CuPy: per step, one matrix product and one elementwise kernel.
+"""The CuPy speed kernel of the LSTM (``engine="fast"``): per step, one matrix product and one elementwise kernel.
 
 On a GPU every library call is a kernel launch that reads its inputs from and writes its outputs to
 the GPU's main memory. The reference code (``lstm.py``) makes about fifteen such calls per forward
@@ -19,17 +19,20 @@ that cost the time. This file computes the same numbers (tested against the refe
 
 Each kernel's body is written once, in the subset of C and Python the two share: assignments of
 arithmetic on the kernel's named values, with ``exp`` and ``tanh``, every line ending in ``;``.
-On CuPy arrays it is compiled by :class:`cupy.ElementwiseKernel`; on NumPy arrays NumPy runs the
-same text (:meth:`ElementwiseStep.__call__`). That is how the tests, on machines without a GPU,
+On CuPy arrays it is compiled by ``cupy.ElementwiseKernel``; on NumPy arrays NumPy runs the
+same text (``ElementwiseStep.__call__``). That is how the tests, on machines without a GPU,
 check this file's loop, layout and kernel arithmetic against the reference: what only a GPU can
 check is that the text compiles as CUDA and launches.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from .lstm import check_output_gradient
+from ..shapes import Params, check_output_gradient
 
 
 class ElementwiseStep:
@@ -66,7 +69,7 @@ class ElementwiseStep:
             self.cuda_kernel()(*arrays)
 
     def cuda_kernel(self):
-        """The body compiled as a :class:`cupy.ElementwiseKernel` (built on first use)."""
+        """The body compiled as a ``cupy.ElementwiseKernel`` (built on first use)."""
         if self._cuda is None:
             import cupy
 
@@ -124,8 +127,35 @@ def _gates(a, H: int):
     return tuple(a[:, k * H : (k + 1) * H] for k in range(4))
 
 
-def lstm_forward_fused(params, x, h0=None, c0=None):
-    """Fused-kernel equivalent of :func:`scratchlstm.nn.lstm.lstm_forward_reference` (CuPy or NumPy)."""
+@dataclass
+class CupyLSTMCache:
+    """What ``forward`` keeps for ``backward``, batch-major (CuPy arrays, or NumPy when NumPy runs the kernels).
+
+    ``W (K, 4H)`` the step weights ``[W_h; W_x; b]``; ``Z (T+1, B, K)`` the rows
+    ``Z_t = [h_{t-1} | x_t | 1]`` (``Z[T, :, :H]`` is h_T); ``C (T+1, B, H)`` the cell states (``C[0]`` =
+    c_0); ``gates (T, B, 4H)`` the activated gates i | f | g | o; ``TC (T, B, H)`` tanh(c_t); ``shape``
+    is ``(T, B, D, H)``. K = H + D + 1.
+    """
+
+    params: Params
+    W: Any
+    Z: Any
+    C: Any
+    gates: Any
+    TC: Any
+    shape: tuple[int, int, int, int]
+
+    def gate_values(self):
+        """Activated gates ``(T, B, 4H)`` in the public order i | f | g | o (a copy)."""
+        return self.gates.copy()
+
+    def cell_states(self):
+        """Cell states c_1 .. c_T, ``(T, B, H)`` (a copy)."""
+        return self.C[1:].copy()
+
+
+def forward(params: Params, x, h0=None, c0=None):
+    """The reference forward's ``(hs, (h_T, c_T), cache)`` with fused kernels (CuPy or NumPy arrays; inputs already checked)."""
     xp = _module_of(x)
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     T, B, D = x.shape
@@ -145,16 +175,15 @@ def lstm_forward_fused(params, x, h0=None, c0=None):
     for t in range(T):
         xp.matmul(Z[t], W, out=a)  # a_t = Z_t W = x_t W_x + h_{t-1} W_h + b
         FORWARD_STEP(*_gates(a, H), C[t], *_gates(gates[t], H), C[t + 1], TC[t], Z[t + 1, :, :H])
-    hs = Z[1:, :, :H]  # (T, B, H) view
-    cache = {"fused": True, "params": params, "W": W, "Z": Z, "C": C, "TC": TC, "shape": (T, B, D, H),
-             "gates": gates, "cs": C[1:]}  # the last two under the reference's names, for lstm_trace
-    return hs, (Z[T, :, :H], C[T]), cache
+    hs = Z[1:, :, :H].copy()  # (T, B, H), a copy: the caller may edit it
+    cache = CupyLSTMCache(params, W, Z, C, gates, TC, (T, B, D, H))
+    return hs, (Z[T, :, :H].copy(), C[T].copy()), cache
 
 
-def lstm_backward_fused(cache, dhs=None, dh_T=None, dc_T=None):
-    """Fused-kernel equivalent of :func:`scratchlstm.nn.lstm.lstm_backward_reference`."""
-    T, B, D, H = cache["shape"]
-    W, Z, C, TC, gates = cache["W"], cache["Z"], cache["C"], cache["TC"], cache["gates"]
+def backward(cache: CupyLSTMCache, dhs=None, dh_T=None, dc_T=None):
+    """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
+    T, B, D, H = cache.shape
+    W, Z, C, TC, gates = cache.W, cache.Z, cache.C, cache.TC, cache.gates
     K = H + D + 1
     xp = _module_of(Z)
     dtype = Z.dtype
@@ -163,9 +192,7 @@ def lstm_backward_fused(cache, dhs=None, dh_T=None, dc_T=None):
     dA = xp.empty((T, B, 4 * H), dtype=dtype)  # da_t, the pre-activation gradients
     dZ = xp.empty((T, B, K), dtype=dtype)  # dZ[t] = [dh_{t-1} | dx_t | d1]
     zeros = xp.zeros((B, H), dtype=dtype)
-    if dhs is not None:
-        dhs = xp.asarray(dhs, dtype=dtype)  # one dtype for the kernel
-    dh_next = zeros if dh_T is None else xp.asarray(dh_T, dtype=dtype)
+    dh_next = zeros if dh_T is None else dh_T
     # dc_next and dc_prev take turns in two buffers (a kernel never writes what it reads)
     dc_next = xp.zeros((B, H), dtype=dtype) if dc_T is None else xp.array(dc_T, dtype=dtype)
     dc_prev = xp.empty((B, H), dtype=dtype)

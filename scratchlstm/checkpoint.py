@@ -1,0 +1,308 @@
+"""Checkpoints: model files and resumable training state, checked before anything is decompressed.
+
+A checkpoint is one ``.npz`` file: plain numeric arrays, plus a JSON document stored as bytes under the
+key ``__meta__``. Nothing is pickled and loading uses ``allow_pickle=False``, so opening a checkpoint
+can never run code. The metadata records the format version, a manifest of every array (name, shape,
+dtype), the architecture, the dtype, and for training state the optimizer state, the training
+configuration, the trainer's counters and history, and whatever the caller adds (the forecaster
+stores its data scaling there).
+
+**Checked before it is read.** ``read_checkpoint`` looks at the zip's directory first: every member
+must be in the manifest (an extra member is refused at once), every declared size must fit the
+manifest's shape and dtype, and the total must stay under a bound, all before a byte of an array is
+decompressed; then each array's header is compared with the manifest before its data are read.
+Malformed metadata (not an object, wrong types, absurd nesting) and a tampered training state are
+refused with a ``CheckpointError`` that says what is wrong.
+
+Every file is written through ``scratchlstm.io.atomic_write``: a temporary file beside the target,
+flushed, then renamed over it, so an interrupted write leaves the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .backend import Array, like, place, to_numpy
+from .errors import CheckpointError, ConfigError
+from .io import atomic_write
+from .nn.model import Model, ModelConfig
+from .settings import from_mapping
+
+FORMAT = "scratchlstm-checkpoint"
+FORMAT_VERSION = 2
+META_KEY = "__meta__"
+MAX_META_BYTES = 4 * 2**20  # the JSON document
+MAX_TOTAL_BYTES = 2 * 2**30  # every array together, as declared in the zip directory
+NUMERIC_KINDS = "biuf"
+
+
+# ----------------------------------------------------------------------------------------------
+# the file format
+
+
+def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Write numeric host ``arrays`` and the JSON-able ``meta`` to ``path`` atomically, with a manifest."""
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    for name, a in arrays.items():
+        if name == META_KEY or a.dtype.kind not in NUMERIC_KINDS:
+            raise CheckpointError(f"checkpoint array {name!r} must be numeric, got dtype {a.dtype}")
+    manifest = {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()}
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "arrays": manifest, **meta}
+    blob = np.frombuffer(json.dumps(document, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{META_KEY: blob}, **arrays)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()), mode="wb")
+
+
+def _fail(path: Path, problem: str) -> CheckpointError:
+    return CheckpointError(f"{path}: {problem}")
+
+
+def _opened(path: Path) -> zipfile.ZipFile:
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic[:1] == b"\x80":
+        raise _fail(path, "is a pickle; refused without loading it (checkpoints hold only numeric arrays)")
+    if magic != b"PK\x03\x04":
+        raise _fail(path, "is not a checkpoint (not an .npz archive); pass the model.npz a training run wrote")
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _fail(path, f"is truncated or not a checkpoint ({exc}); re-run the training or use another checkpoint") from None
+
+
+def _read_member(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, shape=None, dtype=None) -> np.ndarray:
+    """One array, its header compared with the manifest's ``shape``/``dtype`` before its data are read."""
+    try:
+        with z.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            got_shape, _, got_dtype = reader(f, max_header_size=10000)
+        if got_dtype.hasobject:
+            raise _fail(path, f"array {info.filename!r} carries pickled objects; refused without loading it")
+        if shape is not None and (tuple(got_shape) != tuple(shape) or got_dtype.str != dtype):
+            raise _fail(path, f"array {info.filename!r} is {got_dtype.str} {tuple(got_shape)}, "
+                              f"but its manifest says {dtype} {tuple(shape)}")
+        with z.open(info) as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except CheckpointError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise _fail(path, f"array {info.filename!r} is not readable ({type(exc).__name__}: {exc})") from None
+
+
+def read_checkpoint(path: str | Path, *, max_total_bytes: int = MAX_TOTAL_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(arrays, meta)`` from a checkpoint, after checking its directory against its manifest.
+
+    Raises ``CheckpointError`` for a missing, truncated, foreign or pickled file, another format
+    version, malformed metadata, or any member that the manifest does not declare or that does not
+    fit it; the checks on names and sizes come before any array is decompressed.
+    """
+    path = Path(path)
+    with _opened(path) as z:
+        infos = {info.filename: info for info in z.infolist()}
+        meta_info = infos.pop(META_KEY + ".npy", None)
+        if meta_info is None:
+            raise _fail(path, "has no scratchlstm metadata; it was not written by scratchlstm")
+        if meta_info.file_size > MAX_META_BYTES:
+            raise _fail(path, f"its metadata declares {meta_info.file_size} bytes (at most {MAX_META_BYTES} are read); refused")
+        meta = _parse_meta(path, _read_member(path, z, meta_info))
+        manifest = meta.pop("arrays")
+        members = {name[: -len(".npy")] if name.endswith(".npy") else name: info for name, info in infos.items()}
+        extra = sorted(set(members) - set(manifest))
+        missing = sorted(set(manifest) - set(members))
+        if extra or missing:
+            raise _fail(path, "does not match its manifest" + (f": members not declared {extra}" if extra else "")
+                        + (f"; declared but absent {missing}" if missing else "") + "; refused without reading it")
+        total = 0
+        for name, info in members.items():
+            shape, dtype = manifest[name]["shape"], manifest[name]["dtype"]
+            data = math.prod(shape) * np.dtype(dtype).itemsize
+            if not data <= info.file_size <= data + 4096:
+                raise _fail(path, f"array {name!r} declares {info.file_size} bytes, which does not fit {dtype} {tuple(shape)}; refused")
+            total += info.file_size
+        if total > max_total_bytes:
+            raise _fail(path, f"declares {total} bytes of arrays (at most {max_total_bytes}); refused")
+        arrays = {name: _read_member(path, z, info, manifest[name]["shape"], manifest[name]["dtype"]) for name, info in members.items()}
+    return arrays, meta
+
+
+def _parse_meta(path: Path, blob: np.ndarray) -> dict[str, Any]:
+    if blob.dtype != np.uint8 or blob.ndim != 1:
+        raise _fail(path, "has corrupt metadata (not a byte string)")
+    try:
+        meta = json.loads(blob.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _fail(path, f"has corrupt metadata ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise _fail(path, f"has corrupt metadata (a JSON {type(meta).__name__}, not an object)")
+    if meta.get("format") != FORMAT:
+        raise _fail(path, f"is not a scratchlstm checkpoint (format {meta.get('format')!r})")
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise _fail(path, f"has checkpoint format version {version}; this scratchlstm reads version {FORMAT_VERSION} "
+                          "(train again with this version)")
+    manifest = meta.get("arrays")
+    ok = isinstance(manifest, dict) and all(
+        isinstance(v, dict) and isinstance(v.get("shape"), list) and all(isinstance(n, int) and 0 <= n < 2**31 for n in v["shape"])
+        and isinstance(v.get("dtype"), str) and _numeric_dtype(v["dtype"]) for v in manifest.values())
+    if not ok:
+        raise _fail(path, "has a corrupt array manifest")
+    return meta
+
+
+def _numeric_dtype(text: str) -> bool:
+    try:
+        return np.dtype(text).kind in NUMERIC_KINDS
+    except TypeError:
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# model files
+
+
+def model_meta(model: Model) -> dict[str, Any]:
+    """The metadata every checkpoint carries about its model."""
+    return {"model": model.config.to_dict(), "dtype": str(to_numpy(model.head["W"]).dtype)}
+
+
+def model_config_of(path, meta: dict[str, Any]) -> ModelConfig:
+    """The architecture a checkpoint records, or a ``CheckpointError`` saying what is wrong with it."""
+    try:
+        return from_mapping(ModelConfig, meta.get("model"), source="its model description")
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+
+
+def _section(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays saved under ``prefix/``, keyed without it."""
+    return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+def _check_params(path, host: dict[str, np.ndarray], config: ModelConfig, section: str) -> None:
+    """Raise ``CheckpointError`` naming every parameter that is missing, extra or misshapen."""
+    expected = config.param_shapes()
+    problems = [f"{name} missing" for name in expected if name not in host]
+    problems += [f"{name} has shape {tuple(host[name].shape)}, expected {shape}" for name, shape in expected.items()
+                 if name in host and tuple(host[name].shape) != shape]
+    problems += [f"{name} is not part of the model" for name in host if name not in expected]
+    if problems:
+        raise CheckpointError(f"{path} does not match its model ({section}): " + "; ".join(problems))
+
+
+def save_model(path: str | Path, model: Model, meta: dict[str, Any] | None = None) -> None:
+    """Save the model's weights and architecture (no training state), for ``load_model``."""
+    arrays = {f"param/{k}": to_numpy(v) for k, v in model.named_params().items()}
+    write_checkpoint(path, arrays, {**model_meta(model), **(meta or {})})
+
+
+def load_model(path: str | Path, *, xp=None, dtype: str | None = None, device=None) -> tuple[Model, dict[str, Any]]:
+    """The model a file holds (a training state's kept weights, or a saved model) and its metadata."""
+    arrays, meta = read_checkpoint(path)
+    config = model_config_of(path, meta)
+    section = "best" if _section(arrays, "best") else "param"
+    host = _section(arrays, section)
+    _check_params(path, host, config, section)
+    dtype = dtype or meta.get("dtype")
+    if dtype not in ("float32", "float64"):
+        raise CheckpointError(f"{path} records dtype {dtype!r}; expected float32 or float64")
+    return Model.from_named_params(config, place(host, xp=xp, dtype=dtype, device=device)), meta
+
+
+# ----------------------------------------------------------------------------------------------
+# resumable training state
+
+
+@dataclass
+class TrainingState:
+    """Everything needed to continue a training run exactly: what a training checkpoint holds."""
+
+    epoch: int = 0  # epochs completed
+    step: int = 0  # optimizer steps taken
+    best_val: float = math.inf  # best validation (or training) loss so far
+    bad_epochs: int = 0  # epochs since it improved
+    params: dict[str, Array] = field(default_factory=dict)  # weights at the end of epoch ``epoch``
+    best_params: dict[str, Array] = field(default_factory=dict)  # the weights that scored best_val
+    optimizer: tuple[dict, dict] = ({}, {})  # the optimizer's state_dict() at the same moment
+    rng_state: dict[str, Any] = field(default_factory=dict)  # the host generator's bit_generator.state
+    history: dict[str, Any] = field(default_factory=dict)  # History.to_dict()
+    finished: bool = False  # the run ended; resuming only restores the kept weights
+
+
+def save_training_state(path: str | Path, model: Model, train_config: dict[str, Any], state: TrainingState,
+                        extra: dict[str, Any] | None = None) -> None:
+    """Write ``state`` (and the model's architecture, the training configuration and ``extra``) to ``path``."""
+    opt_meta, opt_arrays = state.optimizer
+    arrays = {f"param/{k}": to_numpy(v) for k, v in state.params.items()}
+    arrays.update({f"best/{k}": to_numpy(v) for k, v in state.best_params.items()})
+    arrays.update({f"opt/{k}": np.asarray(v) for k, v in opt_arrays.items()})
+    counters = {"epoch": state.epoch, "step": state.step, "best_val": state.best_val if math.isfinite(state.best_val) else None,
+                "bad_epochs": state.bad_epochs, "rng_state": state.rng_state, "history": state.history, "finished": state.finished}
+    write_checkpoint(path, arrays, {**model_meta(model), "optimizer": opt_meta, "training": train_config,
+                                    "trainer_state": counters, **(extra or {})})
+
+
+def load_training_state(path: str | Path, model: Model) -> tuple[TrainingState, dict[str, Any]]:
+    """The training state saved in ``path`` for ``model`` (its arrays placed like the model's), and the metadata.
+
+    Refuses, with a ``CheckpointError`` naming the problem, a state written for another architecture
+    and a tampered or malformed one (counters of the wrong type, a generator state NumPy would not
+    accept, parameter sets that do not fit the model).
+    """
+    arrays, meta = read_checkpoint(path)
+    saved = model_config_of(path, meta)
+    if saved != model.config:
+        raise CheckpointError(f"{path} was trained with model {saved}, not {model.config}; use a fresh checkpoint path")
+    for section in ("param", "best"):
+        _check_params(path, _section(arrays, section), model.config, section)
+    ts = meta.get("trainer_state")
+    problem = _trainer_state_problem(ts)
+    if problem:
+        raise CheckpointError(f"{path} has a corrupt training state ({problem}); start afresh without --resume")
+    ref = next(iter(model.named_params().values()))
+
+    def placed(section: str) -> dict[str, Array]:
+        return {k: like(v, ref) for k, v in _section(arrays, section).items()}
+
+    best_val = math.inf if ts["best_val"] is None else float(ts["best_val"])
+    state = TrainingState(epoch=ts["epoch"], step=ts["step"], best_val=best_val, bad_epochs=ts["bad_epochs"],
+                          params=placed("param"), best_params=placed("best"),
+                          optimizer=(meta.get("optimizer"), _section(arrays, "opt")), rng_state=ts["rng_state"],
+                          history=ts["history"], finished=ts["finished"])
+    return state, meta
+
+
+def _trainer_state_problem(ts) -> str:
+    """What is wrong with a saved ``trainer_state`` document, or '' when nothing is."""
+    if not isinstance(ts, dict):
+        return "no trainer_state object"
+    for key in ("epoch", "step", "bad_epochs"):
+        if not (isinstance(ts.get(key), int) and not isinstance(ts.get(key), bool) and ts[key] >= 0):
+            return f"{key} is {ts.get(key)!r}, not a count"
+    if not (ts.get("best_val") is None or isinstance(ts["best_val"], (int, float))):
+        return f"best_val is {ts.get('best_val')!r}"
+    if not isinstance(ts.get("finished"), bool):
+        return "finished is not true or false"
+    history = ts.get("history")
+    if not isinstance(history, dict) or not all(isinstance(history.get(k), list) for k in ("train_loss", "val_loss", "grad_norm", "lr")):
+        return "the history is not a set of lists"
+    try:
+        np.random.default_rng().bit_generator.state = ts.get("rng_state")
+    except (TypeError, ValueError, KeyError) as exc:
+        return f"the random generator's state is not valid ({exc})"
+    return ""
+
+
+__all__ = ["FORMAT_VERSION", "TrainingState", "load_model", "load_training_state", "model_config_of", "model_meta",
+           "read_checkpoint", "save_model", "save_training_state", "write_checkpoint"]

@@ -1,0 +1,125 @@
+"""Forecast the next step(s) from a saved model, after checking that the data fit the model.
+
+``model.npz`` (written by ``scratchlstm forecast``) holds the weights, the forecast settings, the data
+scaling fitted at the last cutoff, and what the training data looked like. Before it forecasts,
+``predict_next`` checks that the new data fit: the horizon the settings name is the head's, the data
+have the training data's frequency, and, for a price-level model (which has only ever seen prices in
+its training range), the latest price lies within ten times that range either way (``force=True``
+overrides this one check). A forecast that is not finite is an error, never a number.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import load_model
+from ..data import PriceSeries, load_embedded, load_prices
+from ..errors import CheckpointError, ConfigError, DataError
+from ..settings import from_mapping
+from .config import ForecastConfig
+from .protocol import Scaler, first_origin, forecast_prices
+
+RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's input may lie
+
+
+@dataclass
+class Prediction:
+    """A forecast of the price ``horizon`` steps after the last row of ``source``."""
+
+    source: str
+    last_date: str
+    last_price: float
+    forecast: float
+    horizon: int
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: the last price, the forecast and its change, and naive's forecast beside it."""
+        return (f"last price {self.last_price:.4f} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
+                f"{self.forecast:.4f} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.4f}")
+
+
+def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
+    """The forecast settings, scaling and data description a model file records, checked."""
+    try:
+        config = from_mapping(ForecastConfig, meta.get("forecast"), source="its forecast settings")
+        scaling, data = meta.get("scaling"), meta.get("data")
+        if not (isinstance(scaling, dict) and set(scaling) == {"center", "scale"}
+                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in scaling.values()) and scaling["scale"] > 0):
+            raise ConfigError("its data scaling is missing or malformed")
+        if not isinstance(data, dict) or not isinstance(data.get("price_column"), str):
+            raise ConfigError("its description of the training data is missing")
+    except ConfigError as exc:
+        raise CheckpointError(f"{path} is not a forecast model ({exc}); use the model.npz written by 'scratchlstm forecast'") from None
+    return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
+
+
+def _load(data, column: str, price_column: str | None, missing: str) -> tuple[PriceSeries, list[str]]:
+    """The series to forecast from, priced by ``price_column``, else the model's column when the file has it."""
+    if isinstance(data, PriceSeries):
+        return data, []
+    load = (lambda c: load_embedded()) if data is None else (lambda c: load_prices(data, price_column=c, missing=missing))
+    if price_column:
+        return load(price_column), []
+    series = load(None)
+    if series.price_column == column:
+        return series, []
+    if column in series.frame.columns:
+        return load(column), []
+    return series, [f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
+
+
+def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *, price_column: str | None = None,
+                 missing: str = "error", force: bool = False) -> Prediction:
+    """Forecast the price ``horizon`` steps after the last row of ``data`` with the model in ``checkpoint``.
+
+    Parameters
+    ----------
+    checkpoint : path
+        A ``model.npz`` written by ``scratchlstm forecast``.
+    data : path, PriceSeries or None
+        The prices to forecast from (the embedded MSFT series when None).
+    price_column : str, optional
+        The column to use; by default the one the model was trained on, when the file has it.
+    missing : {"error", "drop", "ffill"}
+        What to do with rows without a price.
+    force : bool
+        Forecast even when a price-level model's latest price lies far outside its training range.
+
+    Raises
+    ------
+    CheckpointError
+        The file is not a forecast model, or its settings and its weights disagree.
+    DataError
+        The data do not fit the model (too short, another frequency, prices out of range), or the
+        forecast is not finite.
+    """
+    model, meta = load_model(checkpoint)
+    config, scaler, trained_on = _settings(checkpoint, meta)
+    if config.horizon != model.config.output_size:
+        raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
+                              f"{model.config.output_size} output(s); the file was altered")
+    series, notes = _load(data, trained_on["price_column"], price_column, missing)
+    prices = series.prices.to_numpy(dtype=float)
+    frequency, trained_frequency = getattr(series, "frequency", None), trained_on.get("frequency")
+    if frequency and trained_frequency and frequency != trained_frequency:
+        raise DataError(f"{series.source}: the prices are {frequency} but the model was trained on {trained_frequency} prices; "
+                        "use data of the model's frequency or train a model on this data")
+    origin = len(prices) - 1
+    if origin < first_origin(config):
+        raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
+    if config.target == "price" and "train_min" in trained_on and not force:
+        low, high = trained_on["train_min"], trained_on["train_max"]
+        if not low / RANGE_FACTOR <= prices[-1] <= high * RANGE_FACTOR:
+            raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
+                            f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
+                            "training data, or --force to forecast anyway")
+    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config.updated(backend="numpy"))[0])
+    if not math.isfinite(forecast):
+        raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
+    return Prediction(source=str(series.source), last_date=f"{series.frame.index[-1]:%Y-%m-%d}", last_price=float(prices[-1]),
+                      forecast=forecast, horizon=config.horizon, notes=notes)

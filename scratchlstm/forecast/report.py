@@ -1,0 +1,193 @@
+"""What a forecast run shows and writes: the table, report.json, predictions.csv, the figures, model.npz.
+
+The output folder is written as one unit (``write_outputs``): every file of a run is first written
+beside its final name under a temporary name; only when all of them are complete are they renamed
+over the old ones, followed by ``run.json``, a small manifest naming the run and the SHA-256 of each
+file. A failure before that point (a full disk, an error, Ctrl-C) removes the temporary files and
+leaves the previous run's files untouched, never a new ``report.json`` beside an old ``model.npz``.
+Only the files named in ``RESULT_FILES`` and the manifest are ever replaced, so ``--out .`` is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ..checkpoint import save_model
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .run import ForecastResult
+
+RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")
+MANIFEST = "run.json"
+
+
+def table(result: ForecastResult) -> str:
+    """Model and baselines side by side, then the verdict and any warnings."""
+    head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
+    lines = [head, "-" * len(head)]
+    for name in result.forecasts:
+        m = result.metrics[name]
+        hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
+        lines.append(f"{name:<12} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+    d, sig = result.direction, result.signal
+    lo, hi = sig["hit_rate_interval"]
+    hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
+    said_up = "" if math.isnan(sig["up_prediction_share"]) else f"; the model said up {sig['up_prediction_share']:.1%} of the times it moved"
+    lines.append(f"directions: hit rate {hit}; chance is 50%, up moves were {d['up_share']:.1%} "
+                 f"(always guessing the majority scores {d['majority_share']:.1%}){said_up}")
+    if math.isnan(sig["hit_rate"]):
+        lines.append("signal: none; the model forecasts no change at every point")
+    else:
+        lines.append(f"signal: predicted vs actual change correlation {result.diagnostic['change_correlation']:.3f}; mean signed error "
+                     f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
+    ci = result.mae_ratio_interval
+    lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
+                 f"{result.significance['p_value']:.3g} on absolute errors, {result.significance_squared['p_value']:.3g} on squared errors")
+    if len(result.seed_metrics) > 1:
+        rel = result.seed_spread()["rel_mae"]
+        lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
+                     f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
+    lines.append(f"verdict: {result.verdict}")
+    lines.extend(f"warning: {w}" for w in result.diagnostic["warnings"] + result.signal["warnings"])
+    return "\n".join(lines)
+
+
+def report_document(result: ForecastResult) -> dict[str, Any]:
+    """Everything the run found, as a JSON-able document (report.json)."""
+    return {
+        "config": result.config.to_dict(),
+        "data": result.data.summary(),
+        "test": {
+            "points": int(len(result.actual)),
+            "first_target_date": result.dates[0].strftime("%Y-%m-%d"),
+            "last_target_date": result.dates[-1].strftime("%Y-%m-%d"),
+            "fits": [{"cutoff_date": result.cutoff_date(f), "train_windows": f.train_windows, "epochs": len(f.history.train_loss),
+                      "kept_epoch": f.kept_epoch, "stop": f.outcome}  # kept_epoch 0: the untrained model
+                     for f in result.fits],
+        },
+        "metrics": result.metrics,
+        "direction": result.direction,
+        "persistence": result.diagnostic,
+        "signal": result.signal,
+        "significance_vs_naive": {"abs_errors": result.significance, "squared_errors": result.significance_squared,
+                                  "mae_ratio_interval_95": list(result.mae_ratio_interval)},
+        "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
+        "verdict": result.verdict,
+    }
+
+
+def predictions_frame(result: ForecastResult) -> pd.DataFrame:
+    """One row per test point: date, actual, last input, and every forecaster's forecast."""
+    frame = pd.DataFrame({"date": result.dates.strftime("%Y-%m-%d"), "actual": result.actual, "last_input": result.last})
+    for name, forecast in result.forecasts.items():
+        frame[name] = forecast
+    if len(result.seed_forecasts) > 1:
+        for k, f in enumerate(result.seed_forecasts):
+            frame[f"model_seed{result.config.seed + k}"] = f
+    return frame
+
+
+def forecast_figure(result: ForecastResult, path: str | Path | None = None):
+    """The test span's actual prices, the model's forecasts and naive's (a matplotlib Figure)."""
+    from ..plots import forecast_plot
+
+    title = f"{Path(result.data.source).name}: h={result.config.horizon} forecasts, {result.verdict}"
+    return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path, title=title)
+
+
+def loss_figure(result: ForecastResult, path: str | Path | None = None):
+    """Training and validation loss of every fit, with the kept epoch marked (a matplotlib Figure)."""
+    from ..plots import loss_plot
+
+    return loss_plot([f.history for f in result.fits], labels=[f"fit at {result.cutoff_date(f)}" for f in result.fits],
+                     kept_epochs=[f.kept_epoch for f in result.fits], path=path)
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _writers(result: ForecastResult) -> dict[str, Callable[[Path], None]]:
+    """One function per result file that writes it to the path it is given."""
+    last_fit = result.fits[-1]
+    train_prices = result.prices[: last_fit.cutoff + 1]
+    model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(),
+                  "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
+                           "cutoff_date": result.cutoff_date(last_fit), "train_min": float(np.min(train_prices)),
+                           "train_max": float(np.max(train_prices))}}
+
+    def text(content: str) -> Callable[[Path], None]:
+        return lambda p: p.write_text(content, encoding="utf-8")
+
+    def figure(make) -> Callable[[Path], None]:
+        return lambda p: make(result, p)
+
+    return {
+        "report.json": text(json.dumps(_json_safe(report_document(result)), indent=2) + "\n"),
+        "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format="%.6f")),
+        "forecast.png": figure(forecast_figure),
+        "loss.png": figure(loss_figure),
+        "model.npz": lambda p: save_model(p, last_fit.model, model_meta),
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_outputs(result: ForecastResult, out: str | Path) -> dict[str, Path]:
+    """Write every result file of ``result`` into ``out`` as one unit (see the module docstring).
+
+    Returns the final path of each file. Raises ``ConfigError`` when ``out`` is not a writable
+    folder, and lets an ``OSError`` such as a full disk through after removing its temporary files.
+    """
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output folder {folder} ({exc.strerror}); choose another --out") from None
+    if not os.access(folder, os.W_OK):
+        raise ConfigError(f"cannot write to {folder} (permission denied); choose another --out")
+    run_id = uuid.uuid4().hex[:12]
+    staged: dict[str, Path] = {}
+    try:
+        for name, write in _writers(result).items():
+            tmp = folder / f".{name}.{run_id}.tmp"
+            staged[name] = tmp
+            write(tmp)
+        manifest = {"run": run_id, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": {n: _sha256(p) for n, p in staged.items()}}
+        staged[MANIFEST] = folder / f".{MANIFEST}.{run_id}.tmp"
+        staged[MANIFEST].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for tmp in staged.values():
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    for name in RESULT_FILES + (MANIFEST,):  # renames need no space and cannot half-happen; the manifest last
+        os.replace(staged[name], folder / name)
+    return {name: folder / name for name in RESULT_FILES}

@@ -1,0 +1,113 @@
+"""What every cell and kernel checks before it computes: parameter type, shapes, and one dtype per call.
+
+``Params`` is the one parameter type of the package: a plain dict of named arrays per layer
+(``W_x``, ``W_h``, ``b`` for the LSTM and the RNN; ``W_x``, ``W_h``, ``b_x``, ``b_h`` for the GRU).
+
+**One dtype per call**, as torch does: every floating array a call receives (the input, the
+parameters, the initial states, the upstream gradients) must share one dtype, float32 or float64.
+Integer, complex and float16 arrays, and any mismatch, are refused with a message that names the
+dtypes and the cast to make, instead of being promoted silently (a float64 ``h0`` would otherwise
+turn a float32 run into float64, on one engine and not the other). Outputs come back in that dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..backend import Array, device_of, namespace
+from ..errors import ConfigError, DtypeError
+
+Params = dict[str, Array]
+
+FLOAT_DTYPES = ("float32", "float64")
+ENGINES = ("reference", "fast")  # the readable code the docs derive; a speed kernel where there is one
+
+
+def check_engine(engine: str) -> str:
+    """``engine`` when it is one of ``ENGINES``, else a ``ConfigError`` naming the choices."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    return engine
+
+
+def dtype_name(dtype) -> str:
+    """``"float32"`` for NumPy's, CuPy's or array-api-strict's float32 (their ``str`` differ)."""
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
+    """The one floating dtype shared by ``arrays`` (None entries are skipped), by name.
+
+    Raises ``DtypeError`` for an integer, complex or float16 array, or for two arrays of different
+    dtypes, naming them and the cast to make.
+    """
+    named = [(name, a) for name, a in arrays.items() if a is not None]
+    for name, a in named:
+        if dtype_name(a.dtype) not in FLOAT_DTYPES:
+            raise DtypeError(f"{name} is {dtype_name(a.dtype)}; every array of a call must be float32 or float64: "
+                             f"cast it first (for NumPy: {name}.astype('float32') or .astype('float64'))")
+    first_name, first = named[0]
+    want = dtype_name(first.dtype)
+    for name, a in named[1:]:
+        if dtype_name(a.dtype) != want:
+            raise DtypeError(f"{name} is {dtype_name(a.dtype)} but {first_name} is {want}; every array of a call must share "
+                             f"one dtype: cast {name} (for NumPy: {name}.astype('{want}')) or {first_name} to match")
+    return want
+
+
+def check_sequence(x: Array, D: int) -> tuple[int, int]:
+    """``(T, B)`` of an input sequence ``x (T, B, D)``, with a message that says what to change."""
+    if len(x.shape) != 3:
+        raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}; "
+                         "time comes first here (the LSTM class takes batch_first=True for (B, T, D))")
+    T, B, D_x = x.shape
+    if D_x != D:
+        raise ValueError(f"x has {D_x} features per step but W_x expects D = {D}")
+    if T == 0:
+        raise ValueError("x has no time steps (T = 0)")
+    return T, B
+
+
+def check_state(name: str, state: Array | None, B: int, H: int) -> None:
+    """Raise a ValueError naming the expected shape unless ``state`` is None or (B, H)."""
+    if state is not None and tuple(state.shape) != (B, H):
+        raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
+
+
+def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
+    """Raise a ValueError naming the expected shape unless ``dhs`` is None or (T, B, H)."""
+    if dhs is not None and tuple(dhs.shape) != (T, B, H):
+        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+
+
+def zeros_like_state(B: int, H: int, like: Array) -> Array:
+    """A (B, H) array of zeros in the namespace, device and dtype of ``like``."""
+    xp = namespace(like)
+    return xp.zeros((B, H), dtype=like.dtype, device=device_of(like))
+
+
+def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -> tuple[int, int]:
+    """``(D, H)`` of a layer whose weights hold ``gates`` fused blocks: ``W_x (D, gates H)``,
+    ``W_h (H, gates H)`` and each bias in ``names[2:]`` of shape ``(gates H,)``."""
+    missing = [n for n in names if n not in params]
+    if missing:
+        raise KeyError(f"{cell} params need keys {names}; missing {missing}")
+    D, GH = params["W_x"].shape
+    H = params["W_h"].shape[0]
+    fits = GH == gates * H and tuple(params["W_h"].shape) == (H, gates * H)
+    fits = fits and all(tuple(params[n].shape) == (gates * H,) for n in names[2:])
+    if not fits:
+        g = "" if gates == 1 else str(gates)
+        expected = ", ".join([f"W_x (D, {g}H)", f"W_h (H, {g}H)"] + [f"{n} ({g}H,)" for n in names[2:]])
+        got = ", ".join(f"{n} {tuple(params[n].shape)}" for n in names)
+        raise ValueError(f"{cell} params do not fit together: expected {expected}, got {got}")
+    return D, H
+
+
+def copy_out(a: Any) -> Any:
+    """A copy of ``a`` that shares no memory with it: what a forward or backward hands its caller,
+    so that editing a returned array can never change the cache or a later gradient."""
+    if a is None:
+        return None
+    xp = namespace(a)
+    return xp.asarray(a, copy=True)

@@ -1,0 +1,237 @@
+"""Checkpoints: round trip, and every kind of bad file refused, before it is decompressed, with a message that says why."""
+
+import io
+import json
+import os
+import pickle
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from scratchlstm.checkpoint import (FORMAT_VERSION, load_model, load_training_state, read_checkpoint, save_model,
+                                    write_checkpoint)
+from scratchlstm.errors import CheckpointError
+from scratchlstm.io import atomic_write, atomic_write_text
+from scratchlstm.nn.model import Model, ModelConfig
+from scratchlstm.train import TrainConfig, train
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 5, 1)).astype(np.float32), rng.normal(size=(40, 1)).astype(np.float32)
+    path = tmp_path / "model.npz"
+    model = Model.create(ModelConfig(hidden_sizes=(4,)), seed=0)
+    train(model, X, y, config=TrainConfig(epochs=2, quiet=True), checkpoint=path, checkpoint_meta={"scaling": {"mean": 1.5}})
+    return path, model
+
+
+def _rewrite(path, out, change):
+    """Copy the zip ``path`` to ``out`` with ``change(members)`` applied to its {name: bytes} members."""
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    change(members)
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out
+
+
+def _meta_bytes(meta: dict) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    return buffer.getvalue()
+
+
+def test_round_trip(checkpoint):
+    path, model = checkpoint
+    loaded, meta = load_model(path)
+    assert loaded.config == model.config
+    assert all(np.array_equal(loaded.named_params()[k], v) for k, v in model.named_params().items())
+    assert meta["scaling"] == {"mean": 1.5} and meta["dtype"] == "float32"
+    assert loaded.head["W"].dtype == np.float32
+    arrays, meta = read_checkpoint(path)
+    assert meta["format_version"] == FORMAT_VERSION and "arrays" not in meta  # the manifest is checked, then dropped
+
+
+def test_saved_model_round_trip(tmp_path):
+    model = Model.create(ModelConfig(cell="gru", hidden_sizes=(3, 2), output_size=2), seed=4, dtype="float64")
+    save_model(tmp_path / "m.npz", model, {"note": "x"})
+    loaded, meta = load_model(tmp_path / "m.npz")
+    assert meta["note"] == "x" and loaded.config.cell == "gru"
+    assert all(np.array_equal(loaded.named_params()[k], v) for k, v in model.named_params().items())
+
+
+def test_truncated_file_is_refused(checkpoint, tmp_path):
+    path, _ = checkpoint
+    data = path.read_bytes()
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or not a checkpoint"):
+        load_model(bad)
+
+
+def test_an_extra_member_is_refused_before_anything_is_decompressed(checkpoint, tmp_path):
+    """A big compressed member (here 400 MB of zeros, 0.4 MB on disk) is never decompressed."""
+    path, _ = checkpoint
+    bad = tmp_path / "extra.npz"
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+        with z.open("bomb.npy", "w") as f:  # streamed, so the test itself never holds 400 MB
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (50_000_000,)})
+            zero = bytes(1 << 20)
+            for _ in range(400):
+                f.write(zero)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=r"members not declared \['bomb'\]"):
+        read_checkpoint(bad)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_declared_sizes_must_fit_the_manifest(checkpoint, tmp_path):
+    path, _ = checkpoint
+    name = "param/lstm0.W_h.npy"
+    bigger = np.zeros((400, 16), np.float32)  # the manifest says (4, 16)
+    buffer = io.BytesIO()
+    np.save(buffer, bigger)
+    bad = _rewrite(path, tmp_path / "size.npz", lambda m: m.__setitem__(name, buffer.getvalue()))
+    with pytest.raises(CheckpointError, match="does not fit"):
+        read_checkpoint(bad)
+
+
+def test_a_header_that_disagrees_with_the_manifest_is_refused(checkpoint, tmp_path):
+    path, _ = checkpoint
+    name = "param/lstm0.W_h.npy"
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros((16, 4), np.float32))  # same size, other shape
+    bad = _rewrite(path, tmp_path / "shape.npz", lambda m: m.__setitem__(name, buffer.getvalue()))
+    with pytest.raises(CheckpointError, match=r"manifest says <f4 \(4, 16\)"):
+        read_checkpoint(bad)
+
+
+@pytest.mark.parametrize("meta, message", [
+    ([1, 2, 3], "a JSON list, not an object"),
+    (None, "a JSON NoneType, not an object"),
+    ({"format": "scratchlstm-checkpoint", "format_version": 99}, "format version 99; this scratchlstm reads version 2"),
+    ({"format": "something else"}, "format 'something else'"),
+    ({"format": "scratchlstm-checkpoint", "format_version": 2, "arrays": "all of them"}, "corrupt array manifest"),
+    ({"format": "scratchlstm-checkpoint", "format_version": 2, "arrays": {"a": {"shape": [-1], "dtype": "<f4"}}}, "corrupt array manifest"),
+    ({"format": "scratchlstm-checkpoint", "format_version": 2, "arrays": {"a": {"shape": [2], "dtype": "|O"}}}, "corrupt array manifest"),
+])
+def test_malformed_metadata_is_refused(tmp_path, meta, message):
+    path = tmp_path / "m.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("__meta__.npy", _meta_bytes(meta))
+    with pytest.raises(CheckpointError, match=message):
+        read_checkpoint(path)
+
+
+def test_deeply_nested_metadata_is_refused(tmp_path):
+    path = tmp_path / "deep.npz"
+    with zipfile.ZipFile(path, "w") as z:
+        buffer = io.BytesIO()
+        np.save(buffer, np.frombuffer(("[" * 100_000 + "]" * 100_000).encode(), dtype=np.uint8))
+        z.writestr("__meta__.npy", buffer.getvalue())
+    with pytest.raises(CheckpointError, match="corrupt metadata"):
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("epoch", "three", "epoch is 'three', not a count"),
+    ("step", -1, "step is -1, not a count"),
+    ("rng_state", {"bit_generator": "PCG64"}, "random generator's state is not valid"),
+    ("history", [1, 2], "history is not a set of lists"),
+    ("finished", "yes", "finished is not true or false"),
+])
+def test_a_tampered_training_state_is_refused(checkpoint, tmp_path, key, value, message):
+    path, model = checkpoint
+    arrays, meta = read_checkpoint(path)
+    meta["trainer_state"][key] = value
+    bad = tmp_path / "tampered.npz"
+    write_checkpoint(bad, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match=message):
+        load_training_state(bad, Model.create(model.config, seed=0))
+
+
+def test_other_format_version_is_refused(tmp_path):
+    path = tmp_path / "v.npz"
+    np.savez(path, __meta__=np.frombuffer(json.dumps({"format": "scratchlstm-checkpoint", "format_version": 1}).encode(), dtype=np.uint8))
+    with pytest.raises(CheckpointError, match="format version 1; this scratchlstm reads version 2"):
+        read_checkpoint(path)
+
+
+def test_pickled_payloads_are_refused_without_running_them(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    npz = tmp_path / "evil.npz"
+    np.savez(npz, __meta__=np.array([Exploit()], dtype=object))
+    raw = tmp_path / "evil.pkl"
+    raw.write_bytes(pickle.dumps(Exploit()))
+    for path in (npz, raw):
+        with pytest.raises(CheckpointError, match="pickle"):
+            read_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_mismatched_shapes_are_named(checkpoint, tmp_path):
+    path, _ = checkpoint
+    arrays, meta = read_checkpoint(path)
+    arrays["best/lstm0.W_h"] = np.zeros((3, 3), dtype=np.float32)
+    bad = tmp_path / "bad.npz"
+    write_checkpoint(bad, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match=r"lstm0.W_h has shape \(3, 3\), expected \(4, 16\)"):
+        load_model(bad)
+
+
+def test_resume_with_other_architecture_is_refused(checkpoint):
+    path, _ = checkpoint
+    X, y = np.zeros((10, 5, 1), np.float32), np.zeros((10, 1), np.float32)
+    with pytest.raises(CheckpointError, match="was trained with model"):
+        train(Model.create(ModelConfig(hidden_sizes=(7,)), seed=0), X, y, config=TrainConfig(epochs=3, quiet=True), checkpoint=path, resume=True)
+
+
+def test_not_a_checkpoint_and_missing_file(tmp_path):
+    text = tmp_path / "prices.csv"
+    text.write_text("Date,Close\n2020-01-01,1\n")
+    with pytest.raises(CheckpointError, match="not an .npz archive"):
+        read_checkpoint(text)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_checkpoint(tmp_path / "nope.npz")
+
+
+def test_interrupted_write_leaves_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "report.json"
+    atomic_write_text(target, "old")
+
+    def failing(f):
+        f.write("half of the new conte")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, failing)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        import importlib
+
+        import scratchlstm.io as io_module
+
+        importlib.reload(io_module)  # the umask is read at import
+        io_module.atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+        importlib.reload(io_module)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
