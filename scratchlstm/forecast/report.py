@@ -6,6 +6,8 @@ over the old ones, followed by ``run.json``, a small manifest naming the run and
 file. A failure before that point (a full disk, an error, Ctrl-C) removes the temporary files and
 leaves the previous run's files untouched, never a new ``report.json`` beside an old ``model.npz``.
 Only the files named in ``RESULT_FILES`` and the manifest are ever replaced, so ``--out .`` is safe.
+
+Every function takes a ``ForecastResult`` (``forecast/run.py``), which renders itself through them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -25,14 +27,11 @@ import pandas as pd
 from ..checkpoint import save_model
 from ..errors import ConfigError
 
-if TYPE_CHECKING:
-    from .run import ForecastResult
-
 RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")
 MANIFEST = "run.json"
 
 
-def table(result: ForecastResult) -> str:
+def table(result) -> str:
     """Model and baselines side by side, then the verdict and any warnings."""
     head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
     lines = [head, "-" * len(head)]
@@ -63,7 +62,7 @@ def table(result: ForecastResult) -> str:
     return "\n".join(lines)
 
 
-def report_document(result: ForecastResult) -> dict[str, Any]:
+def report_document(result) -> dict[str, Any]:
     """Everything the run found, as a JSON-able document (report.json)."""
     return {
         "config": result.config.to_dict(),
@@ -87,7 +86,7 @@ def report_document(result: ForecastResult) -> dict[str, Any]:
     }
 
 
-def predictions_frame(result: ForecastResult) -> pd.DataFrame:
+def predictions_frame(result) -> pd.DataFrame:
     """One row per test point: date, actual, last input, and every forecaster's forecast."""
     frame = pd.DataFrame({"date": result.dates.strftime("%Y-%m-%d"), "actual": result.actual, "last_input": result.last})
     for name, forecast in result.forecasts.items():
@@ -98,7 +97,7 @@ def predictions_frame(result: ForecastResult) -> pd.DataFrame:
     return frame
 
 
-def forecast_figure(result: ForecastResult, path: str | Path | None = None):
+def forecast_figure(result, path: str | Path | None = None):
     """The test span's actual prices, the model's forecasts and naive's (a matplotlib Figure)."""
     from ..plots import forecast_plot
 
@@ -106,7 +105,7 @@ def forecast_figure(result: ForecastResult, path: str | Path | None = None):
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path, title=title)
 
 
-def loss_figure(result: ForecastResult, path: str | Path | None = None):
+def loss_figure(result, path: str | Path | None = None):
     """Training and validation loss of every fit, with the kept epoch marked (a matplotlib Figure)."""
     from ..plots import loss_plot
 
@@ -124,7 +123,7 @@ def _json_safe(obj):
     return obj
 
 
-def _writers(result: ForecastResult) -> dict[str, Callable[[Path], None]]:
+def _writers(result) -> dict[str, Callable[[Path], None]]:
     """One function per result file that writes it to the path it is given."""
     last_fit = result.fits[-1]
     train_prices = result.prices[: last_fit.cutoff + 1]
@@ -156,7 +155,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_outputs(result: ForecastResult, out: str | Path) -> dict[str, Path]:
+def write_outputs(result, out: str | Path) -> dict[str, Path]:
     """Write every result file of ``result`` into ``out`` as one unit (see the module docstring).
 
     Returns the final path of each file. Raises ``ConfigError`` when ``out`` is not a writable

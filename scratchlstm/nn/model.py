@@ -132,7 +132,8 @@ class Model:
     def predict(self, x: Array, *, batch_size: int = 1024, engine: str = "reference") -> Array:
         """Outputs for windows ``x (N, T, D)``, ``batch_size`` at a time, dropout off."""
         xp = namespace(x)
-        parts = [model_forward(self, x[k : k + batch_size, ...], engine=engine)[0] for k in range(0, x.shape[0], batch_size)]
+        N = x.shape[0]
+        parts = [model_forward(self, x[k : min(k + batch_size, N), ...], engine=engine)[0] for k in range(0, N, batch_size)]
         return xp.concat(parts, axis=0)
 
 
