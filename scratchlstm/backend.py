@@ -1,11 +1,11 @@
 """The one place that knows about array libraries.
 
-Model code never imports NumPy or CuPy. It asks :func:`namespace` for the array namespace of its
+Model code never imports NumPy or CuPy. It asks ``namespace`` for the array namespace of its
 inputs (``xp``), creates arrays with ``dtype=`` and ``device=`` taken from those inputs, and gets
 its results back in the same namespace, device and dtype it was given.
 
 Randomness is always drawn on the host with ``numpy.random.default_rng(seed)`` and then moved to the
-target namespace with :func:`from_host`, so one seed gives the same weights on NumPy, CuPy and
+target namespace with ``from_host``, so one seed gives the same weights on NumPy, CuPy and
 array-api-strict.
 """
 
@@ -88,7 +88,7 @@ def host_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 def get_namespace(name: str):
     """Array namespace for a backend name: ``numpy``, ``array_api_strict`` or ``cupy``.
 
-    Raises :class:`BackendError` naming the choices, or saying what is missing (CuPy not installed,
+    Raises ``BackendError`` naming the choices, or saying what is missing (CuPy not installed,
     no GPU visible).
     """
     if name not in BACKENDS:

@@ -57,7 +57,7 @@ class Optimizer:
         return {"name": self.name, "t": self.t, "hyperparameters": self.hyperparameters()}, arrays
 
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, Any], params: dict[str, Array]) -> None:
-        """Restore what :meth:`state_dict` returned, placing arrays like ``params``."""
+        """Restore what ``state_dict`` returned, placing arrays like ``params``."""
         if meta.get("name") != self.name:
             raise ConfigError(f"optimizer state is for {meta.get('name')!r}, not {self.name!r}")
         self.t = int(meta["t"])

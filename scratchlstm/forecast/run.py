@@ -117,8 +117,8 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
                  quiet: bool = True, on_fit=None, checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
-    ``data`` is a path to any supported price file, a loaded :class:`PriceSeries`, or None for the
-    embedded MSFT series. ``checkpoint_dir``/``resume``: see :func:`walk_forward`.
+    ``data`` is a path to any supported price file, a loaded ``PriceSeries``, or None for the
+    embedded MSFT series. ``checkpoint_dir``/``resume``: see ``walk_forward``.
     """
     series = data if isinstance(data, PriceSeries) else load_embedded() if data is None else load_prices(data)
     prices = series.prices.to_numpy(dtype=float)

@@ -19,7 +19,7 @@ from scratchlstm.nn import lstm as lstm_module
 from scratchlstm.nn.kernels import numpy_lstm
 from scratchlstm.nn.kernels.numpy_lstm import NumpyLSTMCache
 from scratchlstm.nn.lstm import LSTMCache
-from tests.helpers import max_rel_diff, random_lstm_host
+from tests.helpers import random_lstm_host
 
 ROOT = Path(__file__).parents[2]
 T, B, D, H = 5, 3, 2, 4

@@ -9,10 +9,10 @@ that cost the time. This file computes the same numbers (tested against the refe
 1. Input and bias folded into the step's product, as in the NumPy fast path: the state is kept as
    the row ``Z_t = [h_{t-1} | x_t | 1]  (B, K)``, ``K = H + D + 1``, and the weights as
    ``W = [W_h; W_x; b]  (K, 4H)``, so ``a_t = Z_t W  (B, 4H)`` is one matrix product (cuBLAS).
-2. All of a step's gate arithmetic in ONE elementwise kernel (:data:`FORWARD_STEP`): it reads the
+2. All of a step's gate arithmetic in ONE elementwise kernel (``FORWARD_STEP``): it reads the
    four pre-activations and c_{t-1} once and writes the gates, c_t, tanh(c_t) and h_t, the last
    straight into ``Z_{t+1}``.
-3. Backward mirrors it: one kernel (:data:`BACKWARD_STEP`) for the step's pre-activation gradients
+3. Backward mirrors it: one kernel (``BACKWARD_STEP``) for the step's pre-activation gradients
    ``da_t`` and ``dc_{t-1}``, then one product ``dZ_t = da_t W^T`` that gives ``dh_{t-1}`` and
    ``dx_t`` together, and after the loop all weight gradients in one product,
    ``dW = sum_t Z_t^T da_t``.
