@@ -46,7 +46,7 @@ MONTHS = {name: k + 1 for k, names in enumerate(
      ("dec", "december")]) for name in names}
 UNIX_SECONDS = (1e8, 7.3e9)  # 1973-03-03 to 2201: smaller numbers are YYYYMMDD, years or day counts, never price stamps
 _ZERO_DIGITS = str.maketrans("0123456789", "0000000000")
-_TIME = (r"(?:(?:T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?(?:\s?(?P<P>[AaPp][Mm]))?"
+_TIME = (r"(?:(?P<T>T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?(?:\s?(?P<P>[AaPp][Mm]))?"
          r"(?:\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?")
 _MONTH = r"(?P<mon>[A-Za-z]{3,9})\.?"
 
@@ -70,6 +70,7 @@ SHAPES = [
 ]
 _TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")  # on shapes
 _OFFSET_AT_END = re.compile(r"(?P<rest>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[AaPp][Mm])?)\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)")
 
 
@@ -122,17 +123,20 @@ def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None
         if column.isna().any():
             raise refuse(source, f"{int(column.isna().sum())} time stamp(s) in {name!r} are missing", "Fill or drop those rows")
         return DateReading(pd.DatetimeIndex(column), "datetimes")
-    text = column.astype(object).where(column.notna(), None).map(lambda v: None if v is None else _as_text(v))
+    numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+    if numeric and date_format is None and column.notna().all():
+        return _from_numbers(column.to_numpy(dtype=float), name, source)
+    text = _text_of(column)
     missing = text.isna() | text.isin(MISSING_TOKENS)
     if missing.any():
         raise refuse(source, f"{int(missing.sum())} value(s) in column {name!r} are not dates (first: {text[missing].iloc[0] or ''!r})",
                      "Fill in or delete those rows")
-    text, offsets = _split_offsets(text)
+    text, shapes, offsets = _split_offsets(text, _shapes(text))
     if date_format is not None:
         return _with_format(text, date_format, offsets, name, source)
-    if all(_NUMERIC.fullmatch(v) for v in text.unique()):
+    if all(_NUMERIC.fullmatch(s) for s in shapes.unique()):
         return _from_numbers(text.astype(float).to_numpy(), name, source)
-    return _from_text(text, offsets, name, source)
+    return _from_text(text, shapes, offsets, name, source)
 
 
 def unix_stamps(values: np.ndarray, unit: str, *, name: str, source) -> pd.DatetimeIndex:
@@ -146,20 +150,31 @@ def unix_stamps(values: np.ndarray, unit: str, *, name: str, source) -> pd.Datet
     return pd.DatetimeIndex(pd.to_datetime(values, unit=unit))
 
 
-def _as_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # 20190131.0 from a column with blanks
-    return str(value).strip()
+def _text_of(column: pd.Series) -> pd.Series:
+    """Stripped text, None where missing; whole floats without their ".0" (20190131.0 from a column with blanks)."""
+    def text(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+
+    return pd.Series([text(v) for v in column.astype(object)], index=column.index, dtype=object)
 
 
-def _split_offsets(text: pd.Series) -> tuple[pd.Series, tuple[str, ...]]:
-    """Text without trailing UTC offsets (only those after a time of day), and the offsets seen."""
-    if not any(_OFFSET_AT_END.fullmatch(s) for s in text.map(lambda s: s.translate(_ZERO_DIGITS)).unique()):
-        return text, ()
-    parts = text.str.extract(_OFFSET_AT_END.pattern + "$")
-    has = parts["Z"].notna()
-    offsets = tuple(dict.fromkeys(parts.loc[has, "Z"]))
-    return text.where(~has, parts["rest"]), offsets
+def _shapes(text: pd.Series) -> pd.Series:
+    """Each value with its digits written as 0: a long column has few distinct shapes, and a format is a shape."""
+    return pd.Series([s.translate(_ZERO_DIGITS) for s in text], index=text.index, dtype=object)
+
+
+def _split_offsets(text: pd.Series, shapes: pd.Series) -> tuple[pd.Series, pd.Series, tuple[str, ...]]:
+    """Text and shapes without trailing UTC offsets (only those after a time of day), and the offsets seen."""
+    with_offset = [s for s in shapes.unique() if _OFFSET_AT_END.fullmatch(s)]
+    if not with_offset:
+        return text, shapes, ()
+    rows = shapes.isin(with_offset)
+    parts = text[rows].str.extract(_OFFSET_AT_END.pattern + "$")
+    text = text.copy()
+    text[rows] = parts["rest"]
+    return text, _shapes(text), tuple(dict.fromkeys(parts["Z"]))
 
 
 def _with_format(text: pd.Series, date_format: str, offsets, name, source) -> DateReading:
@@ -195,54 +210,62 @@ def _decimal_years(values: np.ndarray, name, source) -> DateReading:
     """R's time-series times: the year plus the elapsed fraction (1949.0833 is February 1949)."""
     year = np.floor(values + 1e-9)
     fraction = values - year
-    for steps, kind in ((1, "years"), (4, "quarters"), (12, "months")):
+    for steps, kind in ((1, "years"), (4, "decimal years (quarters)"), (12, "decimal years (months)")):
         k = np.round(fraction * steps)
         if np.all(np.abs(fraction * steps - k) < 1e-4 * steps):
             months = ((k % steps) * (12 // steps)).astype(int) + 1  # k == steps: a fraction a hair below the next year
             stamps = pd.to_datetime(pd.DataFrame({"year": (year + k // steps).astype(int), "month": months, "day": 1}))
-            return DateReading(pd.DatetimeIndex(stamps), f"decimal years ({kind})")
+            return DateReading(pd.DatetimeIndex(stamps), kind)
     raise refuse(source, f"column {name!r} holds numbers such as {values[0]:g}: years with fractions that are not months or quarters",
                  "Use dates such as 2020-01-31")
 
 
-def _from_text(text: pd.Series, offsets, name, source) -> DateReading:
-    shapes = text.map(lambda s: s.translate(_ZERO_DIGITS))
+def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source) -> DateReading:
     first = _match(shapes.iloc[0])
     if first is None:
         raise _not_dates(text, shapes, name, source)
     shape, sep = first
-    misfit = next((s for s in shapes.unique() if _match(s) != first), None)
+    unique = shapes.unique()
+    misfit = next((s for s in unique if _match(s) != first), None)
     if misfit is not None:
-        example = text[shapes == misfit].iloc[0]
         if _match(misfit) is None:
             raise _not_dates(text, shapes, name, source)
-        raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {example!r}), "
+        raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r}), "
                              "which can make a date like 01/02 mean two days",
                      "Use one date format, preferably YYYY-MM-DD")
-    parts = text.str.extract(shape.pattern.pattern + "$")
-    if shape.name == "day/month":
-        day, month, kind = _order(parts, text, name, source)
-        fmt = f"%d{sep}%m{sep}%Y" if kind == "day-first" else f"%m{sep}%d{sep}%Y"
+    if all(_ISO.fullmatch(s) for s in unique):  # the common case, parsed by pandas at C speed
+        stamps, kind, fmt = pd.to_datetime(text, format="ISO8601", errors="coerce"), "year-first", "%Y-%m-%d"
     else:
-        kind, fmt = shape.name, shape.strftime.format(sep=sep) or None
-        day = parts["d"].astype(float) if "d" in parts else pd.Series(1.0, index=parts.index)
-        if "q" in parts:
-            month = (parts["q"].astype(float) - 1) * 3 + 1
-        elif "mon" in parts:
-            month = parts["mon"].str.lower().map(MONTHS)
-            fmt = fmt.replace("%b", "%B") if parts["mon"].str.len().max() > 3 else fmt
+        parts = text.str.extract(shape.pattern.pattern + "$")
+        if shape.name == "day/month":
+            day, month, kind = _order(parts, text, name, source)
+            fmt = f"%d{sep}%m{sep}%Y" if kind == "day-first" else f"%m{sep}%d{sep}%Y"
         else:
-            month = parts["m"].astype(float)
-    stamps = _assemble(parts["y"].astype(float), month, day, parts)
+            kind, fmt = shape.name, shape.strftime.format(sep=sep) or None
+            day = parts["d"].astype(float) if "d" in parts else pd.Series(1.0, index=parts.index)
+            if "q" in parts:
+                month = (parts["q"].astype(float) - 1) * 3 + 1
+            elif "mon" in parts:
+                month = parts["mon"].str.lower().map(MONTHS)
+                fmt = fmt.replace("%b", "%B") if parts["mon"].str.len().max() > 3 else fmt
+            else:
+                month = parts["m"].astype(float)
+        stamps = _assemble(parts["y"].astype(float), month, day, parts)
     bad = stamps.isna()
     if bad.any():
         raise refuse(source, f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})",
                      "Fix or delete those rows")
-    if parts.get("H") is not None and parts["H"].notna().any():
-        fmt += " %I:%M" if parts["P"].notna().any() else " %H:%M"
-        fmt += ":%S" if parts["S"].notna().any() else ""
-        fmt += " %p" if parts["P"].notna().any() else ""
-    return DateReading(pd.DatetimeIndex(stamps), kind, fmt, offsets)
+    return DateReading(pd.DatetimeIndex(stamps), kind, fmt and fmt + _time_format(shape, unique), offsets)
+
+
+def _time_format(shape: _Shape, unique) -> str:
+    """The strftime pattern of the time of day the shapes carry, "" when none does."""
+    found = [m.groupdict() for m in map(shape.pattern.fullmatch, unique) if m and m.groupdict().get("H")]
+    if not found:
+        return ""
+    twelve = any(g["P"] for g in found)
+    return (("T" if any(g["T"] == "T" for g in found) else " ") + ("%I:%M" if twelve else "%H:%M")
+            + (":%S" if any(g["S"] for g in found) else "") + (" %p" if twelve else ""))
 
 
 def _match(shape: str):

@@ -283,7 +283,8 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     n_missing = int(frame[price].isna().sum())
     if n_missing:
         if missing == "error":
-            raise refuse(source, f"{n_missing} row(s) have no {price} price", "Pass --missing drop to drop them or --missing ffill to carry the last price forward")
+            what = price if price.endswith("price") else f"{price} price"
+            raise refuse(source, f"{n_missing} row(s) have no {what}", "Pass --missing drop to drop them or --missing ffill to carry the last price forward")
         if missing == "drop":
             frame = frame[frame[price].notna()]
         else:

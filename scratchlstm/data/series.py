@@ -19,7 +19,8 @@ import pandas as pd
 from .frequency import Frequency, detect_frequency
 from .refusal import refuse
 
-KINDS = {"coingecko": "JSON", "dataframe": "in memory", "series": "in memory"}  # every other format is a delimited text file
+CSV_FORMATS = ("yahoo", "yfinance", "cryptodatadownload", "kaggle-minute")
+NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series"}
 
 
 class DataWarning(UserWarning):
@@ -71,12 +72,15 @@ class PriceSeries:
         """One line: the file, what was detected in it, its frequency, rows, dates and price column."""
         d, idx = self.detected, self.frame.index
         stored = ", ".join(x for x in (d.compression, d.encoding if d.encoding not in (None, "UTF-8") else None) if x)
-        parts = [f"{self.format} {KINDS.get(self.format, 'CSV')}" + (f" ({stored})" if stored else "")]
+        name = f"{self.format} CSV" if self.format in CSV_FORMATS else NAMES.get(self.format, self.format)
+        parts = [name + (f" ({stored})" if stored else "")]
         for label, value in (("delimiter", d.delimiter), ("decimal", d.decimal), ("thousands", d.thousands)):
             if value is not None:
                 parts.append(f"{label} {value!r}")
         if d.dates:
-            parts.append(f"dates {d.dates}")
+            parts.append(f"dates {d.dates}")  # with the offsets, if any
+        elif d.offsets:
+            parts.append(f"offsets {d.offsets}")
         parts.append(self.frequency.word)
         parts.append(f"{len(idx)} rows {self.frequency.stamp(idx[0])} to {self.frequency.stamp(idx[-1])}")
         parts.append(f"price column {self.price_column!r}")
