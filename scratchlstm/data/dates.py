@@ -290,6 +290,10 @@ def _not_dates(text, shapes, name, source):
 def _order(parts: pd.DataFrame, text, name, source):
     """Day and month from the first two fields, in the order the data proves."""
     a, b = parts["a"].astype(float), parts["b"].astype(float)
+    impossible = ((a > 12) & (b > 12)) | (a < 1) | (b < 1) | (a > 31) | (b > 31)
+    if impossible.any():
+        raise refuse(source, f"{int(impossible.sum())} value(s) in column {name!r} are not real dates in either order "
+                             f"(first: {text[impossible].iloc[0]!r})", "Fix or delete those rows")
     day_first, month_first = (a > 12).any(), (b > 12).any()
     if day_first and month_first:
         raise refuse(source, f"column {name!r} has dates with a first field above 12 (e.g. {text[a > 12].iloc[0]!r}) and dates "

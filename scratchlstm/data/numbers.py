@@ -35,6 +35,7 @@ from .refusal import refuse
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
 MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
+_UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
 _ZERO_DIGITS = str.maketrans("0123456789", "0000000000")
 _NUMBER_LIKE = re.compile(r"[+-]?[0.,' \u00a0\u202f]*0[0.,' \u00a0\u202f]*(?:[eE][+-]?0+)?")  # on shapes
 
@@ -197,7 +198,9 @@ def _no_convention(column: _Column, decimal: str | None, source):
     first = column.text[marked.index[0]]
     own = [conv for conv in ((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)
            if _pattern(*_used_in(marked.iloc[0], conv)).fullmatch(marked.iloc[0])]
-    other = _first(column, lambda s: any(_pattern(*_used_in(s, conv)).fullmatch(s) for conv in own)) or column.text[marked.index[-1]]
+    other = (_first(column, lambda s: any(_pattern(*_used_in(s, conv)).fullmatch(s) for conv in own))  # a value no reading of the first fits
+             or _first(column, lambda s: not _UNGROUPED.match(s))  # or one that breaks the first's grouping
+             or column.text[marked.index[-1]])
     return refuse(source, f"the numbers in column {column.name!r} follow no single convention for decimal and thousands marks "
                           f"(e.g. {first!r} and {other!r})", "Export the column again with one number format")
 
