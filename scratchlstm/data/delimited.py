@@ -41,10 +41,9 @@ class Layout:
 
 def sniff_layout(text: str, source) -> Layout:
     """Find the delimiter, the header line and the layout of a delimited price file."""
-    head = text[: 2**16]
+    end = text.find("\n", 2**16)  # whole lines only, however long the first ones are
+    head = text if end == -1 else text[:end]
     lines = re.split(r"\r\n|\r|\n", head)[: BANNER_LINES + SNIFF_LINES + 1]
-    if len(head) < len(text):
-        lines = lines[:-1]  # the last one may be cut
     for banner in range(min(BANNER_LINES, len(lines)) + 1):
         rows = [line for line in lines[banner:] if line.strip()]
         if not rows:
@@ -80,7 +79,10 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
 
 
 def _fields(line: str, delimiter: str) -> list[str]:
-    return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    except csv.Error:  # a field longer than the csv module's limit (128 KiB) is no price file's
+        return [line]
 
 
 def _splits_evenly(rows: list[str], delimiter: str) -> bool:
@@ -113,7 +115,12 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
     seen: dict[str, str] = {}
     for raw, name in zip(_fields(lines[header_line], delimiter), columns):
         if name in seen and name:
-            raise refuse(source, f"columns {seen[name].strip()!r} and {raw.strip()!r} have the same name once case is ignored",
-                         "Rename one of them")
+            raise same_name(source, seen[name].strip(), raw.strip())
         seen[name] = raw
     return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))
+
+
+def same_name(source, first: str, second: str):
+    """The refusal for two columns one name would mean (``Close`` and ``close``): which one is the price?"""
+    how = "the same name" if first == second else "the same name once case is ignored"
+    return refuse(source, f"columns {first!r} and {second!r} have {how}", "Rename one of them")

@@ -57,8 +57,11 @@ def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
     if len(index) < 2:
         return Frequency(None, "a single row")
     seconds = _seconds(index)
-    step = float(np.median(np.diff(seconds)))
+    spacing = np.diff(seconds)
+    step = float(np.median(spacing))
     if step < _DAY * 0.99:
+        if np.mean(np.isclose(spacing, step)) < 0.5:  # event stamps (trades, pitches) have a median but no step
+            return Frequency(None, f"irregular (median spacing {pd.Timedelta(seconds=step)})")
         return _intraday(step)
     days = step / _DAY
     if days <= 1.01:

@@ -34,7 +34,7 @@ from ..errors import DataError
 from .coingecko import coingecko_frame
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
-from .delimited import DATE_COLUMNS, read_table, sniff_layout
+from .delimited import DATE_COLUMNS, read_table, same_name, sniff_layout
 from .frequency import detect_frequency, gap_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -42,6 +42,7 @@ from .series import DataWarning, Detected, PriceSeries
 
 MISSING_POLICIES = ("error", "drop", "ffill")
 PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last")
+SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
 
 __all__ = ["DataWarning", "Detected", "MISSING_POLICIES", "PriceSeries", "as_price_series", "load_prices"]
@@ -87,6 +88,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     table = read_table(text.text, layout, path)
     if len(table) == 0:
         raise refuse(path, "the file has a header but no rows", "Download a longer history")
+    _one_symbol(table, path)
     date_column = _date_column(table.columns, path)
     price = _price_column(table.columns, date_column, price_column, path)
     floats = [c for c in table.columns if c != date_column and pd.api.types.is_float_dtype(table[c])]
@@ -190,9 +192,9 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
     columns = [str(c).strip().lower() for c in frame.columns]
     for k, name in enumerate(columns):
         if name in columns[:k]:
-            raise refuse(source, f"columns {frame.columns[columns.index(name)]!r} and {frame.columns[k]!r} have the same name "
-                                 "once case is ignored", "Rename one of them")
+            raise same_name(source, str(frame.columns[columns.index(name)]).strip(), str(frame.columns[k]).strip())
     frame = frame.set_axis(columns, axis=1)
+    _one_symbol(frame, source)
     if isinstance(frame.index, pd.PeriodIndex):
         frame = frame.set_axis(frame.index.to_timestamp(), axis=0)
     if isinstance(frame.index, pd.DatetimeIndex):
@@ -211,6 +213,17 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
                    detected=detected, notes=notes or [])
 
 
+def _one_symbol(table: pd.DataFrame, source) -> None:
+    """Refuse a long table of several instruments: its rows would merge into one series of duplicated dates."""
+    for column in SYMBOL_COLUMNS:
+        if column in table.columns:
+            symbols = table[column].dropna().unique()
+            if len(symbols) > 1:
+                shown = ", ".join(map(str, symbols[:4])) + (", ..." if len(symbols) > 4 else "")
+                raise refuse(source, f"column {column!r} holds {len(symbols)} instruments ({shown}), one series is needed",
+                             f"Keep the rows of one {column} (e.g. frame[frame[{column!r}] == {str(symbols[0])!r}])")
+
+
 def _date_column(columns, source, in_memory: bool = False) -> str:
     found = next((c for c in DATE_COLUMNS if c in columns), None)
     if found is None:
@@ -227,9 +240,9 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source) -> tu
     """
     values, used = table[date_column], [date_column]
     if date_column == "date" and "time" in table.columns:
-        times = table["time"].astype(str).str.strip()
-        if times.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
-            values, used = table["date"].astype(str).str.strip() + " " + times, ["date", "time"]
+        times = table["time"].astype(object).map(lambda t: str(t).strip())
+        if table["time"].notna().all() and times.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
+            values, used = table["date"].astype(object).map(lambda d: str(d).strip()) + " " + times, ["date", "time"]
     reading = parse_dates(values, name=date_column, source=source, date_format=date_format)
     return table.drop(columns=used), reading
 

@@ -36,6 +36,9 @@ def test_irregular_and_single_stamps():
     assert detect_frequency(pd.DatetimeIndex(["2024-01-01"])).alias is None
     f = detect_frequency(pd.DatetimeIndex(["2024-01-01", "2024-01-14", "2024-01-27"]))
     assert f.alias is None and f.word.startswith("irregular")
+    # trades at 10, 35, 60, 90, 100, 130 s: the median spacing is 25 s, but only 2 of 5 spacings are 25 s
+    trades = pd.Timestamp("2024-01-01") + pd.to_timedelta([10, 35, 60, 90, 100, 130], unit="s")
+    assert detect_frequency(trades).alias is None
 
 
 def test_business_days_count_weekends_as_nothing_missing():

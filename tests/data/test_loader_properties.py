@@ -20,13 +20,16 @@ from hypothesis import strategies as st
 from scratchlstm.data import DataWarning, load_prices
 from scratchlstm.errors import DataError
 
-HEADERS = ["Date,Close", "Date,Open,High,Low,Close,Adj Close,Volume", "timestamp,price", "unix,close", "Date,Volume",
+HEADERS = ["Date,Close", "Date,Time,Close", "Date;Close", "Date,Open,High,Low,Close,Adj Close,Volume", "timestamp,price", "unix,close", "Date,Volume",
            "when,what", "Price,Close,High\nTicker,X,X\nDate,,", "https://www.CryptoDataDownload.com\nunix,date,close", ""]
 DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.dates().map(lambda d: d.strftime("%m/%d/%Y")),
     st.integers(-10**13, 10**13).map(str),
     st.text(alphabet="0123456789-/:T ", max_size=12),
+    st.text(alphabet="0123456789-/:.,; ", max_size=12),
+    st.sampled_from(["10:00", "31/01/2019", "01/31/2019", "Jan 31, 2019", "1990Q1", "1949-01", "20190131", "1949.5",
+                     "2019-01-31T00:00:00+01:00", "43466"]),
     st.text(max_size=8),
     st.just(""),
 )
