@@ -34,6 +34,8 @@ from .refusal import refuse
 
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
+MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
+CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)  # (decimal, thousands)
 MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
 _UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
 _ZERO_DIGITS = str.maketrans("0123456789", "0000000000")
@@ -99,13 +101,11 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
     found : NumberFormat
         The marks seen in the converted columns.
     """
-    conventions = [(d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d and (decimal is None or d == decimal)]
     prepared = [_prepare(frame[name], name) for name in columns]
     prepared.sort(key=lambda c: c.name != price_column)  # the price column narrows the conventions first
-    for column in prepared:
-        if column.name == price_column:
-            _check_number_like(column, source)
-    converted, fitting = [], conventions
+    if prepared and prepared[0].name == price_column:
+        _check_number_like(prepared[0], source)
+    converted, fitting = [], [conv for conv in CONVENTIONS if decimal is None or conv[0] == decimal]
     for column in prepared:
         fits = [conv for conv in fitting if _reads(column, conv)]
         if column.name == price_column and not fits:
@@ -115,15 +115,14 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
             fitting = fits
     out = frame.copy()
     for column in converted:
-        readings = {_used(column, conv) for conv in fitting}
-        values = [_convert(column, reading) for reading in sorted(readings, key=str)]
+        readings = sorted({_reading(column.marks, conv) for conv in fitting}, key=str)
+        values = [_convert(column, reading) for reading in readings]
         if any(not np.array_equal(values[0], other, equal_nan=True) for other in values[1:]):
             if column.name == price_column:
-                raise _ambiguous(column, sorted(readings, key=str), values, source)
+                raise _ambiguous(column, readings, values, source)
             continue  # a secondary column that reads two ways stays text
         out[column.name] = values[0]
-    chosen = fitting[0]
-    used = [_used(c, chosen) for c in converted]
+    used = [_reading(c.marks, fitting[0]) for c in converted]
     return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=next((t for _, t in used if t), None))
 
 
@@ -132,9 +131,7 @@ def _prepare(values: pd.Series, name: str) -> _Column:
     text = pd.Series([None if v is None else str(v).strip() for v in text], index=values.index, dtype=object)
     text = text.where(~text.isin(MISSING_TOKENS), None)
     shapes = text.dropna().map(lambda s: s.translate(_ZERO_DIGITS))
-    joined = "".join(shapes.unique())
-    marks = frozenset(m for m in set(DECIMAL_MARKS) | set(THOUSANDS_SEPARATORS) if m in joined)
-    return _Column(name, text, shapes, marks)
+    return _Column(name, text, shapes, _marks("".join(shapes.unique())))
 
 
 def _check_number_like(column: _Column, source) -> None:
@@ -145,17 +142,29 @@ def _check_number_like(column: _Column, source) -> None:
                      "Fix or delete those rows")
 
 
-def _used(column: _Column, convention: tuple[str, str | None]) -> tuple[str | None, str | None]:
-    """The marks a convention gives this column: (decimal, thousands), each None when absent from it."""
+def _marks(text: str) -> frozenset:
+    return frozenset(m for m in MARKS if m in text)
+
+
+def _reading(marks: frozenset, convention) -> tuple[str | None, str | None] | None:
+    """The marks a convention gives text with ``marks``: (decimal, thousands), each None when absent;
+    None when a mark is foreign to the convention."""
     d, t = convention
-    return (d if d in column.marks else None, t if t in column.marks else None)
+    if not marks <= {d, t}:
+        return None
+    return (d if d in marks else None, t if t in marks else None)
+
+
+def _fits(shape: str, convention) -> bool:
+    """Whether one value reads under ``convention``."""
+    reading = _reading(_marks(shape), convention)
+    return reading is not None and _pattern(*reading).fullmatch(shape) is not None
 
 
 def _reads(column: _Column, convention) -> bool:
-    if not column.marks <= {m for m in convention if m}:
-        return False
-    pattern = _pattern(*_used(column, convention))
-    return all(pattern.fullmatch(s) for s in column.shapes.unique())
+    """Whether every value of the column reads under ``convention``, grouped alike (see the module docstring)."""
+    reading = _reading(column.marks, convention)
+    return reading is not None and all(_pattern(*reading).fullmatch(s) for s in column.shapes.unique())
 
 
 @lru_cache(maxsize=None)
@@ -190,31 +199,22 @@ def _first(column: _Column, shapes_ok) -> str | None:
 
 def _no_convention(column: _Column, decimal: str | None, source):
     if decimal is not None:
-        misfit = _first(column, lambda s: any(_pattern(*_used_in(s, (decimal, t))).fullmatch(s)
-                                                for t in (None,) + THOUSANDS_SEPARATORS if t != decimal))
+        misfit = _first(column, lambda s: any(_fits(s, conv) for conv in CONVENTIONS if conv[0] == decimal))
         return refuse(source, f"column {column.name!r} cannot be read with decimal {decimal!r} (first misfit: {misfit!r})",
                       "Check the decimal= option (--decimal), or leave it out to let the data decide")
-    marked = column.shapes[column.shapes.map(lambda s: any(m in s for m in column.marks))]
+    marked = column.shapes[column.shapes.map(lambda s: bool(_marks(s)))]
     first = column.text[marked.index[0]]
-    own = [conv for conv in ((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)
-           if _pattern(*_used_in(marked.iloc[0], conv)).fullmatch(marked.iloc[0])]
-    other = (_first(column, lambda s: any(_pattern(*_used_in(s, conv)).fullmatch(s) for conv in own))  # a value no reading of the first fits
+    own = [conv for conv in CONVENTIONS if _fits(marked.iloc[0], conv)]
+    other = (_first(column, lambda s: any(_fits(s, conv) for conv in own))  # a value no reading of the first fits
              or _first(column, lambda s: not _UNGROUPED.match(s))  # or one that breaks the first's grouping
              or column.text[marked.index[-1]])
     return refuse(source, f"the numbers in column {column.name!r} follow no single convention for decimal and thousands marks "
                           f"(e.g. {first!r} and {other!r})", "Export the column again with one number format")
 
 
-def _used_in(shape: str, convention) -> tuple[str | None, str | None]:
-    d, t = convention
-    if any(ch in shape for ch in set(DECIMAL_MARKS) | set(THOUSANDS_SEPARATORS) if ch not in (d, t)):
-        return ("#", None)  # a mark outside the convention: nothing matches "#"
-    return (d if d in shape else None, t if t and t in shape else None)
-
-
 def _ambiguous(column: _Column, readings, values, source):
     k = next(k for k in range(1, len(values)) if not np.array_equal(values[0], values[k], equal_nan=True))
-    differs = np.flatnonzero(~np.isclose(values[0], values[k], equal_nan=True))[0]
+    differs = np.flatnonzero((values[0] != values[k]) & ~np.isnan(values[0]))[0]  # missing rows are NaN in both
     example = column.text.iloc[differs]
 
     def word(reading, value):
