@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .numbers import MISSING_TOKENS
+from .numbers import DIGITS_AS_ZERO, MISSING_TOKENS
 from .refusal import refuse
 
 MONTHS = {name: k + 1 for k, names in enumerate(
@@ -45,7 +45,6 @@ MONTHS = {name: k + 1 for k, names in enumerate(
      ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
      ("dec", "december")]) for name in names}
 UNIX_SECONDS = (1e8, 7.3e9)  # 1973-03-03 to 2201: smaller numbers are YYYYMMDD, years or day counts, never price stamps
-_ZERO_DIGITS = str.maketrans("0123456789", "0000000000")
 _TIME = (r"(?:(?P<T>T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?(?:\s?(?P<P>[AaPp][Mm]))?"
          r"(?:\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?")
 _MONTH = r"(?P<mon>[A-Za-z]{3,9})\.?"
@@ -162,7 +161,7 @@ def _text_of(column: pd.Series) -> pd.Series:
 
 def _shapes(text: pd.Series) -> pd.Series:
     """Each value with its digits written as 0: a long column has few distinct shapes, and a format is a shape."""
-    return pd.Series([s.translate(_ZERO_DIGITS) for s in text], index=text.index, dtype=object)
+    return pd.Series([s.translate(DIGITS_AS_ZERO) for s in text], index=text.index, dtype=object)
 
 
 def _split_offsets(text: pd.Series, shapes: pd.Series) -> tuple[pd.Series, pd.Series, tuple[str, ...]]:

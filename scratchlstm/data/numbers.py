@@ -38,7 +38,7 @@ MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
 CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)  # (decimal, thousands)
 MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
 _UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
-_ZERO_DIGITS = str.maketrans("0123456789", "0000000000")
+DIGITS_AS_ZERO = str.maketrans("0123456789", "0000000000")  # a value's shape: its text with every digit as 0
 _NUMBER_LIKE = re.compile(r"[+-]?[0.,' \u00a0\u202f]*0[0.,' \u00a0\u202f]*(?:[eE][+-]?0+)?")  # on shapes
 
 
@@ -130,7 +130,7 @@ def _prepare(values: pd.Series, name: str) -> _Column:
     text = values.astype(object).where(values.notna(), None)
     text = pd.Series([None if v is None else str(v).strip() for v in text], index=values.index, dtype=object)
     text = text.where(~text.isin(MISSING_TOKENS), None)
-    shapes = text.dropna().map(lambda s: s.translate(_ZERO_DIGITS))
+    shapes = text.dropna().map(lambda s: s.translate(DIGITS_AS_ZERO))
     return _Column(name, text, shapes, _marks("".join(shapes.unique())))
 
 
