@@ -1,8 +1,10 @@
-"""Price data in: loaders for real file formats, the embedded default series, windows and scaling."""
+"""Price data in: loaders for real file formats and conventions, in-memory data, the embedded default series."""
 
 from pathlib import Path
 
-from .loaders import DataWarning, PriceSeries, load_prices
+from .frequency import Frequency
+from .loaders import as_price_series, load_prices
+from .series import DataWarning, Detected, PriceSeries
 
 EMBEDDED_CSV = Path(__file__).parent / "embedded" / "msft-daily-2000-2013.csv"
 
@@ -12,4 +14,4 @@ def load_embedded() -> PriceSeries:
     return load_prices(EMBEDDED_CSV)
 
 
-__all__ = ["EMBEDDED_CSV", "DataWarning", "PriceSeries", "load_embedded", "load_prices"]
+__all__ = ["EMBEDDED_CSV", "DataWarning", "Detected", "Frequency", "PriceSeries", "as_price_series", "load_embedded", "load_prices"]

@@ -15,11 +15,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from ..io import atomic_write_text
-from .loaders import coingecko_frame
+from .dates import unix_stamps
+from .refusal import refuse
 
 API = "https://api.coingecko.com/api/v3"
 
@@ -44,8 +46,49 @@ def fetch_market_chart(coin: str, days: int, vs_currency: str = "usd", timeout: 
         raise DataError(f"cannot reach CoinGecko ({reason}); you seem to be offline: download the prices elsewhere and pass them with --csv") from None
     try:
         return json.loads(body)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DataError("CoinGecko's answer was not JSON; retry later") from None
+
+
+def coingecko_frame(doc, source="CoinGecko response") -> pd.DataFrame:
+    """Frame (date, close, volume, market_cap) from a ``market_chart`` document, oldest first as sent.
+
+    Raises
+    ------
+    scratchlstm.errors.DataError
+        for an error document (``{"error": ...}`` or ``{"status": {"error_message": ...}}``), an
+        empty ``prices`` list, pairs that are not ``[milliseconds, price]``, or stamps outside 1973-2200.
+    """
+    if isinstance(doc, dict) and ("error" in doc or isinstance(doc.get("status"), dict)):
+        status = doc.get("status") if isinstance(doc.get("status"), dict) else {}
+        message = doc.get("error") or status.get("error_message") or status
+        raise refuse(source, f"CoinGecko answered with an error instead of prices ({message})",
+                     "Check the coin id and the number of days, wait a minute if it is a rate limit, and fetch again")
+    if not isinstance(doc, dict) or "prices" not in doc:
+        raise refuse(source, "JSON without a 'prices' list; only CoinGecko /coins/{id}/market_chart responses are understood",
+                     "Export the prices as CSV with Date and Close columns")
+    prices = _pairs(doc["prices"], "prices", source)
+    if len(prices) == 0:
+        raise refuse(source, "the 'prices' list is empty", "Check the coin id and the number of days, and fetch again")
+    frame = pd.DataFrame({"date": unix_stamps(prices[:, 0], "ms", name="prices", source=source), "close": prices[:, 1]})
+    for key, column in (("total_volumes", "volume"), ("market_caps", "market_cap")):
+        values = doc.get(key)
+        if isinstance(values, list) and len(values) == len(prices):
+            frame[column] = _pairs(values, key, source)[:, 1]
+    return frame
+
+
+def _pairs(values, key: str, source) -> np.ndarray:
+    try:
+        pairs = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise refuse(source, f"{key!r} is not a list of [milliseconds, value] pairs ({exc})", "Save the API response again") from None
+    if pairs.size == 0:
+        return pairs.reshape(0, 2)
+    if pairs.ndim != 2 or pairs.shape[1] != 2:
+        raise refuse(source, f"{key!r} is not a list of [milliseconds, value] pairs (its shape is {pairs.shape})",
+                     "Save the API response again")
+    return pairs
 
 
 def daily_closes(doc: dict) -> pd.DataFrame:
@@ -54,7 +97,10 @@ def daily_closes(doc: dict) -> pd.DataFrame:
     frame = frame.sort_values("date")
     frame["date"] = frame["date"].dt.normalize()
     frame = frame.drop_duplicates("date", keep="last")
-    return frame.iloc[:-1]  # the current day is not closed yet
+    frame = frame.iloc[:-1]  # the current day is not closed yet
+    if frame.empty:
+        raise DataError("CoinGecko sent no finished day (only today's running price); ask for more --days")
+    return frame
 
 
 def fetch_to_csv(coin: str, days: int, out: str | Path, vs_currency: str = "usd", opener=urllib.request.urlopen) -> pd.DataFrame:

@@ -1,23 +1,35 @@
-"""Property-based tests of the loaders: whatever the bytes, they raise nothing but DataError."""
+"""Property-based tests of the loaders.
 
+Whatever the bytes, they raise nothing but DataError; and prices and dates written in any
+convention (delimiter, decimal mark, thousands separator, quoting, date format and order,
+encoding, gzip, row order) load back equal to the originals, or are refused for a doubt the
+data cannot settle: never different.
+"""
+
+import gzip
 import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scratchlstm.data import DataWarning, load_prices
 from scratchlstm.errors import DataError
 
-HEADERS = ["Date,Close", "Date,Open,High,Low,Close,Adj Close,Volume", "timestamp,price", "unix,close", "Date,Volume",
+HEADERS = ["Date,Close", "Date,Time,Close", "Date;Close", "Date,Open,High,Low,Close,Adj Close,Volume", "timestamp,price", "unix,close", "Date,Volume",
            "when,what", "Price,Close,High\nTicker,X,X\nDate,,", "https://www.CryptoDataDownload.com\nunix,date,close", ""]
 DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.dates().map(lambda d: d.strftime("%m/%d/%Y")),
     st.integers(-10**13, 10**13).map(str),
     st.text(alphabet="0123456789-/:T ", max_size=12),
+    st.text(alphabet="0123456789-/:.,; ", max_size=12),
+    st.sampled_from(["10:00", "31/01/2019", "01/31/2019", "Jan 31, 2019", "1990Q1", "1949-01", "20190131", "1949.5",
+                     "2019-01-31T00:00:00+01:00", "43466"]),
     st.text(max_size=8),
     st.just(""),
 )
@@ -57,3 +69,84 @@ def test_malformed_csv_raises_only_data_error(header, rows):
 @given(blob=st.binary(max_size=400))
 def test_arbitrary_bytes_raise_only_data_error(blob):
     _load(blob)
+
+
+# ----------------------------------------------------------------------------------------------
+# round trips through every convention
+
+MONTH_NAMES = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+DATE_WRITERS = {  # written by hand, not by strftime, so the test does not share the loader's assumptions
+    "iso": lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}",
+    "ymd-slash": lambda d: f"{d.year}/{d.month:02d}/{d.day:02d}",
+    "dmy-slash": lambda d: f"{d.day:02d}/{d.month:02d}/{d.year}",
+    "mdy-slash": lambda d: f"{d.month}/{d.day}/{d.year}",
+    "dmy-dot": lambda d: f"{d.day:02d}.{d.month:02d}.{d.year}",
+    "dmy-dash": lambda d: f"{d.day}-{d.month}-{d.year}",
+    "yyyymmdd": lambda d: f"{d.year}{d.month:02d}{d.day:02d}",
+    "mon-d-y": lambda d: f"{MONTH_NAMES[d.month - 1]} {d.day:02d}, {d.year}",
+    "d-mon-y": lambda d: f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}",
+    "iso-offset": lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}T00:00:00{'+01:00' if d.month < 4 else '+02:00'}",
+}
+# the only refusals a well-formed file may get: doubts that the data itself cannot settle
+FAIR_REFUSALS = ("reads two ways", "could be day-first or month-first")
+
+
+def _number(value: float, decimals: int, decimal: str, thousands: str | None) -> str:
+    text = f"{value:,.{decimals}f}" if thousands else f"{value:.{decimals}f}"
+    return text.translate(str.maketrans({",": thousands or "", ".": decimal}))
+
+
+@st.composite
+def written_prices(draw):
+    n = draw(st.integers(3, 30))
+    start = draw(st.dates(min_value=pd.Timestamp("1990-01-01").date(), max_value=pd.Timestamp("2030-01-01").date()))
+    steps = draw(st.lists(st.integers(1, 40), min_size=n - 1, max_size=n - 1))
+    dates = pd.DatetimeIndex(pd.Timestamp(start) + pd.to_timedelta(np.cumsum([0] + steps), unit="D"))
+    decimals = draw(st.integers(0, 6))
+    values = draw(st.lists(st.floats(1, 1e7, allow_nan=False), min_size=n, max_size=n))
+    expected = [float(f"{v:.{decimals}f}") for v in values]  # what the text says, read by Python's own float()
+    decimal = draw(st.sampled_from([".", ","]))
+    thousands = draw(st.sampled_from([None, ",", ".", " ", "\u00a0", "'"]).filter(lambda t: t != decimal))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    quote_all = draw(st.booleans())
+    date_writer = draw(st.sampled_from(sorted(DATE_WRITERS)))
+    extra = draw(st.booleans())  # a text column with a non-ASCII name, so the encoding matters
+
+    def field(text):
+        return f'"{text}"' if quote_all or delimiter in text or '"' in text else text
+
+    header = ["Date", "Close"] + (["Währung"] if extra else [])
+    rows = [[DATE_WRITERS[date_writer](d), _number(v, decimals, decimal, thousands)] + (["€uro"] if extra else [])
+            for d, v in zip(dates, values)]
+    if draw(st.booleans()):
+        rows = rows[::-1]  # newest first, as many sites export
+    text = "\n".join(delimiter.join(field(f) for f in row) for row in [header] + rows) + "\n"
+    encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1" if not extra else "utf-8"]))
+    data = text.encode(encoding)
+    if draw(st.booleans()):
+        data = gzip.compress(data)
+    return data, dates, expected
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=written_prices())
+def test_prices_in_any_convention_load_back_equal_or_are_refused(case):
+    data, dates, expected = case
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "prices.csv"
+        path.write_bytes(data)
+        try:
+            series = load_prices(path)
+        except DataError as exc:
+            assert any(reason in str(exc) for reason in FAIR_REFUSALS), str(exc)
+            return
+    assert list(series.prices.astype(float)) == expected
+    assert series.frame.index.equals(dates.rename("date"))
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_an_ambiguous_column_loads_equal_once_decimal_is_given(tmp_path, decimal):
+    path = tmp_path / "p.csv"
+    path.write_text("Date;Close\n2020-01-01;1,234\n2020-01-02;2,345\n")
+    expected = [1.234, 2.345] if decimal == "," else [1234.0, 2345.0]
+    assert list(load_prices(path, decimal=decimal).prices) == expected

@@ -1,0 +1,321 @@
+"""Dates and times, from text or numbers, read the way the data itself decides.
+
+==========================  =====================  ===============================================
+written as                  read as                decided by
+==========================  =====================  ===============================================
+2019-01-31, 2019/01/31      year-first (ISO 8601)  the shape; any time of day is kept
+2019-01-31T14:30:00+01:00   local date and time    the offset is dropped, not applied (see below)
+31/01/2019, 31.01.2019,     day-first or           a first field above 12 means day-first, a
+31-01-2019, 01/31/2019      month-first            second field above 12 month-first; both, or
+                                                   neither, is refused unless ``date_format`` says
+Jan 31, 2019; 31 Jan 2019;  month names (English)  the shape
+31-Jan-2019
+1949-01, Jan 1949           year-month             stamped on the month's first day
+1990Q1, 1990-Q1, Q1 1990    quarter                stamped on the quarter's first day
+20190131 (text or number)   YYYYMMDD               every value a valid date
+1704067200, 1704067200000   unix seconds or ms     the size; 1973 to 2200 only
+1949, 1949.0833             years (R's ts time)    every value in 1000-2200, on steps of 1/12, 1/4 or 1
+==========================  =====================  ===============================================
+
+Two-digit years (``31/01/19``), spreadsheet day numbers (``43466``) and mixtures of these shapes
+are refused: each needs an assumption the data cannot confirm. ``date_format`` (a strftime
+pattern, e.g. ``"%d/%m/%Y"``) overrides the detection.
+
+Offsets: one rule, applied to every stamp. The local date and time written in the stamp are kept
+and the offset (``+01:00``, ``Z``, ``UTC``) is dropped without converting. A daily bar stamped
+``2019-01-31T00:00+01:00`` is the 31st where it was recorded; converted to UTC it would become the
+30th, and a file whose offset changes at a daylight-saving switch would get one date twice and lose
+the next. The cost falls on intraday stamps across an autumn switch, whose repeated hour shows up as
+duplicated stamps (dropped, and reported).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .numbers import DIGITS_AS_ZERO, MISSING_TOKENS
+from .refusal import refuse
+
+MONTHS = {name: k + 1 for k, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")]) for name in names}
+UNIX_SECONDS = (1e8, 7.3e9)  # 1973-03-03 to 2201: smaller numbers are YYYYMMDD, years or day counts, never price stamps
+_TIME = (r"(?:(?P<T>T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?(?:\s?(?P<P>[AaPp][Mm]))?"
+         r"(?:\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?")
+_MONTH = r"(?P<mon>[A-Za-z]{3,9})\.?"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    name: str  # how the dates are described
+    pattern: re.Pattern  # named groups: y, m, d (or a, b for day/month), mon, q, time groups, sep
+    strftime: str  # the strftime pattern of the date part ({sep} filled in), "" where there is none
+
+
+SHAPES = [
+    _Shape("year-first", re.compile(rf"(?P<y>\d{{4}})(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}}){_TIME}"), "%Y{sep}%m{sep}%d"),
+    _Shape("day/month", re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[-/.])(?P<b>\d{{1,2}})(?P=sep)(?P<y>\d{{4}}){_TIME}"), ""),
+    _Shape("month names", re.compile(rf"{_MONTH}\s(?P<d>\d{{1,2}}),?\s(?P<y>\d{{4}}){_TIME}"), "%b %d, %Y"),
+    _Shape("month names", re.compile(rf"(?P<d>\d{{1,2}})(?P<sep>[\s-]){_MONTH}(?P=sep)(?P<y>\d{{4}}){_TIME}"), "%d{sep}%b{sep}%Y"),
+    _Shape("year-month", re.compile(r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})"), "%Y{sep}%m"),
+    _Shape("year-month", re.compile(rf"{_MONTH}(?P<sep>[\s-])(?P<y>\d{{4}})"), "%b{sep}%Y"),
+    _Shape("quarters", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Qq](?P<q>\d)"), ""),
+    _Shape("quarters", re.compile(r"[Qq](?P<q>\d)(?P<sep>[-\s]?)(?P<y>\d{4})"), ""),
+]
+_TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
+_NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")  # on shapes
+_OFFSET_AT_END = re.compile(r"(?P<rest>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[AaPp][Mm])?)\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)")
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """Time stamps read from a column, and how they were read."""
+
+    stamps: pd.DatetimeIndex  # naive local times, in the column's row order
+    kind: str  # "year-first", "day-first", "month-first", "month names", "YYYYMMDD", "unix seconds", ...
+    format: str | None = None  # the strftime pattern that reads the text, where one does
+    offsets: tuple[str, ...] = ()  # the distinct offsets dropped, as written
+
+    @property
+    def order(self) -> str | None:
+        """``"day-first"``, ``"month-first"`` or ``"year-first"`` for numeric dates with all three fields."""
+        return self.kind if self.kind in ("day-first", "month-first", "year-first") else None
+
+    def describe(self) -> str:
+        text = f"{self.kind} ({self.format})" if self.format and self.format != self.kind else self.kind
+        return text + (f", offsets {self.offsets_text()}" if self.offsets else "")
+
+    def offsets_text(self) -> str:
+        shown = ", ".join(self.offsets[:3]) + (f" and {len(self.offsets) - 3} more" if len(self.offsets) > 3 else "")
+        return f"{shown} dropped (local times kept)" if self.offsets else ""
+
+
+def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None = None) -> DateReading:
+    """Read a date column (see the module docstring for what is understood).
+
+    Parameters
+    ----------
+    column : pandas.Series
+        Text, numbers or datetimes.
+    name : str
+        The column's name, for messages.
+    source : str or path
+        The file, for messages.
+    date_format : str, optional
+        A strftime pattern that every value must match; it replaces the detection.
+
+    Raises
+    ------
+    scratchlstm.errors.DataError
+        naming the file, the column, the problem and the fix.
+    """
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        offsets = tuple(dict.fromkeys(t.strftime("%z") for t in column))
+        return DateReading(pd.DatetimeIndex(column.dt.tz_localize(None)), "datetimes", offsets=offsets)
+    if pd.api.types.is_datetime64_dtype(column.dtype):
+        if column.isna().any():
+            raise refuse(source, f"{int(column.isna().sum())} time stamp(s) in {name!r} are missing", "Fill or drop those rows")
+        return DateReading(pd.DatetimeIndex(column), "datetimes")
+    numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+    if numeric and date_format is None and column.notna().all():
+        return _from_numbers(column.to_numpy(dtype=float), name, source)
+    text = _text_of(column)
+    missing = text.isna() | text.isin(MISSING_TOKENS)
+    if missing.any():
+        raise refuse(source, f"{int(missing.sum())} value(s) in column {name!r} are not dates (first: {text[missing].iloc[0] or ''!r})",
+                     "Fill in or delete those rows")
+    text, shapes, offsets = _split_offsets(text, _shapes(text))
+    if date_format is not None:
+        return _with_format(text, date_format, offsets, name, source)
+    if all(_NUMERIC.fullmatch(s) for s in shapes.unique()):
+        return _from_numbers(text.astype(float).to_numpy(), name, source)
+    return _from_text(text, shapes, offsets, name, source)
+
+
+def unix_stamps(values: np.ndarray, unit: str, *, name: str, source) -> pd.DatetimeIndex:
+    """Unix seconds (``unit="s"``) or milliseconds (``"ms"``) as stamps, refusing times outside 1973-2200."""
+    seconds = values / (1000.0 if unit == "ms" else 1.0)
+    plausible = (seconds >= UNIX_SECONDS[0]) & (seconds < UNIX_SECONDS[1])
+    if not plausible.all():
+        raise refuse(source, f"{int((~plausible).sum())} value(s) in {name!r} are not unix times between 1973 and 2200 "
+                             f"(first: {values[~plausible][0]:g})",
+                     "Use dates such as 2020-01-31, or unix seconds or milliseconds")
+    return pd.DatetimeIndex(pd.to_datetime(values, unit=unit))
+
+
+def _text_of(column: pd.Series) -> pd.Series:
+    """Stripped text, None where missing; whole floats without their ".0" (20190131.0 from a column with blanks)."""
+    def text(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip()
+
+    return pd.Series([text(v) for v in column.astype(object)], index=column.index, dtype=object)
+
+
+def _shapes(text: pd.Series) -> pd.Series:
+    """Each value with its digits written as 0: a long column has few distinct shapes, and a format is a shape."""
+    return pd.Series([s.translate(DIGITS_AS_ZERO) for s in text], index=text.index, dtype=object)
+
+
+def _split_offsets(text: pd.Series, shapes: pd.Series) -> tuple[pd.Series, pd.Series, tuple[str, ...]]:
+    """Text and shapes without trailing UTC offsets (only those after a time of day), and the offsets seen."""
+    with_offset = [s for s in shapes.unique() if _OFFSET_AT_END.fullmatch(s)]
+    if not with_offset:
+        return text, shapes, ()
+    rows = shapes.isin(with_offset)
+    parts = text[rows].str.extract(_OFFSET_AT_END.pattern + "$")
+    text = text.copy()
+    text[rows] = parts["rest"]
+    return text, _shapes(text), tuple(dict.fromkeys(parts["Z"]))
+
+
+def _with_format(text: pd.Series, date_format: str, offsets, name, source) -> DateReading:
+    if "%z" in date_format or "%Z" in date_format:
+        raise refuse(source, f"date_format {date_format!r} has an offset field", "Leave %z and %Z out: offsets are recognised and dropped")
+    try:
+        stamps = pd.to_datetime(text, format=date_format, errors="coerce")
+    except (ValueError, TypeError) as exc:
+        raise refuse(source, f"date_format {date_format!r} is not a strftime pattern ({exc})", "Use one such as %d/%m/%Y") from None
+    bad = stamps.isna()
+    if bad.any():
+        raise refuse(source, f"{int(bad.sum())} value(s) in column {name!r} do not match date_format {date_format!r} "
+                             f"(first: {text[bad].iloc[0]!r})", "Check the pattern (e.g. %d/%m/%Y for 31/01/2019)")
+    return DateReading(pd.DatetimeIndex(stamps), "as given", date_format, offsets)
+
+
+def _from_numbers(values: np.ndarray, name, source) -> DateReading:
+    whole = values == np.floor(values)
+    if whole.all() and ((values >= 1e7) & (values < 1e8)).all():
+        stamps = pd.to_datetime(pd.Series(values.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
+        if stamps.notna().all():
+            return DateReading(pd.DatetimeIndex(stamps), "YYYYMMDD", "%Y%m%d")
+    if ((values >= 1000) & (values <= 2200)).all():
+        return _decimal_years(values, name, source)
+    if ((values >= 20000) & (values < 80000)).all():
+        raise refuse(source, f"column {name!r} holds numbers such as {values[0]:g}, which look like spreadsheet day numbers, not dates",
+                     "Format the column as dates (YYYY-MM-DD) in the spreadsheet before exporting")
+    unit = "ms" if np.nanmax(np.abs(values)) >= 1e11 else "s"  # 1e11 ms is 1973; 1e11 s is the year 5138
+    return DateReading(unix_stamps(values, unit, name=name, source=source), "unix milliseconds" if unit == "ms" else "unix seconds")
+
+
+def _decimal_years(values: np.ndarray, name, source) -> DateReading:
+    """R's time-series times: the year plus the elapsed fraction (1949.0833 is February 1949)."""
+    year = np.floor(values + 1e-9)
+    fraction = values - year
+    for steps, kind in ((1, "years"), (4, "decimal years (quarters)"), (12, "decimal years (months)")):
+        k = np.round(fraction * steps)
+        if np.all(np.abs(fraction * steps - k) < 1e-4 * steps):
+            months = ((k % steps) * (12 // steps)).astype(int) + 1  # k == steps: a fraction a hair below the next year
+            stamps = pd.to_datetime(pd.DataFrame({"year": (year + k // steps).astype(int), "month": months, "day": 1}))
+            return DateReading(pd.DatetimeIndex(stamps), kind)
+    raise refuse(source, f"column {name!r} holds numbers such as {values[0]:g}: years with fractions that are not months or quarters",
+                 "Use dates such as 2020-01-31")
+
+
+def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source) -> DateReading:
+    first = _match(shapes.iloc[0])
+    if first is None:
+        raise _not_dates(text, shapes, name, source)
+    shape, sep = first
+    unique = shapes.unique()
+    misfit = next((s for s in unique if _match(s) != first), None)
+    if misfit is not None:
+        if _match(misfit) is None:
+            raise _not_dates(text, shapes, name, source)
+        raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r}), "
+                             "which can make a date like 01/02 mean two days",
+                     "Use one date format, preferably YYYY-MM-DD")
+    if all(_ISO.fullmatch(s) for s in unique):  # the common case, parsed by pandas at C speed
+        stamps, kind, fmt = pd.to_datetime(text, format="ISO8601", errors="coerce"), "year-first", "%Y-%m-%d"
+    else:
+        parts = text.str.extract(shape.pattern.pattern + "$")
+        if shape.name == "day/month":
+            day, month, kind = _order(parts, text, name, source)
+            fmt = f"%d{sep}%m{sep}%Y" if kind == "day-first" else f"%m{sep}%d{sep}%Y"
+        else:
+            kind, fmt = shape.name, shape.strftime.format(sep=sep) or None
+            day = parts["d"].astype(float) if "d" in parts else pd.Series(1.0, index=parts.index)
+            if "q" in parts:
+                month = (parts["q"].astype(float) - 1) * 3 + 1
+            elif "mon" in parts:
+                month = parts["mon"].str.lower().map(MONTHS)
+                fmt = fmt.replace("%b", "%B") if parts["mon"].str.len().max() > 3 else fmt
+            else:
+                month = parts["m"].astype(float)
+        stamps = _assemble(parts["y"].astype(float), month, day, parts)
+    bad = stamps.isna()
+    if bad.any():
+        raise refuse(source, f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})",
+                     "Fix or delete those rows")
+    return DateReading(pd.DatetimeIndex(stamps), kind, fmt and fmt + _time_format(shape, unique), offsets)
+
+
+def _time_format(shape: _Shape, unique) -> str:
+    """The strftime pattern of the time of day the shapes carry, "" when none does."""
+    found = [m.groupdict() for m in map(shape.pattern.fullmatch, unique) if m and m.groupdict().get("H")]
+    if not found:
+        return ""
+    twelve = any(g["P"] for g in found)
+    return (("T" if any(g["T"] == "T" for g in found) else " ") + ("%I:%M" if twelve else "%H:%M")
+            + (":%S" if any(g["S"] for g in found) else "") + (" %p" if twelve else ""))
+
+
+def _match(shape: str):
+    """(the shape's entry in SHAPES, its separator) or None."""
+    for entry in SHAPES:
+        m = entry.pattern.fullmatch(shape)
+        if m:
+            return entry, m.groupdict().get("sep") or ""
+    return None
+
+
+def _not_dates(text, shapes, name, source):
+    known = shapes.map(lambda s: _match(s) is not None)
+    example = text[~known].iloc[0]
+    if _TWO_DIGIT_YEAR.fullmatch(example):
+        return refuse(source, f"column {name!r} has two-digit years (e.g. {example!r}), which leave the century to a guess",
+                      "Save the dates with four-digit years, or pass date_format (--date-format), e.g. %d/%m/%y")
+    return refuse(source, f"{int((~known).sum())} value(s) in column {name!r} are not dates (first: {example!r})",
+                  "Use one date format, preferably YYYY-MM-DD, or pass date_format (--date-format)")
+
+
+def _order(parts: pd.DataFrame, text, name, source):
+    """Day and month from the first two fields, in the order the data proves."""
+    a, b = parts["a"].astype(float), parts["b"].astype(float)
+    impossible = ((a > 12) & (b > 12)) | (a < 1) | (b < 1) | (a > 31) | (b > 31)
+    if impossible.any():
+        raise refuse(source, f"{int(impossible.sum())} value(s) in column {name!r} are not real dates in either order "
+                             f"(first: {text[impossible].iloc[0]!r})", "Fix or delete those rows")
+    day_first, month_first = (a > 12).any(), (b > 12).any()
+    if day_first and month_first:
+        raise refuse(source, f"column {name!r} has dates with a first field above 12 (e.g. {text[a > 12].iloc[0]!r}) and dates "
+                             f"with a second field above 12 (e.g. {text[b > 12].iloc[0]!r}): day-first and month-first mixed",
+                     "Export the dates in one format, preferably YYYY-MM-DD")
+    if not (day_first or month_first):
+        sep = parts["sep"].iloc[0]
+        raise refuse(source, f"every date in column {name!r} has both first fields at 12 or below (e.g. {text.iloc[0]!r}), "
+                             "so it could be day-first or month-first",
+                     f"Pass date_format (--date-format) '%d{sep}%m{sep}%Y' or '%m{sep}%d{sep}%Y'")
+    return (a, b, "day-first") if day_first else (b, a, "month-first")
+
+
+def _assemble(year, month, day, parts: pd.DataFrame) -> pd.Series:
+    """Stamps from numeric parts; NaT where a part is out of range (31 February, 25:00)."""
+    stamps = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}), errors="coerce")
+    if "H" not in parts or parts["H"].isna().all():
+        return stamps
+    timed, am_pm = parts["H"].notna(), parts["P"].notna()
+    hour, minute = parts["H"].astype(float).fillna(0), parts["M"].astype(float).fillna(0)
+    second = parts["S"].astype(float).fillna(0)
+    fraction = ("0." + parts["F"].fillna("0")).astype(float)
+    valid = ~timed | (np.where(am_pm, (hour >= 1) & (hour <= 12), hour <= 23) & (minute <= 59) & (second <= 59))
+    hour = np.where(am_pm, hour % 12 + 12 * (parts["P"].str.lower() == "pm"), hour)  # 12 AM is midnight, 12 PM noon
+    seconds = hour * 3600 + minute * 60 + second + fraction
+    return (stamps + pd.to_timedelta(seconds, unit="s")).where(valid)

@@ -1,0 +1,126 @@
+"""Delimited text: which character separates the columns, which line is the header, what is above it.
+
+The delimiter is the one of ``DELIMITERS`` that splits the header into two or more fields and every
+sampled row into as many; quoted fields (``"4160,62"``) count as one. When two fit equally, the one
+whose header names a date column wins; when that does not decide either, the file is refused.
+Lines above the header that do not split like it (a banner such as CryptoDataDownload's URL) are
+skipped, up to ``BANNER_LINES``.
+
+Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing and
+numbers with marks stay text for ``numbers.read_numbers``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .numbers import MISSING_TOKENS
+from .refusal import refuse
+
+DELIMITERS = (",", ";", "\t", "|")
+BANNER_LINES = 3
+SNIFF_LINES = 50
+DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "unix", "snapped_at")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the table is in the text and how its fields are separated."""
+
+    delimiter: str
+    header_line: int  # lines above it are a banner, skipped
+    skip_after_header: int  # yfinance's Ticker and Date lines
+    format: str  # "yahoo", "yfinance" or "cryptodatadownload"
+    columns: tuple[str, ...]  # lower-case header names
+
+
+def sniff_layout(text: str, source) -> Layout:
+    """Find the delimiter, the header line and the layout of a delimited price file."""
+    end = text.find("\n", 2**16)  # whole lines only, however long the first ones are
+    head = text if end == -1 else text[:end]
+    lines = re.split(r"\r\n|\r|\n", head)[: BANNER_LINES + SNIFF_LINES + 1]
+    for banner in range(min(BANNER_LINES, len(lines)) + 1):
+        rows = [line for line in lines[banner:] if line.strip()]
+        if not rows:
+            break
+        fitting = [d for d in DELIMITERS if _splits_evenly(rows, d)]
+        if fitting:
+            header = banner + next(k for k, line in enumerate(lines[banner:]) if line.strip())
+            return _layout(lines, header, _choose(fitting, rows[0], source), source)
+    header = next((k for k, line in enumerate(lines) if line.strip()), 0)
+    delimiter = max(DELIMITERS, key=lambda d: len(_fields(lines[header], d)))  # ragged rows: pandas says where
+    return _layout(lines, header, delimiter, source)
+
+
+def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None) -> pd.DataFrame:
+    """The table below the header; columns lower-cased; those in ``as_text`` kept as text."""
+    skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
+    positions = [layout.columns.index(c) for c in as_text] if as_text else None
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
+                            na_values=list(MISSING_TOKENS), keep_default_na=False, usecols=positions,
+                            dtype=str if as_text else None)
+    except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
+        raise refuse(source, f"this is not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                     "Export the prices as a delimited text file (comma, semicolon or tab)") from None
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas made the first column the index: rows are too long
+        raise refuse(source, "some rows have more fields than the header", "Check the delimiters; every row needs one value per column")
+    names = [layout.columns[p] for p in positions] if positions else list(layout.columns)
+    if len(names) != len(frame.columns):
+        raise refuse(source, f"the header has {len(names)} fields but pandas read {len(frame.columns)} columns",
+                     "Check the quotes in the header line")
+    frame.columns = names
+    return frame
+
+
+def _fields(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])
+    except csv.Error:  # a field longer than the csv module's limit (128 KiB) is no price file's
+        return [line]
+
+
+def _splits_evenly(rows: list[str], delimiter: str) -> bool:
+    width = len(_fields(rows[0], delimiter))
+    return width >= 2 and all(len(_fields(row, delimiter)) == width for row in rows[1:])
+
+
+def _choose(fitting: list[str], header: str, source) -> str:
+    widest = max(len(_fields(header, d)) for d in fitting)
+    best = [d for d in fitting if len(_fields(header, d)) == widest]
+    if len(best) > 1:
+        named = [d for d in best if any(f.strip().lower() in DATE_COLUMNS for f in _fields(header, d))]
+        best = named if len(named) == 1 else best
+    if len(best) > 1:
+        shown = " or ".join(repr(d) for d in best)
+        raise refuse(source, f"the columns could be separated by {shown}: both split every line alike",
+                     "Save the file again with a single delimiter, preferably a comma")
+    return best[0]
+
+
+def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layout:
+    columns = [f.strip().lower() for f in _fields(lines[header_line], delimiter)]
+    below = _fields(lines[header_line + 1], delimiter) if header_line + 1 < len(lines) else []
+    fmt, skip_after = "yahoo", 0
+    if columns[:1] == ["price"] and [f.strip().lower() for f in below[:1]] == ["ticker"]:
+        fmt, skip_after = "yfinance", 2  # yfinance >= 0.2.51: Price / Ticker / Date header lines
+        columns[0] = "date"
+    elif header_line > 0 and any("cryptodatadownload" in line.lower() for line in lines[:header_line]):
+        fmt = "cryptodatadownload"
+    seen: dict[str, str] = {}
+    for raw, name in zip(_fields(lines[header_line], delimiter), columns):
+        if name in seen and name:
+            raise same_name(source, seen[name].strip(), raw.strip())
+        seen[name] = raw
+    return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))
+
+
+def same_name(source, first: str, second: str):
+    """The refusal for two columns one name would mean (``Close`` and ``close``): which one is the price?"""
+    how = "the same name" if first == second else "the same name once case is ignored"
+    return refuse(source, f"columns {first!r} and {second!r} have {how}", "Rename one of them")

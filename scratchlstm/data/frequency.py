@@ -1,0 +1,133 @@
+"""The spacing of a series' time stamps, named as pandas names it, and the gaps measured in it.
+
+=====================================  =============  ==================================
+median spacing                         alias          word
+=====================================  =============  ==================================
+under a day                            s, min, h      second, minute, hourly (or 5-minute, 4-hour, ...)
+one day, no stamp on a weekend         B              business daily
+one day                                D              daily
+a week                                 W-FRI, ...     weekly (the usual weekday)
+28-31 days                             MS or ME       monthly (start or end of month)
+89-92 days                             QS or QE       quarterly
+365-366 days                           YS or YE       yearly
+anything else                          None           irregular
+=====================================  =============  ==================================
+
+A gap is ``GAP_PERIODS`` or more missing periods in a row, counted in the series' own frequency:
+business days for business-daily prices (so weekends and one-day holidays are not gaps), months
+for monthly data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+GAP_PERIODS = 3
+_DAY = 86400.0
+_UNITS = {"s": ("second", 1.0), "min": ("minute", 60.0), "h": ("hour", 3600.0)}
+_INTRADAY = re.compile(r"(\d*)(s|min|h)")
+_CALENDAR = {"M": ("monthly", "month", 1), "Q": ("quarterly", "quarter", 3), "Y": ("yearly", "year", 12)}
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """How often a series has a stamp: a pandas offset alias and a word for people."""
+
+    alias: str | None  # "D", "B", "W-FRI", "MS", "h", "5min", ...; None when irregular
+    word: str  # "daily", "business daily", "5-minute", "irregular (median spacing 3 days)", ...
+    period: str = "period"  # the name of one step, for the gap report: "business day", "month", ...
+
+    @property
+    def intraday(self) -> bool:
+        return self.alias is not None and _INTRADAY.fullmatch(self.alias) is not None
+
+    def stamp(self, ts: pd.Timestamp) -> str:
+        """A stamp as text: the date, with the time of day for intraday series."""
+        if not self.intraday:
+            return f"{ts:%Y-%m-%d}"
+        return f"{ts:%Y-%m-%d %H:%M:%S}" if ts.second or ts.microsecond else f"{ts:%Y-%m-%d %H:%M}"
+
+
+def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
+    """The frequency of sorted, unique stamps (see the module docstring)."""
+    if len(index) < 2:
+        return Frequency(None, "a single row")
+    seconds = _seconds(index)
+    spacing = np.diff(seconds)
+    step = float(np.median(spacing))
+    if step < _DAY * 0.99:
+        if np.mean(np.isclose(spacing, step)) < 0.5:  # event stamps (trades, pitches) have a median but no step
+            return Frequency(None, f"irregular (median spacing {pd.Timedelta(seconds=step)})")
+        return _intraday(step)
+    days = step / _DAY
+    if days <= 1.01:
+        weekend = np.isin(index.day_of_week, (5, 6)).any()
+        if not weekend and seconds[-1] - seconds[0] >= 7 * _DAY:
+            return Frequency("B", "business daily", "business day")
+        return Frequency("D", "daily", "day")
+    if 6 <= days <= 8:
+        weekday = pd.Series(index.day_of_week).mode()[0]
+        return Frequency(f"W-{('MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN')[weekday]}", "weekly", "week")
+    for letter, low, high in (("M", 27, 32), ("Q", 85, 95), ("Y", 360, 370)):
+        if low <= days <= high:
+            word, period, _ = _CALENDAR[letter]
+            end = (index.day >= 24).mean() > 0.5  # stamped at the end of each period (the 31st, or the last trading day)
+            return Frequency(letter + ("E" if end else "S"), word, period)
+    return Frequency(None, f"irregular (median spacing {pd.Timedelta(seconds=step)})")
+
+
+def missing_periods(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray:
+    """For each pair of neighbouring stamps, how many periods of ``frequency`` lie missing between them."""
+    alias = frequency.alias
+    if alias is None:
+        spacing = np.diff(_seconds(index))
+        return np.round(spacing / np.median(spacing)) - 1
+    if alias == "B":
+        days = index.values.astype("datetime64[D]")
+        return np.busday_count(days[:-1], days[1:]) - 1
+    if alias[0] in _CALENDAR and alias[1:] in ("S", "E"):
+        months = index.year * 12 + index.month
+        return np.diff(months.to_numpy()) // _CALENDAR[alias[0]][2] - 1
+    return np.round(np.diff(_seconds(index)) / _step_seconds(alias)) - 1
+
+
+def gap_note(index: pd.DatetimeIndex, frequency: Frequency) -> str:
+    """One line on the gaps of ``GAP_PERIODS`` or more missing periods, or "" when there are none."""
+    if len(index) < 3:
+        return ""
+    missing = missing_periods(index, frequency)
+    gaps = np.flatnonzero(missing >= GAP_PERIODS)
+    if not len(gaps):
+        return ""
+    worst = gaps[np.argmax(missing[gaps])]
+    period = frequency.period
+    return (f"{len(gaps)} gap(s) of {GAP_PERIODS} or more missing {period}s; the longest, {int(missing[worst])} {period}s, "
+            f"ends {frequency.stamp(index[worst + 1])}")
+
+
+def _intraday(step: float) -> Frequency:
+    for unit in ("h", "min", "s"):
+        name, size = _UNITS[unit]
+        count = step / size
+        if count >= 1 and abs(count - round(count)) < 1e-6:
+            n = int(round(count))
+            word = {"h": "hourly", "min": "minute", "s": "second"}[unit] if n == 1 else f"{n}-{name}"
+            return Frequency(unit if n == 1 else f"{n}{unit}", word, name if n == 1 else f"{n}-{name} step")
+    return Frequency(None, f"irregular (median spacing {pd.Timedelta(seconds=step)})")
+
+
+def _step_seconds(alias: str) -> float:
+    if alias.startswith("W-"):
+        return 7 * _DAY
+    if alias == "D":
+        return _DAY
+    count, unit = _INTRADAY.fullmatch(alias).groups()
+    return int(count or 1) * _UNITS[unit][1]
+
+
+def _seconds(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.values.astype("datetime64[ns]").astype(np.int64) / 1e9

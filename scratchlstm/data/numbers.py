@@ -1,0 +1,227 @@
+"""Numbers written in any locale's convention, read only the way the data allows.
+
+A file has one decimal mark ``D`` (``.`` or ``,``) and at most one thousands separator ``T`` (``,``,
+``.``, a space, a no-break space or ``'``). Under a convention ``(D, T)`` a column reads as numbers
+when every value is
+
+::
+
+    [+-] whole [D digits] [e[+-]digits]      whole: digits, or, when T occurs in the column,
+                                             1-3 digits then groups of T and exactly 3 digits
+
+so a separator is removed only when every value of the column agrees: if one value is grouped
+(``1,234.5``), every value of 4 or more whole digits must be (``12345.6`` beside it is refused).
+
+The conventions under which every number column reads are kept. When they give the price column
+the same numbers, the file is read; when they differ (every value ``1,234``: 1234 with a thousands
+comma, or 1.234 with a decimal comma, and no other column tells which), the file is refused and the
+``decimal=`` argument settles it. Nothing is ever stripped on a guess.
+
+Speed: the checks run on each column's distinct *shapes* (the text with every digit written as
+``0``), of which a column has a few dozen however long it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .refusal import refuse
+
+DECIMAL_MARKS = (".", ",")
+THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
+MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
+CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)  # (decimal, thousands)
+MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
+_UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
+DIGITS_AS_ZERO = str.maketrans("0123456789", "0000000000")  # a value's shape: its text with every digit as 0
+_NUMBER_LIKE = re.compile(r"[+-]?[0.,' \u00a0\u202f]*0[0.,' \u00a0\u202f]*(?:[eE][+-]?0+)?")  # on shapes
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """The marks a file's numbers use: each is None when no number in the file has one."""
+
+    decimal: str | None = None
+    thousands: str | None = None
+
+
+@dataclass(frozen=True)
+class _Column:
+    """One text column prepared for the checks."""
+
+    name: str
+    text: pd.Series  # stripped text, NaN where missing
+    shapes: pd.Series  # the text with every digit as "0"
+    marks: frozenset  # the mark characters that occur in it
+
+
+def could_be_dot_grouped(values: pd.Series) -> bool:
+    """Whether a column that pandas read as floats (with a '.' decimal point) could be grouped integers.
+
+    ``1.234`` might have been one thousand two hundred and thirty-four, written with a '.' between
+    thousands; its float no longer shows whether the text was ``1.234`` or ``1.23``. A column is
+    beyond doubt once one value has a fraction that no group of three digits could make (``4160.62``
+    or ``0.12345``); otherwise its text must be read again and checked like any other.
+    """
+    v = values.to_numpy(dtype=float)
+    v = v[~np.isnan(v)]
+    if not np.isfinite(v).all():
+        return True
+    fraction = v != np.floor(v)
+    settles = fraction & ((np.abs(v) >= 1000) | (np.round(v, 3) != v))
+    return not settles.any()
+
+
+def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, decimal: str | None,
+                 source) -> tuple[pd.DataFrame, NumberFormat]:
+    """Convert the text ``columns`` of ``frame`` that read as numbers; the others stay text.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; ``columns`` hold text (NaN where missing).
+    columns : list of str
+        The text columns to try. ``price_column`` must read as numbers if it is among them.
+    price_column : str
+        The column that must be numbers; any doubt about it is an error.
+    decimal : str or None
+        The decimal mark, when the caller knows it (``"."`` or ``","``).
+    source : str or path
+        Named in error messages.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy with the converted columns as float64.
+    found : NumberFormat
+        The marks seen in the converted columns.
+    """
+    prepared = [_prepare(frame[name], name) for name in columns]
+    prepared.sort(key=lambda c: c.name != price_column)  # the price column narrows the conventions first
+    if prepared and prepared[0].name == price_column:
+        _check_number_like(prepared[0], source)
+    converted, fitting = [], [conv for conv in CONVENTIONS if decimal is None or conv[0] == decimal]
+    for column in prepared:
+        fits = [conv for conv in fitting if _reads(column, conv)]
+        if column.name == price_column and not fits:
+            raise _no_convention(column, decimal, source)
+        if fits:
+            converted.append(column)
+            fitting = fits
+    out = frame.copy()
+    for column in converted:
+        readings = sorted({_reading(column.marks, conv) for conv in fitting}, key=str)
+        values = [_convert(column, reading) for reading in readings]
+        if any(not np.array_equal(values[0], other, equal_nan=True) for other in values[1:]):
+            if column.name == price_column:
+                raise _ambiguous(column, readings, values, source)
+            continue  # a secondary column that reads two ways stays text
+        out[column.name] = values[0]
+    used = [_reading(c.marks, fitting[0]) for c in converted]
+    return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=next((t for _, t in used if t), None))
+
+
+def _prepare(values: pd.Series, name: str) -> _Column:
+    text = values.astype(object).where(values.notna(), None)
+    text = pd.Series([None if v is None else str(v).strip() for v in text], index=values.index, dtype=object)
+    text = text.where(~text.isin(MISSING_TOKENS), None)
+    shapes = text.dropna().map(lambda s: s.translate(DIGITS_AS_ZERO))
+    return _Column(name, text, shapes, _marks("".join(shapes.unique())))
+
+
+def _check_number_like(column: _Column, source) -> None:
+    bad = column.shapes[~column.shapes.map(lambda s: bool(_NUMBER_LIKE.fullmatch(s)))]
+    if len(bad):
+        example = column.text[bad.index[0]]
+        raise refuse(source, f"{len(bad)} value(s) in column {column.name!r} are not numbers (first: {example!r})",
+                     "Fix or delete those rows")
+
+
+def _marks(text: str) -> frozenset:
+    return frozenset(m for m in MARKS if m in text)
+
+
+def _reading(marks: frozenset, convention) -> tuple[str | None, str | None] | None:
+    """The marks a convention gives text with ``marks``: (decimal, thousands), each None when absent;
+    None when a mark is foreign to the convention."""
+    d, t = convention
+    if not marks <= {d, t}:
+        return None
+    return (d if d in marks else None, t if t in marks else None)
+
+
+def _fits(shape: str, convention) -> bool:
+    """Whether one value reads under ``convention``."""
+    reading = _reading(_marks(shape), convention)
+    return reading is not None and _pattern(*reading).fullmatch(shape) is not None
+
+
+def _reads(column: _Column, convention) -> bool:
+    """Whether every value of the column reads under ``convention``, grouped alike (see the module docstring)."""
+    reading = _reading(column.marks, convention)
+    return reading is not None and all(_pattern(*reading).fullmatch(s) for s in column.shapes.unique())
+
+
+@lru_cache(maxsize=None)
+def _pattern(d: str | None, t: str | None) -> re.Pattern:
+    whole = rf"\d{{1,3}}(?:{re.escape(t)}\d{{3}})*" if t else r"\d+"
+    if d is None:
+        number = whole
+    else:
+        number = rf"(?:{whole}(?:{re.escape(d)}\d*)?|{re.escape(d)}\d+)"
+    exponent = "" if t else r"(?:[eE][+-]?\d+)?"  # 1,234e5 is nobody's convention
+    return re.compile(rf"[+-]?{number}{exponent}")
+
+
+def _convert(column: _Column, reading: tuple[str | None, str | None]) -> np.ndarray:
+    d, t = reading
+    text = column.text.dropna()
+    if t:
+        text = text.str.replace(t, "", regex=False)
+    if d == ",":
+        text = text.str.replace(",", ".", regex=False)
+    values = np.full(len(column.text), np.nan)
+    values[column.text.notna().to_numpy()] = np.asarray(text.to_numpy(dtype=object), dtype=float)
+    return values
+
+
+def _first(column: _Column, shapes_ok) -> str | None:
+    for index, shape in column.shapes.items():
+        if not shapes_ok(shape):
+            return column.text[index]
+    return None
+
+
+def _no_convention(column: _Column, decimal: str | None, source):
+    if decimal is not None:
+        misfit = _first(column, lambda s: any(_fits(s, conv) for conv in CONVENTIONS if conv[0] == decimal))
+        return refuse(source, f"column {column.name!r} cannot be read with decimal {decimal!r} (first misfit: {misfit!r})",
+                      "Check the decimal= option (--decimal), or leave it out to let the data decide")
+    marked = column.shapes[column.shapes.map(lambda s: bool(_marks(s)))]
+    first = column.text[marked.index[0]]
+    own = [conv for conv in CONVENTIONS if _fits(marked.iloc[0], conv)]
+    other = (_first(column, lambda s: any(_fits(s, conv) for conv in own))  # a value no reading of the first fits
+             or _first(column, lambda s: not _UNGROUPED.match(s))  # or one that breaks the first's grouping
+             or column.text[marked.index[-1]])
+    return refuse(source, f"the numbers in column {column.name!r} follow no single convention for decimal and thousands marks "
+                          f"(e.g. {first!r} and {other!r})", "Export the column again with one number format")
+
+
+def _ambiguous(column: _Column, readings, values, source):
+    k = next(k for k in range(1, len(values)) if not np.array_equal(values[0], values[k], equal_nan=True))
+    differs = np.flatnonzero((values[0] != values[k]) & ~np.isnan(values[0]))[0]  # missing rows are NaN in both
+    example = column.text.iloc[differs]
+
+    def word(reading, value):
+        d, t = reading
+        how = f"{t!r} separating thousands" if t else f"a decimal {d!r}" if d else "no marks"
+        return f"{value:g} with {how}"
+
+    return refuse(source, f"column {column.name!r} reads two ways: {example!r} is {word(readings[0], values[0][differs])} "
+                          f"or {word(readings[k], values[k][differs])}, and no other value tells which",
+                  "Pass decimal='.' or decimal=',' (--decimal) to say which mark is the decimal one")
