@@ -30,7 +30,8 @@ EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
-GROUP_TITLES = {"protocol": "protocol", "model": "model", "training": "training", "run": "where and how it runs"}
+GROUP_TITLES = {"data": "reading the price file", "protocol": "protocol", "model": "model", "training": "training",
+                "run": "where and how it runs"}
 
 
 class Terminated(KeyboardInterrupt):
@@ -65,13 +66,11 @@ def positive_int(text: str) -> int:
 # forecast
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of ``ForecastConfig``: name, help, default and choices from the field itself."""
-    from .forecast.config import ForecastConfig
+def _add_settings_flags(parser: argparse.ArgumentParser, config_class, groups: dict) -> None:
+    """One flag per field of a settings dataclass: name, help, default and choices from the field itself."""
     from .settings import choices_of, flag_of
 
-    groups = {key: parser.add_argument_group(title) for key, title in GROUP_TITLES.items()}
-    for f in dataclasses.fields(ForecastConfig):
+    for f in dataclasses.fields(config_class):
         choices = choices_of(f)
         default = f.default if not isinstance(f.default, tuple) else ",".join(map(str, f.default))
         help_text = f.metadata["help"] + (f" ({', '.join(choices)})" if choices else "") + f"; default {default}"
@@ -80,6 +79,22 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(flag_of(f), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
             group.add_argument(flag_of(f), dest=f.name, metavar=f.name.upper(), default=None, help=help_text.replace("%", "%%"))
+
+
+def settings_from_args(config_class, args, base=None):
+    """``base`` (the class's defaults when None) with the flags given on the command line, each checked."""
+    from .settings import flag_of, parse_text
+
+    changes = {}
+    for f in dataclasses.fields(config_class):
+        given = getattr(args, f.name)
+        if given is not None:
+            changes[f.name] = given if isinstance(given, bool) else parse_text(config_class, f.name, given, flag_of(f))
+    return dataclasses.replace(base if base is not None else config_class(), **changes)
+
+
+def _groups(parser: argparse.ArgumentParser, keys) -> dict:
+    return {key: parser.add_argument_group(GROUP_TITLES[key]) for key in keys}
 
 
 def _add_forecast(sub) -> None:
@@ -98,14 +113,16 @@ def _add_forecast(sub) -> None:
             "the --config file. Exit codes: 0 done, 2 bad input or settings, 3 a bug, 130 interrupted, 143 terminated."
         ),
     )
+    from .data.loaders import LoadOptions
+    from .forecast.config import ForecastConfig
+
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
     p.add_argument("--out", metavar="DIR", default="forecast-out", help="output folder (default forecast-out)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
     p.add_argument("--config", metavar="JSON", help="JSON file of settings (the field names below, with _ for -)")
-    p.add_argument("--price-column", help="column to use as the price (default Adj Close, else Close)")
-    p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error",
-                   help="rows without a price: stop (default), drop, or carry the last price forward")
-    _add_config_flags(p)
+    groups = _groups(p, GROUP_TITLES)
+    _add_settings_flags(p, LoadOptions, groups)
+    _add_settings_flags(p, ForecastConfig, groups)
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from the training checkpoints in OUT/checkpoints (same settings and data)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -115,20 +132,14 @@ def _add_forecast(sub) -> None:
 def forecast_config_from_args(args):
     """The run's ``ForecastConfig``: the preset, then the ``--config`` file, then the flags given, each checked."""
     from .forecast.config import ForecastConfig, load_config_file, preset
-    from .settings import flag_of, parse_text
 
     config = preset(args.preset) if args.preset else ForecastConfig()
     if args.config:
         config = load_config_file(args.config, config)
-    changes = {}
-    for f in dataclasses.fields(ForecastConfig):
-        given = getattr(args, f.name)
-        if given is not None:
-            changes[f.name] = given if isinstance(given, bool) else parse_text(ForecastConfig, f.name, given, flag_of(f))
-    return dataclasses.replace(config, **changes)
+    return settings_from_args(ForecastConfig, args, config)
 
 
-def _load_quietly(csv: str | None, price_column: str | None, missing: str):
+def _load_quietly(csv: str | None, options):
     """Load prices; the notes (duplicates dropped, gaps) are printed by the caller instead of warned."""
     import warnings
 
@@ -139,19 +150,19 @@ def _load_quietly(csv: str | None, price_column: str | None, missing: str):
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
-        return load_prices(csv, price_column=price_column, missing=missing) if csv else load_embedded()
+        return load_prices(csv, **options.as_kwargs()) if csv else load_embedded()
 
 
 def _run_forecast(args) -> int:
     from .backend import get_namespace
+    from .data.loaders import LoadOptions
     from .forecast.run import run_forecast
     from .io import folder_lock
 
     config = forecast_config_from_args(args)
     get_namespace(config.backend)  # fail early on a missing backend
-    series = _load_quietly(args.csv, args.price_column, args.missing)
-    s = series.summary()
-    say(f"data: {s['source']} ({s['format']}), {s['rows']} rows, {s['first_date']} to {s['last_date']}, price column {s['price_column']!r}")
+    series = _load_quietly(args.csv, settings_from_args(LoadOptions, args))
+    say(f"data: {series.describe()}")
     for note in series.notes:
         say(f"note: {note}")
     say(f"protocol: window {config.window}, horizon {config.horizon}, target {config.target}, test {config.test_size}, "
@@ -160,7 +171,7 @@ def _run_forecast(args) -> int:
 
     def on_fit(k, n, fit):
         if not args.quiet:
-            say(f"fit {k + 1}/{n}: cutoff {series.frame.index[fit.cutoff]:%Y-%m-%d}, {fit.train_windows} windows, "
+            say(f"fit {k + 1}/{n}: cutoff {series.frequency.stamp(series.frame.index[fit.cutoff])}, {fit.train_windows} windows, "
                 f"{len(fit.history.train_loss)} epochs ({fit.outcome})")
 
     with folder_lock(args.out) as out:
@@ -183,26 +194,28 @@ def _run_forecast(args) -> int:
 
 
 def _add_predict(sub) -> None:
+    from .data.loaders import LoadOptions
+
     p = sub.add_parser("predict", help="forecast the next step(s) from a saved model and the latest window of a price file",
                        description="Loads model.npz written by 'scratchlstm forecast', reads the price file, checks that the data "
                                    "fit the model (frequency, window length, and for price-level models the price range), and "
                                    "forecasts the price h steps after its last row from the latest window.")
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run")
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
-    p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error", help="rows without a price")
-    p.add_argument("--price-column", help="column to use as the price (default: the one the model was trained on)")
+    _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "
                                                         "model's training range")
     p.set_defaults(run=_run_predict)
 
 
 def _run_predict(args) -> int:
+    from .data.loaders import LoadOptions
     from .errors import DataError
     from .forecast.predict import predict_next
 
     if args.csv is not None and not args.csv.strip():
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
-    prediction = predict_next(args.checkpoint, args.csv, price_column=args.price_column, missing=args.missing, force=args.force)
+    prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
     for note in prediction.notes:
         say(f"note: {note}")
     say(prediction.describe())

@@ -107,3 +107,9 @@ def _try_lock(handle) -> bool:
         return True
     except BlockingIOError:
         return False
+
+
+def display_name(path: str | os.PathLike) -> str:
+    """``path`` as text any output can hold: bytes that are not UTF-8 (which Python keeps as surrogate
+    escapes in file names) become U+FFFD, so a figure title, a JSON report or a terminal never fails on it."""
+    return os.fspath(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")

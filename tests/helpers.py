@@ -123,9 +123,9 @@ def patterned(n=700, seed=0):
     return 100 * np.exp(np.cumsum(r))
 
 
-def dated_rows(prices, start="2020-01-01"):
-    """CSV text ``Date,Close`` with one daily row per price."""
+def dated_rows(prices, start="2020-01-01", freq="D"):
+    """CSV text ``Date,Close`` with one row per price, ``freq`` apart (calendar days by default)."""
     import pandas as pd
 
-    dates = pd.date_range(start, periods=len(prices), freq="D").strftime("%Y-%m-%d")
+    dates = pd.date_range(start, periods=len(prices), freq=freq).strftime("%Y-%m-%d")
     return "Date,Close\n" + "".join(f"{d},{float(p)!r}\n" for d, p in zip(dates, prices))

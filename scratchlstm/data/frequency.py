@@ -42,6 +42,21 @@ class Frequency:
     period: str = "period"  # the name of one step, for the gap report: "business day", "month", ...
 
     @property
+    def kind(self) -> str | None:
+        """The step without its anchoring: business days count as days, any weekday's weeks as weeks,
+        month starts and ends as months. Two series of one kind can share a model."""
+        alias = self.alias
+        if alias is None:
+            return None
+        if alias in ("B", "D"):
+            return "D"
+        if alias.startswith("W-"):
+            return "W"
+        if alias[0] in _CALENDAR and alias[1:] in ("S", "E"):
+            return alias[0]
+        return alias
+
+    @property
     def intraday(self) -> bool:
         return self.alias is not None and _INTRADAY.fullmatch(self.alias) is not None
 

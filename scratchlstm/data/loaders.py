@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
+from ..settings import check_fields, setting
 from .coingecko import coingecko_frame
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
@@ -41,6 +43,27 @@ from .refusal import refuse
 from .series import DataWarning, Detected, PriceSeries
 
 MISSING_POLICIES = ("error", "drop", "ffill")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to read a price file where its content cannot tell; each field is also a command-line flag."""
+
+    price_column: str | None = setting(None, "column to use as the price (default Adj Close when present, else Close)",
+                                       group="data")
+    missing: str = setting("error", "rows without a price: stop and say how many (error), drop them, or carry the last "
+                           "price forward (ffill)", choices=MISSING_POLICIES, group="data")
+    decimal: str | None = setting(None, "the decimal mark, for a file whose numbers cannot tell (every value like 1,234); "
+                                  "detected by default", choices=DECIMAL_MARKS, group="data")
+    date_format: str | None = setting(None, "a strftime pattern such as %d/%m/%Y, for dates whose order the data cannot "
+                                      "tell; detected by default", group="data")
+
+    def __post_init__(self):
+        check_fields(self)
+
+    def as_kwargs(self) -> dict:
+        """The options as keyword arguments of ``load_prices`` and ``as_price_series``."""
+        return asdict(self)
 PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last")
 SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")

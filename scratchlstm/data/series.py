@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import display_name
 from .frequency import Frequency, detect_frequency
 from .refusal import refuse
 
@@ -60,6 +61,7 @@ class PriceSeries:
     frequency: Frequency | None = None  # detected from the stamps when not given
 
     def __post_init__(self):
+        self.source = display_name(self.source)  # a file name need not be UTF-8; every output must be
         check_frame(self.frame, self.price_column, self.source)
         if self.frequency is None:
             self.frequency = detect_frequency(self.frame.index)

@@ -3,7 +3,8 @@
 ``model.npz`` (written by ``scratchlstm forecast``) holds the weights, the forecast settings, the data
 scaling fitted at the last cutoff, and what the training data looked like. Before it forecasts,
 ``predict_next`` checks that the new data fit: the horizon the settings name is the head's, the data
-have the training data's frequency, and, for a price-level model (which has only ever seen prices in
+have the training data's kind of step (days, business days counting as days; weeks; months; an
+intraday step), and, for a price-level model (which has only ever seen prices in
 its training range), the latest price lies within ten times that range either way (``force=True``
 overrides this one check). A forecast that is not finite is an error, never a number.
 """
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..checkpoint import load_model
 from ..data import PriceSeries, load_embedded, load_prices
+from ..data.loaders import LoadOptions
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
@@ -31,7 +33,7 @@ class Prediction:
     """A forecast of the price ``horizon`` steps after the last row of ``source``."""
 
     source: str
-    last_date: str
+    last_date: str  # the last row's stamp, in the data's own resolution (with the time for intraday data)
     last_price: float
     forecast: float
     horizon: int
@@ -58,13 +60,16 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
 
 
-def _load(data, column: str, price_column: str | None, missing: str) -> tuple[PriceSeries, list[str]]:
-    """The series to forecast from, priced by ``price_column``, else the model's column when the file has it."""
+def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[str]]:
+    """The series to forecast from, priced by ``options.price_column``, else the model's column when the file has it."""
     if isinstance(data, PriceSeries):
         return data, []
-    load = (lambda c: load_embedded()) if data is None else (lambda c: load_prices(data, price_column=c, missing=missing))
-    if price_column:
-        return load(price_column), []
+    def load(price_column):
+        if data is None:
+            return load_embedded()
+        return load_prices(data, **{**options.as_kwargs(), "price_column": price_column})
+    if options.price_column:
+        return load(options.price_column), []
     series = load(None)
     if series.price_column == column:
         return series, []
@@ -73,8 +78,8 @@ def _load(data, column: str, price_column: str | None, missing: str) -> tuple[Pr
     return series, [f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
 
 
-def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *, price_column: str | None = None,
-                 missing: str = "error", force: bool = False) -> Prediction:
+def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *,
+                 options: LoadOptions = LoadOptions(), force: bool = False) -> Prediction:
     """Forecast the price ``horizon`` steps after the last row of ``data`` with the model in ``checkpoint``.
 
     Parameters
@@ -83,10 +88,9 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         A ``model.npz`` written by ``scratchlstm forecast``.
     data : path, PriceSeries or None
         The prices to forecast from (the embedded MSFT series when None).
-    price_column : str, optional
-        The column to use; by default the one the model was trained on, when the file has it.
-    missing : {"error", "drop", "ffill"}
-        What to do with rows without a price.
+    options : LoadOptions
+        How to read the file (its ``price_column`` defaults to the one the model was trained on,
+        when the file has it).
     force : bool
         Forecast even when a price-level model's latest price lies far outside its training range.
 
@@ -103,15 +107,15 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if config.horizon != model.config.output_size:
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
-    series, notes = _load(data, trained_on["price_column"], price_column, missing)
+    series, notes = _load(data, trained_on["price_column"], options)
     prices = series.prices.to_numpy(dtype=float)
-    frequency, trained_frequency = getattr(series, "frequency", None), trained_on.get("frequency")
-    if frequency and trained_frequency and frequency != trained_frequency:
-        raise DataError(f"{series.source}: the prices are {frequency} but the model was trained on {trained_frequency} prices; "
-                        "use data of the model's frequency or train a model on this data")
     origin = len(prices) - 1
     if origin < first_origin(config):
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
+    trained_frequency = trained_on.get("frequency")
+    if isinstance(trained_frequency, dict) and trained_frequency.get("kind") != series.frequency.kind:
+        raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on "
+                        f"{trained_frequency.get('word')} prices; use data of the model's frequency, or train a model on this data")
     if config.target == "price" and "train_min" in trained_on and not force:
         low, high = trained_on["train_min"], trained_on["train_max"]
         if not low / RANGE_FACTOR <= prices[-1] <= high * RANGE_FACTOR:
@@ -121,5 +125,5 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config.updated(backend="numpy"))[0])
     if not math.isfinite(forecast):
         raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
-    return Prediction(source=str(series.source), last_date=f"{series.frame.index[-1]:%Y-%m-%d}", last_price=float(prices[-1]),
+    return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes)

@@ -69,8 +69,8 @@ def report_document(result) -> dict[str, Any]:
         "data": result.data.summary(),
         "test": {
             "points": int(len(result.actual)),
-            "first_target_date": result.dates[0].strftime("%Y-%m-%d"),
-            "last_target_date": result.dates[-1].strftime("%Y-%m-%d"),
+            "first_target_date": result.data.frequency.stamp(result.dates[0]),
+            "last_target_date": result.data.frequency.stamp(result.dates[-1]),
             "fits": [{"cutoff_date": result.cutoff_date(f), "train_windows": f.train_windows, "epochs": len(f.history.train_loss),
                       "kept_epoch": f.kept_epoch, "stop": f.outcome}  # kept_epoch 0: the untrained model
                      for f in result.fits],
@@ -88,7 +88,8 @@ def report_document(result) -> dict[str, Any]:
 
 def predictions_frame(result) -> pd.DataFrame:
     """One row per test point: date, actual, last input, and every forecaster's forecast."""
-    frame = pd.DataFrame({"date": result.dates.strftime("%Y-%m-%d"), "actual": result.actual, "last_input": result.last})
+    stamp = result.data.frequency.stamp  # intraday stamps are kept whole
+    frame = pd.DataFrame({"date": [stamp(d) for d in result.dates], "actual": result.actual, "last_input": result.last})
     for name, forecast in result.forecasts.items():
         frame[name] = forecast
     if len(result.seed_forecasts) > 1:
@@ -129,8 +130,8 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
     train_prices = result.prices[: last_fit.cutoff + 1]
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(),
                   "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
-                           "cutoff_date": result.cutoff_date(last_fit), "train_min": float(np.min(train_prices)),
-                           "train_max": float(np.max(train_prices))}}
+                           "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
+                           "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices))}}
 
     def text(content: str) -> Callable[[Path], None]:
         return lambda p: p.write_text(content, encoding="utf-8")

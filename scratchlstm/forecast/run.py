@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import PriceSeries, load_embedded, load_prices
+from ..data import PriceSeries, as_price_series, load_embedded
 from ..errors import DataError
 from . import report as reporting
 from .config import ForecastConfig
@@ -93,8 +93,8 @@ class ForecastResult:
         return verdict(self.metrics, self.significance, seed_range=seed_range)
 
     def cutoff_date(self, fit: Fit) -> str:
-        """The date of the last price ``fit`` could see."""
-        return self.data.frame.index[fit.cutoff].strftime("%Y-%m-%d")
+        """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""
+        return self.data.frequency.stamp(self.data.frame.index[fit.cutoff])
 
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
@@ -113,14 +113,26 @@ class ForecastResult:
         return reporting.write_outputs(self, out)
 
 
-def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastConfig = ForecastConfig(), *,
-                 quiet: bool = True, on_fit=None, checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
+def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = True, on_fit=None,
+                 checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
-    ``data`` is a path to any supported price file, a loaded ``PriceSeries``, or None for the
-    embedded MSFT series. ``checkpoint_dir``/``resume``: see ``walk_forward``.
+    Parameters
+    ----------
+    data : path, PriceSeries, pandas.Series, pandas.DataFrame or None
+        Any supported price file; a loaded series; a Series with a DatetimeIndex; a DataFrame with a
+        DatetimeIndex or a date column. Every one gets the checks a file gets (``as_price_series``).
+        None: the embedded MSFT series.
+    config : ForecastConfig
+        The settings.
+    quiet : bool
+        No progress display.
+    on_fit : callable, optional
+        ``on_fit(k, n_fits, fit)`` after every fit.
+    checkpoint_dir, resume
+        See ``walk_forward``.
     """
-    series = data if isinstance(data, PriceSeries) else load_embedded() if data is None else load_prices(data)
+    series = load_embedded() if data is None else as_price_series(data)
     prices = series.prices.to_numpy(dtype=float)
     seed_forecasts, first_fits = [], []
     for k in range(config.seeds):

@@ -220,8 +220,8 @@ def test_predict_needs_exactly_one_window_of_prices(tmp_path, capsys):
     code, _, err = run_cli(["forecast", "--out", str(out), "--target", "price", *FAST], capsys)  # window 5
     assert code == 0, err
     five, four = tmp_path / "five.csv", tmp_path / "four.csv"
-    five.write_text(dated_rows([10.0, 11.0, 12.0, 11.5, 12.5]))
-    four.write_text(dated_rows([10.0, 11.0, 12.0, 11.5]))
+    five.write_text(dated_rows([10.0, 11.0, 12.0, 11.5, 12.5], freq="B"))  # the embedded series is business daily
+    four.write_text(dated_rows([10.0, 11.0, 12.0, 11.5], freq="B"))
     code, text, err = run_cli(["predict", "--checkpoint", str(out / "model.npz"), "--csv", str(five)], capsys)
     assert code == 0 and "forecast 1 step(s) ahead" in text, err
     code, _, err = run_cli(["predict", "--checkpoint", str(out / "model.npz"), "--csv", str(four)], capsys)

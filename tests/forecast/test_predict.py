@@ -1,0 +1,103 @@
+"""predict checks that the data fit the model before it forecasts: frequency, window, price range, horizon, finiteness."""
+
+import json
+
+import numpy as np
+import pytest
+
+from scratchlstm.checkpoint import read_checkpoint, write_checkpoint
+from scratchlstm.cli import main
+from scratchlstm.errors import CheckpointError, DataError
+from scratchlstm.forecast import ForecastConfig, predict_next, run_forecast
+from tests.helpers import dated_rows, random_walk, series_from
+
+CONFIG = ForecastConfig(window=5, hidden_sizes=(3,), epochs=2, test_size=20, refit_every=None)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A returns model and a price-level model, trained on daily prices around 100."""
+    out = tmp_path_factory.mktemp("models")
+    series = series_from(random_walk(200, seed=3))
+    for target in ("returns", "price"):
+        run_forecast(series, CONFIG.updated(target=target)).save(out / target)
+    return out
+
+
+def _write(tmp_path, prices, freq="D", name="p.csv"):
+    path = tmp_path / name
+    path.write_text(dated_rows(list(prices), freq=freq))
+    return path
+
+
+def test_a_fitting_file_gets_a_forecast(models, tmp_path):
+    prediction = predict_next(models / "returns" / "model.npz", _write(tmp_path, random_walk(30, seed=5)))
+    assert np.isfinite(prediction.forecast) and prediction.horizon == 1 and "naive" in prediction.describe()
+
+
+def test_another_frequency_is_refused(models, tmp_path):
+    weekly = _write(tmp_path, random_walk(30, seed=5), freq="W")
+    with pytest.raises(DataError, match="the prices are weekly but the model was trained on daily prices"):
+        predict_next(models / "returns" / "model.npz", weekly)
+
+
+def test_a_price_level_model_refuses_prices_far_outside_its_training_range(models, tmp_path, capsys):
+    stock = _write(tmp_path, 100 * random_walk(30, seed=5))  # about 10,000: a hundred times the training prices
+    with pytest.raises(DataError, match=r"far outside the prices this price-level model was trained on \(\d+.* to \d+"):
+        predict_next(models / "price" / "model.npz", stock)
+    assert main(["predict", "--checkpoint", str(models / "price" / "model.npz"), "--csv", str(stock)]) == 2
+    assert "--force" in capsys.readouterr().err
+    forced = predict_next(models / "price" / "model.npz", stock, force=True)
+    assert np.isfinite(forced.forecast)
+    # a returns model sees scale-free returns: the same file is fine
+    assert np.isfinite(predict_next(models / "returns" / "model.npz", stock).forecast)
+
+
+def test_a_horizon_that_differs_from_the_head_is_refused(models, tmp_path):
+    arrays, meta = read_checkpoint(models / "returns" / "model.npz")
+    meta["forecast"]["horizon"] = 5
+    altered = tmp_path / "altered.npz"
+    write_checkpoint(altered, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match="its settings say horizon 5 but its head has 1 output"):
+        predict_next(altered, _write(tmp_path, random_walk(30, seed=5)))
+
+
+def test_a_forecast_that_is_not_finite_is_an_error(models, tmp_path, capsys):
+    arrays, meta = read_checkpoint(models / "returns" / "model.npz")
+    arrays["param/head.c"] = np.array([np.inf], np.float32)
+    broken = tmp_path / "broken.npz"
+    write_checkpoint(broken, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    prices = _write(tmp_path, random_walk(30, seed=5))
+    with pytest.raises(DataError, match="not a number"):
+        predict_next(broken, prices)
+    assert main(["predict", "--checkpoint", str(broken), "--csv", str(prices)]) == 2
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(forecast={"window": "five"}), "not a forecast model"),
+    (lambda m: m.update(scaling={"center": 0.0}), "data scaling is missing or malformed"),
+    (lambda m: m.pop("data"), "description of the training data is missing"),
+    (lambda m: m.update(model=[1, 2]), "must be a JSON object"),
+])
+def test_malformed_model_metadata_is_refused(models, tmp_path, change, message):
+    arrays, meta = read_checkpoint(models / "returns" / "model.npz")
+    change(meta)
+    bad = tmp_path / "bad.npz"
+    write_checkpoint(bad, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match=message):
+        predict_next(bad, _write(tmp_path, random_walk(30, seed=5)))
+
+
+def test_run_forecast_takes_pandas_objects_and_checks_them():
+    import pandas as pd
+
+    index = pd.date_range("2020-01-01", periods=200, freq="D")
+    prices = pd.Series(random_walk(200, seed=1), index=index)
+    config = CONFIG.updated(epochs=1)
+    from_series = run_forecast(prices, config)
+    from_frame = run_forecast(pd.DataFrame({"Date": index.strftime("%Y-%m-%d"), "Close": prices.to_numpy()}), config)
+    assert np.array_equal(from_series.forecasts["model"], from_frame.forecasts["model"])
+    with pytest.raises(DataError, match="missing"):
+        run_forecast(prices.where(prices.index != index[50]), config)
+    with pytest.raises(DataError):
+        run_forecast(prices.iloc[::-1].reset_index(drop=True), config)  # no time stamps at all
