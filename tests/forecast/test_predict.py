@@ -1,6 +1,5 @@
 """predict checks that the data fit the model before it forecasts: frequency, window, price range, horizon, finiteness."""
 
-import json
 
 import numpy as np
 import pytest
