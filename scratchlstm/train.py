@@ -22,13 +22,11 @@ bit for bit, as a run that was never interrupted.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .backend import Array, device_of, from_host, host_rng, namespace
 from .checkpoint import TrainingState, load_training_state, save_training_state
@@ -38,6 +36,7 @@ from .losses import LOSSES, get_loss
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
 from .nn.shapes import ENGINES, check_one_dtype
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
+from .progress import progress_bar
 from .settings import check_fields, setting
 
 SCHEDULES = ("constant", "cosine", "step")
@@ -125,7 +124,7 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
             save_training_state(checkpoint, model, asdict(config), snapshot, checkpoint_meta)
 
     saved = _snapshot(state, model, optimizer, rng, history)
-    bar = tqdm(total=config.epochs, initial=state.epoch, disable=config.quiet, desc="training", unit="epoch", file=sys.stderr, leave=False)
+    bar = progress_bar(config.epochs, "training", unit="epoch", initial=state.epoch, quiet=config.quiet)
     # a diverging run overflows before its loss turns inf or NaN; the loop checks every step itself
     # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -261,7 +260,7 @@ def _show_progress(bar, config: TrainConfig, history: History, epoch: int, curre
     bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}", **({"val": f"{current:.4g}"} if has_val else {}))
     if config.log_every and (epoch + 1) % config.log_every == 0 and not config.quiet:
         val = f", validation {current:.6g}" if has_val else ""
-        tqdm.write(f"epoch {epoch + 1}/{config.epochs}: training loss {history.train_loss[-1]:.6g}{val}", file=sys.stderr)
+        bar.write(f"epoch {epoch + 1}/{config.epochs}: training loss {history.train_loss[-1]:.6g}{val}")
 
 
 def _diverged(step: int, epoch: int, loss: float, norm: float, config: TrainConfig, X: Array) -> str:

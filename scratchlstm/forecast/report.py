@@ -62,6 +62,29 @@ def table(result) -> str:
     return "\n".join(lines)
 
 
+METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE %", "mase": "MASE", "rel_mae": "MAE / naive", "hit_rate": "hit rate"}
+
+
+def metrics_frame(result) -> pd.DataFrame:
+    """One row per forecaster (the model first), one column per metric."""
+    frame = pd.DataFrame({name: {METRIC_NAMES[k]: m[k] for k in METRIC_NAMES} for name, m in result.metrics.items()}).T
+    frame.index.name = "forecaster"
+    return frame
+
+
+def html(result) -> str:
+    """A short HTML view for notebooks: the data, the verdict, the metrics and the warnings."""
+    from html import escape
+
+    warnings = result.diagnostic["warnings"] + result.signal["warnings"]
+    items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
+    return (f"<div><p><b>{escape(result.data.describe())}</b></p>"
+            f"<p>{len(result.actual)} walk-forward test points, horizon {result.config.horizon}; "
+            f"<b>verdict:</b> {escape(result.verdict)}</p>"
+            + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
+            + (f"<ul>{items}</ul>" if items else "") + "</div>")
+
+
 def report_document(result) -> dict[str, Any]:
     """Everything the run found, as a JSON-able document (report.json)."""
     return {

@@ -38,7 +38,7 @@ from .protocol import Fit, naive_scale, walk_forward
 
 
 
-@dataclass
+@dataclass(repr=False)
 class ForecastResult:
     """Everything a run produced; ``table()`` prints it, ``save(dir)`` writes the files."""
 
@@ -96,6 +96,17 @@ class ForecastResult:
         """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""
         return self.data.frequency.stamp(self.data.frame.index[fit.cutoff])
 
+    def __repr__(self) -> str:
+        return (f"ForecastResult({Path(self.data.source).name}, {len(self.actual)} test points, h={self.config.horizon}: "
+                f"{self.verdict})")
+
+    def _repr_html_(self) -> str:
+        return reporting.html(self)
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """The metrics of the model and every baseline, one row each (MAE, RMSE, MAPE %, MASE, MAE / naive, hit rate)."""
+        return reporting.metrics_frame(self)
+
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
         return reporting.table(self)
@@ -113,7 +124,7 @@ class ForecastResult:
         return reporting.write_outputs(self, out)
 
 
-def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = True, on_fit=None,
+def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_fit=None,
                  checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
@@ -126,7 +137,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     config : ForecastConfig
         The settings.
     quiet : bool
-        No progress display.
+        No progress display (by default: a bar per fit in a notebook or a terminal, one line per fit
+        in a log).
     on_fit : callable, optional
         ``on_fit(k, n_fits, fit)`` after every fit.
     checkpoint_dir, resume

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parents[2] / "scratchlstm"
 
 # lowest first; a module may import its own layer and the layers below it
 LAYERS = {
-    "foundation": ("errors", "backend", "settings", "io"),
+    "foundation": ("errors", "backend", "settings", "io", "progress"),
     "math": ("nn", "clipping", "optim", "losses", "gradcheck", "interop", "traces", ""),  # "": the package itself
     "training": ("train", "checkpoint"),
     "applications": ("data", "forecast", "plots", "vanishing"),
