@@ -166,10 +166,10 @@ class ForecastResult:
         paths = {name: out / name for name in ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")}
         atomic_write_text(paths["report.json"], json.dumps(_json_safe(self.report()), indent=2) + "\n")
         atomic_write_text(paths["predictions.csv"], self.predictions_frame().to_csv(index=False, float_format="%.6f"))
-        title = f"{Path(self.data.source).name}: h={self.config.horizon} forecasts, {self.verdict}"
-        forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"], title)
-        loss_plot([f.history for f in self.fits], paths["loss.png"],
-                  [f"fit at {self.cutoff_date(f)}" for f in self.fits])
+        forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"],
+                      title=f"{Path(self.data.source).name}: h={self.config.horizon} forecasts", subtitle=self.verdict)
+        loss_plot([f.history for f in self.fits], [f"fit at {self.cutoff_date(f)}" for f in self.fits],
+                  kept_epochs=[f.history.best_epoch + 1 for f in self.fits], path=paths["loss.png"])
         last_fit = self.fits[-1]
         save_model(paths["model.npz"], last_fit.model, {
             "forecast": self.config.to_dict(),
