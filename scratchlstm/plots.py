@@ -211,7 +211,8 @@ def _plain_loss_axis(ax: Axes, losses: np.ndarray) -> None:
 
 
 def gate_heatmaps(trace, path: str | Path | None = None, batch: int = 0, dates=None, title: str = "",
-                  inputs=None, input_labels: Sequence[str] | None = None, marks: Sequence[int] = ()) -> Figure:
+                  inputs=None, input_labels: Sequence[str] | None = None, marks: Sequence[int] = (),
+                  c_range: float | None = None) -> Figure:
     """Heatmaps (units x steps) of the input, forget and output gates, the candidate and the cell state.
 
     Parameters
@@ -232,6 +233,9 @@ def gate_heatmaps(trace, path: str | Path | None = None, batch: int = 0, dates=N
         The D features' names.
     marks : sequence of int
         Steps to mark with a line through every panel (say, where the input carries a signal).
+    c_range : float, optional
+        The cell state's colours run from ``-c_range`` to ``c_range``; give the same value to
+        figures that are compared. Default: the largest ``|c|`` drawn, which makes small values vivid.
 
     Returns
     -------
@@ -241,7 +245,7 @@ def gate_heatmaps(trace, path: str | Path | None = None, batch: int = 0, dates=N
 
     panels = [("i (input gate)", trace.i, "viridis", (0, 1)), ("f (forget gate)", trace.f, "viridis", (0, 1)),
               ("g (candidate)", trace.g, "coolwarm", (-1, 1)), ("o (output gate)", trace.o, "viridis", (0, 1)),
-              ("c (cell state)", trace.c, "coolwarm", None)]
+              ("c (cell state)", trace.c, "coolwarm", None if c_range is None else (-c_range, c_range))]
     T = trace.i.shape[0]
     rows = len(panels) + (inputs is not None)
     fig = plt.figure(figsize=(10, 1.6 * rows + 1.0), layout="constrained")
