@@ -54,7 +54,8 @@ def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
     """The naive line's legend entry, saying when the model's line hides it."""
     if np.array_equal(model, naive):
         return "naive (last price) = model at every point"
-    gap = float(np.max(np.abs(model - naive) / np.abs(naive)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing price: no "within" claim
+        gap = float(np.max(np.abs(model - naive) / np.abs(naive)))
     if gap < 1e-3:
         return f"naive (last price); model within {gap:.2%} of it at every point"
     return "naive (last price)"
@@ -98,11 +99,15 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
     x = np.asarray(dates)
     actual, model, naive = (np.asarray(a, dtype=float) for a in (actual, model, naive))
     n = len(x)
+    if n == 0 or not len(actual) == len(model) == len(naive) == n:
+        raise ValueError(f"forecast_plot: dates, actual, model and naive need the same number of points (> 0), "
+                         f"got {n}, {len(actual)}, {len(model)} and {len(naive)}")
     zoom = min(zoom_points, n)
+    naive_label = _naive_label(model, naive)
     fig, (whole, last) = plt.subplots(2, 1, figsize=FORECAST_SIZE, layout="constrained", height_ratios=(3, 2))
     for ax, span, points in ((whole, slice(None), {}), (last, slice(n - zoom, None), dict(marker="o", ms=3.5))):
         ax.plot(x[span], naive[span], color="tab:gray", lw=5, alpha=0.4, solid_capstyle="butt",
-                label=_naive_label(model, naive))
+                label=naive_label)
         ax.plot(x[span], actual[span], color="black", lw=1.3, label="actual", **points)
         ax.plot(x[span], model[span], color="tab:red", lw=1.1, label="LSTM forecast", **points)
         ax.set_ylabel("price")

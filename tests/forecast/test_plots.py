@@ -179,3 +179,10 @@ def test_loss_plot_refuses_kept_epochs_that_do_not_fit():
     with pytest.raises(ValueError, match="kept_epochs has 2 entries for 1 histories"):
         plots.loss_plot([_history([1.0], [1.1])], kept_epochs=[1, 1])
     plt.close("all")
+
+
+def test_forecast_plot_refuses_series_of_different_lengths():
+    dates, actual, naive = _prices(20)
+    with pytest.raises(ValueError, match="same number of points .* got 20, 19, 20 and 20"):
+        plots.forecast_plot(dates, actual[1:], naive, naive)
+    plt.close("all")
