@@ -112,7 +112,7 @@ def on_page_content(html_text: str, page, config, files) -> str:
         try:
             return tex_to_mathml(tex[2:-2], display=tex.startswith("\\["))
         except Exception as exc:
-            raise PluginError(f"{page.file.src_path}: cannot render the formula {tex!r} as MathML ({type(exc).__name__}: {exc}); "
-                              "rewrite it with TeX commands that latex2mathml knows") from exc
+            raise PluginError(f"{page.file.src_path}: cannot render the formula {tex!r} as MathML "
+                              f"({type(exc).__name__}: {exc}); rewrite it with TeX commands that latex2mathml knows") from exc
 
     return ARITHMATEX.sub(render, html_text)
