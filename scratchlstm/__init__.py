@@ -1,6 +1,6 @@
 """scratchlstm: an LSTM written by hand, checked against finite differences, PyTorch and Keras.
 
-The names most people need::
+The names most people need:
 
     from scratchlstm import lstm_forward, lstm_backward, clip_grad_norm, lstm_gradcheck, LSTM
     from scratchlstm import rnn_forward, rnn_backward, gru_forward, gru_backward   # for comparison

@@ -1,6 +1,6 @@
 """Exact weight converters between scratchlstm and PyTorch's ``nn.LSTM``, ``nn.RNN`` and ``nn.GRU``.
 
-PyTorch stores, per layer k::
+PyTorch stores, per layer k:
 
     weight_ih_l{k}  (4H, D)   rows in gate order i, f, g, o
     weight_hh_l{k}  (4H, H)

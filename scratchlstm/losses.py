@@ -1,6 +1,6 @@
 """Losses with their gradients: each returns ``(value, dL/dpred)``, averaged over every entry.
 
-With r = pred - target and N entries::
+With r = pred - target and N entries:
 
     MSE    L = mean(r^2)                                dL/dpred = 2 r / N
     MAE    L = mean(|r|)                                dL/dpred = sign(r) / N

@@ -1,85 +1,324 @@
-"""Figures saved to files (matplotlib, no screen needed). Each is written atomically."""
+"""Figures of a forecast run and of a cell's insides, returned as matplotlib Figures.
+
+Every function returns its ``Figure``: a notebook shows it inline (assign it, or end the line with
+``;``, to see it once), a script can change it or call ``plt.show()``. Given ``path``, the function
+also writes a PNG (atomically: the old file or the new one, never half of one) and closes the figure.
+
+Nothing here chooses a matplotlib backend, and matplotlib is imported only when a figure is drawn,
+so ``import scratchlstm.forecast`` neither pays for matplotlib nor turns off a notebook's inline
+plots. Figures have a fixed size, so PNGs of different runs line up.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from .io import atomic_path
 
-from .io import atomic_path  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+DPI = 120
+FORECAST_SIZE = (11.0, 7.5)  # inches: 1320 x 900 pixels at DPI
+LOSS_SIZE = (10.0, 4.5)
+ZOOM_POINTS = 30  # the forecast's zoom panel: about six weeks of trading days
 
 
-def _save(fig, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
+def _finish(fig: Figure, path: str | Path | None) -> Figure:
+    """Write ``fig`` to ``path`` (PNG, atomically) and close it; without a path, leave it open."""
+    if path is not None:
+        import matplotlib.pyplot as plt
+
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=DPI)
+        plt.close(fig)
+    return fig
 
 
-def forecast_plot(dates, actual, model, naive, path: str | Path, title: str = "") -> None:
-    """Actual prices, the model's forecasts and the naive forecast over the test span.
+def _date_axis(ax: Axes, x: np.ndarray) -> None:
+    """Short date labels that fit without rotation (dates only; step numbers keep the default)."""
+    if np.issubdtype(x.dtype, np.datetime64):
+        import matplotlib.dates as mdates
+
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
+    """The naive line's legend entry, saying when the model's line hides it."""
+    if np.array_equal(model, naive):
+        return "naive (last price) = model at every point"
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing price: no "within" claim
+        gap = float(np.max(np.abs(model - naive) / np.abs(naive)))
+    if gap < 1e-3:
+        return f"naive (last price); model within {gap:.2%} of it at every point"
+    return "naive (last price)"
+
+
+def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
+                  subtitle: str = "", zoom_points: int = ZOOM_POINTS) -> Figure:
+    """Actual prices, the model's forecasts and the naive forecast over the test span, and a zoom.
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
-    convincing alone and identical to the naive line next to it.
+    convincing alone and identical to the naive line next to it. Naive is a wide grey band under
+    the model's thin line, so it stays visible where the two coincide (the legend says when they
+    do at every point). At 250 points a forecast that trails the price by a step looks like the
+    price; the lower panel shows the last ``zoom_points`` points, one marker each, where it does not.
+
+    Parameters
+    ----------
+    dates : array_like, (N,)
+        Target dates of the test points (or step numbers).
+    actual : array_like, (N,)
+        The prices at those dates.
+    model : array_like, (N,)
+        The model's forecasts of them.
+    naive : array_like, (N,)
+        The naive forecasts: the last price the forecaster saw.
+    path : str or Path, optional
+        Where to write the PNG; without it nothing is written and the figure stays open.
+    title : str
+        A short title.
+    subtitle : str
+        A longer line under the title, wrapped: the run's verdict.
+    zoom_points : int
+        How many of the last points the lower panel shows.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    ax.plot(dates, actual, color="black", lw=1.4, label="actual")
-    ax.plot(dates, naive, color="tab:gray", lw=1.0, ls="--", label="naive (last value)")
-    ax.plot(dates, model, color="tab:red", lw=1.0, label="LSTM forecast")
-    ax.set_ylabel("price")
-    ax.set_title(title or "walk-forward forecasts")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    fig.autofmt_xdate()
-    _save(fig, path)
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(dates)
+    actual, model, naive = (np.asarray(a, dtype=float) for a in (actual, model, naive))
+    n = len(x)
+    if n == 0 or not len(actual) == len(model) == len(naive) == n:
+        raise ValueError(f"forecast_plot: dates, actual, model and naive need the same number of points (> 0), "
+                         f"got {n}, {len(actual)}, {len(model)} and {len(naive)}")
+    zoom = min(zoom_points, n)
+    naive_label = _naive_label(model, naive)
+    fig, (whole, last) = plt.subplots(2, 1, figsize=FORECAST_SIZE, layout="constrained", height_ratios=(3, 2))
+    for ax, span, points in ((whole, slice(None), {}), (last, slice(n - zoom, None), dict(marker="o", ms=3.5))):
+        ax.plot(x[span], naive[span], color="tab:gray", lw=5, alpha=0.4, solid_capstyle="butt",
+                label=naive_label)
+        ax.plot(x[span], actual[span], color="black", lw=1.3, label="actual", **points)
+        ax.plot(x[span], model[span], color="tab:red", lw=1.1, label="LSTM forecast", **points)
+        ax.set_ylabel("price")
+        ax.grid(alpha=0.3)
+        _date_axis(ax, x)
+    whole.axvspan(x[n - zoom], x[-1], color="tab:blue", alpha=0.08, lw=0)
+    fig.suptitle(title, fontsize=13, fontweight="bold")
+    if subtitle:
+        whole.set_title(textwrap.fill(subtitle, 130), fontsize=9.5, loc="left")
+    last.set_title(f"the last {zoom} points (shaded above), one marker per point", fontsize=9.5, loc="left")
+    handles, labels = last.get_legend_handles_labels()
+    fig.legend(handles[1:] + handles[:1], labels[1:] + labels[:1], loc="outside lower center", ncols=3, fontsize=9,
+               frameon=False)
+    return _finish(fig, path)
 
 
-def loss_plot(histories: Sequence, path: str | Path, labels: Sequence[str] | None = None, kept_epochs=None) -> None:
-    """Training and validation loss per epoch, one pair of curves per fit."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+def loss_plot(histories: Sequence, labels: Sequence[str] | None = None, kept_epochs: Sequence[int] | None = None,
+              path: str | Path | None = None, untrained_losses: Sequence[float | None] | None = None) -> Figure:
+    """Training and validation loss per epoch, one colour per fit, the kept epoch of each marked.
+
+    Parameters
+    ----------
+    histories : sequence of History
+        One per fit; ``train_loss`` and ``val_loss`` (possibly empty) are drawn.
+    labels : sequence of str, optional
+        One per fit (default "fit 1", "fit 2", ...).
+    kept_epochs : sequence of int, optional
+        ``kept_epochs[k]`` is the 1-based epoch whose weights fit ``k`` kept, or 0 when it kept the
+        untrained weights. Without it nothing is marked.
+    path : str or Path, optional
+        Where to write the PNG; without it nothing is written and the figure stays open.
+    untrained_losses : sequence of float, optional
+        Each fit's validation loss with its untrained weights, drawn at epoch 0 when it kept them.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    _check_per_fit("labels", labels, histories)
+    _check_per_fit("kept_epochs", kept_epochs, histories)
+    _check_per_fit("untrained_losses", untrained_losses, histories)
+    fig, ax = plt.subplots(figsize=LOSS_SIZE, layout="constrained")
+    fits, losses = [], []
     for k, h in enumerate(histories):
-        label = labels[k] if labels else f"fit {k + 1}"
-        line, = ax.plot(range(1, len(h.train_loss) + 1), h.train_loss, lw=1.2, label=f"{label} training")
-        if h.val_loss:
-            ax.plot(range(1, len(h.val_loss) + 1), h.val_loss, lw=1.2, ls="--", color=line.get_color(), label=f"{label} validation")
+        color = f"C{k % 10}"
+        name = labels[k] if labels is not None else f"fit {k + 1}"
+        ax.plot(range(1, len(h.train_loss) + 1), h.train_loss, color=color, lw=1.4)
+        ax.plot(range(1, len(h.val_loss) + 1), h.val_loss, color=color, lw=1.4, ls="--")
+        losses += list(h.train_loss) + list(h.val_loss)
+        if kept_epochs is not None:
+            untrained = None if untrained_losses is None else untrained_losses[k]
+            name += _mark_kept_epoch(ax, h, kept_epochs[k], color, losses, untrained)
+        fits.append(Line2D([], [], color=color, lw=2.5, label=name))
+    styles = [Line2D([], [], color="black", lw=1.4, label="training loss"),
+              Line2D([], [], color="black", lw=1.4, ls="--", label="validation loss")]
+    if kept_epochs is not None:
+        styles.append(Line2D([], [], ls="none", marker="*", ms=11, color="white", mec="black", label="kept epoch"))
+    if kept_epochs is not None and 0 in kept_epochs:
+        styles.append(Line2D([], [], ls="none", marker="o", ms=7, color="white", mec="black",
+                             label="untrained weights (epoch 0)"))
+    fig.legend(handles=fits + styles, loc="outside right upper", fontsize=8.5, frameon=False)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (scaled units)")
+    _plain_loss_axis(ax, np.asarray(losses, dtype=float))
+    ax.grid(alpha=0.3, which="major")
+    ax.set_title("loss per epoch", loc="left", fontsize=11)
+    return _finish(fig, path)
+
+
+def _check_per_fit(name: str, values: Sequence | None, histories: Sequence) -> None:
+    if values is not None and len(values) != len(histories):
+        raise ValueError(f"loss_plot: {name} has {len(values)} entries for {len(histories)} histories; give one per fit")
+
+
+def _mark_kept_epoch(ax: Axes, history, epoch: int, color: str, losses: list[float], initial: float | None) -> str:
+    """Mark the epoch whose weights were kept; return what the fit's legend entry adds."""
+    if not 0 <= epoch <= len(history.train_loss):
+        raise ValueError(f"loss_plot: kept epoch {epoch} is outside 0..{len(history.train_loss)} (0 = untrained weights)")
+    if epoch == 0:
+        if initial is not None:
+            ax.plot([0], [initial], ls="none", marker="o", ms=7, color="white", mec=color, mew=1.8, zorder=3)
+            losses.append(initial)
+        return ": kept the untrained weights"
+    curve = history.val_loss or history.train_loss
+    ax.plot([epoch], [curve[epoch - 1]], ls="none", marker="*", ms=13, color=color, mec="black", mew=0.6, zorder=3)
+    return f": kept epoch {epoch}"
+
+
+def _plain_loss_axis(ax: Axes, losses: np.ndarray) -> None:
+    """Log scale when the losses span more than a factor of 3, labelled with plain numbers (0.02, 0.1)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    finite = losses[np.isfinite(losses)]
+    if len(finite) == 0 or finite.min() <= 0 or finite.max() / finite.min() < 3:
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        return
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    _save(fig, path)
+    decades = np.log10(finite.max() / finite.min())
+    subs = (1.0, 2.0, 5.0) if decades < 3 else (1.0,)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def gate_heatmaps(trace, path: str | Path, batch: int = 0, dates=None, title: str = "") -> None:
-    """Heatmaps (units x time) of the input, forget, output gates, the candidate and the cell state."""
+def gate_heatmaps(trace, path: str | Path | None = None, batch: int = 0, dates=None, title: str = "",
+                  inputs=None, input_labels: Sequence[str] | None = None, marks: Sequence[int] = (),
+                  c_range: float | None = None) -> Figure:
+    """Heatmaps (units x steps) of the input, forget and output gates, the candidate and the cell state.
+
+    Parameters
+    ----------
+    trace : LSTMTrace
+        From ``scratchlstm.traces.lstm_trace``; every field (T, B, H).
+    path : str or Path, optional
+        Where to write the PNG; without it nothing is written and the figure stays open.
+    batch : int
+        Which sequence of the batch to draw.
+    dates : pair of str, optional
+        The first and last step's dates, written under the step axis.
+    title : str
+        The figure's title.
+    inputs : array_like, (T, D), optional
+        The sequence's inputs, drawn above the gates, one line per feature.
+    input_labels : sequence of str, optional
+        The D features' names.
+    marks : sequence of int
+        Steps to mark with a line through every panel (say, where the input carries a signal).
+    c_range : float, optional
+        The cell state's colours run from ``-c_range`` to ``c_range``; give the same value to
+        figures that are compared. Default: the largest ``|c|`` drawn, which makes small values vivid.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
     panels = [("i (input gate)", trace.i, "viridis", (0, 1)), ("f (forget gate)", trace.f, "viridis", (0, 1)),
-              ("o (output gate)", trace.o, "viridis", (0, 1)), ("g (candidate)", trace.g, "coolwarm", (-1, 1)),
-              ("c (cell state)", trace.c, "coolwarm", None)]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, 2.2 * len(panels)), sharex=True)
-    for ax, (name, values, cmap, limits) in zip(axes, panels):
+              ("g (candidate)", trace.g, "coolwarm", (-1, 1)), ("o (output gate)", trace.o, "viridis", (0, 1)),
+              ("c (cell state)", trace.c, "coolwarm", None if c_range is None else (-c_range, c_range))]
+    T = trace.i.shape[0]
+    rows = len(panels) + (inputs is not None)
+    fig = plt.figure(figsize=(10, 1.6 * rows + 1.0), layout="constrained")
+    # a narrow second column holds the colour bars, so every panel's step axis lines up with the others
+    grid = fig.add_gridspec(rows, 2, width_ratios=(60, 1))
+    axes = [fig.add_subplot(grid[0, 0])]
+    axes += [fig.add_subplot(grid[r, 0], sharex=axes[0]) for r in range(1, rows)]
+    if inputs is not None:
+        x_in = np.asarray(inputs, dtype=float).reshape(T, -1)  # (T, D)
+        names = input_labels or [f"x[{d}]" for d in range(x_in.shape[1])]
+        for d in range(x_in.shape[1]):
+            axes[0].step(np.arange(T), x_in[:, d], where="mid", lw=1.3, label=names[d])
+        axes[0].set_ylabel("input", fontsize=9)
+        axes[0].legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=x_in.shape[1], fontsize=8, frameon=False,
+                       borderaxespad=0.1)
+        axes[0].grid(alpha=0.3)
+    for row, (name, values, cmap, limits) in enumerate(panels, start=rows - len(panels)):
         data = values[:, batch, :].T  # (H, T)
-        vmin, vmax = limits if limits else (-abs(data).max(), abs(data).max())
-        im = ax.imshow(data, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-        ax.set_ylabel(name, fontsize=9)
-        fig.colorbar(im, ax=ax, pad=0.01)
+        vmin, vmax = limits if limits else (-np.abs(data).max(), np.abs(data).max())
+        im = axes[row].imshow(data, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                              extent=(-0.5, T - 0.5, data.shape[0] - 0.5, -0.5))
+        axes[row].set_ylabel(f"{name}\nunit", fontsize=9)
+        fig.colorbar(im, cax=fig.add_subplot(grid[row, 1]))
+    for ax in axes:
+        for step in marks:
+            ax.axvline(step, color="tab:red", lw=1.0, ls=":", alpha=0.9)
+    for ax in axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    axes[-1].set_xlim(-0.5, T - 0.5)
     axes[-1].set_xlabel("step t" if dates is None else f"step t ({dates[0]} to {dates[-1]})")
     fig.suptitle(title or "LSTM gates over time")
-    _save(fig, path)
+    return _finish(fig, path)
 
 
-def gradient_flow_plot(flows: Sequence, path: str | Path, title: str = "") -> None:
-    """||dL/dh_t|| against the distance from the loss, one curve per cell (log scale)."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for flow in flows:
-        ax.semilogy(flow.distance, flow.dh_norm, lw=1.5, label=f"{flow.kind.upper()}: ||dL/dh_t||")
+def gradient_flow_plot(flows: Sequence, path: str | Path | None = None, title: str = "",
+                       labels: Sequence[str] | None = None) -> Figure:
+    """||dL/dh_t|| against the distance from the loss, one curve per cell (log scale).
+
+    Parameters
+    ----------
+    flows : sequence of GradientFlow
+        From ``scratchlstm.traces.gradient_flow``; the LSTM's ||dL/dc_t|| is drawn dashed.
+    path : str or Path, optional
+        Where to write the PNG; without it nothing is written and the figure stays open.
+    title : str
+        The figure's title.
+    labels : sequence of str, optional
+        One name per flow (default: the cell's kind, "RNN", "GRU", "LSTM").
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if labels is not None and len(labels) != len(flows):
+        raise ValueError(f"gradient_flow_plot: labels has {len(labels)} entries for {len(flows)} flows; give one per flow")
+    fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
+    for k, flow in enumerate(flows):
+        name = labels[k] if labels is not None else flow.kind.upper()
+        line, = ax.semilogy(flow.distance, flow.dh_norm, lw=1.5, label=f"{name}: ||dL/dh_t||")
         if flow.dc_norm is not None:
-            ax.semilogy(flow.distance, flow.dc_norm, lw=1.0, ls="--", label=f"{flow.kind.upper()}: ||dL/dc_t||")
+            ax.semilogy(flow.distance, flow.dc_norm, lw=1.0, ls="--", color=line.get_color(), label=f"{name}: ||dL/dc_t||")
     ax.set_xlabel("distance from the loss (T - 1 - t)")
     ax.set_ylabel("gradient norm")
     ax.set_title(title or "gradient flow back through time")
-    ax.legend()
+    fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     ax.grid(alpha=0.3, which="both")
-    _save(fig, path)
+    return _finish(fig, path)

@@ -1,7 +1,7 @@
 """Settings declared once: typed dataclass fields carrying their help text and their valid values.
 
 Every configuration of the package (``ModelConfig``, ``TrainConfig``, ``ForecastConfig``) is a frozen
-dataclass whose fields are made with ``setting``::
+dataclass whose fields are made with ``setting``:
 
     epochs: int = setting(100, "maximum epochs; early stopping usually ends sooner", at_least=1)
 

@@ -4,8 +4,6 @@ A file has one decimal mark ``D`` (``.`` or ``,``) and at most one thousands sep
 ``.``, a space, a no-break space or ``'``). Under a convention ``(D, T)`` a column reads as numbers
 when every value is
 
-::
-
     [+-] whole [D digits] [e[+-]digits]      whole: digits, or, when T occurs in the column,
                                              1-3 digits then groups of T and exactly 3 digits
 

@@ -2,7 +2,7 @@
 
 Every ``PriceSeries`` holds one row per time stamp, oldest first, with a positive, finite price in
 every row; one that does not is refused on construction, whoever builds it. ``describe()`` is the
-one line a person reads before trusting a verdict on the data::
+one line a person reads before trusting a verdict on the data:
 
     prices.csv: yahoo CSV, delimiter ';', decimal ',', dates day-first (%d/%m/%Y), daily, 1826 rows
     2017-08-18 to 2022-08-18, price column 'adj close'

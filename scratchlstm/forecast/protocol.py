@@ -121,6 +121,7 @@ class Fit:
     model: Model = field(repr=False)
     kept_untrained: bool = False  # reverted to the untrained weights (the naive forecast, for returns)
     p_value: float | None = None  # of the keep-or-revert test, when it ran
+    untrained_val_loss: float | None = None  # the untrained weights' validation loss, when the test ran
 
     @property
     def kept_epoch(self) -> int:
@@ -138,17 +139,19 @@ class Fit:
         return f"{self.history.stop_reason}; kept epoch {self.kept_epoch} (beat the untrained weights on validation, p = {self.p_value:.3g})"
 
 
-def improvement_p_value(trained: Model, untrained: Model, X_val: Array, y_val: Array, loss: str, engine: str) -> float:
-    """One-sided p-value that ``trained`` has a lower validation loss than ``untrained``.
+def validation_losses(model: Model, X_val: Array, y_val: Array, loss: str, engine: str) -> np.ndarray:
+    """The loss of every validation window (averaged over its horizon), as a host array."""
+    values = to_numpy(pointwise_loss(loss, model.predict(X_val, engine=engine), y_val)).astype(float)
+    return values.reshape(values.shape[0], -1).mean(axis=1)
 
-    A paired test on the per-window losses, d_i = loss_trained,i - loss_untrained,i:
+
+def improvement_p_value(trained: np.ndarray, untrained: np.ndarray) -> float:
+    """One-sided p-value that the trained model's per-window validation losses are lower than the untrained one's.
+
+    A paired test on the differences d_i = loss_trained,i - loss_untrained,i:
     z = mean(d) / (std(d) / sqrt(n)), p = P(Z <= z). (Windows are treated as independent.)
     """
-    per_window = []
-    for model in (trained, untrained):
-        values = to_numpy(pointwise_loss(loss, model.predict(X_val, engine=engine), y_val)).astype(float)
-        per_window.append(values.reshape(values.shape[0], -1).mean(axis=1))
-    d = per_window[0] - per_window[1]
+    d = trained - untrained
     sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
     if sd == 0.0:
         return 0.0 if float(np.mean(d)) < 0 else 1.0
@@ -203,7 +206,9 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
 
 def keep_or_revert(fit: Fit, untrained: Model, X_val: Array, y_val: Array, config: ForecastConfig) -> None:
     """Revert ``fit`` to the ``untrained`` weights unless training beat them significantly on validation."""
-    fit.p_value = improvement_p_value(fit.model, untrained, X_val, y_val, config.loss, config.engine)
+    before = validation_losses(untrained, X_val, y_val, config.loss, config.engine)
+    after = validation_losses(fit.model, X_val, y_val, config.loss, config.engine)
+    fit.p_value, fit.untrained_val_loss = improvement_p_value(after, before), float(np.mean(before))
     if not fit.p_value < SIGNIFICANCE:
         fit.model = untrained
         fit.kept_untrained = True

@@ -125,8 +125,8 @@ def forecast_figure(result, path: str | Path | None = None):
     """The test span's actual prices, the model's forecasts and naive's (a matplotlib Figure)."""
     from ..plots import forecast_plot
 
-    title = f"{Path(result.data.source).name}: h={result.config.horizon} forecasts, {result.verdict}"
-    return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path, title=title)
+    return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
+                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict)
 
 
 def loss_figure(result, path: str | Path | None = None):
@@ -134,7 +134,8 @@ def loss_figure(result, path: str | Path | None = None):
     from ..plots import loss_plot
 
     return loss_plot([f.history for f in result.fits], labels=[f"fit at {result.cutoff_date(f)}" for f in result.fits],
-                     kept_epochs=[f.kept_epoch for f in result.fits], path=path)
+                     kept_epochs=[f.kept_epoch for f in result.fits], path=path,
+                     untrained_losses=[f.untrained_val_loss for f in result.fits])
 
 
 def _json_safe(obj):

@@ -1,6 +1,6 @@
 """One interface for the three recurrent cells, so that stacks, checks and studies treat them alike.
 
-Each ``Cell`` says what a layer of that kind holds and how to run it::
+Each ``Cell`` says what a layer of that kind holds and how to run it:
 
     cell = CELLS["gru"]
     params = cell.init(D, H, seed=0, scheme="glorot", dtype="float64")

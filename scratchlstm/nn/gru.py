@@ -1,13 +1,13 @@
 r"""The GRU with PyTorch's equations, and its backpropagation through time.
 
-Notation as in ``lstm.py``, with gate blocks r | z | n (PyTorch's order)::
+Notation as in ``lstm.py``, with gate blocks r | z | n (PyTorch's order):
 
     W_x (D, 3H), W_h (H, 3H), b_x (3H,), b_h (3H,)
 
 Two biases, because PyTorch's candidate applies the reset gate to ``h W_hn + b_hn`` (not to h
 alone), so ``b_hn`` cannot be merged into ``b_xn``.
 
-Forward, one step::
+Forward, one step:
 
     gx  = x_t W_x + b_x                    (B, 3H)  input part of every gate
     gh  = h_{t-1} W_h + b_h                (B, 3H)  recurrent part
@@ -16,7 +16,7 @@ Forward, one step::
     n   = tanh(gx[:, 2H:3H] + r * gh[:, 2H:3H])     candidate
     h_t = (1 - z) * n + z * h_{t-1}
 
-Backward, one step (``dh`` the total gradient with respect to h_t)::
+Backward, one step (``dh`` the total gradient with respect to h_t):
 
     dn       = dh * (1 - z)
     dz       = dh * (h_{t-1} - n)

@@ -8,7 +8,7 @@ elementwise kernel), each tested against this file; elsewhere it runs this file.
 follows the engine that made the cache. Edit this file and ``lstm_gradcheck(params, x)`` checks your
 edit.
 
-Notation (one symbol per variable, as in the code)::
+Notation (one symbol per variable, as in the code):
 
     T steps, B batch, D input features, H hidden units
     x_t     (B, D)     input at step t                    x   (T, B, D) all steps
@@ -18,7 +18,7 @@ Notation (one symbol per variable, as in the code)::
     W_h     (H, 4H)    recurrent weights, same blocks
     b       (4H,)      bias, same blocks
 
-Equations (forward, one step; ``*`` is elementwise)::
+Equations (forward, one step; ``*`` is elementwise):
 
     a   = x_t W_x + h_{t-1} W_h + b        (B, 4H)  gate pre-activations
     i   = sigmoid(a[:, 0H:1H])             input gate
@@ -29,7 +29,7 @@ Equations (forward, one step; ``*`` is elementwise)::
     h_t = o * tanh(c_t)
 
 Equations (backward, one step, in reverse order). ``dh`` and ``dc`` are the total gradients of the
-loss with respect to h_t and c_t (from the output at t and from step t+1)::
+loss with respect to h_t and c_t (from the output at t and from step t+1):
 
     tc       = tanh(c_t)                   saved by forward
     do       = dh * tc

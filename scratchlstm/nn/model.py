@@ -1,6 +1,6 @@
 """A forecasting model: a stack of recurrent layers (with dropout) and a dense head. By hand.
 
-Shapes (batch first at this level, like the window datasets; time first inside the math)::
+Shapes (batch first at this level, like the window datasets; time first inside the math):
 
     x    (B, T, D)        D features per step (close, volume, other assets side by side)
     out  (T, B, H_L)      the stack's top outputs, after its dropout mask
@@ -8,7 +8,7 @@ Shapes (batch first at this level, like the window datasets; time first inside t
     y    (B, T, K)        head on every step:     y_t = out[t] W + c
 
 The model holds one parameter dict per layer and the head's ``{"W" (H_L, K), "c" (K,)}``;
-``named_params()`` is the flat view optimizers and checkpoints use::
+``named_params()`` is the flat view optimizers and checkpoints use:
 
     lstm0.W_x, lstm0.W_h, lstm0.b, lstm1.W_x, ..., head.W, head.c       (gru0.W_x, ... for a GRU)
 

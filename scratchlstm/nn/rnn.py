@@ -2,12 +2,12 @@ r"""The vanilla (Elman, tanh) RNN and its backpropagation through time, beside t
 
 Notation as in ``lstm.py``: x_t (B, D), h_t (B, H), W_x (D, H), W_h (H, H), b (H,).
 
-Forward, one step::
+Forward, one step:
 
     a   = x_t W_x + h_{t-1} W_h + b        (B, H)
     h_t = tanh(a)
 
-Backward, one step (``dh`` the total gradient of the loss with respect to h_t)::
+Backward, one step (``dh`` the total gradient of the loss with respect to h_t):
 
     da       = dh * (1 - h_t^2)
     dx_t     = da W_x^T

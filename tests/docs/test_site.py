@@ -1,0 +1,150 @@
+"""The built site reads offline: equations are MathML made at build time, no page loads anything from
+the network, links between pages work from disk, and the API page shows no reStructuredText."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html"]
+TEX_COMMANDS = [r"\bar", r"\mathrel", r"\odot", r"\texttt", r"\operatorname", r"\prod", r"\lVert", r"\sigma", r"\tanh"]
+REST_ROLES = re.compile(r":(func|class|mod|meth|data|attr):")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    pytest.importorskip("mkdocs", reason="pip install -e '.[docs]' installs mkdocs")
+    pytest.importorskip("latex2mathml", reason="pip install -e '.[docs]' installs latex2mathml")
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+class _Page(HTMLParser):
+    """The text a reader sees (not inside script, style or code) and every src/href."""
+
+    HIDDEN = {"script", "style", "code", "pre"}
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.visible: list[str] = []
+        self.scripts: list[str] = []
+        self.stylesheets: list[str] = []
+        self.links: list[str] = []
+        self.math = 0
+        self._hidden = 0
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.HIDDEN:
+            self._hidden += 1
+        if tag == "script" and attrs.get("src"):
+            self.scripts.append(attrs["src"])
+        if tag == "link" and "stylesheet" in (attrs.get("rel") or ""):
+            self.stylesheets.append(attrs.get("href", ""))
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "math":
+            self.math += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN:
+            self._hidden -= 1
+
+    def handle_data(self, data):
+        if not self._hidden:
+            self.visible.append(data)
+
+
+def _page(site: Path, name: str) -> _Page:
+    return _Page((site / name).read_text(encoding="utf-8"))
+
+
+def test_no_page_loads_a_script_or_stylesheet_from_the_network(site):
+    for path in sorted(site.glob("*.html")):
+        page = _Page(path.read_text(encoding="utf-8"))
+        remote = [src for src in page.scripts + page.stylesheets if re.match(r"(https?:)?//", src)]
+        assert not remote, f"{path.name} loads {remote}"
+
+
+@pytest.mark.parametrize("name", MATH_PAGES)
+def test_math_is_mathml_and_no_tex_is_left_visible(site, name):
+    page = _page(site, name)
+    text = "".join(page.visible)
+    assert page.math > 0, f"{name} has no <math> element"
+    assert 'class="arithmatex"' not in (site / name).read_text(encoding="utf-8")
+    left = [command for command in TEX_COMMANDS + [r"\(", r"\[", "$"] if command in text]
+    assert not left, f"{name} shows raw TeX: {left}"
+
+
+def test_every_formula_of_the_lstm_page_is_rendered(site):
+    lstm = (ROOT / "docs" / "lstm.md").read_text()
+    written = len(re.findall(r"\$\$.+?\$\$|\$[^$\n]+\$", lstm))
+    assert _page(site, "lstm.html").math == written >= 60
+
+
+def test_the_cell_state_update_renders_as_one_operator(site):
+    html = (site / "lstm.html").read_text(encoding="utf-8")
+    # \bar c_t \mathrel{+}= \bar h_t \odot o \odot (1 - \tanh^2 c_t): "+=" drawn as one relation
+    assert "<mo>+=</mo>" in html
+    assert '<mtext mathvariant="monospace">dh_next</mtext>' in html
+
+
+def test_links_between_pages_work_from_disk(site):
+    """Opened as file://, a link to a folder shows a listing, so every page link names an .html file."""
+    for path in sorted(site.glob("*.html")):
+        if path.name == "404.html":  # served by a web server at any depth; its links are absolute
+            continue
+        for href in _page(site, path.name).links:
+            if re.match(r"[a-z]+:|#", href):
+                continue
+            target = (site / href.split("#")[0]).resolve()
+            assert target.is_file(), f"{path.name} links to {href}, which is not a file of the site"
+
+
+def test_api_page_has_no_restructuredtext_roles(site):
+    roles = sorted(set(REST_ROLES.findall((site / "api.html").read_text(encoding="utf-8"))))
+    assert not roles, f"the API page shows reStructuredText roles: {roles}; write names in double backticks"
+
+
+def _hook():
+    spec = importlib.util.spec_from_file_location("mathml_hook", ROOT / "docs" / "hooks" / "mathml.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("tex, expected, absent", [
+    (r"\bar c_t \mathrel{+}= \bar h_t", "<mo>+=</mo>", "<mo><mrow>"),
+    (r"\texttt{dh\_next}", ">dh_next</mtext>", "\\_"),
+    (r"\tanh' = 1 - \tanh^2", '<mi>tanh</mi><mo lspace="0" rspace="0">\u2032</mo>', "<msup><mi>tanh</mi><mi>\u2032"),
+    (r"\operatorname{diag}(1-h^2) W_h^\top", "<mi>diag</mi><mo", "<mo>diag</mo>"),
+    (r"r_s = \log p_s", '<mi>log</mi><mspace width="0.1667em" /><msub><mi>p</mi>', "<mi>log</mi><msub>"),
+])
+def test_hook_repairs_what_latex2mathml_draws_wrong(tex, expected, absent):
+    pytest.importorskip("latex2mathml")
+    mathml = _hook().tex_to_mathml(tex)
+    assert expected in mathml and absent not in mathml, mathml
+
+
+@pytest.mark.parametrize("tex, problem", [(r"x^", "MissingSuperScript"), (r"\notacommand x", r"does not know \\notacommand")])
+def test_hook_stops_the_build_on_a_formula_it_cannot_convert(tex, problem):
+    pytest.importorskip("latex2mathml")
+    from mkdocs.exceptions import PluginError
+
+    class Page:
+        class file:
+            src_path = "broken.md"
+
+    with pytest.raises(PluginError, match=rf"broken\.md: cannot render the formula .*{problem}"):
+        _hook().on_page_content(rf'<p><span class="arithmatex">\({tex}\)</span></p>', Page, None, None)
