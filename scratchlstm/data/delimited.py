@@ -48,7 +48,9 @@ def sniff_layout(text: str, source) -> Layout:
         rows = [line for line in lines[banner:] if line.strip()]
         if not rows:
             break
-        fitting = [d for d in DELIMITERS if _splits_evenly(rows, d)]
+        skipped = [line for line in lines[:banner] if line.strip()]
+        # a banner (CryptoDataDownload's URL line) is not a row: it does not split into fields
+        fitting = [d for d in DELIMITERS if _splits_evenly(rows, d) and all(len(_fields(line, d)) < 2 for line in skipped)]
         if fitting:
             header = banner + next(k for k, line in enumerate(lines[banner:]) if line.strip())
             return _layout(lines, header, _choose(fitting, rows[0], source), source)

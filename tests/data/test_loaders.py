@@ -186,3 +186,10 @@ def test_embedded_dataset_is_real_and_complete():
     summary = s.summary()
     assert summary["rows"] == 3270 and summary["first_date"] == "2000-03-01" and summary["last_date"] == "2013-03-01"
     assert s.price_column == "adj close" and (s.prices > 0).all()
+
+
+def test_rows_longer_than_their_header_are_named_as_such(tmp_path):
+    """The header is not mistaken for a banner line just because the rows below it split evenly."""
+    path = write(tmp_path, "ragged.csv", "Date,Close\n2020-01-01,1,2\n2020-01-02,3,4\n")
+    with pytest.raises(DataError, match="some rows have more fields than the header"):
+        load_prices(path)
