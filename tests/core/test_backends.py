@@ -1,6 +1,7 @@
 """Every backend gives the same numbers as NumPy float64, in its own namespace, device and dtype."""
 
 import numpy as np
+import pytest
 
 import scratchlstm as sl
 from scratchlstm.backend import to_numpy
@@ -8,15 +9,16 @@ from scratchlstm.backend import to_numpy
 from tests.helpers import assert_same_kind, max_rel_diff, random_lstm_host
 
 
-def test_same_weights_same_outputs_on_every_backend(case):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_same_weights_same_outputs_on_every_backend(case, engine):
     T, B, D, H = 5, 2, 3, 4
     host = random_lstm_host(D, H, 11)
     rng = np.random.default_rng(12)
     x, dhs = rng.normal(size=(T, B, D)), rng.normal(size=(T, B, H))
-    ref_hs, _, ref_cache = sl.lstm_forward(host, x)
+    ref_hs, _, ref_cache = sl.lstm_forward(host, x)  # the reference, NumPy float64
     ref_grads, ref_dx, _, _ = sl.lstm_backward(ref_cache, dhs)
 
-    hs, (h_T, c_T), cache = sl.lstm_forward(case.params(host), case.array(x))
+    hs, (h_T, c_T), cache = sl.lstm_forward(case.params(host), case.array(x), engine=engine)
     grads, dx, dh0, dc0 = sl.lstm_backward(cache, case.array(dhs))
     assert max_rel_diff(hs, ref_hs) < case.rtol
     assert max_rel_diff(dx, ref_dx) < case.rtol
@@ -50,8 +52,9 @@ def test_glorot_is_kerass_lstm_init():
     assert np.max(np.abs(torch_like["b"])) <= 1 / np.sqrt(H)  # PyTorch's: no forget-bias shift
 
 
-def test_layer_class_keeps_namespace(case):
-    lstm = sl.LSTM(3, 4, num_layers=2, batch_first=True, xp=case.xp, dtype=case.dtype, device=case.device, seed=1)
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_layer_class_keeps_namespace(case, engine):
+    lstm = sl.LSTM(3, 4, num_layers=2, batch_first=True, xp=case.xp, dtype=case.dtype, device=case.device, seed=1, engine=engine)
     x = case.array(np.random.default_rng(0).normal(size=(2, 5, 3)))
     out, (h_n, c_n) = lstm(x)
     assert tuple(out.shape) == (2, 5, 4) and tuple(h_n.shape) == (2, 2, 4)

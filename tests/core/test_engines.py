@@ -215,3 +215,12 @@ def test_float32_gates_are_within_1e5_relative_of_the_float64_sigmoid_over_minus
         error = np.abs(gates[:, k] - exact)
         rel = np.divide(error, np.abs(exact), out=error.copy(), where=exact != 0)  # tanh(0) = 0: absolute there
         assert np.max(rel) < 1e-5, ("ifgo"[k], float(np.max(rel)), float(z[np.argmax(rel)]))
+
+
+def test_the_package_exposes_interop_without_an_explicit_import():
+    import subprocess
+    import sys
+
+    code = "import scratchlstm; print(scratchlstm.interop.lstm_from_torch.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "lstm_from_torch"

@@ -22,9 +22,10 @@ def _inputs(case, seed=0):
     return params, x, h0, c0, tuple(case.array(u) for u in upstream)
 
 
-def test_gradients_match_finite_differences(case64):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_gradients_match_finite_differences(case64, engine):
     params, x, h0, c0, _ = _inputs(case64)
-    report = sl.lstm_gradcheck(params, x, h0, c0)
+    report = sl.lstm_gradcheck(params, x, h0, c0, engine=engine)
     assert {c.name for c in report.checks} == {"W_x", "W_h", "b", "x", "h0", "c0"}
     assert report.passed, str(report)
     assert report.max_rel_error < 1e-7
@@ -57,9 +58,10 @@ def test_gradcheck_refuses_float32():
         sl.lstm_gradcheck(params, x)
 
 
-def test_step_by_step_equals_sequence_forward_and_backward(case):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_step_by_step_equals_sequence_forward_and_backward(case, engine):
     params, x, h0, c0, (dhs, dh_T, dc_T) = _inputs(case)
-    hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0)
+    hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0, engine=engine)
     grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
 
     h, c, steps = h0, c0, []
@@ -82,14 +84,15 @@ def test_step_by_step_equals_sequence_forward_and_backward(case):
         assert_same_kind(out, case)
 
 
-def test_two_chunks_with_carried_state_equal_one_long_run(case):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_two_chunks_with_carried_state_equal_one_long_run(case, engine):
     params, x, h0, c0, (dhs, dh_T, dc_T) = _inputs(case, seed=3)
-    hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0)
+    hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0, engine=engine)
     grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
 
     k = 2  # split after 2 steps: chunks of 2 and 4
-    hs1, (h1, c1), cache1 = sl.lstm_forward(params, x[:k, :, :], h0, c0)
-    hs2, (h2, c2), cache2 = sl.lstm_forward(params, x[k:, :, :], h1, c1)
+    hs1, (h1, c1), cache1 = sl.lstm_forward(params, x[:k, :, :], h0, c0, engine=engine)
+    hs2, (h2, c2), cache2 = sl.lstm_forward(params, x[k:, :, :], h1, c1, engine=engine)
     xp = case.xp
     assert max_rel_diff(xp.concat([hs1, hs2], axis=0), hs) < case.rtol
     assert max_rel_diff(h2, h_T) < case.rtol and max_rel_diff(c2, c_T) < case.rtol
@@ -102,11 +105,12 @@ def test_two_chunks_with_carried_state_equal_one_long_run(case):
     assert max_rel_diff(dh0_, dh0) < case.rtol and max_rel_diff(dc0_, dc0) < case.rtol
 
 
-def test_missing_states_and_upstream_gradients_default_to_zero(case):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_missing_states_and_upstream_gradients_default_to_zero(case, engine):
     params, x, _, _, (dhs, _, _) = _inputs(case)
     zeros = case.array(np.zeros((B, H)))
-    hs_a, _, cache_a = sl.lstm_forward(params, x)
-    hs_b, _, cache_b = sl.lstm_forward(params, x, zeros, zeros)
+    hs_a, _, cache_a = sl.lstm_forward(params, x, engine=engine)
+    hs_b, _, cache_b = sl.lstm_forward(params, x, zeros, zeros, engine=engine)
     assert max_rel_diff(hs_a, hs_b) == 0.0
     ga, *_ = sl.lstm_backward(cache_a, dhs)
     gb, *_ = sl.lstm_backward(cache_b, dhs, zeros, zeros)
@@ -123,12 +127,13 @@ def test_missing_states_and_upstream_gradients_default_to_zero(case):
         (lambda p, x: ({"W_x": p["W_x"]}, x), "missing"),
     ],
 )
-def test_bad_shapes_are_named(bad, message):
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_bad_shapes_are_named(bad, message, engine):
     params = random_lstm_host(D, H, 0)
     x = np.zeros((T, B, D))
     p, xx = bad(params, x)
     with pytest.raises((ValueError, KeyError), match=message):
-        sl.lstm_forward(p, xx)
+        sl.lstm_forward(p, xx, engine=engine)
 
 
 def test_wrong_initial_state_shape_is_named():

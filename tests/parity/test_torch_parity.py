@@ -27,9 +27,10 @@ def _run_torch(module, x, h0, c0, dout, dh_n, dc_n):
     return out, h_n, c_n, x_t.grad, h0_t.grad, c0_t.grad
 
 
+@pytest.mark.parametrize("engine", ["reference", "fast"])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_matches_torch_lstm(case, num_layers, batch_first):
+def test_matches_torch_lstm(case, num_layers, batch_first, engine):
     dtype, rtol = case.dtype, case.rtol  # float64: 1e-10, float32: 1e-5
     torch_dtype = {"float64": torch.float64, "float32": torch.float32}[dtype]
     torch.manual_seed(num_layers + 10 * batch_first)
@@ -46,7 +47,7 @@ def test_matches_torch_lstm(case, num_layers, batch_first):
     ref = _run_torch(module, x, h0, c0, dout, dh_n, dc_n)
 
     layers = lstm_from_torch(module, xp=case.xp, device=case.device)
-    lstm = LSTM.from_layers(layers, batch_first=batch_first)
+    lstm = LSTM.from_layers(layers, batch_first=batch_first, engine=engine)
     out, (h_n, c_n) = lstm(case.array(x), (case.array(h0), case.array(c0)))
     dx, (dh0, dc0) = lstm.backward(case.array(dout), (case.array(dh_n), case.array(dc_n)))
 
