@@ -133,14 +133,11 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
                 optimizer.lr = _epoch_lr(config, epoch)
                 history.train_loss.append(_train_epoch(model, optimizer, X, y, config, rng, state, history))
                 history.lr.append(optimizer.lr)
-                current = evaluate(model, X_val, y_val, config.loss, engine=config.engine) if has_val else history.train_loss[-1]
+                current = history.train_loss[-1]
                 if has_val:
+                    current = evaluate(model, X_val, y_val, config.loss, engine=config.engine)
                     history.val_loss.append(current)
-                if current < state.best_val:  # the optimizer makes new arrays, so keeping references is a snapshot
-                    state.best_val, state.bad_epochs, history.best_epoch, state.best_params = current, 0, epoch, model.named_params()
-                else:
-                    state.bad_epochs += 1
-                state.epoch = epoch + 1
+                _keep_if_best(state, history, model, epoch, current)
                 saved = _snapshot(state, model, optimizer, rng, history)
                 save(saved)
                 _show_progress(bar, config, history, epoch, current, has_val)
@@ -152,14 +149,9 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
             else:
                 history.stop_reason = f"finished {config.epochs} epochs"
         except TrainingDiverged as exc:
-            history.stop_reason = str(exc)
             model.load_named_params(state.best_params)
-            kept = f"epoch {history.best_epoch + 1}" if history.best_epoch >= 0 else "the initial weights"
             save(saved)
-            where = "" if checkpoint is None else f"; {f'the state after epoch {saved.epoch}' if saved.epoch else 'the state before training'} is saved in {checkpoint}"
-            error = TrainingDiverged(f"{exc} Kept the best weights so far ({kept}){where}.")
-            error.history = history
-            raise error from None
+            raise _diverged_error(exc, history, saved, checkpoint) from None
         except KeyboardInterrupt:
             history.stop_reason = f"interrupted after {saved.epoch} complete epochs"
             save(saved)
@@ -171,6 +163,28 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
     final.finished = True
     save(final)
     return history
+
+
+def _keep_if_best(state: TrainingState, history: History, model: Model, epoch: int, current: float) -> None:
+    """Count the epoch towards early stopping, or keep its weights when its loss is the best so far."""
+    if current < state.best_val:  # the optimizer makes new arrays, so keeping references is a snapshot
+        state.best_val, state.bad_epochs, state.best_params = current, 0, model.named_params()
+        history.best_epoch = epoch
+    else:
+        state.bad_epochs += 1
+    state.epoch = epoch + 1
+
+
+def _diverged_error(exc: TrainingDiverged, history: History, saved: TrainingState, checkpoint) -> TrainingDiverged:
+    """The divergence, with what was kept and where the state was saved, carrying the history."""
+    history.stop_reason = str(exc)
+    kept = f"epoch {history.best_epoch + 1}" if history.best_epoch >= 0 else "the initial weights"
+    where = ""
+    if checkpoint is not None:
+        where = f"; {f'the state after epoch {saved.epoch}' if saved.epoch else 'the state before training'} is saved in {checkpoint}"
+    error = TrainingDiverged(f"{exc} Kept the best weights so far ({kept}){where}.")
+    error.history = history
+    return error
 
 
 def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
