@@ -129,3 +129,19 @@ def dated_rows(prices, start="2020-01-01", freq="D"):
 
     dates = pd.date_range(start, periods=len(prices), freq=freq).strftime("%Y-%m-%d")
     return "Date,Close\n" + "".join(f"{d},{float(p)!r}\n" for d, p in zip(dates, prices))
+
+
+class RecordedResponse:
+    """A recorded HTTP response body, for code that fetches through ``urllib.request.urlopen``."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self) -> bytes:
+        return self.body

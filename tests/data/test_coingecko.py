@@ -7,6 +7,7 @@ import pytest
 from scratchlstm.data import load_prices
 from scratchlstm.data.coingecko import fetch_to_csv
 from scratchlstm.errors import DataError
+from tests.helpers import RecordedResponse
 
 BAD_DOCUMENTS = [
     ({"prices": [], "market_caps": [], "total_volumes": []}, "'prices' list is empty"),
@@ -21,25 +22,11 @@ BAD_DOCUMENTS = [
 ]
 
 
-class Response:
-    def __init__(self, body):
-        self.body = body
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def read(self):
-        return self.body
-
-
 @pytest.mark.parametrize("doc, message", BAD_DOCUMENTS)
 def test_fetch_refuses_and_writes_nothing(tmp_path, doc, message):
     out = tmp_path / "bitcoin.csv"
     with pytest.raises(DataError, match=message):
-        fetch_to_csv("bitcoin", 30, out, opener=lambda request, timeout: Response(json.dumps(doc).encode()))
+        fetch_to_csv("bitcoin", 30, out, opener=lambda request, timeout: RecordedResponse(json.dumps(doc).encode()))
     assert not out.exists()
 
 
@@ -56,11 +43,11 @@ def test_only_the_unfinished_day_is_not_a_series(tmp_path):
     out = tmp_path / "x.csv"
     doc = {"prices": [[1704067200000, 42000.0]]}
     with pytest.raises(DataError, match="no finished day"):
-        fetch_to_csv("bitcoin", 2, out, opener=lambda request, timeout: Response(json.dumps(doc).encode()))
+        fetch_to_csv("bitcoin", 2, out, opener=lambda request, timeout: RecordedResponse(json.dumps(doc).encode()))
     assert not out.exists()
 
 
 @pytest.mark.parametrize("body", [b"<html>rate limited</html>", b"\xff\xfe\x00", b"[" * 100000])
 def test_answers_that_are_not_json(tmp_path, body):
     with pytest.raises(DataError, match="not JSON"):
-        fetch_to_csv("bitcoin", 30, tmp_path / "x.csv", opener=lambda request, timeout: Response(body))
+        fetch_to_csv("bitcoin", 30, tmp_path / "x.csv", opener=lambda request, timeout: RecordedResponse(body))

@@ -9,6 +9,7 @@ import pytest
 from scratchlstm.data import DataWarning, load_embedded, load_prices
 from scratchlstm.data.coingecko import daily_closes, fetch_to_csv
 from scratchlstm.errors import DataError
+from tests.helpers import RecordedResponse
 
 YAHOO = """Date,Open,High,Low,Close,Adj Close,Volume
 2020-01-02,10,11,9,10.5,5.25,100
@@ -98,24 +99,11 @@ def test_coingecko_json_file(tmp_path):
 def test_fetch_drops_unfinished_day_and_writes_csv(tmp_path):
     doc = _market_chart()
 
-    class Response:
-        def __init__(self, body):
-            self.body = body
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self):
-            return self.body
-
     seen = {}
 
     def opener(request, timeout):
         seen["url"] = request.full_url
-        return Response(json.dumps(doc).encode())
+        return RecordedResponse(json.dumps(doc).encode())
 
     out = tmp_path / "bitcoin.csv"
     frame = fetch_to_csv("bitcoin", 4, out, opener=opener)
