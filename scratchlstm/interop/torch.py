@@ -21,8 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import dtype_of, from_host, get_namespace, to_numpy
-from .nn.lstm import Params, lstm_sizes
+from ..backend import dtype_of, from_host, get_namespace, to_numpy
+from ..nn.lstm import Params, lstm_sizes
 
 
 def _torch():
