@@ -89,7 +89,7 @@ def _is(fn, name: str) -> bool:
     return fn is getattr(keras.activations, name) or fn is getattr(keras.ops, name, None)
 
 
-def check_layer(layer: Any, kind: str):
+def _check_layer(layer: Any, kind: str):
     """``layer`` after checking that it is a built Keras layer of class ``kind`` whose math this package has.
 
     Refuses (``TypeError``, ``ConfigError``) what would convert wrongly; warns (``ConversionWarning``)
@@ -141,7 +141,7 @@ def _weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     return _host_copy(cell.kernel), _host_copy(cell.recurrent_kernel), bias
 
 
-def swap_r_z(a: np.ndarray, H: int) -> np.ndarray:
+def _swap_r_z(a: np.ndarray, H: int) -> np.ndarray:
     """Keras's GRU blocks z | r | h as this package's r | z | n along the last axis, or back.
 
     Swapping the first two blocks is its own inverse.
@@ -156,7 +156,7 @@ def lstm_from_keras(layer: Any, *, xp=None, device=None) -> Params:
     the arrays are Keras's, placed in namespace ``xp`` (NumPy when omitted) on ``device`` with the
     layer's dtype. The module docstring lists what is refused and what is only noted.
     """
-    dtype = check_layer(layer, "LSTM")
+    dtype = _check_layer(layer, "LSTM")
     kernel, recurrent, bias = _weights(layer)
     b = np.zeros(kernel.shape[1], dtype=kernel.dtype) if bias is None else bias
     return place({"W_x": kernel, "W_h": recurrent, "b": b}, xp=xp, dtype=dtype, device=device)
@@ -164,7 +164,7 @@ def lstm_from_keras(layer: Any, *, xp=None, device=None) -> Params:
 
 def rnn_from_keras(layer: Any, *, xp=None, device=None) -> Params:
     """``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` of a built tanh ``keras.layers.SimpleRNN``, as copies."""
-    dtype = check_layer(layer, "SimpleRNN")
+    dtype = _check_layer(layer, "SimpleRNN")
     kernel, recurrent, bias = _weights(layer)
     b = np.zeros(kernel.shape[1], dtype=kernel.dtype) if bias is None else bias
     return place({"W_x": kernel, "W_h": recurrent, "b": b}, xp=xp, dtype=dtype, device=device)
@@ -181,7 +181,7 @@ def gru_from_keras(layer: Any, *, reset_after: bool = True, xp=None, device=None
     ``b_h`` is zero; training here then moves both, so one SGD step moves the bias twice as far as in
     Keras, where it is one array.
     """
-    dtype = check_layer(layer, "GRU")
+    dtype = _check_layer(layer, "GRU")
     if layer.cell.reset_after != reset_after:
         raise ConfigError(f"Keras GRU layer {layer.name!r} has reset_after={layer.cell.reset_after}, but reset_after={reset_after} was asked "
                           f"for; pass reset_after={layer.cell.reset_after} here and to gru_forward (the two variants compute different things)")
@@ -194,7 +194,7 @@ def gru_from_keras(layer: Any, *, reset_after: bool = True, xp=None, device=None
         b_x, b_h = bias[0, :], bias[1, :]  # (3H,) each: input bias, recurrent bias
     else:
         b_x, b_h = bias, zeros
-    host = {"W_x": swap_r_z(kernel, H), "W_h": swap_r_z(recurrent, H), "b_x": swap_r_z(b_x, H), "b_h": swap_r_z(b_h, H)}
+    host = {"W_x": _swap_r_z(kernel, H), "W_h": _swap_r_z(recurrent, H), "b_x": _swap_r_z(b_x, H), "b_h": _swap_r_z(b_h, H)}
     return place(host, xp=xp, dtype=dtype, device=device)
 
 
@@ -249,4 +249,4 @@ def gru_to_keras(params: Params, *, reset_after: bool = True, return_sequences: 
     else:
         bias = host["b_x"] + host["b_h"]  # (3H,)
     layer = _keras().layers.GRU(H, reset_after=reset_after, return_sequences=return_sequences, dtype=dtype, name=name)
-    return _build(layer, D, [swap_r_z(host["W_x"], H), swap_r_z(host["W_h"], H), swap_r_z(bias, H)])
+    return _build(layer, D, [_swap_r_z(host["W_x"], H), _swap_r_z(host["W_h"], H), _swap_r_z(bias, H)])
