@@ -329,11 +329,14 @@ def randomized(seq, dtype, seed=0):
     return seq
 
 
-def tutorial(sizes=(6, 4), rate=0.2, dtype="float32", seed=0, every_step=False, input_layer=True):
-    """The tutorials' ``LSTM, Dropout, LSTM, Dropout, Dense(1)``, small, with random weights."""
+def tutorial(sizes=(6, 4), rate=0.2, dtype="float32", seed=0, every_step=False, input_layer=True, unroll=True):
+    """The tutorials' ``LSTM, Dropout, LSTM, Dropout, Dense(1)``, small, with random weights.
+
+    ``unroll=True`` for speed, as in ``random_run``; the saved-file test uses Keras's default loop.
+    """
     layers = [keras.Input((T, D), dtype=dtype)] if input_layer else []
     for l, H in enumerate(sizes):
-        layers.append(L.LSTM(H, return_sequences=l < len(sizes) - 1 or every_step, dtype=dtype))
+        layers.append(L.LSTM(H, return_sequences=l < len(sizes) - 1 or every_step, dtype=dtype, unroll=unroll))
         if rate:
             layers.append(L.Dropout(rate, dtype=dtype))  # without dtype, Keras casts to float32 here
     layers.append(L.Dense(1, dtype=dtype))
@@ -417,7 +420,7 @@ def test_keras_to_model_to_keras_is_exact(dtype):
 # Keras 3.15's own saving code passes variables to np.array, which NumPy 2.4 warns about
 @pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
 def test_a_saved_keras_file_converts(tmp_path):
-    seq = tutorial(seed=6)
+    seq = tutorial(seed=6, unroll=False)
     path = tmp_path / "tutorial.keras"
     seq.save(path)
     model = interop.model_from_keras(path)
