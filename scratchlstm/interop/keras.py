@@ -90,10 +90,10 @@ def _is(fn, name: str) -> bool:
 
 
 def _check_layer(layer: Any, kind: str):
-    """``layer`` after checking that it is a built Keras layer of class ``kind`` whose math this package has.
+    """The dtype name of ``layer``, after checking that it is a built Keras ``kind`` layer whose math is here.
 
     Refuses (``TypeError``, ``ConfigError``) what would convert wrongly; warns (``ConversionWarning``)
-    about training-time settings that have no counterpart here. Returns the layer's dtype name.
+    about training-time settings that have no counterpart here.
     """
     keras = _keras()
     cls = getattr(keras.layers, kind)

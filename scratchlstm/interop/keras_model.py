@@ -90,14 +90,17 @@ def model_from_keras(seq: Any, *, dropout: float | None = None, xp=None, device=
             raise ConfigError(f"Keras layer {layer.name!r} returns its last step only, but layer {cells[l + 1].name!r} after it needs "
                               "the whole sequence: set return_sequences=True on every recurrent layer but the last")
         prefix, from_keras, _ = MODEL_CELLS[type(layer).__name__]
-        params.update({f"{prefix}{l}.{name}": a for name, a in from_keras(layer).items()})
-        dtypes.add(str(params[f"{prefix}{l}.W_x"].dtype))
+        converted = from_keras(layer)
+        params.update({f"{prefix}{l}.{name}": a for name, a in converted.items()})
+        dtypes.add(str(converted["W_x"].dtype))
+        if l == 0:
+            input_size = converted["W_x"].shape[0]  # W_x (D, gates * H)
     W, c = _dense_weights(dense, keras)
     dtypes.add(str(W.dtype))
     if len(dtypes) > 1:
         raise ConfigError(f"the layers mix dtypes ({', '.join(sorted(dtypes))}); the model has one: rebuild them with one dtype")
     params.update({"head.W": W, "head.c": c})
-    config = ModelConfig(input_size=params["lstm0.W_x"].shape[0], hidden_sizes=tuple(layer.cell.units for layer in cells),
+    config = ModelConfig(input_size=input_size, hidden_sizes=tuple(layer.cell.units for layer in cells),
                          output_size=W.shape[1], dropout=dropout, head="all" if cells[-1].return_sequences else "last")
     return Model(config, place(params, xp=xp, dtype=dtypes.pop(), device=device))
 
