@@ -395,10 +395,14 @@ def test_the_models_gradients_match_jax_grad():
     assert max_rel_diff(dx, np.asarray(dx_ref)) < 1e-10
 
 
-def test_model_to_keras_and_back():
-    model = Model.create(ModelConfig(input_size=D, hidden_sizes=(6, 4), dropout=0.1), seed=3, dtype="float64")
+@pytest.mark.parametrize("dropout, head, kinds", [
+    (0.1, "last", ["LSTM", "Dropout", "LSTM", "Dropout", "Dense"]),
+    (0.0, "all", ["LSTM", "LSTM", "Dense"]),
+])
+def test_model_to_keras_and_back(dropout, head, kinds):
+    model = Model.create(ModelConfig(input_size=D, hidden_sizes=(6, 4), dropout=dropout, head=head), seed=3, dtype="float64")
     seq = interop.model_to_keras(model, window=T)
-    assert [type(layer).__name__ for layer in seq.layers] == ["LSTM", "Dropout", "LSTM", "Dropout", "Dense"]
+    assert [type(layer).__name__ for layer in seq.layers] == kinds
     again = interop.model_from_keras(seq)
     x = np.random.default_rng(4).normal(size=(B, T, D))
     assert max_rel_diff(model.predict(x), keras_predict(seq, x, "float64")) < 1e-10

@@ -55,3 +55,23 @@ def test_exported_modules_do_not_share_memory_with_the_arrays(kind):
         a *= 2.0
     for name, t in module.named_parameters():
         assert torch.equal(t, before[name]), name
+
+
+def test_one_sgd_step_moves_the_summed_bias_twice_as_far_in_torch():
+    # what lstm_from_torch's docstring says: torch trains bias_ih and bias_hh, b here is their sum
+    from scratchlstm.nn.lstm import lstm_backward, lstm_forward
+
+    torch.manual_seed(3)
+    module = torch.nn.LSTM(3, 4, dtype=torch.float64)
+    x = torch.randn(5, 2, 3, dtype=torch.float64)
+    R = torch.randn(5, 2, 4, dtype=torch.float64)
+    before = interop.lstm_from_torch(module)[0]
+    _, _, cache = lstm_forward(before, x.numpy())
+    grads, _, _, _ = lstm_backward(cache, R.numpy())
+    lr = 0.1
+    ours = before["b"] - lr * grads["b"]  # one SGD step here
+    out, _ = module(x)
+    (out * R).sum().backward()
+    torch.optim.SGD(module.parameters(), lr=lr).step()
+    theirs = interop.lstm_from_torch(module)[0]["b"]
+    np.testing.assert_allclose(theirs - before["b"], 2 * (ours - before["b"]), rtol=1e-10, atol=1e-14)
