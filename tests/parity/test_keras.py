@@ -319,7 +319,7 @@ def test_unroll_and_unit_forget_bias_convert_silently():
 # ----------------------------------------------------------------------------------------------
 # the tutorial's Sequential, whole
 
-L = keras.layers if keras else None
+L = keras.layers
 
 
 def randomized(seq, dtype, seed=0):
@@ -459,6 +459,7 @@ def _built(*layers):
     (lambda: _built(L.LSTM(3)), ConfigError, "does not end with a Dense"),
     (lambda: _built(L.LSTM(3), L.Dense(2), L.Dense(1)), ConfigError, "comes after the Dense layer"),
     (lambda: _built(L.Dense(2), L.Dense(1)), ConfigError, "comes after the Dense layer"),
+    (lambda: _built(L.LSTM(3, dtype="float64"), L.Dense(1)), ConfigError, "the layers mix dtypes \\(float32, float64\\)"),
     (lambda: keras.Sequential([L.LSTM(3), L.Dense(1)]), ConfigError, "not built"),
     (lambda: keras.Model(*(lambda i: (i, L.Dense(1)(L.LSTM(3)(i))))(keras.Input((T, D)))), TypeError, "expected a keras.Sequential"),
 ])
