@@ -9,13 +9,15 @@ JAX (``keras.ops.tanh`` promotes float64 with a Python float to float32), so a f
 only float32-accurate. The float64 reference is therefore Keras's own layer code with its ``tanh``
 replaced by ``jax.numpy.tanh`` (float64 throughout): the equations Keras runs, in jax.numpy float64.
 Each float64 test also checks the unmodified Keras layer to float32 accuracy (1e-5), so the swap is
-the only difference.
+the only difference (not for SimpleRNN, whose unmodified float64 layer fails under JAX).
 
 The weights are drawn on the host (non-zero biases everywhere) and assigned to the Keras layers, and
 the Keras gradients are mapped to this package's layout by hand below, not by the converters.
 """
 
 import os
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -57,24 +59,33 @@ def _gru_grads(g, H, reset_after):
             "b_x": _swap_first_two(b_x, H), "b_h": _swap_first_two(b_h, H)}
 
 
-# kind: (Keras layer class and options, converter, forward, backward, states per layer, gates, Keras grads in our layout)
+@dataclass(frozen=True)
+class Kind:
+    layer: Callable  # (H, **options) -> an unbuilt Keras layer
+    from_keras: Callable  # the converter under test
+    forward: Callable  # this package's (params, x (T, B, D), *states)
+    backward: Callable
+    n_states: int  # 2 for the LSTM's (h, c), 1 otherwise
+    keras_grads: Callable  # ((kernel, recurrent, bias) gradients, H) -> the same in this package's layout
+
+
 KINDS = {
-    "lstm": (lambda H, **kw: keras.layers.LSTM(H, **kw), interop.lstm_from_keras, lstm_forward, lstm_backward, 2, 4,
-             lambda g, H: {"W_x": g[0], "W_h": g[1], "b": g[2]}),
-    "gru": (lambda H, **kw: keras.layers.GRU(H, **kw), interop.gru_from_keras, gru_forward, gru_backward, 1, 3,
-            lambda g, H: _gru_grads(g, H, True)),
-    "gru-reset-before": (lambda H, **kw: keras.layers.GRU(H, reset_after=False, **kw),
-                         lambda layer: interop.gru_from_keras(layer, reset_after=False),
-                         lambda p, x, h0: gru_forward(p, x, h0, reset_after=False), gru_backward, 1, 3,
-                         lambda g, H: _gru_grads(g, H, False)),
-    "rnn": (lambda H, **kw: keras.layers.SimpleRNN(H, **kw), interop.rnn_from_keras, rnn_forward, rnn_backward, 1, 1,
-            lambda g, H: {"W_x": g[0], "W_h": g[1], "b": g[2]}),
+    "lstm": Kind(lambda H, **kw: keras.layers.LSTM(H, **kw), interop.lstm_from_keras, lstm_forward, lstm_backward, 2,
+                 lambda g, H: {"W_x": g[0], "W_h": g[1], "b": g[2]}),
+    "gru": Kind(lambda H, **kw: keras.layers.GRU(H, **kw), interop.gru_from_keras, gru_forward, gru_backward, 1,
+                lambda g, H: _gru_grads(g, H, True)),
+    "gru-reset-before": Kind(lambda H, **kw: keras.layers.GRU(H, reset_after=False, **kw),
+                             lambda layer: interop.gru_from_keras(layer, reset_after=False),
+                             lambda p, x, h0: gru_forward(p, x, h0, reset_after=False), gru_backward, 1,
+                             lambda g, H: _gru_grads(g, H, False)),
+    "rnn": Kind(lambda H, **kw: keras.layers.SimpleRNN(H, **kw), interop.rnn_from_keras, rnn_forward, rnn_backward, 1,
+                lambda g, H: {"W_x": g[0], "W_h": g[1], "b": g[2]}),
 }
 
 
 def keras_layer(kind, H, D_in, dtype, seed, **options):
     """A built Keras layer of ``kind`` with random host weights (non-zero biases)."""
-    layer = KINDS[kind][0](H, dtype=dtype, **options)
+    layer = KINDS[kind].layer(H, dtype=dtype, **options)
     layer.build((None, None, D_in))
     rng = np.random.default_rng(seed)
     for v in layer.trainable_variables:
@@ -88,7 +99,7 @@ def float64_tanh(layers):
         layer.cell.activation = jnp.tanh
 
 
-def keras_stack(layers, n_states, x, states, R, finals):
+def keras_stack(layers, x, states, R, finals):
     """Keras's outputs, final states and ``jax.grad`` of L = sum(R * out) + sum(r * final state).
 
     Returns ``(out (B, T, H), finals per layer, grads per layer, dx (B, T, D), dstates per layer)``.
@@ -120,7 +131,7 @@ def keras_forward(layers, x, states):
 
 def our_stack(kind, layers_params, x, states, R, finals):
     """The same run with this package's functions, time first, stacked by hand."""
-    _, _, forward, backward, n_states, _, _ = KINDS[kind]
+    forward, backward = KINDS[kind].forward, KINDS[kind].backward
     seq, caches, last = x.transpose(1, 0, 2), [], []  # (T, B, D)
     for params, s0 in zip(layers_params, states):
         seq, fin, cache = forward(params, seq, *s0)
@@ -140,7 +151,7 @@ def random_run(kind, num_layers, dtype, seed=0, unroll=True):
     scan for every new layer (seconds each). ``test_the_default_scanned_layers_match_too`` covers the
     default loop.
     """
-    n_states = KINDS[kind][4]
+    n_states = KINDS[kind].n_states
     rng = np.random.default_rng(100 + seed)
     sizes = SIZES[:num_layers]
     layers = [keras_layer(kind, H, D if l == 0 else sizes[l - 1], dtype, seed=10 * seed + l, return_sequences=True, return_state=True,
@@ -157,15 +168,16 @@ def random_run(kind, num_layers, dtype, seed=0, unroll=True):
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_outputs_states_and_gradients_match_keras(kind, num_layers, dtype, unroll=True):
-    to_ours = KINDS[kind][6]
+    to_ours = KINDS[kind].keras_grads
     layers, x, states, R, finals = random_run(kind, num_layers, dtype, unroll=unroll)
-    converted = [KINDS[kind][1](layer) for layer in layers]
+    converted = [KINDS[kind].from_keras(layer) for layer in layers]
     plain = None
     if dtype == "float64":
-        if kind != "rnn":  # Keras's own float64 SimpleRNN fails under JAX: see the test below
+        # Keras's own float64 SimpleRNN fails under JAX: its float32 tanh changes the dtype of the state it carries
+        if kind != "rnn":
             plain = keras_forward(layers, x, states)
         float64_tanh(layers)
-    ref_out, ref_last, ref_dvars, ref_dx, ref_dstates = keras_stack(layers, KINDS[kind][4], x, states, R, finals)
+    ref_out, ref_last, ref_dvars, ref_dx, ref_dstates = keras_stack(layers, x, states, R, finals)
     out, last, grads, dx, dstates = our_stack(kind, converted, x, states, R, finals)
     tol = RTOL[dtype]
     assert out.dtype == np.dtype(dtype)
@@ -183,18 +195,6 @@ def test_outputs_states_and_gradients_match_keras(kind, num_layers, dtype, unrol
         assert max_rel_diff(out, plain) < 1e-5, "the unmodified float64 Keras layer, to the accuracy of its float32 tanh"
 
 
-def test_float64_simple_rnn_needs_the_float64_tanh_in_keras():
-    # Keras's float32 tanh breaks its own float64 SimpleRNN under JAX (the scan's carry changes dtype);
-    # if a later Keras fixes it, the float64 SimpleRNN above can be checked unmodified as well
-    layer = keras_layer("rnn", 3, D, "float64", seed=0, return_sequences=True)
-    x = np.zeros((B, T, D))
-    try:
-        out = np.asarray(layer(x))
-    except TypeError:
-        return
-    assert max_rel_diff(rnn_forward(interop.rnn_from_keras(layer), x.transpose(1, 0, 2))[0].transpose(1, 0, 2), out) < 1e-5
-
-
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_the_default_scanned_layers_match_too(kind):
     test_outputs_states_and_gradients_match_keras(kind, 2, "float32", unroll=False)
@@ -210,7 +210,7 @@ def test_round_trip_keras_to_scratchlstm_to_keras_is_exact(kind, dtype):
     layer = keras_layer(kind, 4, D, dtype, seed=1, return_sequences=True)
     to_keras = {"lstm": interop.lstm_to_keras, "gru": interop.gru_to_keras, "rnn": interop.rnn_to_keras,
                 "gru-reset-before": lambda p, **kw: interop.gru_to_keras(p, reset_after=False, **kw)}[kind]
-    back = to_keras(KINDS[kind][1](layer), return_sequences=True)
+    back = to_keras(KINDS[kind].from_keras(layer), return_sequences=True)
     assert type(back) is type(layer) and back.dtype_policy.name == dtype
     for a, b in zip(layer.trainable_variables, back.trainable_variables):
         assert a.path.rsplit("/", 1)[1] == b.path.rsplit("/", 1)[1]
@@ -224,7 +224,7 @@ def test_round_trip_keras_to_scratchlstm_to_keras_is_exact(kind, dtype):
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_converted_arrays_share_no_memory_with_keras(kind):
     layer = keras_layer(kind, 4, D, "float64", seed=2)
-    params = KINDS[kind][1](layer)
+    params = KINDS[kind].from_keras(layer)
     variables = [np.asarray(v.value) for v in layer.trainable_variables]
     for name, a in params.items():
         assert not any(np.shares_memory(a, v) for v in variables), name
