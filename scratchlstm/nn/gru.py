@@ -27,6 +27,23 @@ Backward, one step (``dh`` the total gradient with respect to h_t):
     dgh      = [da_r | da_z | da_n * r]              gradient of gh
     dx_t     = dgx W_x^T;   dh_{t-1} = dh * z + dgh W_h^T
     dW_x    += x_t^T dgx;  dW_h += h_{t-1}^T dgh;  db_x += sum dgx;  db_h += sum dgh
+
+``reset_after=False``: the reset gate before the recurrent product (the GRU of Cho et al. 2014,
+Keras's ``GRU(reset_after=False)``). Same arrays; r and z as above; the candidate reads the reset
+state q instead of h_{t-1}:
+
+    gh  = h_{t-1} W_h[:, 0H:2H] + b_h[0H:2H]    (B, 2H)  recurrent part of r and z only
+    q   = r * h_{t-1}                           (B, H)   reset state
+    n   = tanh(gx[:, 2H:3H] + q W_h[:, 2H:3H] + b_h[2H:3H])
+
+Here ``b_h`` only ever adds to ``b_x`` (Keras has one bias, ``b_x + b_h``). Backward, the lines that
+change:
+
+    dq       = da_n W_h[:, 2H:3H]^T                  (B, H)
+    dr       = dq * h_{t-1}
+    dgh      = [da_r | da_z | da_n]
+    dh_{t-1} = dh * z + [da_r | da_z] W_h[:, 0H:2H]^T + dq * r
+    dW_h[:, 0H:2H] += h_{t-1}^T [da_r | da_z];   dW_h[:, 2H:3H] += q^T da_n
 """
 
 from __future__ import annotations
@@ -58,14 +75,18 @@ class GRUCache:
     r: Array  # reset gate
     z: Array  # update gate
     n: Array  # candidate
-    gh_n: Array  # h_{t-1} W_hn + b_hn, the recurrent part the reset gate multiplies
+    gh_n: Array | None  # reset after: h_{t-1} W_hn + b_hn, the recurrent part the reset gate multiplies
+    q: Array | None  # reset before: r * h_{t-1}, the reset state the candidate reads
+    reset_after: bool
 
 
-def gru_forward(params: Params, x: Array, h0: Array | None = None):
+def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_after: bool = True):
     """Run a GRU layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T,), cache)``.
 
     ``h0`` (B, H) defaults to zeros. The state is returned as a one-element tuple, like the LSTM's
-    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64.
+    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64. ``reset_after=False`` runs
+    the variant that resets h_{t-1} before the recurrent product (Keras's ``reset_after=False``); the
+    cache remembers it for ``gru_backward``.
     """
     D, H = gru_sizes(params)
     T, B = check_sequence(x, D)
@@ -73,17 +94,28 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None):
     check_one_dtype({"x": x, **params, "h0": h0})
     xp = namespace(x)
     h0 = zeros_like_state(B, H, x) if h0 is None else h0
-    h, steps = h0, {"hs": [], "r": [], "z": [], "n": [], "gh_n": []}
+    kept = ("hs", "r", "z", "n", "gh_n" if reset_after else "q")
+    h, steps = h0, {name: [] for name in kept}
     for t in range(T):
         gx = x[t, :, :] @ params["W_x"] + params["b_x"]  # (B, 3H)
-        gh = h @ params["W_h"] + params["b_h"]  # (B, 3H)
+        if reset_after:
+            gh = h @ params["W_h"] + params["b_h"]  # (B, 3H)
+        else:
+            gh = h @ params["W_h"][:, 0 * H : 2 * H] + params["b_h"][0 * H : 2 * H]  # (B, 2H): r and z only
         r = sigmoid(gx[:, 0 * H : 1 * H] + gh[:, 0 * H : 1 * H])
         z = sigmoid(gx[:, 1 * H : 2 * H] + gh[:, 1 * H : 2 * H])
-        n = tanh(gx[:, 2 * H : 3 * H] + r * gh[:, 2 * H : 3 * H])
+        if reset_after:
+            n = tanh(gx[:, 2 * H : 3 * H] + r * gh[:, 2 * H : 3 * H])
+            steps["gh_n"].append(gh[:, 2 * H : 3 * H])
+        else:
+            q = r * h  # (B, H)
+            n = tanh(gx[:, 2 * H : 3 * H] + q @ params["W_h"][:, 2 * H : 3 * H] + params["b_h"][2 * H : 3 * H])
+            steps["q"].append(q)
         h = (1 - z) * n + z * h
-        for name, value in (("hs", h), ("r", r), ("z", z), ("n", n), ("gh_n", gh[:, 2 * H : 3 * H])):
+        for name, value in (("hs", h), ("r", r), ("z", z), ("n", n)):
             steps[name].append(value)
-    cache = GRUCache(params=params, x=x, h0=h0, **{name: xp.stack(v, axis=0) for name, v in steps.items()})  # each (T, B, H)
+    stacked = {name: xp.stack(v, axis=0) for name, v in steps.items()}  # each (T, B, H)
+    cache = GRUCache(params=params, x=x, h0=h0, reset_after=reset_after, **{"gh_n": None, "q": None, **stacked})
     return copy_out(cache.hs), (h,), cache
 
 
@@ -102,9 +134,10 @@ def gru_backward(cache: GRUCache, dhs: Array | None, dh_T: Array | None = None, 
     check_state("dh_T", dh_T, B, H)
     check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T})
     dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T
+    W_h = params["W_h"]
     dgxs, dghs, dxs = [None] * T, [None] * T, [None] * T
     for t in reversed(range(T)):
-        r, z, n, gh_n = cache.r[t, :, :], cache.z[t, :, :], cache.n[t, :, :], cache.gh_n[t, :, :]
+        r, z, n = cache.r[t, :, :], cache.z[t, :, :], cache.n[t, :, :]
         h_prev = hs[t - 1, :, :] if t > 0 else h0
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
         if on_step is not None:
@@ -112,20 +145,33 @@ def gru_backward(cache: GRUCache, dhs: Array | None, dh_T: Array | None = None, 
         dn = dh * (1 - z)
         dz = dh * (h_prev - n)
         da_n = dn * tanh_grad_from_output(n)
-        dr = da_n * gh_n
+        if cache.reset_after:
+            dr = da_n * cache.gh_n[t, :, :]
+        else:
+            dq = da_n @ W_h[:, 2 * H : 3 * H].T  # (B, H)
+            dr = dq * h_prev
         da_r = dr * sigmoid_grad_from_output(r)
         da_z = dz * sigmoid_grad_from_output(z)
         dgx = xp.concat([da_r, da_z, da_n], axis=1)  # (B, 3H)
-        dgh = xp.concat([da_r, da_z, da_n * r], axis=1)  # (B, 3H)
         dxs[t] = dgx @ params["W_x"].T
-        dh_next = dh * z + dgh @ params["W_h"].T
+        if cache.reset_after:
+            dgh = xp.concat([da_r, da_z, da_n * r], axis=1)  # (B, 3H)
+            dh_next = dh * z + dgh @ W_h.T
+        else:
+            dgh = dgx  # the recurrent parts have the same gradients as the input parts here
+            dh_next = dh * z + dgh[:, 0 * H : 2 * H] @ W_h[:, 0 * H : 2 * H].T + dq * r
         dgxs[t], dghs[t] = dgx, dgh
     dgx_all = xp.reshape(xp.stack(dgxs, axis=0), (T * B, 3 * H))
     dgh_all = xp.reshape(xp.stack(dghs, axis=0), (T * B, 3 * H))
     h_prev = xp.reshape(xp.concat([h0[None, :, :], hs[: T - 1, :, :]], axis=0), (T * B, H))
+    if cache.reset_after:
+        dW_h = h_prev.T @ dgh_all
+    else:
+        q = xp.reshape(cache.q, (T * B, H))  # what W_h[:, 2H:3H] multiplied
+        dW_h = xp.concat([h_prev.T @ dgh_all[:, 0 * H : 2 * H], q.T @ dgh_all[:, 2 * H : 3 * H]], axis=1)  # (H, 3H)
     grads = {
         "W_x": xp.reshape(x, (T * B, D)).T @ dgx_all,
-        "W_h": h_prev.T @ dgh_all,
+        "W_h": dW_h,
         "b_x": xp.sum(dgx_all, axis=0),
         "b_h": xp.sum(dgh_all, axis=0),
     }

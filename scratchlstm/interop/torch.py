@@ -12,6 +12,15 @@ so a conversion is a transpose and, for the bias, ``b = bias_ih + bias_hh`` (the
 appear as a sum). Exporting puts all of ``b`` in ``bias_ih`` and zeros in ``bias_hh``, so a round trip
 reproduces every output exactly.
 
+The converted arrays are copies: a later torch optimizer step does not change them, and training
+them here does not change the torch module.
+
+Summing the biases changes training, not outputs: torch's loss has the same gradient ``g`` with
+respect to ``bias_ih``, ``bias_hh`` and their sum, so one SGD step moves torch's total bias by
+``2 lr g`` and the single ``b`` here by ``lr g``, half as far (with Adam, whose steps are about
+``lr`` per array, also about half). The LSTM and the RNN have this difference; the GRU keeps both
+biases and trains like torch.
+
 ``torch`` is imported only when these functions are called.
 """
 
@@ -21,9 +30,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .backend import dtype_of, from_host, get_namespace, to_numpy
-from .nn.lstm import lstm_sizes
-from .nn.shapes import Params
+from ..backend import place, to_numpy
+from ..nn.lstm import lstm_sizes
+from ..nn.shapes import Params
 
 
 def _torch():
@@ -35,15 +44,22 @@ def _torch():
 
 
 def _tensor_to_host(t) -> np.ndarray:
-    """A copy: ``.numpy()`` shares the tensor's memory, and a torch optimizer step would change it."""
-    return t.detach().cpu().numpy().copy()
+    # .numpy() of a CPU tensor shares its memory: without the copy, a torch optimizer step would
+    # silently change the converted weights
+    return np.array(t.detach().cpu().numpy(), copy=True)
 
 
 def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     """Parameters of every layer of a ``torch.nn.LSTM``, as a list of dicts (one per layer).
 
-    The arrays keep the module's dtype and are placed in namespace ``xp`` (NumPy when omitted) on
-    ``device``. Bidirectional LSTMs and ``proj_size > 0`` are refused: there is no such layer here.
+    The arrays are copies that keep the module's dtype, placed in namespace ``xp`` (NumPy when
+    omitted) on ``device``. Bidirectional LSTMs and ``proj_size > 0`` are refused: there is no such
+    layer here.
+
+    ``b = bias_ih + bias_hh``: the outputs are exactly torch's, but training differs. torch's two
+    biases each get the gradient ``g`` of ``b``, so one SGD step moves torch's total bias by
+    ``2 lr g`` and ``b`` here by ``lr g``: the bias learns at half torch's rate (about half with
+    Adam too).
     """
     if getattr(_check_module(module, "LSTM"), "proj_size", 0):
         raise ValueError("LSTMs with proj_size > 0 are not supported")
@@ -74,23 +90,26 @@ def _torch_layers(module):
 
 
 def _place(host: dict[str, np.ndarray], xp, device) -> Params:
-    xp = get_namespace("numpy") if xp is None else xp
-    dt = dtype_of(xp, str(host["W_x"].dtype))
-    return {name: from_host(a, xp, dtype=dt, device=device) for name, a in host.items()}
+    """The host arrays (copies already) in namespace ``xp`` on ``device``, keeping the module's dtype."""
+    return place(host, xp=xp, dtype=str(host["W_x"].dtype), device=device)
 
 
 def rnn_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
-    """``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` per layer of a tanh ``torch.nn.RNN`` (``b = b_ih + b_hh``)."""
+    """``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` per layer of a tanh ``torch.nn.RNN``, as copies.
+
+    ``b = b_ih + b_hh``: exact outputs, but one SGD step moves ``b`` half as far as torch moves its
+    two biases together (see ``lstm_from_torch``).
+    """
     if _check_module(module, "RNN").nonlinearity != "tanh":
         raise ValueError("only tanh RNNs are supported (this one uses relu)")
     return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b": b_ih + b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
 
 
 def gru_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
-    """``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x" (3H,), "b_h" (3H,)}`` per layer of a ``torch.nn.GRU``.
+    """``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x" (3H,), "b_h" (3H,)}`` per layer of a ``torch.nn.GRU``, as copies.
 
     Gate blocks r | z | n as in PyTorch; both biases are kept, because ``b_hn`` sits inside the
-    reset gate's product.
+    reset gate's product (so training moves them exactly as torch does).
     """
     _check_module(module, "GRU")
     return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b_x": b_ih, "b_h": b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]

@@ -1,0 +1,252 @@
+"""Exact weight converters between scratchlstm and Keras 3's ``LSTM``, ``GRU`` and ``SimpleRNN`` layers.
+
+Keras stores one layer as (the names of ``layer.cell``'s variables)::
+
+    LSTM       kernel (D, 4H)   recurrent_kernel (H, 4H)   bias (4H,)      blocks i | f | c | o
+    GRU        kernel (D, 3H)   recurrent_kernel (H, 3H)   bias (2, 3H)    blocks z | r | h
+               (reset_after=False:                          bias (3H,))
+    SimpleRNN  kernel (D, H)    recurrent_kernel (H, H)    bias (H,)
+
+and runs the same products as this package, ``x_t kernel + h_{t-1} recurrent_kernel + bias``, so::
+
+    LSTM       W_x = kernel, W_h = recurrent_kernel, b = bias     (Keras's c block is this package's g)
+    SimpleRNN  W_x = kernel, W_h = recurrent_kernel, b = bias
+    GRU        the first two blocks swap (z | r | h becomes r | z | n, PyTorch's order);
+               reset_after=True:  b_x = bias[0], b_h = bias[1]    (Keras's r * (h W_hn + b_hn) is ours)
+               reset_after=False: b_x = bias, b_h = 0             (the variant of ``gru_forward(..., reset_after=False)``,
+                                                                  where b_h only adds to b_x; export writes b_x + b_h)
+
+Keras is batch-first, ``x (B, T, D)``; the functions of this package are time-first, ``x (T, B, D)``:
+``lstm_forward(params, x.transpose(1, 0, 2))`` gives Keras's sequence, transposed the same way.
+
+What converts, what is refused, and what is only noted (a ``ConversionWarning``):
+
+- refused (``ConfigError``): an activation other than tanh, a recurrent activation other than sigmoid
+  (the math would differ), ``go_backwards=True`` (the layer reads the sequence last step first),
+  a layer that is not built yet (it has no weights), and a compute dtype other than the variables'
+  (mixed precision).
+- noted: ``dropout`` and ``recurrent_dropout`` above 0, regularizers and constraints act only while
+  Keras trains; the converted weights give exactly the same outputs, but training them here applies
+  none of these. ``stateful=True``: the states Keras carries between calls are not weights and are not
+  converted; pass them as ``h0``/``c0``.
+- converted without a word: ``use_bias=False`` (zero biases here, which training here will move),
+  ``unroll`` (the same math, run as an unrolled loop), ``unit_forget_bias`` and the initializers
+  (they only chose the starting weights), ``return_sequences``/``return_state`` (what the layer
+  returns, not what it computes).
+
+Every converted array is a copy: it shares no memory with the Keras variables. Keras is imported
+only when these functions are called.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..backend import place, to_numpy
+from ..errors import ConfigError
+from ..nn.gru import gru_sizes
+from ..nn.lstm import lstm_sizes
+from ..nn.rnn import rnn_sizes
+from ..nn.shapes import Params
+
+DTYPES = ("float32", "float64")
+
+
+class ConversionWarning(UserWarning):
+    """The weights convert exactly, but a training-time setting of the Keras layer has no counterpart here."""
+
+
+def _keras():
+    try:
+        import keras
+    except ImportError as exc:
+        raise ImportError("the Keras converters need Keras 3: pip install 'scratchlstm[keras]'") from exc
+    if int(keras.__version__.split(".")[0]) < 3:
+        raise ImportError(f"the Keras converters need Keras 3, found Keras {keras.__version__}: pip install 'keras>=3'")
+    return keras
+
+
+def _host_copy(variable) -> np.ndarray:
+    # on the torch backend (and for JAX arrays on the CPU) the NumPy view can share the variable's
+    # memory; a copy keeps a later Keras training step from changing the converted weights
+    return np.array(_keras().ops.convert_to_numpy(variable.value), copy=True)
+
+
+def _name(fn) -> str:
+    """Keras's name of one of its activations ('relu'), else the function's full name ('jax.numpy.tanh')."""
+    name = getattr(fn, "__name__", None)
+    if name is not None and getattr(_keras().activations, name, None) is fn:
+        return name
+    return f"{getattr(fn, '__module__', None) or '?'}.{name}" if name else repr(fn)
+
+
+def _is(fn, name: str) -> bool:
+    """True when ``fn`` is Keras's own ``name`` function (the test Keras itself uses for its cuDNN path)."""
+    keras = _keras()
+    return fn is getattr(keras.activations, name) or fn is getattr(keras.ops, name, None)
+
+
+def _check_layer(layer: Any, kind: str):
+    """The dtype name of ``layer``, after checking that it is a built Keras ``kind`` layer whose math is here.
+
+    Refuses (``TypeError``, ``ConfigError``) what would convert wrongly; warns (``ConversionWarning``)
+    about training-time settings that have no counterpart here.
+    """
+    keras = _keras()
+    cls = getattr(keras.layers, kind)
+    if not isinstance(layer, cls):
+        hint = "; convert each direction's layer (.forward_layer, .backward_layer) by hand" if isinstance(layer, keras.layers.Bidirectional) else ""
+        raise TypeError(f"expected a keras.layers.{kind}, got {type(layer).__name__}{hint}")
+    where = f"Keras {kind} layer {layer.name!r}"
+    if not layer.built:
+        raise ConfigError(f"{where} is not built, so it has no weights yet; call it on an input (layer(x)) or build it "
+                          "(layer.build((None, T, D))) first")
+    cell = layer.cell
+    if not _is(cell.activation, "tanh"):
+        raise ConfigError(f"{where} has activation={_name(cell.activation)!r}; only 'tanh' has a counterpart here: rebuild it with activation='tanh'")
+    if kind != "SimpleRNN" and not _is(cell.recurrent_activation, "sigmoid"):
+        raise ConfigError(f"{where} has recurrent_activation={_name(cell.recurrent_activation)!r}; only 'sigmoid' has a counterpart "
+                          "here: rebuild it with recurrent_activation='sigmoid'")
+    if layer.go_backwards:
+        raise ConfigError(f"{where} has go_backwards=True (it reads each sequence last step first); not supported: reverse the "
+                          "time axis of x yourself and use a layer with go_backwards=False")
+    policy = layer.dtype_policy
+    if policy.variable_dtype not in DTYPES or policy.compute_dtype != policy.variable_dtype:
+        raise ConfigError(f"{where} stores {policy.variable_dtype} and computes in {policy.compute_dtype} (dtype policy "
+                          f"{policy.name!r}); only float32 or float64 throughout converts exactly: rebuild it with dtype='float32'")
+    _note_training_only(layer, where)
+    if layer.stateful:
+        warnings.warn(f"{where} is stateful: the states it carries between calls are not weights and were not converted; "
+                      "pass them as h0 (and c0) to run on from them", ConversionWarning, stacklevel=3)
+    return policy.variable_dtype
+
+
+def _note_training_only(layer, where: str) -> None:
+    """Warn once about the settings that act only while Keras trains (dropout, regularizers, constraints)."""
+    config = layer.get_config()
+    settings = [f"{key}={config[key]}" for key in ("dropout", "recurrent_dropout") if config.get(key, 0.0)]
+    settings += [key for key, value in config.items() if key.endswith(("_regularizer", "_constraint")) and value is not None]
+    if settings:
+        warnings.warn(f"{where} has {', '.join(settings)}: training-time only, with no counterpart here; the converted "
+                      "weights give the same outputs, but training them here applies none of it", ConversionWarning, stacklevel=4)
+
+
+def _weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Host copies of ``kernel``, ``recurrent_kernel`` and ``bias`` (None when ``use_bias=False``)."""
+    cell = layer.cell
+    bias = _host_copy(cell.bias) if cell.use_bias else None
+    return _host_copy(cell.kernel), _host_copy(cell.recurrent_kernel), bias
+
+
+def _swap_r_z(a: np.ndarray, H: int) -> np.ndarray:
+    """Keras's GRU blocks z | r | h as this package's r | z | n along the last axis, or back.
+
+    Swapping the first two blocks is its own inverse.
+    """
+    return np.concatenate([a[..., 1 * H : 2 * H], a[..., 0 * H : 1 * H], a[..., 2 * H : 3 * H]], axis=-1)
+
+
+def lstm_from_keras(layer: Any, *, xp=None, device=None) -> Params:
+    """``{"W_x" (D, 4H), "W_h" (H, 4H), "b" (4H,)}`` of a built ``keras.layers.LSTM``, as copies.
+
+    The gate blocks are in the same order (Keras's i | f | c | o is this package's i | f | g | o), so
+    the arrays are Keras's, placed in namespace ``xp`` (NumPy when omitted) on ``device`` with the
+    layer's dtype. The module docstring lists what is refused and what is only noted.
+    """
+    dtype = _check_layer(layer, "LSTM")
+    kernel, recurrent, bias = _weights(layer)
+    b = np.zeros(kernel.shape[1], dtype=kernel.dtype) if bias is None else bias
+    return place({"W_x": kernel, "W_h": recurrent, "b": b}, xp=xp, dtype=dtype, device=device)
+
+
+def rnn_from_keras(layer: Any, *, xp=None, device=None) -> Params:
+    """``{"W_x" (D, H), "W_h" (H, H), "b" (H,)}`` of a built tanh ``keras.layers.SimpleRNN``, as copies."""
+    dtype = _check_layer(layer, "SimpleRNN")
+    kernel, recurrent, bias = _weights(layer)
+    b = np.zeros(kernel.shape[1], dtype=kernel.dtype) if bias is None else bias
+    return place({"W_x": kernel, "W_h": recurrent, "b": b}, xp=xp, dtype=dtype, device=device)
+
+
+def gru_from_keras(layer: Any, *, reset_after: bool = True, xp=None, device=None) -> Params:
+    """``{"W_x" (D, 3H), "W_h" (H, 3H), "b_x" (3H,), "b_h" (3H,)}`` of a built ``keras.layers.GRU``, as copies.
+
+    Blocks r | z | n (Keras's z | r | h with the first two swapped). ``reset_after`` must match the
+    layer's: it is the variant of ``gru_forward`` these weights belong to, so a Keras GRU with
+    ``reset_after=False`` needs ``gru_from_keras(layer, reset_after=False)`` here and
+    ``gru_forward(params, x, reset_after=False)`` to run; asking for the other variant is refused,
+    because the same arrays would compute something else. In that variant ``b_x`` is Keras's bias and
+    ``b_h`` is zero; training here then moves both, so one SGD step moves the bias twice as far as in
+    Keras, where it is one array.
+    """
+    dtype = _check_layer(layer, "GRU")
+    if layer.cell.reset_after != reset_after:
+        raise ConfigError(f"Keras GRU layer {layer.name!r} has reset_after={layer.cell.reset_after}, but reset_after={reset_after} was asked "
+                          f"for; pass reset_after={layer.cell.reset_after} here and to gru_forward (the two variants compute different things)")
+    kernel, recurrent, bias = _weights(layer)
+    H = recurrent.shape[0]
+    zeros = np.zeros(3 * H, dtype=kernel.dtype)
+    if bias is None:
+        b_x, b_h = zeros, zeros.copy()
+    elif reset_after:
+        b_x, b_h = bias[0, :], bias[1, :]  # (3H,) each: input bias, recurrent bias
+    else:
+        b_x, b_h = bias, zeros
+    host = {"W_x": _swap_r_z(kernel, H), "W_h": _swap_r_z(recurrent, H), "b_x": _swap_r_z(b_x, H), "b_h": _swap_r_z(b_h, H)}
+    return place(host, xp=xp, dtype=dtype, device=device)
+
+
+def _host_params(params: Params) -> tuple[dict[str, np.ndarray], str]:
+    """Host copies of ``params`` and their dtype name (float32 or float64, refused otherwise)."""
+    host = {name: np.array(to_numpy(a), copy=True) for name, a in params.items()}
+    dtype = str(host["W_x"].dtype)
+    if dtype not in DTYPES or any(str(a.dtype) != dtype for a in host.values()):
+        raise ConfigError("Keras layers need float32 or float64 params of one dtype, got "
+                          + ", ".join(f"{name} {a.dtype}" for name, a in host.items()))
+    return host, dtype
+
+
+def _build(layer, D: int, arrays: list[np.ndarray]):
+    """Build ``layer`` for D inputs and assign its kernel, recurrent kernel and bias."""
+    layer.build((None, None, D))
+    cell = layer.cell
+    for variable, a in zip((cell.kernel, cell.recurrent_kernel, cell.bias), arrays):
+        variable.assign(a)
+    return layer
+
+
+def lstm_to_keras(params: Params, *, return_sequences: bool = False, name: str | None = None):
+    """A built ``keras.layers.LSTM`` holding exactly ``params`` (any namespace; float32 or float64).
+
+    ``return_sequences`` is Keras's: True returns the whole (B, T, H) sequence, False its last step.
+    """
+    D, H = lstm_sizes(params)
+    host, dtype = _host_params(params)
+    layer = _keras().layers.LSTM(H, return_sequences=return_sequences, dtype=dtype, name=name)
+    return _build(layer, D, [host["W_x"], host["W_h"], host["b"]])
+
+
+def rnn_to_keras(params: Params, *, return_sequences: bool = False, name: str | None = None):
+    """A built tanh ``keras.layers.SimpleRNN`` holding exactly ``params``."""
+    D, H = rnn_sizes(params)
+    host, dtype = _host_params(params)
+    layer = _keras().layers.SimpleRNN(H, return_sequences=return_sequences, dtype=dtype, name=name)
+    return _build(layer, D, [host["W_x"], host["W_h"], host["b"]])
+
+
+def gru_to_keras(params: Params, *, reset_after: bool = True, return_sequences: bool = False, name: str | None = None):
+    """A built ``keras.layers.GRU`` holding exactly ``params`` of the ``reset_after`` variant.
+
+    ``reset_after=True``: Keras's bias is ``[b_x; b_h]`` (2, 3H). ``reset_after=False``: Keras has one
+    bias and gets ``b_x + b_h`` (exactly ``b_x`` for weights that came from Keras, where ``b_h`` is 0).
+    """
+    D, H = gru_sizes(params)
+    host, dtype = _host_params(params)
+    if reset_after:
+        bias = np.stack([host["b_x"], host["b_h"]], axis=0)  # (2, 3H)
+    else:
+        bias = host["b_x"] + host["b_h"]  # (3H,)
+    layer = _keras().layers.GRU(H, reset_after=reset_after, return_sequences=return_sequences, dtype=dtype, name=name)
+    return _build(layer, D, [_swap_r_z(host["W_x"], H), _swap_r_z(host["W_h"], H), _swap_r_z(bias, H)])
