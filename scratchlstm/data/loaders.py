@@ -3,8 +3,9 @@
 =====================  ==============================================================================
 format                 what identifies it
 =====================  ==============================================================================
-``yahoo``              header ``Date,Open,High,Low,Close,Adj Close,Volume`` (any subset with a date
-                       and a close column; also Stooq, Investing-style exports)
+``yahoo``              header ``Date,Open,High,Low,Close,Adj Close,Volume`` (open, high, low and close
+                       at least; also Stooq, Investing-style exports)
+``date-price``         any other CSV with a date column and a price column (``Date,Close``, ...)
 ``yfinance``           three header lines: ``Price,...`` / ``Ticker,...`` / ``Date,,,``
 ``cryptodatadownload`` a banner line (``https://www.CryptoDataDownload.com``) before the header, newest
                        row first, ``unix`` in seconds or milliseconds, ``Volume BTC``/``Volume USD``
@@ -168,6 +169,8 @@ def _parse_csv(path: Path, text: str) -> tuple[pd.DataFrame, str]:
     frame["date"] = _parse_dates(path, frame[date_col], date_col)
     if date_col != "date":
         frame = frame.drop(columns=[date_col])
+    if fmt == "yahoo" and not {"open", "high", "low", "close"} <= set(frame.columns):
+        fmt = "date-price"  # only a date and a price: nothing says where it came from
     if date_col in ("timestamp", "unix") and len(frame) > 2:
         spacing = frame["date"].sort_values().diff().median()
         if spacing <= pd.Timedelta(minutes=1):

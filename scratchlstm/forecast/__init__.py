@@ -1,7 +1,8 @@
 """Forecasting prices with the LSTM, evaluated honestly: walk-forward, baselines, diagnostics."""
 
 from .config import PRESETS, ForecastConfig, load_config_file, preset
-from .evaluate import baseline_forecasts, evaluate_forecasts, persistence_diagnostic
+from .baselines import baseline_forecasts, classical_forecasts, detect_season
+from .evaluate import evaluate_forecasts, persistence_diagnostic
 from .protocol import Scaler, walk_forward
 from .run import ForecastResult, run_forecast
 
@@ -11,6 +12,8 @@ __all__ = [
     "ForecastResult",
     "Scaler",
     "baseline_forecasts",
+    "classical_forecasts",
+    "detect_season",
     "evaluate_forecasts",
     "load_config_file",
     "persistence_diagnostic",

@@ -18,18 +18,21 @@ TARGETS = ("returns", "price")
 class ForecastConfig:
     """Everything a forecast run needs; each field is also a command-line flag."""
 
-    # protocol
-    window: int = 30  # past steps the model sees
+    # protocol (None: chosen from the series' length and season by protocol.adapt_to_series, and said so)
+    window: int | None = None  # past steps the model sees
     horizon: int = 1  # steps ahead to forecast (direct multi-step when > 1)
     target: str = "returns"  # "returns" (log-returns, scaled by their training spread) or "price" (standardised levels)
-    test_size: int | float = 250  # walk-forward test points (a fraction of the usable origins when < 1)
+    test_size: int | float | None = None  # walk-forward test points (a fraction of the usable origins when < 1)
     refit_every: int | None = 125  # refit the model every this many test points (None: fit once)
-    val_fraction: float = 0.1  # last part of each training span used for early stopping
+    val_fraction: float | None = None  # last part of each training span used for early stopping and the keep-or-revert test
+    season: int | None = None  # season length; None: from the calendar when the data confirm it; 1: no season
+    deseasonalise: bool = True  # the model sees the series divided by its seasonal index (fitted up to each cutoff)
     # model
     hidden_sizes: tuple[int, ...] = (32,)  # LSTM layer sizes, e.g. (50, 100)
     dropout: float = 0.0  # after every LSTM layer while training
     # training
-    epochs: int = 30
+    epochs: int | None = None  # None: about STEP_BUDGET optimizer steps, at least 30 epochs
+    schedule: str = "constant"  # learning-rate schedule: constant, cosine, step
     batch_size: int = 64
     optimizer: str = "adam"
     lr: float = 1e-3
@@ -45,17 +48,19 @@ class ForecastConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "hidden_sizes", tuple(int(h) for h in self.hidden_sizes))
-        if self.window < 1:
+        if self.window is not None and self.window < 1:
             raise ConfigError(f"window must be at least 1, got {self.window}")
         if self.horizon < 1:
             raise ConfigError(f"horizon must be at least 1, got {self.horizon}")
         if self.target not in TARGETS:
             raise ConfigError(f"unknown target {self.target!r}; choose one of {', '.join(TARGETS)}")
-        if not (self.test_size >= 1 or 0 < self.test_size < 1):
+        if self.test_size is not None and not (self.test_size >= 1 or 0 < self.test_size < 1):
             raise ConfigError(f"test_size must be a count >= 1 or a fraction in (0, 1), got {self.test_size}")
         if self.refit_every is not None and self.refit_every < 1:
             raise ConfigError(f"refit_every must be at least 1 or None, got {self.refit_every}")
-        if not 0.0 <= self.val_fraction < 0.5:
+        if self.season is not None and self.season < 1:
+            raise ConfigError(f"season must be at least 1 (1: no season) or None to detect it, got {self.season}")
+        if self.val_fraction is not None and not 0.0 <= self.val_fraction < 0.5:
             raise ConfigError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
         if self.seeds < 1:
             raise ConfigError(f"seeds must be at least 1, got {self.seeds}")
@@ -74,7 +79,7 @@ class ForecastConfig:
     def train_config(self, quiet: bool = False) -> TrainConfig:
         # returns target: the untrained model (zero head) is exactly naive, and early stopping keeps it
         # unless training beats it on the validation block: a model that learned nothing does no harm
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
+        return TrainConfig(epochs=self.epochs or 30, schedule=self.schedule, batch_size=self.batch_size, optimizer=self.optimizer, lr=self.lr, loss=self.loss,
                            clip_norm=self.clip_norm, patience=self.patience, seed=self.seed, log_every=self.log_every,
                            keep_initial=self.target == "returns", quiet=quiet)
 
@@ -86,16 +91,17 @@ class ForecastConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-# The tutorial pipelines, each as the tutorial built it; the report then adds what it did not show.
+# The tutorial pipelines, each as the tutorial built it (on the series as it is: no seasonal adjustment);
+# the report then adds what it did not show.
 PRESETS: dict[str, dict[str, Any]] = {
     # 1. two LSTM layers of 32 units, Adam, MSE, CoinGecko daily prices, loss printed every 10 epochs
-    "coingecko-2x32": dict(hidden_sizes=(32, 32), optimizer="adam", loss="mse", epochs=50, log_every=10, target="price", window=30),
+    "coingecko-2x32": dict(deseasonalise=False, hidden_sizes=(32, 32), optimizer="adam", loss="mse", epochs=50, log_every=10, target="price", window=30),
     # 2. 60 days -> the 61st: LSTM(50) -> dropout .2 -> LSTM(100) -> dropout .2 -> dense(1), RMSprop, MSE, 50 epochs, batch 64
-    "btc-60": dict(window=60, hidden_sizes=(50, 100), dropout=0.2, optimizer="rmsprop", loss="mse", epochs=50, batch_size=64, target="price", patience=None),
+    "btc-60": dict(deseasonalise=False, window=60, hidden_sizes=(50, 100), dropout=0.2, optimizer="rmsprop", loss="mse", epochs=50, batch_size=64, target="price", patience=None),
     # 3. a 7-day window with gradient clipping, 200 epochs, 80/20 split (CryptoDataDownload CSV)
-    "cdd-7day": dict(window=7, clip_norm=1.0, epochs=200, test_size=0.2, refit_every=None, target="price", patience=20),
+    "cdd-7day": dict(deseasonalise=False, window=7, clip_norm=1.0, epochs=200, test_size=0.2, refit_every=None, target="price", patience=20),
     # 4. 25 units, 240-step window, batch 240, dropout 0.1, Adam, 50/50 split, RMSE (Yahoo stock CSV)
-    "yahoo-240": dict(window=240, hidden_sizes=(25,), batch_size=240, dropout=0.1, optimizer="adam", test_size=0.5, refit_every=None, target="price", epochs=30),
+    "yahoo-240": dict(deseasonalise=False, window=240, hidden_sizes=(25,), batch_size=240, dropout=0.1, optimizer="adam", test_size=0.5, refit_every=None, target="price", epochs=30),
 }
 
 

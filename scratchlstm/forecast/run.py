@@ -24,9 +24,8 @@ from ..io import atomic_write_text
 from ..plots import forecast_plot, loss_plot
 from ..train import save_model
 from .config import ForecastConfig
+from .baselines import BASELINES, baseline_forecasts
 from .evaluate import (
-    BASELINES,
-    baseline_forecasts,
     block_bootstrap_ratio,
     diebold_mariano,
     direction_base_rates,
@@ -35,7 +34,7 @@ from .evaluate import (
     signal_diagnostics,
     verdict,
 )
-from .protocol import Fit, naive_scale, walk_forward
+from .protocol import Fit, adapt_to_series, choose_season, naive_scale, walk_forward
 
 FORECASTERS = ("model",) + BASELINES
 
@@ -57,6 +56,8 @@ class ForecastResult:
     fits: list[Fit] = field(repr=False)  # the fits of the first seed (their last one is saved as model.npz)
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
+    season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
+    notes: list[str] = field(default_factory=list)  # the settings chosen for this series, and why
 
     @cached_property
     def significance(self) -> dict[str, float]:
@@ -100,7 +101,7 @@ class ForecastResult:
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
         head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
-        lines = [head, "-" * len(head)]
+        lines = [f"setting: {note}" for note in self.notes] + [head, "-" * len(head)]
         for name in FORECASTERS:
             m = self.metrics[name]
             hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
@@ -130,6 +131,7 @@ class ForecastResult:
     def report(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
+            "settings_chosen": list(self.notes),
             "data": self.data.summary(),
             "test": {
                 "points": int(len(self.actual)),
@@ -174,6 +176,7 @@ class ForecastResult:
         save_model(paths["model.npz"], last_fit.model, {
             "forecast": self.config.to_dict(),
             "scaling": last_fit.scaler.to_dict(),
+            "seasonal": last_fit.seasonal.to_dict(),
             "data": {"price_column": self.data.price_column, "last_date": self.data.summary()["last_date"],
                      "cutoff_date": self.cutoff_date(last_fit)},
         })
@@ -199,6 +202,12 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
     """
     series = data if isinstance(data, PriceSeries) else load_embedded() if data is None else load_prices(data)
     prices = series.prices.to_numpy(dtype=float)
+    season, season_note = choose_season(config, series.frame.index, prices)
+    try:
+        config, notes = adapt_to_series(config, len(prices), season)
+    except DataError as exc:
+        raise DataError(f"{series.source}: {exc}") from None
+    notes = [season_note] + notes
     seed_forecasts, first_fits = [], []
     for k in range(config.seeds):
         try:
@@ -210,11 +219,16 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
         first_fits = first_fits or fits
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
-    baselines = baseline_forecasts(prices, origins, config.window, h)
+    baselines = baseline_forecasts(prices, origins, config.window, h, season)
     scale = naive_scale(prices, int(origins[0]), h)
     seed_metrics = [evaluate_forecasts({"model": f, **baselines}, actual, last, scale)["model"] for f in seed_forecasts]
-    model_forecast = np.mean(seed_forecasts, axis=0)
+    if all(np.array_equal(f, seed_forecasts[0]) for f in seed_forecasts):
+        model_forecast = seed_forecasts[0].copy()  # identical seeds (all naive, say): their mean would only add rounding
+    else:
+        model_forecast = np.mean(seed_forecasts, axis=0)
     forecasts = {"model": model_forecast, **baselines}
+    versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
+    beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
@@ -226,9 +240,11 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
         forecasts=forecasts,
         metrics=metrics,
         direction=direction_base_rates(actual, last),
-        diagnostic=persistence_diagnostic(model_forecast, actual, last),
+        diagnostic=persistence_diagnostic(model_forecast, actual, last, beats_naive),
         signal=signal_diagnostics(model_forecast, actual, last, float(np.std(train_returns))),
         fits=first_fits,
         seed_forecasts=seed_forecasts,
         seed_metrics=seed_metrics,
+        season=season,
+        notes=notes,
     )
