@@ -115,16 +115,19 @@ def _add_forecast(sub) -> None:
     p.add_argument("--price-column", help="column to use as the price (default Adj Close, else Close)")
     p.add_argument("--missing", choices=("error", "drop", "ffill"), default="error", help="rows without a price: stop (default), drop, or carry forward")
     g = p.add_argument_group("protocol")
-    g.add_argument("--window", type=int, help=f"past steps per window (default {d.window})")
+    g.add_argument("--window", type=int, help="past steps per window (default: 30, or two seasons on a seasonal series)")
     g.add_argument("--horizon", type=int, help=f"steps ahead (default {d.horizon}; direct multi-step when > 1)")
     g.add_argument("--target", choices=("returns", "price"), help=f"what the model predicts (default {d.target})")
-    g.add_argument("--test-size", type=float, help=f"test points, or a fraction below 1 (default {d.test_size})")
+    g.add_argument("--test-size", type=float, help="test points, or a fraction below 1 (default: a quarter of the rows, at most 250)")
+    g.add_argument("--season", type=int, help="season length, 1 for none (default: from the dates, if the data confirm it)")
+    g.add_argument("--classical", action="store_true", default=None,
+                   help="also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install 'scratchlstm[classic]')")
     g.add_argument("--refit-every", type=_none_or(int), help=f"refit every N test points, 'none' to fit once (default {d.refit_every})")
-    g.add_argument("--val-fraction", type=float, help=f"share of training windows for early stopping (default {d.val_fraction})")
+    g.add_argument("--val-fraction", type=float, help="share of training windows for early stopping (default: 10%%, at least 24 windows)")
     g = p.add_argument_group("model and training")
     g.add_argument("--hidden", type=_sizes, dest="hidden_sizes", help="LSTM layer sizes, e.g. 50,100 (default 32)")
     g.add_argument("--dropout", type=float, help=f"dropout after each LSTM layer, in [0, 1) (default {d.dropout})")
-    g.add_argument("--epochs", type=int, help=f"maximum epochs per fit (default {d.epochs})")
+    g.add_argument("--epochs", type=int, help="maximum epochs per fit (default: about 1,500 optimizer steps, 30 to 400 epochs)")
     g.add_argument("--batch-size", type=int, help=f"windows per minibatch (default {d.batch_size})")
     g.add_argument("--optimizer", help=f"sgd, rmsprop, adam or adamw (default {d.optimizer})")
     g.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
@@ -142,7 +145,7 @@ def _add_forecast(sub) -> None:
     p.set_defaults(run=_run_forecast)
 
 
-CONFIG_FLAGS = ("window", "horizon", "target", "test_size", "refit_every", "val_fraction", "hidden_sizes", "dropout", "epochs",
+CONFIG_FLAGS = ("window", "horizon", "target", "test_size", "season", "classical", "refit_every", "val_fraction", "hidden_sizes", "dropout", "epochs",
                 "batch_size", "optimizer", "lr", "loss", "clip_norm", "patience", "log_every", "seed", "seeds", "backend", "dtype")
 
 
@@ -181,7 +184,7 @@ def _run_forecast(args) -> int:
     print(f"data: {s['source']} ({s['format']}), {s['rows']} rows, {s['first_date']} to {s['last_date']}, price column {s['price_column']!r}")
     for note in series.notes:
         print(f"note: {note}")
-    print(f"protocol: window {config.window}, horizon {config.horizon}, target {config.target}, test {config.test_size}, "
+    print(f"protocol: window {config.window or 'automatic'}, horizon {config.horizon}, target {config.target}, test {config.test_size or 'automatic'}, "
           f"refit every {config.refit_every or 'never'}; model LSTM {list(config.hidden_sizes)} dropout {config.dropout}, "
           f"{config.optimizer} lr {config.lr}, {config.loss}")
 
@@ -243,7 +246,8 @@ def _run_predict(args) -> int:
     if origin < first_origin(config):
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
     config = config.updated(backend="numpy", dtype=meta.get("dtype", "float32"))
-    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config)[0])
+    season = int(meta.get("seasonal", {}).get("season", 1))  # the index is estimated again from this file's prices
+    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config, season)[0])
     last_date = series.frame.index[-1]
     print(f"last price {prices[-1]:.4f} on {last_date:%Y-%m-%d}; forecast {config.horizon} step(s) ahead: {forecast:.4f} "
           f"({100 * (forecast / prices[-1] - 1):+.2f}%); naive: {prices[-1]:.4f}")

@@ -27,6 +27,7 @@ class ForecastConfig:
     val_fraction: float | None = None  # last part of each training span used for early stopping and the keep-or-revert test
     season: int | None = None  # season length; None: from the calendar when the data confirm it; 1: no season
     deseasonalise: bool = True  # the model sees the series divided by its seasonal index (fitted up to each cutoff)
+    classical: bool = False  # also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install 'scratchlstm[classic]')
     # model
     hidden_sizes: tuple[int, ...] = (32,)  # LSTM layer sizes, e.g. (50, 100)
     dropout: float = 0.0  # after every LSTM layer while training

@@ -9,9 +9,12 @@ window at origin t holds the inputs of steps t-W+1 .. t and its target is h step
 
 Seasonal series (season length m > 1): the model sees the seasonally adjusted series
 ``a[s] = p[s] exp(-S[s mod m])``, where ``S`` is the seasonal index of ``log p`` (classical
-decomposition: ``log p`` minus its centred moving average over one season, averaged by season and
-centred to sum 0), and its forecast of ``a[t+h]`` is multiplied back by ``exp(S[(t+h) mod m])``.
-So the untrained model forecasts ``p[t] exp(S[t+h] - S[t])``: naive on the adjusted series.
+decomposition: ``log p`` minus its centred moving average over one season, averaged by season
+position over the last six seasons and centred to sum 0), and its forecast of ``a[t+h]`` is
+multiplied back by ``exp(S[(t+h) mod m])``. The index is fitted on the values up to the cutoff for
+training, and again on the values up to each origin for that origin's forecast (as a smoothing
+method updates its seasonal states). So the untrained model forecasts ``p[t] exp(S[t+h] - S[t])``:
+naive on the adjusted series.
 
 No leakage: a model fitted at cutoff c uses only windows whose last target step is <= c
 (t + h <= c), and its scaler and seasonal index are fitted on the values up to c. Returns are scaled by their training
@@ -59,6 +62,16 @@ class Scaler:
         return {"center": self.center, "scale": self.scale}
 
 
+TEST_SHARE = 4  # automatic test span: a quarter of the rows ...
+MAX_TEST = 250  # ... and at most this many points
+STEP_BUDGET = 1500  # automatic epochs: about this many optimizer steps per fit
+MIN_EPOCHS = 30
+MAX_EPOCHS = 400
+SEASON_CYCLES = 6  # the seasonal index is estimated from the last six seasons: a season whose shape drifts is followed
+MIN_VAL_WINDOWS = 40  # automatic validation block: 10% of the windows, but at least this many ...
+MAX_VAL_SHARE = 3  # ... and at most a third of them
+
+
 @dataclass
 class SeasonalIndex:
     """``log p[s] = log a[s] + S[s mod m]``: the seasonal part ``S (m,)`` of the log series, fitted up
@@ -68,7 +81,7 @@ class SeasonalIndex:
     index: np.ndarray  # (m,), sums to 0
 
     @classmethod
-    def fit(cls, prices: np.ndarray, cutoff: int, season: int, cycles: int | None = None) -> "SeasonalIndex":
+    def fit(cls, prices: np.ndarray, cutoff: int, season: int, cycles: int | None = SEASON_CYCLES) -> "SeasonalIndex":
         """Classical decomposition of ``log p[0..cutoff]``: detrend by the centred moving average of
         one season (a 2 x m average for even m), average each season position over the last
         ``cycles`` seasons (all when None), centre to sum 0. Needs three full seasons (two
@@ -110,16 +123,6 @@ def model_inputs(prices: np.ndarray, target: str) -> np.ndarray:
     return prices.astype(float)
 
 
-TEST_SHARE = 4  # automatic test span: a quarter of the rows ...
-MAX_TEST = 250  # ... and at most this many points
-STEP_BUDGET = 1500  # automatic epochs: about this many optimizer steps per fit
-MIN_EPOCHS = 30
-MAX_EPOCHS = 400
-SEASON_CYCLES: int | None = None  # seasonal index from the last this many seasons (None: all)
-MIN_VAL_WINDOWS = 24  # automatic validation block: 10% of the windows, but at least this many ...
-MAX_VAL_SHARE = 4  # ... and at most 1 / this of them
-
-
 def automatic_window(season: int) -> int:
     """30 steps without a season; two seasons, between 8 and 60 steps, with one."""
     return 30 if season < 2 else min(max(2 * season, 8), 60)
@@ -131,7 +134,7 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
 
     - test span: a quarter of the rows, at most 250 points;
     - window: 30 steps without a season, two seasons (8 to 60 steps) with one;
-    - validation block: 10% of the training windows, at least 24 (at most a quarter of them);
+    - validation block: 10% of the training windows, at least 40 (at most a third of them);
     - epochs: about 1,500 optimizer steps per fit (30 to 400 epochs), early-stopping patience
       scaled by the same factor as the epochs.
     """
@@ -151,16 +154,24 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
         if config.val_fraction is None:
             n_val = max(int(0.1 * windows_known), min(MIN_VAL_WINDOWS, windows_known // MAX_VAL_SHARE))
             adapted = replace(adapted, val_fraction=min(n_val / max(windows_known, 1), 0.49))
-            notes.append(f"validation block {n_val} of the {windows_known} windows of the first fit: 10%, at least {MIN_VAL_WINDOWS} "
-                         f"(the trained model is kept only if it beats 'no change' on them, one-sided p < 0.05)")
+            notes.append(f"validation block {n_val} of the {windows_known} windows of the first fit: 10%, at least {MIN_VAL_WINDOWS}, "
+                         f"at most a third (the trained model is kept only if it beats its untrained version on them, one-sided p < 0.05)")
         if config.epochs is None:
-            n_train = windows_known - int(windows_known * adapted.val_fraction)
+            n_train = windows_known - int(windows_known * adapted.val_fraction + 1e-9)
             steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))
             epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))
             patience = None if config.patience is None else max(config.patience, round(config.patience * epochs / MIN_EPOCHS))
             adapted = replace(adapted, epochs=epochs, patience=patience)
             notes.append(f"{epochs} epochs at most ({steps_per_epoch} steps each, about {STEP_BUDGET} steps), patience {patience}")
     return adapted, notes
+
+
+def resolved(config: ForecastConfig, rows: int) -> ForecastConfig:
+    """``config`` with its automatic settings chosen for ``rows`` values (no dates: no season unless
+    given); ``run_forecast`` does this itself, with the dates, and reports the choices."""
+    if None in (config.season, config.window, config.test_size, config.val_fraction, config.epochs):
+        config, _ = adapt_to_series(config, rows, config.season or 1)
+    return config
 
 
 def choose_season(config: ForecastConfig, dates, prices: np.ndarray) -> tuple[int, str]:
@@ -200,16 +211,31 @@ def minimum_rows(config: ForecastConfig, test_points: int = 1) -> int:
 
 def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
     """Origins of the walk-forward test points: the last ones whose target exists."""
+    if config.window is None or config.test_size is None:
+        config = resolved(config, n)
     last = n - 1 - config.horizon
     usable = last - first_origin(config) + 1
     count = int(round(config.test_size * usable)) if config.test_size < 1 else int(config.test_size)
     needed = minimum_rows(config, count)
     if count < 1 or n < needed:
-        raise DataError(
-            f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "
-            f"the series has {n}; use a longer history, a smaller --window or a smaller --test-size"
-        )
+        raise DataError(f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "
+                        f"the series has {n}; {settings_that_fit(n, config, count)}")
     return np.arange(last - count + 1, last + 1)
+
+
+def settings_that_fit(n: int, config: ForecastConfig, count: int) -> str:
+    """The largest ``--test-size`` (with this window) and ``--window`` (with this test span) that
+    ``n`` rows allow, in words; or that none does."""
+    fixed = minimum_rows(config, 0)  # rows needed besides the test points
+    options = []
+    if n - fixed >= 1:
+        options.append(f"--test-size {n - fixed} or less with window {config.window}")
+    if n - (fixed - config.window) - max(count, 1) >= 1 and config.window > 1:
+        largest = min(config.window - 1, n - (fixed - config.window) - max(count, 1))
+        options.append(f"--window {largest} or less with {max(count, 1)} test points")
+    if not options:
+        return "no window and test span fit: use a longer history"
+    return "use " + ", or ".join(options)
 
 
 def training_origins(cutoff: int, config: ForecastConfig) -> np.ndarray:
@@ -237,7 +263,8 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     With ``checkpoint``, the training state is saved there after every epoch (and on Ctrl-C or
     divergence); ``resume=True`` continues from it, or reuses it when that fit had finished.
     """
-    seasonal = SeasonalIndex.fit(prices, cutoff, (config.season or 1) if config.deseasonalise else 1, SEASON_CYCLES)
+    config = resolved(config, len(prices))
+    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1, SEASON_CYCLES)
     series = model_inputs(seasonal.remove(prices), config.target)
     known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
     scaler = Scaler.fit(known, center=config.target == "price")
@@ -246,7 +273,7 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     if len(origins) < 4:
         raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
     X, Y = windows(z, origins, config.window, config.horizon)
-    n_val = int(len(origins) * config.val_fraction)
+    n_val = int(len(origins) * config.val_fraction + 1e-9)  # a fraction k / n set by adapt_to_series gives back k
     xp = get_namespace(config.backend)
     dtype = getattr(xp, config.dtype)
 
@@ -287,6 +314,7 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
     seasonal states between refits, the window is adjusted by it, and the forecast of the adjusted
     value is multiplied back by ``exp(S_t[(t+h) mod m])``.
     """
+    config = resolved(config, len(prices))
     if season > 1:
         out = np.empty(len(origins))
         for k, t in enumerate(origins):
@@ -316,8 +344,7 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     prices = np.asarray(prices, dtype=float)
     if np.all(prices == prices[0]):
         raise DataError(f"the price never changes (every row is {prices[0]:g}): there is nothing to forecast; check the price column")
-    if None in (config.season, config.window, config.test_size, config.val_fraction, config.epochs):
-        config, _ = adapt_to_series(config, len(prices), config.season or 1)
+    config = resolved(config, len(prices))
     origins = walk_forward_origins(len(prices), config)
     block = config.refit_every or len(origins)
     starts = list(range(0, len(origins), block))

@@ -24,7 +24,7 @@ from ..io import atomic_write_text
 from ..plots import forecast_plot, loss_plot
 from ..train import save_model
 from .config import ForecastConfig
-from .baselines import BASELINES, baseline_forecasts
+from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
 from .evaluate import (
     block_bootstrap_ratio,
     diebold_mariano,
@@ -35,8 +35,6 @@ from .evaluate import (
     verdict,
 )
 from .protocol import Fit, adapt_to_series, choose_season, naive_scale, walk_forward
-
-FORECASTERS = ("model",) + BASELINES
 
 
 @dataclass
@@ -57,7 +55,7 @@ class ForecastResult:
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
-    notes: list[str] = field(default_factory=list)  # the settings chosen for this series, and why
+    notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
 
     @cached_property
     def significance(self) -> dict[str, float]:
@@ -100,12 +98,12 @@ class ForecastResult:
 
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
-        head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
-        lines = [f"setting: {note}" for note in self.notes] + [head, "-" * len(head)]
-        for name in FORECASTERS:
+        head = f"{'forecaster':<14} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
+        lines = [f"note: {note}" for note in self.notes] + [head, "-" * len(head)]
+        for name in self.forecasts:
             m = self.metrics[name]
             hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
-            lines.append(f"{name:<12} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+            lines.append(f"{name:<14} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
         d, sig = self.direction, self.signal
         lo, hi = sig["hit_rate_interval"]
         hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -131,7 +129,8 @@ class ForecastResult:
     def report(self) -> dict[str, Any]:
         return {
             "config": self.config.to_dict(),
-            "settings_chosen": list(self.notes),
+            "season": self.season,
+            "notes": list(self.notes),
             "data": self.data.summary(),
             "test": {
                 "points": int(len(self.actual)),
@@ -154,7 +153,7 @@ class ForecastResult:
 
     def predictions_frame(self) -> pd.DataFrame:
         frame = pd.DataFrame({"date": self.dates.strftime("%Y-%m-%d"), "actual": self.actual, "last_input": self.last})
-        for name in FORECASTERS:
+        for name in self.forecasts:
             frame[name] = self.forecasts[name]
         if len(self.seed_forecasts) > 1:
             for k, f in enumerate(self.seed_forecasts):
@@ -220,6 +219,12 @@ def run_forecast(data: str | Path | PriceSeries | None = None, config: ForecastC
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
     baselines = baseline_forecasts(prices, origins, config.window, h, season)
+    if config.classical:
+        peers = classical_forecasts(prices, origins, h, season, config.refit_every)
+        baselines.update(peers.forecasts)
+        notes += peers.notes
+    else:
+        notes.append(f"classical peers (ETS, ARIMA, Theta) not run: pass --classical to run them (needs {INSTALL_PEERS})")
     scale = naive_scale(prices, int(origins[0]), h)
     seed_metrics = [evaluate_forecasts({"model": f, **baselines}, actual, last, scale)["model"] for f in seed_forecasts]
     if all(np.array_equal(f, seed_forecasts[0]) for f in seed_forecasts):

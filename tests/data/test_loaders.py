@@ -186,3 +186,8 @@ def test_embedded_dataset_is_real_and_complete():
     summary = s.summary()
     assert summary["rows"] == 3270 and summary["first_date"] == "2000-03-01" and summary["last_date"] == "2013-03-01"
     assert s.price_column == "adj close" and (s.prices > 0).all()
+
+
+def test_a_plain_date_close_file_is_not_called_yahoo(tmp_path):
+    s = load_prices(write(tmp_path, "plain.csv", "Date,Close\n2024-01-01,10\n2024-01-02,11\n2024-01-03,12\n"))
+    assert s.format == "date-price" and s.price_column == "close"

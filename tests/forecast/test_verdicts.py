@@ -77,7 +77,7 @@ def test_default_config_finds_a_learnable_pattern_with_a_small_p_value():
 
 
 def test_seeds_report_their_spread_and_average_their_forecasts(tmp_path):
-    config = ForecastConfig(window=10, hidden_sizes=(8,), epochs=3, lr=1e-2, test_size=40, refit_every=None, seeds=3)
+    config = ForecastConfig(window=10, hidden_sizes=(8,), epochs=3, lr=1e-2, test_size=40, refit_every=None, seeds=3, season=1)
     result = run_forecast(series_from(patterned(300)), config)
     assert len(result.seed_forecasts) == 3 and len(result.seed_metrics) == 3
     assert np.allclose(result.forecasts["model"], np.mean(result.seed_forecasts, axis=0))
