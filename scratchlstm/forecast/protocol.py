@@ -162,7 +162,8 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
             epochs = min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(STEP_BUDGET / steps_per_epoch)))
             patience = None if config.patience is None else max(config.patience, round(config.patience * epochs / MIN_EPOCHS))
             adapted = replace(adapted, epochs=epochs, patience=patience)
-            notes.append(f"{epochs} epochs at most ({steps_per_epoch} steps each, about {STEP_BUDGET} steps), patience {patience}")
+            each = "1 step" if steps_per_epoch == 1 else f"{steps_per_epoch} steps"
+            notes.append(f"{epochs} epochs at most ({each} each, about {STEP_BUDGET} optimizer steps), patience {patience}")
     return adapted, notes
 
 

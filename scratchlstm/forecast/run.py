@@ -168,7 +168,8 @@ class ForecastResult:
         atomic_write_text(paths["report.json"], json.dumps(_json_safe(self.report()), indent=2) + "\n")
         atomic_write_text(paths["predictions.csv"], self.predictions_frame().to_csv(index=False, float_format="%.6f"))
         title = f"{Path(self.data.source).name}: h={self.config.horizon} forecasts, {self.verdict}"
-        forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"], title)
+        forecast_plot(self.dates, self.actual, self.forecasts["model"], self.forecasts["naive"], paths["forecast.png"], title,
+                      self.forecasts["seasonal_naive"] if self.season > 1 else None, self.season)
         loss_plot([f.history for f in self.fits], paths["loss.png"],
                   [f"fit at {self.cutoff_date(f)}" for f in self.fits])
         last_fit = self.fits[-1]
