@@ -103,3 +103,16 @@ def test_no_copying_warning_next_to_a_significant_win():
     lagged = last + 0.001 * np.sin(s)
     assert any("copying" in w for w in persistence_diagnostic(lagged, actual, last)["warnings"])
     assert persistence_diagnostic(lagged, actual, last, beats_naive=True)["warnings"] == []
+
+
+def test_cli_season_flag_and_the_chosen_settings_are_printed(tmp_path, capsys):
+    from scratchlstm.cli import main
+
+    csv = tmp_path / "monthly.csv"
+    dates = pd.date_range("1990-01-01", periods=144, freq="MS").strftime("%Y-%m-%d")
+    csv.write_text("Date,Close\n" + "".join(f"{d},{p!r}\n" for d, p in zip(dates, airline_like().tolist())))
+    assert main(["forecast", "--csv", str(csv), "--season", "1", "--epochs", "2", "--quiet", "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "(date-price)" in out and "season 1 (given)" in out and "test span 36 points" in out
+    assert main(["forecast", "--csv", str(csv), "--season", "0", "--quiet"]) == 2
+    assert "season must be at least 1" in capsys.readouterr().err
