@@ -17,9 +17,9 @@ method updates its seasonal states). So the untrained model forecasts ``p[t] exp
 naive on the adjusted series.
 
 No leakage: a model fitted at cutoff c uses only windows whose last target step is <= c
-(t + h <= c), and its scaler and seasonal index are fitted on the values up to c. Returns are scaled by their training
-spread without centring, so an output of 0 means "no change": an untrained or uninformative model
-forecasts the last price (naive) rather than a drift.
+(t + h <= c), and its scaler and seasonal index are fitted on the values up to c. Returns are
+scaled by their training spread without centring, so an output of 0 means "no change": an
+untrained or uninformative model forecasts the last price (naive) rather than a drift.
 """
 
 from __future__ import annotations
@@ -254,7 +254,7 @@ class Fit:
     history: History
     train_windows: int
     model: Model = field(repr=False)
-    seasonal: SeasonalIndex = field(default_factory=lambda: SeasonalIndex(1, np.zeros(1)))
+    seasonal: SeasonalIndex = field(default_factory=lambda: SeasonalIndex(1, np.zeros(1)))  # none unless fitted with a season
 
 
 def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet: bool = True,
@@ -265,7 +265,7 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     divergence); ``resume=True`` continues from it, or reuses it when that fit had finished.
     """
     config = resolved(config, len(prices))
-    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1, SEASON_CYCLES)
+    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1)
     series = model_inputs(seasonal.remove(prices), config.target)
     known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
     scaler = Scaler.fit(known, center=config.target == "price")
@@ -319,7 +319,7 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
     if season > 1:
         out = np.empty(len(origins))
         for k, t in enumerate(origins):
-            S = SeasonalIndex.fit(prices, int(t), season, SEASON_CYCLES)
+            S = SeasonalIndex.fit(prices, int(t), season)
             out[k] = S.factor(t + config.horizon) * forecast_prices(model, scaler, S.remove(prices[: t + 1]), np.array([t]), config)[0]
         return out
     X = input_windows(scaler.transform(model_inputs(prices, config.target)), origins, config.window)
