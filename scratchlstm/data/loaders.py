@@ -212,14 +212,17 @@ def _parse_dates(path: Path, column: pd.Series, name: str) -> pd.Series:
 
 
 def _daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Daily bars from minute bars: open first, high max, low min, close last, volumes summed."""
+    """Daily bars from minute bars: open first, high max, low min, the price (close) last, volumes
+    summed. Without a price column the rows are returned as they are, for the caller to refuse."""
     frame = frame.set_index("date").sort_index()
-    rules = {"open": "first", "high": "max", "low": "min", "close": "last"}
+    price = next((c for c in PRICE_COLUMNS if c in frame.columns), None)
+    if price is None:
+        return frame.reset_index()
+    rules = {"open": "first", "high": "max", "low": "min", **{c: "last" for c in PRICE_COLUMNS}}
     rules.update({c: "sum" for c in frame.columns if c.startswith("volume")})
     rules = {c: r for c, r in rules.items() if c in frame.columns}
     daily = frame.resample("1D").agg(rules)
-    daily = daily[daily["close"].notna()] if "close" in daily else daily
-    return daily.reset_index()
+    return daily[daily[price].notna()].reset_index()
 
 
 # ----------------------------------------------------------------------------------------------

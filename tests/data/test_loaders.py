@@ -191,3 +191,8 @@ def test_embedded_dataset_is_real_and_complete():
 def test_a_plain_date_close_file_is_not_called_yahoo(tmp_path):
     s = load_prices(write(tmp_path, "plain.csv", "Date,Close\n2024-01-01,10\n2024-01-02,11\n2024-01-03,12\n"))
     assert s.format == "date-price" and s.price_column == "close"
+
+
+def test_minute_stamps_with_a_price_column_but_no_close_are_refused_in_one_line(tmp_path):
+    with pytest.raises(DataError, match="no rows with a price remain"):  # was a pandas ValueError (found by hypothesis)
+        load_prices(write(tmp_path, "m.csv", "timestamp,price\n0\n0\n0\n"))
