@@ -73,6 +73,12 @@ VARIANTS: dict[str, dict] = {
     "default": {},  # whatever ForecastConfig() is now
     "v0.1": V01,
     "v0.1-short": {**V01, "test_size": None},  # v0.1 with the test span a user must find for a short series (a quarter of it)
+    # the default with one lever taken out or added (the levers that are settings)
+    "no-seasonal-adjustment": {"deseasonalise": False},
+    "validation-10%": {"val_fraction": 0.1},
+    "30-epochs": {"epochs": 30},
+    "cosine": {"schedule": "cosine"},
+    "3-seeds": {"seeds": 3},
 }
 
 
