@@ -123,7 +123,7 @@ def _add_forecast(sub) -> None:
     g.add_argument("--classical", action="store_true", default=None,
                    help="also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install 'scratchlstm[classic]')")
     g.add_argument("--refit-every", type=_none_or(int), help=f"refit every N test points, 'none' to fit once (default {d.refit_every})")
-    g.add_argument("--val-fraction", type=float, help="share of training windows for early stopping (default: 10%%, at least 24 windows)")
+    g.add_argument("--val-fraction", type=float, help="share of training windows for early stopping and the keep-or-revert test (default: 10%%, at least 40 windows, at most a third)")
     g = p.add_argument_group("model and training")
     g.add_argument("--hidden", type=_sizes, dest="hidden_sizes", help="LSTM layer sizes, e.g. 50,100 (default 32)")
     g.add_argument("--dropout", type=float, help=f"dropout after each LSTM layer, in [0, 1) (default {d.dropout})")
