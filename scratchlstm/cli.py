@@ -73,6 +73,8 @@ def _add_settings_flags(parser: argparse.ArgumentParser, config_class, groups: d
     for f in dataclasses.fields(config_class):
         choices = choices_of(f)
         default = f.default if not isinstance(f.default, tuple) else ",".join(map(str, f.default))
+        if default is None:
+            default = f.metadata.get("none_word") or "none"
         help_text = f.metadata["help"] + (f" ({', '.join(choices)})" if choices else "") + f"; default {default}"
         group = groups.get(f.metadata.get("group"), parser)
         if f.type in ("bool", bool):
@@ -165,9 +167,12 @@ def _run_forecast(args) -> int:
     say(f"data: {series.describe()}")
     for note in series.notes:
         say(f"note: {note}")
-    say(f"protocol: window {config.window}, horizon {config.horizon}, target {config.target}, test {config.test_size}, "
-        f"refit every {config.refit_every or 'never'}; model {config.cell.upper()} {list(config.hidden_sizes)} dropout {config.dropout}, "
-        f"{config.optimizer} lr {config.lr}, {config.loss}")
+    def on_plan(plan, season, notes):
+        n_val = "auto" if plan.val_fraction is None else f"{plan.val_fraction:.0%}"
+        say(f"protocol: window {plan.window}, horizon {plan.horizon}, target {plan.target}, season {season}, test {plan.test_size} "
+            f"points, refit every {plan.refit_every or 'never'}, validation {n_val} of each fit's windows; model "
+            f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
+            f"at most {plan.epochs} epochs")
 
     def on_fit(k, n, fit):
         if not args.quiet:
@@ -177,7 +182,8 @@ def _run_forecast(args) -> int:
     with folder_lock(args.out) as out:
         checkpoints = out / "checkpoints"
         try:
-            result = run_forecast(series, config, quiet=args.quiet, on_fit=on_fit, checkpoint_dir=checkpoints, resume=args.resume)
+            result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
+                                  resume=args.resume)
         except KeyboardInterrupt:
             print(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
                   "run the same command with --resume to continue where it stopped", file=sys.stderr)

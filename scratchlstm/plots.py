@@ -62,7 +62,7 @@ def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
 
 
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
-                  subtitle: str = "", zoom_points: int = ZOOM_POINTS) -> Figure:
+                  subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1) -> Figure:
     """Actual prices, the model's forecasts and the naive forecast over the test span, and a zoom.
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
@@ -89,6 +89,10 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         A longer line under the title, wrapped: the run's verdict.
     zoom_points : int
         How many of the last points the lower panel shows.
+    seasonal_naive : array_like, (N,), optional
+        The seasonal naive forecasts (the value one season earlier), drawn dotted when given.
+    season : int
+        The season length, for the legend.
 
     Returns
     -------
@@ -109,6 +113,9 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         ax.plot(x[span], naive[span], color="tab:gray", lw=5, alpha=0.4, solid_capstyle="butt",
                 label=naive_label)
         ax.plot(x[span], actual[span], color="black", lw=1.3, label="actual", **points)
+        if seasonal_naive is not None:
+            ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
+                    label=f"seasonal naive (the value {season} steps earlier)")
         ax.plot(x[span], model[span], color="tab:red", lw=1.1, label="LSTM forecast", **points)
         ax.set_ylabel("price")
         ax.grid(alpha=0.3)

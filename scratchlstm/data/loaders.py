@@ -123,8 +123,10 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     table, numbers = read_numbers(table, text_columns, price_column=price, decimal=decimal, source=path)
     point = any(c not in recheck for c in floats)  # pandas read a fraction with '.' that no grouping explains
     frame, fmt = table.set_index(reading.stamps.rename("date")), layout.format
+    if fmt == "yahoo" and not {"open", "high", "low", "close"} <= set(frame.columns):
+        fmt = "date-price"  # only a date and a price: nothing says where it came from
     if date_column in ("timestamp", "unix") and reading.kind.startswith("unix") and _spacing(frame.index) <= pd.Timedelta(minutes=1):
-        frame, fmt = _daily_from_minutes(frame), "kaggle-minute"
+        frame, fmt = _daily_from_minutes(frame, price), "kaggle-minute"
         notes.append("minute bars resampled to daily bars (UTC days: first open, highest high, lowest low, last close)")
     detected = Detected(encoding=text.encoding, compression=text.compression, delimiter=layout.delimiter,
                         decimal=numbers.decimal or ("." if point else None), thousands=numbers.thousands,
@@ -290,14 +292,14 @@ def _spacing(index: pd.DatetimeIndex) -> pd.Timedelta:
     return index.sort_values().to_series().diff().median()
 
 
-def _daily_from_minutes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Daily bars from minute bars: open first, high max, low min, close last, volumes summed."""
+def _daily_from_minutes(frame: pd.DataFrame, price: str) -> pd.DataFrame:
+    """Daily bars from minute bars: open first, high max, low min, the price column last, volumes summed."""
     frame = frame.sort_index()
-    rules = {"open": "first", "high": "max", "low": "min", "close": "last"}
+    rules = {"open": "first", "high": "max", "low": "min", "close": "last", price: "last"}
     rules.update({c: "sum" for c in frame.columns if c.startswith("volume")})
     rules = {c: r for c, r in rules.items() if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])}
     daily = frame.resample("1D").agg(rules)
-    return daily[daily["close"].notna()] if "close" in daily else daily
+    return daily[daily[price].notna()] if price in daily else daily
 
 
 def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, detected: Detected, notes: list[str]) -> PriceSeries:

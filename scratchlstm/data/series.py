@@ -20,7 +20,7 @@ from ..io import display_name
 from .frequency import Frequency, detect_frequency
 from .refusal import refuse
 
-CSV_FORMATS = ("yahoo", "yfinance", "cryptodatadownload", "kaggle-minute")
+CSV_FORMATS = ("yahoo", "date-price", "yfinance", "cryptodatadownload", "kaggle-minute")
 NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series"}
 
 

@@ -7,6 +7,10 @@ name (default, help and rules), and the model's and trainer's configurations are
 field name (``model_config``, ``train_config``). Where the forecaster deliberately differs from the
 library's defaults (``epochs``, ``patience``), the difference is declared here with its reason.
 
+Settings whose value is None (``auto`` on the command line) are chosen for each series by
+``automatic.adapt_to_series``, from its length and its season, and every choice is reported: the test
+span, the window, the validation block, the season and the number of epochs.
+
 ``tbptt`` is a trainer setting for long sequences with a target at every step; the forecaster's
 windows are short and have one target, so it is not a forecast setting.
 """
@@ -41,31 +45,41 @@ class ForecastConfig:
     """Everything a forecast run needs; each field is also a command-line flag."""
 
     # the protocol
-    window: int = setting(30, "past steps the model sees", at_least=1, group="protocol")
+    window: int | None = setting(None, "past steps the model sees; auto: 30, or two seasons (8 to 60 steps) on a seasonal "
+                                 "series", at_least=1, none_word="auto", group="protocol")
     horizon: int = setting(1, "steps ahead to forecast (direct multi-step when above 1)", at_least=1, group="protocol")
     target: str = setting("returns", "what the model predicts: log-returns (scaled by their training spread) or price "
                           "levels (standardised)", choices=TARGETS, group="protocol")
-    test_size: int | float = setting(250, "walk-forward test points, or a fraction of the usable origins when below 1",
-                                     check=_test_size_problem, group="protocol")
+    test_size: int | float | None = setting(None, "walk-forward test points, or a fraction of the usable origins when below "
+                                            "1; auto: a quarter of the rows, at most 250", check=_test_size_problem,
+                                            none_word="auto", group="protocol")
     refit_every: int | None = setting(125, "refit the model every this many test points; 'none': fit once", at_least=1,
                                       none_word="none", group="protocol")
-    val_fraction: float = setting(0.1, "last part of each fit's training windows used for early stopping and the "
-                                  "keep-or-revert test", at_least=0.0, below=0.5, group="protocol")
+    val_fraction: float | None = setting(None, "last part of each fit's training windows used for early stopping and the "
+                                         "keep-or-revert test; auto: 10% of the first fit's, at least 40 windows, at most "
+                                         "a third", at_least=0.0, below=0.5, none_word="auto", group="protocol")
+    season: int | None = setting(None, "season length in steps, 1 for none; auto: from the calendar (12 for monthly, 4 "
+                                 "quarterly, 7 daily, ...) when the data before the test span confirm it", at_least=1,
+                                 none_word="auto", group="protocol")
+    deseasonalise: bool = setting(True, "on a seasonal series, the model learns the series divided by its seasonal index "
+                                  "(fitted up to each cutoff and origin)", group="protocol")
+    classical: bool = setting(False, "also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install "
+                              "'scratchlstm[classic]')", group="protocol")
     # the model
     cell: str = inherit(ModelConfig, "cell")
     hidden_sizes: tuple[int, ...] = inherit(ModelConfig, "hidden_sizes")
     dropout: float = inherit(ModelConfig, "dropout")
     init: str = inherit(ModelConfig, "init")
     # training
-    epochs: int = inherit(TrainConfig, "epochs", default=30, why="every refit trains a fresh model: 30 keeps the main job "
-                          "near 10 seconds")
+    epochs: int | None = inherit(TrainConfig, "epochs", default=None, none_word="auto",
+                                 why="auto: about 1,500 optimizer steps per fit, 30 to 400 epochs, enough to converge")
     batch_size: int = inherit(TrainConfig, "batch_size")
     optimizer: str = inherit(TrainConfig, "optimizer")
     lr: float = inherit(TrainConfig, "lr")
     weight_decay: float = inherit(TrainConfig, "weight_decay")
     loss: str = inherit(TrainConfig, "loss")
     clip_norm: float | None = inherit(TrainConfig, "clip_norm")
-    patience: int | None = inherit(TrainConfig, "patience", default=5, why="matched to the 30-epoch budget")
+    patience: int | None = inherit(TrainConfig, "patience", default=5, why="for 30 epochs; scaled with automatic epochs")
     schedule: str = inherit(TrainConfig, "schedule")
     step_every: int = inherit(TrainConfig, "step_every")
     shuffle: bool = inherit(TrainConfig, "shuffle")
@@ -80,6 +94,10 @@ class ForecastConfig:
 
     def __post_init__(self):
         check_fields(self)
+
+    def automatic(self) -> list[str]:
+        """The settings left to ``adapt_to_series`` (None)."""
+        return [name for name in ("window", "test_size", "val_fraction", "season", "epochs") if getattr(self, name) is None]
 
     def model_config(self, input_size: int) -> ModelConfig:
         """The model's architecture: this config's model fields, plus what the protocol decides."""
@@ -100,16 +118,20 @@ class ForecastConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-# The tutorial pipelines, each as the tutorial built it; the report then adds what it did not show.
+# The tutorial pipelines, each as the tutorial built it (on the series as it is: no seasonal
+# adjustment); the report then adds what they did not show.
 PRESETS: dict[str, dict[str, Any]] = {
     # 1. two LSTM layers of 32 units, Adam, MSE, CoinGecko daily prices, loss printed every 10 epochs
-    "coingecko-2x32": dict(hidden_sizes=(32, 32), optimizer="adam", loss="mse", epochs=50, log_every=10, target="price", window=30),
+    "coingecko-2x32": dict(hidden_sizes=(32, 32), optimizer="adam", loss="mse", epochs=50, log_every=10, target="price", window=30,
+                           deseasonalise=False),
     # 2. 60 days -> the 61st: LSTM(50) -> dropout .2 -> LSTM(100) -> dropout .2 -> dense(1), RMSprop, MSE, 50 epochs, batch 64
-    "btc-60": dict(window=60, hidden_sizes=(50, 100), dropout=0.2, optimizer="rmsprop", loss="mse", epochs=50, batch_size=64, target="price", patience=None),
+    "btc-60": dict(window=60, hidden_sizes=(50, 100), dropout=0.2, optimizer="rmsprop", loss="mse", epochs=50, batch_size=64, target="price",
+                   patience=None, deseasonalise=False),
     # 3. a 7-day window with gradient clipping, 200 epochs, 80/20 split (CryptoDataDownload CSV)
-    "cdd-7day": dict(window=7, clip_norm=1.0, epochs=200, test_size=0.2, refit_every=None, target="price", patience=20),
+    "cdd-7day": dict(window=7, clip_norm=1.0, epochs=200, test_size=0.2, refit_every=None, target="price", patience=20, deseasonalise=False),
     # 4. 25 units, 240-step window, batch 240, dropout 0.1, Adam, 50/50 split, RMSE (Yahoo stock CSV)
-    "yahoo-240": dict(window=240, hidden_sizes=(25,), batch_size=240, dropout=0.1, optimizer="adam", test_size=0.5, refit_every=None, target="price", epochs=30),
+    "yahoo-240": dict(window=240, hidden_sizes=(25,), batch_size=240, dropout=0.1, optimizer="adam", test_size=0.5, refit_every=None,
+                      target="price", epochs=30, deseasonalise=False),
 }
 
 

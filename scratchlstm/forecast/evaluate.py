@@ -1,10 +1,5 @@
-"""Baselines, metrics and the persistence diagnostic, all on prices at the same test points.
-
-At origin t with last price ``last = p[t]``, actual ``a = p[t+h]`` and window ``p[t-W+1..t]``:
-
-    naive        p[t]                                  (last value)
-    drift        p[t] + h (p[t] - p[t-W]) / W          (the window's average step, continued)
-    window mean  mean(p[t-W+1..t])
+"""Metrics, tests and diagnostics, all on prices at the same test points (the baselines that
+produce forecasts to compare live in ``baselines.py``).
 
 Metrics: MAE, RMSE, MAPE (%), MASE (MAE over the in-sample naive MAE), MAE relative to naive
 (below 1 means skill), and the directional hit rate: the share of points where the forecast change
@@ -17,17 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-BASELINES = ("naive", "drift", "window_mean")
-
-
-def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> dict[str, np.ndarray]:
-    """The three baselines' forecasts of ``p[t + h]`` at every origin."""
-    last = prices[origins]
-    start = np.maximum(origins - window, 0)
-    drift = last + horizon * (last - prices[start]) / np.maximum(origins - start, 1)
-    mean = np.array([prices[max(t - window + 1, 0) : t + 1].mean() for t in origins])
-    return {"naive": last.copy(), "drift": drift, "window_mean": mean}
 
 
 def direction_hits(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray) -> tuple[int, int]:
@@ -74,12 +58,15 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def persistence_diagnostic(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray) -> dict:
+def persistence_diagnostic(forecast: np.ndarray, actual: np.ndarray, last: np.ndarray, beats_naive: bool = False) -> dict:
     """Does the forecast track the last input rather than the target?
 
     Compares the correlation of the forecast with the last input (``p[t]``) and with the target
     (``p[t+h]``), and measures how far the forecasts move relative to how far prices move. A
-    forecast closer to yesterday than to tomorrow is a lagged copy, however good its chart looks.
+    forecast closer to yesterday than to tomorrow is a lagged copy, however good its chart looks,
+    unless it is significantly more accurate than the copy itself (``beats_naive``): on a smooth
+    series every good forecast is close to the last value, and the warning would contradict the
+    verdict.
     """
     corr_last = _corr(forecast, last)
     corr_target = _corr(forecast, actual)
@@ -88,12 +75,12 @@ def persistence_diagnostic(forecast: np.ndarray, actual: np.ndarray, last: np.nd
     warnings = []
     if np.array_equal(forecast, last):
         pass  # the naive forecast itself: "copying the last price" is what it is by definition
-    elif not math.isnan(corr_last) and corr_last >= corr_target:
+    elif not math.isnan(corr_last) and corr_last >= corr_target and not beats_naive:
         warnings.append(
             f"the forecasts follow the last input (correlation {corr_last:.4f}) at least as closely as the target "
             f"({corr_target:.4f}): the model is mostly copying the last price"
         )
-    if 0 < moves < 0.25:
+    if 0 < moves < 0.25 and not beats_naive:
         warnings.append(f"the forecasts move only {moves:.0%} as much as prices do: little more than the naive forecast")
     return {
         "corr_with_last_input": corr_last,
@@ -197,8 +184,9 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
             seed_range: tuple[float, float] | None = None) -> str:
     """One line: does the model beat the naive forecast, and is the difference significant?"""
     rel, p = metrics["model"]["rel_mae"], test["p_value"]
-    if test["mean_diff"] == 0.0 and test["dm"] == 0.0 and seed_range is None:
-        return ("does not beat naive: the trained model never beat its untrained 'no change' version on validation, "
+    if test["mean_diff"] == 0.0 and test["dm"] == 0.0:  # the same error at every point: the naive forecast itself
+        never = "no seed's trained model beat" if seed_range else "the trained model never beat"
+        return (f"does not beat naive: {never} its untrained 'no change' version on validation, "
                 "so it forecasts the last price (MAE 1.000x naive)")
     spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
     detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"

@@ -23,7 +23,8 @@ from ..data.loaders import LoadOptions
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
-from .protocol import Scaler, first_origin, forecast_prices
+from .protocol import forecast_prices
+from .windows import Scaler, first_origin
 
 RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's input may lie
 
@@ -58,6 +59,15 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     except ConfigError as exc:
         raise CheckpointError(f"{path} is not a forecast model ({exc}); use the model.npz written by 'scratchlstm forecast'") from None
     return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
+
+
+def _season(path, meta: dict) -> int:
+    """The season length the model was trained with (1: none)."""
+    seasonal = meta.get("seasonal", {"season": 1})
+    if not (isinstance(seasonal, dict) and isinstance(seasonal.get("season"), int) and seasonal["season"] >= 1):
+        raise CheckpointError(f"{path} is not a forecast model (its seasonal description is malformed); use the model.npz "
+                              "written by 'scratchlstm forecast'")
+    return seasonal["season"]
 
 
 def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[str]]:
@@ -122,7 +132,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
-    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config.updated(backend="numpy"))[0])
+    season = _season(checkpoint, meta)  # its index is estimated again from this file's prices, as at every origin
+    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config.updated(backend="numpy"), season)[0])
     if not math.isfinite(forecast):
         raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
     return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),

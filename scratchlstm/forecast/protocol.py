@@ -1,16 +1,23 @@
-"""The walk-forward protocol: windows, scaling fitted on training data only, rolling refits.
+"""The walk-forward protocol: fits at rolling cutoffs, their forecasts, and what each fit keeps.
 
-Notation: prices ``p[0..N-1]``; an *origin* ``t`` is the last step the forecaster has seen. The
-window at origin t holds the inputs of steps t-W+1 .. t and its target is h steps ahead:
+At each origin t (``windows.py``) the forecast of the price h steps ahead is
 
-    target "returns":  inputs r[t-W+1..t], targets r[t+1..t+h],  r[s] = log p[s] - log p[s-1]
-                       forecast price  p[t] * exp(r_hat[t+1] + ... + r_hat[t+h])
-    target "price":    inputs p[t-W+1..t], targets p[t+1..t+h];  forecast price  p_hat[t+h]
+    target "returns":  p[t] * exp(r_hat[t+1] + ... + r_hat[t+h])
+    target "price":    p_hat[t+h]
+
+Seasonal series (season length m > 1): the model sees the seasonally adjusted series
+``a[s] = p[s] exp(-S[s mod m])``, where ``S`` is the seasonal index of ``log p`` (classical
+decomposition: ``log p`` minus its centred moving average over one season, averaged by season
+position over the last six seasons and centred to sum 0), and its forecast of ``a[t+h]`` is
+multiplied back by ``exp(S[(t+h) mod m])``. The index is fitted on the values up to the cutoff for
+training, and again on the values up to each origin for that origin's forecast (as a smoothing
+method updates its seasonal states). So the untrained model forecasts ``p[t] exp(S[t+h] - S[t])``:
+naive on the adjusted series.
 
 No leakage: a model fitted at cutoff c uses only windows whose last target step is <= c
-(t + h <= c), and its scaler is fitted on the values up to c. Returns are scaled by their training
-spread without centring, so an output of 0 means "no change": an untrained or uninformative model
-forecasts the last price (naive) rather than a drift.
+(t + h <= c), and its scaler and seasonal index are fitted on the values up to c. Returns are
+scaled by their training spread without centring, so an output of 0 means "no change": an
+untrained or uninformative model forecasts the last price (naive) rather than a drift.
 
 **A default that does no harm.** With the returns target the untrained model is exactly naive, and
 a fit keeps its trained weights only if they beat the untrained ones significantly on the
@@ -33,81 +40,12 @@ from ..errors import CheckpointError, DataError
 from ..losses import pointwise_loss
 from ..nn.model import Model
 from ..train import History, train
+from .automatic import resolved
 from .config import ForecastConfig
+from .seasonal import SeasonalIndex
+from .windows import Scaler, input_windows, model_inputs, training_origins, walk_forward_origins, windows
 
 SIGNIFICANCE = 0.05  # the keep-or-revert test's level
-
-
-@dataclass
-class Scaler:
-    """``z = (v - center) / scale``, fitted on training values only."""
-
-    center: float
-    scale: float
-
-    @classmethod
-    def fit(cls, values: np.ndarray, center: bool) -> "Scaler":
-        spread = float(np.std(values))
-        return cls(float(np.mean(values)) if center else 0.0, spread if spread > 0 else 1.0)
-
-    def transform(self, v: np.ndarray) -> np.ndarray:
-        return (v - self.center) / self.scale
-
-    def inverse(self, z: np.ndarray) -> np.ndarray:
-        return z * self.scale + self.center
-
-    def to_dict(self) -> dict[str, float]:
-        return {"center": self.center, "scale": self.scale}
-
-
-def model_inputs(prices: np.ndarray, target: str) -> np.ndarray:
-    """The series the model sees, aligned with ``prices``: log-returns (index 0 undefined) or prices."""
-    if target == "returns":
-        r = np.full(len(prices), np.nan)
-        r[1:] = np.diff(np.log(prices))
-        return r
-    return prices.astype(float)
-
-
-def first_origin(config: ForecastConfig) -> int:
-    """Smallest origin with a complete window (returns need p[t-W] for r[t-W+1])."""
-    return config.window if config.target == "returns" else config.window - 1
-
-
-def input_windows(series: np.ndarray, origins: np.ndarray, window: int) -> np.ndarray:
-    """``X (M, W, 1)``: the ``window`` values ending at each origin."""
-    return series[origins[:, None] + np.arange(-window + 1, 1)[None, :]][:, :, None]
-
-
-def windows(series: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """``X (M, W, 1)`` inputs ending at each origin and ``Y (M, h)`` the next ``h`` values."""
-    Y = series[origins[:, None] + np.arange(1, horizon + 1)[None, :]]  # (M, h)
-    return input_windows(series, origins, window), Y
-
-
-def minimum_rows(config: ForecastConfig, test_points: int = 1) -> int:
-    """Rows needed for one training window of each kind plus ``test_points`` test points."""
-    return first_origin(config) + config.horizon + 2 * max(2, config.batch_size // 8) + test_points + 1
-
-
-def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
-    """Origins of the walk-forward test points: the last ones whose target exists."""
-    last = n - 1 - config.horizon
-    usable = last - first_origin(config) + 1
-    count = int(round(config.test_size * usable)) if config.test_size < 1 else int(config.test_size)
-    needed = minimum_rows(config, count)
-    if count < 1 or n < needed:
-        raise DataError(
-            f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "
-            f"the series has {n}; use a longer history, a smaller --window or a smaller --test-size"
-        )
-    return np.arange(last - count + 1, last + 1)
-
-
-def training_origins(cutoff: int, config: ForecastConfig) -> np.ndarray:
-    """Origins of the windows a fit at ``cutoff`` may use: complete windows whose last target step
-    ``t + h`` is at or before the cutoff."""
-    return np.arange(first_origin(config), cutoff - config.horizon + 1)
 
 
 @dataclass
@@ -122,6 +60,7 @@ class Fit:
     kept_untrained: bool = False  # reverted to the untrained weights (the naive forecast, for returns)
     p_value: float | None = None  # of the keep-or-revert test, when it ran
     untrained_val_loss: float | None = None  # the untrained weights' validation loss, when the test ran
+    seasonal: SeasonalIndex = field(default_factory=lambda: SeasonalIndex(1, np.zeros(1)))  # none unless fitted with a season
 
     @property
     def kept_epoch(self) -> int:
@@ -169,7 +108,9 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     the untrained ones significantly (``improvement_p_value``); the untrained weights are the same
     draw from the seed, so a resumed run judges against exactly the same model.
     """
-    series = model_inputs(prices, config.target)
+    config = resolved(config, len(prices))
+    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1)
+    series = model_inputs(seasonal.remove(prices), config.target)
     known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
     scaler = Scaler.fit(known, center=config.target == "price")
     z = scaler.transform(series)
@@ -177,7 +118,7 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     if len(origins) < 4:
         raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
     X, Y = windows(z, origins, config.window, config.horizon)
-    n_val = int(len(origins) * config.val_fraction)
+    n_val = int(len(origins) * config.val_fraction + 1e-9)  # a fraction k / n set by adapt_to_series gives back k
     xp = get_namespace(config.backend)
     dtype = getattr(xp, config.dtype)
 
@@ -189,16 +130,16 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
 
     model = fresh()
     tc = config.train_config(quiet=quiet)
-    meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "cutoff": int(cutoff)}
+    meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "seasonal": seasonal.to_dict(), "cutoff": int(cutoff)}
     if resume and checkpoint is not None and Path(checkpoint).exists():
         _check_resumable(checkpoint, meta)
     saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": meta}
     if n_val < 1:
         history = train(model, put(X), put(Y), config=tc, **saving)
-        return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins), model=model)
+        return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins), model=model, seasonal=seasonal)
     X_val, Y_val = put(X[-n_val:]), put(Y[-n_val:])
     history = train(model, put(X[:-n_val]), put(Y[:-n_val]), X_val, Y_val, tc, **saving)
-    fit = Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model)
+    fit = Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model, seasonal=seasonal)
     if config.target == "returns":
         keep_or_revert(fit, fresh(), X_val, Y_val, config)
     return fit
@@ -219,15 +160,29 @@ def _check_resumable(checkpoint: Path, meta: dict) -> None:
     _, saved = read_checkpoint(checkpoint)
     differences = [f"{key} {saved.get('forecast', {}).get(key)!r} then, {value!r} now"
                    for key, value in meta["forecast"].items() if saved.get("forecast", {}).get(key) != value]
-    if saved.get("scaling") != meta["scaling"] or saved.get("cutoff") != meta["cutoff"]:
+    if any(saved.get(key) != meta[key] for key in ("scaling", "seasonal", "cutoff")):
         differences.append("the data up to the cutoff differ")
     if differences:
         raise CheckpointError(f"{checkpoint} is from a run with other settings or data ({'; '.join(differences)}); "
                               "run without --resume to start afresh, or use another --out")
 
 
-def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
-    """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model and its scaler."""
+def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig,
+                    season: int = 1) -> np.ndarray:
+    """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model and its scaler.
+
+    With a season (m > 1: the model was fitted on the adjusted series), the seasonal index is
+    estimated again at each origin from ``p[0..t]`` alone, as a smoothing method updates its
+    seasonal states between refits, the window is adjusted by it, and the forecast of the adjusted
+    value is multiplied back by ``exp(S_t[(t+h) mod m])``.
+    """
+    config = resolved(config, len(prices))
+    if season > 1:
+        out = np.empty(len(origins))
+        for k, t in enumerate(origins):
+            S = SeasonalIndex.fit(prices, int(t), season)
+            out[k] = S.factor(t + config.horizon) * forecast_prices(model, scaler, S.remove(prices[: t + 1]), np.array([t]), config)[0]
+        return out
     X = input_windows(scaler.transform(model_inputs(prices, config.target)), origins, config.window)
     xp = get_namespace(config.backend)
     out = to_numpy(model.predict(from_host(X, xp, dtype=model.dtype), engine=config.engine)).astype(float)  # (M, h)
@@ -251,6 +206,7 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     prices = np.asarray(prices, dtype=float)
     if np.all(prices == prices[0]):
         raise DataError(f"the price never changes (every row is {prices[0]:g}): there is nothing to forecast; check the price column")
+    config = resolved(config, len(prices))
     origins = walk_forward_origins(len(prices), config)
     block = config.refit_every or len(origins)
     starts = list(range(0, len(origins), block))
@@ -260,13 +216,15 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
         chunk = origins[start : start + block]
         path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz"
         fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet, checkpoint=path, resume=resume)
-        forecasts[start : start + block] = forecast_prices(fit.model, fit.scaler, prices, chunk, config)
+        forecasts[start : start + block] = forecast_prices(fit.model, fit.scaler, prices, chunk, config, fit.seasonal.season)
         fits.append(fit)
         if on_fit is not None:
             on_fit(k, len(starts), fit)
     if not np.all(np.isfinite(forecasts)):
         raise DataError("the model produced non-finite forecasts; try --target returns or a smaller learning rate")
     return origins, forecasts, fits
+
+
 
 
 def naive_scale(prices: np.ndarray, end: int, horizon: int) -> float:

@@ -32,13 +32,13 @@ MANIFEST = "run.json"
 
 
 def table(result) -> str:
-    """Model and baselines side by side, then the verdict and any warnings."""
-    head = f"{'forecaster':<12} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
-    lines = [head, "-" * len(head)]
+    """What was chosen for the series, then the model and baselines side by side, the verdict and any warnings."""
+    head = f"{'forecaster':<14} {'MAE':>11} {'RMSE':>11} {'MAPE %':>8} {'MASE':>7} {'rel MAE':>8} {'hit rate':>9}"
+    lines = [f"note: {note}" for note in result.notes] + [head, "-" * len(head)]
     for name in result.forecasts:
         m = result.metrics[name]
         hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
-        lines.append(f"{name:<12} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+        lines.append(f"{name:<14} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
     d, sig = result.direction, result.signal
     lo, hi = sig["hit_rate_interval"]
     hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -89,6 +89,8 @@ def report_document(result) -> dict[str, Any]:
     """Everything the run found, as a JSON-able document (report.json)."""
     return {
         "config": result.config.to_dict(),
+        "season": result.season,
+        "notes": list(result.notes),
         "data": result.data.summary(),
         "test": {
             "points": int(len(result.actual)),
@@ -125,8 +127,10 @@ def forecast_figure(result, path: str | Path | None = None):
     """The test span's actual prices, the model's forecasts and naive's (a matplotlib Figure)."""
     from ..plots import forecast_plot
 
+    seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
-                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict)
+                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
+                         seasonal_naive=seasonal, season=result.season)
 
 
 def loss_figure(result, path: str | Path | None = None):
@@ -152,7 +156,7 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
     """One function per result file that writes it to the path it is given."""
     last_fit = result.fits[-1]
     train_prices = result.prices[: last_fit.cutoff + 1]
-    model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(),
+    model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
                   "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices))}}

@@ -23,9 +23,10 @@ import pandas as pd
 from ..data import PriceSeries, as_price_series, load_embedded
 from ..errors import DataError
 from . import report as reporting
+from .automatic import adapt_to_series, choose_season
+from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
 from .config import ForecastConfig
 from .evaluate import (
-    baseline_forecasts,
     block_bootstrap_ratio,
     diebold_mariano,
     direction_base_rates,
@@ -56,6 +57,8 @@ class ForecastResult:
     fits: list[Fit] = field(repr=False)  # the fits of the first seed (their last one is saved as model.npz)
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
+    season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
+    notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
 
     @cached_property
     def significance(self) -> dict[str, float]:
@@ -124,7 +127,19 @@ class ForecastResult:
         return reporting.write_outputs(self, out)
 
 
-def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_fit=None,
+def plan_forecast(series: PriceSeries, config: ForecastConfig) -> tuple[ForecastConfig, int, list[str]]:
+    """The settings this series gets: its season (given, or from the calendar when the data before the
+    test span confirm it) and every automatic setting, with one note per choice."""
+    prices = series.prices.to_numpy(dtype=float)
+    season, season_note = choose_season(config, series.frame.index, prices)
+    try:
+        config, notes = adapt_to_series(config, len(prices), season)
+    except DataError as exc:
+        raise DataError(f"{series.source}: {exc}") from None
+    return config, season, [season_note] + notes
+
+
+def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
                  checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
@@ -135,10 +150,12 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         DatetimeIndex or a date column. Every one gets the checks a file gets (``as_price_series``).
         None: the embedded MSFT series.
     config : ForecastConfig
-        The settings.
+        The settings; those left at None are chosen for the series (``plan_forecast``).
     quiet : bool
         No progress display (by default: a bar per fit in a notebook or a terminal, one line per fit
         in a log).
+    on_plan : callable, optional
+        ``on_plan(config, season, notes)`` once the settings are chosen, before any training.
     on_fit : callable, optional
         ``on_fit(k, n_fits, fit)`` after every fit.
     checkpoint_dir, resume
@@ -146,6 +163,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     """
     series = load_embedded() if data is None else as_price_series(data)
     prices = series.prices.to_numpy(dtype=float)
+    config, season, notes = plan_forecast(series, config)
+    if on_plan is not None:
+        on_plan(config, season, notes)
     seed_forecasts, first_fits = [], []
     for k in range(config.seeds):
         try:
@@ -157,11 +177,22 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         first_fits = first_fits or fits
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
-    baselines = baseline_forecasts(prices, origins, config.window, h)
+    baselines = baseline_forecasts(prices, origins, config.window, h, season)
+    if config.classical:
+        peers = classical_forecasts(prices, origins, h, season, config.refit_every)
+        baselines.update(peers.forecasts)
+        notes += peers.notes
+    else:
+        notes.append(f"classical peers (ETS, ARIMA, Theta) not run: pass --classical to run them (needs {INSTALL_PEERS})")
     scale = naive_scale(prices, int(origins[0]), h)
     seed_metrics = [evaluate_forecasts({"model": f, **baselines}, actual, last, scale)["model"] for f in seed_forecasts]
-    model_forecast = np.mean(seed_forecasts, axis=0)
+    if all(np.array_equal(f, seed_forecasts[0]) for f in seed_forecasts):
+        model_forecast = seed_forecasts[0].copy()  # identical seeds (all naive, say): their mean would only add rounding
+    else:
+        model_forecast = np.mean(seed_forecasts, axis=0)
     forecasts = {"model": model_forecast, **baselines}
+    versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
+    beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
@@ -174,9 +205,11 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         forecasts=forecasts,
         metrics=metrics,
         direction=direction_base_rates(actual, last),
-        diagnostic=persistence_diagnostic(model_forecast, actual, last),
+        diagnostic=persistence_diagnostic(model_forecast, actual, last, beats_naive),
         signal=signal_diagnostics(model_forecast, actual, last, float(np.std(train_returns))),
         fits=first_fits,
         seed_forecasts=seed_forecasts,
         seed_metrics=seed_metrics,
+        season=season,
+        notes=notes,
     )

@@ -181,3 +181,15 @@ def test_rows_longer_than_their_header_are_named_as_such(tmp_path):
     path = write(tmp_path, "ragged.csv", "Date,Close\n2020-01-01,1,2\n2020-01-02,3,4\n")
     with pytest.raises(DataError, match="some rows have more fields than the header"):
         load_prices(path)
+
+
+def test_a_plain_date_close_file_is_not_called_yahoo(tmp_path):
+    s = load_prices(write(tmp_path, "plain.csv", "Date,Close\n2024-01-01,10\n2024-01-02,11\n2024-01-03,12\n"))
+    assert s.format == "date-price" and s.price_column == "close" and s.describe().startswith("plain.csv: date-price CSV")
+
+
+def test_minute_bars_are_resampled_by_their_price_column(tmp_path):
+    start = 1325376000  # 2012-01-01 00:00 UTC
+    rows = "".join(f"{start + 60 * k},{100 + k}\n" for k in range(3 * 1440))  # three days of minutes, a price but no close
+    s = load_prices(write(tmp_path, "m.csv", "timestamp,price\n" + rows))
+    assert s.format == "kaggle-minute" and list(s.prices) == [100 + 1439, 100 + 2879, 100 + 4319]

@@ -109,7 +109,7 @@ def test_describe_and_summary_name_what_was_detected(tmp_path):
     rows = ["Date;Open;Adj Close"] + [f"{d:%d/%m/%Y};{k + 1},5;{k + 2},25" for k, d in enumerate(pd.date_range("2017-08-18", periods=20))]
     path.write_text("\n".join(rows) + "\n")
     s = load_prices(path)
-    assert s.describe() == ("prices.csv: yahoo CSV, delimiter ';', decimal ',', dates day-first (%d/%m/%Y), daily, "
+    assert s.describe() == ("prices.csv: date-price CSV, delimiter ';', decimal ',', dates day-first (%d/%m/%Y), daily, "
                             "20 rows 2017-08-18 to 2017-09-06, price column 'adj close'")
     summary = json.loads(json.dumps(s.summary()))  # report.json must be able to hold it
     assert summary["detected"] == {"encoding": "UTF-8", "compression": None, "delimiter": ";", "decimal": ",", "thousands": None,

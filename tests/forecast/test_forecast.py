@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from scratchlstm.forecast import ForecastConfig, preset, run_forecast
-from scratchlstm.forecast.evaluate import baseline_forecasts, diebold_mariano, evaluate_forecasts
-from scratchlstm.forecast.protocol import fit_at_cutoff, walk_forward_origins
+from scratchlstm.forecast.evaluate import diebold_mariano, evaluate_forecasts
+from scratchlstm.forecast.protocol import fit_at_cutoff
+from scratchlstm.forecast.windows import walk_forward_origins
 from scratchlstm.errors import ConfigError, DataError
 from tests.helpers import patterned, random_walk, series_from
 
@@ -37,15 +38,11 @@ def test_changing_values_after_cutoff_changes_nothing(target):
     assert a.scaler != c.scaler
 
 
-def test_baselines_and_metrics_by_hand():
+def test_metrics_by_hand():
     prices = np.array([10.0, 11.0, 13.0, 12.0, 15.0, 14.0])
     origins = np.array([3, 4])
-    b = baseline_forecasts(prices, origins, window=3, horizon=1)
-    assert list(b["naive"]) == [12.0, 15.0]
-    assert list(b["drift"]) == pytest.approx([12.0 + (12.0 - 10.0) / 3, 15.0 + (15.0 - 11.0) / 3])
-    assert list(b["window_mean"]) == pytest.approx([12.0, 40.0 / 3])
     actual, last = prices[origins + 1], prices[origins]
-    m = evaluate_forecasts({"naive": b["naive"], "model": np.array([14.0, 14.0])}, actual, last, mase_scale=2.0)
+    m = evaluate_forecasts({"naive": last, "model": np.array([14.0, 14.0])}, actual, last, mase_scale=2.0)
     assert m["model"]["mae"] == pytest.approx(0.5) and m["naive"]["mae"] == pytest.approx(2.0)
     assert m["model"]["rel_mae"] == pytest.approx(0.25) and m["model"]["mase"] == pytest.approx(0.25)
     assert m["model"]["rmse"] == pytest.approx(math.sqrt(0.5))
@@ -92,10 +89,10 @@ def test_result_files_and_report(tmp_path):
     paths = result.save(tmp_path)
     report = json.loads(paths["report.json"].read_text())
     assert report["data"]["rows"] == 400 and report["data"]["first_date"] == "2010-01-01"
-    assert set(report["metrics"]) == {"model", "naive", "drift", "window_mean"}
+    assert set(report["metrics"]) == {"model", "naive", "seasonal_naive", "drift", "window_mean"}
     assert len(report["test"]["fits"]) == 2 and "persistence" in report and report["verdict"] == result.verdict
     table = pd.read_csv(paths["predictions.csv"])
-    assert list(table.columns) == ["date", "actual", "last_input", "model", "naive", "drift", "window_mean"]
+    assert list(table.columns) == ["date", "actual", "last_input", "model", "naive", "seasonal_naive", "drift", "window_mean"]
     assert len(table) == 50
     for name in ("forecast.png", "loss.png"):
         assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

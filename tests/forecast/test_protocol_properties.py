@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from scratchlstm.errors import DataError
 from scratchlstm.forecast.config import ForecastConfig
-from scratchlstm.forecast.protocol import first_origin, training_origins, walk_forward_origins, windows
+from scratchlstm.forecast.windows import first_origin, training_origins, walk_forward_origins, windows
 
 
 @settings(max_examples=300, deadline=None)

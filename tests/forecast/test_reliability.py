@@ -88,7 +88,7 @@ def test_unsorted_and_duplicated_rows_are_fixed_and_said(tmp_path, capsys):
     [
         (["--window", "0"], "--window must be at least 1, got 0"),
         (["--window", "-5"], "--window must be at least 1"),
-        (["--window", "sixty"], "--window must be an integer, got 'sixty'"),
+        (["--window", "sixty"], "--window must be an integer or 'auto', got 'sixty'"),
         (["--horizon", "0"], "--horizon must be at least 1"),
         (["--hidden", "0"], "--hidden must have every entry at least 1"),
         (["--hidden", "fifty"], "--hidden must be a list of integers such as [50, 100], got 'fifty'"),

@@ -26,8 +26,10 @@ VALUES = {
     "clip_norm": (None, "none"), "patience": (3, "3"), "schedule": ("cosine", "cosine"), "step_every": (5, "5"),
     "shuffle": (False, None), "seed": (3, "3"), "seeds": (2, "2"), "engine": ("reference", "reference"),
     "backend": ("array_api_strict", "array_api_strict"), "dtype": ("float64", "float64"), "log_every": (1, "1"),
+    "season": (1, "1"), "deseasonalise": (False, None), "classical": (True, None),
 }
-BASE = ForecastConfig(window=5, hidden_sizes=(2,), epochs=1, test_size=10, refit_every=None, batch_size=32)
+BASE = ForecastConfig(window=5, hidden_sizes=(2,), epochs=1, test_size=10, refit_every=None, batch_size=32, val_fraction=0.1,
+                      season=7)
 
 
 def test_every_field_has_a_test_value():
@@ -91,6 +93,10 @@ def _reached(name, value, calls, result) -> bool:
         "seeds": lambda: len(calls) == value * fits_per_seed and len(result.seed_forecasts) == value,
         "backend": lambda: "array_api_strict" in type(first["X"]).__module__,
         "dtype": lambda: str(first["X"].dtype).endswith(value),
+        "season": lambda: result.season == value and result.fits[0].seasonal.season == 1,
+        "deseasonalise": lambda: result.season == 7 and result.fits[0].seasonal.season == 1,  # season 7, nothing removed
+        "classical": lambda: {"AutoETS", "AutoARIMA", "AutoTheta"} <= set(result.forecasts)
+        or any("not installed" in n for n in result.notes),
     }
     return checks[name]()
 

@@ -77,7 +77,7 @@ def test_default_config_finds_a_learnable_pattern_with_a_small_p_value():
 
 
 def test_seeds_report_their_spread_and_average_their_forecasts(tmp_path):
-    config = ForecastConfig(window=10, hidden_sizes=(8,), epochs=3, lr=1e-2, test_size=40, refit_every=None, seeds=3)
+    config = ForecastConfig(window=10, hidden_sizes=(8,), epochs=3, lr=1e-2, test_size=40, refit_every=None, seeds=3, season=1)
     result = run_forecast(series_from(patterned(300)), config)
     assert len(result.seed_forecasts) == 3 and len(result.seed_metrics) == 3
     assert np.allclose(result.forecasts["model"], np.mean(result.seed_forecasts, axis=0))
@@ -92,13 +92,15 @@ def test_seeds_report_their_spread_and_average_their_forecasts(tmp_path):
 
 
 def test_untrained_default_model_forecasts_exactly_naive():
-    from scratchlstm.forecast.protocol import Scaler, forecast_prices, walk_forward_origins
+    from scratchlstm.forecast.automatic import resolved
+    from scratchlstm.forecast.protocol import forecast_prices
+    from scratchlstm.forecast.windows import Scaler, walk_forward_origins
     from scratchlstm.nn.model import Model
 
-    config = ForecastConfig()
     prices = random_walk(500)
+    config = resolved(ForecastConfig(test_size=50), len(prices))  # the defaults, chosen for 500 rows
     model = Model.create(config.model_config(1), seed=0, dtype=config.dtype)
-    origins = walk_forward_origins(len(prices), config.updated(test_size=50))
+    origins = walk_forward_origins(len(prices), config)
     assert np.array_equal(forecast_prices(model, Scaler(0.0, 0.01), prices, origins, config), prices[origins])
 
 

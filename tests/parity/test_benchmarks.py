@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import scratchlstm as sl
-from benchmarks import bench_lstm, step_profile
+from benchmarks import bench_lstm, forecast_peers, step_profile
 
 TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
 
@@ -70,3 +70,14 @@ def test_step_profile_times_the_step_products(path):
     if path == "fast":
         expected = _reorder_gates(expected, H, axis=1)
     np.testing.assert_allclose(a_last, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_forecast_peers_benchmark_runs_and_scores_every_method_on_the_same_points(capsys):
+
+    assert set(forecast_peers.HELD_ASIDE) <= set(forecast_peers.SERIES) and len(forecast_peers.SERIES) >= 8
+    assert not set(forecast_peers.HELD_ASIDE) & set(forecast_peers.TUNING)
+    forecast_peers.main(["--series", "random-walk-0", "--no-peers", "--set", "epochs=1", "test_size=40", "refit_every=null"])
+    out = capsys.readouterr().out
+    assert "random-walk-0" in out and "median MAE/naive" in out
+    row = forecast_peers.score("random-walk-0", forecast_peers.ForecastConfig(epochs=1, test_size=40), peers=False)
+    assert row["test_points"] == 40 and row["rel_mae"]["naive"] == 1.0 and row["season"] == 1
