@@ -53,7 +53,7 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .shapes import Params, check_one_dtype, check_output_gradient, check_sequence, check_state, copy_out, fused_sizes, zeros_like_state
+from .shapes import Params, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
 
 GATE_ORDER = ("r", "z", "n")
 PARAM_NAMES = ("W_x", "W_h", "b_x", "b_h")
@@ -89,9 +89,7 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_afte
     cache remembers it for ``gru_backward``.
     """
     D, H = gru_sizes(params)
-    T, B = check_sequence(x, D)
-    check_state("h0", h0, B, H)
-    check_one_dtype({"x": x, **params, "h0": h0})
+    T, B = check_call(x, params, D, H, h0=h0)
     xp = namespace(x)
     h0 = zeros_like_state(B, H, x) if h0 is None else h0
     kept = ("hs", "r", "z", "n", "gh_n" if reset_after else "q")

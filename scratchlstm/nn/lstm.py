@@ -55,7 +55,7 @@ from typing import Callable
 from ..backend import Array, namespace
 from . import kernels
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .shapes import (Params, check_engine, check_one_dtype, check_output_gradient, check_sequence, check_state,
+from .shapes import (Params, check_call, check_engine, check_one_dtype, check_output_gradient, check_state,
                      copy_out, fused_sizes, zeros_like_state)
 
 GATE_ORDER = ("i", "f", "g", "o")
@@ -193,10 +193,7 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     the outputs come back in that dtype, namespace and device, and share no memory with the cache.
     """
     D, H = lstm_sizes(params)
-    T, B = check_sequence(x, D)
-    check_state("h0", h0, B, H)
-    check_state("c0", c0, B, H)
-    check_one_dtype({"x": x, "W_x": params["W_x"], "W_h": params["W_h"], "b": params["b"], "h0": h0, "c0": c0})
+    T, B = check_call(x, params, D, H, h0=h0, c0=c0)
     kernel = _kernel(engine, x)
     if kernel is not None:
         return kernel.forward(params, x, h0, c0)

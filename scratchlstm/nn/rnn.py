@@ -26,7 +26,7 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import tanh, tanh_grad_from_output
-from .shapes import Params, check_one_dtype, check_output_gradient, check_sequence, check_state, copy_out, fused_sizes, zeros_like_state
+from .shapes import Params, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
 
 PARAM_NAMES = ("W_x", "W_h", "b")
 
@@ -53,9 +53,7 @@ def rnn_forward(params: Params, x: Array, h0: Array | None = None):
     ``(h_T, c_T)``. Every array must share one dtype, float32 or float64.
     """
     D, H = rnn_sizes(params)
-    T, B = check_sequence(x, D)
-    check_state("h0", h0, B, H)
-    check_one_dtype({"x": x, **params, "h0": h0})
+    T, B = check_call(x, params, D, H, h0=h0)
     xp = namespace(x)
     h0 = zeros_like_state(B, H, x) if h0 is None else h0
     h, hs = h0, []

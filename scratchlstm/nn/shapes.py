@@ -80,6 +80,15 @@ def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
         raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
 
 
+def check_call(x: Array, params: Params, D: int, H: int, **states: Array | None) -> tuple[int, int]:
+    """``(T, B)`` of a forward call, after checking ``x (T, B, D)``, each state (B, H) and one dtype for all."""
+    T, B = check_sequence(x, D)
+    for name, state in states.items():
+        check_state(name, state, B, H)
+    check_one_dtype({"x": x, **params, **states})
+    return T, B
+
+
 def zeros_like_state(B: int, H: int, like: Array) -> Array:
     """A (B, H) array of zeros in the namespace, device and dtype of ``like``."""
     xp = namespace(like)
