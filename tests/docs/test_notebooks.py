@@ -56,6 +56,13 @@ def _filled(nb):
     return nb
 
 
+@pytest.fixture(autouse=True)
+def _kernel_environment(monkeypatch):
+    # the kernel inherits this process's environment: a MPLBACKEND left by an in-process run of the
+    # command line (which sets Agg) would turn off the inline figures a learner's Jupyter shows
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+
+
 def _run(nb, folder: Path):
     """Execute ``nb`` top to bottom in a fresh kernel started in ``folder``; a cell that raises fails the test."""
     client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
