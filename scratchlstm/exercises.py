@@ -188,6 +188,17 @@ def _block_lines(yours: list[np.ndarray], ref: list[np.ndarray], label: str, H: 
     return lines
 
 
+def _state_lines(label: str, yours: np.ndarray, ref: np.ndarray, rule: str, *, follows: bool,
+                 slips: Sequence[tuple[str, np.ndarray]]) -> list[str]:
+    """Lines for a wrong c_t, tc or h_t: by how much, then whether ``rule`` holds for your own wrong
+    inputs to it (``follows``: fix those first) or which slip explains it."""
+    if _close(yours, ref):
+        return []
+    why = (f"it follows from your wrong values before it ({rule} holds for them): fix those first" if follows else
+           _slip(yours, slips) or rule)
+    return [f"  {label}: {_difference(yours, ref)}", f"    {why}"]
+
+
 def _report(name: str, problems: dict[tuple[int, ...], list[str]], shapes: Sequence[tuple[int, ...]], case_text) -> list[str]:
     """The FAIL lines: how many shapes fail, then the first failing shape's details."""
     failing = [s for s in shapes if problems.get(s)]
@@ -212,6 +223,7 @@ def _random_step(B: int, D: int, H: int, seed: int) -> tuple[dict, np.ndarray, n
 
 FORWARD_CONTRACT = ("h_t (B, H), c_t (B, H) and step_cache, a dict with 'gates' (B, 4H), the activated gates "
                     "in the order i | f | g | o, and 'tc' (B, H), tanh(c_t)")
+C_RULE, H_RULE = "c_t = f * c_{t-1} + i * g", "h_t = o * tanh(c_t)"
 
 
 def check_cell_forward(fn: Callable, name: str = "lstm_cell_forward") -> ExerciseReport:
@@ -272,27 +284,19 @@ def _forward_problems(fn: Callable, name: str, B: int, D: int, H: int, seed: int
     yours = _blocks(gates, H)
     lines = _block_lines(yours, ref_gates, "gates", H, _forward_slips(params, x_t, h_prev, ref_gates, H))
     i, f, g, o = yours
-    if not _close(c, ref_c):
-        follows = bool(lines) and _close(c, f * c_prev + i * g)
-        slip = ("it follows from your gates (c_t = f * c_{t-1} + i * g holds for them): fix the gates first" if follows else
-                _slip(c, [("c_t = f * c_{t-1} + i * g: the factor i is missing from i * g", ref_gates[1] * c_prev + ref_gates[2]),
-                          ("c_t = f * c_{t-1} + i * g: the factor f is missing from f * c_{t-1}", c_prev + ref_gates[0] * ref_gates[2]),
-                          ("c_t = f * c_{t-1} + i * g: the two products are swapped", ref_gates[0] * c_prev + ref_gates[1] * ref_gates[2])])
-                or "c_t = f * c_{t-1} + i * g")
-        lines += [f"  c_t: {_difference(c, ref_c)}", f"    {slip}"]
-    if not _close(tc, np.tanh(ref_c)):
-        follows = _close(tc, np.tanh(c))
-        lines += [f"  step_cache['tc']: {_difference(tc, np.tanh(ref_c))}",
-                  "    it is tanh of your c_t: fix c_t first" if follows and not _close(c, ref_c) else
-                  "    step_cache['tc'] must be tanh(c_t), the new cell state's tanh (not c_t, not tanh(c_{t-1}))"]
-    if not _close(h, ref_h):
-        follows = bool(lines) and _close(h, o * np.tanh(c))
-        slip = ("it follows from your o and c_t (h_t = o * tanh(c_t) holds for them): fix those first" if follows else
-                _slip(h, [("h_t = o * tanh(c_t): the tanh is missing", ref_gates[3] * ref_c),
-                          ("h_t = o * tanh(c_t): the factor o is missing", np.tanh(ref_c)),
-                          ("h_t = o * tanh(c_t): it uses c_{t-1} where c_t belongs", ref_gates[3] * np.tanh(c_prev))])
-                or "h_t = o * tanh(c_t)")
-        lines += [f"  h_t: {_difference(h, ref_h)}", f"    {slip}"]
+    ri, rf, rg, ro = ref_gates
+    lines += _state_lines("c_t", c, ref_c, C_RULE, follows=bool(lines) and _close(c, f * c_prev + i * g), slips=[
+        (f"{C_RULE}: the factor i is missing from i * g", rf * c_prev + rg),
+        (f"{C_RULE}: the factor f is missing from f * c_{{t-1}}", c_prev + ri * rg),
+        (f"{C_RULE}: the two products are swapped", ri * c_prev + rf * rg)])
+    lines += _state_lines("step_cache['tc']", tc, np.tanh(ref_c), "tc = tanh(c_t)",
+                          follows=bool(lines) and _close(tc, np.tanh(c)),
+                          slips=[("tc must be tanh(c_t), not c_t", ref_c),
+                                 ("tc must be tanh(c_t), not tanh(c_{t-1})", np.tanh(c_prev))])
+    lines += _state_lines("h_t", h, ref_h, H_RULE, follows=bool(lines) and _close(h, o * np.tanh(c)), slips=[
+        (f"{H_RULE}: the tanh is missing", ro * ref_c),
+        (f"{H_RULE}: the factor o is missing", np.tanh(ref_c)),
+        (f"{H_RULE}: it uses c_{{t-1}} where c_t belongs", ro * np.tanh(c_prev))])
     return _dtype_note(lines, {"h_t": h, "c_t": c, "step_cache['gates']": gates, "step_cache['tc']": tc})
 
 
@@ -303,10 +307,10 @@ def _forward_slips(params: dict, x_t: np.ndarray, h_prev: np.ndarray, ref_gates:
     a = _blocks(xw + hw + b, H)
     parts = {"b": _blocks(np.broadcast_to(b, xw.shape), H), "h_{t-1} W_h": _blocks(hw, H), "x_t W_x": _blocks(xw, H)}
     activation = {"i": _sigmoid, "f": _sigmoid, "g": np.tanh, "o": _sigmoid}
+    order = "the blocks of a are in the order i | f | g | o (columns 0H:1H, 1H:2H, 2H:3H, 3H:4H)"
     slips = {}
     for k, gate in enumerate(GATES):
         act = activation[gate]
-        order = "the blocks of a are in the order i | f | g | o (columns 0H:1H, 1H:2H, 2H:3H, 3H:4H)"
         options = [(f"it is computed from block {GATES[j]} of a: {order}", act(a[j])) for j in range(4) if j != k]
         options += [(f"it holds gate {GATES[j]}'s values: {order}", ref_gates[j]) for j in range(4) if j != k]
         if gate == "g":
@@ -324,6 +328,7 @@ def _forward_slips(params: dict, x_t: np.ndarray, h_prev: np.ndarray, ref_gates:
 # exercise 2: the elementwise part of one step backward
 
 BACKWARD_CONTRACT = "da (B, 4H), the gradient of the gate pre-activations in the order i | f | g | o, and dc_prev (B, H)"
+DC_RULE = "dc = dc + dh * o * (1 - tc^2), then dc_prev = dc * f"
 
 
 def bptt_with(gates_backward: Callable) -> Callable:
@@ -426,18 +431,16 @@ def _backward_problems(fn: Callable, name: str, B: int, D: int, H: int, seed: in
     da = _array(da, "da", (B, 4 * H), name, case, "the gradient of the pre-activations a, blocks i | f | g | o")
     dc_prev = _array(dc_prev, "dc_prev", (B, H), name, case, "the gradient of c_{t-1}")
 
-    ref_da, ref_dc_prev = _lstm._gates_backward(dh, dc, step["gates"], c_prev, step["tc"])
-    lines = _block_lines(_blocks(da, H), _blocks(ref_da, H), "da", H, _backward_slips(dh, dc, step["gates"], c_prev, step["tc"], H))
-    if not _close(dc_prev, ref_dc_prev):
-        i, f, g, o = _blocks(step["gates"], H)
-        total = dc + dh * o * (1 - step["tc"] ** 2)
-        slip = _slip(dc_prev, [
-            ("dc_prev = dc * f: the factor f (the forget gate) is missing", total),
-            ("dc must first collect the path through h_t, dc = dc + dh * o * (1 - tc^2), before dc_prev = dc * f", dc * f),
-            ("dc_prev = dc * f, with dc = dc + dh * o * (1 - tc^2): both are missing", dc),
-            ("tanh's derivative is 1 - tc^2 (tc = tanh(c_t) is saved), not 1 - tc", (dc + dh * o * (1 - step["tc"])) * f),
-        ]) or "dc = dc + dh * o * (1 - tc^2), then dc_prev = dc * f"
-        lines += [f"  dc_prev: {_difference(dc_prev, ref_dc_prev)}", f"    {slip}"]
+    gates, tc = step["gates"], step["tc"]
+    ref_da, ref_dc_prev = _lstm._gates_backward(dh, dc, gates, c_prev, tc)
+    lines = _block_lines(_blocks(da, H), _blocks(ref_da, H), "da", H, _backward_slips(dh, dc, gates, c_prev, tc, H))
+    _, f, _, o = _blocks(gates, H)
+    total = dc + dh * o * (1 - tc**2)  # dc with the path through h_t
+    lines += _state_lines("dc_prev", dc_prev, ref_dc_prev, DC_RULE, follows=False, slips=[
+        ("dc_prev = dc * f: the factor f (the forget gate) is missing", total),
+        ("dc must first collect the path through h_t, dc = dc + dh * o * (1 - tc^2), before dc_prev = dc * f", dc * f),
+        ("dc_prev = dc * f, with dc = dc + dh * o * (1 - tc^2): both are missing", dc),
+        ("tanh's derivative is 1 - tc^2 (tc = tanh(c_t) is saved), not 1 - tc", (dc + dh * o * (1 - tc)) * f)])
     return _dtype_note(lines, {"da": da, "dc_prev": dc_prev})
 
 

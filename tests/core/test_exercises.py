@@ -89,7 +89,8 @@ def test_the_checkers_try_batch_one_and_one_unit():
 
 @pytest.mark.parametrize("fn, expected", [
     (forward(order=(0, 1, 3, 2)), ["gates block g (columns 2H:3H)", "it is computed from block o of a",
-                                   "gates block o (columns 3H:4H)", "c_t:", "fix the gates first"]),
+                                   "gates block o (columns 3H:4H)", "c_t:",
+                                   "it follows from your wrong values before it (c_t = f * c_{t-1} + i * g holds"]),
     (forward(act=(sigmoid, np.tanh, np.tanh, sigmoid)), ["gates block f (columns 1H:2H)",
                                                          "f is a gate: the sigmoid of its block, not tanh"]),
     (forward(act=(sigmoid, sigmoid, sigmoid, sigmoid)), ["gates block g", "g is the candidate: tanh of its block"]),
@@ -110,7 +111,7 @@ def test_only_the_wrong_blocks_are_listed():
     text = str(check_cell_forward(forward(act=(sigmoid, sigmoid, sigmoid, sigmoid))))
     assert "gates block g" in text
     assert not re.search(r"gates block [ifo]", text)
-    assert "h_t:" in text and "it follows from your o and c_t" in text  # a consequence, said as one
+    assert "h_t:" in text and "it follows from your wrong values before it" in text  # a consequence, said as one
 
 
 def test_the_report_says_by_how_much_as_recomputed_here():
