@@ -190,7 +190,7 @@ def _block_lines(yours: list[np.ndarray], ref: list[np.ndarray], label: str, H: 
 
 def _state_lines(label: str, yours: np.ndarray, ref: np.ndarray, rule: str, *, follows: bool,
                  slips: Sequence[tuple[str, np.ndarray]]) -> list[str]:
-    """Lines for a wrong c_t, tc or h_t: by how much, then whether ``rule`` holds for your own wrong
+    """Lines for a wrong c_t, tc, h_t or dc_prev: by how much, then whether ``rule`` holds for your own wrong
     inputs to it (``follows``: fix those first) or which slip explains it."""
     if _close(yours, ref):
         return []
