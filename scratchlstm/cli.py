@@ -317,8 +317,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # figures are written to files: the command line chooses matplotlib's file backend for itself,
-    # whatever MPLBACKEND says (a bogus value would otherwise break every subcommand at import)
+    # whatever MPLBACKEND says (a bogus value would otherwise break every subcommand at import), and
+    # puts the variable back afterwards (main may run inside a longer process, a test for one)
+    saved_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "Agg"
+    try:
+        return _main(argv)
+    finally:
+        if saved_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved_backend
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -329,3 +329,108 @@ def gradient_flow_plot(flows: Sequence, path: str | Path | None = None, title: s
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     ax.grid(alpha=0.3, which="both")
     return _finish(fig, path)
+
+
+CELL_SIZE = (11.0, 6.6)  # inches: 1320 x 792 pixels at DPI
+
+
+def cell_diagram(path: str | Path | None = None) -> Figure:
+    """One LSTM step as boxes and arrows, labelled with the code's own symbols and shapes.
+
+    What ``lstm_cell_forward`` (``scratchlstm/nn/lstm.py``) computes: ``x_t`` (B, D) and ``h_{t-1}``
+    (B, H) enter one fused product ``a = x_t W_x + h_{t-1} W_h + b`` (B, 4H); its four column blocks,
+    in the order i | f | g | o, become the gates i, f, o (sigmoid) and the candidate g (tanh), each
+    (B, H). The cell state runs along the top, ``c_t = f * c_{t-1} + i * g``, and
+    ``h_t = o * tanh(c_t)`` leaves on the right (``*`` is elementwise). The gates are drawn in the
+    order f, i, g, o so that no arrow crosses another; each box names its block of ``a``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Where to write the PNG; without it nothing is written and the figure stays open.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Circle, FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=CELL_SIZE, layout="constrained")
+    ax.set_xlim(-0.2, 13.4)
+    ax.set_ylim(-0.2, 8.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    line = dict(color="0.15", lw=1.4)
+    R = 0.3  # radius of an operator's circle
+
+    def arrow(*points):
+        """A polyline through ``points`` with an arrowhead at the last one."""
+        xs, ys = zip(*points)
+        ax.plot(xs[:-1], ys[:-1], solid_capstyle="butt", **line)
+        ax.annotate("", xy=points[-1], xytext=points[-2],
+                    arrowprops=dict(arrowstyle="-|>", shrinkA=0, shrinkB=0, mutation_scale=14, **line))
+
+    def box(x, y, w, h, text, color, size=10.5):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    fc=color, ec="0.25", lw=1.1))
+        ax.text(x, y, text, ha="center", va="center", fontsize=size, linespacing=1.5)
+
+    def operator(x, y, symbol):
+        ax.add_patch(Circle((x, y), R, fc="white", ec="0.15", lw=1.3, zorder=3))
+        ax.text(x, y, symbol, ha="center", va="center", fontsize=15, zorder=4)
+
+    sigmoid_color, tanh_color = "#d6e6f5", "#fbe3c8"
+    CELL_Y, GATE_Y, A_Y = 7.0, 3.7, 1.9  # heights of the cell-state line, the gates and the product a
+    GATE_H = 1.0
+    FORGET, PLUS, BRANCH, OUT = 3.0, 6.0, 10.9, 10.9  # x of the forget product, the sum, the tanh branch, the output product
+
+    # the product a, fed by x_t from below and h_{t-1} from the left
+    box(6.0, A_Y, 8.6, 0.9, r"$a = x_t\,W_x + h_{t-1}\,W_h + b$" + "      (B, 4H), column blocks i | f | g | o",
+        "0.9", size=11)
+    ax.text(1.25, A_Y, r"$h_{t-1}$" + "\n(B, H)", ha="right", va="center", fontsize=11)
+    arrow((1.35, A_Y), (1.7, A_Y))
+    arrow((3.0, 0.45), (3.0, A_Y - 0.45))
+    ax.text(3.0, 0.25, r"$x_t$" + "  (B, D)", ha="center", va="center", fontsize=11)
+    ax.text(7.9, 0.8, r"$W_x$ (D, 4H),  $W_h$ (H, 4H),  $b$ (4H,)", ha="center", va="center", fontsize=10, color="0.25")
+
+    # the four gates, each one block of a
+    gates = [(FORGET, "$f$  forget gate\n" + r"$\sigma$(a[:, 1H:2H])", sigmoid_color),
+             (5.0, "$i$  input gate\n" + r"$\sigma$(a[:, 0H:1H])", sigmoid_color),
+             (7.0, "$g$  candidate\ntanh(a[:, 2H:3H])", tanh_color),
+             (9.0, "$o$  output gate\n" + r"$\sigma$(a[:, 3H:4H])", sigmoid_color)]
+    for x, text, color in gates:
+        arrow((x, A_Y + 0.45), (x, GATE_Y - GATE_H / 2))
+        box(x, GATE_Y, 1.85, GATE_H, text, color, size=9.5)
+    ax.text(FORGET - 1.05, GATE_Y, "each\n(B, H)", ha="right", va="center", fontsize=10)
+
+    # the cell state: c_t = f * c_{t-1} + i * g
+    ax.text(1.25, CELL_Y, r"$c_{t-1}$" + "\n(B, H)", ha="right", va="center", fontsize=11)
+    arrow((1.35, CELL_Y), (FORGET - R, CELL_Y))
+    arrow((FORGET + R, CELL_Y), (PLUS - R, CELL_Y))
+    arrow((PLUS + R, CELL_Y), (12.3, CELL_Y))
+    ax.text(12.4, CELL_Y, r"$c_t$" + "\n(B, H)", ha="left", va="center", fontsize=11)
+    operator(FORGET, CELL_Y, r"$\times$")
+    operator(PLUS, CELL_Y, "+")
+    arrow((FORGET, GATE_Y + GATE_H / 2), (FORGET, CELL_Y - R))
+    operator(PLUS, 5.45, r"$\times$")
+    arrow((5.0, GATE_Y + GATE_H / 2), (5.0, 5.45), (PLUS - R, 5.45))
+    arrow((7.0, GATE_Y + GATE_H / 2), (7.0, 5.45), (PLUS + R, 5.45))
+    arrow((PLUS, 5.45 + R), (PLUS, CELL_Y - R))
+    ax.text(PLUS, CELL_Y + 0.6, r"$c_t = f * c_{t-1} + i * g$", ha="center", va="center", fontsize=12)
+
+    # the output: h_t = o * tanh(c_t)
+    ax.plot([BRANCH], [CELL_Y], marker="o", ms=6, color="0.15")
+    arrow((BRANCH, CELL_Y), (BRANCH, 6.05))
+    box(BRANCH, 5.65, 1.5, 0.8, r"tanh($c_t$)" + "\n(tc in the code)", tanh_color, size=9.5)
+    operator(OUT, GATE_Y, r"$\times$")
+    arrow((BRANCH, 5.25), (OUT, GATE_Y + R))
+    arrow((9.0 + 1.85 / 2, GATE_Y), (OUT - R, GATE_Y))
+    arrow((OUT + R, GATE_Y), (12.3, GATE_Y))
+    ax.text(12.4, GATE_Y, r"$h_t$" + "\n(B, H)", ha="left", va="center", fontsize=11)
+    ax.text(OUT + 0.5, GATE_Y - 0.65, r"$h_t = o * \tanh(c_t)$", ha="left", va="center", fontsize=12)
+
+    ax.text(13.4, -0.15, r"$*$ and $\times$: elementwise product;  $\sigma$: sigmoid;  B: batch, D: input features, "
+            "H: hidden units", ha="right", va="bottom", fontsize=8.5, color="0.3")
+    ax.set_title("One LSTM step, as lstm_cell_forward computes it", loc="left", fontsize=12)
+    return _finish(fig, path)

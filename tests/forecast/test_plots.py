@@ -42,6 +42,7 @@ def _every_figure():
         "loss_plot": lambda path: plots.loss_plot([_history([1.0, 0.5, 0.3], [1.1, 0.6, 0.7])], path=path),
         "gate_heatmaps": lambda path: plots.gate_heatmaps(trace, path, inputs=x[:, 0, :], marks=[3]),
         "gradient_flow_plot": lambda path: plots.gradient_flow_plot([flow], path),
+        "cell_diagram": lambda path: plots.cell_diagram(path),
     }
 
 
@@ -186,3 +187,13 @@ def test_forecast_plot_refuses_series_of_different_lengths():
     with pytest.raises(ValueError, match="same number of points .* got 20, 19, 20 and 20"):
         plots.forecast_plot(dates, actual[1:], naive, naive)
     plt.close("all")
+
+
+def test_cell_diagram_names_every_array_with_the_codes_symbols():
+    fig = plots.cell_diagram()
+    text = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    for symbol in ("x_t", "h_{t-1}", "c_{t-1}", "a =", "$i$", "$f$", "$g$", "$o$", "c_t =", "h_t =", "W_x", "W_h", "$b$"):
+        assert symbol in text, f"the diagram does not name {symbol}"
+    for block in ("a[:, 0H:1H]", "a[:, 1H:2H]", "tanh(a[:, 2H:3H])", "a[:, 3H:4H]", "(B, 4H)", "(B, D)"):
+        assert block in text, f"the diagram does not show {block}"
+    plt.close(fig)
