@@ -150,9 +150,12 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
             np.add(c, ig, out=c)
             np.tanh(c, out=tc)
             np.multiply(o, tc, out=h)
-    hs = Z[:H, 1:, :].transpose(1, 2, 0).copy()  # (T, B, H), a copy: the caller may edit it
+    # the outputs are copies (the caller may edit them; the cache must not change), taken in the
+    # cache's own order and returned as transposed views: a transposing copy reads Z with a stride of
+    # (T + 1) B numbers and measured 2.5 ms at B=64, H=50 (the whole forward is 2 ms)
+    hs = Z[:H, 1:, :].copy().transpose(1, 2, 0)  # (T, B, H)
     cache = NumpyLSTMCache(params, W, Z, A, C, TC, (T, B, D, H))
-    return hs, (Z[:H, T, :].T.copy(), C[T].T.copy()), cache
+    return hs, (Z[:H, T, :].copy().T, C[T].copy().T), cache
 
 
 def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
