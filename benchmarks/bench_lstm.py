@@ -65,6 +65,24 @@ def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
     return 2 * n**3 / time_alone(lambda: a @ b, 3, repeats, sync) / 1e9
 
 
+def forward_page_faults(fn, calls: int = 20) -> float | None:
+    """Page faults per call of ``fn`` after warm-up (None where the OS does not count them).
+
+    A forward that takes fresh pages from the system on every call pays for each one (about 1,500
+    at B=64, T=60, H=50 float32, which tripled the forward's time): this column should read 0.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    for _ in range(5):
+        fn()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(calls):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
+
+
 def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pause: float = QUIET_S) -> tuple[float, float]:
     """Median seconds of ``ours()`` and ``theirs()``, timed alternately in blocks.
 
@@ -175,6 +193,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 _, _, cache = sl.lstm_forward(params, x, engine="fast")
                 measured = pool.used_bytes() - before
             del cache
+            faults = forward_page_faults(ours_fwd) if device == "cpu" else None
             # check the two agree while we are here
             hs, _, _ = sl.lstm_forward(params, x, engine="fast")
             with torch.no_grad():
@@ -186,7 +205,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                              train_ours_ms=1e3 * t_ours, train_torch_ms=1e3 * t_torch, train_ratio=t_ours / t_torch,
                              fwd_gflops=flops_fwd / f_ours / 1e9, train_gflops=3 * flops_fwd / t_ours / 1e9,
                              cache_peak_mb=None if measured is None else measured / 2**20, cache_theory_mb=theory / 2**20,
-                             max_rel_diff=err))
+                             fwd_page_faults=faults, max_rel_diff=err))
     return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
             "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
 
@@ -195,17 +214,18 @@ def print_table(result: dict) -> None:
     print(f"device {result['device']}, torch {result['torch']}, numpy {result['numpy']}, {result['threads']} threads")
     print("large-matmul rate here: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_gflops"].items()))
     head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'torch':>8}{'ratio':>7} | "
-            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8} | "
+            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8}{'faults':>7} | "
             f"{'torch fwd 1 thr':>15} | note")
     print(head)
     print("-" * len(head))
     for r in result["rows"]:
         peak = "-" if r["cache_peak_mb"] is None else f"{r['cache_peak_mb']:.2f}"
         one = "-" if r.get("fwd_torch_1thread_ms") is None else f"{r['fwd_torch_1thread_ms']:.2f}ms"
+        faults = "-" if r.get("fwd_page_faults") is None else f"{r['fwd_page_faults']:.0f}"
         print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['fwd_ours_ms']:>7.2f}ms{r['fwd_torch_ms']:>6.2f}ms{r['fwd_ratio']:>7.2f} | "
               f"{r['train_ours_ms']:>8.2f}ms{r['train_torch_ms']:>6.2f}ms{r['train_ratio']:>7.2f} | {r['fwd_gflops']:>8.2f}{r['train_gflops']:>7.2f} | "
-              f"{peak:>8}{r['cache_theory_mb']:>8.2f} | {one:>15} | {r['note']}")
-    print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster)")
+              f"{peak:>8}{r['cache_theory_mb']:>8.2f}{faults:>7} | {one:>15} | {r['note']}")
+    print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster); faults: page faults per forward call (should be 0)")
     print("torch fwd 1 thr: torch's forward on one thread, timed alone; where it beats the 2-thread figure by far,"
           " torch's thread pool was in its slow state and the ratios flatter scratchlstm: run again")
 

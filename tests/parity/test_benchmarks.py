@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import scratchlstm as sl
-from benchmarks import bench_lstm, forecast_peers, step_profile
+from benchmarks import bench_lstm, forecast_peers, sigmoid_forms, step_profile
 
 TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
 
@@ -27,9 +27,29 @@ def test_benchmark_table_agrees_with_torch(capsys):
         assert r["fwd_ours_ms"] > 0 and r["train_torch_ms"] > 0
         # the cache's theoretical size: x, the four gates, c, tanh(c) and h at every step
         assert r["cache_theory_mb"] * 2**20 == np.dtype(r["dtype"]).itemsize * 5 * 3 * (2 + 4 * 4 + 3 * 4)
+        assert r["fwd_page_faults"] is None or r["fwd_page_faults"] >= 0
     bench_lstm.print_table(result)
     out = capsys.readouterr().out
     assert "ratio" in out and "tiny" in out
+
+
+def test_sigmoid_forms_times_both_and_measures_their_error():
+    """The two activation forms give the same gates where float32 can hold them, the benchmark times
+    both, and its accuracy figures are those of the forms (the tanh form rounds small gates to 0)."""
+    H, B = 4, 3
+    z = np.linspace(-6, 6, 4 * H * B, dtype=np.float32).reshape(4 * H, B)
+    by_exp, by_tanh = -z, z.copy()
+    by_tanh[: 3 * H] *= 0.5
+    by_exp[3 * H :] = z[3 * H :]
+    with np.errstate(over="ignore"):
+        sigmoid_forms.exp_form(by_exp, H, np.asarray(1.0, np.float32))
+    sigmoid_forms.tanh_form(by_tanh, H, np.asarray(0.5, np.float32))
+    exact = np.concatenate([1 / (1 + np.exp(-z[: 3 * H].astype(np.float64))), np.tanh(z[3 * H :].astype(np.float64))])
+    np.testing.assert_allclose(by_exp, exact, rtol=1e-6)
+    np.testing.assert_allclose(by_tanh, exact, rtol=1e-5, atol=1e-6)
+    assert all(np.isfinite(sigmoid_forms.time_step(H, B, repeats=2, block=3)))
+    worst_exp, worst_tanh = sigmoid_forms.worst_relative_error()
+    assert worst_exp < 1e-6 and worst_tanh >= 1.0
 
 
 def test_step_profile_runs_on_the_fast_path(capsys):

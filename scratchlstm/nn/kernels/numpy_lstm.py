@@ -16,7 +16,7 @@ What changes, and why each helps on a CPU:
    -z and ``1 / (1 + exp(-z))`` takes three calls over 3H rows. (The cheaper float32 form
    0.5 + 0.5 tanh(z / 2) loses all relative accuracy for negative z: a forget gate at z = -20 comes
    out exactly 0 instead of 2.1e-9. The exp form keeps every gate within 2.2e-7 of the sigmoid
-   computed in float64, and costs 2.5 to 8 us more per step.)
+   computed in float64, and costs 1.7 to 8.4 us more per step: ``python -m benchmarks.sigmoid_forms``.)
 4. Input and bias folded into the step's product: the state is kept as the augmented column
    ``Z_t = [h_{t-1}; x_t; 1]  (H + D + 1, B)`` and the weights as ``W (4H, H + D + 1) = [W_h^T |
    W_x^T | b]``, so ``A_t = W Z_t`` is one matrix product with no separate input product (which is
@@ -109,6 +109,20 @@ class NumpyLSTMCache:
         return self.C[1:].transpose(0, 2, 1).copy()
 
 
+def _forward_block(T: int, H: int, B: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``A (T, 4H, B)`` and ``TC (T, H, B)`` as two views of one ``(T, 5H, B)`` array.
+
+    Why one block: glibc's malloc returns the top of its heap to the system once more than twice
+    the largest block freed so far is free there. With A and TC apart, the largest block is A
+    (4HTB numbers) and a forward's arrays, outputs included, add up to just over 8HTB, so every
+    forward-only call (validation, prediction) gave its memory back and took it again: 1,500 page
+    faults per call and 3.6x the time at B=64, T=60, H=50. With 5HTB as the largest block the
+    threshold is 10HTB and the memory stays.
+    """
+    block = np.empty((T, 5 * H, B), dtype=dtype)
+    return block[:, : 4 * H], block[:, 4 * H :]
+
+
 def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
@@ -128,9 +142,9 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     Z[H : H + D, :T, :] = x.transpose(2, 0, 1)
     Z[K - 1, :, :] = 1.0
     Z[:H, 0, :] = 0.0 if h0 is None else h0.T
-    A = np.empty((T, 4 * H, B), dtype=dtype)  # activated gates i | f | o | g
+    # the activated gates i | f | o | g and tanh(c_t) share one block: see _forward_block
+    A, TC = _forward_block(T, H, B, dtype)  # (T, 4H, B) and (T, H, B)
     C = np.empty((T + 1, H, B), dtype=dtype)  # C[t + 1] = c_t; C[0] = c_0
-    TC = np.empty((T, H, B), dtype=dtype)  # tanh(c_t)
     C[0] = 0.0 if c0 is None else c0.T
     ig = np.empty((H, B), dtype=dtype)
     Zt = Z.transpose(1, 0, 2)  # (T + 1, K, B): Zt[t] = Z_t, Zt[t + 1, :H] is where h_t goes
