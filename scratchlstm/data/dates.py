@@ -1,21 +1,16 @@
 """Dates and times, from text or numbers, read the way the data itself decides.
 
-==========================  =====================  ===============================================
-written as                  read as                decided by
-==========================  =====================  ===============================================
-2019-01-31, 2019/01/31      year-first (ISO 8601)  the shape; any time of day is kept
-2019-01-31T14:30:00+01:00   local date and time    the offset is dropped, not applied (see below)
-31/01/2019, 31.01.2019,     day-first or           a first field above 12 means day-first, a
-31-01-2019, 01/31/2019      month-first            second field above 12 month-first; both, or
-                                                   neither, is refused unless ``date_format`` says
-Jan 31, 2019; 31 Jan 2019;  month names (English)  the shape
-31-Jan-2019
-1949-01, Jan 1949           year-month             stamped on the month's first day
-1990Q1, 1990-Q1, Q1 1990    quarter                stamped on the quarter's first day
-20190131 (text or number)   YYYYMMDD               every value a valid date
-1704067200, 1704067200000   unix seconds or ms     the size; 1973 to 2200 only
-1949, 1949.0833             years (R's ts time)    every value in 1000-2200, on steps of 1/12, 1/4 or 1
-==========================  =====================  ===============================================
+| written as | read as | decided by |
+|---|---|---|
+| 2019-01-31, 2019/01/31 | year-first (ISO 8601) | the shape; any time of day is kept |
+| 2019-01-31T14:30:00+01:00 | local date and time | the offset is dropped, not applied (see below) |
+| 31/01/2019, 31.01.2019, 31-01-2019, 01/31/2019 | day-first or month-first | a first field above 12 means day-first, a second field above 12 month-first; both, or neither, is refused unless ``date_format`` says |
+| Jan 31, 2019; 31 Jan 2019; 31-Jan-2019 | month names (English) | the shape |
+| 1949-01, Jan 1949 | year-month | stamped on the month's first day |
+| 1990Q1, 1990-Q1, Q1 1990 | quarter | stamped on the quarter's first day |
+| 20190131 (text or number) | YYYYMMDD | every value a valid date |
+| 1704067200, 1704067200000 | unix seconds or ms | the size; 1973 to 2200 only |
+| 1949, 1949.0833 | years (R's ts time) | every value in 1000-2200, on steps of 1/12, 1/4 or 1 |
 
 Two-digit years (``31/01/19``), spreadsheet day numbers (``43466``) and mixtures of these shapes
 are refused: each needs an assumption the data cannot confirm. ``date_format`` (a strftime

@@ -1,13 +1,11 @@
 """Bytes to text: gzip first (recognised by its magic bytes), then the encoding.
 
-===============  ===================================================================
-encoding         how it is recognised
-===============  ===================================================================
-UTF-16           a byte-order mark (``FF FE`` or ``FE FF``)
-UTF-8 with BOM   the mark ``EF BB BF`` (what spreadsheets write for "CSV UTF-8")
-UTF-8            the bytes decode as UTF-8
-Latin-1          anything else without NUL bytes; an assumption, so it is said
-===============  ===================================================================
+| encoding | how it is recognised |
+|---|---|
+| UTF-16 | a byte-order mark (``FF FE`` or ``FE FF``) |
+| UTF-8 with BOM | the mark ``EF BB BF`` (what spreadsheets write for "CSV UTF-8") |
+| UTF-8 | the bytes decode as UTF-8 |
+| Latin-1 | anything else without NUL bytes; an assumption, so it is said |
 
 Latin-1 is tried last because every byte string decodes as Latin-1: it would accept a UTF-8 file
 and turn its accents into two characters each. A gzip file is decompressed with a bound on its

@@ -1,17 +1,15 @@
 """The spacing of a series' time stamps, named as pandas names it, and the gaps measured in it.
 
-=====================================  =============  ==================================
-median spacing                         alias          word
-=====================================  =============  ==================================
-under a day                            s, min, h      second, minute, hourly (or 5-minute, 4-hour, ...)
-one day, no stamp on a weekend         B              business daily
-one day                                D              daily
-a week                                 W-FRI, ...     weekly (the usual weekday)
-28-31 days                             MS or ME       monthly (start or end of month)
-89-92 days                             QS or QE       quarterly
-365-366 days                           YS or YE       yearly
-anything else                          None           irregular
-=====================================  =============  ==================================
+| median spacing | alias | word |
+|---|---|---|
+| under a day | s, min, h | second, minute, hourly (or 5-minute, 4-hour, ...) |
+| one day, no stamp on a weekend | B | business daily |
+| one day | D | daily |
+| a week | W-FRI, ... | weekly (the usual weekday) |
+| 28-31 days | MS or ME | monthly (start or end of month) |
+| 89-92 days | QS or QE | quarterly |
+| 365-366 days | YS or YE | yearly |
+| anything else | None | irregular |
 
 A gap is ``GAP_PERIODS`` or more missing periods in a row, counted in the series' own frequency:
 business days for business-daily prices (so weekends and one-day holidays are not gaps), months

@@ -1,19 +1,13 @@
 """Price files in the formats people actually download, recognised by their content.
 
-=====================  ==============================================================================
-format                 what identifies it
-=====================  ==============================================================================
-``yahoo``              a header with a date and a close column, e.g. ``Date,Open,High,Low,Close,Adj
-                       Close,Volume`` (also Stooq, Investing-style and spreadsheet exports)
-``yfinance``           three header lines: ``Price,...`` / ``Ticker,...`` / ``Date,,,``
-``cryptodatadownload`` a banner line (``https://www.CryptoDataDownload.com``) before the header, newest
-                       row first, ``unix`` in seconds or milliseconds, ``Volume BTC``/``Volume USD``
-``kaggle-minute``      ``Timestamp,Open,High,Low,Close,...`` with unix seconds at minute spacing and
-                       NaN rows for minutes without trades: resampled to daily bars
-``coingecko``          JSON of ``/coins/{id}/market_chart``: ``prices: [[ms, price], ...]``
-``date-price``         a header with a date column and price columns but no open/high/low/close set
-                       (a spreadsheet's two columns, FRED-style exports); ``price_column=`` picks one
-=====================  ==============================================================================
+| format | what identifies it |
+|---|---|
+| ``yahoo`` | a header with a date and a close column, e.g. ``Date,Open,High,Low,Close,Adj Close,Volume`` (also Stooq, Investing-style and spreadsheet exports) |
+| ``yfinance`` | three header lines: ``Price,...`` / ``Ticker,...`` / ``Date,,,`` |
+| ``cryptodatadownload`` | a banner line (``https://www.CryptoDataDownload.com``) before the header, newest row first, ``unix`` in seconds or milliseconds, ``Volume BTC``/``Volume USD`` |
+| ``kaggle-minute`` | ``Timestamp,Open,High,Low,Close,...`` with unix seconds at minute spacing and NaN rows for minutes without trades: resampled to daily bars |
+| ``coingecko`` | JSON of ``/coins/{id}/market_chart``: ``prices: [[ms, price], ...]`` |
+| ``date-price`` | a header with a date column and price columns but no open/high/low/close set (a spreadsheet's two columns, FRED-style exports); ``price_column=`` picks one |
 
 Whatever the layout, the file's conventions are read from its content: gzip and the encoding
 (``decoding``), the delimiter and the header (``delimited``), the decimal mark and thousands

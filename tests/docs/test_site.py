@@ -117,6 +117,12 @@ def test_api_page_has_no_restructuredtext_roles(site):
     assert not roles, f"the API page shows reStructuredText roles: {roles}; write names in double backticks"
 
 
+def test_api_page_has_no_restructuredtext_tables(site):
+    """A reStructuredText simple table (rows of ``=====``) renders as one paragraph of its text."""
+    rules = re.findall(r"={5,}(?:\s+={5,})+", (site / "api.html").read_text(encoding="utf-8"))
+    assert not rules, f"the API page shows a reStructuredText table ({rules[0][:40]}...); write it as a Markdown table"
+
+
 def _hook():
     spec = importlib.util.spec_from_file_location("mathml_hook", ROOT / "docs" / "hooks" / "mathml.py")
     module = importlib.util.module_from_spec(spec)
