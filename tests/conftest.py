@@ -6,9 +6,18 @@ cases run where CuPy and a GPU are present and are skipped otherwise.
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from tests.helpers import ALL_CASES, F64_CASES, Case
+
+# Property tests draw the same examples on every run, so a test run (CI's included) is repeatable.
+# HYPOTHESIS_PROFILE=explore draws new ones on each run, to look for new failures.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 @pytest.fixture(params=ALL_CASES, ids=str)

@@ -10,7 +10,7 @@
 | 1990Q1, 1990-Q1, Q1 1990 | quarter | stamped on the quarter's first day |
 | 20190131 (text or number) | YYYYMMDD | every value a valid date |
 | 1704067200, 1704067200000 | unix seconds or ms | the size; 1973 to 2200 only |
-| 1949, 1949.0833 | years (R's ts time) | every value in 1000-2200, on steps of 1/12, 1/4 or 1 |
+| 1949, 1949.0833 | years (R's ts time) | every value in 1000-2200, on steps of 1/12, 1/4 or 1 (before 1678 refused: pandas cannot stamp it) |
 
 Two-digit years (``31/01/19``), spreadsheet day numbers (``43466``) and mixtures of these shapes
 are refused: each needs an assumption the data cannot confirm. ``date_format`` (a strftime
@@ -192,6 +192,9 @@ def _from_numbers(values: np.ndarray, name, source) -> DateReading:
         if stamps.notna().all():
             return DateReading(pd.DatetimeIndex(stamps), "YYYYMMDD", "%Y%m%d")
     if ((values >= 1000) & (values <= 2200)).all():
+        if values.min() < 1678:  # pandas stamps in nanoseconds, from 1677-09-21 on
+            raise refuse(source, f"column {name!r} holds years such as {values.min():g}, before 1678, the first whole year "
+                                 "a pandas time stamp can hold", "Drop the rows before 1678")
         return _decimal_years(values, name, source)
     if ((values >= 20000) & (values < 80000)).all():
         raise refuse(source, f"column {name!r} holds numbers such as {values[0]:g}, which look like spreadsheet day numbers, not dates",

@@ -70,8 +70,8 @@ def could_be_dot_grouped(values: pd.Series) -> bool:
     v = v[~np.isnan(v)]
     if not np.isfinite(v).all():
         return True
-    fraction = v != np.floor(v)
-    settles = fraction & ((np.abs(v) >= 1000) | (np.round(v, 3) != v))
+    with_fraction = v[v != np.floor(v)]  # all below 2**52 (larger floats are whole), so rounding cannot overflow
+    settles = (np.abs(with_fraction) >= 1000) | (np.round(with_fraction, 3) != with_fraction)
     return not settles.any()
 
 

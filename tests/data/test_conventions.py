@@ -83,6 +83,13 @@ def test_dot_grouped_integers_are_not_taken_for_decimals(tmp_path):
     assert list(load_prices(ambiguous, decimal=".").prices) == [1.234, 1.235, 1.236]
 
 
+def test_huge_whole_prices_do_not_overflow_the_grouping_check(tmp_path):
+    # 1E306 has no fraction; rounding it to 3 decimals multiplied it by 1000 and overflowed (a
+    # warning, an error under -W error); a case the property test found. Whole numbers need no mark.
+    s = load_prices(table(tmp_path, "Close", ["1E306", "2E306", "3E306"]))
+    assert list(s.prices) == [1e306, 2e306, 3e306]
+
+
 def test_grouping_must_agree_across_the_column(tmp_path):
     path = table(tmp_path, "Close", ['"1,234.5"', "12345.6", "2.5"])
     with pytest.raises(DataError, match=r"no single convention.*'1,234.5' and '12345.6'"):

@@ -179,6 +179,12 @@ def test_r_time_series_decimal_years(tmp_path):
     assert [f"{t:%Y-%m-%d}" for t in years.frame.index] == ["1990-01-01", "1991-01-01", "1992-01-01"]
 
 
+def test_years_before_pandas_can_stamp_them_are_refused(tmp_path):
+    # a pandas stamp starts in 1677; year 1000 crashed inside pandas (a case the property test found)
+    with pytest.raises(DataError, match="years such as 1000, before 1678.*Drop the rows before 1678"):
+        load_prices(dated(tmp_path, ["1000", "1001", "1002"], header="time,value"), price_column="value")
+
+
 def test_dates_from_pandas_text_with_a_date_format(tmp_path):
     """The strftime text pandas writes reads back through every supported date format."""
     index = pd.date_range("2019-01-25", periods=10, freq="D")
