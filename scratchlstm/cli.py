@@ -62,6 +62,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
 # ----------------------------------------------------------------------------------------------
 # forecast
 
@@ -273,8 +283,8 @@ def _add_gradcheck(sub) -> None:
     p.add_argument("--input-size", type=positive_int, default=4, help="input features D (default 4)")
     p.add_argument("--hidden-size", type=positive_int, default=5, help="hidden units H (default 5)")
     p.add_argument("--backend", default="numpy", help="numpy, array_api_strict or cupy (default numpy)")
-    p.add_argument("--eps", type=float, default=1e-5, help="finite-difference step (default 1e-5)")
-    p.add_argument("--threshold", type=float, default=1e-7, help="pass when every relative error is below this (default 1e-7)")
+    p.add_argument("--eps", type=positive_float, default=1e-5, help="finite-difference step (default 1e-5)")
+    p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this (default 1e-7)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, inputs and loss projection")
     p.set_defaults(run=_run_gradcheck)
 
@@ -308,12 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="exit codes: 0 done, 1 gradient check failed, 2 bad input, settings or environment, 3 a bug in scratchlstm, "
                "130 interrupted, 143 terminated",
     )
-    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    debug_help = "show the full traceback on errors"
+    parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_forecast(sub)
     _add_predict(sub)
     _add_fetch(sub)
     _add_gradcheck(sub)
+    for command in sub.choices.values():  # also after the command, where people add it when an error says to
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=debug_help)
     return parser
 
 

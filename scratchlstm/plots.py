@@ -62,7 +62,8 @@ def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
 
 
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
-                  subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1) -> Figure:
+                  subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1,
+                  model_label: str = "LSTM forecast") -> Figure:
     """Actual prices, the model's forecasts and the naive forecast over the test span, and a zoom.
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
@@ -93,6 +94,8 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         The seasonal naive forecasts (the value one season earlier), drawn dotted when given.
     season : int
         The season length, for the legend.
+    model_label : str
+        The model's name in the legend (say what it really is when the LSTM kept its untrained weights).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         if seasonal_naive is not None:
             ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
                     label=f"seasonal naive (the value {season} steps earlier)")
-        ax.plot(x[span], model[span], color="tab:red", lw=1.1, label="LSTM forecast", **points)
+        ax.plot(x[span], model[span], color="tab:red", lw=1.1, label=model_label, **points)
         ax.set_ylabel("price")
         ax.grid(alpha=0.3)
         _date_axis(ax, x)

@@ -180,9 +180,17 @@ def signal_diagnostics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarra
     }
 
 
+UNTRAINED_SEASONAL = ("every fit kept the untrained LSTM, so the forecast is the last price moved by the seasonal index "
+                      "(the seasonal adjustment alone, not anything the LSTM learned)")
+
+
 def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05,
-            seed_range: tuple[float, float] | None = None) -> str:
-    """One line: does the model beat the naive forecast, and is the difference significant?"""
+            seed_range: tuple[float, float] | None = None, untrained_seasonal: bool = False) -> str:
+    """One line: does the model beat the naive forecast, and is the difference significant?
+
+    ``untrained_seasonal``: every fit kept its untrained weights on a seasonally adjusted series, so
+    the "model" is the seasonal index applied to the last price, and the line says so.
+    """
     rel, p = metrics["model"]["rel_mae"], test["p_value"]
     if test["mean_diff"] == 0.0 and test["dm"] == 0.0:  # the same error at every point: the naive forecast itself
         never = "no seed's trained model beat" if seed_range else "the trained model never beat"
@@ -190,8 +198,22 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
                 "so it forecasts the last price (MAE 1.000x naive)")
     spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
     detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"
+    if untrained_seasonal:
+        detail += f"; {UNTRAINED_SEASONAL}"
     if rel < 1 and p < alpha:
         return f"beats naive: {detail}"
     if rel > 1 and p < alpha:
         return f"does not beat naive (significantly worse): {detail}"
     return f"does not beat naive (no significant difference): {detail}"
+
+
+def verdict_against(name: str, metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05) -> str:
+    """One line: does the model beat the baseline ``name`` (the best one after naive), significantly?"""
+    ratio = metrics["model"]["mae"] / metrics[name]["mae"]
+    detail = (f"{name} (MAE {metrics[name]['rel_mae']:.3f}x naive): the model's MAE is {ratio:.3f}x {name}'s, "
+              f"Diebold-Mariano p = {test['p_value']:.3g}")
+    if ratio < 1 and test["p_value"] < alpha:
+        return f"beats {detail}"
+    if ratio > 1 and test["p_value"] < alpha:
+        return f"worse than {detail}"
+    return f"no significant difference from {detail}"

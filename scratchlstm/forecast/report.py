@@ -58,6 +58,7 @@ def table(result) -> str:
         lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
                      f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
     lines.append(f"verdict: {result.verdict}")
+    lines.append(f"against the best other baseline: {result.verdict_vs_best}")
     lines.extend(f"warning: {w}" for w in result.diagnostic["warnings"] + result.signal["warnings"])
     return "\n".join(lines)
 
@@ -80,7 +81,7 @@ def html(result) -> str:
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     return (f"<div><p><b>{escape(result.data.describe())}</b></p>"
             f"<p>{len(result.actual)} walk-forward test points, horizon {result.config.horizon}; "
-            f"<b>verdict:</b> {escape(result.verdict)}</p>"
+            f"<b>verdict:</b> {escape(result.verdict)}; <b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
@@ -107,7 +108,10 @@ def report_document(result) -> dict[str, Any]:
         "significance_vs_naive": {"abs_errors": result.significance, "squared_errors": result.significance_squared,
                                   "mae_ratio_interval_95": list(result.mae_ratio_interval)},
         "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
+        "significance_vs_best_baseline": {"baseline": result.best_other_baseline, "abs_errors": result.significance_vs_best,
+                                          "mae_ratio": result.metrics["model"]["mae"] / result.metrics[result.best_other_baseline]["mae"]},
         "verdict": result.verdict,
+        "verdict_vs_best_baseline": result.verdict_vs_best,
     }
 
 
@@ -130,7 +134,9 @@ def forecast_figure(result, path: str | Path | None = None):
     seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
-                         seasonal_naive=seasonal, season=result.season)
+                         seasonal_naive=seasonal, season=result.season,
+                         model_label=("untrained LSTM: last price x seasonal index" if seasonal is not None and result.untrained_everywhere
+                                      else "LSTM forecast"))
 
 
 def loss_figure(result, path: str | Path | None = None):

@@ -34,6 +34,7 @@ from .evaluate import (
     persistence_diagnostic,
     signal_diagnostics,
     verdict,
+    verdict_against,
 )
 from .protocol import Fit, naive_scale, walk_forward
 
@@ -88,12 +89,39 @@ class ForecastResult:
         return spread
 
     @property
+    def untrained_everywhere(self) -> bool:
+        """Every fit of every seed kept its untrained weights (their forecasts are then identical)."""
+        return (all(f.kept_epoch == 0 for f in self.fits)
+                and all(np.array_equal(f, self.seed_forecasts[0]) for f in self.seed_forecasts))
+
+    @property
     def verdict(self) -> str:
+        """Against naive: better, worse or no significant difference (Diebold-Mariano, 5%)."""
         seed_range = None
         if len(self.seed_metrics) > 1:
             rel = self.seed_spread()["rel_mae"]
             seed_range = (rel["min"], rel["max"])
-        return verdict(self.metrics, self.significance, seed_range=seed_range)
+        return verdict(self.metrics, self.significance, seed_range=seed_range,
+                       untrained_seasonal=self.season > 1 and self.untrained_everywhere)
+
+    @property
+    def best_other_baseline(self) -> str:
+        """The baseline with the lowest MAE apart from naive (seasonal naive, drift, window mean, and
+        the classical peers when they ran); seasonal naive without a season is naive, and left out."""
+        naive = self.forecasts["naive"]
+        others = [name for name, f in self.forecasts.items() if name not in ("model", "naive") and not np.array_equal(f, naive)]
+        return min(others, key=lambda name: self.metrics[name]["mae"])
+
+    @cached_property
+    def significance_vs_best(self) -> dict[str, float]:
+        """Diebold-Mariano test of the model against ``best_other_baseline`` on absolute errors."""
+        best = self.forecasts[self.best_other_baseline]
+        return diebold_mariano(self.forecasts["model"] - self.actual, best - self.actual, self.config.horizon)
+
+    @property
+    def verdict_vs_best(self) -> str:
+        """Against the best baseline after naive: better, worse or no significant difference."""
+        return verdict_against(self.best_other_baseline, self.metrics, self.significance_vs_best)
 
     def cutoff_date(self, fit: Fit) -> str:
         """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""

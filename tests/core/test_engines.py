@@ -224,3 +224,20 @@ def test_the_package_exposes_interop_without_an_explicit_import():
     code = "import scratchlstm; print(scratchlstm.interop.lstm_from_torch.__name__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "lstm_from_torch"
+
+
+@pytest.mark.parametrize("flag, value", [("--eps", "0"), ("--eps", "-1"), ("--threshold", "-1"), ("--threshold", "nan")])
+def test_gradcheck_command_refuses_a_step_or_threshold_that_is_not_positive(flag, value, capsys):
+    from scratchlstm.cli import main
+
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error: exit 2, not a ZeroDivisionError (exit 3)
+        main(["gradcheck", flag, value])
+    assert exc.value.code == 2 and "must be a positive finite number" in capsys.readouterr().err
+
+
+def test_debug_is_accepted_after_the_command_too(capsys):
+    from scratchlstm.cli import build_parser
+
+    assert build_parser().parse_args(["gradcheck", "--debug"]).debug
+    assert build_parser().parse_args(["--debug", "gradcheck"]).debug
+    assert not build_parser().parse_args(["gradcheck"]).debug

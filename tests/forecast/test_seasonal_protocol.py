@@ -120,3 +120,31 @@ def test_cli_season_flag_and_the_chosen_settings_are_printed(tmp_path, capsys):
     assert "protocol: window 30, horizon 1, target returns, season 1, test 36 points" in out
     assert main(["forecast", "--csv", str(csv), "--season", "0", "--quiet"]) == 2
     assert "season must be at least 1" in capsys.readouterr().err
+
+
+def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_seasonal_index():
+    """lr 1e-9 cannot beat the untrained weights: the forecast is the last price moved by the
+    seasonal index, which beats naive here; the verdict must not credit the LSTM with it."""
+    config = ForecastConfig(window=24, test_size=36, season=12, epochs=1, lr=1e-9)
+    result = run_forecast(monthly(airline_like()), config, quiet=True)
+    assert all(f.kept_epoch == 0 for f in result.fits) and result.untrained_everywhere
+    assert result.verdict.startswith("beats naive") and "not anything the LSTM learned" in result.verdict
+    from scratchlstm.forecast.report import forecast_figure
+
+    fig = forecast_figure(result)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert "untrained LSTM: last price x seasonal index" in labels and "LSTM forecast" not in labels
+
+
+def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
+    result = run_forecast(monthly(airline_like()), ForecastConfig(window=24, test_size=36, season=12, epochs=3), quiet=True)
+    others = {name: result.metrics[name]["mae"] for name in result.forecasts if name not in ("model", "naive")}
+    best = min(others, key=others.get)
+    assert result.best_other_baseline == best
+    ratio = result.metrics["model"]["mae"] / others[best]
+    p = result.significance_vs_best["p_value"]
+    expected = "beats" if ratio < 1 and p < 0.05 else "worse than" if ratio > 1 and p < 0.05 else "no significant difference from"
+    assert result.verdict_vs_best.startswith(f"{expected} {best} ") and f"{ratio:.3f}x {best}'s" in result.verdict_vs_best
+    assert f"against the best other baseline: {result.verdict_vs_best}" in result.table()
+    report = result.report()
+    assert report["significance_vs_best_baseline"]["baseline"] == best and report["verdict_vs_best_baseline"] == result.verdict_vs_best

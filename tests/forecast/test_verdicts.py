@@ -111,3 +111,14 @@ def test_a_model_that_learned_nothing_is_reported_as_naive():
         assert result.significance["p_value"] == 1.0
         assert "forecasts the last price" in result.verdict
         assert all(f.kept_untrained and f.kept_epoch == 0 for f in result.fits)
+
+
+def test_the_verdict_against_a_baseline_by_hand():
+    from scratchlstm.forecast.evaluate import verdict_against
+
+    metrics = {"model": {"mae": 9.0, "rel_mae": 0.3}, "AutoARIMA": {"mae": 10.0, "rel_mae": 0.333}}
+    assert verdict_against("AutoARIMA", metrics, {"p_value": 0.01}) == (
+        "beats AutoARIMA (MAE 0.333x naive): the model's MAE is 0.900x AutoARIMA's, Diebold-Mariano p = 0.01")
+    assert verdict_against("AutoARIMA", metrics, {"p_value": 0.2}).startswith("no significant difference from AutoARIMA")
+    worse = {"model": {"mae": 12.0, "rel_mae": 0.4}, "AutoARIMA": {"mae": 10.0, "rel_mae": 0.333}}
+    assert verdict_against("AutoARIMA", worse, {"p_value": 0.001}).startswith("worse than AutoARIMA")
