@@ -170,6 +170,7 @@ def _load_quietly(csv: str | None, options):
 def _run_forecast(args) -> int:
     from .backend import get_namespace
     from .data.loaders import LoadOptions
+    from .forecast.report import MANIFEST
     from .forecast.run import run_forecast
     from .io import folder_lock
 
@@ -203,7 +204,7 @@ def _run_forecast(args) -> int:
         paths = result.save(out)  # before the table: a reader that stops early loses nothing
     say()
     say(result.table())
-    say(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    say(f"\nwrote {', '.join(str(p) for p in paths.values())}, {out / MANIFEST}")
     return 0
 
 

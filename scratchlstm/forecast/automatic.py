@@ -48,7 +48,8 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
         notes.append(f"test span {changes['test_size']} points: a quarter of the {rows} rows, at most {MAX_TEST} (--test-size to change)")
     if config.window is None:
         changes["window"] = automatic_window(season)
-        why = "no season" if season < 2 else f"two seasons of {season}"
+        why = ("no season" if season < 2 else f"two seasons of {season}" if changes["window"] == 2 * season
+               else f"two seasons of {season}, kept between 8 and 60")
         notes.append(f"window {changes['window']} steps: {why} (--window to change)")
     adapted = replace(config, **changes)
     if config.val_fraction is None or config.epochs is None:
