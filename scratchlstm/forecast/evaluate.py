@@ -207,9 +207,14 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
     return f"does not beat naive (no significant difference): {detail}"
 
 
+def mae_ratio(metrics: dict[str, dict[str, float]], name: str) -> float:
+    """The model's MAE over the MAE of forecaster ``name``."""
+    return metrics["model"]["mae"] / metrics[name]["mae"]
+
+
 def verdict_against(name: str, metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05) -> str:
     """One line: does the model beat the baseline ``name`` (the best one after naive), significantly?"""
-    ratio = metrics["model"]["mae"] / metrics[name]["mae"]
+    ratio = mae_ratio(metrics, name)
     detail = (f"{name} (MAE {metrics[name]['rel_mae']:.3f}x naive): the model's MAE is {ratio:.3f}x {name}'s, "
               f"Diebold-Mariano p = {test['p_value']:.3g}")
     if ratio < 1 and test["p_value"] < alpha:

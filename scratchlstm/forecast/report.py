@@ -109,7 +109,7 @@ def report_document(result) -> dict[str, Any]:
                                   "mae_ratio_interval_95": list(result.mae_ratio_interval)},
         "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
         "significance_vs_best_baseline": {"baseline": result.best_other_baseline, "abs_errors": result.significance_vs_best,
-                                          "mae_ratio": result.metrics["model"]["mae"] / result.metrics[result.best_other_baseline]["mae"]},
+                                          "mae_ratio": result.mae_ratio_vs_best},
         "verdict": result.verdict,
         "verdict_vs_best_baseline": result.verdict_vs_best,
     }
@@ -135,8 +135,7 @@ def forecast_figure(result, path: str | Path | None = None):
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
                          seasonal_naive=seasonal, season=result.season,
-                         model_label=("untrained LSTM: last price x seasonal index" if seasonal is not None and result.untrained_everywhere
-                                      else "LSTM forecast"))
+                         model_label="untrained LSTM: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
 
 
 def loss_figure(result, path: str | Path | None = None):

@@ -31,6 +31,7 @@ from .evaluate import (
     diebold_mariano,
     direction_base_rates,
     evaluate_forecasts,
+    mae_ratio,
     persistence_diagnostic,
     signal_diagnostics,
     verdict,
@@ -101,8 +102,13 @@ class ForecastResult:
         if len(self.seed_metrics) > 1:
             rel = self.seed_spread()["rel_mae"]
             seed_range = (rel["min"], rel["max"])
-        return verdict(self.metrics, self.significance, seed_range=seed_range,
-                       untrained_seasonal=self.season > 1 and self.untrained_everywhere)
+        return verdict(self.metrics, self.significance, seed_range=seed_range, untrained_seasonal=self.is_seasonal_index)
+
+    @property
+    def is_seasonal_index(self) -> bool:
+        """The "model" forecast is the last price moved by the seasonal index: a seasonal series on
+        which every fit kept the untrained LSTM."""
+        return self.season > 1 and self.untrained_everywhere
 
     @property
     def best_other_baseline(self) -> str:
@@ -117,6 +123,11 @@ class ForecastResult:
         """Diebold-Mariano test of the model against ``best_other_baseline`` on absolute errors."""
         best = self.forecasts[self.best_other_baseline]
         return diebold_mariano(self.forecasts["model"] - self.actual, best - self.actual, self.config.horizon)
+
+    @property
+    def mae_ratio_vs_best(self) -> float:
+        """The model's MAE over ``best_other_baseline``'s."""
+        return mae_ratio(self.metrics, self.best_other_baseline)
 
     @property
     def verdict_vs_best(self) -> str:
