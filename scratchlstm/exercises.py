@@ -357,10 +357,15 @@ def bptt_with(gates_backward: Callable) -> Callable:
         calls.append(1)
         return gates_backward(*args)
 
-    reference = _lstm.lstm_backward
-    loop = types.FunctionType(reference.__code__, {**reference.__globals__, "_gates_backward": step}, reference.__name__,
-                              reference.__defaults__, reference.__closure__)
-    loop.__kwdefaults__ = reference.__kwdefaults__
+    def rebound(reference, names):  # ``reference``'s own code, with ``names`` bound to other functions
+        fn = types.FunctionType(reference.__code__, {**reference.__globals__, **names}, reference.__name__,
+                                reference.__defaults__, reference.__closure__)
+        fn.__kwdefaults__ = reference.__kwdefaults__
+        return fn
+
+    # lstm_backward calls lstm_cell_backward at every step, which calls _gates_backward
+    cell_backward = rebound(_lstm.lstm_cell_backward, {"_gates_backward": step})
+    loop = rebound(_lstm.lstm_backward, {"_gates_backward": step, "lstm_cell_backward": cell_backward})
 
     def backward(cache, dhs, dh_T=None, dc_T=None):
         if not isinstance(cache, _lstm.LSTMCache):

@@ -257,23 +257,15 @@ def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Arr
     xp = namespace(x, hs)
     dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T  # (B, H) flows back from step t+1
     dc_next = zeros_like_state(B, H, x) if dc_T is None else dc_T
-    W_x, W_h = params["W_x"], params["W_h"]
-    das = [None] * T
+    grads = {name: xp.zeros_like(params[name]) for name in PARAM_NAMES}
     dxs = [None] * T
     for t in reversed(range(T)):
+        h_prev = hs[t - 1, :, :] if t > 0 else cache.h0
         c_prev = cache.cs[t - 1, :, :] if t > 0 else cache.c0
         dh = dh_next if dhs is None else dhs[t, :, :] + dh_next
         if on_step is not None:
             on_step(t, dh, dc_next)
-        da, dc_next = _gates_backward(dh, dc_next, cache.gates[t, :, :], c_prev, cache.tcs[t, :, :])
-        dxs[t] = da @ W_x.T  # (B, D)
-        dh_next = da @ W_h.T  # (B, H)
-        das[t] = da
-    da_all = xp.reshape(xp.stack(das, axis=0), (T * B, 4 * H))  # (T*B, 4H)
-    h_prev_all = xp.concat([cache.h0[None, :, :], hs[: T - 1, :, :]], axis=0)  # (T, B, H) h_{t-1}
-    grads = {
-        "W_x": xp.reshape(x, (T * B, D)).T @ da_all,  # (D, 4H)
-        "W_h": xp.reshape(h_prev_all, (T * B, H)).T @ da_all,  # (H, 4H)
-        "b": xp.sum(da_all, axis=0),  # (4H,)
-    }
+        step = {"x": x[t, :, :], "h_prev": h_prev, "c_prev": c_prev, "gates": cache.gates[t, :, :], "tc": cache.tcs[t, :, :]}
+        step_grads, dxs[t], dh_next, dc_next = lstm_cell_backward(params, dh, dc_next, step)
+        grads = {name: grads[name] + step_grads[name] for name in PARAM_NAMES}  # the weights are shared by every step
     return grads, xp.stack(dxs, axis=0), dh_next, dc_next
