@@ -274,11 +274,17 @@ def _add_gradcheck(sub) -> None:
             "with centred finite differences in float64. --engine reference (the default) checks the code the docs "
             "derive, scratchlstm/nn/<cell>.py, as it is on disk now: edit it and check your edit. --engine fast checks "
             "the LSTM's speed kernel (the GRU and the RNN have none; for them it runs their reference and says so). "
-            "Prints a per-array report, with each gate block and the worst time step; exits 1 on failure."
+            "Every path that runs is checked: gradients of every step's output and of the final state alone (dhs=None), "
+            "the kernel at batch B and at batch 1, both GRU variants, and the LSTM's one-step functions. "
+            "Prints a per-array report for each path, with each gate block and the worst time step; exits 1 on failure, "
+            "also when the backward raises or returns NaN, inf or another dtype."
         ),
     )
     p.add_argument("--cell", choices=tuple(CELLS), default="lstm", help="which cell (default lstm)")
     p.add_argument("--engine", choices=ENGINES, default="reference", help="which code to check (default reference)")
+    p.add_argument("--reset-after", choices=("true", "false", "both"), default="both",
+                   help="the GRU's variant: true (PyTorch's GRU), false (the reset gate before the recurrent product, "
+                        "Keras's reset_after=False) or both (default both; --cell gru only)")
     p.add_argument("--steps", type=positive_int, default=6, help="sequence length T (default 6)")
     p.add_argument("--batch", type=positive_int, default=3, help="batch size B (default 3)")
     p.add_argument("--input-size", type=positive_int, default=4, help="input features D (default 4)")
@@ -292,9 +298,13 @@ def _add_gradcheck(sub) -> None:
 
 def _run_gradcheck(args) -> int:
     from .backend import get_namespace, host_rng
+    from .errors import ConfigError
     from .gradcheck import cell_gradcheck
     from .nn.cells import get_cell
 
+    reset_after = {"true": True, "false": False, "both": "both"}[args.reset_after]
+    if args.cell != "gru" and reset_after != "both":
+        raise ConfigError(f"--reset-after is a setting of the GRU; leave it out for --cell {args.cell}")
     xp = get_namespace(args.backend)
     rng = host_rng(args.seed)
     cell = get_cell(args.cell)
@@ -302,7 +312,9 @@ def _run_gradcheck(args) -> int:
     if args.cell == "lstm":  # a non-zero forget bias, so that its block is checked away from 0
         params["b"] = params["b"] + xp.asarray(rng.uniform(-0.5, 0.5, 4 * args.hidden_size), dtype=xp.float64)
     x = xp.asarray(rng.standard_normal((args.steps, args.batch, args.input_size)), dtype=xp.float64)
-    report = cell_gradcheck(args.cell, params, x, engine=args.engine, seed=args.seed, eps=args.eps, threshold=args.threshold)
+    variant = {} if args.cell != "gru" else {"reset_after": reset_after}
+    report = cell_gradcheck(args.cell, params, x, engine=args.engine, seed=args.seed, eps=args.eps, threshold=args.threshold,
+                            **variant)
     say(f"{args.cell.upper()} gradient check: T={args.steps} B={args.batch} D={args.input_size} H={args.hidden_size}, "
         f"backend {args.backend}, float64, engine {args.engine}\n")
     say(str(report))

@@ -5,44 +5,67 @@ For every checked entry k of every input array, the numeric derivative is the ce
     n_k = (L(v + eps e_k) - L(v - eps e_k)) / (2 eps)
 
 whose error is O(eps^2) from truncation plus O(u |L| / eps) from rounding (u = 2.2e-16 in float64).
-The default eps = 1e-5 balances the two for losses and gradients of order one. In float32
-(u = 1.2e-7) the rounding term swamps everything, so the checker refuses float32.
+The default eps = 1e-5 balances the two for losses and gradients of order one: measured on the
+layers of this package, the numeric derivative is then within about 1e-9 of the true one. In
+float32 (u = 1.2e-7) the rounding term swamps everything, so the checker refuses float32.
 
-Each array gets one relative error, measured against the size of that array's gradient:
+**The error measure.** Every entry is compared on its own, relative to its own size, with an
+absolute floor:
 
-    rel_error = max_k |a_k - n_k| / max(max_k |a_k|, max_k |n_k|)
+    err_k = |a_k - n_k| / max(|a_k|, |n_k|, floor * G)        G = max over every checked entry of |n_k|
 
-(``a`` analytic, ``n`` numeric). Unlike an entry-by-entry ratio it does not explode on entries that
-are zero up to rounding, and a wrong term in the backward, which is of the size of the gradient,
-shows up as a rel_error of order 1e-3 to 1. A correct float64 LSTM backward gives about 1e-10. The
-report locates a bug: the worst entry with both values, the worst time step of a sequence (``x``),
-and for the fused weights of a cell the error of each gate block (i, f, g, o for the LSTM; r, z, n
-for the GRU), measured against the same scale so that the blocks' errors add up to the array's.
+(``a`` analytic, ``n`` numeric; ``floor`` = 1e-2 by default). An array's error is its largest
+``err_k``; it passes below ``threshold`` (1e-7). Per entry, so that a wrong entry cannot hide
+behind a large one elsewhere in the array: a sign error in a saturated gate, whose gradients are
+1e-8 of the others, gives err of order 1e-6 where a measure relative to the array's largest entry
+gives 1e-8 and passes. The floor, because the finite difference itself is only good to about 1e-9
+absolute: an entry that is zero up to that noise would otherwise have a relative error of order 1,
+and ``floor * G`` (about 1e-2 of the largest gradient) keeps the noise at 1e-9 / 1e-2 = 1e-7 of it
+at worst, well under the threshold for every layer here. Below ``floor * G * threshold`` (about
+1e-9 of the largest gradient) no finite difference can tell a right gradient from a wrong one.
+
+**Precision and finite values are checked too.** A gradient that comes back in another dtype than
+its input (float32 for a float64 check), or whose every entry is a float32 number (a float64 array
+computed or rounded in float32, which the 1e-7 threshold alone cannot see: float32 rounding is
+6e-8), fails; so does a gradient with NaN or inf entries, naming the steps where they are.
+
+The report locates a bug: the worst entry with both values, the worst time step of a sequence
+(``x``), and for the fused weights of a cell the error of each gate block (i, f, g, o for the LSTM;
+r, z, n for the GRU).
 
 **It cannot be fooled by omission.** Every input needs a gradient: a backward that returns no
 gradient for a parameter, for the input or for an initial state (or returns fewer values than the
 contract says) fails, and the report names what is missing. Hold an input fixed on purpose with
-``fixed=``.
+``fixed=``. A forward or backward that raises fails too (a crash of the code under check is a
+failed check, not an error of the checker), with the exception and the time step where it raised.
 
 **What gets checked is what runs.** ``lstm_gradcheck(params, x)`` checks ``lstm_forward`` and
 ``lstm_backward`` as they are when it is called, with the reference engine by default: edit
 ``scratchlstm/nn/lstm.py`` and the check sees your edit; ``engine="fast"`` checks the speed kernel;
-``forward=``/``backward=`` check your own pair.
+``forward=``/``backward=`` check your own pair. Every code path a caller can reach is checked, each
+as a *path* of the report (see ``cell_gradcheck``): the gradients of every step's output and of the
+final states together, and of the final states alone (``dhs=None``, the path of a model that reads
+only the last step); the fast kernel at the batch of ``x`` and at batch 1 (it has a branch for a
+single column); both GRU variants; and for the LSTM the one-step functions ``lstm_cell_forward``
+and ``lstm_cell_backward`` on their own.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .backend import Array, host_rng, like, namespace, to_numpy
-from .errors import ScratchLSTMError
+from .errors import ConfigError, ScratchLSTMError
 from .nn import cells as _cells
+from .nn import gru as _gru
 from .nn import lstm as _lstm
-from .nn.shapes import check_engine
+from .nn import rnn as _rnn
+from .nn.shapes import check_engine, check_sequence, check_state, dtype_name
 
 
 class GradcheckError(ScratchLSTMError, ValueError):
@@ -51,48 +74,52 @@ class GradcheckError(ScratchLSTMError, ValueError):
 
 @dataclass
 class ParamCheck:
-    """Result for one input array."""
+    """Result for one input array (on one path of the check)."""
 
     name: str
     shape: tuple[int, ...]
     checked: int  # entries compared
-    rel_error: float  # max |a - n| / max(|a|, |n|) over the array (inf when no usable gradient came back)
-    abs_error: float  # max |a - n|
-    worst_index: tuple[int, ...]  # where |a - n| is largest
+    rel_error: float  # max over entries of |a - n| / max(|a|, |n|, floor * G) (inf when no usable gradient came back)
+    abs_error: float  # |a - n| at worst_index
+    worst_index: tuple[int, ...]  # where the entry's error is largest
     analytic: float  # a at worst_index
     numeric: float  # n at worst_index
-    problem: str = ""  # why there is nothing to compare: a missing gradient or one of the wrong shape
-    blocks: dict[str, float] | None = None  # rel error of each gate block (same scale as rel_error)
+    problem: str = ""  # why there is nothing to compare: a missing gradient, a wrong shape or dtype, a crash
+    blocks: dict[str, float] | None = None  # error of each gate block (the same measure, over the block's entries)
     worst_step: int | None = None  # time step of worst_index, for sequences (T, B, D)
+    path: str = ""  # which path of a cell's check (empty for a single ``gradcheck``)
 
 
 @dataclass
 class GradcheckReport:
-    """Per-array results of ``gradcheck``, with a pass/fail verdict against ``threshold``."""
+    """Per-array results of ``gradcheck``, with a pass/fail verdict against ``threshold``.
+
+    A cell's check runs several paths (``paths``, in order); each ``ParamCheck`` names its path."""
 
     checks: list[ParamCheck]
     threshold: float
     eps: float
     notes: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
 
     @property
     def max_rel_error(self) -> float:
-        """Largest relative error over all arrays."""
+        """Largest relative error over all arrays (and paths)."""
         return max((c.rel_error for c in self.checks), default=0.0)
 
     @property
     def passed(self) -> bool:
-        """True when every array has a gradient and its relative error is below ``threshold``."""
+        """True when every array has a usable gradient and its relative error is below ``threshold``."""
         return all(c.rel_error < self.threshold for c in self.checks)
 
     def failed(self) -> list[ParamCheck]:
-        """The arrays whose gradient is missing or whose relative error is at or above the threshold."""
+        """The arrays whose gradient is missing or unusable, or whose relative error is at or above the threshold."""
         return [c for c in self.checks if not c.rel_error < self.threshold]
 
-    def __str__(self) -> str:
+    def _table(self, checks: list[ParamCheck]) -> list[str]:
         head = f"{'array':<8} {'shape':<14} {'checked':>7} {'rel error':>10} {'abs error':>10}  worst entry (analytic vs numeric)"
         lines = [head, "-" * len(head)]
-        for c in self.checks:
+        for c in checks:
             flag = "" if c.rel_error < self.threshold else "   <-- FAIL"
             if c.problem:
                 lines.append(f"{c.name:<8} {str(c.shape):<14} {'-':>7} {'-':>10} {'-':>10}  {c.problem}{flag}")
@@ -103,10 +130,22 @@ class GradcheckReport:
             if c.blocks:
                 parts = [f"{g} {e:.1e}{' <-- FAIL' if not e < self.threshold else ''}" for g, e in c.blocks.items()]
                 lines.append(f"{'':<8} by gate block: " + ", ".join(parts))
+        return lines
+
+    def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        lines.append(f"{verdict}: max rel error {self.max_rel_error:.2e} (threshold {self.threshold:.0e}, eps {self.eps:.0e})")
-        lines.extend(self.notes)
-        return "\n".join(lines)
+        summary = f"{verdict}: max rel error {self.max_rel_error:.2e} (threshold {self.threshold:.0e}, eps {self.eps:.0e})"
+        if not self.paths:
+            return "\n".join(self._table(self.checks) + [summary] + self.notes)
+        lines = []
+        for k, path in enumerate(self.paths):
+            checks = [c for c in self.checks if c.path == path]
+            ok = all(c.rel_error < self.threshold for c in checks)
+            worst = max((c.rel_error for c in checks), default=0.0)
+            lines.append(f"path {k + 1}/{len(self.paths)}: {path}: {'PASS' if ok else 'FAIL'}, max rel error {worst:.2e}")
+            if not ok or k == 0:  # every failing path in full, and the first for a look at what is compared
+                lines += ["  " + line for line in self._table(checks)]
+        return "\n".join(lines + [summary + f" over {len(self.paths)} paths"] + self.notes)
 
 
 def _require_float64(name: str, a: Array) -> None:
@@ -122,6 +161,33 @@ def _missing(name: str, shape: tuple[int, ...], problem: str) -> ParamCheck:
     return ParamCheck(name, shape, 0, math.inf, math.inf, (), math.nan, math.nan, problem=problem)
 
 
+def _unusable(name: str, ref: Array, g, time_major: bool) -> str:
+    """Why the gradient ``g`` of ``ref`` cannot be compared (empty when it can)."""
+    shape = tuple(ref.shape)
+    if g is None:
+        return f"missing: the backward returned no gradient for {name}"
+    if not hasattr(g, "shape") or not hasattr(g, "dtype"):
+        return f"not an array: the backward returned a {type(g).__name__} for {name}"
+    if tuple(g.shape) != shape:
+        return f"wrong shape: the backward returned {tuple(g.shape)} for {name}"
+    if dtype_name(g.dtype) != dtype_name(ref.dtype):
+        return f"wrong dtype: the backward returned {dtype_name(g.dtype)} for {name}, whose input is {dtype_name(ref.dtype)}"
+    host = to_numpy(g)
+    bad = ~np.isfinite(host)
+    if bad.any():
+        what = "NaN" if np.isnan(host).any() else "inf"
+        where = ""
+        if time_major:
+            steps = sorted({int(t) for t in np.nonzero(bad)[0]})
+            where = f" at step{'s' if len(steps) > 1 else ''} t = {', '.join(map(str, steps))}"
+        return f"not finite: {int(bad.sum())} of {host.size} entries of the gradient of {name} are {what}{where}"
+    nonzero = host[host != 0]
+    if host.dtype == np.float64 and nonzero.size >= 4 and np.all(nonzero.astype(np.float32).astype(np.float64) == nonzero):
+        return (f"float32 precision: every entry of the gradient of {name} is a float32 number; the backward computed it "
+                "in float32 (or rounded it) though the check runs in float64")
+    return ""
+
+
 def gradcheck(
     loss_fn: Callable[[dict[str, Array]], float],
     inputs: Mapping[str, Array],
@@ -129,6 +195,7 @@ def gradcheck(
     *,
     eps: float = 1e-5,
     threshold: float = 1e-7,
+    floor: float = 1e-2,
     max_entries: int | None = None,
     seed: int = 0,
     fixed: Sequence[str] = (),
@@ -144,12 +211,16 @@ def gradcheck(
     inputs : dict of array
         The point at which to check: float64 arrays of any backend.
     grads : dict of array
-        The analytic gradient of the loss for every key of ``inputs``. A key that is absent, or whose
-        value is None, fails the check (named in the report) unless it is listed in ``fixed``.
+        The analytic gradient of the loss for every key of ``inputs``, in the input's dtype. A key
+        that is absent, or whose value is None, fails the check (named in the report) unless it is
+        listed in ``fixed``; so does a gradient of another shape or dtype, or with NaN or inf entries.
     eps : float
         Finite-difference step.
     threshold : float
         An array passes when its relative error is below this.
+    floor : float
+        The absolute floor of each entry's relative error, as a fraction of the largest numeric
+        derivative of the check: ``err_k = |a_k - n_k| / max(|a_k|, |n_k|, floor * G)``.
     max_entries : int, optional
         Check at most this many randomly chosen entries per array (all when None).
     seed : int
@@ -174,25 +245,27 @@ def gradcheck(
         raise KeyError(f"grads has keys {unknown} that are not among the inputs {sorted(inputs)}")
     gate_blocks = dict(gate_blocks or {})
     rng = host_rng(seed)
-    checks = []
+    results: list[ParamCheck | tuple] = []
     for name, ref in inputs.items():
         if name in fixed:
             continue
-        shape = tuple(ref.shape)
         g = grads.get(name)
-        if g is None:
-            checks.append(_missing(name, shape, f"missing: the backward returned no gradient for {name}"))
+        problem = _unusable(name, ref, g, name in time_major)
+        if problem:
+            results.append(_missing(name, tuple(ref.shape), problem))
             continue
-        if tuple(g.shape) != shape:
-            checks.append(_missing(name, shape, f"wrong shape: the backward returned {tuple(g.shape)} for {name}"))
-            continue
-        checks.append(_check_array(loss_fn, inputs, name, to_numpy(g).astype(np.float64), eps, max_entries, rng,
-                                   gate_blocks.get(name), name in time_major))
+        flat, numeric = _numeric(loss_fn, inputs, name, eps, max_entries, rng)
+        results.append((name, to_numpy(g).astype(np.float64), flat, numeric))
+    # G: the largest numeric derivative of the whole check, the scale of the floor
+    scale = max((float(np.max(np.abs(r[3].reshape(-1)[r[2]]), initial=0.0)) for r in results if isinstance(r, tuple)), default=0.0)
+    checks = [r if isinstance(r, ParamCheck) else
+              _compare(r[0], r[1], r[2], r[3], floor * scale, gate_blocks.get(r[0]), r[0] in time_major) for r in results]
     return GradcheckReport(checks=checks, threshold=threshold, eps=eps)
 
 
-def _check_array(loss_fn, inputs, name, analytic, eps, max_entries, rng, blocks, time_major) -> ParamCheck:
-    """Centred differences for every (or ``max_entries`` random) entries of ``inputs[name]``."""
+def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Centred differences for every (or ``max_entries`` random) entries of ``inputs[name]``:
+    ``(flat indices checked, numeric gradient with zeros elsewhere)``."""
     ref = inputs[name]
     base = to_numpy(ref).astype(np.float64)
     numeric = np.zeros_like(base)
@@ -207,26 +280,59 @@ def _check_array(loss_fn, inputs, name, analytic, eps, max_entries, rng, blocks,
             probe[idx] += step
             values.append(float(loss_fn({**inputs, name: like(probe, ref)})))
         numeric[idx] = (values[0] - values[1]) / (2 * eps)
+    return flat, numeric
+
+
+def _compare(name, analytic, flat, numeric, floor, blocks, time_major) -> ParamCheck:
+    """Each entry's error ``|a - n| / max(|a|, |n|, floor)``, the worst entry, and each gate block's worst."""
+    shape = tuple(numeric.shape)
     a, n = analytic.reshape(-1)[flat], numeric.reshape(-1)[flat]
+    if not flat.size:
+        return ParamCheck(name, shape, 0, 0.0, 0.0, (), 0.0, 0.0)
     diff = np.abs(a - n)
-    if not diff.size:
-        return ParamCheck(name, tuple(base.shape), 0, 0.0, 0.0, (), 0.0, 0.0)
-    worst = int(np.argmax(diff))
-    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
-    abs_error = float(diff[worst])
-    rel_error = abs_error / scale if scale > 0 else (0.0 if abs_error == 0 else math.inf)
-    worst_index = tuple(int(i) for i in np.unravel_index(flat[worst], base.shape))
+    size = np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        err = np.where(diff == 0, 0.0, diff / size)  # size 0 with diff > 0 (no scale at all): inf
+    worst = int(np.argmax(err))
+    worst_index = tuple(int(i) for i in np.unravel_index(flat[worst], shape))
     block_errors = None
     if blocks:
-        width = base.shape[-1] // len(blocks)
-        column = np.unravel_index(flat, base.shape)[-1]  # the last-axis index of every checked entry
-        block_errors = {}
-        for k, gate in enumerate(blocks):
-            inside = (column >= k * width) & (column < (k + 1) * width)
-            worst_in = float(np.max(diff[inside], initial=0.0))
-            block_errors[gate] = worst_in / scale if scale > 0 else (0.0 if worst_in == 0 else math.inf)
-    return ParamCheck(name, tuple(base.shape), int(flat.size), rel_error, abs_error, worst_index, float(a[worst]),
+        width = shape[-1] // len(blocks)
+        column = np.unravel_index(flat, shape)[-1]  # the last-axis index of every checked entry
+        block_errors = {gate: float(np.max(err[(column >= k * width) & (column < (k + 1) * width)], initial=0.0))
+                        for k, gate in enumerate(blocks)}
+    return ParamCheck(name, shape, int(flat.size), float(err[worst]), float(diff[worst]), worst_index, float(a[worst]),
                       float(n[worst]), blocks=block_errors, worst_step=worst_index[0] if time_major else None)
+
+
+def _crash(part: str, exc: BaseException) -> ParamCheck:
+    """A forward or backward that raised: a failed check naming the exception, the time step and the line."""
+    step, frame, lineno = None, None, None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not _library_file(code.co_filename):
+            t = tb.tb_frame.f_locals.get("t")
+            if isinstance(t, (int, np.integer)) and not isinstance(t, bool):
+                step = int(t)
+            frame, lineno = code, tb.tb_lineno
+        tb = tb.tb_next
+    where = "" if step is None else f" at step t = {step}"
+    line = "" if frame is None else f" in {frame.co_name} ({_short(frame.co_filename)}:{lineno})"
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return _missing(part, (), f"the {part} raised {type(exc).__name__}{': ' + message if message else ''}{where}{line}")
+
+
+def _library_file(filename: str) -> bool:
+    """Whether ``filename`` belongs to an array library (its frames say nothing about the code under check)."""
+    parts = set(os.path.normpath(filename).split(os.sep))
+    return bool(parts & {"numpy", "cupy", "array_api_strict", "cupyx"}) or filename.startswith("<")
+
+
+def _short(filename: str) -> str:
+    package = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(package)
+    return os.path.relpath(filename, root) if os.path.abspath(filename).startswith(package) else filename
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,15 +342,15 @@ def _check_array(loss_fn, inputs, name, analytic, eps, max_entries, rng, blocks,
 def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, c0: Array | None = None, *,
                    engine: str = "reference", forward: Callable | None = None, backward: Callable | None = None,
                    seed: int = 0, **kwargs) -> GradcheckReport:
-    """Gradient-check an LSTM layer's backward: every parameter, ``x``, ``h0`` and ``c0``.
+    """Gradient-check an LSTM layer's backward: every parameter, ``x``, ``h0`` and ``c0``, on every path.
 
-    The loss is a fixed random projection of everything forward returns,
+    The loss of the main path is a fixed random projection of everything forward returns,
 
         L = sum(R * hs) + sum(r_h * h_T) + sum(r_c * c_T),
 
     so that every output, and both final states, carry a gradient (``dhs = R``, ``dh_T = r_h``,
-    ``dc_T = r_c``). ``h0``/``c0`` default to random states (zeros would leave the terms that
-    multiply them unchecked).
+    ``dc_T = r_c``); the other paths are listed in ``cell_gradcheck``. ``h0``/``c0`` default to
+    random states (zeros would leave the terms that multiply them unchecked).
 
     Parameters
     ----------
@@ -255,19 +361,21 @@ def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = Non
         this is called, so an edit to ``scratchlstm/nn/lstm.py`` is checked).
     forward, backward : callable, optional
         Your own pair instead: ``forward(params, x, h0, c0) -> (hs, (h_T, c_T), cache)`` and
-        ``backward(cache, dhs, dh_T, dc_T) -> (grads, dx, dh0, dc0)``.
+        ``backward(cache, dhs, dh_T, dc_T) -> (grads, dx, dh0, dc0)``, where ``dhs`` may be None.
     seed : int
         Seed of the random states, projections and checked entries.
     **kwargs
-        Passed to ``gradcheck`` (``eps``, ``threshold``, ``max_entries``).
+        Passed to ``gradcheck`` (``eps``, ``threshold``, ``floor``, ``max_entries``).
     """
     return cell_gradcheck("lstm", params, x, (h0, c0), engine=engine, forward=forward, backward=backward, seed=seed, **kwargs)
 
 
-def gru_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, **kwargs) -> GradcheckReport:
+def gru_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, *, reset_after: bool | str = "both",
+                  **kwargs) -> GradcheckReport:
     """Gradient-check a GRU layer's backward (see ``cell_gradcheck``); the loss is
-    ``L = sum(R * hs) + sum(r_h * h_T)``."""
-    return cell_gradcheck("gru", params, x, (h0,), **kwargs)
+    ``L = sum(R * hs) + sum(r_h * h_T)``. ``reset_after``: True (PyTorch's GRU), False (the reset
+    gate before the recurrent product, Keras's ``reset_after=False``) or "both" (the default)."""
+    return cell_gradcheck("gru", params, x, (h0,), reset_after=reset_after, **kwargs)
 
 
 def rnn_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, **kwargs) -> GradcheckReport:
@@ -276,17 +384,28 @@ def rnn_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None
     return cell_gradcheck("rnn", params, x, (h0,), **kwargs)
 
 
-def _package_pair(cell_name: str, engine: str):
-    """The package's own forward and backward of a cell, looked up now (so edits and patches are seen)."""
+def _package_pair(cell_name: str, engine: str, reset_after: bool):
+    """The package's own forward and backward of a cell, looked up at every call (so edits and patches are seen)."""
     if cell_name == "lstm":
-        return (lambda p, x, h0, c0: _lstm.lstm_forward(p, x, h0, c0, engine=engine)), _lstm.lstm_backward
-    cell = _cells.CELLS[cell_name]
-    return (lambda p, x, *state: cell.forward(p, x, state, engine=engine)), (lambda cache, dhs, *d: _flat(cell.backward(cache, dhs, d)))
+        return (lambda p, x, h0, c0: _lstm.lstm_forward(p, x, h0, c0, engine=engine)), \
+               (lambda cache, dhs, dh_T, dc_T: _lstm.lstm_backward(cache, dhs, dh_T, dc_T))
+    if cell_name == "gru":
+        return (lambda p, x, h0: _gru.gru_forward(p, x, h0, reset_after=reset_after)), \
+               (lambda cache, dhs, dh_T: _gru.gru_backward(cache, dhs, dh_T))
+    return (lambda p, x, h0: _rnn.rnn_forward(p, x, h0)), (lambda cache, dhs, dh_T: _rnn.rnn_backward(cache, dhs, dh_T))
 
 
-def _flat(result):
-    grads, dx, dstate = result
-    return (grads, dx, *dstate)
+def _one_step_pair():
+    """``lstm_cell_forward`` and ``lstm_cell_backward`` as a one-step sequence pair (x of one step)."""
+    def forward(p, x, h0, c0):
+        h, c, step = _lstm.lstm_cell_forward(p, x[0, :, :], h0, c0)
+        return h[None, :, :], (h, c), (p, step)
+
+    def backward(cache, dhs, dh_T, dc_T):
+        p, step = cache
+        grads, dx_t, dh_prev, dc_prev = _lstm.lstm_cell_backward(p, dhs[0, :, :] + dh_T, dc_T, step)
+        return grads, dx_t[None, :, :], dh_prev, dc_prev
+    return forward, backward
 
 
 def _what_runs(cell_name: str, engine: str, x: Array, custom: bool) -> str:
@@ -302,35 +421,109 @@ def _what_runs(cell_name: str, engine: str, x: Array, custom: bool) -> str:
     return f"checked: engine 'fast', which ran {where}"
 
 
+@dataclass
+class _Path:
+    """One way of running a layer's backward: which variant, which columns of x, which output gradients."""
+
+    label: str
+    batch: int  # the first ``batch`` columns of x and of the states
+    every_step: bool  # dhs given (and the final states), or only the final states (dhs=None)
+    reset_after: bool = True  # the GRU's variant
+    one_step: bool = False  # lstm_cell_forward / lstm_cell_backward on the first step alone
+
+
+def _variants(cell: str, reset_after, custom: bool) -> list[bool]:
+    if cell != "gru":
+        if reset_after != "both":
+            raise ConfigError(f"reset_after is a setting of the GRU; the {cell} has no such variant (leave it out)")
+        return [True]
+    if reset_after == "both":
+        return [True] if custom else [True, False]
+    if reset_after not in (True, False):
+        raise ConfigError(f"reset_after must be True, False or 'both', got {reset_after!r}")
+    return [reset_after]
+
+
+def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bool | str = "both",
+                custom: bool = False, has_kernel: bool = True) -> list[_Path]:
+    """The paths ``cell_gradcheck`` runs for a layer of kind ``cell`` and an input of batch ``B``."""
+    paths = []
+    # the kernel has a branch for a single column (online prediction): run it at B and at 1
+    kernel = cell == "lstm" and engine == "fast" and has_kernel and not custom
+    batches = [B, 1] if kernel and B > 1 else [B]
+    for variant in _variants(cell, reset_after, custom):
+        name = f"reset_after={variant}, " if cell == "gru" else ""
+        for b in batches:
+            paths.append(_Path(f"{name}B={b}, every step's output and the final state", b, True, variant))
+            paths.append(_Path(f"{name}B={b}, the final state only (dhs=None)", b, False, variant))
+    if cell == "lstm" and engine == "reference" and not custom:
+        paths.append(_Path(f"one step: lstm_cell_forward, lstm_cell_backward (B={B})", B, True, one_step=True))
+    return paths
+
+
 def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequence[Array | None] | None = None, *,
                    engine: str = "reference", forward: Callable | None = None, backward: Callable | None = None,
-                   seed: int = 0, **kwargs) -> GradcheckReport:
-    """Gradient-check one recurrent layer of kind ``cell`` (lstm, gru or rnn).
+                   seed: int = 0, reset_after: bool | str = "both", **kwargs) -> GradcheckReport:
+    """Gradient-check one recurrent layer of kind ``cell`` (lstm, gru or rnn) on every path that runs.
 
     Every parameter, ``x`` and every initial state is checked, with the loss
     ``L = sum(R * hs) + sum over the final states s of sum(r_s * s)`` for fixed random ``R`` and
     ``r_s``. Missing initial states are drawn at random. ``forward(params, x, *state) -> (hs, state_T,
     cache)`` and ``backward(cache, dhs, *dstate_T) -> (grads, dx, *dstate_0)`` default to the package's
     own for ``engine``; a backward that returns fewer values, a None, or a gradient dict without some
-    parameter fails with the missing names.
+    parameter fails with the missing names, and so does one that raises (with the step where it did).
+
+    The paths, each a part of the report (``report.paths``):
+
+    - every step's output and the final states carry a gradient (``dhs = R``), and
+    - only the final states do (``dhs=None``; the path of a model that reads the last step alone);
+    - for the fast LSTM kernel, both of these at the batch of ``x`` and at batch 1 (its branch for a
+      single column);
+    - for the GRU, both variants (``reset_after`` True and False; one of them when given);
+    - for the reference LSTM, the one-step functions ``lstm_cell_forward`` and ``lstm_cell_backward``
+      on the first step of ``x``.
     """
     check_engine(engine)
     kind = _cells.get_cell(cell)
     custom = forward is not None or backward is not None
-    own_forward, own_backward = _package_pair(cell, engine)
-    forward, backward = forward or own_forward, backward or own_backward
-    rng = host_rng(seed)
-    T, B, _ = x.shape
-    H = kind.sizes(params)[1]
+    D, H = kind.sizes(params)
+    T, B = check_sequence(x, D)
     names = [f"{s}0" for s in kind.state_names]  # h0, c0
     state = [None] * len(names) if state is None else list(state)
-    states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in zip(names, state)}
-    R = like(rng.standard_normal((T, B, H)), x)
-    finals = [like(rng.standard_normal((B, H)), x) for _ in names]  # one projection per final state
-    inputs = {**params, "x": x, **states}
-    for name, a in inputs.items():
+    for name, s in zip(names, state):
+        check_state(name, s, B, H)
+    for name, a in {**params, "x": x, **{k: v for k, v in zip(names, state) if v is not None}}.items():
         _require_float64(name, a)
+    rng = host_rng(seed)
+    states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in zip(names, state)}
+    has_kernel = _lstm.kernels.kernel_for(namespace(x)) is not None
+    paths = check_paths(cell, B, engine=engine, reset_after=reset_after, custom=custom, has_kernel=has_kernel)
+    checks = []
+    for path in paths:
+        if path.one_step:
+            pair = _one_step_pair()
+        else:
+            pair = _package_pair(cell, engine, path.reset_after)
+        run_forward, run_backward = forward or pair[0], backward or pair[1]
+        xp_ = x[:1, :path.batch, :] if path.one_step else x[:, :path.batch, :]
+        inputs = {**params, "x": xp_, **{k: v[:path.batch, :] for k, v in states.items()}}
+        for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path.every_step, rng, seed, kwargs):
+            c.path = path.label
+            checks.append(c)
+    report = GradcheckReport(checks=checks, threshold=kwargs.get("threshold", 1e-7), eps=kwargs.get("eps", 1e-5),
+                             paths=[p.label for p in paths])
+    report.notes.append(_what_runs(cell, engine, x, custom))
+    return report
+
+
+def _check_path(kind, names, params, inputs, forward, backward, every_step, rng, seed, kwargs) -> list[ParamCheck]:
+    """One path of ``cell_gradcheck``: the backward's gradients against finite differences, or why there are none."""
+    x = inputs["x"]
+    T, B, _ = x.shape
+    H = kind.sizes(params)[1]
     xp = namespace(x)
+    R = like(rng.standard_normal((T, B, H)), x) if every_step else None
+    finals = [like(rng.standard_normal((B, H)), x) for _ in names]  # one projection per final state
 
     def run(values):
         hs, last, cache = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in names))
@@ -338,15 +531,26 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
 
     def loss_fn(values):
         hs, last, _ = run(values)
-        return float(xp.sum(R * hs) + sum(xp.sum(r * s) for r, s in zip(finals, last)))
+        outputs = xp.sum(R * hs) if every_step else 0.0
+        return float(outputs + sum(xp.sum(r * s) for r, s in zip(finals, last)))
 
-    _, _, cache = run(inputs)
-    out = backward(cache, R, *finals)
+    try:
+        _, _, cache = run(inputs)
+    except Exception as exc:  # the code under check crashed: a failed check, not an error of the checker
+        return [_crash("forward", exc)]
+    try:
+        out = backward(cache, R, *finals)
+    except Exception as exc:
+        return [_crash("backward", exc)]
     grads, rest = (out[0], list(out[1:])) if isinstance(out, (tuple, list)) and out else ({}, [])
     rest += [None] * (1 + len(names) - len(rest))  # a backward that returned too few values
-    analytic = {**(grads or {}), "x": rest[0], **dict(zip(names, rest[1:]))}
+    analytic = {**(grads if isinstance(grads, Mapping) else {}), "x": rest[0], **dict(zip(names, rest[1:]))}
     blocks = {name: kind.gate_blocks(name) for name in params if kind.gate_blocks(name)}
-    report = gradcheck(loss_fn, inputs, {k: v for k, v in analytic.items() if k in inputs}, seed=seed,
-                       gate_blocks=blocks, time_major=("x",), **kwargs)
-    report.notes.append(_what_runs(cell, engine, x, custom))
-    return report
+    try:
+        report = gradcheck(loss_fn, inputs, {k: v for k, v in analytic.items() if k in inputs}, seed=seed,
+                           gate_blocks=blocks, time_major=("x",), **kwargs)
+    except ScratchLSTMError:
+        raise
+    except Exception as exc:  # the forward crashed on a perturbed input
+        return [_crash("forward", exc)]
+    return report.checks

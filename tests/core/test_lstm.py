@@ -45,7 +45,7 @@ def test_planted_bug_in_backward_fails_gradcheck_and_names_the_array():
 
     report = sl.lstm_gradcheck(case_params, x, backward=buggy_backward)
     assert not report.passed
-    assert [c.name for c in report.failed()] == ["b"]
+    assert {c.name for c in report.failed()} == {"b"}  # on both paths the custom pair runs
     worst = report.failed()[0].worst_index[0]
     assert H <= worst < 2 * H
     assert "FAIL" in str(report)
