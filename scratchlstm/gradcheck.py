@@ -31,7 +31,9 @@ computed or rounded in float32, which the 1e-7 threshold alone cannot see: float
 
 The report locates a bug: the worst entry with both values, the worst time step of a sequence
 (``x``), and for the fused weights of a cell the error of each gate block (i, f, g, o for the LSTM;
-r, z, n for the GRU).
+r, z, n for the GRU), there as the block's largest ``|a_k - n_k|`` over the array's largest ``|a|``
+or ``|n|``: an error made in one gate's block reaches the others too (through ``dh_{t-1}`` at the
+earlier steps), smaller in size, and this measure keeps the block where it was made the largest.
 
 **It cannot be fooled by omission.** Every input needs a gradient: a backward that returns no
 gradient for a parameter, for the input or for an initial state (or returns fewer values than the
@@ -85,7 +87,7 @@ class ParamCheck:
     analytic: float  # a at worst_index
     numeric: float  # n at worst_index
     problem: str = ""  # why there is nothing to compare: a missing gradient, a wrong shape or dtype, a crash
-    blocks: dict[str, float] | None = None  # error of each gate block (the same measure, over the block's entries)
+    blocks: dict[str, float] | None = None  # each gate block's largest |a - n|, over the array's largest |a| or |n|
     worst_step: int | None = None  # time step of worst_index, for sequences (T, B, D)
     path: str = ""  # which path of a cell's check (empty for a single ``gradcheck``)
 
@@ -127,8 +129,9 @@ class GradcheckReport:
             step = "" if c.worst_step is None else f" (step t = {c.worst_step})"
             lines.append(f"{c.name:<8} {str(c.shape):<14} {c.checked:>7} {c.rel_error:>10.2e} {c.abs_error:>10.2e}  "
                          f"{c.worst_index}: {c.analytic:+.10e} vs {c.numeric:+.10e}{step}{flag}")
-            if c.blocks:
-                parts = [f"{g} {e:.1e}{' <-- FAIL' if not e < self.threshold else ''}" for g, e in c.blocks.items()]
+            if c.blocks:  # where the error is: the block with the largest one is marked when the array fails
+                blamed = max(c.blocks, key=c.blocks.get) if not c.rel_error < self.threshold else None
+                parts = [f"{g} {e:.1e}{' <-- largest' if g == blamed else ''}" for g, e in c.blocks.items()]
                 lines.append(f"{'':<8} by gate block: " + ", ".join(parts))
         return lines
 
@@ -297,10 +300,14 @@ def _compare(name, analytic, flat, numeric, floor, blocks, time_major) -> ParamC
     worst_index = tuple(int(i) for i in np.unravel_index(flat[worst], shape))
     block_errors = None
     if blocks:
+        # Where the error is, by absolute size against one scale for the whole array: an error made in
+        # one gate's block reaches the other blocks too (through dh_{t-1} at earlier steps), smaller,
+        # but an entry-by-entry ratio can make it look larger there, on entries close to zero.
         width = shape[-1] // len(blocks)
         column = np.unravel_index(flat, shape)[-1]  # the last-axis index of every checked entry
-        block_errors = {gate: float(np.max(err[(column >= k * width) & (column < (k + 1) * width)], initial=0.0))
-                        for k, gate in enumerate(blocks)}
+        scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))), floor)
+        block_errors = {gate: float(np.max(diff[(column >= k * width) & (column < (k + 1) * width)], initial=0.0)) / scale
+                        if scale > 0 else 0.0 for k, gate in enumerate(blocks)}
     return ParamCheck(name, shape, int(flat.size), float(err[worst]), float(diff[worst]), worst_index, float(a[worst]),
                       float(n[worst]), blocks=block_errors, worst_step=worst_index[0] if time_major else None)
 
