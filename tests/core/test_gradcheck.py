@@ -107,3 +107,118 @@ def test_float32_and_unknown_keys_are_refused():
         gradcheck(_loss, {k: v.astype(np.float32) for k, v in p.items()}, {})
     with pytest.raises(KeyError, match="not among the inputs"):
         gradcheck(_loss, p, {"v": p["u"]})
+
+
+# ----------------------------------------------------------------------------------------------
+# the error measure, precision, crashes and the paths of a cell's check
+
+
+def _lstm_problem(seed=0, B=2, forget_bias=0.0):
+    import scratchlstm as sl
+
+    params = sl.init_lstm_params(3, 4, dtype="float64", seed=seed)
+    params["b"] = params["b"].copy()
+    params["b"][4:8] += forget_bias
+    return params, np.random.default_rng(seed).normal(size=(5, B, 3))
+
+
+def test_a_sign_error_in_a_saturated_gate_fails_though_it_is_tiny_against_the_array(monkeypatch):
+    import scratchlstm as sl
+    from scratchlstm.nn import lstm as lstm_module
+    from tests.core.test_planted_bugs import _edited
+
+    params, x = _lstm_problem(forget_bias=18.0)  # f = sigmoid(~18): f (1 - f) is about 1.5e-8
+    assert sl.lstm_gradcheck(params, x).passed
+    monkeypatch.setattr(lstm_module, "_gates_backward", _edited(lstm_module, "_gates_backward", "df = dc * c_prev", "df = -dc * c_prev"))
+    report = sl.lstm_gradcheck(params, x)
+    assert not report.passed
+    for c in report.failed():
+        if c.blocks:
+            # the error against the array's largest entry (the measure that let this pass) is far under the threshold
+            assert c.blocks["f"] < 1e-7 and max(c.blocks, key=c.blocks.get) == "f"
+            assert c.rel_error > 10 * report.threshold  # each entry against its own size, floored at 1e-2 of the largest
+
+
+def test_each_entry_is_measured_against_its_own_size_with_a_floor():
+    p = _point()
+    grads = {"u": np.cos(p["u"]) * p["w"], "w": np.sin(p["u"]) + p["w"]}
+    grads["u"] = grads["u"].copy()
+    small = int(np.argmin(np.abs(grads["u"])))
+    grads["u"].flat[small] *= 1.001  # 0.1% off on the smallest entry
+    check = {c.name: c for c in gradcheck(_loss, p, grads).checks}["u"]
+    size = abs(grads["u"].flat[small])
+    floor = 1e-2 * max(np.max(np.abs(np.cos(p["u"]) * p["w"])), np.max(np.abs(np.sin(p["u"]) + p["w"])))
+    assert check.rel_error == pytest.approx(1e-3 * size / max(size, floor), rel=1e-3)
+
+
+def test_gradients_in_another_dtype_or_rounded_to_float32_fail():
+    p = _point()
+    exact = {"u": np.cos(p["u"]) * p["w"], "w": np.sin(p["u"]) + p["w"]}
+    as_float32 = gradcheck(_loss, p, {**exact, "w": exact["w"].astype(np.float32)})
+    assert [c.name for c in as_float32.failed()] == ["w"] and "wrong dtype: the backward returned float32" in str(as_float32)
+    rounded = gradcheck(_loss, p, {**exact, "w": exact["w"].astype(np.float32).astype(np.float64)})
+    assert [c.name for c in rounded.failed()] == ["w"] and "float32 precision" in str(rounded)
+    assert gradcheck(_loss, p, exact).passed
+
+
+def test_a_backward_that_returns_nan_fails_naming_the_step():
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+
+    def backward(cache, dhs, dh_T, dc_T):
+        grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
+        dx = dx.copy()
+        dx[2, 0, 1] = np.nan
+        return grads, dx, dh0, dc0
+
+    report = sl.lstm_gradcheck(params, x, backward=backward)
+    assert {c.name for c in report.failed()} == {"x"}
+    assert "not finite: 1 of 30 entries of the gradient of x are NaN at step t = 2" in str(report)
+
+
+def test_a_backward_that_raises_is_a_failed_check_naming_the_exception_and_the_step():
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+
+    def backward(cache, dhs, dh_T, dc_T):
+        for t in reversed(range(x.shape[0])):
+            if t == 1:
+                raise ZeroDivisionError("planted")
+        return sl.lstm_backward(cache, dhs, dh_T, dc_T)
+
+    report = sl.lstm_gradcheck(params, x, backward=backward)
+    assert not report.passed
+    assert "the backward raised ZeroDivisionError: planted at step t = 1 in backward" in str(report)
+
+
+def test_the_paths_of_each_cell_and_engine():
+    import scratchlstm as sl
+
+    params, x = _lstm_problem(B=3)
+    reference = sl.lstm_gradcheck(params, x)
+    assert reference.paths == ["B=3, every step's output and the final state", "B=3, the final state only (dhs=None)",
+                               "one step: lstm_cell_forward, lstm_cell_backward (B=3)"]
+    fast = sl.lstm_gradcheck(params, x, engine="fast")
+    assert [p.split(",")[0] for p in fast.paths] == ["B=3", "B=3", "B=1", "B=1"] and fast.passed
+    assert len(sl.lstm_gradcheck(params, x[:, :1], engine="fast").paths) == 2
+    gru = sl.init_gru_params(3, 4, dtype="float64", seed=1)
+    both = sl.gru_gradcheck(gru, x)
+    assert [p.split(",")[0] for p in both.paths] == ["reset_after=True"] * 2 + ["reset_after=False"] * 2 and both.passed
+    before = sl.gru_gradcheck(gru, x, reset_after=False)
+    assert [p.split(",")[0] for p in before.paths] == ["reset_after=False"] * 2 and before.passed
+    from scratchlstm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="reset_after is a setting of the GRU"):
+        sl.rnn_gradcheck(sl.init_rnn_params(3, 4, dtype="float64"), x, reset_after=False)
+
+
+@pytest.mark.parametrize("value, variants", [("true", ["True"]), ("false", ["False"]), ("both", ["True", "False"])])
+def test_the_command_line_selects_the_gru_variant(value, variants, capsys):
+    from scratchlstm.cli import main
+
+    assert main(["gradcheck", "--cell", "gru", "--reset-after", value]) == 0
+    out = capsys.readouterr().out
+    assert sorted({v for v in ("True", "False") if f"reset_after={v}" in out}) == sorted(variants)
+    assert main(["gradcheck", "--cell", "lstm", "--reset-after", "false"]) == 2
