@@ -131,12 +131,11 @@ def test_a_sign_error_in_a_saturated_gate_fails_though_it_is_tiny_against_the_ar
     assert sl.lstm_gradcheck(params, x).passed
     monkeypatch.setattr(lstm_module, "_gates_backward", _edited(lstm_module, "_gates_backward", "df = dc * c_prev", "df = -dc * c_prev"))
     report = sl.lstm_gradcheck(params, x)
-    assert not report.passed
+    assert report.max_rel_error > 10 * report.threshold  # each entry against its own size, with its floor
     for c in report.failed():
         if c.blocks:
             # the error against the array's largest entry (the measure that let this pass) is far under the threshold
             assert c.blocks["f"] < 1e-7 and max(c.blocks, key=c.blocks.get) == "f"
-            assert c.rel_error > 10 * report.threshold  # each entry against its own size, floored at 1e-2 of the largest
 
 
 def test_each_entry_is_measured_against_its_own_size_with_a_floor():
