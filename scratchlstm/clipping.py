@@ -1,7 +1,9 @@
 """Gradient clipping, by global norm and by value.
 
 Both take the gradients as a dict of arrays or a list of such dicts (one per layer), return a new
-structure of the same shape (the input is not modified) and the global L2 norm *before* clipping:
+structure of the same shape, made of new arrays whether anything was clipped or not (the input is
+not modified, and changing the result never changes the input), and the global L2 norm *before*
+clipping:
 
     total_norm = sqrt(sum over every array g of sum(g * g))
 
@@ -27,6 +29,10 @@ def _map(grads: Grads, fn: Callable[[Array], Array]) -> Grads:
     if isinstance(grads, dict):
         return {name: fn(g) for name, g in grads.items()}
     return [_map(g, fn) for g in grads]
+
+
+def _copy(g: Array) -> Array:
+    return namespace(g).asarray(g, copy=True)
 
 
 def _arrays(grads: Grads) -> list[Array]:
@@ -55,7 +61,7 @@ def clip_grad_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
     total_norm = global_norm(grads)
     coef = float(max_norm) / (total_norm + 1e-6)  # torch's epsilon; a Python float never upcasts float32 arrays
     if not math.isfinite(total_norm) or coef >= 1.0:
-        return _map(grads, lambda g: g), total_norm
+        return _map(grads, _copy), total_norm  # copies, as when it clips: the caller gets new arrays either way
     return _map(grads, lambda g: g * coef), total_norm
 
 

@@ -68,11 +68,11 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional (Nesterov) momentum and weight decay."""
+    """Stochastic gradient descent with optional (Nesterov) momentum and weight decay (default ``lr`` 1e-3, as torch's)."""
 
     name = "sgd"
 
-    def __init__(self, lr: float = 1e-2, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+    def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(lr)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ConfigError("Nesterov momentum requires momentum > 0 and dampening = 0")

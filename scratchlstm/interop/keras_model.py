@@ -21,9 +21,9 @@ Both run batch-first ``x (B, T, D)`` and predict ``(B, K)``. What maps:
   ``model_from_keras(seq, dropout=p)`` chooses the rate instead (predictions do not depend on it);
 - ``Dense`` with the ``linear`` activation only, as the last layer; an ``Input`` layer is fine.
 
-Anything else is refused with a message that names the layer. The model has LSTM layers only today;
-``MODEL_CELLS`` maps each Keras layer class the model can hold to its parameter prefix and converters,
-so a cell kind the model learns is one entry there.
+Anything else is refused with a message that names the layer. The model holds one cell kind (LSTM,
+GRU with ``reset_after=True`` or SimpleRNN); ``MODEL_CELLS`` maps each Keras layer class the model
+can hold to its cell and converters, so a cell kind the model learns is one entry there.
 """
 
 from __future__ import annotations

@@ -113,7 +113,9 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_afte
         for name, value in (("hs", h), ("r", r), ("z", z), ("n", n)):
             steps[name].append(value)
     stacked = {name: xp.stack(v, axis=0) for name, v in steps.items()}  # each (T, B, H)
-    cache = GRUCache(params=params, x=x, h0=h0, reset_after=reset_after, **{"gh_n": None, "q": None, **stacked})
+    # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
+    cache = GRUCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0),
+                     reset_after=reset_after, **{"gh_n": None, "q": None, **stacked})
     return copy_out(cache.hs), (h,), cache
 
 

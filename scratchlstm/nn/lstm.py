@@ -187,7 +187,9 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
         ``(B, H)`` each, the final states (carry them into the next call for stateful runs or
         truncated BPTT).
     cache : LSTMCache or a kernel's cache
-        What ``lstm_backward`` needs.
+        What ``lstm_backward`` needs. It keeps its own copies (both engines): changing ``params``,
+        ``x``, ``h0`` or ``c0`` after this call, in place or in the dict, does not change what
+        ``lstm_backward`` computes, which is always the gradient of the forward that ran.
 
     Every array of the call must share one dtype, float32 or float64 (``DtypeError`` otherwise);
     the outputs come back in that dtype, namespace and device, and share no memory with the cache.
@@ -208,7 +210,8 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
         cs.append(c)
         tcs.append(step["tc"])
         gates.append(step["gates"])
-    cache = LSTMCache(params=params, x=x, h0=h0, c0=c0,
+    # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
+    cache = LSTMCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0), c0=copy_out(c0),
                       hs=xp.stack(hs, axis=0),  # (T, B, H)
                       cs=xp.stack(cs, axis=0),  # (T, B, H)
                       tcs=xp.stack(tcs, axis=0),  # (T, B, H) tanh(c_t)

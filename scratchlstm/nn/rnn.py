@@ -60,7 +60,9 @@ def rnn_forward(params: Params, x: Array, h0: Array | None = None):
     for t in range(T):
         h = tanh(x[t, :, :] @ params["W_x"] + h @ params["W_h"] + params["b"])  # (B, H)
         hs.append(h)
-    cache = RNNCache(params=params, x=x, h0=h0, hs=xp.stack(hs, axis=0))  # hs (T, B, H)
+    # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
+    cache = RNNCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0),
+                     hs=xp.stack(hs, axis=0))  # hs (T, B, H)
     return copy_out(cache.hs), (h,), cache
 
 

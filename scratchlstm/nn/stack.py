@@ -23,7 +23,7 @@ import numpy as np
 
 from ..backend import Array, like
 from .cells import Cell, get_cell
-from .shapes import Params
+from .shapes import Params, check_one_dtype
 
 
 @dataclass
@@ -93,6 +93,9 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
     if len(states) != L or len(masks) != L:
         raise ValueError(f"{L} layers need {L} initial states and {L} dropout masks (None entries allowed), "
                          f"got {len(states)} and {len(masks)}")
+    for l, mask in enumerate(masks):  # a mask of another dtype would promote the layer's output silently
+        if mask is not None:
+            check_one_dtype({"x": x, f"dropout_masks[{l}]": mask})
     caches, states_T = [], []
     seq = x  # (T, B, D), then (T, B, H_l)
     for l, params in enumerate(layers):

@@ -69,3 +69,15 @@ def test_non_positive_limits_are_refused():
         clip_grad_norm({"b": np.ones(2)}, 0.0)
     with pytest.raises(ValueError, match="clip_value must be positive"):
         clip_grad_value({"b": np.ones(2)}, -1.0)
+
+
+@pytest.mark.parametrize("clip, limit", [(clip_grad_norm, 1e6), (clip_grad_norm, 1e-3), (clip_grad_value, 1e6), (clip_grad_value, 1e-3)])
+def test_the_result_is_new_arrays_whether_it_clips_or_not(clip, limit):
+    grads = _host_grads()
+    kept = [{k: v.copy() for k, v in layer.items()} for layer in grads]
+    clipped, _ = clip(grads, limit)
+    for layer, before, after in zip(grads, kept, clipped):
+        for name in layer:
+            assert not np.shares_memory(after[name], layer[name]), name
+            after[name][...] = 0.0  # editing the result never edits the input
+            assert np.array_equal(layer[name], before[name]), name

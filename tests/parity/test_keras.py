@@ -18,6 +18,7 @@ the Keras gradients are mapped to this package's layout by hand below, not by th
 import dataclasses
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -412,6 +413,9 @@ def test_model_to_keras_and_back(cell, keras_kind, dropout, head, kinds):
     x = np.random.default_rng(4).normal(size=(B, T, D))
     assert max_rel_diff(model.predict(x), keras_predict(seq, x, "float64")) < 1e-10
     assert again.config == dataclasses.replace(model.config, init=again.config.init)  # the init scheme is not a weight
+    row = next(line for line in (Path(__file__).parents[2] / "docs" / "keras.md").read_text().splitlines()
+               if line.startswith("|") and f"`{keras_kind}" in line)  # what the page says of this layer kind
+    assert "refused by `model_from_keras` (the model has LSTM" not in row and (cell == "lstm" or f'"{cell}"' in row)
     for name, a in model.named_params().items():
         b = again.named_params()[name]
         assert np.array_equal(b, a), name

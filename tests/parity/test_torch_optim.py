@@ -61,3 +61,9 @@ def test_schedules_match_torch(make_scheduler, ours, steps):
         sched.step()
 
 
+
+
+def test_sgd_default_learning_rate_is_torchs():
+    import inspect
+
+    assert optim.SGD().lr == inspect.signature(torch.optim.SGD).parameters["lr"].default

@@ -176,7 +176,7 @@ def forward(params: Params, x, h0=None, c0=None):
         xp.matmul(Z[t], W, out=a)  # a_t = Z_t W = x_t W_x + h_{t-1} W_h + b
         FORWARD_STEP(*_gates(a, H), C[t], *_gates(gates[t], H), C[t + 1], TC[t], Z[t + 1, :, :H])
     hs = Z[1:, :, :H].copy()  # (T, B, H), a copy: the caller may edit it
-    cache = CupyLSTMCache(params, W, Z, C, gates, TC, (T, B, D, H))
+    cache = CupyLSTMCache(dict(params), W, Z, C, gates, TC, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
     return hs, (Z[T, :, :H].copy(), C[T].copy()), cache
 
 
