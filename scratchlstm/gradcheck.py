@@ -131,7 +131,8 @@ class GradcheckReport:
                          f"{c.worst_index}: {c.analytic:+.10e} vs {c.numeric:+.10e}{step}{flag}")
             if c.blocks:  # where the error is: the block with the largest one is marked when the array fails
                 blamed = max(c.blocks, key=c.blocks.get) if not c.rel_error < self.threshold else None
-                parts = [f"{g} {e:.1e}{' <-- largest' if g == blamed else ''}" for g, e in c.blocks.items()]
+                parts = [f"{g} {e:.1e}{' <-- FAIL' if not e < self.threshold else ''}{' <-- largest' if g == blamed else ''}"
+                         for g, e in c.blocks.items()]
                 lines.append(f"{'':<8} by gate block: " + ", ".join(parts))
         return lines
 
