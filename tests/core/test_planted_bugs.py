@@ -148,7 +148,7 @@ def _blamed_gates(report: str) -> Counter:
     blamed = Counter()
     for line in report.splitlines():
         if "by gate block:" in line and "<-- largest" in line:
-            blamed[re.search(r"(\w) \S+ <-- largest", line)[1]] += 1
+            blamed[re.search(r"(\w) \S+(?: <-- FAIL)? <-- largest", line)[1]] += 1
     return blamed
 
 
