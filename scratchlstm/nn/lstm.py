@@ -246,7 +246,7 @@ def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Arr
         ``(B, H)`` gradients with respect to the initial states.
     """
     params = cache.params
-    D, H = lstm_sizes(params)
+    _, H = lstm_sizes(params)  # (D, H), after checking the arrays fit together
     T, B = (cache.shape[0], cache.shape[1]) if isinstance(cache, kernels.KERNEL_CACHES) else cache.x.shape[:2]
     check_output_gradient(dhs, T, B, H)
     check_state("dh_T", dh_T, B, H)
