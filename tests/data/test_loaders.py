@@ -77,12 +77,25 @@ def test_kaggle_minute_bars_resampled_to_daily(tmp_path):
             lines.append(f"{ts + 60},NaN,NaN,NaN,NaN,NaN,NaN,NaN")
             closes.append(price)
         expected[day] = (closes[0], max(closes) + 0.1, min(closes) - 0.1, closes[-1])
+    # the file goes on to the last day's last minute (without trades), so that day is complete
+    lines += [f"{start + 3 * 86400 - 60 * k},NaN,NaN,NaN,NaN,NaN,NaN,NaN" for k in range(58, 0, -1)]
     s = load_prices(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
     assert s.format == "kaggle-minute" and len(s.frame) == 3
     for day, (o, h, lo, c) in expected.items():
         row = s.frame.iloc[day]
         assert (row["open"], row["high"], row["low"], row["close"]) == pytest.approx((o, h, lo, c))
     assert s.frame["volume_(btc)"].iloc[0] == pytest.approx(24.0)
+
+
+def test_minute_bars_whose_last_day_stops_early_lose_that_day_with_a_note(tmp_path):
+    start = 1325376000  # 2012-01-01 00:00 UTC
+    lines = ["Timestamp,Open,High,Low,Close,Volume_(BTC)"]
+    lines += [f"{start + 60 * k},{1 + k},{1 + k},{1 + k},{1 + k},1" for k in range(2 * 1440)]  # two whole days
+    lines.append(f"{start + 2 * 86400},7,7,7,7,1")  # one minute of the third day: its close is not a close
+    s = load_prices(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
+    assert list(s.frame.index.strftime("%Y-%m-%d")) == ["2012-01-01", "2012-01-02"]
+    assert list(s.prices) == [1440.0, 2880.0]  # each day's last minute, as written
+    assert any("2012-01-03 has no close yet; dropped" in n for n in s.notes)
 
 
 def _market_chart(days=4):
@@ -126,8 +139,8 @@ def test_fetch_offline_says_so(tmp_path):
 
 
 def test_duplicates_dropped_with_warning_unsorted_sorted_gaps_reported(tmp_path):
-    text = "Date,Close\n2020-01-05,5\n2020-01-01,1\n2020-01-02,2\n2020-01-02,9\n2020-01-03,3\n2020-03-01,4\n"
-    with pytest.warns(DataWarning, match="1 duplicated time stamp"):
+    text = "Date,Close\n2020-01-05,5\n2020-01-01,1\n2020-01-02,2\n2020-01-02,2.0\n2020-01-03,3\n2020-03-01,4\n"
+    with pytest.warns(DataWarning, match="1 duplicated time stamp.*their prices agree"):
         s = load_prices(write(tmp_path, "d.csv", text))
     assert list(s.prices) == [1, 2, 3, 5, 4]
     assert any("not in time order" in n for n in s.notes)
