@@ -16,8 +16,9 @@ last row is unfinished if it has fewer fields than the header, an open quote, or
 shorter than that field in every one of the rows before it (``12`` below ``1240.12``). Such a row is
 dropped with a note; a file whose short last row is real gets it back by ending with a line break.
 
-Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing and
-numbers with marks stay text for ``numbers.read_numbers``.
+Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing, numbers
+with marks stay text for ``numbers.read_numbers``, and numbers are parsed exactly (pandas's default
+parser can miss the nearest float by one unit in the last place: ``1.0074168508447439e-06``).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
     try:
         frame = pd.read_csv(io.StringIO(text), sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
                             na_values=list(MISSING_TOKENS), keep_default_na=False, usecols=positions,
-                            dtype=str if as_text else None)
+                            dtype=str if as_text else None, float_precision="round_trip")  # the float each text names
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
         raise refuse(source, f"this is not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
                      "Export the prices as a delimited text file (comma, semicolon or tab)") from None
