@@ -82,12 +82,15 @@ def sniff_layout(text: str, source) -> Layout:
     return _layout(lines, header, delimiter, source)
 
 
-def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None) -> pd.DataFrame:
-    """The table below the header; columns lower-cased; those in ``as_text`` kept as text."""
+def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None,
+               only: list[str] | None = None) -> pd.DataFrame:
+    """The table below the header; columns lower-cased; those in ``as_text`` kept as text, or only those in ``only``."""
     skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
-    positions = [layout.columns.index(c) for c in as_text] if as_text else None
+    chosen = as_text or only
+    positions = sorted(layout.columns.index(c) for c in chosen) if chosen else None
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
+        # bytes, not io.StringIO: pandas reads a StringIO through a buffer of 4 bytes per character
+        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
                             na_values=list(MISSING_TOKENS), keep_default_na=False, usecols=positions,
                             dtype=str if as_text else None, float_precision="round_trip")  # the float each text names
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
@@ -95,7 +98,7 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
                      "Export the prices as a delimited text file (comma, semicolon or tab)") from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas made the first column the index: rows are too long
         raise refuse(source, "some rows have more fields than the header", "Check the delimiters; every row needs one value per column")
-    names = [layout.columns[p] for p in positions] if positions else list(layout.columns)
+    names = [layout.columns[p] for p in positions] if positions is not None else list(layout.columns)
     if len(names) != len(frame.columns):
         raise refuse(source, f"the header has {len(names)} fields but pandas read {len(frame.columns)} columns",
                      "Check the quotes in the header line")

@@ -65,13 +65,16 @@ PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last")
 SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
 ADJUSTED = ("adj close", "adj_close")
+# Above this many characters a file is read with only the columns the series needs (dates, times,
+# prices, symbols): a 190 MB file of minute bars with eight columns needed 1.8 GB read whole.
+LARGE_FILE_CHARS = 32 * 2**20
 ROUNDING_SHARE = 1e-3  # duplicated stamps agree when their prices differ by rounding and by at most this share
 
 __all__ = ["DataWarning", "Detected", "MISSING_POLICIES", "PriceSeries", "as_price_series", "load_prices"]
 
 
 def load_prices(path: str | Path, *, price_column: str | None = None, missing: str = "error", decimal: str | None = None,
-                date_format: str | None = None) -> PriceSeries:
+                date_format: str | None = None, large_file_chars: int = LARGE_FILE_CHARS) -> PriceSeries:
     """Load a price file of any supported format and convention (see the module docstring).
 
     Parameters
@@ -89,6 +92,11 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     date_format : str, optional
         A strftime pattern for the dates (e.g. ``"%d/%m/%Y"``) when their order cannot be told;
         by default it is detected.
+    large_file_chars : int
+        Above this many characters of text, only the columns the series needs are read (the date
+        and time, the price columns, a symbol column), to bound the memory a large file takes;
+        the others are left out of the series and of the detection of the number format (a note
+        says so).
 
     Returns
     -------
@@ -113,7 +121,13 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
         body = body[: len(body) - len(cut)]
         notes.append(f"the file ends inside its last row ({cut.strip()!r}, no line break after it, shorter than the rows "
                      "before): dropped as cut short; end the file with a line break if that row is complete")
-    table = read_table(body, layout, path)
+    only = _needed_columns(layout.columns, price_column) if len(body) > large_file_chars else None
+    if only is not None:
+        dropped = [c for c in layout.columns if c not in only]
+        if dropped:
+            notes.append(f"a large file ({len(body) / 2**20:.0f} MB of text): read only its columns {', '.join(map(repr, only))}; "
+                         "the others' numbers did not take part in telling the decimal mark")
+    table = read_table(body, layout, path, only=only)
     if len(table) == 0:
         raise refuse(path, "the file has a header but no rows", "Download a longer history")
     _one_symbol(table, path)
@@ -251,6 +265,14 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
                    detected=detected, notes=notes or [])
 
 
+def _needed_columns(columns: tuple[str, ...], price_column: str | None) -> list[str]:
+    """The columns a price series is made of: its date (and time), its price, a symbol to check."""
+    date = next((c for c in DATE_COLUMNS if c in columns), None)
+    wanted = [date, "time" if date == "date" else None, *SYMBOL_COLUMNS]
+    wanted += [price_column.strip().lower()] if price_column else list(PRICE_COLUMNS)
+    return [c for c in columns if c in wanted]
+
+
 def _one_symbol(table: pd.DataFrame, source) -> None:
     """Refuse a long table of several instruments: its rows would merge into one series of duplicated dates."""
     for column in SYMBOL_COLUMNS:
@@ -328,7 +350,10 @@ def _daily_from_minutes(frame: pd.DataFrame, price: str, notes: list[str]) -> pd
     rules = {c: r for c, r in rules.items() if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])}
     daily = frame.resample("1D").agg(rules)
     daily = daily[daily[price].notna()] if price in daily else daily
-    notes.append("minute bars resampled to daily bars (UTC days: first open, highest high, lowest low, last close)")
+    if {"open", "high", "low"} <= set(rules):
+        notes.append("minute bars resampled to daily bars (UTC days: first open, highest high, lowest low, last close)")
+    else:
+        notes.append("minute bars resampled to daily bars (UTC days: the last price of each)")
     end, step = frame.index[-1], frame.index.to_series().diff().min()
     if len(daily) and daily.index[-1] == end.normalize() and end + step < end.normalize() + pd.Timedelta(days=1):
         notes.append(f"the last day's bars stop at {end:%H:%M} UTC, before its last minute: {end:%Y-%m-%d} has no close yet; dropped")

@@ -206,3 +206,14 @@ def test_minute_bars_are_resampled_by_their_price_column(tmp_path):
     rows = "".join(f"{start + 60 * k},{100 + k}\n" for k in range(3 * 1440))  # three days of minutes, a price but no close
     s = load_prices(write(tmp_path, "m.csv", "timestamp,price\n" + rows))
     assert s.format == "kaggle-minute" and list(s.prices) == [100 + 1439, 100 + 2879, 100 + 4319]
+
+
+def test_a_large_file_is_read_with_only_the_columns_the_series_needs(tmp_path):
+    # the rule on a small limit: the same file read whole and read as a large one give the same prices
+    rows = [f"2020-01-{d:02d},{d}.5,{d + 1}.5,{d - 1}.5,{d}.25,{d}.125,{1000 * d}" for d in range(1, 29)]
+    path = write(tmp_path, "y.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n" + "\n".join(rows) + "\n")
+    whole, large = load_prices(path), load_prices(path, large_file_chars=100)
+    assert list(large.prices) == list(whole.prices) == [d + 0.125 for d in range(1, 29)]
+    assert list(large.frame.columns) == ["close", "adj close"] and "volume" in whole.frame.columns
+    assert any("a large file" in n and "'date', 'close', 'adj close'" in n for n in large.notes)
+    assert not any("a large file" in n for n in whole.notes)
