@@ -13,8 +13,11 @@ writes for empty trailing cells: ``Date,Close,,``) are dropped.
 A file cut short while it was written or copied ends inside its last row, without a final line
 break. ``unfinished_last_line`` applies one rule: when the file does not end with a line break, its
 last row is unfinished if it has fewer fields than the header, an open quote, or a last field
-shorter than that field in every one of the rows before it (``12`` below ``1240.12``). Such a row is
-dropped with a note; a file whose short last row is real gets it back by ending with a line break.
+shorter than that field in every one of the rows before it (``12`` below ``1240.12``), or with fewer
+digits after its last mark than the same number of digits every row before it has (``1240.1`` or
+``1240`` below rows of two decimals). Such a row is dropped with a note; a file whose short last row
+is real gets it back by ending with a line break. A cut that none of these shows (whole numbers of
+differing lengths, ``1240`` cut to ``124`` beside ``999``) cannot be told from a real price.
 
 Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing, numbers
 with marks stay text for ``numbers.read_numbers``, and numbers are parsed exactly (pandas's default
@@ -40,6 +43,7 @@ DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "unix", "snapped_at")
 INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")  # byte-order marks, zero-width characters, soft hyphen
 _SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)  # Excel's first line naming the delimiter
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+_AFTER_MARK = re.compile(r"\d[.,](\d*)$")
 UNNAMED = "unnamed column "  # the name given to a column whose header field is empty
 
 
@@ -125,8 +129,21 @@ def unfinished_last_line(text: str, layout: Layout) -> str | None:
     fields = _fields(last, layout.delimiter)
     if len(fields) < len(layout.columns):
         return last
-    width = min(len((_fields(line, layout.delimiter) or [""])[-1].strip()) for line in before)
-    return last if len(fields[-1].strip()) < width else None
+    previous = [(_fields(line, layout.delimiter) or [""])[-1].strip() for line in before]
+    value = fields[-1].strip()
+    if len(value) < min(map(len, previous)):
+        return last
+    decimals = {_digits_after_mark(v) for v in previous}
+    if len(decimals) == 1 and None not in decimals:  # every row before has k digits after its mark
+        own = _digits_after_mark(value)
+        if own is None or own < next(iter(decimals)):
+            return last
+    return None
+
+
+def _digits_after_mark(value: str) -> int | None:
+    found = _AFTER_MARK.search(value)
+    return len(found.group(1)) if found else None
 
 
 def row_places(text: str, layout: Layout):
