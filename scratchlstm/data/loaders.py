@@ -14,8 +14,10 @@ Whatever the layout, the file's conventions are read from its content: gzip and 
 separator (``numbers``), the date format and order and any UTC offsets (``dates``), and the
 frequency (``frequency``). Where the content cannot decide, the file is refused with the option
 that settles it (``decimal=``, ``date_format=``). Then every series, from a file or from memory
-(``as_price_series``), is sorted by time, its duplicated stamps dropped (with a warning), its
-missing prices handled only as ``missing=`` says, and its long gaps reported.
+(``as_price_series``), is sorted by time, its duplicated stamps dropped (with a warning) when their
+prices agree within rounding and refused when they do not (two downloads that disagree), its missing
+prices handled only as ``missing=`` says, and its long gaps reported. An ``Adj Close`` column that is
+empty in every row gives way to ``Close`` (with a note); a ``Time`` column is joined to ``Date``.
 """
 
 from __future__ import annotations
