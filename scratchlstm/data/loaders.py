@@ -231,11 +231,12 @@ def _load_coingecko(path: Path, text: Text, price_column, missing, notes) -> Pri
         raise refuse(path, f"this JSON cannot be parsed ({exc.msg} at line {exc.lineno})", "Save the API response again") from None
     except RecursionError:
         raise refuse(path, "this JSON is nested too deeply to be a price file", "Save the API response again") from None
-    frame = coingecko_frame(doc, path).sort_values("date", kind="stable").set_index("date")
-    if ends_with_running_price(frame.index):
-        notes.append(f"the last point ({frame.index[-1]:%Y-%m-%d %H:%M} UTC) is off the grid of the others: CoinGecko's running "
+    frame = coingecko_frame(doc, path).set_index("date")
+    if ends_with_running_price(frame.index.sort_values()):
+        last = frame.index.max()
+        notes.append(f"the last point ({last:%Y-%m-%d %H:%M} UTC) is off the grid of the others: CoinGecko's running "
                      "price of an unfinished period, not a close; dropped, as fetch does")
-        frame = frame.iloc[:-1]
+        frame = frame[frame.index != last]
     price = _price_column(frame.columns, None, price_column, path)
     detected = Detected(encoding=text.encoding, compression=text.compression, dates="unix milliseconds")
     return _finish(frame, price, source=path, fmt="coingecko", missing=missing, detected=detected, notes=notes)

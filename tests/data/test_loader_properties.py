@@ -21,7 +21,8 @@ from scratchlstm.data import DataWarning, load_prices
 from scratchlstm.errors import DataError
 
 HEADERS = ["Date,Close", "Date,Time,Close", "Date;Close", "Date,Open,High,Low,Close,Adj Close,Volume", "timestamp,price", "unix,close", "Date,Volume",
-           "when,what", "Price,Close,High\nTicker,X,X\nDate,,", "https://www.CryptoDataDownload.com\nunix,date,close", ""]
+           "when,what", "Price,Close,High\nTicker,X,X\nDate,,", "https://www.CryptoDataDownload.com\nunix,date,close", "",
+           "sep=,\nDate,Close", "# a comment, with commas\nDate,Close", "Date,Close,,", "\ufeffDate\u200b,Adj\u00a0Close,Close"]
 DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.dates().map(lambda d: d.strftime("%m/%d/%Y")),
@@ -36,7 +37,8 @@ DATES = st.one_of(
 NUMBERS = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.integers(-10**6, 10**15).map(str),
-    st.sampled_from(["", "nan", "NaN", "null", "1,234.5", "-0", "0", "1e-300", "1e308", "abc", '"7"']),
+    st.sampled_from(["", "nan", "NaN", "null", "1,234.5", "-0", "0", "1e-300", "1e308", "abc", '"7"', "$1,234.5", "12 USD",
+                     "1.234,5 €", "45,653", "9:30 AM", "09:30:00.000", "0.000001"]),
 )
 ROW = st.lists(st.one_of(DATES, NUMBERS), min_size=0, max_size=8).map(",".join)
 
