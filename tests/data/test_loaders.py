@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scratchlstm.data import DataWarning, load_embedded, load_prices
+from scratchlstm.data import DataWarning, as_price_series, load_embedded, load_prices
 from scratchlstm.data.coingecko import daily_closes, fetch_to_csv
 from scratchlstm.errors import DataError
 from tests.helpers import RecordedResponse
@@ -217,3 +217,20 @@ def test_a_large_file_is_read_with_only_the_columns_the_series_needs(tmp_path):
     assert list(large.frame.columns) == ["close", "adj close"] and "volume" in whole.frame.columns
     assert any("a large file" in n and "'date', 'close', 'adj close'" in n for n in large.notes)
     assert not any("a large file" in n for n in whole.notes)
+
+
+def test_the_repeated_hour_of_a_clock_change_is_kept_once_with_a_note_not_refused(tmp_path):
+    # 02:00+02:00 and 02:00+01:00 are two real bars an hour apart; with offsets dropped they share a stamp
+    stamps = ["2019-10-27T00:00:00+02:00", "2019-10-27T01:00:00+02:00", "2019-10-27T02:00:00+02:00",
+              "2019-10-27T02:00:00+01:00", "2019-10-27T03:00:00+01:00", "2019-10-27T04:00:00+01:00"]
+    prices = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
+    text = "Date,Close\n" + "".join(f"{d},{p}\n" for d, p in zip(stamps, prices))
+    with pytest.warns(DataWarning, match="hold different prices.*kept the first of each"):
+        s = load_prices(write(tmp_path, "dst.csv", text))
+    assert list(s.prices) == [10.0, 11.0, 12.0, 14.0, 15.0]
+
+
+def test_a_dataframe_with_date_and_time_columns_gets_both(tmp_path):
+    frame = pd.DataFrame({"Date": ["2020-01-02"] * 3, "Time": ["9:30 AM", "9:31 AM", "9:32 AM"], "Close": [1.0, 2.0, 3.0]})
+    s = as_price_series(frame)
+    assert list(s.frame.index.strftime("%H:%M")) == ["09:30", "09:31", "09:32"] and list(s.prices) == [1.0, 2.0, 3.0]
