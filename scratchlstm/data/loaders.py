@@ -121,8 +121,8 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     cut = unfinished_last_line(body, layout)
     if cut is not None:
         body = body[: len(body) - len(cut)]
-        notes.append(f"the file ends inside its last row ({cut.strip()!r}, no line break after it, shorter than the rows "
-                     "before): dropped as cut short; end the file with a line break if that row is complete")
+        notes.append(f"the file ends inside its last row ({cut.strip()!r}: no line break after it, and fewer fields, characters "
+                     "or decimals than the rows before): dropped as cut short; end the file with a line break if that row is complete")
     only = _needed_columns(layout.columns, price_column) if len(body) > large_file_chars else None
     if only is not None:
         dropped = [c for c in layout.columns if c not in only]

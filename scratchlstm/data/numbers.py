@@ -167,7 +167,7 @@ def _settle_mixed(column: _Column, fits: list, loose: list, where, source) -> tu
     mark = looser[1]
     k = int(np.flatnonzero((a != b) & ~np.isnan(a))[0])
     grouped = column.text.index[k]
-    plain = next(i for i, s in column.shapes.items() if mark not in s and _UNGROUPED.match(s))
+    plain = next((i for i, s in column.shapes.items() if mark not in s and _UNGROUPED.match(s)), grouped)
 
     def line(i):
         k = column.text.index.get_loc(i)
