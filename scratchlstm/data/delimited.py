@@ -63,9 +63,10 @@ def sniff_layout(text: str, source) -> Layout:
     end = text.find("\n", 2**16)  # whole lines only, however long the first ones are
     head = text if end == -1 else text[:end]
     lines = _LINE_BREAKS.split(head)
-    start = next((k for k, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), len(lines))
+    visible = [INVISIBLE.sub("", line) for line in lines[:2**10]]
+    start = next((k for k, line in enumerate(visible) if line.strip() and not line.lstrip().startswith("#")), len(lines))
     lines = lines[: start + BANNER_LINES + SNIFF_LINES + 1]
-    sep = _SEP_LINE.fullmatch(lines[start]) if start < len(lines) else None
+    sep = _SEP_LINE.fullmatch(visible[start]) if start < len(visible) else None
     if sep:
         header = next((k for k in range(start + 1, len(lines)) if lines[k].strip()), None)
         if header is None:

@@ -240,6 +240,10 @@ def cases() -> list[Case]:
     add("header", "Excel's quoted \"sep=,\" line", "sep-quoted.csv", b'"sep=,"\n' + csv("Date,Close", rows), Reads([float(t) for t in plain]))
     add("header", "a byte-order mark twice", "bom2.csv", b"\xef\xbb\xbf" + "\ufeff".encode() + csv("Date,Close", rows),
         Reads([float(t) for t in plain]))
+    add("header", "two byte-order marks, then Excel's sep=; line", "bom-sep.csv", "\ufeff\ufeffsep=;\n".encode() + csv("Date;Close", eu_rows),
+        Reads([float(t) for t in plain], says=("delimiter ';'", "decimal ','")))
+    add("header", "two byte-order marks, then a comment line", "bom-comment.csv", "\ufeff\ufeff# from a, b\n".encode() + csv("Date,Close", rows),
+        Reads([float(t) for t in plain]))
     add("header", "a zero-width space in the header (Close\\u200b)", "zwsp.csv", csv("Date,Close\u200b", rows), Reads([float(t) for t in plain]))
     adj = [f"{d},{t},{float(t) * 0.9:.4f}" for d, t in zip(days(), plain)]
     add("header", "a no-break space in Adj\\u00a0Close", "nbsp.csv", csv("Date,Close,Adj\u00a0Close", adj),
