@@ -1,6 +1,7 @@
 """Run the real command line on every kind of awkward or bad input and tabulate what the user gets.
 
-    python scripts/bad_inputs_table.py > bad-inputs.md      # about three minutes on 2 cores
+    python scripts/bad_inputs_table.py > bad-inputs.md      # about five minutes on 2 cores
+    python scripts/bad_inputs_table.py --awkward            # only the awkward files of tests/data/awkward_files.py
 
 Each case writes its files into a temporary folder and runs ``python -m scratchlstm ...`` in a
 subprocess, so the messages and exit codes are exactly those of the installed program. Columns: the
@@ -25,6 +26,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for the test suite's case list
+from tests.data.awkward_files import cases as awkward_cases  # noqa: E402
 
 FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
@@ -56,6 +60,14 @@ def run(args, env=None, cwd=None, shell=None):
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     cases: list[tuple[str, dict]] = []
+    for case in awkward_cases():  # mixed number formats, currency signs, cut last rows, time columns, overlaps, Excel
+        path = tmp / case.filename
+        path.write_bytes(case.content)
+        cases.append((f"{case.kind}: {case.name}", dict(args=["forecast", "--csv", str(path), "--out", str(tmp / f"out-{len(cases)}"),
+                                                               *FAST, *case.flags], out=tmp / f"out-{len(cases)}")))
+    if sys.argv[1:] == ["--awkward"]:
+        _table(cases, tmp)
+        return
 
     def file_case(name, filename, write, *extra):
         path = tmp / filename
@@ -166,17 +178,7 @@ def main() -> None:
     cases += [(name, dict(args=["predict", *args])) for name, args in predict]
     cases.append(("fetch while offline", dict(args=["fetch", "bitcoin", "--days", "30", "--out", str(tmp / "btc.csv")])))
 
-    print("| case | exit | what the user sees | files left in --out |")
-    print("|---|---|---|---|")
-
-    def row(name, code, seen, out):
-        left = "-" if out is None or not Path(out).is_dir() else ", ".join(sorted(p.name for p in Path(out).iterdir())) or "(empty)"
-        seen = seen.replace(str(tmp) + "/", "").replace("|", "\\|")
-        print(f"| {name} | {code} | {seen} | {left} |", flush=True)
-
-    for name, case in cases:
-        code, seen = run(case["args"], env=case.get("env"))
-        row(name, code, seen, case.get("out"))
+    row = _table(cases, tmp)
 
     # a second run into a folder in use, a closed stdout, SIGTERM mid-training
     busy = tmp / "busy"
@@ -192,6 +194,22 @@ def main() -> None:
     row("SIGTERM mid-training", first.returncode, err.decode().strip().splitlines()[-1], busy)
     code, seen = run([], shell=f"{sys.executable} -m scratchlstm forecast --out {tmp / 'head'} {' '.join(FAST)} | head -1")
     row("stdout closed early (| head -1)", code, seen, tmp / "head")
+
+
+def _table(cases, tmp):
+    """Run the cases and print the table; returns the function that prints one more row."""
+    print("| case | exit | what the user sees | files left in --out |")
+    print("|---|---|---|---|")
+
+    def row(name, code, seen, out):
+        left = "-" if out is None or not Path(out).is_dir() else ", ".join(sorted(p.name for p in Path(out).iterdir())) or "(empty)"
+        seen = seen.replace(str(tmp) + "/", "").replace("|", "\\|")
+        print(f"| {name} | {code} | {seen} | {left} |", flush=True)
+
+    for name, case in cases:
+        code, seen = run(case["args"], env=case.get("env"))
+        row(name, code, seen, case.get("out"))
+    return row
 
 
 if __name__ == "__main__":

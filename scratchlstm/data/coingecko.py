@@ -4,7 +4,11 @@
 
 returns ``{"prices": [[ms, price], ...], "market_caps": [...], "total_volumes": [...]}``. For daily
 data the last entry is the current, unfinished day (its "price" is the latest trade), so it is
-dropped: a close must be a close.
+dropped: a close must be a close. ``fetch`` always asks for data up to now, so it drops the last day
+whatever its stamp. A saved response passed as a file may also come from elsewhere (a ``/range``
+query ending in the past), so the loader drops its last point only when it shows itself as the
+running price: the others lie on one grid (every day at 00:00 UTC) and it does not
+(``ends_with_running_price``).
 """
 
 from __future__ import annotations
@@ -76,6 +80,21 @@ def coingecko_frame(doc, source="CoinGecko response") -> pd.DataFrame:
         if isinstance(values, list) and len(values) == len(prices):
             frame[column] = _pairs(values, key, source)[:, 1]
     return frame
+
+
+def ends_with_running_price(stamps: pd.DatetimeIndex) -> bool:
+    """Whether the last of ``stamps`` (sorted) is off the regular grid that all the others lie on.
+
+    CoinGecko's daily points are stamped at 00:00 UTC; the live price of the day in progress is
+    stamped when the request was made (``14:37:05.123``).
+    """
+    if len(stamps) < 3:
+        return False
+    ns = stamps.asi8  # nanoseconds
+    step = int(np.median(np.diff(ns[:-1])))
+    if step <= 0 or np.any((ns[:-1] - ns[0]) % step):
+        return False
+    return bool((ns[-1] - ns[0]) % step)
 
 
 def _pairs(values, key: str, source) -> np.ndarray:

@@ -4,10 +4,24 @@ The delimiter is the one of ``DELIMITERS`` that splits the header into two or mo
 sampled row into as many; quoted fields (``"4160,62"``) count as one. When two fit equally, the one
 whose header names a date column wins; when that does not decide either, the file is refused.
 Lines above the header that do not split like it (a banner such as CryptoDataDownload's URL) are
-skipped, up to ``BANNER_LINES``.
+skipped, up to ``BANNER_LINES``; so are any number of comment lines (starting with ``#``) and blank
+lines at the top, and Excel's ``sep=;`` line, whose delimiter is then the one used. Header names
+lose the invisible characters that editors leave in them (a second byte-order mark, zero-width
+spaces; a no-break space counts as a space), and nameless columns that hold nothing (what Excel
+writes for empty trailing cells: ``Date,Close,,``) are dropped.
 
-Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing and
-numbers with marks stay text for ``numbers.read_numbers``.
+A file cut short while it was written or copied ends inside its last row, without a final line
+break. ``unfinished_last_line`` applies one rule: when the file does not end with a line break, its
+last row is unfinished if it has fewer fields than the header, an open quote, or a last field
+shorter than that field in every one of the rows before it (``12`` below ``1240.12``), or with fewer
+digits after its last mark than the same number of digits every row before it has (``1240.1`` or
+``1240`` below rows of two decimals). Such a row is dropped with a note; a file whose short last row
+is real gets it back by ending with a line break. A cut that none of these shows (whole numbers of
+differing lengths, ``1240`` cut to ``124`` beside ``999``) cannot be told from a real price.
+
+Every value is read as pandas reads it, except that only ``MISSING_TOKENS`` mean missing, numbers
+with marks stay text for ``numbers.read_numbers``, and numbers are parsed exactly (pandas's default
+parser can miss the nearest float by one unit in the last place: ``1.0074168508447439e-06``).
 """
 
 from __future__ import annotations
@@ -26,6 +40,11 @@ DELIMITERS = (",", ";", "\t", "|")
 BANNER_LINES = 3
 SNIFF_LINES = 50
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "unix", "snapped_at")
+INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")  # byte-order marks, zero-width characters, soft hyphen
+_SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)  # Excel's first line naming the delimiter
+_LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+_AFTER_MARK = re.compile(r"\d[.,](\d*)$")
+UNNAMED = "unnamed column "  # the name given to a column whose header field is empty
 
 
 @dataclass(frozen=True)
@@ -43,41 +62,104 @@ def sniff_layout(text: str, source) -> Layout:
     """Find the delimiter, the header line and the layout of a delimited price file."""
     end = text.find("\n", 2**16)  # whole lines only, however long the first ones are
     head = text if end == -1 else text[:end]
-    lines = re.split(r"\r\n|\r|\n", head)[: BANNER_LINES + SNIFF_LINES + 1]
-    for banner in range(min(BANNER_LINES, len(lines)) + 1):
-        rows = [line for line in lines[banner:] if line.strip()]
+    lines = _LINE_BREAKS.split(head)
+    visible = [INVISIBLE.sub("", line) for line in lines[:2**10]]
+    start = next((k for k, line in enumerate(visible) if line.strip() and not line.lstrip().startswith("#")), len(lines))
+    lines = lines[: start + BANNER_LINES + SNIFF_LINES + 1]
+    sep = _SEP_LINE.fullmatch(visible[start]) if start < len(visible) else None
+    if sep:
+        header = next((k for k in range(start + 1, len(lines)) if lines[k].strip()), None)
+        if header is None:
+            raise refuse(source, "the file has a 'sep=' line but no header below it", "Download the prices again")
+        return _layout(lines, header, sep.group(1), source)
+    for banner in range(min(BANNER_LINES, len(lines) - start) + 1):
+        rows = [line for line in lines[start + banner:] if line.strip()]
         if not rows:
             break
-        skipped = [line for line in lines[:banner] if line.strip()]
+        skipped = [line for line in lines[start:start + banner] if line.strip()]
         # a banner (CryptoDataDownload's URL line) is not a row: it does not split into fields
         fitting = [d for d in DELIMITERS if _splits_evenly(rows, d) and all(len(_fields(line, d)) < 2 for line in skipped)]
         if fitting:
-            header = banner + next(k for k, line in enumerate(lines[banner:]) if line.strip())
+            header = start + banner + next(k for k, line in enumerate(lines[start + banner:]) if line.strip())
             return _layout(lines, header, _choose(fitting, rows[0], source), source)
-    header = next((k for k, line in enumerate(lines) if line.strip()), 0)
+    header = start if start < len(lines) else 0
     delimiter = max(DELIMITERS, key=lambda d: len(_fields(lines[header], d)))  # ragged rows: pandas says where
     return _layout(lines, header, delimiter, source)
 
 
-def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None) -> pd.DataFrame:
-    """The table below the header; columns lower-cased; those in ``as_text`` kept as text."""
+def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None,
+               only: list[str] | None = None) -> pd.DataFrame:
+    """The table below the header; columns lower-cased; those in ``as_text`` kept as text, or only those in ``only``."""
     skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
-    positions = [layout.columns.index(c) for c in as_text] if as_text else None
+    chosen = as_text or only
+    positions = sorted(layout.columns.index(c) for c in chosen) if chosen else None
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
+        # bytes, not io.StringIO: pandas reads a StringIO through a buffer of 4 bytes per character
+        frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip, header=0, skipinitialspace=True,
                             na_values=list(MISSING_TOKENS), keep_default_na=False, usecols=positions,
-                            dtype=str if as_text else None)
+                            dtype=str if as_text else None, float_precision="round_trip")  # the float each text names
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
         raise refuse(source, f"this is not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
                      "Export the prices as a delimited text file (comma, semicolon or tab)") from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas made the first column the index: rows are too long
         raise refuse(source, "some rows have more fields than the header", "Check the delimiters; every row needs one value per column")
-    names = [layout.columns[p] for p in positions] if positions else list(layout.columns)
+    names = [layout.columns[p] for p in positions] if positions is not None else list(layout.columns)
     if len(names) != len(frame.columns):
         raise refuse(source, f"the header has {len(names)} fields but pandas read {len(frame.columns)} columns",
                      "Check the quotes in the header line")
     frame.columns = names
-    return frame
+    empty = [c for c in names if c.startswith(UNNAMED) and frame[c].isna().all()]  # Excel's empty trailing cells
+    return frame.drop(columns=empty)
+
+
+def unfinished_last_line(text: str, layout: Layout) -> str | None:
+    """The last row of a file cut short inside it (see the module docstring), or None."""
+    if text.endswith(("\n", "\r")):
+        return None
+    whole = len(text) <= 2**16
+    tail = _LINE_BREAKS.split(text if whole else text[-2**16:])
+    if not tail[-1].strip():
+        return None
+    first_row = layout.header_line + 1 + layout.skip_after_header if whole else 1  # a partial first line when cut
+    rows = [line for line in tail[first_row:] if line.strip()]
+    if len(rows) < 2:
+        return None  # nothing to compare the last row with
+    last, before = rows[-1], rows[-1 - SNIFF_LINES:-1]
+    if last.count('"') % 2:
+        return last
+    fields = _fields(last, layout.delimiter)
+    if len(fields) < len(layout.columns):
+        return last
+    previous = [(_fields(line, layout.delimiter) or [""])[-1].strip() for line in before]
+    value = fields[-1].strip()
+    if len(value) < min(map(len, previous)):
+        return last
+    decimals = {_digits_after_mark(v) for v in previous}
+    if len(decimals) == 1 and None not in decimals:  # every row before has k digits after its mark
+        own = _digits_after_mark(value)
+        if own is None or own < next(iter(decimals)):
+            return last
+    return None
+
+
+def _digits_after_mark(value: str) -> int | None:
+    found = _AFTER_MARK.search(value)
+    return len(found.group(1)) if found else None
+
+
+def row_places(text: str, layout: Layout):
+    """``where(k)``: the line number of the table's row ``k`` (``"line 7"``), counted when a message needs it."""
+    def where(k: int) -> str:
+        lines = _LINE_BREAKS.split(text)
+        first = layout.header_line + 1 + layout.skip_after_header
+        numbers = [n + 1 for n in range(first, len(lines)) if lines[n].strip()]
+        return f"line {numbers[k]}" if k < len(numbers) else f"row {k + 1}"
+    return where
+
+
+def clean_name(field: str) -> str:
+    """A header name as the loaders compare it: invisible characters removed, no-break spaces as spaces, lower case."""
+    return INVISIBLE.sub("", field).replace("\u00a0", " ").strip().lower()
 
 
 def _fields(line: str, delimiter: str) -> list[str]:
@@ -106,7 +188,7 @@ def _choose(fitting: list[str], header: str, source) -> str:
 
 
 def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layout:
-    columns = [f.strip().lower() for f in _fields(lines[header_line], delimiter)]
+    columns = [clean_name(f) or f"{UNNAMED}{k + 1}" for k, f in enumerate(_fields(lines[header_line], delimiter))]
     below = _fields(lines[header_line + 1], delimiter) if header_line + 1 < len(lines) else []
     fmt, skip_after = "yahoo", 0
     if columns[:1] == ["price"] and [f.strip().lower() for f in below[:1]] == ["ticker"]:
@@ -116,7 +198,7 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
         fmt = "cryptodatadownload"
     seen: dict[str, str] = {}
     for raw, name in zip(_fields(lines[header_line], delimiter), columns):
-        if name in seen and name:
+        if name in seen:
             raise same_name(source, seen[name].strip(), raw.strip())
         seen[name] = raw
     return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))

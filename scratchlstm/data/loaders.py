@@ -14,8 +14,10 @@ Whatever the layout, the file's conventions are read from its content: gzip and 
 separator (``numbers``), the date format and order and any UTC offsets (``dates``), and the
 frequency (``frequency``). Where the content cannot decide, the file is refused with the option
 that settles it (``decimal=``, ``date_format=``). Then every series, from a file or from memory
-(``as_price_series``), is sorted by time, its duplicated stamps dropped (with a warning), its
-missing prices handled only as ``missing=`` says, and its long gaps reported.
+(``as_price_series``), is sorted by time, its duplicated stamps dropped (with a warning) when their
+prices agree within rounding and refused when they do not (two downloads that disagree), its missing
+prices handled only as ``missing=`` says, and its long gaps reported. An ``Adj Close`` column that is
+empty in every row gives way to ``Close`` (with a note); a ``Time`` column is joined to ``Date``.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from ..settings import check_fields, setting
-from .coingecko import coingecko_frame
+from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
-from .delimited import DATE_COLUMNS, read_table, same_name, sniff_layout
+from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
 from .frequency import detect_frequency, gap_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -62,13 +65,18 @@ class LoadOptions:
         return asdict(self)
 PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last")
 SYMBOL_COLUMNS = ("symbol", "ticker")
-_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(:\d{2})?")
+_TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
+ADJUSTED = ("adj close", "adj_close")
+# Above this many characters a file is read with only the columns the series needs (dates, times,
+# prices, symbols): a 190 MB file of minute bars with eight columns needed 1.8 GB read whole.
+LARGE_FILE_CHARS = 32 * 2**20
+ROUNDING_SHARE = 1e-3  # duplicated stamps agree when their prices differ by rounding and by at most this share
 
 __all__ = ["DataWarning", "Detected", "MISSING_POLICIES", "PriceSeries", "as_price_series", "load_prices"]
 
 
 def load_prices(path: str | Path, *, price_column: str | None = None, missing: str = "error", decimal: str | None = None,
-                date_format: str | None = None) -> PriceSeries:
+                date_format: str | None = None, large_file_chars: int = LARGE_FILE_CHARS) -> PriceSeries:
     """Load a price file of any supported format and convention (see the module docstring).
 
     Parameters
@@ -86,6 +94,11 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     date_format : str, optional
         A strftime pattern for the dates (e.g. ``"%d/%m/%Y"``) when their order cannot be told;
         by default it is detected.
+    large_file_chars : int
+        Above this many characters of text, only the columns the series needs are read (the date
+        and time, the price columns, a symbol column), to bound the memory a large file takes;
+        the others are left out of the series and of the detection of the number format (a note
+        says so).
 
     Returns
     -------
@@ -104,28 +117,44 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     if text.text.lstrip().startswith(("{", "[")):
         return _load_coingecko(path, text, price_column, missing, notes)
     layout = sniff_layout(text.text, path)
-    table = read_table(text.text, layout, path)
+    body = text.text
+    cut = unfinished_last_line(body, layout)
+    if cut is not None:
+        body = body[: len(body) - len(cut)]
+        notes.append(f"the file ends inside its last row ({cut.strip()!r}: no line break after it, and fewer fields, characters "
+                     "or decimals than the rows before): dropped as cut short; end the file with a line break if that row is complete")
+    only = _needed_columns(layout.columns, price_column) if len(body) > large_file_chars else None
+    if only is not None:
+        dropped = [c for c in layout.columns if c not in only]
+        if dropped:
+            notes.append(f"a large file ({len(body) / 2**20:.0f} MB of text): read only its columns {', '.join(map(repr, only))}; "
+                         "the others' numbers did not take part in telling the decimal mark")
+    table = read_table(body, layout, path, only=only)
     if len(table) == 0:
         raise refuse(path, "the file has a header but no rows", "Download a longer history")
     _one_symbol(table, path)
     date_column = _date_column(table.columns, path)
     price = _price_column(table.columns, date_column, price_column, path)
+    if price_column is None and price in ADJUSTED and table[price].isna().all() and "close" in table.columns:
+        notes.append(f"column {price!r} is empty in every row; the price is column 'close'")
+        price = "close"
     floats = [c for c in table.columns if c != date_column and pd.api.types.is_float_dtype(table[c])]
     recheck = [c for c in floats if decimal == "," or could_be_dot_grouped(table[c])]  # see could_be_dot_grouped
     if recheck:
-        table[recheck] = read_table(text.text, layout, path, as_text=recheck)
-    table, reading = _dates_out(table, date_column, date_format, path)
+        table[recheck] = read_table(body, layout, path, as_text=recheck)
+    where = row_places(body, layout)
+    table, reading = _dates_out(table, date_column, date_format, path, where)
     text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
-    table, numbers = read_numbers(table, text_columns, price_column=price, decimal=decimal, source=path)
+    table, numbers = read_numbers(table, text_columns, price_column=price, decimal=decimal, source=path, where=where)
     point = any(c not in recheck for c in floats)  # pandas read a fraction with '.' that no grouping explains
     frame, fmt = table.set_index(reading.stamps.rename("date")), layout.format
     if fmt == "yahoo" and not {"open", "high", "low", "close"} <= set(frame.columns):
         fmt = "date-price"  # only a date and a price: nothing says where it came from
     if date_column in ("timestamp", "unix") and reading.kind.startswith("unix") and _spacing(frame.index) <= pd.Timedelta(minutes=1):
-        frame, fmt = _daily_from_minutes(frame, price), "kaggle-minute"
-        notes.append("minute bars resampled to daily bars (UTC days: first open, highest high, lowest low, last close)")
+        frame, fmt = _daily_from_minutes(frame, price, notes), "kaggle-minute"
     detected = Detected(encoding=text.encoding, compression=text.compression, delimiter=layout.delimiter,
                         decimal=numbers.decimal or ("." if point else None), thousands=numbers.thousands,
+                        thousands_partly=numbers.partly, unit=numbers.unit,
                         dates=reading.describe(), date_format=reading.format, date_order=reading.order,
                         offsets=reading.offsets_text() or None)
     return _finish(frame, price, source=path, fmt=fmt, missing=missing, detected=detected, notes=notes)
@@ -203,6 +232,11 @@ def _load_coingecko(path: Path, text: Text, price_column, missing, notes) -> Pri
     except RecursionError:
         raise refuse(path, "this JSON is nested too deeply to be a price file", "Save the API response again") from None
     frame = coingecko_frame(doc, path).set_index("date")
+    if ends_with_running_price(frame.index.sort_values()):
+        last = frame.index.max()
+        notes.append(f"the last point ({last:%Y-%m-%d %H:%M} UTC) is off the grid of the others: CoinGecko's running "
+                     "price of an unfinished period, not a close; dropped, as fetch does")
+        frame = frame[frame.index != last]
     price = _price_column(frame.columns, None, price_column, path)
     detected = Detected(encoding=text.encoding, compression=text.compression, dates="unix milliseconds")
     return _finish(frame, price, source=path, fmt="coingecko", missing=missing, detected=detected, notes=notes)
@@ -234,6 +268,14 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
                    detected=detected, notes=notes or [])
 
 
+def _needed_columns(columns: tuple[str, ...], price_column: str | None) -> list[str]:
+    """The columns a price series is made of: its date (and time), its price, a symbol to check."""
+    date = next((c for c in DATE_COLUMNS if c in columns), None)
+    wanted = [date, "time" if date == "date" else None, *SYMBOL_COLUMNS]
+    wanted += [price_column.strip().lower()] if price_column else list(PRICE_COLUMNS)
+    return [c for c in columns if c in wanted]
+
+
 def _one_symbol(table: pd.DataFrame, source) -> None:
     """Refuse a long table of several instruments: its rows would merge into one series of duplicated dates."""
     for column in SYMBOL_COLUMNS:
@@ -249,21 +291,32 @@ def _date_column(columns, source, in_memory: bool = False) -> str:
     found = next((c for c in DATE_COLUMNS if c in columns), None)
     if found is None:
         fix = "Give it a DatetimeIndex or a column named Date" if in_memory else "Rename the date column to Date"
-        raise refuse(source, f"no date column (looked for {', '.join(DATE_COLUMNS)}; found {', '.join(map(str, list(columns)[:8]))})", fix)
+        raise refuse(source, f"no date column (looked for {', '.join(DATE_COLUMNS)}; found {', '.join(map(repr, list(columns)[:8]))})", fix)
     return found
 
 
-def _dates_out(table: pd.DataFrame, date_column: str, date_format, source) -> tuple[pd.DataFrame, DateReading]:
+def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where=None) -> tuple[pd.DataFrame, DateReading]:
     """The table without its date column(s), and the stamps read from them.
 
-    A ``time`` column of times of day beside ``date`` (``2019-01-31`` and ``14:30``) is joined to it:
-    reading the date alone would give every bar of a day the same stamp.
+    A ``time`` column beside ``date`` (``2019-01-31`` and ``14:30``, ``9:30 AM`` or ``09:30:00.000``)
+    is joined to it: reading the date alone would give every bar of a day the same stamp. A time
+    column that holds anything but times of day is refused, never ignored; an empty one is dropped.
     """
     values, used = table[date_column], [date_column]
     if date_column == "date" and "time" in table.columns:
-        times = table["time"].astype(object).map(lambda t: str(t).strip())
-        if table["time"].notna().all() and times.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
-            values, used = table["date"].astype(object).map(lambda d: str(d).strip()) + " " + times, ["date", "time"]
+        used.append("time")
+        if table["time"].notna().any():
+            times = table["time"].astype(object).map(lambda t: str(t).strip())
+            bad = table["time"].isna() | ~times.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t)))
+            if bad.any():
+                k = int(np.flatnonzero(bad.to_numpy())[0])
+                place = where(k) if where is not None else f"row {k + 1}"
+                shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(times.iloc[k])
+                raise refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or "
+                                     "9:30 AM, so the two cannot be joined into time stamps",
+                             "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
+                             "Time column if each date has one row")
+            values = table["date"].astype(object).map(lambda d: str(d).strip()) + " " + times
     reading = parse_dates(values, name=date_column, source=source, date_format=date_format)
     return table.drop(columns=used), reading
 
@@ -273,11 +326,11 @@ def _price_column(columns, date_column, price_column: str | None, source) -> str
     if price_column is not None:
         column = price_column.strip().lower()
         if column not in names:
-            raise refuse(source, f"no column {price_column!r} (columns: {', '.join(names)})", "Pass one of those to --price-column")
+            raise refuse(source, f"no column {price_column!r} (columns: {', '.join(map(repr, names))})", "Pass one of those to --price-column")
         return column
     column = next((c for c in PRICE_COLUMNS if c in names), None)
     if column is None:
-        raise refuse(source, f"no price column (looked for Close, Adj Close, Price; found {', '.join(names)})",
+        raise refuse(source, f"no price column (looked for Close, Adj Close, Price; found {', '.join(map(repr, names))})",
                      "Rename the closing-price column to Close, or pass --price-column")
     return column
 
@@ -288,14 +341,64 @@ def _spacing(index: pd.DatetimeIndex) -> pd.Timedelta:
     return index.sort_values().to_series().diff().median()
 
 
-def _daily_from_minutes(frame: pd.DataFrame, price: str) -> pd.DataFrame:
-    """Daily bars from minute bars: open first, high max, low min, the price column last, volumes summed."""
+def _daily_from_minutes(frame: pd.DataFrame, price: str, notes: list[str]) -> pd.DataFrame:
+    """Daily bars from minute bars: open first, high max, low min, the price column last, volumes summed.
+
+    A last day whose bars stop before its final minute (a download made during the day) has no
+    close yet: it is dropped, with a note.
+    """
     frame = frame.sort_index()
     rules = {"open": "first", "high": "max", "low": "min", "close": "last", price: "last"}
     rules.update({c: "sum" for c in frame.columns if c.startswith("volume")})
     rules = {c: r for c, r in rules.items() if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])}
     daily = frame.resample("1D").agg(rules)
-    return daily[daily[price].notna()] if price in daily else daily
+    daily = daily[daily[price].notna()] if price in daily else daily
+    if {"open", "high", "low"} <= set(rules):
+        notes.append("minute bars resampled to daily bars (UTC days: first open, highest high, lowest low, last close)")
+    else:
+        notes.append("minute bars resampled to daily bars (UTC days: the last price of each)")
+    end, step = frame.index[-1], frame.index.to_series().diff().min()
+    if len(daily) and daily.index[-1] == end.normalize() and end + step < end.normalize() + pd.Timedelta(days=1):
+        notes.append(f"the last day's bars stop at {end:%H:%M} UTC, before its last minute: {end:%Y-%m-%d} has no close yet; dropped")
+        daily = daily.iloc[:-1]
+    return daily
+
+
+def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> str:
+    """The note on duplicated stamps, or a refusal when their prices disagree beyond rounding.
+
+    Two prices of one stamp agree when they differ by at most half a unit in the last decimal of
+    the coarser one (``1234.57`` and ``1234.5678``) and by at most ``ROUNDING_SHARE`` of the price.
+    ``tolerate`` keeps disagreeing ones (the first of each) with a note instead: the repeated hour
+    of an autumn clock change, whose offsets were dropped, holds two real bars.
+    """
+    dup = frame.index.duplicated(keep=False)
+    groups = frame.loc[dup, price].dropna().groupby(level=0)
+    low, high = groups.min(), groups.max()
+    coarse = groups.agg(lambda v: min(_decimals(x) for x in v))
+    spread = high - low
+    beyond = (spread > 0.5 * 10.0 ** -coarse.astype(float) * (1 + 1e-9)) | (spread > ROUNDING_SHARE * high)
+    n = int(frame.index.duplicated(keep="first").sum())
+    first = frame.index[frame.index.duplicated(keep="first")][0]
+    shown = f"{first:%Y-%m-%d}" if first == first.normalize() else str(first)
+    if beyond.any():
+        worst = (spread / high)[beyond].idxmax()
+        when = f"{worst:%Y-%m-%d}" if worst == worst.normalize() else str(worst)
+        count = f"{int(beyond.sum())} of the {n}" if beyond.sum() < n else f"{n}"
+        how = f"{count} duplicated time stamp(s) hold different prices, by up to {spread[worst] / high[worst]:.3g} " \
+              f"of the price ({when}: {low[worst]:.10g} and {high[worst]:.10g})"
+        if not tolerate:
+            raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",
+                         "Keep the rows of one download only (delete the other's), then run again")
+        return f"{how}; kept the first of each (the repeated hour of a clock change)"
+    rounding = " within rounding" if (spread > 0).any() else ""
+    return f"{n} duplicated time stamp(s) dropped (kept the first of each; their prices agree{rounding}), e.g. {shown}"
+
+
+def _decimals(x: float) -> int:
+    """How many decimals the shortest text of ``x`` has (``1234.57``: 2)."""
+    text = np.format_float_positional(float(x), trim="-")
+    return len(text.partition(".")[2])
 
 
 def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, detected: Detected, notes: list[str]) -> PriceSeries:
@@ -308,9 +411,8 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
         frame = frame.sort_index(kind="stable")
     dup = frame.index.duplicated(keep="first")
     if dup.any():
-        first = frame.index[dup][0]
-        shown = f"{first:%Y-%m-%d}" if first == first.normalize() else str(first)
-        message = f"{int(dup.sum())} duplicated time stamp(s) dropped (kept the first of each), e.g. {shown}"
+        tolerate = detected.offsets is not None and not (frame.index == frame.index.normalize()).all()
+        message = _duplicates(frame, price, source, tolerate=tolerate)
         notes.append(message)
         warnings.warn(f"{source}: {message}", DataWarning, stacklevel=3)
         frame = frame[~dup]
@@ -318,7 +420,9 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if n_missing:
         if missing == "error":
             what = price if price.endswith("price") else f"{price} price"
-            raise refuse(source, f"{n_missing} row(s) have no {what}", "Pass --missing drop to drop them or --missing ffill to carry the last price forward")
+            other = ", or --price-column close to use the Close column" if price in ADJUSTED and "close" in frame.columns else ""
+            raise refuse(source, f"{n_missing} row(s) have no {what}",
+                         f"Pass --missing drop to drop them or --missing ffill to carry the last price forward{other}")
         if missing == "drop":
             frame = frame[frame[price].notna()]
         else:

@@ -7,13 +7,23 @@ when every value is
     [+-] whole [D digits] [e[+-]digits]      whole: digits, or, when T occurs in the column,
                                              1-3 digits then groups of T and exactly 3 digits
 
-so a separator is removed only when every value of the column agrees: if one value is grouped
-(``1,234.5``), every value of 4 or more whole digits must be (``12345.6`` beside it is refused).
+A column may also group some values and not others (``"45,653"`` beside ``45279``, as a spreadsheet
+writes cells formatted differently). Read strictly, the mark in ``45,653`` is then a decimal comma
+and the value 1000 times smaller than its neighbours; read loosely, it separates thousands. When both
+readings fit and give different numbers, the column is refused with the line numbers of the two
+values and the ``decimal=`` that settles it; when only the loose reading fits (``1,234.5`` beside
+``12345.6``: the ',' cannot be a decimal mark there), it is read that way and ``NumberFormat.partly``
+says so. Never a silent factor of 1000.
 
 The conventions under which every number column reads are kept. When they give the price column
 the same numbers, the file is read; when they differ (every value ``1,234``: 1234 with a thousands
 comma, or 1.234 with a decimal comma, and no other column tells which), the file is refused and the
 ``decimal=`` argument settles it. Nothing is ever stripped on a guess.
+
+A currency sign or unit written in every value of a column (``$1,238.83``, ``1234.56 USD``,
+``1.234,56 €``, ``0.0021 BTC``) is recognised and removed when it is the same in every value, and
+``NumberFormat.unit`` names it; a price column whose values carry different units, or a unit in some
+values only, is refused with the line numbers of two that differ.
 
 Speed: the checks run on each column's distinct *shapes* (the text with every digit written as
 ``0``), of which a column has a few dozen however long it is.
@@ -37,6 +47,10 @@ CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_S
 MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
 _UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
 DIGITS_AS_ZERO = str.maketrans("0123456789", "0000000000")  # a value's shape: its text with every digit as 0
+CURRENCY_SIGNS = "$€£¥₿₹₽₩"
+_UNIT = re.compile(rf"(?P<pre>US\$|[A-Z]{{3,5}}(?=[\s\d+-])|[{CURRENCY_SIGNS}])?\s*"
+                   rf"(?P<number>[-+]?[\d.,'\s\u00a0\u202f]*\d(?:[eE][-+]?\d+)?)\s*(?P<post>[{CURRENCY_SIGNS}]|[A-Z]{{3,5}})?")
+_UNIT_HINT = re.compile(rf"[A-Z{CURRENCY_SIGNS}]")
 _NUMBER_LIKE = re.compile(r"[+-]?[0.,' \u00a0\u202f]*0[0.,' \u00a0\u202f]*(?:[eE][+-]?0+)?")  # on shapes
 
 
@@ -46,6 +60,8 @@ class NumberFormat:
 
     decimal: str | None = None
     thousands: str | None = None
+    unit: str | None = None  # the currency sign or unit removed from every price ("$", "USD")
+    partly: bool = False  # the thousands separator is written in some values only (1,234 beside 5678)
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,7 @@ class _Column:
     text: pd.Series  # stripped text, NaN where missing
     shapes: pd.Series  # the text with every digit as "0"
     marks: frozenset  # the mark characters that occur in it
+    unit: str | None = None  # the currency sign or unit removed from every value
 
 
 def could_be_dot_grouped(values: pd.Series) -> bool:
@@ -76,7 +93,7 @@ def could_be_dot_grouped(values: pd.Series) -> bool:
 
 
 def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, decimal: str | None,
-                 source) -> tuple[pd.DataFrame, NumberFormat]:
+                 source, where=None) -> tuple[pd.DataFrame, NumberFormat]:
     """Convert the text ``columns`` of ``frame`` that read as numbers; the others stay text.
 
     Parameters
@@ -91,6 +108,9 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
         The decimal mark, when the caller knows it (``"."`` or ``","``).
     source : str or path
         Named in error messages.
+    where : callable, optional
+        ``where(i)`` names the place of the row at position ``i`` in error messages (``"line 7"``);
+        by default ``"row {i + 1}"``.
 
     Returns
     -------
@@ -99,13 +119,18 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
     found : NumberFormat
         The marks seen in the converted columns.
     """
-    prepared = [_prepare(frame[name], name) for name in columns]
+    prepared = [_prepare(frame[name], name, name == price_column, where, source) for name in columns]
     prepared.sort(key=lambda c: c.name != price_column)  # the price column narrows the conventions first
     if prepared and prepared[0].name == price_column:
         _check_number_like(prepared[0], source)
     converted, fitting = [], [conv for conv in CONVENTIONS if decimal is None or conv[0] == decimal]
+    partly = False
     for column in prepared:
         fits = [conv for conv in fitting if _reads(column, conv)]
+        if column.name == price_column:
+            loose = [conv for conv in fitting if conv not in fits and _reads(column, conv, loose=True)]
+            if loose:
+                fits, partly = _settle_mixed(column, fits, loose, where, source)
         if column.name == price_column and not fits:
             raise _no_convention(column, decimal, source)
         if fits:
@@ -121,15 +146,76 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
             continue  # a secondary column that reads two ways stays text
         out[column.name] = values[0]
     used = [_reading(c.marks, fitting[0]) for c in converted]
-    return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=next((t for _, t in used if t), None))
+    thousands = next((t for _, t in used if t), None)
+    unit = next((c.unit for c in converted if c.name == price_column), None)
+    return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=thousands, unit=unit,
+                             partly=partly and thousands is not None)
 
 
-def _prepare(values: pd.Series, name: str) -> _Column:
+def _settle_mixed(column: _Column, fits: list, loose: list, where, source) -> tuple[list, bool]:
+    """The conventions for a column whose separator is written in some values only (see the module docstring).
+
+    Returns the conventions to keep and whether they are the loose ones; raises when a strict reading
+    (the mark as a decimal one) and a loose one (the mark separating thousands) both fit and differ.
+    """
+    if not fits:
+        return loose, True
+    strict, looser = _reading(column.marks, fits[0]), _reading(column.marks, loose[0])
+    a, b = _convert(column, strict), _convert(column, looser)
+    if np.array_equal(a, b, equal_nan=True):
+        return fits, False
+    mark = looser[1]
+    k = int(np.flatnonzero((a != b) & ~np.isnan(a))[0])
+    grouped = column.text.index[k]
+    plain = next((i for i, s in column.shapes.items() if mark not in s and _UNGROUPED.match(s)), grouped)
+
+    def line(i):
+        k = column.text.index.get_loc(i)
+        return where(k) if where is not None else f"row {k + 1}"
+
+    other = "." if mark == "," else ","
+    raise refuse(source, f"column {column.name!r} mixes two number formats: {column.text[grouped]!r} ({line(grouped)}) is "
+                         f"{a[k]:g} if {mark!r} is the decimal mark, but {column.text[plain]!r} ({line(plain)}) has 4 or more digits "
+                         f"and no separator, as if {mark!r} separated thousands in some values only ({b[k]:g})",
+                 f"Pass decimal={other!r} (--decimal {other}) if {mark!r} separates thousands, or decimal={mark!r} "
+                 f"(--decimal {mark}) if it is the decimal mark")
+
+
+def _prepare(values: pd.Series, name: str, is_price: bool, where, source) -> _Column:
     text = values.astype(object).where(values.notna(), None)
     text = pd.Series([None if v is None else str(v).strip() for v in text], index=values.index, dtype=object)
     text = text.where(~text.isin(MISSING_TOKENS), None)
+    text, unit = _without_unit(text, name, is_price, where, source)
     shapes = text.dropna().map(lambda s: s.translate(DIGITS_AS_ZERO))
-    return _Column(name, text, shapes, _marks("".join(shapes.unique())))
+    return _Column(name, text, shapes, _marks("".join(shapes.unique())), unit)
+
+
+def _without_unit(text: pd.Series, name: str, is_price: bool, where, source) -> tuple[pd.Series, str | None]:
+    """The text without a currency sign or unit that every value carries alike (see the module docstring)."""
+    present = text.dropna()
+    if present.empty or not present.str.contains(_UNIT_HINT).any():
+        return text, None
+    parts = present.str.extract(_UNIT.pattern)
+    read = parts["number"].notna() & present.str.fullmatch(_UNIT.pattern)
+    if not read.any():
+        return text, None
+    units = (parts["pre"].fillna("") + " " + parts["post"].fillna("")).str.strip()
+    kinds = units[read].unique()
+    if read.all() and len(kinds) == 1 and kinds[0]:
+        return text.where(text.isna(), parts["number"].str.strip()), kinds[0].replace(" ", " and ")
+    if not is_price or not (read & (units != "")).any():
+        return text, None  # no value of this column has a unit it could lose: left to the number checks
+    first = units.index[read & (units != "")][0]
+    other = next((i for i in units.index if not read[i] or units[i] != units[first]), None)
+    if other is None:
+        return text, None
+
+    def line(i):
+        k = text.index.get_loc(i)
+        return where(k) if where is not None else f"row {k + 1}"
+
+    raise refuse(source, f"column {name!r} mixes units: {present[first]!r} ({line(first)}) and {present[other]!r} ({line(other)})",
+                 "Export the prices in one currency, with the same sign or unit in every value or in none")
 
 
 def _check_number_like(column: _Column, source) -> None:
@@ -159,15 +245,18 @@ def _fits(shape: str, convention) -> bool:
     return reading is not None and _pattern(*reading).fullmatch(shape) is not None
 
 
-def _reads(column: _Column, convention) -> bool:
-    """Whether every value of the column reads under ``convention``, grouped alike (see the module docstring)."""
+def _reads(column: _Column, convention, loose: bool = False) -> bool:
+    """Whether every value of the column reads under ``convention``, grouped alike unless ``loose``
+    (see the module docstring)."""
     reading = _reading(column.marks, convention)
-    return reading is not None and all(_pattern(*reading).fullmatch(s) for s in column.shapes.unique())
+    return reading is not None and all(_pattern(*reading, loose=loose).fullmatch(s) for s in column.shapes.unique())
 
 
 @lru_cache(maxsize=None)
-def _pattern(d: str | None, t: str | None) -> re.Pattern:
+def _pattern(d: str | None, t: str | None, loose: bool = False) -> re.Pattern:
     whole = rf"\d{{1,3}}(?:{re.escape(t)}\d{{3}})*" if t else r"\d+"
+    if t and loose:
+        whole = rf"(?:{whole}|\d+)"
     if d is None:
         number = whole
     else:

@@ -37,6 +37,8 @@ class Detected:
     delimiter: str | None = None
     decimal: str | None = None  # the decimal mark seen; None when every number is whole
     thousands: str | None = None  # the thousands separator seen and removed
+    thousands_partly: bool = False  # written in some values only ("45,653" beside 45279)
+    unit: str | None = None  # the currency sign or unit removed from every price ("$", "USD")
     dates: str | None = None  # how the dates were read, e.g. "day-first (%d/%m/%Y)" or "unix seconds"
     date_format: str | None = None  # the strftime pattern that reads them, where one does
     date_order: str | None = None  # "day-first", "month-first" or "year-first"
@@ -78,7 +80,9 @@ class PriceSeries:
         parts = [name + (f" ({stored})" if stored else "")]
         for label, value in (("delimiter", d.delimiter), ("decimal", d.decimal), ("thousands", d.thousands)):
             if value is not None:
-                parts.append(f"{label} {value!r}")
+                parts.append(f"{label} {value!r}" + (" (in some values only)" if label == "thousands" and d.thousands_partly else ""))
+        if d.unit:
+            parts.append(f"unit {d.unit!r} removed from every price")
         if d.dates:
             parts.append(f"dates {d.dates}")  # with the offsets, if any
         elif d.offsets:

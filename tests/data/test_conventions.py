@@ -90,10 +90,52 @@ def test_huge_whole_prices_do_not_overflow_the_grouping_check(tmp_path):
     assert list(s.prices) == [1e306, 2e306, 3e306]
 
 
-def test_grouping_must_agree_across_the_column(tmp_path):
-    path = table(tmp_path, "Close", ['"1,234.5"', "12345.6", "2.5"])
-    with pytest.raises(DataError, match=r"no single convention.*'1,234.5' and '12345.6'"):
+def test_grouping_in_some_values_only_is_read_when_no_other_reading_fits(tmp_path):
+    # the ',' of 1,234.5 cannot be a decimal mark (the '.' is): it separates thousands, here only
+    s = load_prices(table(tmp_path, "Close", ['"1,234.5"', "12345.6", "2.5"]))
+    assert list(s.prices) == [1234.5, 12345.6, 2.5]
+    assert "thousands ',' (in some values only)" in s.describe()
+
+
+@pytest.mark.parametrize(
+    "sep, values, mark, lines",
+    [(",", ['"45,653"', "45279", "45300"], ",", (2, 3)),  # a spreadsheet's cells formatted differently
+     (";", ["1.539", "1534", "1.540"], ".", (2, 3)),  # German thousands dots in some cells
+     (";", ["1534", "1535", "1.539"], ".", (4, 2))],
+    ids=["comma-in-some", "german-dot-in-some", "dot-last"])
+def test_a_mark_that_is_a_decimal_or_a_partial_thousands_separator_is_refused_with_lines(tmp_path, sep, values, mark, lines):
+    path = table(tmp_path, "Close", values, sep=sep)
+    with pytest.raises(DataError, match=rf"mixes two number formats: .*\(line {lines[0]}\).*\(line {lines[1]}\).*--decimal") as info:
         load_prices(path)
+    assert "\n" not in str(info.value)
+    other = "." if mark == "," else ","
+    grouped = [float(v.strip('"').replace(mark, "")) for v in values]  # the mark separates thousands
+    assert list(load_prices(path, decimal=other).prices) == grouped
+    assert load_prices(path, decimal=other).detected.thousands_partly
+    as_decimal = [float(v.strip('"').replace(mark, ".")) for v in values]
+    assert list(load_prices(path, decimal=mark).prices) == as_decimal
+
+
+@pytest.mark.parametrize(
+    "values, unit, expected",
+    [(['"$1,238.83"', '"$1,240.00"', "$999.50"], "$", [1238.83, 1240.0, 999.5]),
+     (["1234.56 USD", "1240.00 USD", "1250 USD"], "USD", [1234.56, 1240.0, 1250.0]),
+     (["0.00000123 BTC", "0.00000124 BTC", "0.0000013 BTC"], "BTC", [0.00000123, 0.00000124, 0.0000013]),
+     (["€ 12,5", "€ 13,25", "€ 14"], "€", [12.5, 13.25, 14.0]),
+     (["£12.50", "£13.25", "£14"], "£", [12.5, 13.25, 14.0])],
+    ids=["dollar-thousands", "usd-suffix", "btc-tiny", "euro-prefix-decimal-comma", "pound"])
+def test_one_currency_sign_or_unit_in_every_price_is_removed_and_said(tmp_path, values, unit, expected):
+    sep = ";" if "," in "".join(values) and '"' not in "".join(values) else ","
+    s = load_prices(table(tmp_path, "Close", values, sep=sep))
+    assert list(s.prices) == expected and s.detected.unit == unit
+    assert f"unit {unit!r} removed from every price" in s.describe()
+
+
+@pytest.mark.parametrize("values", [["$12.5", "€13.5", "$14"], ["$12.5", "13.5", "$14"], ["12.5 USD", "13.5 EUR", "14 USD"]],
+                         ids=["dollar-euro", "dollar-in-some", "usd-eur"])
+def test_different_units_in_one_price_column_are_refused(tmp_path, values):
+    with pytest.raises(DataError, match=r"mixes units: .*\(line 2\).*\(line 3\)\. Export the prices in one currency"):
+        load_prices(table(tmp_path, "Close", values))
 
 
 def test_decimal_option_that_the_file_contradicts_is_refused(tmp_path):

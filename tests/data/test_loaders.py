@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scratchlstm.data import DataWarning, load_embedded, load_prices
+from scratchlstm.data import DataWarning, as_price_series, load_embedded, load_prices
 from scratchlstm.data.coingecko import daily_closes, fetch_to_csv
 from scratchlstm.errors import DataError
 from tests.helpers import RecordedResponse
@@ -77,12 +77,25 @@ def test_kaggle_minute_bars_resampled_to_daily(tmp_path):
             lines.append(f"{ts + 60},NaN,NaN,NaN,NaN,NaN,NaN,NaN")
             closes.append(price)
         expected[day] = (closes[0], max(closes) + 0.1, min(closes) - 0.1, closes[-1])
+    # the file goes on to the last day's last minute (without trades), so that day is complete
+    lines += [f"{start + 3 * 86400 - 60 * k},NaN,NaN,NaN,NaN,NaN,NaN,NaN" for k in range(58, 0, -1)]
     s = load_prices(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
     assert s.format == "kaggle-minute" and len(s.frame) == 3
     for day, (o, h, lo, c) in expected.items():
         row = s.frame.iloc[day]
         assert (row["open"], row["high"], row["low"], row["close"]) == pytest.approx((o, h, lo, c))
     assert s.frame["volume_(btc)"].iloc[0] == pytest.approx(24.0)
+
+
+def test_minute_bars_whose_last_day_stops_early_lose_that_day_with_a_note(tmp_path):
+    start = 1325376000  # 2012-01-01 00:00 UTC
+    lines = ["Timestamp,Open,High,Low,Close,Volume_(BTC)"]
+    lines += [f"{start + 60 * k},{1 + k},{1 + k},{1 + k},{1 + k},1" for k in range(2 * 1440)]  # two whole days
+    lines.append(f"{start + 2 * 86400},7,7,7,7,1")  # one minute of the third day: its close is not a close
+    s = load_prices(write(tmp_path, "k.csv", "\n".join(lines) + "\n"))
+    assert list(s.frame.index.strftime("%Y-%m-%d")) == ["2012-01-01", "2012-01-02"]
+    assert list(s.prices) == [1440.0, 2880.0]  # each day's last minute, as written
+    assert any("2012-01-03 has no close yet; dropped" in n for n in s.notes)
 
 
 def _market_chart(days=4):
@@ -126,8 +139,8 @@ def test_fetch_offline_says_so(tmp_path):
 
 
 def test_duplicates_dropped_with_warning_unsorted_sorted_gaps_reported(tmp_path):
-    text = "Date,Close\n2020-01-05,5\n2020-01-01,1\n2020-01-02,2\n2020-01-02,9\n2020-01-03,3\n2020-03-01,4\n"
-    with pytest.warns(DataWarning, match="1 duplicated time stamp"):
+    text = "Date,Close\n2020-01-05,5\n2020-01-01,1\n2020-01-02,2\n2020-01-02,2.0\n2020-01-03,3\n2020-03-01,4\n"
+    with pytest.warns(DataWarning, match="1 duplicated time stamp.*their prices agree"):
         s = load_prices(write(tmp_path, "d.csv", text))
     assert list(s.prices) == [1, 2, 3, 5, 4]
     assert any("not in time order" in n for n in s.notes)
@@ -193,3 +206,31 @@ def test_minute_bars_are_resampled_by_their_price_column(tmp_path):
     rows = "".join(f"{start + 60 * k},{100 + k}\n" for k in range(3 * 1440))  # three days of minutes, a price but no close
     s = load_prices(write(tmp_path, "m.csv", "timestamp,price\n" + rows))
     assert s.format == "kaggle-minute" and list(s.prices) == [100 + 1439, 100 + 2879, 100 + 4319]
+
+
+def test_a_large_file_is_read_with_only_the_columns_the_series_needs(tmp_path):
+    # the rule on a small limit: the same file read whole and read as a large one give the same prices
+    rows = [f"2020-01-{d:02d},{d}.5,{d + 1}.5,{d - 1}.5,{d}.25,{d}.125,{1000 * d}" for d in range(1, 29)]
+    path = write(tmp_path, "y.csv", "Date,Open,High,Low,Close,Adj Close,Volume\n" + "\n".join(rows) + "\n")
+    whole, large = load_prices(path), load_prices(path, large_file_chars=100)
+    assert list(large.prices) == list(whole.prices) == [d + 0.125 for d in range(1, 29)]
+    assert list(large.frame.columns) == ["close", "adj close"] and "volume" in whole.frame.columns
+    assert any("a large file" in n and "'date', 'close', 'adj close'" in n for n in large.notes)
+    assert not any("a large file" in n for n in whole.notes)
+
+
+def test_the_repeated_hour_of_a_clock_change_is_kept_once_with_a_note_not_refused(tmp_path):
+    # 02:00+02:00 and 02:00+01:00 are two real bars an hour apart; with offsets dropped they share a stamp
+    stamps = ["2019-10-27T00:00:00+02:00", "2019-10-27T01:00:00+02:00", "2019-10-27T02:00:00+02:00",
+              "2019-10-27T02:00:00+01:00", "2019-10-27T03:00:00+01:00", "2019-10-27T04:00:00+01:00"]
+    prices = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
+    text = "Date,Close\n" + "".join(f"{d},{p}\n" for d, p in zip(stamps, prices))
+    with pytest.warns(DataWarning, match="hold different prices.*kept the first of each"):
+        s = load_prices(write(tmp_path, "dst.csv", text))
+    assert list(s.prices) == [10.0, 11.0, 12.0, 14.0, 15.0]
+
+
+def test_a_dataframe_with_date_and_time_columns_gets_both(tmp_path):
+    frame = pd.DataFrame({"Date": ["2020-01-02"] * 3, "Time": ["9:30 AM", "9:31 AM", "9:32 AM"], "Close": [1.0, 2.0, 3.0]})
+    s = as_price_series(frame)
+    assert list(s.frame.index.strftime("%H:%M")) == ["09:30", "09:31", "09:32"] and list(s.prices) == [1.0, 2.0, 3.0]
