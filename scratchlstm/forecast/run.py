@@ -38,6 +38,7 @@ from .evaluate import (
     verdict_against,
 )
 from .protocol import Fit, naive_scale, walk_forward
+from .windows import walk_forward_origins
 
 
 
@@ -173,9 +174,31 @@ def plan_forecast(series: PriceSeries, config: ForecastConfig) -> tuple[Forecast
     season, season_note = choose_season(config, series.frame.index, prices)
     try:
         config, notes = adapt_to_series(config, len(prices), season)
+        _check_spans(walk_forward_origins(len(prices), config), config.horizon, season)
     except DataError as exc:
         raise DataError(f"{series.source}: {exc}") from None
     return config, season, [season_note] + notes
+
+
+def _check_spans(origins: np.ndarray, horizon: int, season: int) -> None:
+    """Refuse a horizon longer than the test span (the block bootstrap and the Diebold-Mariano test
+    need at least one horizon of test points) and a season longer than the history before it."""
+    if horizon > len(origins):
+        raise DataError(f"--horizon {horizon} is longer than the test span of {len(origins)} points; use --test-size {horizon} "
+                        f"or more, or --horizon {len(origins)} or less")
+    back = season * math.ceil(horizon / season) - horizon  # how far before an origin seasonal naive looks
+    if int(origins[0]) < back:
+        raise DataError(f"--season {season} needs {back + 1} prices before the first test point, the series has {int(origins[0]) + 1}; "
+                        f"use --season {int(origins[0]) + horizon} or less, or a longer history")
+
+
+def _check_not_exact(metrics: dict[str, dict[str, float]], source) -> None:
+    """Refuse a series that a baseline forecasts exactly on the test span: every ratio to it would
+    divide by zero, and no test can tell a model from it."""
+    exact = [name for name, m in metrics.items() if name != "model" and m["mae"] == 0]
+    if exact:
+        raise DataError(f"{source}: {exact[0]} forecasts every test point exactly (MAE 0; the prices follow a straight line "
+                        "or repeat), so no comparison means anything; use a series of real prices")
 
 
 def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
@@ -233,6 +256,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
+    _check_not_exact(metrics, series.source)
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
         config=config,
