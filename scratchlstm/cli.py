@@ -145,10 +145,13 @@ def _add_forecast(sub) -> None:
 
 def forecast_config_from_args(args):
     """The run's ``ForecastConfig``: the preset, then the ``--config`` file, then the flags given, each checked."""
+    from .errors import ConfigError
     from .forecast.config import ForecastConfig, load_config_file, preset
 
     config = preset(args.preset) if args.preset else ForecastConfig()
-    if args.config:
+    if args.config is not None:
+        if not args.config.strip():
+            raise ConfigError("--config is empty; give a JSON file of settings, or leave --config out")
         config = load_config_file(args.config, config)
     return settings_from_args(ForecastConfig, args, config)
 
@@ -198,8 +201,8 @@ def _run_forecast(args) -> int:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
                                   resume=args.resume)
         except KeyboardInterrupt:
-            print(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
-                  "run the same command with --resume to continue where it stopped", file=sys.stderr)
+            _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
+                  "run the same command with --resume to continue where it stopped")
             raise
         paths = result.save(out)  # before the table: a reader that stops early loses nothing
     say()
@@ -346,7 +349,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ["MPLBACKEND"] = saved_backend
 
 
+SMALLER = {  # what to make smaller when a command runs out of memory
+    "gradcheck": "use smaller --steps, --batch, --input-size and --hidden-size",
+    "forecast": "use a shorter --csv file, a smaller --window, --hidden-sizes or --batch-size",
+    "predict": "use a shorter --csv file",
+    "fetch": "use fewer --days",
+}
+
+
+def _open_closed_standard_streams() -> None:
+    """Point a closed standard stream (``2>&-``) at the null device: otherwise the next file opened
+    takes its number, and whatever is said on stderr would be written into that file."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    _open_closed_standard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -358,11 +383,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except ScratchLSTMError as exc:
         return _fail(args, f"error: {exc}", EXIT_USER_ERROR)
     except Terminated:
-        print(f"scratchlstm {args.command}: terminated", file=sys.stderr)
+        _tell(f"scratchlstm {args.command}: terminated")
         return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"scratchlstm {args.command}: interrupted", file=sys.stderr)
+        _tell(f"scratchlstm {args.command}: interrupted")
         return EXIT_INTERRUPTED
+    except MemoryError as exc:  # sizes or a file too large for this machine: the user's to change
+        detail = f" ({exc})" if str(exc) else ""
+        return _fail(args, f"error: out of memory{detail}; {SMALLER.get(args.command, 'use smaller settings')}", EXIT_USER_ERROR)
     except OSError as exc:  # the environment: a full disk, a read-only folder, a missing permission
         where = f" ({exc.filename})" if exc.filename else ""
         return _fail(args, f"error: {exc.strerror or exc}{where}", EXIT_USER_ERROR)
@@ -382,10 +410,20 @@ def _main_thread() -> bool:
 
 def _fail(args, message: str, code: int) -> int:
     if args.debug:
-        traceback.print_exc()
-    text = f"scratchlstm {args.command}: {message}"
-    print(text.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
+        try:
+            traceback.print_exc()
+        except (OSError, ValueError):
+            pass
+    _tell(f"scratchlstm {args.command}: {message}")
     return code
+
+
+def _tell(text: str) -> None:
+    """One line on stderr; a stderr that cannot be written to changes no exit code."""
+    try:
+        print(text.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

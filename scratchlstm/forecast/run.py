@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import PriceSeries, as_price_series, load_embedded
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from . import report as reporting
 from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
@@ -192,6 +192,15 @@ def _check_spans(origins: np.ndarray, horizon: int, season: int) -> None:
                         f"use --season {int(origins[0]) + horizon} or less, or a longer history")
 
 
+def _require_peers() -> None:
+    """``classical=True`` is a request: refuse it before any training when statsforecast cannot be imported."""
+    try:
+        import statsforecast.models  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"--classical needs statsforecast, which cannot be imported ({exc}); {INSTALL_PEERS}, "
+                          "or leave --classical out") from None
+
+
 def _check_not_exact(metrics: dict[str, dict[str, float]], source) -> None:
     """Refuse a series that a baseline forecasts exactly on the test span: every ratio to it would
     divide by zero, and no test can tell a model from it."""
@@ -223,6 +232,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     checkpoint_dir, resume
         See ``walk_forward``.
     """
+    if config.classical:
+        _require_peers()
     series = load_embedded() if data is None else as_price_series(data)
     prices = series.prices.to_numpy(dtype=float)
     config, season, notes = plan_forecast(series, config)
