@@ -42,8 +42,9 @@ class Prediction:
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
-        return (f"last price {self.last_price:.4f} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
-                f"{self.forecast:.4f} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.4f}")
+        # significant digits, not decimals: a price of 1e-6 is not printed as 0.0000
+        return (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
+                f"{self.forecast:.8g} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.8g}")
 
 
 def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:

@@ -27,6 +27,7 @@ import pandas as pd
 from ..checkpoint import save_model
 from ..errors import ConfigError
 
+CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
 RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")
 MANIFEST = "run.json"
 
@@ -38,7 +39,7 @@ def table(result) -> str:
     for name in result.forecasts:
         m = result.metrics[name]
         hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
-        lines.append(f"{name:<14} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+        lines.append(f"{name:<14} {m['mae']:>11.5g} {m['rmse']:>11.5g} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
     d, sig = result.direction, result.signal
     lo, hi = sig["hit_rate_interval"]
     hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -174,7 +175,7 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
 
     return {
         "report.json": text(json.dumps(_json_safe(report_document(result)), indent=2) + "\n"),
-        "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format="%.6f")),
+        "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format=CSV_FLOAT)),
         "forecast.png": figure(forecast_figure),
         "loss.png": figure(loss_figure),
         "model.npz": lambda p: save_model(p, last_fit.model, model_meta),
