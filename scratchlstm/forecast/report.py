@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..checkpoint import save_model
+from ..checkpoint import save_models
 from ..errors import ConfigError
 
 CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
@@ -178,7 +178,8 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
         "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format=CSV_FLOAT)),
         "forecast.png": figure(forecast_figure),
         "loss.png": figure(loss_figure),
-        "model.npz": lambda p: save_model(p, last_fit.model, model_meta),
+        # every seed's last model: the forecast that was evaluated is their average, and predict averages them too
+        "model.npz": lambda p: save_models(p, result.members or [last_fit.model], model_meta),
     }
 
 

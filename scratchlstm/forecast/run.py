@@ -57,10 +57,11 @@ class ForecastResult:
     direction: dict[str, float]
     diagnostic: dict[str, Any]
     signal: dict[str, Any]
-    fits: list[Fit] = field(repr=False)  # the fits of the first seed (their last one is saved as model.npz)
+    fits: list[Fit] = field(repr=False)  # the fits of the first seed
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
+    members: list = field(default_factory=list, repr=False)  # each seed's last model: model.npz holds them all, predict averages them
     notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
 
     @cached_property
@@ -239,7 +240,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     config, season, notes = plan_forecast(series, config)
     if on_plan is not None:
         on_plan(config, season, notes)
-    seed_forecasts, first_fits = [], []
+    seed_forecasts, first_fits, members = [], [], []
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
@@ -247,6 +248,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         except DataError as exc:
             raise DataError(f"{series.source}: {exc}") from None
         seed_forecasts.append(seed_forecast)
+        members.append(fits[-1].model)
         first_fits = first_fits or fits
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
@@ -286,4 +288,5 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         seed_metrics=seed_metrics,
         season=season,
         notes=notes,
+        members=members,
     )

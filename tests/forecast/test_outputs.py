@@ -62,7 +62,7 @@ def test_a_failed_write_leaves_the_previous_run_whole_and_no_temporary_files(tmp
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report, "save_model", disk_full)  # the last file of the set fails
+    monkeypatch.setattr(report, "save_models", disk_full)  # the last file of the set fails
     with pytest.raises(OSError):
         _result().save(tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
@@ -74,7 +74,7 @@ def test_a_full_disk_is_exit_2_with_one_line(tmp_path, monkeypatch, capsys):
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "model.npz"))
 
-    monkeypatch.setattr(report, "save_model", disk_full)
+    monkeypatch.setattr(report, "save_models", disk_full)
     assert main(["forecast", "--out", str(tmp_path / "o"), *FAST]) == 2
     err = capsys.readouterr().err.strip()
     assert "No space left on device" in err and len(err.splitlines()) == 1 and "bug" not in err
