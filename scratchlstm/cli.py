@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 from typing import Sequence
 
 from .errors import ScratchLSTMError
@@ -173,12 +174,13 @@ def _load_quietly(csv: str | None, options):
 def _run_forecast(args) -> int:
     from .backend import get_namespace
     from .data.loaders import LoadOptions
-    from .forecast.report import MANIFEST
+    from .forecast.output_folder import MANIFEST, check_output_folder
     from .forecast.run import run_forecast
     from .io import folder_lock
 
     config = forecast_config_from_args(args)
     get_namespace(config.backend)  # fail early on a missing backend
+    check_output_folder(args.out)  # before any training: a folder holding the user's own files is refused
     series = _load_quietly(args.csv, settings_from_args(LoadOptions, args))
     say(f"data: {series.describe()}")
     for note in series.notes:
@@ -195,7 +197,8 @@ def _run_forecast(args) -> int:
             say(f"fit {k + 1}/{n}: cutoff {series.frequency.stamp(series.frame.index[fit.cutoff])}, {fit.train_windows} windows, "
                 f"{len(fit.history.train_loss)} epochs ({fit.outcome})")
 
-    with folder_lock(args.out) as out:
+    with folder_lock(args.out):
+        out = Path(args.out)
         checkpoints = out / "checkpoints"
         try:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
@@ -204,7 +207,7 @@ def _run_forecast(args) -> int:
             _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
                   "run the same command with --resume to continue where it stopped")
             raise
-        paths = result.save(out)  # before the table: a reader that stops early loses nothing
+        paths = result.save(args.out)  # before the table: a reader that stops early loses nothing
     say()
     say(result.table())
     say(f"\nwrote {', '.join(str(p) for p in paths.values())}, {out / MANIFEST}")

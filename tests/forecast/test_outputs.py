@@ -17,7 +17,7 @@ import pytest
 from scratchlstm.cli import main
 from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.report import MANIFEST, RESULT_FILES
-from scratchlstm.io import LOCK_NAME, folder_lock
+from scratchlstm.io import folder_lock
 from tests.helpers import dated_rows, random_walk, series_from
 
 FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
@@ -88,13 +88,20 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys):
     assert "is a file, not a folder" in capsys.readouterr().err and target.read_text() == "mine"
 
 
-def test_out_dot_is_safe_for_files_the_package_did_not_write(tmp_path):
+def test_out_dot_is_refused_and_leaves_the_folder_as_it_was(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "prices.csv").write_text(dated_rows(list(random_walk(150))))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     proc = cli("forecast", "--csv", "prices.csv", "--out", ".", *FAST, cwd=tmp_path)
+    assert proc.returncode == 2 and "is the current folder" in proc.stderr and "--out ./forecast-out" in proc.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_successful_run_leaves_no_lock_and_no_checkpoints(tmp_path):
+    proc = cli("forecast", "--out", str(tmp_path / "o"), *FAST)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert {p.name for p in tmp_path.iterdir()} == {"notes.txt", "prices.csv", "checkpoints", LOCK_NAME, MANIFEST, *RESULT_FILES}
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(RESULT_FILES + (MANIFEST,))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # nor a hidden folder beside it
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
