@@ -259,8 +259,17 @@ def _add_fetch(sub) -> None:
 
 
 def _run_fetch(args) -> int:
-    from .data.coingecko import fetch_to_csv
+    import re
 
+    from .data.coingecko import fetch_to_csv
+    from .errors import ConfigError
+
+    if not re.fullmatch(r"[\w.-]*\w[\w.-]*", args.coin):  # it becomes part of the address
+        raise ConfigError(f"{args.coin!r} is not a CoinGecko coin id; ids are words such as bitcoin, ethereum or usd-coin")
+    if not re.fullmatch(r"[A-Za-z0-9]+", args.vs):
+        raise ConfigError(f"--vs {args.vs!r} is not a currency code; use one such as usd, eur or btc")
+    if args.out is not None and not args.out.strip():
+        raise ConfigError(f"--out is empty; name the CSV to write, or leave --out out to write {args.coin}-daily.csv")
     out = args.out or f"{args.coin}-daily.csv"
     frame = fetch_to_csv(args.coin, args.days, out, args.vs)
     say(f"wrote {len(frame)} daily closes of {args.coin} ({frame['date'].iloc[0]:%Y-%m-%d} to {frame['date'].iloc[-1]:%Y-%m-%d}) to {out}")
