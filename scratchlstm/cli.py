@@ -63,6 +63,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -301,7 +311,7 @@ def _add_gradcheck(sub) -> None:
     p.add_argument("--backend", default="numpy", help="numpy, array_api_strict or cupy (default numpy)")
     p.add_argument("--eps", type=positive_float, default=1e-5, help="finite-difference step (default 1e-5)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this (default 1e-7)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights, inputs and loss projection")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights, inputs and loss projection")
     p.set_defaults(run=_run_gradcheck)
 
 
