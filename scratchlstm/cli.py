@@ -184,6 +184,7 @@ def _load_quietly(csv: str | None, options):
 def _run_forecast(args) -> int:
     from .backend import get_namespace
     from .data.loaders import LoadOptions
+    from .errors import ConfigError
     from .forecast.output_folder import MANIFEST, check_output_folder
     from .forecast.run import run_forecast
     from .io import folder_lock
@@ -210,6 +211,9 @@ def _run_forecast(args) -> int:
     with folder_lock(args.out):
         out = Path(args.out)
         checkpoints = out / "checkpoints"
+        if args.resume and not list(checkpoints.glob("fit-*.npz")):
+            raise ConfigError(f"--resume: {checkpoints} holds no training state to continue (a run that finished removes it); "
+                              "run without --resume")
         try:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
                                   resume=args.resume)
