@@ -341,3 +341,75 @@ def test_sigterm_while_the_files_are_written_leaves_the_old_run_whole(unchanged)
     else:  # the signal came after the swap: the new run whole
         assert manifest_holds(unchanged / "out")
     assert not [p for p in unchanged.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two renames"])
+def test_replace_folder_swaps_whole_folders(tmp_path, monkeypatch, exchange):
+    import scratchlstm.io as io_module
+
+    if not exchange:  # the way other systems go: two renames with the signals held
+        monkeypatch.setattr(io_module, "_exchange", lambda a, b: False)
+    target, staged = tmp_path / "out", tmp_path / ".out.1.tmp"
+    staged.mkdir()
+    (staged / "report.json").write_text("first")
+    io_module.replace_folder(staged, target)  # no folder there yet
+    staged.mkdir()
+    (staged / "report.json").write_text("second")
+    (target / "checkpoints").mkdir()
+    io_module.replace_folder(staged, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert [p.name for p in target.iterdir()] == ["report.json"] and (target / "report.json").read_text() == "second"
+
+
+def test_the_figure_axis_of_tiny_prices_keeps_their_digits():
+    from scratchlstm.forecast import ForecastConfig, run_forecast
+    from scratchlstm.forecast.report import forecast_figure
+    from tests.helpers import series_from
+
+    prices = 1e-6 * random_walk(150, seed=2) / random_walk(150, seed=2)[0]
+    result = run_forecast(series_from(prices), ForecastConfig(window=5, hidden_sizes=(3,), epochs=1, test_size=20, refit_every=None))
+    figure = forecast_figure(result)
+    figure.canvas.draw()
+    axis = figure.axes[0]
+    low, high = axis.get_ylim()
+    shown = [(tick, label.get_text()) for tick, label in zip(axis.get_yticks(), axis.get_yticklabels()) if low <= tick <= high]
+    scale = axis.yaxis.get_offset_text().get_text().replace("\u2212", "-")
+    assert len({text for _, text in shown}) == len(shown) > 2 and scale == "1e-6", (shown, scale)
+    for tick, text in shown:  # each label, read with the axis's scale, is the price at its tick
+        assert float(text.replace("\u2212", "-")) * 1e-6 == pytest.approx(tick, rel=1e-6)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda meta, arrays: meta.update(members=2), "do not fit the model it describes"),
+    (lambda meta, arrays: meta.update(members=10**6), "records 1000000 members"),
+    (lambda meta, arrays: meta.update(members=True), "records True members"),
+    (lambda meta, arrays: meta.update(model={**meta["model"], "hidden_sizes": [3000, 3000]}), "do not fit the model it describes"),
+    (lambda meta, arrays: arrays.update({"member0/extra": np.zeros(3, np.float32)}), "do not fit the model it describes"),
+], ids=["members-2", "members-huge", "members-bool", "other-architecture", "extra-array"])
+def test_a_model_file_must_hold_what_its_metadata_describe(tmp_path, change, words):
+    from scratchlstm.checkpoint import load_models, save_models
+    from scratchlstm.errors import CheckpointError
+    from scratchlstm.nn.model import Model, ModelConfig
+
+    save_models(tmp_path / "m.npz", [Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)])
+    arrays, meta = read_checkpoint(tmp_path / "m.npz")
+    change(meta, arrays)
+    write_checkpoint(tmp_path / "bad.npz", arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match=words):
+        load_models(tmp_path / "bad.npz")
+
+
+def test_a_big_model_is_refused_above_the_bound_and_loads_below_it(tmp_path):
+    from scratchlstm.checkpoint import load_model, load_models, save_models
+    from scratchlstm.errors import CheckpointError
+    from scratchlstm.nn.model import Model, ModelConfig
+
+    models = [Model.create(ModelConfig(hidden_sizes=(8,)), seed=k) for k in range(2)]
+    save_models(tmp_path / "m.npz", models)
+    size = sum(4 * int(np.prod(s)) for s in models[0].config.param_shapes().values()) * 2
+    with pytest.raises(CheckpointError, match=f"declares {size} bytes of weights"):
+        load_models(tmp_path / "m.npz", max_bytes=size - 1)
+    loaded, _ = load_models(tmp_path / "m.npz", max_bytes=size)
+    assert all(np.array_equal(a.named_params()[k], b.named_params()[k]) for a, b in zip(loaded, models) for k in a.named_params())
+    with pytest.raises(CheckpointError, match="holds 2 models whose forecasts are averaged"):
+        load_model(tmp_path / "m.npz")
