@@ -142,7 +142,9 @@ def _add_forecast(sub) -> None:
     from .forecast.config import ForecastConfig
 
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
-    p.add_argument("--out", metavar="DIR", default="forecast-out", help="output folder (default forecast-out)")
+    p.add_argument("--out", metavar="DIR", default="forecast-out",
+                   help="output folder, the run's own: replaced as a whole by each run; one holding files scratchlstm did "
+                        "not write is refused (default forecast-out)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
     p.add_argument("--config", metavar="JSON", help="JSON file of settings (the field names below, with _ for -)")
     groups = _groups(p, GROUP_TITLES)
