@@ -256,6 +256,8 @@ def _run_predict(args) -> int:
 
     if args.csv is not None and not args.csv.strip():
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
+    if not args.checkpoint.strip():
+        raise DataError("--checkpoint is empty; give the model.npz a forecast run wrote, e.g. forecast-out/model.npz")
     prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
     for note in prediction.notes:
         say(f"note: {note}")
@@ -387,8 +389,10 @@ SMALLER = {  # what to make smaller when a command runs out of memory
 
 def _open_closed_standard_streams() -> None:
     """Point a closed standard stream (``2>&-``) at the null device: otherwise the next file opened
-    takes its number, and whatever is said on stderr would be written into that file."""
-    for fd in (0, 1, 2):
+    takes its number, and whatever is said on stderr would be written into that file. Python leaves
+    ``sys.stderr`` None for a stream closed at its start, and ``print(file=None)`` would write to
+    stdout: it gets a stream on the null device too."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
         try:
             os.fstat(fd)
         except OSError:
@@ -396,6 +400,8 @@ def _open_closed_standard_streams() -> None:
             if null != fd:
                 os.dup2(null, fd)
                 os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))
 
 
 def _main(argv: Sequence[str] | None) -> int:

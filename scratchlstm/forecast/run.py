@@ -238,6 +238,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     series = load_embedded() if data is None else as_price_series(data)
     prices = series.prices.to_numpy(dtype=float)
     config, season, notes = plan_forecast(series, config)
+    test_origins = walk_forward_origins(len(prices), config)  # refused before any training, when a baseline is exact
+    _check_not_exact({name: {"mae": float(np.mean(np.abs(f - prices[test_origins + config.horizon])))} for name, f in
+                      baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, series.source)
     if on_plan is not None:
         on_plan(config, season, notes)
     seed_forecasts, first_fits, members = [], [], []
@@ -269,7 +272,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
-    _check_not_exact(metrics, series.source)
+    _check_not_exact(metrics, series.source)  # a classical peer may be exact too
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
         config=config,

@@ -213,12 +213,13 @@ def test_a_series_a_baseline_forecasts_exactly(unchanged):
     (unchanged / "line.csv").write_text(dated_rows([100.0 + k for k in range(200)]))
     code, _, err = cli("forecast", "--csv", "line.csv", "--out", "out", *FAST, cwd=unchanged)
     refused(code, err, "drift forecasts every test point exactly")
+    assert not (unchanged / "out").exists()  # refused before any training
 
 
 def test_a_closed_stderr_keeps_the_exit_status_and_writes_into_no_file(unchanged):
     line = f"{sys.executable} -m scratchlstm forecast --csv prices.csv --out out {' '.join(FAST)} --horizon 99 2>&-"
     proc = subprocess.run(["bash", "-c", line], cwd=unchanged, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2, proc.stdout
+    assert proc.returncode == 2 and "error" not in proc.stdout, proc.stdout  # nor is the message moved into stdout
     line = f"{sys.executable} -m scratchlstm forecast --csv prices.csv --out out {' '.join(FAST)} 2>&-"
     proc = subprocess.run(["bash", "-c", line], cwd=unchanged, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and manifest_holds(unchanged / "out"), proc.stdout
@@ -247,7 +248,7 @@ def test_classical_without_statsforecast_is_refused_before_training(unchanged, t
     (["forecast", "--config", ""], ["--config is empty"]),
     (["forecast", "--out", ""], ["--out is empty", "--out forecast-out"]),
     (["forecast", "--out", "."], ["is the current folder", "--out ./forecast-out"]),
-    (["predict", "--checkpoint", "", "--csv", "prices.csv"], ["does not exist"]),
+    (["predict", "--checkpoint", "", "--csv", "prices.csv"], ["--checkpoint is empty", "forecast-out/model.npz"]),
     (["fetch", "../x"], ["is not a CoinGecko coin id"]),
     (["fetch", "bitcoin", "--out", ""], ["--out is empty", "bitcoin-daily.csv"]),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) and v and v[0] in ("forecast", "predict", "fetch") else None)
