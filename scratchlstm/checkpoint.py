@@ -37,10 +37,13 @@ from .nn.model import Model, ModelConfig
 from .settings import from_mapping
 
 FORMAT = "scratchlstm-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: a model file holds one or more members (the models whose forecasts are averaged)
+READABLE_VERSIONS = (2, 3)  # a version-2 model file holds one model, under "param/"
 META_KEY = "__meta__"
 MAX_META_BYTES = 4 * 2**20  # the JSON document
 MAX_TOTAL_BYTES = 2 * 2**30  # every array together, as declared in the zip directory
+MAX_MODEL_BYTES = 256 * 2**20  # the weights of a model file: far above any forecast model (hidden 1,000 x 2: 32 MB)
+MAX_MEMBERS = 1000
 NUMERIC_KINDS = "biuf"
 
 
@@ -101,12 +104,15 @@ def _read_member(path: Path, z: zipfile.ZipFile, info: zipfile.ZipInfo, shape=No
         raise _fail(path, f"array {info.filename!r} is not readable ({type(exc).__name__}: {exc})") from None
 
 
-def read_checkpoint(path: str | Path, *, max_total_bytes: int = MAX_TOTAL_BYTES) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def read_checkpoint(path: str | Path, *, max_total_bytes: int = MAX_TOTAL_BYTES,
+                    check_manifest=None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(arrays, meta)`` from a checkpoint, after checking its directory against its manifest.
 
     Raises ``CheckpointError`` for a missing, truncated, foreign or pickled file, another format
     version, malformed metadata, or any member that the manifest does not declare or that does not
-    fit it; the checks on names and sizes come before any array is decompressed.
+    fit it; the checks on names and sizes come before any array is decompressed. ``check_manifest``,
+    when given, is called as ``check_manifest(meta, manifest)`` before any array is read, to compare
+    the manifest with what the metadata say the file must hold (``load_models`` does).
     """
     path = Path(path)
     with _opened(path) as z:
@@ -118,6 +124,8 @@ def read_checkpoint(path: str | Path, *, max_total_bytes: int = MAX_TOTAL_BYTES)
             raise _fail(path, f"its metadata declares {meta_info.file_size} bytes (at most {MAX_META_BYTES} are read); refused")
         meta = _parse_meta(path, _read_member(path, z, meta_info))
         manifest = meta.pop("arrays")
+        if check_manifest is not None:
+            check_manifest(meta, manifest)
         members = {name[: -len(".npy")] if name.endswith(".npy") else name: info for name, info in infos.items()}
         extra = sorted(set(members) - set(manifest))
         missing = sorted(set(manifest) - set(members))
@@ -149,9 +157,9 @@ def _parse_meta(path: Path, blob: np.ndarray) -> dict[str, Any]:
     if meta.get("format") != FORMAT:
         raise _fail(path, f"is not a scratchlstm checkpoint (format {meta.get('format')!r})")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise _fail(path, f"has checkpoint format version {version}; this scratchlstm reads version {FORMAT_VERSION} "
-                          "(train again with this version)")
+    if version not in READABLE_VERSIONS:
+        raise _fail(path, f"has checkpoint format version {version!r}; this scratchlstm reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))} (train again with this version)")
     manifest = meta.get("arrays")
     ok = isinstance(manifest, dict) and all(
         isinstance(v, dict) and isinstance(v.get("shape"), list) and all(isinstance(n, int) and 0 <= n < 2**31 for n in v["shape"])
@@ -203,21 +211,91 @@ def _check_params(path, host: dict[str, np.ndarray], config: ModelConfig, sectio
 
 def save_model(path: str | Path, model: Model, meta: dict[str, Any] | None = None) -> None:
     """Save the model's weights and architecture (no training state), for ``load_model``."""
-    arrays = {f"param/{k}": to_numpy(v) for k, v in model.named_params().items()}
-    write_checkpoint(path, arrays, {**model_meta(model), **(meta or {})})
+    save_models(path, [model], meta)
 
 
-def load_model(path: str | Path, *, xp=None, dtype: str | None = None, device=None) -> tuple[Model, dict[str, Any]]:
-    """The model a file holds (a training state's kept weights, or a saved model) and its metadata."""
-    arrays, meta = read_checkpoint(path)
+def save_models(path: str | Path, models: list[Model], meta: dict[str, Any] | None = None) -> None:
+    """Save models of one architecture (the members of an averaged forecast) in one file, for ``load_models``.
+
+    Member ``k``'s parameters are stored as ``member{k}/<name>``; the metadata record how many there are.
+    """
+    if not models or any(m.config != models[0].config for m in models):
+        raise CheckpointError("save_models needs one or more models of the same architecture")
+    arrays = {f"member{k}/{name}": to_numpy(v) for k, m in enumerate(models) for name, v in m.named_params().items()}
+    write_checkpoint(path, arrays, {**model_meta(models[0]), "members": len(models), **(meta or {})})
+
+
+def _model_layout(meta: dict[str, Any]) -> tuple[str, list[str]]:
+    """Which sections of a file hold models: a training state's kept weights, a version-2 model file's
+    one model, or a version-3 model file's members."""
+    if "trainer_state" in meta:
+        return "state", ["best"]
+    if meta.get("format_version") == 2 or "members" not in meta:
+        return "model", ["param"]
+    return "model", [f"member{k}" for k in range(meta["members"])]
+
+
+def _expect_models(path: Path, max_bytes: int):
+    """A ``check_manifest`` for model files: every array the architecture in the metadata needs, of
+    its shape and dtype, and nothing else, within ``max_bytes``, checked before anything is decompressed."""
+    def check(meta: dict[str, Any], manifest: dict[str, Any]) -> None:
+        members = meta.get("members", 1)
+        if not (isinstance(members, int) and not isinstance(members, bool) and 1 <= members <= MAX_MEMBERS):
+            raise _fail(path, f"records {members!r} members (1 to {MAX_MEMBERS} expected); refused")
+        config = model_config_of(path, meta)
+        dtype = meta.get("dtype")
+        if dtype not in ("float32", "float64"):
+            raise CheckpointError(f"{path} records dtype {dtype!r}; expected float32 or float64")
+        kind, sections = _model_layout(meta)
+        if kind == "state":
+            return  # a training state also holds the optimizer's arrays; its sizes are bounded by read_checkpoint
+        expected = {f"{s}/{name}": {"shape": list(shape), "dtype": np.dtype(dtype).str}
+                    for s in sections for name, shape in config.param_shapes().items()}
+        if manifest != expected:
+            wrong = sorted(set(manifest) ^ set(expected)) or sorted(n for n in manifest if manifest[n] != expected[n])
+            raise _fail(path, f"its arrays do not fit the model it describes ({', '.join(wrong[:3])}); refused without reading them")
+        total = sum(math.prod(a["shape"]) * np.dtype(a["dtype"]).itemsize for a in expected.values())
+        if total > max_bytes:
+            raise _fail(path, f"declares {total} bytes of weights (a model file holds at most {max_bytes}); refused without reading "
+                              "them; if you trained it yourself, load it in Python with load_models(path, max_bytes=...)")
+    return check
+
+
+def load_models(path: str | Path, *, xp=None, dtype: str | None = None, device=None,
+                max_bytes: int = MAX_MODEL_BYTES) -> tuple[list[Model], dict[str, Any]]:
+    """Every model a file holds (the members of an averaged forecast; one for a single model or a
+    training state's kept weights) and the metadata.
+
+    Before anything is decompressed, the file's manifest must list exactly the arrays that the
+    architecture in its metadata needs, for each member, and those must total at most ``max_bytes``.
+    """
+    path = Path(path)
+    arrays, meta = read_checkpoint(path, check_manifest=_expect_models(path, max_bytes))
     config = model_config_of(path, meta)
-    section = "best" if _section(arrays, "best") else "param"
-    host = _section(arrays, section)
-    _check_params(path, host, config, section)
+    kind, sections = _model_layout(meta)
+    if kind == "state" and not _section(arrays, "best"):
+        sections = ["param"]  # a state saved before any epoch was kept
     dtype = dtype or meta.get("dtype")
     if dtype not in ("float32", "float64"):
         raise CheckpointError(f"{path} records dtype {dtype!r}; expected float32 or float64")
-    return Model.from_named_params(config, place(host, xp=xp, dtype=dtype, device=device)), meta
+    models = []
+    for section in sections:
+        host = _section(arrays, section)
+        _check_params(path, host, config, section)
+        models.append(Model.from_named_params(config, place(host, xp=xp, dtype=dtype, device=device)))
+    return models, meta
+
+
+def load_model(path: str | Path, *, xp=None, dtype: str | None = None, device=None) -> tuple[Model, dict[str, Any]]:
+    """The model a file holds (a training state's kept weights, or a saved model) and its metadata.
+
+    A file of several members (``save_models``) is refused: their forecast is the average of all of
+    them, which ``load_models`` gives.
+    """
+    models, meta = load_models(path, xp=xp, dtype=dtype, device=device)
+    if len(models) > 1:
+        raise CheckpointError(f"{path} holds {len(models)} models whose forecasts are averaged; load them all with load_models")
+    return models[0], meta
 
 
 # ----------------------------------------------------------------------------------------------
@@ -304,5 +382,5 @@ def _trainer_state_problem(ts) -> str:
     return ""
 
 
-__all__ = ["FORMAT_VERSION", "TrainingState", "load_model", "load_training_state", "model_config_of", "model_meta",
-           "read_checkpoint", "save_model", "save_training_state", "write_checkpoint"]
+__all__ = ["FORMAT_VERSION", "TrainingState", "load_model", "load_models", "load_training_state", "model_config_of", "model_meta",
+           "read_checkpoint", "save_model", "save_models", "save_training_state", "write_checkpoint"]

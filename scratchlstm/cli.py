@@ -20,6 +20,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 from typing import Sequence
 
 from .errors import ScratchLSTMError
@@ -59,6 +60,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -131,7 +142,9 @@ def _add_forecast(sub) -> None:
     from .forecast.config import ForecastConfig
 
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
-    p.add_argument("--out", metavar="DIR", default="forecast-out", help="output folder (default forecast-out)")
+    p.add_argument("--out", metavar="DIR", default="forecast-out",
+                   help="output folder, the run's own: replaced as a whole by each run; one holding files scratchlstm did "
+                        "not write is refused (default forecast-out)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
     p.add_argument("--config", metavar="JSON", help="JSON file of settings (the field names below, with _ for -)")
     groups = _groups(p, GROUP_TITLES)
@@ -145,10 +158,13 @@ def _add_forecast(sub) -> None:
 
 def forecast_config_from_args(args):
     """The run's ``ForecastConfig``: the preset, then the ``--config`` file, then the flags given, each checked."""
+    from .errors import ConfigError
     from .forecast.config import ForecastConfig, load_config_file, preset
 
     config = preset(args.preset) if args.preset else ForecastConfig()
-    if args.config:
+    if args.config is not None:
+        if not args.config.strip():
+            raise ConfigError("--config is empty; give a JSON file of settings, or leave --config out")
         config = load_config_file(args.config, config)
     return settings_from_args(ForecastConfig, args, config)
 
@@ -170,12 +186,14 @@ def _load_quietly(csv: str | None, options):
 def _run_forecast(args) -> int:
     from .backend import get_namespace
     from .data.loaders import LoadOptions
-    from .forecast.report import MANIFEST
+    from .errors import ConfigError
+    from .forecast.output_folder import MANIFEST, check_output_folder
     from .forecast.run import run_forecast
     from .io import folder_lock
 
     config = forecast_config_from_args(args)
     get_namespace(config.backend)  # fail early on a missing backend
+    check_output_folder(args.out)  # before any training: a folder holding the user's own files is refused
     series = _load_quietly(args.csv, settings_from_args(LoadOptions, args))
     say(f"data: {series.describe()}")
     for note in series.notes:
@@ -192,16 +210,20 @@ def _run_forecast(args) -> int:
             say(f"fit {k + 1}/{n}: cutoff {series.frequency.stamp(series.frame.index[fit.cutoff])}, {fit.train_windows} windows, "
                 f"{len(fit.history.train_loss)} epochs ({fit.outcome})")
 
-    with folder_lock(args.out) as out:
+    with folder_lock(args.out):
+        out = Path(args.out)
         checkpoints = out / "checkpoints"
+        if args.resume and not list(checkpoints.glob("fit-*.npz")):
+            raise ConfigError(f"--resume: {checkpoints} holds no training state to continue (a run that finished removes it); "
+                              "run without --resume")
         try:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
                                   resume=args.resume)
         except KeyboardInterrupt:
-            print(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
-                  "run the same command with --resume to continue where it stopped", file=sys.stderr)
+            _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
+                  "run the same command with --resume to continue where it stopped")
             raise
-        paths = result.save(out)  # before the table: a reader that stops early loses nothing
+        paths = result.save(args.out)  # before the table: a reader that stops early loses nothing
     say()
     say(result.table())
     say(f"\nwrote {', '.join(str(p) for p in paths.values())}, {out / MANIFEST}")
@@ -234,6 +256,8 @@ def _run_predict(args) -> int:
 
     if args.csv is not None and not args.csv.strip():
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
+    if not args.checkpoint.strip():
+        raise DataError("--checkpoint is empty; give the model.npz a forecast run wrote, e.g. forecast-out/model.npz")
     prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
     for note in prediction.notes:
         say(f"note: {note}")
@@ -253,8 +277,17 @@ def _add_fetch(sub) -> None:
 
 
 def _run_fetch(args) -> int:
-    from .data.coingecko import fetch_to_csv
+    import re
 
+    from .data.coingecko import fetch_to_csv
+    from .errors import ConfigError
+
+    if not re.fullmatch(r"[\w.-]*\w[\w.-]*", args.coin):  # it becomes part of the address
+        raise ConfigError(f"{args.coin!r} is not a CoinGecko coin id; ids are words such as bitcoin, ethereum or usd-coin")
+    if not re.fullmatch(r"[A-Za-z0-9]+", args.vs):
+        raise ConfigError(f"--vs {args.vs!r} is not a currency code; use one such as usd, eur or btc")
+    if args.out is not None and not args.out.strip():
+        raise ConfigError(f"--out is empty; name the CSV to write, or leave --out out to write {args.coin}-daily.csv")
     out = args.out or f"{args.coin}-daily.csv"
     frame = fetch_to_csv(args.coin, args.days, out, args.vs)
     say(f"wrote {len(frame)} daily closes of {args.coin} ({frame['date'].iloc[0]:%Y-%m-%d} to {frame['date'].iloc[-1]:%Y-%m-%d}) to {out}")
@@ -292,7 +325,7 @@ def _add_gradcheck(sub) -> None:
     p.add_argument("--backend", default="numpy", help="numpy, array_api_strict or cupy (default numpy)")
     p.add_argument("--eps", type=positive_float, default=1e-5, help="finite-difference step (default 1e-5)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this (default 1e-7)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights, inputs and loss projection")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights, inputs and loss projection")
     p.set_defaults(run=_run_gradcheck)
 
 
@@ -358,7 +391,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ["MPLBACKEND"] = saved_backend
 
 
+SMALLER = {  # what to make smaller when a command runs out of memory
+    "gradcheck": "use smaller --steps, --batch, --input-size and --hidden-size",
+    "forecast": "use a shorter --csv file, a smaller --window, --hidden-sizes or --batch-size",
+    "predict": "use a shorter --csv file",
+    "fetch": "use fewer --days",
+}
+
+
+def _open_closed_standard_streams() -> None:
+    """Point a closed standard stream (``2>&-``) at the null device: otherwise the next file opened
+    takes its number, and whatever is said on stderr would be written into that file. Python leaves
+    ``sys.stderr`` None for a stream closed at its start, and ``print(file=None)`` would write to
+    stdout: it gets a stream on the null device too."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    _open_closed_standard_streams()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -370,11 +429,14 @@ def _main(argv: Sequence[str] | None) -> int:
     except ScratchLSTMError as exc:
         return _fail(args, f"error: {exc}", EXIT_USER_ERROR)
     except Terminated:
-        print(f"scratchlstm {args.command}: terminated", file=sys.stderr)
+        _tell(f"scratchlstm {args.command}: terminated")
         return EXIT_TERMINATED
     except KeyboardInterrupt:
-        print(f"scratchlstm {args.command}: interrupted", file=sys.stderr)
+        _tell(f"scratchlstm {args.command}: interrupted")
         return EXIT_INTERRUPTED
+    except MemoryError as exc:  # sizes or a file too large for this machine: the user's to change
+        detail = f" ({exc})" if str(exc) else ""
+        return _fail(args, f"error: out of memory{detail}; {SMALLER.get(args.command, 'use smaller settings')}", EXIT_USER_ERROR)
     except OSError as exc:  # the environment: a full disk, a read-only folder, a missing permission
         where = f" ({exc.filename})" if exc.filename else ""
         return _fail(args, f"error: {exc.strerror or exc}{where}", EXIT_USER_ERROR)
@@ -394,10 +456,20 @@ def _main_thread() -> bool:
 
 def _fail(args, message: str, code: int) -> int:
     if args.debug:
-        traceback.print_exc()
-    text = f"scratchlstm {args.command}: {message}"
-    print(text.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr)
+        try:
+            traceback.print_exc()
+        except (OSError, ValueError):
+            pass
+    _tell(f"scratchlstm {args.command}: {message}")
     return code
+
+
+def _tell(text: str) -> None:
+    """One line on stderr; a stderr that cannot be written to changes no exit code."""
+    try:
+        print(text.encode("utf-8", "backslashreplace").decode("utf-8"), file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

@@ -1,15 +1,23 @@
-"""Atomic file writes: a file is either the old one or the whole new one, never half of one.
+"""Atomic writes: a file, or a folder of files, is either the old one or the whole new one, never half of one.
 
 ``atomic_path`` yields a temporary path beside the target; the caller writes there; on success the
 temporary file is flushed to disk and renamed over the target (``os.replace`` is atomic on one file
 system), on any error or interruption it is removed. The file gets the permissions a plain ``open``
-would give it (the process's umask), not the 0600 of a temporary file.
+would give it (the process's umask), not 0600 of a temporary file.
+
+``replace_folder`` puts a complete folder in place of another in one step: on Linux one
+``renameat2(RENAME_EXCHANGE)`` swaps the two; elsewhere two renames, with Ctrl-C and SIGTERM held
+until both are done. ``folder_lock`` keeps two runs out of one folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import signal
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -55,6 +63,60 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda f: f.write(text))
 
 
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block ends; they are delivered then (POSIX)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+RENAME_EXCHANGE = 2  # linux/fs.h
+AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the paths ``a`` and ``b`` in one atomic step; False where the system cannot (not Linux,
+    an old kernel, a file system without it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), os.fspath(b))
+
+
+def replace_folder(staged: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Put the complete folder ``staged`` at ``target`` (a sibling on the same file system) in one
+    step, and remove the folder that was there. Ctrl-C and SIGTERM wait until it is done."""
+    staged, target = Path(staged), Path(target)
+    with signals_held():
+        if not target.exists():
+            os.rename(staged, target)
+            return
+        if _exchange(staged, target):
+            old = staged  # the exchange left the old folder where the new one was
+        else:
+            old = staged.with_name(staged.name + ".old")
+            os.rename(target, old)
+            os.rename(staged, target)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 LOCK_NAME = ".scratchlstm.lock"
 
 
@@ -64,30 +126,64 @@ def folder_lock(folder: str | os.PathLike) -> Iterator[Path]:
 
     The lock is the operating system's (``flock`` on a file named ``LOCK_NAME`` in the folder), so it
     dies with the process that holds it: a run killed with ``kill -9`` leaves no stale lock. A second
-    run into the same folder is refused at once with a ``ConfigError`` naming the holder.
+    run into the same folder is refused at once with a ``ConfigError`` naming the holder. The lock
+    file is removed when the block ends, and the folder too when it was created here and is empty.
     """
     from .errors import ConfigError
 
     path = Path(folder)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{path} is a file, not a folder; pass a folder to --out")
+    created = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        handle = open(path / LOCK_NAME, "a+")
+        handle = _locked(path / LOCK_NAME)
     except OSError as exc:
         raise ConfigError(f"cannot write to {path} ({exc.strerror}); choose another --out") from None
     try:
-        if not _try_lock(handle):
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise ConfigError(f"{path} is in use by another scratchlstm run ({holder}); wait for it to finish or use another --out")
+        if handle is None:
+            with contextlib.suppress(OSError), open(path / LOCK_NAME) as f:
+                holder = f.read().strip()
+            raise ConfigError(f"{path} is in use by another scratchlstm run ({holder or 'another process'}); wait for it to "
+                              "finish or use another --out")
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
         yield path
     finally:
-        handle.close()  # closing the file releases the lock
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                if _same_file(handle, path / LOCK_NAME):  # not one a later run made after this folder was replaced
+                    os.unlink(path / LOCK_NAME)
+            handle.close()  # closing the file releases the lock
+        if created:
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty: a run that stopped before writing anything leaves no folder
+
+
+def _locked(lock: Path):
+    """The lock file ``lock``, opened and locked by this process; None when another process holds it.
+
+    The file is removed when its holder is done, so the lock taken must be on the file that is
+    at ``lock`` now, not on one that was removed while this process waited: checked, and retried."""
+    for _ in range(100):
+        handle = open(lock, "a+")
+        if not _try_lock(handle):
+            handle.close()
+            return None
+        if _same_file(handle, lock):
+            return handle
+        handle.close()
+    raise OSError(errno.EAGAIN, "the lock file keeps being replaced", str(lock))
+
+
+def _same_file(handle, path: Path) -> bool:
+    try:
+        mine, there = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _try_lock(handle) -> bool:

@@ -6,7 +6,8 @@ scaling fitted at the last cutoff, and what the training data looked like. Befor
 have the training data's kind of step (days, business days counting as days; weeks; months; an
 intraday step), and, for a price-level model (which has only ever seen prices in
 its training range), the latest price lies within ten times that range either way (``force=True``
-overrides this one check). A forecast that is not finite is an error, never a number.
+overrides this one check). A forecast that is not finite is an error, never a number. A file of several
+members (a run with ``--seeds N``) forecasts their average, as the run that wrote it did.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checkpoint import load_model
+from ..checkpoint import load_models
 from ..data import PriceSeries, load_embedded, load_prices
 from ..data.loaders import LoadOptions
 from ..errors import CheckpointError, ConfigError, DataError
@@ -42,8 +43,9 @@ class Prediction:
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
-        return (f"last price {self.last_price:.4f} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
-                f"{self.forecast:.4f} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.4f}")
+        # significant digits, not decimals: a price of 1e-6 is not printed as 0.0000
+        return (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
+                f"{self.forecast:.8g} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.8g}")
 
 
 def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
@@ -112,7 +114,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         The data do not fit the model (too short, another frequency, prices out of range), or the
         forecast is not finite.
     """
-    model, meta = load_model(checkpoint)
+    models, meta = load_models(checkpoint)
+    model = models[0]  # the members share one architecture
     config, scaler, trained_on = _settings(checkpoint, meta)
     if config.horizon != model.config.output_size:
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
@@ -132,8 +135,12 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
+    if len(models) > 1:
+        notes.append(f"the model file holds {len(models)} models (one per seed); the forecast is their average, as in its run's report")
     season = _season(checkpoint, meta)  # its index is estimated again from this file's prices, as at every origin
-    forecast = float(forecast_prices(model, scaler, prices, np.array([origin]), config.updated(backend="numpy"), season)[0])
+    each = [forecast_prices(m, scaler, prices, np.array([origin]), config.updated(backend="numpy"), season) for m in models]
+    # the members' average, computed as the forecast run averaged its seeds (identical members: the first alone)
+    forecast = float(each[0][0] if all(np.array_equal(f, each[0]) for f in each) else np.mean(each, axis=0)[0])
     if not math.isfinite(forecast):
         raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
     return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),

@@ -1,34 +1,30 @@
 """What a forecast run shows and writes: the table, report.json, predictions.csv, the figures, model.npz.
 
-The output folder is written as one unit (``write_outputs``): every file of a run is first written
-beside its final name under a temporary name; only when all of them are complete are they renamed
-over the old ones, followed by ``run.json``, a small manifest naming the run and the SHA-256 of each
-file. A failure before that point (a full disk, an error, Ctrl-C) removes the temporary files and
-leaves the previous run's files untouched, never a new ``report.json`` beside an old ``model.npz``.
-Only the files named in ``RESULT_FILES`` and the manifest are ever replaced, so ``--out .`` is safe.
+The output folder is written as one unit (``write_outputs``, by ``output_folder.write_folder``): the
+files and ``run.json``, a manifest naming the run and the SHA-256 of each file, are written into a
+hidden folder that takes the output folder's place in one step once all are complete. A failure
+before that point (a full disk, an error, Ctrl-C, SIGTERM) leaves the previous run's folder as it
+was, never a new ``report.json`` beside an old ``model.npz``. A folder holding files scratchlstm did
+not write is refused, and left as it is.
 
 Every function takes a ``ForecastResult`` (``forecast/run.py``), which renders itself through them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
-import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from ..checkpoint import save_model
-from ..errors import ConfigError
+from ..checkpoint import save_models
+from .output_folder import MANIFEST, write_folder
 
+CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
 RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")
-MANIFEST = "run.json"
 
 
 def table(result) -> str:
@@ -38,7 +34,7 @@ def table(result) -> str:
     for name in result.forecasts:
         m = result.metrics[name]
         hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
-        lines.append(f"{name:<14} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+        lines.append(f"{name:<14} {m['mae']:>11.5g} {m['rmse']:>11.5g} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
     d, sig = result.direction, result.signal
     lo, hi = sig["hit_rate_interval"]
     hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -174,53 +170,15 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
 
     return {
         "report.json": text(json.dumps(_json_safe(report_document(result)), indent=2) + "\n"),
-        "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format="%.6f")),
+        "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format=CSV_FLOAT)),
         "forecast.png": figure(forecast_figure),
         "loss.png": figure(loss_figure),
-        "model.npz": lambda p: save_model(p, last_fit.model, model_meta),
+        # every seed's last model: the forecast that was evaluated is their average, and predict averages them too
+        "model.npz": lambda p: save_models(p, result.members or [last_fit.model], model_meta),
     }
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_outputs(result, out: str | Path) -> dict[str, Path]:
-    """Write every result file of ``result`` into ``out`` as one unit (see the module docstring).
-
-    Returns the final path of each file. Raises ``ConfigError`` when ``out`` is not a writable
-    folder, and lets an ``OSError`` such as a full disk through after removing its temporary files.
-    """
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the output folder {folder} ({exc.strerror}); choose another --out") from None
-    if not os.access(folder, os.W_OK):
-        raise ConfigError(f"cannot write to {folder} (permission denied); choose another --out")
-    run_id = uuid.uuid4().hex[:12]
-    staged: dict[str, Path] = {}
-    try:
-        for name, write in _writers(result).items():
-            tmp = folder / f".{name}.{run_id}.tmp"
-            staged[name] = tmp
-            write(tmp)
-        manifest = {"run": run_id, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": {n: _sha256(p) for n, p in staged.items()}}
-        staged[MANIFEST] = folder / f".{MANIFEST}.{run_id}.tmp"
-        staged[MANIFEST].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        for tmp in staged.values():
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-    except BaseException:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
-        raise
-    for name in RESULT_FILES + (MANIFEST,):  # renames need no space and cannot half-happen; the manifest last
-        os.replace(staged[name], folder / name)
-    return {name: folder / name for name in RESULT_FILES}
+    """Write every result file of ``result`` and ``run.json`` into the folder ``out``, as one unit
+    (``output_folder.write_folder``). Returns the path of each result file."""
+    return write_folder(out, _writers(result))

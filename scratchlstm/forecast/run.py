@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import PriceSeries, as_price_series, load_embedded
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from . import report as reporting
 from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
@@ -38,6 +38,7 @@ from .evaluate import (
     verdict_against,
 )
 from .protocol import Fit, naive_scale, walk_forward
+from .windows import walk_forward_origins
 
 
 
@@ -56,10 +57,11 @@ class ForecastResult:
     direction: dict[str, float]
     diagnostic: dict[str, Any]
     signal: dict[str, Any]
-    fits: list[Fit] = field(repr=False)  # the fits of the first seed (their last one is saved as model.npz)
+    fits: list[Fit] = field(repr=False)  # the fits of the first seed
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
+    members: list = field(default_factory=list, repr=False)  # each seed's last model: model.npz holds them all, predict averages them
     notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
 
     @cached_property
@@ -173,9 +175,40 @@ def plan_forecast(series: PriceSeries, config: ForecastConfig) -> tuple[Forecast
     season, season_note = choose_season(config, series.frame.index, prices)
     try:
         config, notes = adapt_to_series(config, len(prices), season)
+        _check_spans(walk_forward_origins(len(prices), config), config.horizon, season)
     except DataError as exc:
         raise DataError(f"{series.source}: {exc}") from None
     return config, season, [season_note] + notes
+
+
+def _check_spans(origins: np.ndarray, horizon: int, season: int) -> None:
+    """Refuse a horizon longer than the test span (the block bootstrap and the Diebold-Mariano test
+    need at least one horizon of test points) and a season longer than the history before it."""
+    if horizon > len(origins):
+        raise DataError(f"--horizon {horizon} is longer than the test span of {len(origins)} points; use --test-size {horizon} "
+                        f"or more, or --horizon {len(origins)} or less")
+    back = season * math.ceil(horizon / season) - horizon  # how far before an origin seasonal naive looks
+    if int(origins[0]) < back:
+        raise DataError(f"--season {season} needs {back + 1} prices before the first test point, the series has {int(origins[0]) + 1}; "
+                        f"use --season {int(origins[0]) + horizon} or less, or a longer history")
+
+
+def _require_peers() -> None:
+    """``classical=True`` is a request: refuse it before any training when statsforecast cannot be imported."""
+    try:
+        import statsforecast.models  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(f"--classical needs statsforecast, which cannot be imported ({exc}); {INSTALL_PEERS}, "
+                          "or leave --classical out") from None
+
+
+def _check_not_exact(metrics: dict[str, dict[str, float]], source) -> None:
+    """Refuse a series that a baseline forecasts exactly on the test span: every ratio to it would
+    divide by zero, and no test can tell a model from it."""
+    exact = [name for name, m in metrics.items() if name != "model" and m["mae"] == 0]
+    if exact:
+        raise DataError(f"{source}: {exact[0]} forecasts every test point exactly (MAE 0; the prices follow a straight line "
+                        "or repeat), so no comparison means anything; use a series of real prices")
 
 
 def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
@@ -200,12 +233,18 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     checkpoint_dir, resume
         See ``walk_forward``.
     """
+    if config.classical:
+        _require_peers()
     series = load_embedded() if data is None else as_price_series(data)
     prices = series.prices.to_numpy(dtype=float)
     config, season, notes = plan_forecast(series, config)
+    if np.ptp(prices) > 0:  # (a price that never changes gets its own refusal from walk_forward)
+        test_origins = walk_forward_origins(len(prices), config)  # refused before any training, when a baseline is exact
+        _check_not_exact({name: {"mae": float(np.mean(np.abs(f - prices[test_origins + config.horizon])))} for name, f in
+                          baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, series.source)
     if on_plan is not None:
         on_plan(config, season, notes)
-    seed_forecasts, first_fits = [], []
+    seed_forecasts, first_fits, members = [], [], []
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
@@ -213,6 +252,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         except DataError as exc:
             raise DataError(f"{series.source}: {exc}") from None
         seed_forecasts.append(seed_forecast)
+        members.append(fits[-1].model)
         first_fits = first_fits or fits
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
@@ -233,6 +273,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
+    _check_not_exact(metrics, series.source)  # a classical peer may be exact too
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
         config=config,
@@ -251,4 +292,5 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         seed_metrics=seed_metrics,
         season=season,
         notes=notes,
+        members=members,
     )

@@ -117,7 +117,7 @@ def test_a_header_that_disagrees_with_the_manifest_is_refused(checkpoint, tmp_pa
 @pytest.mark.parametrize("meta, message", [
     ([1, 2, 3], "a JSON list, not an object"),
     (None, "a JSON NoneType, not an object"),
-    ({"format": "scratchlstm-checkpoint", "format_version": 99}, "format version 99; this scratchlstm reads version 2"),
+    ({"format": "scratchlstm-checkpoint", "format_version": 99}, "format version 99; this scratchlstm reads versions 2, 3"),
     ({"format": "something else"}, "format 'something else'"),
     ({"format": "scratchlstm-checkpoint", "format_version": 2, "arrays": "all of them"}, "corrupt array manifest"),
     ({"format": "scratchlstm-checkpoint", "format_version": 2, "arrays": {"a": {"shape": [-1], "dtype": "<f4"}}}, "corrupt array manifest"),
@@ -161,7 +161,7 @@ def test_a_tampered_training_state_is_refused(checkpoint, tmp_path, key, value, 
 def test_other_format_version_is_refused(tmp_path):
     path = tmp_path / "v.npz"
     np.savez(path, __meta__=np.frombuffer(json.dumps({"format": "scratchlstm-checkpoint", "format_version": 1}).encode(), dtype=np.uint8))
-    with pytest.raises(CheckpointError, match="format version 1; this scratchlstm reads version 2"):
+    with pytest.raises(CheckpointError, match="format version 1; this scratchlstm reads versions 2, 3"):
         read_checkpoint(path)
 
 

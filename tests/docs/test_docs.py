@@ -49,7 +49,8 @@ def test_every_code_snippet_runs(page, tmp_path, monkeypatch):
     if missing:
         pytest.skip(f"{page.name} needs {', '.join(missing)} (pip install -e '.[test]' installs them)")
     monkeypatch.chdir(tmp_path)
-    _write_example_price_file(tmp_path / "BTC-USD.csv")  # the README's snippet reads a user's file
+    for name in ("BTC-USD.csv", "bitcoin-daily.csv"):  # the snippets read a user's file, and the one fetch writes
+        _write_example_price_file(tmp_path / name)
     namespace: dict = {"__name__": "__docs__"}
     for k, code in enumerate(snippets(page)):
         try:

@@ -17,7 +17,7 @@ import pytest
 from scratchlstm.cli import main
 from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.report import MANIFEST, RESULT_FILES
-from scratchlstm.io import LOCK_NAME, folder_lock
+from scratchlstm.io import folder_lock
 from tests.helpers import dated_rows, random_walk, series_from
 
 FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
@@ -62,7 +62,7 @@ def test_a_failed_write_leaves_the_previous_run_whole_and_no_temporary_files(tmp
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report, "save_model", disk_full)  # the last file of the set fails
+    monkeypatch.setattr(report, "save_models", disk_full)  # the last file of the set fails
     with pytest.raises(OSError):
         _result().save(tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
@@ -74,7 +74,7 @@ def test_a_full_disk_is_exit_2_with_one_line(tmp_path, monkeypatch, capsys):
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "model.npz"))
 
-    monkeypatch.setattr(report, "save_model", disk_full)
+    monkeypatch.setattr(report, "save_models", disk_full)
     assert main(["forecast", "--out", str(tmp_path / "o"), *FAST]) == 2
     err = capsys.readouterr().err.strip()
     assert "No space left on device" in err and len(err.splitlines()) == 1 and "bug" not in err
@@ -88,13 +88,20 @@ def test_out_naming_a_file_is_refused(tmp_path, capsys):
     assert "is a file, not a folder" in capsys.readouterr().err and target.read_text() == "mine"
 
 
-def test_out_dot_is_safe_for_files_the_package_did_not_write(tmp_path):
+def test_out_dot_is_refused_and_leaves_the_folder_as_it_was(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "prices.csv").write_text(dated_rows(list(random_walk(150))))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     proc = cli("forecast", "--csv", "prices.csv", "--out", ".", *FAST, cwd=tmp_path)
+    assert proc.returncode == 2 and "is the current folder" in proc.stderr and "--out ./forecast-out" in proc.stderr
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_successful_run_leaves_no_lock_and_no_checkpoints(tmp_path):
+    proc = cli("forecast", "--out", str(tmp_path / "o"), *FAST)
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "notes.txt").read_text() == "mine"
-    assert {p.name for p in tmp_path.iterdir()} == {"notes.txt", "prices.csv", "checkpoints", LOCK_NAME, MANIFEST, *RESULT_FILES}
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(RESULT_FILES + (MANIFEST,))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # nor a hidden folder beside it
 
 
 def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):

@@ -63,7 +63,7 @@ def test_a_horizon_that_differs_from_the_head_is_refused(models, tmp_path):
 
 def test_a_forecast_that_is_not_finite_is_an_error(models, tmp_path, capsys):
     arrays, meta = read_checkpoint(models / "returns" / "model.npz")
-    arrays["param/head.c"] = np.array([np.inf], np.float32)
+    arrays["member0/head.c"] = np.array([np.inf], np.float32)
     broken = tmp_path / "broken.npz"
     write_checkpoint(broken, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
     prices = _write(tmp_path, random_walk(30, seed=5))

@@ -205,14 +205,23 @@ def test_unexpected_errors_are_one_line_without_traceback(capsys, monkeypatch):
     assert code == 3 and "Traceback" in err
 
 
-def test_resume_refuses_checkpoints_of_other_settings(tmp_path, capsys):
+def test_resume_refuses_checkpoints_of_other_settings(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import scratchlstm.forecast.run as run_module
+
     out = tmp_path / "run"
-    code, _, err = run_cli(["forecast", "--out", str(out), *FAST], capsys)
-    assert code == 0, err
+    with monkeypatch.context() as m:  # a run that trained, then could not write its files: its checkpoints stay
+        m.setattr(run_module.ForecastResult, "save", lambda self, out: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+        code, _, err = run_cli(["forecast", "--out", str(out), *FAST], capsys)
+    assert code == 2 and list((out / "checkpoints").glob("fit-*.npz")), err
     code, _, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST, "--lr", "0.01"], capsys)
     assert code == 2 and "other settings or data" in err and "lr 0.001 then, 0.01 now" in err, err
     code, out_text, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST], capsys)
     assert code == 0 and "verdict:" in out_text, err
+    assert not (out / "checkpoints").exists()  # a finished run removes its training state ...
+    code, _, err = run_cli(["forecast", "--out", str(out), "--resume", *FAST], capsys)
+    assert code == 2 and "holds no training state to continue" in err  # ... so there is nothing to resume
 
 
 def test_predict_needs_exactly_one_window_of_prices(tmp_path, capsys):
