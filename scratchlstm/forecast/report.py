@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..checkpoint import save_model
 from ..errors import ConfigError
+from .evaluate import mae_ratio
 
 RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")
 MANIFEST = "run.json"
@@ -58,6 +59,8 @@ def table(result) -> str:
         lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
                      f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
     lines.append(f"verdict: {result.verdict}")
+    if result.adjusted_naive_name != "naive":
+        lines.append(f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}")
     lines.append(f"against the best other baseline: {result.verdict_vs_best}")
     lines.extend(f"warning: {w}" for w in result.diagnostic["warnings"] + result.signal["warnings"])
     return "\n".join(lines)
@@ -81,7 +84,10 @@ def html(result) -> str:
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     return (f"<div><p><b>{escape(result.data.describe())}</b></p>"
             f"<p>{len(result.actual)} walk-forward test points, horizon {result.config.horizon}; "
-            f"<b>verdict:</b> {escape(result.verdict)}; <b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
+            f"<b>verdict:</b> {escape(result.verdict)}; "
+            + (f"<b>against the adjusted naive (the untrained LSTM's forecast):</b> {escape(result.verdict_vs_adjusted)}; "
+               if result.adjusted_naive_name != "naive" else "")
+            + f"<b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
@@ -110,7 +116,10 @@ def report_document(result) -> dict[str, Any]:
         "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
         "significance_vs_best_baseline": {"baseline": result.best_other_baseline, "abs_errors": result.significance_vs_best,
                                           "mae_ratio": result.mae_ratio_vs_best},
+        "significance_vs_adjusted_naive": {"baseline": result.adjusted_naive_name, "abs_errors": result.significance_vs_adjusted,
+                                           "mae_ratio": mae_ratio(result.metrics, result.adjusted_naive_name)},
         "verdict": result.verdict,
+        "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
         "verdict_vs_best_baseline": result.verdict_vs_best,
     }
 
@@ -135,7 +144,7 @@ def forecast_figure(result, path: str | Path | None = None):
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
                          seasonal_naive=seasonal, season=result.season,
-                         model_label="untrained LSTM: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+                         model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
 
 
 def loss_figure(result, path: str | Path | None = None):

@@ -134,6 +134,29 @@ class ForecastResult:
         """Against the best baseline after naive: better, worse or no significant difference."""
         return verdict_against(self.best_other_baseline, self.metrics, self.significance_vs_best)
 
+    @property
+    def adjusted_naive_name(self) -> str:
+        """The row of the untrained LSTM's own forecast: ``adjusted_naive`` on a seasonal run, else
+        ``naive`` (without a season the two are the same forecast, and only naive is shown)."""
+        return "adjusted_naive" if "adjusted_naive" in self.forecasts else "naive"
+
+    @cached_property
+    def significance_vs_adjusted(self) -> dict[str, float]:
+        """Diebold-Mariano test of the model against the adjusted naive on absolute errors."""
+        other = self.forecasts[self.adjusted_naive_name]
+        return diebold_mariano(self.forecasts["model"] - self.actual, other - self.actual, self.config.horizon)
+
+    @property
+    def verdict_vs_adjusted(self) -> str:
+        """Against the adjusted naive, the untrained LSTM's forecast: what the LSTM itself adds."""
+        name = self.adjusted_naive_name
+        if name == "naive":
+            return "no season, so the adjusted naive is naive: see the verdict"
+        if np.array_equal(self.forecasts["model"], self.forecasts[name]):
+            return ("is the adjusted naive itself (MAE 1.000x): every fit kept the untrained LSTM, whose forecast is the last value "
+                    "moved by the seasonal index; the LSTM adds nothing here")
+        return verdict_against(name, self.metrics, self.significance_vs_adjusted)
+
     def cutoff_date(self, fit: Fit) -> str:
         """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""
         return self.data.frequency.stamp(self.data.frame.index[fit.cutoff])

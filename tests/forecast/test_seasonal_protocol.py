@@ -133,7 +133,14 @@ def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_se
 
     fig = forecast_figure(result)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert "untrained LSTM: last price x seasonal index" in labels and "LSTM forecast" not in labels
+    assert "untrained LSTM = adjusted naive: last price x seasonal index" in labels and "LSTM forecast" not in labels
+    assert np.array_equal(result.forecasts["model"], result.forecasts["adjusted_naive"])  # the same forecast to the last bit
+    assert result.verdict_vs_adjusted.startswith("is the adjusted naive itself")
+    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
+    report = result.report()
+    assert report["significance_vs_adjusted_naive"]["baseline"] == "adjusted_naive"
+    assert report["significance_vs_adjusted_naive"]["abs_errors"]["p_value"] == 1.0
+    assert "adjusted_naive" in result.predictions_frame().columns and "adjusted_naive" in result._repr_html_()
 
 
 def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
