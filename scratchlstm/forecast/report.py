@@ -40,6 +40,7 @@ def table(result) -> str:
         m = result.metrics[name]
         hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
         lines.append(f"{name:<14} {m['mae']:>11.4f} {m['rmse']:>11.4f} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+    lines.extend(interval_lines(result))
     d, sig = result.direction, result.signal
     lo, hi = sig["hit_rate_interval"]
     hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -66,6 +67,30 @@ def table(result) -> str:
     return "\n".join(lines)
 
 
+def interval_lines(result) -> list[str]:
+    """The prediction intervals under the table: how they were calibrated, then per forecaster and
+    level the coverage on the test span and the mean width (in price units, like the MAE)."""
+    if result.intervals is None:
+        return []
+    iv, summary = result.intervals, result.intervals.summary(result.actual)
+    lines = [f"intervals: split conformal on |log(actual / forecast)|, calibrated at each test point on the "
+             f"{iv.calibration_points} validation-block errors and the test errors known by then (never later ones)"]
+    head = f"{'':<14}" + "".join(f" {f'{level}% cover':>10} {'width':>11}" for level in iv.levels)
+    lines.append(head)
+    for name in result.forecasts:
+        cells = []
+        for level in iv.levels:
+            c = summary[name][str(level)]
+            cover = "n/a" if c["points"] == 0 else f"{c['coverage']:.1%}"
+            cells.append(f" {cover:>10} {c['mean_width']:>11.4f}")
+        lines.append(f"{name:<14}" + "".join(cells))
+    short = {c["points"] for c in summary["model"].values()}
+    if min(short) < len(result.actual):
+        lines.append(f"intervals: only {min(short)} of {len(result.actual)} test points had enough errors known before them "
+                     f"for the {max(iv.levels)}% interval (it needs {math.ceil(max(iv.levels) / (100 - max(iv.levels)) - 1e-9)})")
+    return lines
+
+
 METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE %", "mase": "MASE", "rel_mae": "MAE / naive", "hit_rate": "hit rate"}
 
 
@@ -89,6 +114,7 @@ def html(result) -> str:
                if result.adjusted_naive_name != "naive" else "")
             + f"<b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
+            + (f"<pre>{escape(chr(10).join(interval_lines(result)))}</pre>" if result.intervals is not None else "")
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
@@ -118,10 +144,23 @@ def report_document(result) -> dict[str, Any]:
                                           "mae_ratio": result.mae_ratio_vs_best},
         "significance_vs_adjusted_naive": {"baseline": result.adjusted_naive_name, "abs_errors": result.significance_vs_adjusted,
                                            "mae_ratio": mae_ratio(result.metrics, result.adjusted_naive_name)},
+        "intervals": intervals_document(result),
         "verdict": result.verdict,
         "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
         "verdict_vs_best_baseline": result.verdict_vs_best,
     }
+
+
+def intervals_document(result) -> dict[str, Any] | None:
+    """The intervals' method, levels and calibration, and per forecaster and level the coverage on the
+    test span, the mean width and the log half-width for the forecast after the last row."""
+    if result.intervals is None:
+        return None
+    iv = result.intervals
+    return {"method": "split conformal on |log(actual / forecast)|: at each test point the ceil((n + 1) level)-th smallest of "
+                      "the n errors known at its origin (the validation block's, then the earlier test points' whose target "
+                      "had been seen); bounds forecast x exp(-/+ that)",
+            "levels": list(iv.levels), "calibration_points": iv.calibration_points, "forecasters": iv.summary(result.actual)}
 
 
 def predictions_frame(result) -> pd.DataFrame:
@@ -130,6 +169,11 @@ def predictions_frame(result) -> pd.DataFrame:
     frame = pd.DataFrame({"date": [stamp(d) for d in result.dates], "actual": result.actual, "last_input": result.last})
     for name, forecast in result.forecasts.items():
         frame[name] = forecast
+    if result.intervals is not None:  # after the point forecasts, so that their columns keep their places
+        for name, fi in result.intervals.forecasters.items():
+            for level in result.intervals.levels:
+                frame[f"{name}_lower_{level}"] = fi.lower[level]
+                frame[f"{name}_upper_{level}"] = fi.upper[level]
     if len(result.seed_forecasts) > 1:
         for k, f in enumerate(result.seed_forecasts):
             frame[f"model_seed{result.config.seed + k}"] = f
@@ -143,8 +187,16 @@ def forecast_figure(result, path: str | Path | None = None):
     seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
-                         seasonal_naive=seasonal, season=result.season,
+                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result),
                          model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+
+
+def _model_bands(result) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The model's intervals as ``(level, lower, upper)``, the widest first."""
+    if result.intervals is None:
+        return []
+    fi = result.intervals.forecasters["model"]
+    return [(level, fi.lower[level], fi.upper[level]) for level in sorted(result.intervals.levels, reverse=True)]
 
 
 def loss_figure(result, path: str | Path | None = None):
@@ -174,6 +226,13 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
                   "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices))}}
+    if result.intervals is not None:  # what predict needs to put an interval around its forecast
+        iv = result.intervals
+        model_meta["intervals"] = {"levels": list(iv.levels),
+                                   "log_half_width": {str(level): iv.forecasters["model"].next_half_width[level] for level in iv.levels},
+                                   "naive_log_half_width": {str(level): iv.forecasters["naive"].next_half_width[level] for level in iv.levels},
+                                   "errors": iv.calibration_points + len(result.actual),
+                                   "last_error_date": result.data.frequency.stamp(result.dates[-1])}
 
     def text(content: str) -> Callable[[Path], None]:
         return lambda p: p.write_text(content, encoding="utf-8")

@@ -37,7 +37,8 @@ from .evaluate import (
     verdict,
     verdict_against,
 )
-from .protocol import Fit, naive_scale, walk_forward
+from .intervals import Intervals
+from .protocol import Fit, forecast_prices, naive_scale, validation_origins, walk_forward
 
 
 
@@ -61,6 +62,7 @@ class ForecastResult:
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
     notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
+    intervals: Intervals | None = None  # split-conformal prediction intervals of every forecaster (intervals.py)
 
     @cached_property
     def significance(self) -> dict[str, float]:
@@ -228,7 +230,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     config, season, notes = plan_forecast(series, config)
     if on_plan is not None:
         on_plan(config, season, notes)
-    seed_forecasts, first_fits = [], []
+    seed_forecasts, first_fits, seed_calibration = [], [], []
+    calibration_origins = None
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
@@ -237,6 +240,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
             raise DataError(f"{series.source}: {exc}") from None
         seed_forecasts.append(seed_forecast)
         first_fits = first_fits or fits
+        if calibration_origins is None:
+            calibration_origins = _calibration_origins(int(origins[0]), config, season)
+        seed_calibration.append(_calibration_forecasts(fits[0], prices, calibration_origins, config))
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
     baselines = baseline_forecasts(prices, origins, config.window, h, season)
@@ -253,6 +259,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     else:
         model_forecast = np.mean(seed_forecasts, axis=0)
     forecasts = {"model": model_forecast, **baselines}
+    intervals = Intervals.build(forecasts, actual, _calibration(prices, calibration_origins, seed_calibration, config, season),
+                                config.interval_levels, h)
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
@@ -274,4 +282,37 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         seed_metrics=seed_metrics,
         season=season,
         notes=notes,
+        intervals=intervals,
     )
+
+
+def _calibration_origins(first_origin: int, config: ForecastConfig, season: int) -> np.ndarray:
+    """The calibration block of the intervals: the first fit's validation origins (all before the
+    first test origin, their targets known there), less any too early for seasonal naive."""
+    origins = validation_origins(first_origin, config)
+    back = season * math.ceil(config.horizon / season)
+    return origins[origins >= back - config.horizon]
+
+
+def _calibration_forecasts(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """The first fit's forecasts on the calibration block, as it forecasts the test points."""
+    if len(origins) == 0:
+        return np.empty(0)
+    return forecast_prices(fit.model, fit.scaler, prices, origins, config, fit.seasonal.season)
+
+
+def _calibration(prices: np.ndarray, origins: np.ndarray, seed_calibration: list[np.ndarray], config: ForecastConfig,
+                 season: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every forecaster's ``(forecasts, actual)`` on the calibration block: the model (its seeds averaged,
+    as on the test span), the baselines and, when run, the classical peers."""
+    actual = prices[origins + config.horizon]
+    if all(np.array_equal(f, seed_calibration[0]) for f in seed_calibration):
+        model = seed_calibration[0]
+    else:
+        model = np.mean(seed_calibration, axis=0)
+    forecasts = {"model": model}
+    if len(origins):
+        forecasts.update(baseline_forecasts(prices, origins, config.window, config.horizon, season))
+        if config.classical:
+            forecasts.update(classical_forecasts(prices, origins, config.horizon, season, config.refit_every).forecasts)
+    return {name: (f, actual) for name, f in forecasts.items()}
