@@ -47,8 +47,11 @@ def conformal_half_width(scores: np.ndarray, level: float) -> float:
 
 
 def log_scores(forecast: np.ndarray, actual: np.ndarray) -> np.ndarray:
-    """``|log(y / f)|`` at every point."""
-    return np.abs(np.log(np.asarray(actual, dtype=float) / np.asarray(forecast, dtype=float)))
+    """``|log(y / f)|`` at every point; inf for a forecast that is not a positive price (a price-level
+    model or the drift can forecast one), which no finite relative band covers."""
+    f, y = np.asarray(forecast, dtype=float), np.asarray(actual, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(f > 0, np.abs(np.log(y / np.where(f > 0, f, 1.0))), np.inf)
 
 
 def sequential_half_widths(test_scores: np.ndarray, calibration_scores: np.ndarray, horizon: int, level: float) -> np.ndarray:
@@ -98,7 +101,7 @@ class Intervals:
             lower, upper, nxt = {}, {}, {}
             for level in levels:
                 q = sequential_half_widths(test, cal, horizon, level)
-                q[np.isinf(q)] = np.nan
+                q[np.isinf(q) | ~(f > 0)] = np.nan  # too few scores known yet, or no positive forecast to put a band around
                 lower[level], upper[level] = f * np.exp(-q), f * np.exp(q)
                 nxt[level] = conformal_half_width(np.concatenate([cal, test]), level)
             result.forecasters[name] = ForecasterIntervals(lower, upper, nxt)

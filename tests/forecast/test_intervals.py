@@ -117,3 +117,20 @@ def test_predict_gives_the_interval_the_report_gives_for_the_next_forecast(tmp_p
     text = prediction.describe()
     assert f"80% interval {prediction.intervals[80][0]:.4f} to {prediction.intervals[80][1]:.4f}" in text
     assert "calibrated on the run's" in text
+
+
+def test_a_forecast_that_is_not_a_positive_price_counts_as_an_uncovered_error():
+    """A drift or price-level forecast can go to zero or below: its score is inf (a large error, not
+    a missing one, which would make the later bands too narrow) and it gets no band itself."""
+    actual = np.full(6, 10.0)
+    forecast = np.array([10.0, -1.0, 10.5, 9.5, 10.2, 9.9])
+    iv = Intervals.build({"drift": forecast}, actual, {"drift": (np.full(4, 10.0) * [1.01, 0.99, 1.02, 0.98], np.full(4, 10.0))},
+                         (50,), 1)
+    from scratchlstm.forecast.intervals import log_scores
+
+    assert list(log_scores(np.array([-1.0, 0.0]), np.array([10.0, 10.0]))) == [math.inf, math.inf]  # not NaN
+    lo = iv.forecasters["drift"].lower[50]
+    assert np.isnan(lo[1]) and np.all(np.isfinite(np.delete(lo, 1)))
+    scores = np.abs(np.log(10.0 / (np.full(4, 10.0) * [1.01, 0.99, 1.02, 0.98])))
+    # point 2 sees the four calibration scores and inf: the 3rd smallest of five
+    assert iv.forecasters["drift"].upper[50][2] == pytest.approx(10.5 * math.exp(np.sort([*scores, np.inf])[2]))
