@@ -73,8 +73,9 @@ def interval_lines(result) -> list[str]:
     if result.intervals is None:
         return []
     iv, summary = result.intervals, result.intervals.summary(result.actual)
-    lines = [f"intervals: split conformal on |log(actual / forecast)|, calibrated at each test point on the "
-             f"{iv.calibration_points} validation-block errors and the test errors known by then (never later ones)"]
+    block = f"the {iv.calibration_points} validation-block errors and " if iv.calibration_points else "(no validation block) "
+    lines = [f"intervals: split conformal on |log(actual / forecast)|, calibrated at each test point on {block}"
+             f"the test errors known by then (never later ones)"]
     head = f"{'':<14}" + "".join(f" {f'{level}% cover':>10} {'width':>11}" for level in iv.levels)
     lines.append(head)
     for name in result.forecasts:
@@ -114,7 +115,8 @@ def html(result) -> str:
                if result.adjusted_naive_name != "naive" else "")
             + f"<b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
-            + (f"<pre>{escape(chr(10).join(interval_lines(result)))}</pre>" if result.intervals is not None else "")
+            + (f"<p>{escape(interval_lines(result)[0])}</p>"
+               + intervals_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a") if result.intervals is not None else "")
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
@@ -151,6 +153,16 @@ def report_document(result) -> dict[str, Any]:
     }
 
 
+def intervals_frame(result) -> pd.DataFrame:
+    """One row per forecaster; per level, the coverage on the test span and the mean width."""
+    summary = result.intervals.summary(result.actual)
+    frame = pd.DataFrame({name: {col: summary[name][str(level)][key] for level in result.intervals.levels
+                                 for col, key in ((f"{level}% coverage", "coverage"), (f"{level}% mean width", "mean_width"))}
+                          for name in result.forecasts}).T
+    frame.index.name = "forecaster"
+    return frame
+
+
 def intervals_document(result) -> dict[str, Any] | None:
     """The intervals' method, levels and calibration, and per forecaster and level the coverage on the
     test span, the mean width and the log half-width for the forecast after the last row."""
@@ -185,9 +197,12 @@ def forecast_figure(result, path: str | Path | None = None):
     from ..plots import forecast_plot
 
     seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
+    adjusted = result.forecasts.get("adjusted_naive")
+    if adjusted is not None and np.array_equal(adjusted, result.forecasts["model"]):
+        adjusted = None  # the model's line is the adjusted naive, and its label says so
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
-                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result),
+                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result), adjusted_naive=adjusted,
                          model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
 
 

@@ -177,6 +177,10 @@ class ForecastResult:
         """The metrics of the model and every baseline, one row each (MAE, RMSE, MAPE %, MASE, MAE / naive, hit rate)."""
         return reporting.metrics_frame(self)
 
+    def intervals_frame(self) -> pd.DataFrame:
+        """The prediction intervals' coverage on the test span and mean width, per forecaster and level."""
+        return reporting.intervals_frame(self)
+
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
         return reporting.table(self)

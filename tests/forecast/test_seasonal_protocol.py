@@ -156,3 +156,29 @@ def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
     assert f"against the best other baseline: {result.verdict_vs_best}" in result.table()
     report = result.report()
     assert report["significance_vs_best_baseline"]["baseline"] == best and report["verdict_vs_best_baseline"] == result.verdict_vs_best
+
+
+def test_the_verdict_against_the_adjusted_naive_is_a_diebold_mariano_test_on_its_errors():
+    from scratchlstm.forecast.evaluate import diebold_mariano
+
+    result = run_forecast(monthly(airline_like(seed=2)), ForecastConfig(window=24, test_size=36, season=12, epochs=3), quiet=True)
+    model, adjusted = result.forecasts["model"], result.forecasts["adjusted_naive"]
+    report = result.report()
+    assert report["verdict_vs_adjusted_naive"] == result.verdict_vs_adjusted
+    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
+    if np.array_equal(model, adjusted):
+        assert all(f.kept_epoch == 0 for f in result.fits) and "itself" in result.verdict_vs_adjusted
+    else:
+        ratio = np.mean(np.abs(model - result.actual)) / np.mean(np.abs(adjusted - result.actual))
+        p = diebold_mariano(model - result.actual, adjusted - result.actual, 1)["p_value"]
+        assert f"{ratio:.3f}x adjusted_naive's, Diebold-Mariano p = {p:.3g}" in result.verdict_vs_adjusted
+        assert report["significance_vs_adjusted_naive"]["mae_ratio"] == pytest.approx(ratio)
+
+
+def test_without_a_season_the_adjusted_naive_is_not_a_second_naive_row():
+    config = ForecastConfig(window=10, hidden_sizes=(2,), epochs=1, test_size=30, refit_every=None, season=1)
+    result = run_forecast(series_from(random_walk(300)), config, quiet=True)
+    assert "adjusted_naive" not in result.forecasts and result.adjusted_naive_name == "naive"
+    assert "against the adjusted naive" not in result.table()
+    assert result.report()["significance_vs_adjusted_naive"]["baseline"] == "naive"
+    assert "no season" in result.verdict_vs_adjusted
