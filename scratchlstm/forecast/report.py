@@ -201,9 +201,16 @@ def forecast_figure(result, path: str | Path | None = None):
     if adjusted is not None and np.array_equal(adjusted, result.forecasts["model"]):
         adjusted = None  # the model's line is the adjusted naive, and its label says so
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
-                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
+                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=_subtitle(result),
                          seasonal_naive=seasonal, season=result.season, bands=_model_bands(result), adjusted_naive=adjusted,
                          model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+
+
+def _subtitle(result) -> str:
+    """The verdict, and on a seasonal run whose LSTM learned something, the verdict against the adjusted naive."""
+    if result.adjusted_naive_name == "naive" or result.is_seasonal_index:
+        return result.verdict  # no adjusted naive, or the verdict already says the model is it
+    return f"{result.verdict}. Against the adjusted naive (the untrained LSTM): {result.verdict_vs_adjusted}"
 
 
 def _model_bands(result) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -173,6 +173,10 @@ def test_the_verdict_against_the_adjusted_naive_is_a_diebold_mariano_test_on_its
         p = diebold_mariano(model - result.actual, adjusted - result.actual, 1)["p_value"]
         assert f"{ratio:.3f}x adjusted_naive's, Diebold-Mariano p = {p:.3g}" in result.verdict_vs_adjusted
         assert report["significance_vs_adjusted_naive"]["mae_ratio"] == pytest.approx(ratio)
+        from scratchlstm.forecast.report import forecast_figure
+
+        subtitle = forecast_figure(result).axes[0].get_title(loc="left").replace("\n", " ")
+        assert "Against the adjusted naive (the untrained LSTM): " in subtitle and f"p = {p:.3g}" in subtitle
 
 
 def test_without_a_season_the_adjusted_naive_is_not_a_second_naive_row():
