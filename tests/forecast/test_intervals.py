@@ -114,6 +114,17 @@ def test_predict_gives_the_interval_the_report_gives_for_the_next_forecast(tmp_p
         assert hi == pytest.approx(prediction.forecast * math.exp(q), rel=1e-12)
         q_naive = report["naive"][str(level)]["next_log_half_width"]
         assert prediction.naive_intervals[level][1] == pytest.approx(prediction.last_price * math.exp(q_naive), rel=1e-12)
+    # naive's next half-width by hand: every error the run saw, its validation block's and its test span's
+    used = json.loads(paths["report.json"].read_text())["config"]
+    prices = series.prices.to_numpy()
+    first_test_origin = len(prices) - 1 - 1 - 60 + 1
+    training = np.arange(used["window"], first_test_origin - 1 + 1)  # returns windows: origins window .. cutoff - h
+    validation = training[len(training) - int(len(training) * used["val_fraction"] + 1e-9):]
+    assert len(validation) == json.loads(paths["report.json"].read_text())["intervals"]["calibration_points"] > 0
+    origins = np.r_[validation, first_test_origin : len(prices) - 1]  # h = 1: every target up to the last row
+    errors = np.abs(np.log(prices[origins + 1] / prices[origins]))
+    k = math.ceil((len(errors) + 1) * 0.8)
+    assert report["naive"]["80"]["next_log_half_width"] == np.sort(errors)[k - 1]
     text = prediction.describe()
     assert f"80% interval {prediction.intervals[80][0]:.4f} to {prediction.intervals[80][1]:.4f}" in text
     assert "calibrated on the run's" in text
