@@ -63,7 +63,7 @@ def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
 
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
                   subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1,
-                  model_label: str = "LSTM forecast") -> Figure:
+                  model_label: str = "LSTM forecast", bands=(), adjusted_naive=None) -> Figure:
     """Actual prices, the model's forecasts and the naive forecast over the test span, and a zoom.
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
@@ -96,6 +96,13 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         The season length, for the legend.
     model_label : str
         The model's name in the legend (say what it really is when the LSTM kept its untrained weights).
+    adjusted_naive : array_like, (N,), optional
+        The adjusted naive forecasts (the last price moved by the seasonal index: the untrained
+        LSTM's forecast on a seasonal series), drawn dashed when given, so that what the trained
+        LSTM changed is visible.
+    bands : sequence of (level, lower, upper)
+        The model's prediction intervals, each drawn as a red shaded band (the widest first, lightest);
+        NaN bounds (too few errors known yet) leave a gap.
 
     Returns
     -------
@@ -119,6 +126,12 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         if seasonal_naive is not None:
             ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
                     label=f"seasonal naive (the value {season} steps earlier)")
+        if adjusted_naive is not None:
+            ax.plot(x[span], np.asarray(adjusted_naive, dtype=float)[span], color="tab:green", lw=1.0, ls="--",
+                    label="adjusted naive (last price x seasonal index: the untrained LSTM)")
+        for k, (level, lower, upper) in enumerate(bands):
+            ax.fill_between(x[span], np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span], color="tab:red",
+                            alpha=0.12 + 0.12 * k, lw=0, label=f"{level}% prediction interval (conformal)")
         ax.plot(x[span], model[span], color="tab:red", lw=1.1, label=model_label, **points)
         ax.set_ylabel("price")
         ax.grid(alpha=0.3)

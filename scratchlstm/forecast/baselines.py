@@ -3,6 +3,7 @@
 At origin t with last value ``p[t]``, horizon h, window ``p[t-W+1..t]`` and season length m:
 
     naive           p[t]                                   (last value)
+    adjusted naive  p[t] exp(S_t[t+h] - S_t[t])            (the last value moved by the seasonal index)
     drift           p[t] + h (p[t] - p[t-W]) / W           (the window's average step, continued)
     window mean     mean(p[t-W+1..t])
     seasonal naive  p[t + h - m k],  k = ceil(h / m)       (the same season one cycle earlier)
@@ -11,6 +12,13 @@ The season length m comes from the calendar (``calendar_season``: 12 for monthly
 quarterly, 52 for weekly, 7 for daily, 5 for business days, 24 for hourly) and is kept only when the
 data confirm it (``season_is_confirmed``: the autocorrelation of the log-differences at lag m,
 tested against Bartlett's standard error), or it is given explicitly.
+
+The adjusted naive is naive on the seasonally adjusted series ``a[s] = p[s] exp(-S_t[s mod m])``,
+multiplied back by the target's seasonal factor; ``S_t`` is the seasonal index of ``log p[0..t]``
+(``seasonal.SeasonalIndex``, fitted at each origin from the values up to it). It is exactly what the
+untrained LSTM forecasts on a seasonal series (its returns head starts at zero: "no change" on the
+adjusted series), so the model's row minus this row is what the LSTM itself contributes. Without a
+season it is naive, and it is left out of the table (``baseline_forecasts``).
 
 The classical peers (``classical_forecasts``: AutoETS, AutoARIMA, AutoTheta from the optional
 ``statsforecast`` package) run on the same origins and horizon with the model's refit schedule:
@@ -29,8 +37,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.frequency import detect_frequency
+from .seasonal import SeasonalIndex
 
-BASELINES = ("naive", "seasonal_naive", "drift", "window_mean")
+BASELINES = ("naive", "adjusted_naive", "seasonal_naive", "drift", "window_mean")  # adjusted_naive only with a season
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta")
 INSTALL_PEERS = "pip install 'scratchlstm[classic]'"
 
@@ -72,14 +81,33 @@ def seasonal_naive_forecast(prices: np.ndarray, origins: np.ndarray, horizon: in
     return prices[source].astype(float)
 
 
+def adjusted_naive_forecast(prices: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``p[t] exp(S_t[(t+h) mod m] - S_t[t mod m])``: naive on the seasonally adjusted series, with the
+    seasonal index ``S_t`` fitted on ``p[0..t]`` at each origin (naive when m = 1 or before three
+    seasons). Computed as the model's forecast is (``protocol.forecast_prices``), so that an untrained
+    LSTM's forecast equals it to the last bit."""
+    out = np.empty(len(origins))
+    for k, t in enumerate(np.asarray(origins)):
+        S = SeasonalIndex.fit(prices, int(t), season)
+        out[k] = S.factor(t + horizon) * S.remove(np.asarray(prices[: t + 1], dtype=float))[t]
+    return out
+
+
 def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, horizon: int, season: int = 1) -> dict[str, np.ndarray]:
-    """Every simple baseline's forecasts of ``p[t + h]`` at every origin, keyed as in ``BASELINES``."""
-    return {
-        "naive": naive_forecast(prices, origins),
+    """Every simple baseline's forecasts of ``p[t + h]`` at every origin, keyed as in ``BASELINES``.
+
+    The adjusted naive is there only with a season (m > 1): without one it is naive to the last bit,
+    and a second row with naive's numbers would only repeat it (and its verdict would repeat naive's).
+    """
+    forecasts = {"naive": naive_forecast(prices, origins)}
+    if season > 1:
+        forecasts["adjusted_naive"] = adjusted_naive_forecast(prices, origins, horizon, season)
+    forecasts.update({
         "seasonal_naive": seasonal_naive_forecast(prices, origins, horizon, season),
         "drift": drift_forecast(prices, origins, window, horizon),
         "window_mean": window_mean_forecast(prices, origins, window),
-    }
+    })
+    return forecasts
 
 
 # ----------------------------------------------------------------------------------------------

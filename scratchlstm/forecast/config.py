@@ -65,6 +65,9 @@ class ForecastConfig:
                                   "(fitted up to each cutoff and origin)", group="protocol")
     classical: bool = setting(False, "also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install "
                               "'scratchlstm[classic]')", group="protocol")
+    interval_levels: tuple[int, ...] = setting((80, 95), "levels (%) of the split-conformal prediction intervals, calibrated "
+                                               "on the residuals known before each test point", above=0, below=100,
+                                               group="protocol")
     # the model
     cell: str = inherit(ModelConfig, "cell")
     hidden_sizes: tuple[int, ...] = inherit(ModelConfig, "hidden_sizes")
@@ -111,7 +114,7 @@ class ForecastConfig:
         return pick(TrainConfig, self, quiet=quiet)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "hidden_sizes": list(self.hidden_sizes)}
+        return {**asdict(self), "hidden_sizes": list(self.hidden_sizes), "interval_levels": list(self.interval_levels)}
 
     def updated(self, **changes) -> "ForecastConfig":
         """A copy with ``changes`` applied (None values are ignored)."""

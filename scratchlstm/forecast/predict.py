@@ -8,6 +8,11 @@ intraday step), and, for a price-level model (which has only ever seen prices in
 its training range), the latest price lies within ten times that range either way (``force=True``
 overrides this one check). A forecast that is not finite is an error, never a number. A file of several
 members (a run with ``--seeds N``) forecasts their average, as the run that wrote it did.
+
+The interval around the forecast is the run's split-conformal one (``intervals.py``): the file
+records, per level, the half-width ``q`` of ``|log(actual / forecast)|`` calibrated on every error the
+run had seen (the validation block's and the whole test span's), and the interval is
+``[f exp(-q), f exp(q)]``, the same that the run's report gives for the forecast after its last row.
 """
 
 from __future__ import annotations
@@ -40,12 +45,23 @@ class Prediction:
     forecast: float
     horizon: int
     notes: list[str] = field(default_factory=list)
+    intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # level -> (lower, upper) around the forecast
+    naive_intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # the same for naive's forecast, to compare
+    calibration: str = ""  # what the intervals were calibrated on, in words
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
         # significant digits, not decimals: a price of 1e-6 is not printed as 0.0000
-        return (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
-                f"{self.forecast:.8g} ({100 * (self.forecast / self.last_price - 1):+.2f}%); naive: {self.last_price:.8g}")
+        line = (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
+                f"{self.forecast:.8g} ({100 * (self.forecast / self.last_price - 1):+.2f}%)")
+        if self.intervals:
+            line += "; " + ", ".join(f"{level}% interval {lo:.8g} to {hi:.8g}" for level, (lo, hi) in self.intervals.items())
+        line += f"; naive: {self.last_price:.8g}"
+        if self.naive_intervals:
+            line += " (" + ", ".join(f"{level}%: {lo:.8g} to {hi:.8g}" for level, (lo, hi) in self.naive_intervals.items()) + ")"
+        if self.calibration:
+            line += f"\nintervals: {self.calibration}"
+        return line
 
 
 def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
@@ -70,6 +86,30 @@ def _season(path, meta: dict) -> int:
         raise CheckpointError(f"{path} is not a forecast model (its seasonal description is malformed); use the model.npz "
                               "written by 'scratchlstm forecast'")
     return seasonal["season"]
+
+
+def _intervals(path, meta: dict) -> tuple[dict[int, float], dict[int, float], str]:
+    """The log half-widths of the model's and naive's intervals per level, and what they were
+    calibrated on; empty for a model file written without intervals."""
+    saved = meta.get("intervals")
+    if saved is None:
+        return {}, {}, ""
+    try:
+        levels = [int(level) for level in saved["levels"]]
+        model = {level: float(saved["log_half_width"][str(level)]) for level in levels}
+        naive = {level: float(saved["naive_log_half_width"][str(level)]) for level in levels}
+        words = f"split conformal, calibrated on the run's {int(saved['errors'])} errors up to {saved['last_error_date']}"
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{path} is not a forecast model (its interval description is malformed); use the model.npz "
+                              "written by 'scratchlstm forecast'") from None
+    if any(not q >= 0 for q in [*model.values(), *naive.values()]):  # NaN fails too; inf (too few errors) passes and is left out
+        raise CheckpointError(f"{path}: its interval half-widths must be numbers >= 0; the file was altered")
+    return model, naive, words
+
+
+def _around(value: float, half_widths: dict[int, float]) -> dict[int, tuple[float, float]]:
+    """``(value exp(-q), value exp(q))`` per level; a level without a finite q (too few errors) is left out."""
+    return {level: (value * math.exp(-q), value * math.exp(q)) for level, q in half_widths.items() if math.isfinite(q)}
 
 
 def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[str]]:
@@ -143,5 +183,11 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     forecast = float(each[0][0] if all(np.array_equal(f, each[0]) for f in each) else np.mean(each, axis=0)[0])
     if not math.isfinite(forecast):
         raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
+    model_q, naive_q, calibration = _intervals(checkpoint, meta)
+    if not model_q:
+        notes.append("this model file records no interval calibration (written before intervals were added): no interval")
+    elif len(_around(forecast, model_q)) < len(model_q):
+        notes.append("the run had too few errors for some interval levels: those are left out")
     return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
-                      forecast=forecast, horizon=config.horizon, notes=notes)
+                      forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
+                      naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration)

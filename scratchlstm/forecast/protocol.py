@@ -118,7 +118,7 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     if len(origins) < 4:
         raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
     X, Y = windows(z, origins, config.window, config.horizon)
-    n_val = int(len(origins) * config.val_fraction + 1e-9)  # a fraction k / n set by adapt_to_series gives back k
+    n_val = validation_size(len(origins), config)
     xp = get_namespace(config.backend)
     dtype = getattr(xp, config.dtype)
 
@@ -143,6 +143,19 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     if config.target == "returns":
         keep_or_revert(fit, fresh(), X_val, Y_val, config)
     return fit
+
+
+def validation_size(n_windows: int, config: ForecastConfig) -> int:
+    """How many of a fit's ``n_windows`` training windows (the last ones) form its validation block."""
+    return int(n_windows * config.val_fraction + 1e-9)  # a fraction k / n set by adapt_to_series gives back k
+
+
+def validation_origins(cutoff: int, config: ForecastConfig) -> np.ndarray:
+    """The origins of the validation windows of a fit at ``cutoff`` (empty without a validation block):
+    their targets are all at or before the cutoff. ``config``'s automatic settings must be chosen."""
+    origins = training_origins(cutoff, config)
+    n_val = validation_size(len(origins), config)
+    return origins[len(origins) - n_val :] if n_val >= 1 else origins[:0]
 
 
 def keep_or_revert(fit: Fit, untrained: Model, X_val: Array, y_val: Array, config: ForecastConfig) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoint import save_models
+from .evaluate import mae_ratio
 from .output_folder import MANIFEST, write_folder
 
 CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
@@ -35,6 +36,7 @@ def table(result) -> str:
         m = result.metrics[name]
         hit = "n/a" if math.isnan(m["hit_rate"]) else f"{m['hit_rate']:.1%}"
         lines.append(f"{name:<14} {m['mae']:>11.5g} {m['rmse']:>11.5g} {m['mape']:>8.3f} {m['mase']:>7.3f} {m['rel_mae']:>8.3f} {hit:>9}")
+    lines.extend(interval_lines(result))
     d, sig = result.direction, result.signal
     lo, hi = sig["hit_rate_interval"]
     hit = "n/a (the model never moved)" if math.isnan(sig["hit_rate"]) else f"{sig['hit_rate']:.1%} (95% interval {lo:.1%}-{hi:.1%})"
@@ -54,9 +56,36 @@ def table(result) -> str:
         lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
                      f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
     lines.append(f"verdict: {result.verdict}")
+    if result.adjusted_naive_name != "naive":
+        lines.append(f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}")
     lines.append(f"against the best other baseline: {result.verdict_vs_best}")
     lines.extend(f"warning: {w}" for w in result.diagnostic["warnings"] + result.signal["warnings"])
     return "\n".join(lines)
+
+
+def interval_lines(result) -> list[str]:
+    """The prediction intervals under the table: how they were calibrated, then per forecaster and
+    level the coverage on the test span and the mean width (in price units, like the MAE)."""
+    if result.intervals is None:
+        return []
+    iv, summary = result.intervals, result.intervals.summary(result.actual)
+    block = f"the {iv.calibration_points} validation-block errors and " if iv.calibration_points else "(no validation block) "
+    lines = [f"intervals: split conformal on |log(actual / forecast)|, calibrated at each test point on {block}"
+             f"the test errors known by then (never later ones)"]
+    head = f"{'':<14}" + "".join(f" {f'{level}% cover':>10} {'width':>11}" for level in iv.levels)
+    lines.append(head)
+    for name in result.forecasts:
+        cells = []
+        for level in iv.levels:
+            c = summary[name][str(level)]
+            cover = "n/a" if c["points"] == 0 else f"{c['coverage']:.1%}"
+            cells.append(f" {cover:>10} {c['mean_width']:>11.5g}")
+        lines.append(f"{name:<14}" + "".join(cells))
+    short = {c["points"] for c in summary["model"].values()}
+    if min(short) < len(result.actual):
+        lines.append(f"intervals: only {min(short)} of {len(result.actual)} test points had enough errors known before them "
+                     f"for the {max(iv.levels)}% interval (it needs {math.ceil(max(iv.levels) / (100 - max(iv.levels)) - 1e-9)})")
+    return lines
 
 
 METRIC_NAMES = {"mae": "MAE", "rmse": "RMSE", "mape": "MAPE %", "mase": "MASE", "rel_mae": "MAE / naive", "hit_rate": "hit rate"}
@@ -77,8 +106,13 @@ def html(result) -> str:
     items = "".join(f"<li>{escape(w)}</li>" for w in warnings)
     return (f"<div><p><b>{escape(result.data.describe())}</b></p>"
             f"<p>{len(result.actual)} walk-forward test points, horizon {result.config.horizon}; "
-            f"<b>verdict:</b> {escape(result.verdict)}; <b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
+            f"<b>verdict:</b> {escape(result.verdict)}; "
+            + (f"<b>against the adjusted naive (the untrained LSTM's forecast):</b> {escape(result.verdict_vs_adjusted)}; "
+               if result.adjusted_naive_name != "naive" else "")
+            + f"<b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
+            + (f"<p>{escape(interval_lines(result)[0])}</p>"
+               + intervals_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a") if result.intervals is not None else "")
             + (f"<ul>{items}</ul>" if items else "") + "</div>")
 
 
@@ -106,9 +140,35 @@ def report_document(result) -> dict[str, Any]:
         "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
         "significance_vs_best_baseline": {"baseline": result.best_other_baseline, "abs_errors": result.significance_vs_best,
                                           "mae_ratio": result.mae_ratio_vs_best},
+        "significance_vs_adjusted_naive": {"baseline": result.adjusted_naive_name, "abs_errors": result.significance_vs_adjusted,
+                                           "mae_ratio": mae_ratio(result.metrics, result.adjusted_naive_name)},
+        "intervals": intervals_document(result),
         "verdict": result.verdict,
+        "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
         "verdict_vs_best_baseline": result.verdict_vs_best,
     }
+
+
+def intervals_frame(result) -> pd.DataFrame:
+    """One row per forecaster; per level, the coverage on the test span and the mean width."""
+    summary = result.intervals.summary(result.actual)
+    frame = pd.DataFrame({name: {col: summary[name][str(level)][key] for level in result.intervals.levels
+                                 for col, key in ((f"{level}% coverage", "coverage"), (f"{level}% mean width", "mean_width"))}
+                          for name in result.forecasts}).T
+    frame.index.name = "forecaster"
+    return frame
+
+
+def intervals_document(result) -> dict[str, Any] | None:
+    """The intervals' method, levels and calibration, and per forecaster and level the coverage on the
+    test span, the mean width and the log half-width for the forecast after the last row."""
+    if result.intervals is None:
+        return None
+    iv = result.intervals
+    return {"method": "split conformal on |log(actual / forecast)|: at each test point the ceil((n + 1) level)-th smallest of "
+                      "the n errors known at its origin (the validation block's, then the earlier test points' whose target "
+                      "had been seen); bounds forecast x exp(-/+ that)",
+            "levels": list(iv.levels), "calibration_points": iv.calibration_points, "forecasters": iv.summary(result.actual)}
 
 
 def predictions_frame(result) -> pd.DataFrame:
@@ -117,6 +177,11 @@ def predictions_frame(result) -> pd.DataFrame:
     frame = pd.DataFrame({"date": [stamp(d) for d in result.dates], "actual": result.actual, "last_input": result.last})
     for name, forecast in result.forecasts.items():
         frame[name] = forecast
+    if result.intervals is not None:  # after the point forecasts, so that their columns keep their places
+        for name, fi in result.intervals.forecasters.items():
+            for level in result.intervals.levels:
+                frame[f"{name}_lower_{level}"] = fi.lower[level]
+                frame[f"{name}_upper_{level}"] = fi.upper[level]
     if len(result.seed_forecasts) > 1:
         for k, f in enumerate(result.seed_forecasts):
             frame[f"model_seed{result.config.seed + k}"] = f
@@ -128,10 +193,28 @@ def forecast_figure(result, path: str | Path | None = None):
     from ..plots import forecast_plot
 
     seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
+    adjusted = result.forecasts.get("adjusted_naive")
+    if adjusted is not None and np.array_equal(adjusted, result.forecasts["model"]):
+        adjusted = None  # the model's line is the adjusted naive, and its label says so
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
-                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=result.verdict,
-                         seasonal_naive=seasonal, season=result.season,
-                         model_label="untrained LSTM: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+                         title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=_subtitle(result),
+                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result), adjusted_naive=adjusted,
+                         model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+
+
+def _subtitle(result) -> str:
+    """The verdict, and on a seasonal run whose LSTM learned something, the verdict against the adjusted naive."""
+    if result.adjusted_naive_name == "naive" or result.is_seasonal_index:
+        return result.verdict  # no adjusted naive, or the verdict already says the model is it
+    return f"{result.verdict}. Against the adjusted naive (the untrained LSTM): {result.verdict_vs_adjusted}"
+
+
+def _model_bands(result) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """The model's intervals as ``(level, lower, upper)``, the widest first."""
+    if result.intervals is None:
+        return []
+    fi = result.intervals.forecasters["model"]
+    return [(level, fi.lower[level], fi.upper[level]) for level in sorted(result.intervals.levels, reverse=True)]
 
 
 def loss_figure(result, path: str | Path | None = None):
@@ -161,6 +244,13 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
                   "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices))}}
+    if result.intervals is not None:  # what predict needs to put an interval around its forecast
+        iv = result.intervals
+        model_meta["intervals"] = {"levels": list(iv.levels),
+                                   "log_half_width": {str(level): iv.forecasters["model"].next_half_width[level] for level in iv.levels},
+                                   "naive_log_half_width": {str(level): iv.forecasters["naive"].next_half_width[level] for level in iv.levels},
+                                   "errors": iv.calibration_points + len(result.actual),
+                                   "last_error_date": result.data.frequency.stamp(result.dates[-1])}
 
     def text(content: str) -> Callable[[Path], None]:
         return lambda p: p.write_text(content, encoding="utf-8")

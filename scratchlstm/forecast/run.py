@@ -37,7 +37,8 @@ from .evaluate import (
     verdict,
     verdict_against,
 )
-from .protocol import Fit, naive_scale, walk_forward
+from .intervals import Intervals
+from .protocol import Fit, forecast_prices, naive_scale, validation_origins, walk_forward
 from .windows import walk_forward_origins
 
 
@@ -63,6 +64,7 @@ class ForecastResult:
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
     members: list = field(default_factory=list, repr=False)  # each seed's last model: model.npz holds them all, predict averages them
     notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
+    intervals: Intervals | None = None  # split-conformal prediction intervals of every forecaster (intervals.py)
 
     @cached_property
     def significance(self) -> dict[str, float]:
@@ -114,10 +116,13 @@ class ForecastResult:
 
     @property
     def best_other_baseline(self) -> str:
-        """The baseline with the lowest MAE apart from naive (seasonal naive, drift, window mean, and
-        the classical peers when they ran); seasonal naive without a season is naive, and left out."""
-        naive = self.forecasts["naive"]
-        others = [name for name, f in self.forecasts.items() if name not in ("model", "naive") and not np.array_equal(f, naive)]
+        """The baseline with the lowest MAE apart from naive (the adjusted naive, seasonal naive, drift,
+        window mean, and the classical peers when they ran); seasonal naive without a season is naive,
+        and left out, as is a baseline the model's forecast equals (the adjusted naive, when every fit
+        kept the untrained LSTM: the line against it says so)."""
+        naive, model = self.forecasts["naive"], self.forecasts["model"]
+        others = [name for name, f in self.forecasts.items()
+                  if name not in ("model", "naive") and not np.array_equal(f, naive) and not np.array_equal(f, model)]
         return min(others, key=lambda name: self.metrics[name]["mae"])
 
     @cached_property
@@ -136,6 +141,29 @@ class ForecastResult:
         """Against the best baseline after naive: better, worse or no significant difference."""
         return verdict_against(self.best_other_baseline, self.metrics, self.significance_vs_best)
 
+    @property
+    def adjusted_naive_name(self) -> str:
+        """The row of the untrained LSTM's own forecast: ``adjusted_naive`` on a seasonal run, else
+        ``naive`` (without a season the two are the same forecast, and only naive is shown)."""
+        return "adjusted_naive" if "adjusted_naive" in self.forecasts else "naive"
+
+    @cached_property
+    def significance_vs_adjusted(self) -> dict[str, float]:
+        """Diebold-Mariano test of the model against the adjusted naive on absolute errors."""
+        other = self.forecasts[self.adjusted_naive_name]
+        return diebold_mariano(self.forecasts["model"] - self.actual, other - self.actual, self.config.horizon)
+
+    @property
+    def verdict_vs_adjusted(self) -> str:
+        """Against the adjusted naive, the untrained LSTM's forecast: what the LSTM itself adds."""
+        name = self.adjusted_naive_name
+        if name == "naive":
+            return "no season, so the adjusted naive is naive: see the verdict"
+        if np.array_equal(self.forecasts["model"], self.forecasts[name]):
+            return ("is the adjusted naive itself (MAE 1.000x): every fit kept the untrained LSTM, whose forecast is the last value "
+                    "moved by the seasonal index; the LSTM adds nothing here")
+        return verdict_against(name, self.metrics, self.significance_vs_adjusted)
+
     def cutoff_date(self, fit: Fit) -> str:
         """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""
         return self.data.frequency.stamp(self.data.frame.index[fit.cutoff])
@@ -150,6 +178,10 @@ class ForecastResult:
     def metrics_frame(self) -> pd.DataFrame:
         """The metrics of the model and every baseline, one row each (MAE, RMSE, MAPE %, MASE, MAE / naive, hit rate)."""
         return reporting.metrics_frame(self)
+
+    def intervals_frame(self) -> pd.DataFrame:
+        """The prediction intervals' coverage on the test span and mean width, per forecaster and level."""
+        return reporting.intervals_frame(self)
 
     def table(self) -> str:
         """Model and baselines side by side, then the verdict and any warnings."""
@@ -244,7 +276,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
                           baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, series.source)
     if on_plan is not None:
         on_plan(config, season, notes)
-    seed_forecasts, first_fits, members = [], [], []
+    seed_forecasts, first_fits, members, seed_calibration = [], [], [], []
+    calibration_origins = None
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
@@ -254,6 +287,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         seed_forecasts.append(seed_forecast)
         members.append(fits[-1].model)
         first_fits = first_fits or fits
+        if calibration_origins is None:
+            calibration_origins = _calibration_origins(int(origins[0]), config, season)
+        seed_calibration.append(_calibration_forecasts(fits[0], prices, calibration_origins, config))
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
     baselines = baseline_forecasts(prices, origins, config.window, h, season)
@@ -270,6 +306,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     else:
         model_forecast = np.mean(seed_forecasts, axis=0)
     forecasts = {"model": model_forecast, **baselines}
+    intervals = Intervals.build(forecasts, actual, _calibration(prices, calibration_origins, seed_calibration, config, season),
+                                config.interval_levels, h)
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
@@ -293,4 +331,37 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         season=season,
         notes=notes,
         members=members,
+        intervals=intervals,
     )
+
+
+def _calibration_origins(first_origin: int, config: ForecastConfig, season: int) -> np.ndarray:
+    """The calibration block of the intervals: the first fit's validation origins (all before the
+    first test origin, their targets known there), less any too early for seasonal naive."""
+    origins = validation_origins(first_origin, config)
+    back = season * math.ceil(config.horizon / season)
+    return origins[origins >= back - config.horizon]
+
+
+def _calibration_forecasts(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """The first fit's forecasts on the calibration block, as it forecasts the test points."""
+    if len(origins) == 0:
+        return np.empty(0)
+    return forecast_prices(fit.model, fit.scaler, prices, origins, config, fit.seasonal.season)
+
+
+def _calibration(prices: np.ndarray, origins: np.ndarray, seed_calibration: list[np.ndarray], config: ForecastConfig,
+                 season: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every forecaster's ``(forecasts, actual)`` on the calibration block: the model (its seeds averaged,
+    as on the test span), the baselines and, when run, the classical peers."""
+    actual = prices[origins + config.horizon]
+    if all(np.array_equal(f, seed_calibration[0]) for f in seed_calibration):
+        model = seed_calibration[0]
+    else:
+        model = np.mean(seed_calibration, axis=0)
+    forecasts = {"model": model}
+    if len(origins):
+        forecasts.update(baseline_forecasts(prices, origins, config.window, config.horizon, season))
+        if config.classical:
+            forecasts.update(classical_forecasts(prices, origins, config.horizon, season, config.refit_every).forecasts)
+    return {name: (f, actual) for name, f in forecasts.items()}

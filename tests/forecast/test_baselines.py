@@ -125,3 +125,27 @@ def test_classical_peers_without_statsforecast_say_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "statsforecast.models", None)
     result = classical_forecasts(np.linspace(1, 2, 50), np.arange(40, 49), 1, 1, None)
     assert result.forecasts == {} and INSTALL_PEERS in result.notes[0] and "not run" in result.notes[0]
+
+
+def test_adjusted_naive_by_hand_is_the_seasonal_index_on_the_last_value():
+    """Twelve quarterly values (three seasons, the fewest the index needs): the 2 x 4 centred moving
+    average of log p, each quarter's mean of log p minus it, centred to sum 0; the forecast of
+    p[t + 1] is p[t] exp(S[t + 1 mod 4] - S[t mod 4]). Written out step by step, apart from the code."""
+    from scratchlstm.forecast.baselines import adjusted_naive_forecast
+
+    prices = np.array([10.0, 14.0, 9.0, 12.0, 11.0, 15.5, 9.5, 13.0, 12.0, 16.0, 10.5, 14.5, 13.0])
+    t = 11  # the origin: p[0..11] are known
+    x = [math.log(v) for v in prices[: t + 1]]
+    detrended = {}
+    for s in range(2, t - 1):  # the 2 x 4 average needs x[s-2] .. x[s+2]
+        trend = (0.5 * x[s - 2] + x[s - 1] + x[s] + x[s + 1] + 0.5 * x[s + 2]) / 4
+        detrended.setdefault(s % 4, []).append(x[s] - trend)
+    raw = [sum(detrended[j]) / len(detrended[j]) for j in range(4)]
+    S = [v - sum(raw) / 4 for v in raw]
+    expected = prices[t] * math.exp(S[(t + 1) % 4] - S[t % 4])
+    got = adjusted_naive_forecast(prices, np.array([t]), horizon=1, season=4)
+    assert got[0] == pytest.approx(expected, rel=1e-12)
+    assert got[0] != pytest.approx(prices[t])  # a real move, not naive
+    assert "adjusted_naive" not in baseline_forecasts(prices, np.array([t]), window=4, horizon=1, season=1)
+    with_season = baseline_forecasts(prices, np.array([t]), window=4, horizon=1, season=4)
+    assert list(with_season)[:2] == ["naive", "adjusted_naive"] and with_season["adjusted_naive"][0] == got[0]

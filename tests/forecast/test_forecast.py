@@ -89,10 +89,13 @@ def test_result_files_and_report(tmp_path):
     paths = result.save(tmp_path)
     report = json.loads(paths["report.json"].read_text())
     assert report["data"]["rows"] == 400 and report["data"]["first_date"] == "2010-01-01"
-    assert set(report["metrics"]) == {"model", "naive", "seasonal_naive", "drift", "window_mean"}
+    adjusted = ["adjusted_naive"] if result.season > 1 else []  # the last value moved by the seasonal index, with a season
+    forecasters = ["model", "naive", *adjusted, "seasonal_naive", "drift", "window_mean"]
+    assert list(report["metrics"]) == forecasters
     assert len(report["test"]["fits"]) == 2 and "persistence" in report and report["verdict"] == result.verdict
     table = pd.read_csv(paths["predictions.csv"])
-    assert list(table.columns) == ["date", "actual", "last_input", "model", "naive", "seasonal_naive", "drift", "window_mean"]
+    bounds = [f"{name}_{side}_{level}" for name in forecasters for level in (80, 95) for side in ("lower", "upper")]
+    assert list(table.columns) == ["date", "actual", "last_input", *forecasters, *bounds]
     assert len(table) == 50
     for name in ("forecast.png", "loss.png"):
         assert paths[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -133,12 +133,20 @@ def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_se
 
     fig = forecast_figure(result)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert "untrained LSTM: last price x seasonal index" in labels and "LSTM forecast" not in labels
+    assert "untrained LSTM = adjusted naive: last price x seasonal index" in labels and "LSTM forecast" not in labels
+    assert np.array_equal(result.forecasts["model"], result.forecasts["adjusted_naive"])  # the same forecast to the last bit
+    assert result.verdict_vs_adjusted.startswith("is the adjusted naive itself")
+    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
+    report = result.report()
+    assert report["significance_vs_adjusted_naive"]["baseline"] == "adjusted_naive"
+    assert report["significance_vs_adjusted_naive"]["abs_errors"]["p_value"] == 1.0
+    assert "adjusted_naive" in result.predictions_frame().columns and "adjusted_naive" in result._repr_html_()
 
 
 def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
     result = run_forecast(monthly(airline_like()), ForecastConfig(window=24, test_size=36, season=12, epochs=3), quiet=True)
-    others = {name: result.metrics[name]["mae"] for name in result.forecasts if name not in ("model", "naive")}
+    others = {name: result.metrics[name]["mae"] for name in result.forecasts if name not in ("model", "naive")
+              and not np.array_equal(result.forecasts[name], result.forecasts["model"])}  # the adjusted naive, when it is the model
     best = min(others, key=others.get)
     assert result.best_other_baseline == best
     ratio = result.metrics["model"]["mae"] / others[best]
@@ -148,3 +156,33 @@ def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
     assert f"against the best other baseline: {result.verdict_vs_best}" in result.table()
     report = result.report()
     assert report["significance_vs_best_baseline"]["baseline"] == best and report["verdict_vs_best_baseline"] == result.verdict_vs_best
+
+
+def test_the_verdict_against_the_adjusted_naive_is_a_diebold_mariano_test_on_its_errors():
+    from scratchlstm.forecast.evaluate import diebold_mariano
+
+    result = run_forecast(monthly(airline_like(seed=2)), ForecastConfig(window=24, test_size=36, season=12, epochs=3), quiet=True)
+    model, adjusted = result.forecasts["model"], result.forecasts["adjusted_naive"]
+    report = result.report()
+    assert report["verdict_vs_adjusted_naive"] == result.verdict_vs_adjusted
+    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
+    if np.array_equal(model, adjusted):
+        assert all(f.kept_epoch == 0 for f in result.fits) and "itself" in result.verdict_vs_adjusted
+    else:
+        ratio = np.mean(np.abs(model - result.actual)) / np.mean(np.abs(adjusted - result.actual))
+        p = diebold_mariano(model - result.actual, adjusted - result.actual, 1)["p_value"]
+        assert f"{ratio:.3f}x adjusted_naive's, Diebold-Mariano p = {p:.3g}" in result.verdict_vs_adjusted
+        assert report["significance_vs_adjusted_naive"]["mae_ratio"] == pytest.approx(ratio)
+        from scratchlstm.forecast.report import forecast_figure
+
+        subtitle = forecast_figure(result).axes[0].get_title(loc="left").replace("\n", " ")
+        assert "Against the adjusted naive (the untrained LSTM): " in subtitle and f"p = {p:.3g}" in subtitle
+
+
+def test_without_a_season_the_adjusted_naive_is_not_a_second_naive_row():
+    config = ForecastConfig(window=10, hidden_sizes=(2,), epochs=1, test_size=30, refit_every=None, season=1)
+    result = run_forecast(series_from(random_walk(300)), config, quiet=True)
+    assert "adjusted_naive" not in result.forecasts and result.adjusted_naive_name == "naive"
+    assert "against the adjusted naive" not in result.table()
+    assert result.report()["significance_vs_adjusted_naive"]["baseline"] == "naive"
+    assert "no season" in result.verdict_vs_adjusted

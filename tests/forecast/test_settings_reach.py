@@ -27,6 +27,7 @@ VALUES = {
     "shuffle": (False, None), "seed": (3, "3"), "seeds": (2, "2"), "engine": ("reference", "reference"),
     "backend": ("array_api_strict", "array_api_strict"), "dtype": ("float64", "float64"), "log_every": (1, "1"),
     "season": (1, "1"), "deseasonalise": (False, None), "classical": (True, None),
+    "interval_levels": ((50, 90), "50,90"),
 }
 BASE = ForecastConfig(window=5, hidden_sizes=(2,), epochs=1, test_size=10, refit_every=None, batch_size=32, val_fraction=0.1,
                       season=7)
@@ -97,6 +98,8 @@ def _reached(name, value, calls, result) -> bool:
         "deseasonalise": lambda: result.season == 7 and result.fits[0].seasonal.season == 1,  # season 7, nothing removed
         "classical": lambda: {"AutoETS", "AutoARIMA", "AutoTheta"} <= set(result.forecasts)
         or any("not installed" in n for n in result.notes),
+        "interval_levels": lambda: result.intervals.levels == value and "model_lower_90" in result.predictions_frame().columns
+        and list(result.report()["intervals"]["forecasters"]["naive"]) == ["50", "90"],
     }
     return checks[name]()
 
