@@ -54,7 +54,7 @@ class SeriesRun:
     error: str | None = None
     seconds: float = 0.0
     chosen: ForecastResult | None = None  # with a global model: the forecast of the model each fit kept
-    choices: list[str] = field(default_factory=list)  # with a global model: which model each fit kept, and why
+    choices: list[dict] = field(default_factory=list)  # with a global model: per fit, which model it kept ("global" or "per-series") and why
 
     @property
     def final(self) -> ForecastResult | None:
@@ -123,6 +123,7 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
     })
     if run.chosen is not None:
         row["models_kept"] = run.choices
+        row["global_fits_kept"] = sum(c["kept"] == "global" for c in run.choices)
         row["per_series_mae_ratio_naive"] = run.result.metrics["model"]["rel_mae"]
     return row
 
@@ -139,6 +140,7 @@ def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "series": len(rows), "ran": len(ok), "failed": [r["series"] for r in rows if "error" in r],
         "trained_lstm_kept": sum(r["trained_lstm_kept"] for r in ok),
+        "global_model_kept": sum(r.get("global_fits_kept", 0) > 0 for r in ok),
         "median_mae_ratio_naive": _median([r["mae_ratio_naive"] for r in ok]),
         "median_mae_ratio_best_baseline": _median([r["mae_ratio_best_baseline"] for r in ok]),
         "median_mae_ratio_best_peer": _median([r["mae_ratio_best_peer"] for r in ok]),
@@ -180,7 +182,7 @@ class PanelResult:
                 continue
             kept = "trained" if r["trained_lstm_kept"] else "untrained"
             if self.global_model:
-                kept += " (" + ",".join(sorted({c.split(':')[0] for c in r["models_kept"]})) + ")"
+                kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
                          f"{r['p_naive']:>7.3g} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
                          f"{r['p_best_baseline']:>7.3g} {r['mae_ratio_best_peer']:>7.3f} {kept:<10}")
@@ -188,7 +190,8 @@ class PanelResult:
         lines.append(f"/naive, /best, /peer: the LSTM's MAE over naive's, the best other baseline's and the best classical peer's; "
                      "p: Diebold-Mariano, two-sided")
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
-                     + f"; a trained LSTM was kept on {s['trained_lstm_kept']}")
+                     + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
+                     + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
         for key, label in (("vs_naive", "naive"), ("vs_best_baseline", "the best other baseline"), ("vs_best_peer", "the best classical peer")):
             c = s[key]
             if key == "vs_best_peer" and not any(c.values()):
@@ -217,8 +220,8 @@ class PanelResult:
             raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
         folder.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
-        flat = pd.DataFrame([{k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items() if k != "versus"}
-                             for r in summary["series"]])
+        flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
+                              for k, v in r.items() if k != "versus"} for r in summary["series"]])
         contents = {
             "summary.json": json.dumps(_json_safe(summary), indent=1) + "\n",
             "summary.csv": flat.to_csv(index=False, float_format="%.6g"),
