@@ -35,6 +35,7 @@ import pandas as pd
 from ..data import PriceSeries
 from ..errors import ConfigError, DataError
 from ..progress import progress_bar
+from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import diebold_mariano
@@ -43,6 +44,22 @@ from .run import ForecastResult, run_forecast
 
 SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
 ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """How a panel runs; each field is also a flag of ``scratchlstm panel``."""
+
+    global_model: bool = setting(False, "also train one LSTM across all the series (each normalised by its own season and "
+                                 "return spread); each series keeps it, fit by fit, only where it beats its untrained version "
+                                 "and the series' own model on validation", flag="--global", group="run")
+    jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
+                               none_word="auto", group="run")
+    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead "
+                                    "(pip install 'scratchlstm[dask]')", group="run")
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 @dataclass
