@@ -173,11 +173,12 @@ def print_rows(rows: list[dict], title: str) -> dict:
 
 def fingerprint(panel: PanelResult) -> dict[str, list[float]]:
     """Every series' model forecasts, to compare runs."""
-    return {run.name: run.final.forecasts["model"].tolist() for run in panel.runs if run.final is not None}
+    return {run.name: (run.result.forecasts["model"].tolist(), run.final.forecasts["model"].tolist(), run.choices)
+            for run in panel.runs if run.final is not None}
 
 
 def timing(names: list[str]) -> None:
-    """The per-series panel (no peers) on 1 core, on 2, and through a Dask LocalCluster of 2 worker processes."""
+    """The panel with --global (no peers) on 1 core, on 2, and through a Dask LocalCluster of 2 worker processes."""
     from distributed import Client, LocalCluster
 
     panel = {name: load_series(name) for name in names}
@@ -185,14 +186,14 @@ def timing(names: list[str]) -> None:
     results = {}
     for label, kwargs in (("1 process", {"jobs": 1}), ("2 processes", {"jobs": 2})):
         start = time.perf_counter()
-        results[label] = (fingerprint(run_panel(panel, config, quiet=True, **kwargs)), time.perf_counter() - start)
+        results[label] = (fingerprint(run_panel(panel, config, quiet=True, global_model=True, **kwargs)), time.perf_counter() - start)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
             Client(cluster) as client:
         start = time.perf_counter()
-        results["Dask LocalCluster, 2 workers"] = (fingerprint(run_panel(panel, config, quiet=True, scheduler=client)),
+        results["Dask LocalCluster, 2 workers"] = (fingerprint(run_panel(panel, config, quiet=True, global_model=True, scheduler=client)),
                                                    time.perf_counter() - start)
     reference = results["1 process"][0]
-    print(f"\n{len(names)} series, per-series LSTM, default settings, no peers")
+    print(f"\n{len(names)} series, per-series LSTMs and the global model, default settings, no peers")
     for label, (prints, seconds) in results.items():
         print(f"{label:<30} {seconds:>7.1f} s   forecasts identical to 1 process: {prints == reference}")
 

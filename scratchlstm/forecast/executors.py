@@ -3,7 +3,8 @@
 Every series is an independent task (its own seed, its own data), so the results do not depend on
 which worker runs which series, or in what order they finish: ``map_tasks`` returns them in the
 order of the tasks. On local cores the workers are fresh processes (``spawn``), which start from
-the same state whatever the parent did before. On a cluster the task function and its arguments
+the same state whatever the parent did before; a script that runs a panel on several processes
+therefore needs the usual ``if __name__ == "__main__":`` guard around its main code. On a cluster the task function and its arguments
 travel to the workers by pickling, so those workers need scratchlstm installed at the same version.
 """
 
