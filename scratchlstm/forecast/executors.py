@@ -3,7 +3,10 @@
 Every series is an independent task (its own seed, its own data), so the results do not depend on
 which worker runs which series, or in what order they finish: ``map_tasks`` returns them in the
 order of the tasks. On local cores the workers are fresh processes (``spawn``), which start from
-the same state whatever the parent did before; a script that runs a panel on several processes
+the same state whatever the parent did before. Every task runs with one BLAS thread
+(``one_blas_thread``): a matrix product split over two threads can round differently from the
+same product on one (OpenBLAS does), so without this a series would give other digits on a Dask
+worker, which limits its threads to one, than in a process that does not. A script that runs a panel on several processes
 therefore needs the usual ``if __name__ == "__main__":`` guard around its main code. On a cluster the task function and its arguments
 travel to the workers by pickling, so those workers need scratchlstm installed at the same version.
 """
@@ -11,9 +14,11 @@ travel to the workers by pickling, so those workers need scratchlstm installed a
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError
 
@@ -26,6 +31,32 @@ def local_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows
         return os.cpu_count() or 1
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limits = None
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the block with the BLAS library limited to one thread, so that its sums are always made
+    in the same order. Threads of one process (a threaded Dask worker) share the limit: the first
+    to enter sets it, the last to leave restores the previous setting."""
+    from threadpoolctl import threadpool_limits
+
+    global _blas_users, _blas_limits
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limits = threadpool_limits(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limits.restore_original_limits()
 
 
 def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = None, scheduler: Any = None,

@@ -39,7 +39,7 @@ from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import diebold_mariano
-from .executors import map_tasks
+from .executors import map_tasks, one_blas_thread
 from .run import ForecastResult, run_forecast
 
 SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
@@ -80,10 +80,12 @@ class SeriesRun:
 
 
 def forecast_series(name: str, series: PriceSeries, config: ForecastConfig) -> SeriesRun:
-    """``run_forecast`` on one series, quietly; a series the protocol cannot run is returned with the reason."""
+    """``run_forecast`` on one series, quietly, with one BLAS thread (the same digits wherever it runs);
+    a series the protocol cannot run is returned with the reason."""
     start = time.perf_counter()
     try:
-        result = run_forecast(series, config, quiet=True)
+        with one_blas_thread():
+            result = run_forecast(series, config, quiet=True)
     except DataError as exc:
         return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start)
     return SeriesRun(name, result=result, seconds=time.perf_counter() - start)
@@ -309,5 +311,6 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     if global_model:
         from .global_model import fit_global
 
-        notes += fit_global(runs, config, quiet=quiet)
+        with one_blas_thread():
+            notes += fit_global(runs, config, quiet=quiet)
     return PanelResult(config=config, runs=runs, global_model=global_model, seconds=time.perf_counter() - start, notes=notes)

@@ -223,3 +223,18 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     bad.write_text("id,date,value\na,2001-01-01,1\n")
     run = _cli("panel", str(bad), "--out", str(out))
     assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
+
+
+def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from scratchlstm.forecast.executors import one_blas_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with one_blas_thread():
+        with one_blas_thread():  # nested, as two tasks of one worker
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
