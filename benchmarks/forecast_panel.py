@@ -3,6 +3,7 @@ AutoETS / AutoARIMA / AutoTheta, on the same walk-forward origins.
 
     python -m benchmarks.forecast_panel                    # the tuning series (22 of 33)
     python -m benchmarks.forecast_panel --held-aside       # the 11 series kept out of tuning
+    python -m benchmarks.forecast_panel --all              # all 33 in one panel (one global model across them), reported apart
     python -m benchmarks.forecast_panel --random-walks     # the "do no harm" checks
     python -m benchmarks.forecast_panel --timing           # 1 core, 2 cores, a Dask LocalCluster: same numbers, times
 
@@ -201,13 +202,15 @@ def timing(names: list[str]) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--held-aside", action="store_true", help="the 11 series kept out of tuning")
+    parser.add_argument("--all", action="store_true", help="all 33 series in one panel, the tuning and held-aside rows reported apart")
     parser.add_argument("--random-walks", action="store_true", help="the random walks, the DAX and MSFT")
     parser.add_argument("--series", nargs="*", help="only these series")
     parser.add_argument("--jobs", type=int, default=None, help="local processes (default: one per core)")
     parser.add_argument("--timing", action="store_true", help="time 1 core, 2 cores and a Dask LocalCluster on the tuning series")
     parser.add_argument("--json", metavar="FILE", help="write the rows and the summary here")
     args = parser.parse_args(argv)
-    names = args.series or (list(RANDOM_WALKS) if args.random_walks else list(HELD_ASIDE) if args.held_aside else list(TUNING))
+    names = args.series or (list(RANDOM_WALKS) if args.random_walks else list(HELD_ASIDE) if args.held_aside
+                            else list(SERIES) if args.all else list(TUNING))
     if args.timing:
         timing(names)
         return 0
@@ -218,7 +221,13 @@ def main(argv=None) -> int:
         print(f"note: {note}")
     label = "held-aside series" if args.held_aside else "random walks and indices" if args.random_walks else "tuning series"
     rows = rows_of(panel)
-    summary = print_rows(rows, f"{label}: MAE relative to naive on the same origins")
+    if args.all:
+        summary = {part: print_rows([r for r in rows if (r["series"] in HELD_ASIDE) == (part == "held aside")],
+                                    f"{part} series, run in one panel of {len(names)}: MAE relative to naive on the same origins")
+                   for part in ("tuning", "held aside")}
+        summary["all"] = print_rows(rows, f"all {len(names)} series")
+    else:
+        summary = print_rows(rows, f"{label}: MAE relative to naive on the same origins")
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:
