@@ -21,6 +21,9 @@ that series' validation block (the same one-sided paired test, ``improvement_p_v
 and its validation loss is at most that of the model the series' own fit kept; otherwise the
 series keeps its own fit (trained or untrained). Each choice is reported with its reason.
 
+The global model has one seed (``config.seed``); with ``seeds`` above 1 the fits a series keeps of
+its own are the first seed's, and its own forecasts there stay the seeds' average.
+
 Series whose windows differ in length (automatic windows: two seasons) are trained in separate
 groups, one model per window length, so that every series is read through the window its own
 model reads.
