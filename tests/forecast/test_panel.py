@@ -1,0 +1,240 @@
+"""Many series at once: the long format read as the file says, each series run as it runs alone,
+the same numbers whatever runs them, and a global model that sees nothing after each series' cutoff."""
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scratchlstm.data import as_price_series
+from scratchlstm.data.panel import load_panel, long_frame
+from scratchlstm.errors import DataError
+from scratchlstm.forecast import ForecastConfig, run_forecast
+from scratchlstm.forecast.global_model import series_windows, train_global
+from scratchlstm.forecast.panel import run_panel
+
+TINY = ForecastConfig(epochs=2, hidden_sizes=(8,), season=1, window=10, test_size=20, refit_every=None, val_fraction=0.25)
+
+
+def ar_returns_series(seed, n=160, phi=0.8, start="2000-01-03"):
+    """Prices whose log-returns follow an AR(1): something a model trained across series can learn."""
+    rng = np.random.default_rng(seed)
+    r = np.zeros(n)
+    for t in range(1, n):
+        r[t] = phi * r[t - 1] + 0.01 * rng.standard_normal()
+    return as_price_series(pd.Series(100 * np.exp(np.cumsum(r)), index=pd.date_range(start, periods=n, freq="D"), name="close"))
+
+
+def small_panel(count=3, n=160):
+    return {f"s{k}": ar_returns_series(k, n) for k in range(count)}
+
+
+def write_long(path, panel, date_format="%Y-%m-%d"):
+    rows = [(name, d.strftime(date_format), f"{v:.6f}") for name, s in panel.items() for d, v in zip(s.frame.index, s.prices)]
+    pd.DataFrame(rows, columns=["unique_id", "ds", "y"]).to_csv(path, index=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# reading
+
+
+def test_long_file_gives_each_series_the_rows_of_the_file(tmp_path):
+    path = tmp_path / "panel.csv"
+    rng = np.random.default_rng(0)
+    rows = [("beer", f"2001-{m:02d}-01", 400 + rng.integers(100)) for m in range(1, 13)]
+    rows += [("gas", f"2001-{m:02d}-01", 5 + m / 10) for m in (12, 3, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11)]  # unsorted: sorted on reading
+    pd.DataFrame(rows, columns=["unique_id", "ds", "y"]).to_csv(path, index=False)
+    panel = load_panel(path)
+    assert list(panel) == ["beer", "gas"]
+    for name, s in panel.items():
+        expected = sorted((pd.Timestamp(d), float(v)) for n, d, v in rows if n == name)
+        assert list(s.frame.index) == [d for d, _ in expected]
+        assert s.prices.tolist() == [v for _, v in expected]
+        assert s.frequency.kind == "M"
+    assert long_frame(panel)["y"].sum() == pytest.approx(sum(float(v) for _, _, v in rows))
+
+
+def test_day_first_dates_are_refused_unless_the_format_is_given(tmp_path):
+    from scratchlstm.data.loaders import LoadOptions
+
+    path = tmp_path / "panel.csv"
+    pd.DataFrame([("a", f"{d:02d}/{m:02d}/2001", 1.0 + d + m) for m in (1, 2) for d in (3, 4, 5)],
+                 columns=["unique_id", "ds", "y"]).to_csv(path, index=False)
+    with pytest.raises(DataError, match="date"):
+        load_panel(path)
+    panel = load_panel(path, LoadOptions(date_format="%d/%m/%Y"))
+    assert panel["a"].frame.index[0] == pd.Timestamp("2001-01-03")
+
+
+@pytest.mark.parametrize("columns", [["id", "ds", "y"], ["unique_id", "date", "value"]])
+def test_a_table_without_the_long_columns_is_refused_naming_them(tmp_path, columns):
+    path = tmp_path / "wide.csv"
+    pd.DataFrame([["a", "2001-01-01", 1.0]], columns=columns).to_csv(path, index=False)
+    with pytest.raises(DataError, match="unique_id, ds, y"):
+        load_panel(path)
+
+
+def test_folder_of_price_files_and_an_empty_folder(tmp_path):
+    for name in ("alpha", "beta"):
+        s = ar_returns_series(len(name), 40)
+        pd.DataFrame({"Date": s.frame.index.strftime("%Y-%m-%d"), "Close": s.prices.to_numpy()}).to_csv(tmp_path / f"{name}.csv", index=False)
+    panel = load_panel(tmp_path)
+    assert list(panel) == ["alpha", "beta"]
+    assert panel["beta"].prices.tolist() == pytest.approx(ar_returns_series(4, 40).prices.tolist())
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataError, match="no price files"):
+        load_panel(empty)
+
+
+# ----------------------------------------------------------------------------------------------
+# running
+
+
+def test_each_series_gets_what_run_forecast_gives_it_alone():
+    panel = small_panel()
+    result = run_panel(panel, TINY, jobs=1, quiet=True)
+    for run in result.runs:
+        alone = run_forecast(panel[run.name], TINY, quiet=True)
+        for name, forecast in alone.forecasts.items():
+            assert np.array_equal(run.result.forecasts[name], forecast), (run.name, name)
+    rows = result.summary()["series"]
+    naive = [r["mae_ratio_naive"] for r in rows]
+    assert naive == pytest.approx([run.result.metrics["model"]["mae"] / run.result.metrics["naive"]["mae"] for run in result.runs])
+    assert result.summary()["overall"]["median_mae_ratio_naive"] == pytest.approx(float(np.median(naive)))
+
+
+def test_a_series_too_short_is_reported_and_the_others_run():
+    panel = small_panel(2)
+    panel["short"] = ar_returns_series(9, 30)
+    result = run_panel(panel, TINY, jobs=1, quiet=True)
+    overall = result.summary()["overall"]
+    assert overall["failed"] == ["short"] and overall["ran"] == 2
+    assert "needs at least" in result.runs[-1].error
+    assert "not run" in result.table()
+
+
+def fingerprint(result):
+    return {run.name: (run.final.forecasts["model"].tolist(), [c["kept"] for c in run.choices]) for run in result.runs}
+
+
+def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed scheduler (pip install 'scratchlstm[dask]')")
+    panel = small_panel(4)
+    one = fingerprint(run_panel(panel, TINY, jobs=1, global_model=True, quiet=True))
+    two = fingerprint(run_panel(panel, TINY, jobs=2, global_model=True, quiet=True))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        on_dask = fingerprint(run_panel(panel, TINY, scheduler=client, global_model=True, quiet=True))
+    assert one == two == on_dask
+    assert any(kept for _, kept in one.values())  # the global model was part of it
+
+
+# ----------------------------------------------------------------------------------------------
+# the global model
+
+
+def test_series_windows_are_the_series_own_scaled_returns_up_to_its_cutoff():
+    prices = ar_returns_series(3).prices.to_numpy()
+    config = replace(TINY, window=5, horizon=2, val_fraction=0.2)
+    cutoff = 120
+    part = series_windows(prices, cutoff, config)
+    r = np.diff(np.log(prices))  # r[s - 1] = log p[s] - log p[s-1]
+    sigma = np.std(r[:cutoff])  # returns known at the cutoff: r[1..cutoff]
+    origins = range(5, cutoff - 2 + 1)  # complete windows whose last target t + 2 is at or before the cutoff
+    X = np.array([[r[t - 5 + j] / sigma for j in range(5)] for t in origins])  # r[t-4..t]
+    Y = np.array([[r[t] / sigma, r[t + 1] / sigma] for t in origins])  # r[t+1], r[t+2]
+    n_val = int(len(X) * 0.2)
+    assert np.allclose(np.concatenate([part.X_train, part.X_val])[:, :, 0], X)
+    assert np.allclose(np.concatenate([part.Y_train, part.Y_val]), Y)
+    assert len(part.X_val) == n_val
+
+
+def test_the_global_fit_ignores_every_value_after_each_series_cutoff():
+    series = [ar_returns_series(k).prices.to_numpy() for k in range(3)]
+    cutoffs = [100, 120, 140]
+    config = replace(TINY, epochs=2)
+    parts = [series_windows(p, c, config) for p, c in zip(series, cutoffs)]
+    changed = []
+    for p, c in zip(series, cutoffs):
+        q = p.copy()
+        q[c + 1 :] *= np.linspace(0.2, 30, len(q) - c - 1)
+        changed.append(q)
+    a, _, _ = train_global(parts, config)
+    b, _, _ = train_global([series_windows(q, c, config) for q, c in zip(changed, cutoffs)], config)
+    pa, pb = a.named_params(), b.named_params()
+    assert all(np.array_equal(pa[k], pb[k]) for k in pa)
+    changed[1][cutoffs[1]] *= 1.3  # a value at a cutoff is known: it must matter
+    c, _, _ = train_global([series_windows(q, c, config) for q, c in zip(changed, cutoffs)], config)
+    assert not all(np.array_equal(pa[k], c.named_params()[k]) for k in pa)
+
+
+def test_the_global_model_is_kept_only_where_it_beats_its_untrained_version_on_validation():
+    from scipy.stats import norm
+
+    panel = small_panel(4)
+    result = run_panel(panel, TINY, jobs=1, global_model=True, quiet=True)
+    kept = 0
+    for run in result.runs:
+        [choice] = run.choices
+        fit = run.final.fits[0]
+        if choice["kept"] != "global":
+            assert fit is run.result.fits[0]
+            assert np.array_equal(run.final.forecasts["model"], run.result.forecasts["model"])
+            continue
+        kept += 1
+        part = series_windows(run.result.prices, fit.cutoff, run.result.config)
+        trained = np.mean((fit.model.predict(part.X_val.astype(np.float32)) - part.Y_val) ** 2, axis=1)
+        untrained = np.mean(part.Y_val ** 2, axis=1)  # the untrained model says "no change": 0
+        d = trained - untrained
+        p = norm.cdf(d.mean() / (d.std(ddof=1) / math.sqrt(len(d))))
+        assert fit.p_value == pytest.approx(p, rel=1e-3) and p < 0.05
+        assert not np.array_equal(run.final.forecasts["model"], run.result.forecasts["model"])
+    assert kept >= 1  # on AR(1) returns, four series' windows teach more than one's
+    assert result.summary()["overall"]["global_model_kept"] == kept
+
+
+# ----------------------------------------------------------------------------------------------
+# the command line
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scratchlstm", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
+    path = tmp_path / "panel.csv"
+    write_long(path, small_panel(2, 120))
+    out = tmp_path / "out"
+    run = _cli("panel", str(path), "--out", str(out), "--jobs", "1", "--epochs", "1", "--hidden", "8", "--window", "10",
+               "--test-size", "20", "--global", "--quiet")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["series"] for r in summary["series"]] == ["s0", "s1"]
+    assert summary["global_model"] is True
+    predictions = pd.read_csv(out / "predictions.csv")
+    assert sorted(predictions["unique_id"].unique()) == ["s0", "s1"] and len(predictions) == 40
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,date,value\na,2001-01-01,1\n")
+    run = _cli("panel", str(bad), "--out", str(out))
+    assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
+
+
+def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from scratchlstm.forecast.executors import one_blas_thread
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with one_blas_thread():
+        with one_blas_thread():  # nested, as two tasks of one worker
+            assert blas_threads() == [1] * len(before)
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
