@@ -154,3 +154,26 @@ def test_hook_stops_the_build_on_a_formula_it_cannot_convert(tex, problem):
 
     with pytest.raises(PluginError, match=rf"broken\.md: cannot render the formula .*{problem}"):
         _hook().on_page_content(rf'<p><span class="arithmatex">\({tex}\)</span></p>', Page, None, None)
+
+
+# an id that ``querySelector("#" + id)`` accepts without escaping: "#3-x" throws (a digit cannot start an
+# identifier); the API page's dotted ids ("#scratchlstm.nn.lstm") parse (as an id and classes) and do not throw
+CSS_ID = re.compile(r"-?[A-Za-z_][\w.-]*")
+
+
+def test_no_id_or_fragment_makes_the_theme_script_throw(site):
+    """The theme's script selects headings by ``#id``; an id that starts with a digit makes it throw,
+    and then the page's tables lose their style and the sidebar its highlight."""
+    for path in sorted(site.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        ids = re.findall(r'\sid="([^"]*)"', html)
+        bad = [i for i in ids if not CSS_ID.fullmatch(i)]
+        assert not bad, f"{path.name} has ids a CSS selector cannot name: {bad[:5]}"
+        fragments = re.findall(r'href="#([^"]+)"', html)
+        bad = [f for f in fragments if not CSS_ID.fullmatch(f) or f not in ids]
+        assert not bad, f"{path.name} links to fragments that are not valid ids of the page: {bad[:5]}"
+
+
+def test_numbered_headings_get_ids_that_start_with_a_letter(site):
+    html = (site / "forecasting.html").read_text(encoding="utf-8")
+    assert 'id="section-3-no-leakage"' in html and 'id="3-no-leakage"' not in html
