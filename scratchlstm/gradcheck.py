@@ -248,8 +248,12 @@ def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = Non
 
     Parameters
     ----------
-    params, x, h0, c0
-        As for ``lstm_forward``, in float64.
+    params : dict
+        ``W_x (D, 4H)``, ``W_h (H, 4H)``, ``b (4H,)`` as for ``lstm_forward``, in float64.
+    x : array
+        ``(T, B, D)`` input, in float64.
+    h0, c0 : array, optional
+        ``(B, H)`` initial states, in float64; random when omitted.
     engine : {"reference", "fast"}
         Which of the package's engines to check (``lstm_forward``/``lstm_backward`` as they are when
         this is called, so an edit to ``scratchlstm/nn/lstm.py`` is checked).
