@@ -212,9 +212,9 @@ def _check_array(loss_fn, inputs, name, analytic, eps, max_entries, rng, blocks,
     if not diff.size:
         return ParamCheck(name, tuple(base.shape), 0, 0.0, 0.0, (), 0.0, 0.0)
     worst = int(np.argmax(diff))
-    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
     abs_error = float(diff[worst])
-    rel_error = abs_error / scale if scale > 0 else (0.0 if abs_error == 0 else math.inf)
+    rel_error = relative_error(a, n)
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))  # the gate blocks' errors use the same scale
     worst_index = tuple(int(i) for i in np.unravel_index(flat[worst], base.shape))
     block_errors = None
     if blocks:
@@ -231,6 +231,32 @@ def _check_array(loss_fn, inputs, name, analytic, eps, max_entries, rng, blocks,
 
 # ----------------------------------------------------------------------------------------------
 # recurrent layers
+
+
+def relative_error(analytic, numeric) -> float:
+    """The check's error of one array: ``max_k |a_k - n_k| / max(max_k |a_k|, max_k |n_k|)``.
+
+    Parameters
+    ----------
+    analytic : array
+        The backward's gradient entries.
+    numeric : array
+        The finite-difference estimates of the same entries.
+
+    Returns
+    -------
+    rel_error : float
+        The largest entry error over the size of the array's gradient: about 1e-10 for a right
+        float64 backward, 1e-3 to 1 for a wrong term; 0 when both are zero, inf when only the
+        error is not.
+    """
+    a = np.asarray(analytic, dtype=np.float64).reshape(-1)
+    n = np.asarray(numeric, dtype=np.float64).reshape(-1)
+    if not a.size:
+        return 0.0
+    abs_error = float(np.max(np.abs(a - n)))
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(n))))
+    return abs_error / scale if scale > 0 else (0.0 if abs_error == 0 else math.inf)
 
 
 def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, c0: Array | None = None, *,
