@@ -27,7 +27,7 @@ FOLDER = ROOT / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]-*.ipynb"))
 SOLUTIONS = FOLDER / "solutions" / "solutions.py"
 PLACEHOLDER = 'raise NotImplementedError("write this")'
-FIGURES = {"01": 1, "04": 2, "05": 3, "06": 3, "07": 1}  # notebooks that draw, and how many figures at least
+FIGURES = {"01": 1, "04": 2, "05": 3, "06": 3, "07": 1, "08": 1}  # notebooks that draw, and how many figures at least
 
 
 def _read(path: Path):
@@ -108,7 +108,7 @@ CHECKERS = {  # each exercise's checker, by the function's name
 
 
 def test_the_course_has_its_notebooks_and_a_solution_for_each_of_its_exercises():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-", "06-", "07-"]
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-", "06-", "07-", "08-"]
     used = {name for p in NOTEBOOKS for cell in _read(p).cells for name in _tagged(cell, "exercise")}
     assert used == set(_solutions()) == set(CHECKERS)
     assert len(used) >= 10
