@@ -1,13 +1,13 @@
 """Exact weight converters between scratchlstm and Keras 3's ``LSTM``, ``GRU`` and ``SimpleRNN`` layers.
 
-Keras stores one layer as (the names of ``layer.cell``'s variables)::
+Keras stores one layer as (the names of ``layer.cell``'s variables):
 
     LSTM       kernel (D, 4H)   recurrent_kernel (H, 4H)   bias (4H,)      blocks i | f | c | o
     GRU        kernel (D, 3H)   recurrent_kernel (H, 3H)   bias (2, 3H)    blocks z | r | h
                (reset_after=False:                          bias (3H,))
     SimpleRNN  kernel (D, H)    recurrent_kernel (H, H)    bias (H,)
 
-and runs the same products as this package, ``x_t kernel + h_{t-1} recurrent_kernel + bias``, so::
+and runs the same products as this package, ``x_t kernel + h_{t-1} recurrent_kernel + bias``, so:
 
     LSTM       W_x = kernel, W_h = recurrent_kernel, b = bias     (Keras's c block is this package's g)
     SimpleRNN  W_x = kernel, W_h = recurrent_kernel, b = bias

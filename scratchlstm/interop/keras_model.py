@@ -1,13 +1,13 @@
 """The Keras tutorial's forecaster, whole: a ``keras.Sequential`` to and from this package's ``Model``.
 
-The model every bitcoin tutorial builds::
+The model every bitcoin tutorial builds:
 
     Sequential([Input((60, 1)),
                 LSTM(50, return_sequences=True), Dropout(0.2),
                 LSTM(100),                       Dropout(0.2),
                 Dense(1)])
 
-is ``Model(ModelConfig(input_size=1, hidden_sizes=(50, 100), dropout=0.2, head="last"))``, with::
+is ``Model(ModelConfig(input_size=1, hidden_sizes=(50, 100), dropout=0.2, head="last"))``, with:
 
     lstm{l}.W_x, lstm{l}.W_h, lstm{l}.b   <-  the l-th LSTM layer (see ``lstm_from_keras``)
     head.W (H_L, K), head.c (K,)          <-  Dense kernel, bias

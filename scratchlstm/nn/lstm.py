@@ -166,6 +166,9 @@ def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: StepCac
 def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None, *, engine: str = "reference"):
     """Run one LSTM layer over a sequence.
 
+    Every array of the call must share one dtype, float32 or float64 (``DtypeError`` otherwise);
+    the outputs come back in that dtype, namespace and device, and share no memory with the cache.
+
     Parameters
     ----------
     params : dict
@@ -183,16 +186,13 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     -------
     hs : array
         ``(T, B, H)`` hidden state at every step.
-    (h_T, c_T) : tuple of array
-        ``(B, H)`` each, the final states (carry them into the next call for stateful runs or
+    final : tuple of array
+        ``(h_T, c_T)``, ``(B, H)`` each: the final states (carry them into the next call for stateful runs or
         truncated BPTT).
     cache : LSTMCache or a kernel's cache
         What ``lstm_backward`` needs. It keeps its own copies (both engines): changing ``params``,
         ``x``, ``h0`` or ``c0`` after this call, in place or in the dict, does not change what
         ``lstm_backward`` computes, which is always the gradient of the forward that ran.
-
-    Every array of the call must share one dtype, float32 or float64 (``DtypeError`` otherwise);
-    the outputs come back in that dtype, namespace and device, and share no memory with the cache.
     """
     D, H = lstm_sizes(params)
     T, B = check_call(x, params, D, H, h0=h0, c0=c0)
@@ -242,8 +242,10 @@ def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Arr
         The keys and shapes of ``params``.
     dx : array
         ``(T, B, D)`` gradient with respect to the input.
-    dh0, dc0 : array
-        ``(B, H)`` gradients with respect to the initial states.
+    dh0 : array
+        ``(B, H)`` gradient with respect to the initial hidden state.
+    dc0 : array
+        ``(B, H)`` gradient with respect to the initial cell state.
     """
     params = cache.params
     _, H = lstm_sizes(params)  # (D, H), after checking the arrays fit together

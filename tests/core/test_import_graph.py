@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).parents[2] / "scratchlstm"
 # lowest first; a module may import its own layer and the layers below it
 LAYERS = {
     "foundation": ("errors", "backend", "settings", "io", "progress"),
-    "math": ("nn", "clipping", "optim", "losses", "gradcheck", "interop", "traces", "exercises", ""),  # "": the package itself
+    "math": ("nn", "clipping", "optim", "losses", "gradcheck", "interop", "traces", "exercises", "exercises_math", ""),  # "": the package itself
     "training": ("train", "checkpoint"),
     "applications": ("data", "forecast", "plots", "vanishing"),
     "command line": ("cli", "__main__"),

@@ -27,7 +27,7 @@ FOLDER = ROOT / "notebooks"
 NOTEBOOKS = sorted(FOLDER.glob("[0-9][0-9]-*.ipynb"))
 SOLUTIONS = FOLDER / "solutions" / "solutions.py"
 PLACEHOLDER = 'raise NotImplementedError("write this")'
-FIGURES = {"01": 1, "04": 2, "05": 3, "06": 3}  # notebooks that draw, and how many figures at least
+FIGURES = {"01": 1, "04": 2, "05": 3, "06": 3, "07": 1, "08": 1}  # notebooks that draw, and how many figures at least
 
 
 def _read(path: Path):
@@ -91,10 +91,29 @@ def _with_exercises():
     return [p for p in NOTEBOOKS if any(_tagged(c, "exercise") for c in _read(p).cells)]
 
 
-def test_the_course_has_its_six_notebooks_and_solutions_for_its_two_exercises():
-    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-", "06-"]
+CHECKERS = {  # each exercise's checker, by the function's name
+    "lstm_cell_forward": "scratchlstm.exercises:check_cell_forward",
+    "gates_backward": "scratchlstm.exercises:check_gates_backward",
+    "lstm_forward_loop": "scratchlstm.exercises_math:check_forward_loop",
+    "lstm_bptt_loop": "scratchlstm.exercises_math:check_bptt_loop",
+    "truncated_bptt": "scratchlstm.exercises_math:check_truncated_bptt",
+    "clip_by_norm": "scratchlstm.exercises_math:check_clip_by_norm",
+    "adam_step": "scratchlstm.exercises_math:check_adam_step",
+    "gru_cell_forward": "scratchlstm.exercises_math:check_gru_cell_forward",
+    "gru_cell_backward": "scratchlstm.exercises_math:check_gru_cell_backward",
+    "relative_error": "scratchlstm.exercises_math:check_relative_error",
+    "make_windows": "scratchlstm.forecast.exercises:check_make_windows",
+    "diebold_mariano": "scratchlstm.forecast.exercises:check_diebold_mariano",
+}
+
+
+def test_the_course_has_its_notebooks_and_a_solution_for_each_of_its_exercises():
+    assert [p.name[:3] for p in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-", "06-", "07-", "08-"]
     used = {name for p in NOTEBOOKS for cell in _read(p).cells for name in _tagged(cell, "exercise")}
-    assert used == set(_solutions()) == {"lstm_cell_forward", "gates_backward"}
+    assert used == set(_solutions()) == set(CHECKERS)
+    assert len(used) >= 10
+    for p in NOTEBOOKS[1:6]:  # every notebook of the course's core after the first has an exercise
+        assert any(_tagged(c, "exercise") for c in _read(p).cells), f"{p.name} has no exercise"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -113,12 +132,14 @@ def test_committed_notebook_has_no_outputs_and_no_solutions(path):
 
 
 def test_solutions_pass_their_checkers_outside_a_notebook():
-    from scratchlstm.exercises import check_cell_forward, check_gates_backward
+    import importlib
 
     namespace: dict = {}
     exec(compile(SOLUTIONS.read_text(encoding="utf-8"), str(SOLUTIONS), "exec"), namespace)
-    assert check_cell_forward(namespace["lstm_cell_forward"]).passed
-    assert check_gates_backward(namespace["gates_backward"]).passed
+    for name, where in CHECKERS.items():
+        module, checker = where.split(":")
+        report = getattr(importlib.import_module(module), checker)(namespace[name])
+        assert report.passed, str(report)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))

@@ -154,3 +154,102 @@ def test_hook_stops_the_build_on_a_formula_it_cannot_convert(tex, problem):
 
     with pytest.raises(PluginError, match=rf"broken\.md: cannot render the formula .*{problem}"):
         _hook().on_page_content(rf'<p><span class="arithmatex">\({tex}\)</span></p>', Page, None, None)
+
+
+# an id that ``querySelector("#" + id)`` accepts without escaping: "#3-x" throws (a digit cannot start an
+# identifier); the API page's dotted ids ("#scratchlstm.nn.lstm") parse (as an id and classes) and do not throw
+CSS_ID = re.compile(r"-?[A-Za-z_][\w.-]*")
+
+
+def test_no_id_or_fragment_makes_the_theme_script_throw(site):
+    """The theme's script selects headings by ``#id``; an id that starts with a digit makes it throw,
+    and then the page's tables lose their style and the sidebar its highlight."""
+    for path in sorted(site.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        ids = re.findall(r'\sid="([^"]*)"', html)
+        bad = [i for i in ids if not CSS_ID.fullmatch(i)]
+        assert not bad, f"{path.name} has ids a CSS selector cannot name: {bad[:5]}"
+        fragments = re.findall(r'href="#([^"]+)"', html)
+        bad = [f for f in fragments if not CSS_ID.fullmatch(f) or f not in ids]
+        assert not bad, f"{path.name} links to fragments that are not valid ids of the page: {bad[:5]}"
+
+
+def test_numbered_headings_get_ids_that_start_with_a_letter(site):
+    html = (site / "forecasting.html").read_text(encoding="utf-8")
+    assert 'id="section-3-no-leakage"' in html and 'id="3-no-leakage"' not in html
+
+
+# ----------------------------------------------------------------------------------------------
+# the API page: the public API, one section per module, and docstrings that render as written
+
+
+def _api_object(site: Path, path: str) -> str:
+    """The HTML of one object's entry on the API page, from its heading to the next heading."""
+    html = (site / "api.html").read_text(encoding="utf-8")
+    start = html.index(f'id="{path}"')
+    end = html.find('class="doc doc-heading"', html.index(">", start))
+    return html[start:end if end > 0 else len(html)]
+
+
+def _api_rows(entry: str, section: str) -> list[list[str]]:
+    """The rows of a docstring section's table ("Parameters", "Returns"), each as its cells' text."""
+    block = entry[entry.index(f"{section}:"):]
+    block = block[:block.index("</table>")]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
+            for row in re.findall(r'<tr class="doc-section-item">(.*?)</tr>', block, flags=re.S)]
+
+
+def _api_modules() -> dict[str, list[str]]:
+    """The modules docs/api.md documents, each with the members it lists."""
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    return {m["module"]: [name.strip() for name in m["members"].split(",")]
+            for m in re.finditer(r"^::: (?P<module>[\w.]+)\n    options:\n      members: \[(?P<members>[^\]]*)\]", text, flags=re.M)}
+
+
+def test_api_page_documents_every_public_name_under_the_module_that_defines_it():
+    import importlib
+    import inspect
+
+    modules = _api_modules()
+    listed = {(module, name) for module, names in modules.items() for name in names}
+    for package in ("scratchlstm", "scratchlstm.nn", "scratchlstm.forecast", "scratchlstm.data", "scratchlstm.interop",
+                    "scratchlstm.checkpoint", "scratchlstm.nn.model"):
+        mod = importlib.import_module(package)
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                assert (obj.__module__, name) in listed, f"{package}.{name} (defined in {obj.__module__}) is not on the API page"
+    for module, names in modules.items():
+        mod = importlib.import_module(module)
+        for name in names:
+            assert not name.startswith("_") and hasattr(mod, name), f"the API page lists {module}.{name}"
+
+
+def test_api_page_has_one_section_per_module_headed_by_its_name(site):
+    html = (site / "api.html").read_text(encoding="utf-8")
+    for module in _api_modules():
+        assert re.search(rf'<h3 id="{re.escape(module)}" class="doc doc-heading">', html), f"no section headed {module}"
+    assert "scratchlstm.nn.kernels" not in html and "scratchlstm.nn.shapes" not in html  # insides are left out
+
+
+def test_api_lstm_forward_returns_three_named_values_and_no_prose_rows(site):
+    rows = _api_rows(_api_object(site, "scratchlstm.nn.lstm.lstm_forward"), "Returns")
+    assert [row[0] for row in rows] == ["hs", "final", "cache"], rows
+    assert "DtypeError" in _api_object(site, "scratchlstm.nn.lstm.lstm_forward")  # said once, in the prose above
+
+
+def test_api_lstm_gradcheck_types_its_arrays_and_makes_the_states_optional(site):
+    rows = {row[0]: row for row in _api_rows(_api_object(site, "scratchlstm.gradcheck.lstm_gradcheck"), "Parameters")}
+    for name in ("x", "h0", "c0"):
+        assert rows[name][1] == "array", rows[name]
+    assert rows["h0"][3] == rows["c0"][3] == "None" and rows["x"][3] == "required", rows
+
+
+def test_api_lstm_backward_names_each_returned_value(site):
+    rows = _api_rows(_api_object(site, "scratchlstm.nn.lstm.lstm_backward"), "Returns")
+    assert [row[0] for row in rows] == ["grads", "dx", "dh0", "dc0"], rows
+
+
+def test_api_page_shows_no_restructuredtext_literal_markers(site):
+    text = "".join(_page(site, "api.html").visible)
+    assert not re.search(r"\w::(\s|$)", text), re.search(r".{40}\w::(\s|$)", text)
