@@ -34,6 +34,8 @@ What changes, and why each helps on a CPU:
    converted on every call), the per-step views come from iterating over the leading axis rather
    than slicing in the loop, and a single column (B = 1) uses ``np.dot``, the cheaper call there.
 8. Backward's internal work arrays are reused between calls (see ``_work_array``).
+9. BLAS runs on one thread when a step's product is small (``threads.py``): at the sizes a
+   forecaster trains the second thread costs more than it brings.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..shapes import Params, check_output_gradient
+from .threads import small_products_on_one_thread
 
 # public gate blocks are i | f | g | o; the fast layout is i | f | o | g
 _TO_FAST = (0, 1, 3, 2)
@@ -182,6 +185,11 @@ def _gate_views(a: np.ndarray, H: int) -> tuple[np.ndarray, ...]:
     return (a, a[..., : 3 * H, :], a[..., :H, :], a[..., H : 2 * H, :], a[..., 2 * H : 3 * H, :], a[..., 3 * H :, :])
 
 
+def _call_sizes(params: Params, x: np.ndarray, *states) -> tuple[int, int, int]:
+    return x.shape[1], x.shape[2], params["W_h"].shape[0]  # B, D, H
+
+
+@small_products_on_one_thread(_call_sizes)
 def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
     T, B, D = x.shape
@@ -200,6 +208,7 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     return hs, (Z[:H, T, :].copy().T, C[T].copy().T), cache
 
 
+@small_products_on_one_thread(_call_sizes)
 def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None):
     """``forward``'s ``(hs, (h_T, c_T))`` for when no backward follows (validation, prediction): the same loop
     and the same numbers, bit for bit, with one step's gates, c_t and tanh(c_t) in buffers that every
@@ -244,6 +253,7 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     np.subtract(o, dc_gain, out=dc_gain)
 
 
+@small_products_on_one_thread(lambda cache, *gradients: cache.shape[1:])
 def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
     T, B, D, H = cache.shape
