@@ -5,9 +5,9 @@ enough product over all the cores. At the sizes a forecaster trains (B = 64, H =
 product is a few hundred thousand multiply-adds, and the second thread costs more than it brings:
 the threads meet at the end of every product (a thousand times per call), and a thread that waits
 keeps spinning, taking the core from everything else. Measured on a 2-core machine with other work
-running (``python -m benchmarks.bench_lstm --threads-rule``), a training step at B=64, T=30, H=32
-took 2.1 ms on one thread and 12 ms on two; the forecaster's whole run used 7.7 s of CPU on one
-thread and 26.5 s on two.
+running, a training step at B=64, T=30, H=32 took 2.1 ms on one thread and 12 ms on two; the
+forecaster's whole run used 7.7 s of CPU on one thread and 26.5 s on two (``docs/speed.md``; the
+"BLAS threads" column of ``python -m benchmarks.bench_lstm`` repeats the comparison).
 
 So the kernel's calls run with BLAS held to one thread when one step's product,
 ``4H x (H + D + 1) x B`` multiply-adds, is below ``ONE_THREAD_BELOW``, and with the library's own
