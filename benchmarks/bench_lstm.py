@@ -268,7 +268,7 @@ def main() -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--dtypes", default="float32,float64", help="comma-separated (default float32,float64)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up calls of each (default 10)")
-    parser.add_argument("--repeats", type=int, default=40, help="timed calls of each (default 40)")
+    parser.add_argument("--repeats", type=int, default=32, help="timed calls of each (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
     args = parser.parse_args()
