@@ -6,12 +6,17 @@
 
 scratchlstm runs with ``engine="fast"`` (the speed kernel of NumPy or CuPy arrays).
 
-Each configuration is timed alternating ours and torch's (in blocks, see ``time_pair``), after
-warm-up calls, and the table shows
-medians, the ratio ours/torch (below 1: we are faster), the achieved GFLOP/s (forward
+Each configuration is timed alternating ours and torch's (in blocks, see ``time_alternating``),
+after warm-up calls, and the table shows medians and the ratios ours/torch (below 1: we are faster)
+of three things: the forward that keeps the cache for a backward; the forward without a cache
+(``need_cache=False``, what validation and prediction run) against torch's forward under
+``torch.no_grad()``; and a training step (forward + backward) against torch's autograd. "BLAS
+threads" times our training step again with the BLAS library's own thread count instead of the
+kernel's one-thread rule for small products (``scratchlstm/nn/kernels/threads.py``), as a ratio to
+the step with the rule (above 1: the rule pays). The JSON also holds the achieved GFLOP/s (forward
 2*B*T*(D+H)*4H flops, backward twice that) next to the machine's own large-matmul rate measured in
-the same run, the peak memory of our cache against its theoretical size, and torch's forward on
-one thread as a check on its 2-thread figure.
+the same run, and the peak memory of our cache against its theoretical size; the last column times
+torch's forward on one thread, as a check on its 2-thread figure.
 """
 
 from __future__ import annotations
@@ -22,18 +27,20 @@ import platform
 import statistics
 import time
 import tracemalloc
+from contextlib import contextmanager
 
 import numpy as np
 
 import scratchlstm as sl
 from scratchlstm.backend import get_namespace, to_numpy
 from scratchlstm.interop import lstm_from_torch
+from scratchlstm.nn.kernels import threads as kernel_threads
 
 CPU_CONFIGS = [(64, 60, 1, 50, "60-day bitcoin tutorial"), (64, 60, 1, 128, ""), (32, 100, 8, 256, ""), (1, 60, 1, 50, "online prediction")]
 GPU_CONFIGS = [(64, 60, 1, 50, ""), (256, 100, 1, 512, ""), (1024, 100, 1, 1024, "")]
 
 
-QUIET_S = 0.25  # seconds of quiet before a timing, for the other library's threads to stop spinning
+QUIET_S = 0.15  # seconds of quiet before a timing, for the other library's threads to stop spinning
 
 
 def time_host_and_wall(fn, warmup: int, repeats: int, sync=lambda: None) -> tuple[float, float]:
@@ -83,8 +90,8 @@ def forward_page_faults(fn, calls: int = 20) -> float | None:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / calls
 
 
-def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pause: float = QUIET_S) -> tuple[float, float]:
-    """Median seconds of ``ours()`` and ``theirs()``, timed alternately in blocks.
+def time_alternating(fns, warmup: int, repeats: int, sync, block: int = 5, pause: float = QUIET_S) -> list[float]:
+    """Median seconds of each of ``fns``, timed alternately in blocks.
 
     Thread pools keep spinning for a while after a call (OpenBLAS's for about 0.1 s) and take CPU
     from whatever runs next: measured here, torch's forward at B=64, H=128 took 7.4 ms right after
@@ -92,20 +99,31 @@ def time_pair(ours, theirs, warmup: int, repeats: int, sync, block: int = 5, pau
     after ``pause`` seconds of quiet, and its first call is not counted either.
     """
     for _ in range(warmup):
-        ours()
-        theirs()
+        for fn in fns:
+            fn()
     sync()
-    times = {ours: [], theirs: []}
+    times = [[] for _ in fns]
     for _ in range(max(1, repeats // (block - 1))):
-        for fn in (ours, theirs):
+        for fn, kept in zip(fns, times):
             time.sleep(pause)
             for k in range(block):
                 t0 = time.perf_counter()
                 fn()
                 sync()
                 if k:
-                    times[fn].append(time.perf_counter() - t0)
-    return statistics.median(times[ours]), statistics.median(times[theirs])
+                    kept.append(time.perf_counter() - t0)
+    return [statistics.median(kept) for kept in times]
+
+
+@contextmanager
+def library_threads():
+    """The kernel's calls with the BLAS library's own thread count (the one-thread rule off)."""
+    rule = kernel_threads.ONE_THREAD_BELOW
+    kernel_threads.ONE_THREAD_BELOW = 0
+    try:
+        yield
+    finally:
+        kernel_threads.ONE_THREAD_BELOW = rule
 
 
 def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=None) -> dict:
@@ -155,9 +173,16 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             def ours_fwd():
                 sl.lstm_forward(params, x, engine="fast")
 
+            def ours_fwd_no_cache():
+                sl.lstm_forward(params, x, engine="fast", need_cache=False)
+
             def ours_train():
                 _, _, cache = sl.lstm_forward(params, x, engine="fast")
                 sl.lstm_backward(cache, dhs)
+
+            def ours_train_library_threads():
+                with library_threads():
+                    ours_train()
 
             def torch_fwd():
                 with torch.no_grad():
@@ -168,7 +193,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 out, _ = module(xt_grad)
                 out.backward(dht)
 
-            f_ours, f_torch = time_pair(ours_fwd, torch_fwd, warmup, repeats, sync)
+            f_ours, f_no_cache, f_torch = time_alternating([ours_fwd, ours_fwd_no_cache, torch_fwd], warmup, repeats, sync)
             f_torch_1 = None
             if device == "cpu" and threads > 1:
                 # torch's forward on one thread, as a check on the figure above: on the shared
@@ -178,7 +203,8 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 torch.set_num_threads(1)
                 f_torch_1 = time_alone(torch_fwd, 5, repeats)
                 torch.set_num_threads(threads)
-            t_ours, t_torch = time_pair(ours_train, torch_train, warmup, repeats, sync)
+            train_fns = [ours_train, torch_train] + ([ours_train_library_threads] if device == "cpu" else [])
+            t_ours, t_torch, *t_library = time_alternating(train_fns, warmup, repeats, sync)
             flops_fwd = 2 * B * T * (D + H) * 4 * H
             itemsize = np.dtype(dtype).itemsize
             theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
@@ -194,6 +220,7 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 measured = pool.used_bytes() - before
             del cache
             faults = forward_page_faults(ours_fwd) if device == "cpu" else None
+            faults_no_cache = forward_page_faults(ours_fwd_no_cache) if device == "cpu" else None
             # check the two agree while we are here
             hs, _, _ = sl.lstm_forward(params, x, engine="fast")
             with torch.no_grad():
@@ -201,11 +228,14 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             err = float(np.max(np.abs(to_numpy(hs) - ref)) / np.max(np.abs(ref)))
             rows.append(dict(dtype=dtype, B=B, T=T, D=D, H=H, note=note,
                              fwd_ours_ms=1e3 * f_ours, fwd_torch_ms=1e3 * f_torch, fwd_ratio=f_ours / f_torch,
+                             fwd_no_cache_ms=1e3 * f_no_cache, fwd_no_cache_ratio=f_no_cache / f_torch,
                              fwd_torch_1thread_ms=None if f_torch_1 is None else 1e3 * f_torch_1,
                              train_ours_ms=1e3 * t_ours, train_torch_ms=1e3 * t_torch, train_ratio=t_ours / t_torch,
+                             train_library_threads_ms=1e3 * t_library[0] if t_library else None,
+                             train_library_threads_ratio=t_library[0] / t_ours if t_library else None,
                              fwd_gflops=flops_fwd / f_ours / 1e9, train_gflops=3 * flops_fwd / t_ours / 1e9,
                              cache_peak_mb=None if measured is None else measured / 2**20, cache_theory_mb=theory / 2**20,
-                             fwd_page_faults=faults, max_rel_diff=err))
+                             fwd_page_faults=faults, fwd_no_cache_page_faults=faults_no_cache, max_rel_diff=err))
     return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
             "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
 
@@ -213,19 +243,22 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
 def print_table(result: dict) -> None:
     print(f"device {result['device']}, torch {result['torch']}, numpy {result['numpy']}, {result['threads']} threads")
     print("large-matmul rate here: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_gflops"].items()))
-    head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'torch':>8}{'ratio':>7} | "
-            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'GF/s fwd':>8}{'train':>7} | {'cache MB':>8}{'theory':>8}{'faults':>7} | "
-            f"{'torch fwd 1 thr':>15} | note")
+    head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'no cache':>9}{'torch':>8}{'ratio':>7}{'no-cache':>9} | "
+            f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'BLAS threads':>12} | {'faults':>6} | {'torch fwd 1 thr':>15} | note")
     print(head)
     print("-" * len(head))
     for r in result["rows"]:
-        peak = "-" if r["cache_peak_mb"] is None else f"{r['cache_peak_mb']:.2f}"
         one = "-" if r.get("fwd_torch_1thread_ms") is None else f"{r['fwd_torch_1thread_ms']:.2f}ms"
-        faults = "-" if r.get("fwd_page_faults") is None else f"{r['fwd_page_faults']:.0f}"
-        print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['fwd_ours_ms']:>7.2f}ms{r['fwd_torch_ms']:>6.2f}ms{r['fwd_ratio']:>7.2f} | "
-              f"{r['train_ours_ms']:>8.2f}ms{r['train_torch_ms']:>6.2f}ms{r['train_ratio']:>7.2f} | {r['fwd_gflops']:>8.2f}{r['train_gflops']:>7.2f} | "
-              f"{peak:>8}{r['cache_theory_mb']:>8.2f}{faults:>7} | {one:>15} | {r['note']}")
-    print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster); faults: page faults per forward call (should be 0)")
+        faults = "-" if r.get("fwd_page_faults") is None else f"{r['fwd_page_faults']:.0f}/{r['fwd_no_cache_page_faults']:.0f}"
+        library = "-" if r.get("train_library_threads_ratio") is None else f"{r['train_library_threads_ratio']:.2f}"
+        print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['fwd_ours_ms']:>7.2f}ms{r['fwd_no_cache_ms']:>7.2f}ms"
+              f"{r['fwd_torch_ms']:>6.2f}ms{r['fwd_ratio']:>7.2f}{r['fwd_no_cache_ratio']:>9.2f} | "
+              f"{r['train_ours_ms']:>8.2f}ms{r['train_torch_ms']:>6.2f}ms{r['train_ratio']:>7.2f} | {library:>12} | "
+              f"{faults:>6} | {one:>15} | {r['note']}")
+    print("times are medians; ratio = ours / torch (below 1: scratchlstm is faster); torch's forward runs under no_grad;")
+    print("no-cache: our forward without a cache (need_cache=False) / torch's; BLAS threads: our training step with the BLAS")
+    print("library's own thread count / with the kernel's one-thread rule (above 1: the rule pays);")
+    print("faults: page faults per forward call, with / without a cache (should be 0)")
     print("torch fwd 1 thr: torch's forward on one thread, timed alone; where it beats the 2-thread figure by far,"
           " torch's thread pool was in its slow state and the ratios flatter scratchlstm: run again")
 
@@ -234,8 +267,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--dtypes", default="float32,float64", help="comma-separated (default float32,float64)")
-    parser.add_argument("--warmup", type=int, default=20, help="warm-up calls of each (default 20)")
-    parser.add_argument("--repeats", type=int, default=50, help="timed calls of each (default 50)")
+    parser.add_argument("--warmup", type=int, default=10, help="warm-up calls of each (default 10)")
+    parser.add_argument("--repeats", type=int, default=32, help="timed calls of each (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
     args = parser.parse_args()

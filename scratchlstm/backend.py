@@ -28,8 +28,13 @@ class BackendError(ConfigError):
     """A requested array backend or device cannot be used here."""
 
 
+_NUMPY_NAMESPACE = array_api_compat.array_namespace(np.zeros(0))
+
+
 def namespace(*arrays: Array):
     """Array-API namespace shared by ``arrays`` (NumPy arrays give the NumPy-compatible wrapper)."""
+    if arrays and all(type(a) is np.ndarray for a in arrays):  # the common case, without the general search (about 20 us a call)
+        return _NUMPY_NAMESPACE
     return array_api_compat.array_namespace(*arrays)
 
 

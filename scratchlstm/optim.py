@@ -106,16 +106,16 @@ class RMSprop(Optimizer):
         xp = namespace(p)
         if self.weight_decay:
             g = g + self.weight_decay * p
-        v = s.get("square_avg", xp.zeros_like(p))
+        v = s["square_avg"] if "square_avg" in s else xp.zeros_like(p)
         s["square_avg"] = v = self.alpha * v + (1.0 - self.alpha) * g * g
         if self.centered:
-            m = s.get("grad_avg", xp.zeros_like(p))
+            m = s["grad_avg"] if "grad_avg" in s else xp.zeros_like(p)
             s["grad_avg"] = m = self.alpha * m + (1.0 - self.alpha) * g
             den = xp.sqrt(v - m * m) + self.eps
         else:
             den = xp.sqrt(v) + self.eps
         if self.momentum:
-            buf = s.get("buf", xp.zeros_like(p))
+            buf = s["buf"] if "buf" in s else xp.zeros_like(p)
             s["buf"] = buf = self.momentum * buf + g / den
             return p - self.lr * buf
         return p - self.lr * (g / den)
@@ -144,8 +144,8 @@ class Adam(Optimizer):
                 p = p * (1.0 - self.lr * self.weight_decay)
             else:
                 g = g + self.weight_decay * p
-        m = s.get("exp_avg", xp.zeros_like(p))
-        v = s.get("exp_avg_sq", xp.zeros_like(p))
+        m = s["exp_avg"] if "exp_avg" in s else xp.zeros_like(p)
+        v = s["exp_avg_sq"] if "exp_avg_sq" in s else xp.zeros_like(p)
         s["exp_avg"] = m = self.b1 * m + (1.0 - self.b1) * g
         s["exp_avg_sq"] = v = self.b2 * v + (1.0 - self.b2) * g * g
         step_size = self.lr / (1.0 - self.b1**self.t)

@@ -5,6 +5,7 @@ Each ``Cell`` says what a layer of that kind holds and how to run it:
     cell = CELLS["gru"]
     params = cell.init(D, H, seed=0, scheme="glorot", dtype="float64")
     hs, state_T, cache = cell.forward(params, x, state=None, engine="fast")   # state: a tuple
+    hs, state_T, _ = cell.forward(params, x, need_cache=False)                # no backward follows: cache None
     grads, dx, dstate_0 = cell.backward(cache, dhs, dstate_T=None)
 
 The state is always a tuple: ``(h,)`` for the RNN and the GRU, ``(h, c)`` for the LSTM. Only the
@@ -37,12 +38,14 @@ class Cell:
     _forward: Callable
     _backward: Callable
 
-    def forward(self, params: Params, x: Array, state: tuple | None = None, *, engine: str = "reference"):
-        """``(hs (T, B, H), state_T, cache)`` for ``x (T, B, D)``; ``state`` a tuple of (B, H) arrays or None."""
+    def forward(self, params: Params, x: Array, state: tuple | None = None, *, engine: str = "reference",
+                need_cache: bool = True):
+        """``(hs (T, B, H), state_T, cache)`` for ``x (T, B, D)``; ``state`` a tuple of (B, H) arrays or None;
+        ``need_cache=False`` (no backward follows) keeps no cache and returns None for it."""
         state = (None,) * len(self.state_names) if state is None else tuple(state)
         if len(state) != len(self.state_names):
             raise ValueError(f"a {self.name} state is ({', '.join(self.state_names)}), got {len(state)} arrays")
-        return self._forward(params, x, *state, engine=engine)
+        return self._forward(params, x, *state, engine=engine, need_cache=need_cache)
 
     def backward(self, cache, dhs: Array | None, dstate_T: tuple | None = None):
         """``(grads, dx (T, B, D), dstate_0)`` for a cache of ``forward``; ``dstate_T`` a tuple or None."""
@@ -57,9 +60,9 @@ class Cell:
 
 def _without_engine(forward: Callable) -> Callable:
     """A cell without a kernel: ``engine`` selects nothing (the reference runs either way)."""
-    def run(params, x, *state, engine: str = "reference"):
+    def run(params, x, *state, engine: str = "reference", need_cache: bool = True):
         check_engine(engine)  # an unknown engine is still an error
-        return forward(params, x, *state)
+        return forward(params, x, *state, need_cache=need_cache)
     return run
 
 

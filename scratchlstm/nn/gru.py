@@ -80,19 +80,20 @@ class GRUCache:
     reset_after: bool
 
 
-def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_after: bool = True):
+def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_after: bool = True, need_cache: bool = True):
     """Run a GRU layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T,), cache)``.
 
     ``h0`` (B, H) defaults to zeros. The state is returned as a one-element tuple, like the LSTM's
     ``(h_T, c_T)``. Every array must share one dtype, float32 or float64. ``reset_after=False`` runs
     the variant that resets h_{t-1} before the recurrent product (Keras's ``reset_after=False``); the
-    cache remembers it for ``gru_backward``.
+    cache remembers it for ``gru_backward``. ``need_cache=False`` (no backward follows) keeps only
+    the outputs and returns None for the cache.
     """
     D, H = gru_sizes(params)
     T, B = check_call(x, params, D, H, h0=h0)
     xp = namespace(x)
     h0 = zeros_like_state(B, H, x) if h0 is None else h0
-    kept = ("hs", "r", "z", "n", "gh_n" if reset_after else "q")
+    kept = ("hs", "r", "z", "n", "gh_n" if reset_after else "q") if need_cache else ("hs",)
     h, steps = h0, {name: [] for name in kept}
     for t in range(T):
         gx = x[t, :, :] @ params["W_x"] + params["b_x"]  # (B, 3H)
@@ -104,14 +105,19 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_afte
         z = sigmoid(gx[:, 1 * H : 2 * H] + gh[:, 1 * H : 2 * H])
         if reset_after:
             n = tanh(gx[:, 2 * H : 3 * H] + r * gh[:, 2 * H : 3 * H])
-            steps["gh_n"].append(gh[:, 2 * H : 3 * H])
+            if need_cache:
+                steps["gh_n"].append(gh[:, 2 * H : 3 * H])
         else:
             q = r * h  # (B, H)
             n = tanh(gx[:, 2 * H : 3 * H] + q @ params["W_h"][:, 2 * H : 3 * H] + params["b_h"][2 * H : 3 * H])
-            steps["q"].append(q)
+            if need_cache:
+                steps["q"].append(q)
         h = (1 - z) * n + z * h
         for name, value in (("hs", h), ("r", r), ("z", z), ("n", n)):
-            steps[name].append(value)
+            if name in steps:
+                steps[name].append(value)
+    if not need_cache:
+        return xp.stack(steps["hs"], axis=0), (h,), None  # (T, B, H), a new array
     stacked = {name: xp.stack(v, axis=0) for name, v in steps.items()}  # each (T, B, H)
     # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
     cache = GRUCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0),

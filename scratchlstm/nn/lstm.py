@@ -163,7 +163,8 @@ def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: StepCac
 # a whole sequence
 
 
-def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None, *, engine: str = "reference"):
+def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | None = None, *, engine: str = "reference",
+                 need_cache: bool = True):
     """Run one LSTM layer over a sequence.
 
     Every array of the call must share one dtype, float32 or float64 (``DtypeError`` otherwise);
@@ -181,6 +182,10 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
         ``"reference"`` runs the code of this file on any array library; ``"fast"`` runs the speed
         kernel of NumPy or CuPy arrays (the same numbers, tested against this file), and this file
         elsewhere.
+    need_cache : bool
+        False when no backward follows (validation, prediction): the forward then keeps only what
+        the next step needs, not every step's gates and cell states, and returns None for the cache.
+        The outputs are the same numbers, bit for bit.
 
     Returns
     -------
@@ -189,16 +194,17 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     final : tuple of array
         ``(h_T, c_T)``, ``(B, H)`` each: the final states (carry them into the next call for stateful runs or
         truncated BPTT).
-    cache : LSTMCache or a kernel's cache
-        What ``lstm_backward`` needs. It keeps its own copies (both engines): changing ``params``,
-        ``x``, ``h0`` or ``c0`` after this call, in place or in the dict, does not change what
-        ``lstm_backward`` computes, which is always the gradient of the forward that ran.
+    cache : LSTMCache or a kernel's cache or None
+        What ``lstm_backward`` needs; None when ``need_cache`` is False. It keeps its own copies (both
+        engines): changing ``params``, ``x``, ``h0`` or ``c0`` after this call, in place or in the
+        dict, does not change what ``lstm_backward`` computes, which is always the gradient of the
+        forward that ran.
     """
     D, H = lstm_sizes(params)
     T, B = check_call(x, params, D, H, h0=h0, c0=c0)
     kernel = _kernel(engine, x)
     if kernel is not None:
-        return kernel.forward(params, x, h0, c0)
+        return kernel.forward(params, x, h0, c0) if need_cache else (*kernel.forward_without_cache(params, x, h0, c0), None)
     xp = namespace(x, params["W_x"])
     h0 = zeros_like_state(B, H, x) if h0 is None else h0  # (B, H)
     c0 = zeros_like_state(B, H, x) if c0 is None else c0  # (B, H)
@@ -207,9 +213,12 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     for t in range(T):
         h, c, step = lstm_cell_forward(params, x[t, :, :], h, c)
         hs.append(h)
-        cs.append(c)
-        tcs.append(step["tc"])
-        gates.append(step["gates"])
+        if need_cache:
+            cs.append(c)
+            tcs.append(step["tc"])
+            gates.append(step["gates"])
+    if not need_cache:
+        return xp.stack(hs, axis=0), (h, c), None  # (T, B, H), a new array
     # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
     cache = LSTMCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0), c0=copy_out(c0),
                       hs=xp.stack(hs, axis=0),  # (T, B, H)

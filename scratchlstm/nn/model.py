@@ -133,7 +133,8 @@ class Model:
         """Outputs for windows ``x (N, T, D)``, ``batch_size`` at a time, dropout off."""
         xp = namespace(x)
         N = x.shape[0]
-        parts = [model_forward(self, x[k : min(k + batch_size, N), ...], engine=engine)[0] for k in range(0, N, batch_size)]
+        parts = [model_forward(self, x[k : min(k + batch_size, N), ...], engine=engine, need_cache=False)[0]
+                 for k in range(0, N, batch_size)]
         return xp.concat(parts, axis=0)
 
 
@@ -148,12 +149,15 @@ class ModelCache:
     cell: str
 
 
-def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, engine: str = "reference"):
+def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, engine: str = "reference",
+                  need_cache: bool = True):
     """``(y, states_T, cache)`` for batch-first ``x (B, T, D)``.
 
     ``dropout_masks`` holds one (T, B, H_l) mask per layer or None (``draw_dropout_masks``);
     ``states`` one initial state tuple per layer (stateful runs carry the returned ``states_T`` into
-    the next call); ``engine`` is passed to every layer.
+    the next call); ``engine`` is passed to every layer. ``need_cache=False`` is for forwards that no
+    backward follows (``predict``, validation): no layer keeps a cache, the returned cache is None,
+    and ``y`` is the same, bit for bit.
     """
     config = model.config
     if len(x.shape) != 3 or x.shape[2] != config.input_size:
@@ -161,7 +165,8 @@ def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, en
     check_one_dtype({"x": x, "the model's weights": model.head["W"]})
     xp = namespace(x)
     seq = xp.permute_dims(x, (1, 0, 2))  # (T, B, D)
-    out, states_T, stack_cache = stack_forward(config.cell, model.layers, seq, states, dropout_masks, engine=engine)
+    out, states_T, stack_cache = stack_forward(config.cell, model.layers, seq, states, dropout_masks, engine=engine,
+                                               need_cache=need_cache)
     W, c = model.head["W"], model.head["c"]
     if config.head == "last":
         z = out[-1, :, :]  # (B, H_L)
@@ -169,7 +174,7 @@ def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, en
     else:
         z = out  # (T, B, H_L)
         y = xp.permute_dims(z @ W + c, (1, 0, 2))  # (B, T, K)
-    return y, states_T, ModelCache(stack_cache, z, W, config.head, config.cell)
+    return y, states_T, ModelCache(stack_cache, z, W, config.head, config.cell) if need_cache else None
 
 
 def model_backward(cache: ModelCache, dy: Array, dstates_T=None):

@@ -46,11 +46,12 @@ class RNNCache:
     hs: Array  # (T, B, H)
 
 
-def rnn_forward(params: Params, x: Array, h0: Array | None = None):
+def rnn_forward(params: Params, x: Array, h0: Array | None = None, *, need_cache: bool = True):
     """Run a tanh RNN layer over ``x (T, B, D)``: ``(hs (T, B, H), (h_T,), cache)``.
 
     ``h0`` (B, H) defaults to zeros. The state is returned as a one-element tuple, like the LSTM's
-    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64.
+    ``(h_T, c_T)``. Every array must share one dtype, float32 or float64. ``need_cache=False`` (no
+    backward follows) returns None for the cache.
     """
     D, H = rnn_sizes(params)
     T, B = check_call(x, params, D, H, h0=h0)
@@ -60,6 +61,8 @@ def rnn_forward(params: Params, x: Array, h0: Array | None = None):
     for t in range(T):
         h = tanh(x[t, :, :] @ params["W_x"] + h @ params["W_h"] + params["b"])  # (B, H)
         hs.append(h)
+    if not need_cache:
+        return xp.stack(hs, axis=0), (h,), None  # (T, B, H), a new array
     # copies: what the caller changes after this call (in place, or in the dict) cannot change the backward
     cache = RNNCache(params={name: copy_out(params[name]) for name in PARAM_NAMES}, x=copy_out(x), h0=copy_out(h0),
                      hs=xp.stack(hs, axis=0))  # hs (T, B, H)

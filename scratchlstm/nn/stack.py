@@ -59,7 +59,8 @@ def check_layers(cell: Cell, layers: Sequence[Params]) -> list[tuple[int, int]]:
 
 
 def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: Sequence[tuple | None] | None = None,
-                  dropout_masks: Sequence[Array | None] | None = None, *, engine: str = "reference"):
+                  dropout_masks: Sequence[Array | None] | None = None, *, engine: str = "reference",
+                  need_cache: bool = True):
     """Run ``layers`` of one cell kind in turn over ``x (T, B, D)``.
 
     Parameters
@@ -76,6 +77,9 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
         One mask per layer, applied to that layer's output (None entries: no dropout there).
     engine : {"reference", "fast"}
         Passed to every layer's forward.
+    need_cache : bool
+        False when no backward follows (validation, prediction): no layer keeps a cache, and the
+        returned cache is None. The outputs are the same, bit for bit.
 
     Returns
     -------
@@ -83,7 +87,7 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
         ``(T, B, H_last)`` the top layer's outputs, after its mask.
     states_T : list of tuple
         Each layer's final state.
-    cache : StackCache
+    cache : StackCache or None
     """
     cell = get_cell(cell) if isinstance(cell, str) else cell
     L = len(layers)
@@ -99,12 +103,12 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
     caches, states_T = [], []
     seq = x  # (T, B, D), then (T, B, H_l)
     for l, params in enumerate(layers):
-        seq, state_T, layer_cache = cell.forward(params, seq, states[l], engine=engine)
+        seq, state_T, layer_cache = cell.forward(params, seq, states[l], engine=engine, need_cache=need_cache)
         if masks[l] is not None:
             seq = seq * masks[l]
         caches.append(layer_cache)
         states_T.append(state_T)
-    return seq, states_T, StackCache(cell, caches, masks)
+    return seq, states_T, StackCache(cell, caches, masks) if need_cache else None
 
 
 def stack_backward(cache: StackCache, dout: Array | None, dstates_T: Sequence[tuple | None] | None = None, *,

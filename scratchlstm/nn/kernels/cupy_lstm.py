@@ -180,6 +180,32 @@ def forward(params: Params, x, h0=None, c0=None):
     return hs, (Z[T, :, :H].copy(), C[T].copy()), cache
 
 
+def forward_without_cache(params: Params, x, h0=None, c0=None):
+    """``forward``'s ``(hs, (h_T, c_T))`` for when no backward follows: the same product and kernel per step,
+    with one step's gates and tanh(c_t) in reused buffers and c_{t-1}, c_t taking turns in two."""
+    xp = _module_of(x)
+    W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
+    T, B, D = x.shape
+    H = W_h.shape[0]
+    K = H + D + 1
+    dtype = xp.result_type(x, W_x)
+    W = xp.concatenate([W_h, W_x, b[None, :]], axis=0).astype(dtype, copy=False)  # (K, 4H)
+    Z = xp.empty((T + 1, B, K), dtype=dtype)  # as in forward
+    Z[:T, :, H : H + D] = x
+    Z[:, :, K - 1] = 1
+    Z[0, :, :H] = 0 if h0 is None else h0
+    c_prev, c = xp.empty((B, H), dtype=dtype), xp.empty((B, H), dtype=dtype)
+    c_prev[...] = 0 if c0 is None else c0
+    gates = xp.empty((B, 4 * H), dtype=dtype)
+    tc = xp.empty((B, H), dtype=dtype)
+    a = xp.empty((B, 4 * H), dtype=dtype)
+    for t in range(T):
+        xp.matmul(Z[t], W, out=a)
+        FORWARD_STEP(*_gates(a, H), c_prev, *_gates(gates, H), c, tc, Z[t + 1, :, :H])
+        c_prev, c = c, c_prev
+    return Z[1:, :, :H].copy(), (Z[T, :, :H].copy(), c_prev)
+
+
 def backward(cache: CupyLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
     T, B, D, H = cache.shape

@@ -34,16 +34,20 @@ What changes, and why each helps on a CPU:
    converted on every call), the per-step views come from iterating over the leading axis rather
    than slicing in the loop, and a single column (B = 1) uses ``np.dot``, the cheaper call there.
 8. Backward's internal work arrays are reused between calls (see ``_work_array``).
+9. BLAS runs on one thread when a step's product is small (``threads.py``): at the sizes a
+   forecaster trains the second thread costs more than it brings.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..shapes import Params, check_output_gradient
+from .threads import small_products_on_one_thread
 
 # public gate blocks are i | f | g | o; the fast layout is i | f | o | g
 _TO_FAST = (0, 1, 3, 2)
@@ -123,8 +127,9 @@ def _forward_block(T: int, H: int, B: int, dtype) -> tuple[np.ndarray, np.ndarra
     return block[:, : 4 * H], block[:, 4 * H :]
 
 
-def forward(params: Params, x: np.ndarray, h0=None, c0=None):
-    """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
+def _step_inputs(params: Params, x: np.ndarray, h0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The step weights ``W (4H, K)`` (gate rows i | f | o | g), the same with the sigmoid rows
+    negated for the forward's product, and ``Z (K, T + 1, B)`` holding every x_t, the 1s and h_0."""
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     T, B, D = x.shape
     H = W_h.shape[0]
@@ -133,26 +138,35 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     W = _reorder_gates(np.concatenate([W_h.T, W_x.T, b[:, None]], axis=1), H, axis=0).astype(dtype, copy=False)  # (4H, K)
     W_fwd = W.copy()
     W_fwd[: 3 * H] *= -1.0  # the sigmoid rows give -z, so that sigmoid(z) = 1 / (1 + exp(-z))
-    one = np.asarray(1.0, dtype)  # a 0-d array: a Python float costs a conversion per call
-    product = np.dot if B == 1 else np.matmul  # for a single column np.dot is the cheaper call
-
     # Z[:, t, :] = [h_{t-1}; x_t; 1] (K, B); Z[:H, T, :] = h_T. Step-minor so that after the loop
     # the first T*B columns of Z.reshape(K, (T + 1) * B) are every Z_t side by side, with no copy.
     Z = np.empty((K, T + 1, B), dtype=dtype)
     Z[H : H + D, :T, :] = x.transpose(2, 0, 1)
     Z[K - 1, :, :] = 1.0
     Z[:H, 0, :] = 0.0 if h0 is None else h0.T
-    # the activated gates i | f | o | g and tanh(c_t) share one block: see _forward_block
-    A, TC = _forward_block(T, H, B, dtype)  # (T, 4H, B) and (T, H, B)
-    C = np.empty((T + 1, H, B), dtype=dtype)  # C[t + 1] = c_t; C[0] = c_0
-    C[0] = 0.0 if c0 is None else c0.T
+    return W, W_fwd, Z
+
+
+def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, gate_steps, cell_steps, tc_steps) -> None:
+    """The forward's loop over time: writes every h_t into ``Z`` and each step's gates, c_t and tanh(c_t)
+    into the arrays the three iterables hand it.
+
+    ``gate_steps`` gives each step's ``(4H, B)`` gate block, ``cell_steps`` its ``(c_{t-1}, c_t)``
+    and ``tc_steps`` its tanh(c_t) ``(H, B)``: views of the cache's arrays in ``forward``, the same
+    few buffers at every step in ``forward_without_cache``. One loop for both, so that the two
+    compute the same numbers.
+    """
+    K, T1, B = Z.shape
+    H = W_fwd.shape[0] // 4
+    dtype = Z.dtype
+    one = np.asarray(1.0, dtype)  # a 0-d array: a Python float costs a conversion per call
+    product = np.dot if B == 1 else np.matmul  # for a single column np.dot is the cheaper call
     ig = np.empty((H, B), dtype=dtype)
     Zt = Z.transpose(1, 0, 2)  # (T + 1, K, B): Zt[t] = Z_t, Zt[t + 1, :H] is where h_t goes
-    # the per-step views, made by iterating over the leading axis (cheaper than slicing inside the loop)
-    steps = zip(Zt[:T], A, A[:, : 3 * H], A[:, 3 * H :], A[:, :H], A[:, H : 2 * H], A[:, 2 * H : 3 * H],
-                C[:T], C[1:], TC, Zt[1:, :H])
+    # the per-step views, made by iterating rather than by slicing inside the loop (cheaper)
+    steps = zip(Zt[: T1 - 1], Zt[1:, :H], gate_steps, cell_steps, tc_steps)
     with np.errstate(over="ignore"):  # exp(-z) = inf for z < -709 gives sigmoid = 1 / inf = 0, exactly right
-        for z, a, s, g, i, f, o, c_prev, c, tc, h in steps:
+        for z, h, (a, s, i, f, o, g), (c_prev, c), tc in steps:
             product(W_fwd, z, out=a)  # a = W Z_t, pre-activations (negated in the sigmoid rows)
             np.exp(s, out=s)
             np.add(s, one, out=s)
@@ -164,12 +178,50 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
             np.add(c, ig, out=c)
             np.tanh(c, out=tc)
             np.multiply(o, tc, out=h)
+
+
+def _gate_views(a: np.ndarray, H: int) -> tuple[np.ndarray, ...]:
+    """``(a, sigmoid block, i, f, o, g)`` of gate blocks ``a (..., 4H, B)`` in the fast order i | f | o | g."""
+    return (a, a[..., : 3 * H, :], a[..., :H, :], a[..., H : 2 * H, :], a[..., 2 * H : 3 * H, :], a[..., 3 * H :, :])
+
+
+def _call_sizes(params: Params, x: np.ndarray, *states) -> tuple[int, int, int]:
+    return x.shape[1], x.shape[2], params["W_h"].shape[0]  # B, D, H
+
+
+@small_products_on_one_thread(_call_sizes)
+def forward(params: Params, x: np.ndarray, h0=None, c0=None):
+    """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
+    T, B, D = x.shape
+    H = params["W_h"].shape[0]
+    W, W_fwd, Z = _step_inputs(params, x, h0)
+    # the activated gates i | f | o | g and tanh(c_t) share one block: see _forward_block
+    A, TC = _forward_block(T, H, B, Z.dtype)  # (T, 4H, B) and (T, H, B)
+    C = np.empty((T + 1, H, B), dtype=Z.dtype)  # C[t + 1] = c_t; C[0] = c_0
+    C[0] = 0.0 if c0 is None else c0.T
+    _recurrence(W_fwd, Z, zip(*_gate_views(A, H)), zip(C[:T], C[1:]), TC)
     # the outputs are copies (the caller may edit them; the cache must not change), taken in the
     # cache's own order and returned as transposed views: a transposing copy reads Z with a stride of
     # (T + 1) B numbers and measured 2.5 ms at B=64, H=50 (the whole forward is 2 ms)
     hs = Z[:H, 1:, :].copy().transpose(1, 2, 0)  # (T, B, H)
     cache = NumpyLSTMCache(dict(params), W, Z, A, C, TC, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
     return hs, (Z[:H, T, :].copy().T, C[T].copy().T), cache
+
+
+@small_products_on_one_thread(_call_sizes)
+def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None):
+    """``forward``'s ``(hs, (h_T, c_T))`` for when no backward follows (validation, prediction): the same loop
+    and the same numbers, bit for bit, with one step's gates, c_t and tanh(c_t) in buffers that every
+    step reuses (they stay in the CPU's cache) instead of a (T, 5H, B) block and (T + 1, H, B) cell states."""
+    T, B, D = x.shape
+    H = params["W_h"].shape[0]
+    _, W_fwd, Z = _step_inputs(params, x, h0)
+    a = np.empty((4 * H, B), dtype=Z.dtype)  # this step's gates i | f | o | g
+    c = np.zeros((H, B), dtype=Z.dtype) if c0 is None else np.array(c0.T, dtype=Z.dtype, order="C")  # c_{t-1}, then c_t in place
+    tc = np.empty((H, B), dtype=Z.dtype)
+    _recurrence(W_fwd, Z, itertools.repeat(_gate_views(a, H), T), itertools.repeat((c, c), T), itertools.repeat(tc, T))
+    hs = Z[:H, 1:, :].transpose(1, 2, 0)  # (T, B, H): a view of Z, which nothing else holds
+    return hs, (Z[:H, T, :].copy().T, c.T)
 
 
 def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
@@ -201,6 +253,7 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     np.subtract(o, dc_gain, out=dc_gain)
 
 
+@small_products_on_one_thread(lambda cache, *gradients: cache.shape[1:])
 def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
     T, B, D, H = cache.shape

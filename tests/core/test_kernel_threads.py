@@ -1,0 +1,50 @@
+"""The NumPy kernel holds BLAS to one thread for small step products, and gives the setting back."""
+
+import numpy as np
+import pytest
+import threadpoolctl
+
+import scratchlstm as sl
+from scratchlstm.nn.kernels import numpy_lstm, threads
+
+from tests.helpers import random_lstm_host
+
+
+
+
+def _blas_threads() -> list[int]:
+    return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_small_products_run_on_one_thread_and_the_setting_comes_back():
+    before = _blas_threads()
+    if not before:
+        pytest.skip("NumPy reports no BLAS library to threadpoolctl")
+    seen = []
+    with threads.blas_threads_for(threads.ONE_THREAD_BELOW - 1):
+        seen.append(_blas_threads())
+    with threads.blas_threads_for(threads.ONE_THREAD_BELOW):
+        seen.append(_blas_threads())
+    assert seen == [[1] * len(before), before]
+    assert _blas_threads() == before
+
+
+def test_kernel_calls_are_held_to_one_thread_when_small(monkeypatch):
+    before = _blas_threads()
+    if not before:
+        pytest.skip("NumPy reports no BLAS library to threadpoolctl")
+    seen = []
+    step = numpy_lstm._recurrence
+
+    def watching(*args):
+        seen.append(_blas_threads())
+        return step(*args)
+
+    monkeypatch.setattr(numpy_lstm, "_recurrence", watching)
+    params = random_lstm_host(1, 8, 0)
+    x = np.random.default_rng(0).normal(size=(5, 4, 1))
+    _, _, cache = sl.lstm_forward(params, x, engine="fast")
+    sl.lstm_forward(params, x, engine="fast", need_cache=False)
+    assert seen == [[1] * len(before)] * 2
+    sl.lstm_backward(cache, np.ones((5, 4, 8)))
+    assert _blas_threads() == before
