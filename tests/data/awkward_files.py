@@ -121,7 +121,7 @@ def cases() -> list[Case]:
     add("mixed", "every value like 1,234 (decimal or thousands?)", "ambiguous.csv", priced(every),
         Refused(r"reads two ways.*--decimal"))
     tiny = [f"{v * 1e-9:.12f}" for v in base]  # 0.000001234567
-    add("mixed", "tiny prices (1e-6) written in full", "tiny.csv", priced(tiny), Reads([float(t) for t in tiny]))
+    add("mixed", "tiny prices (1e-6) written in full", "tiny.csv", priced(tiny), Reads([float(t) for t in tiny]), cli=True)
     tiny_e = [repr(float(v) * 1e-9) for v in base]
     add("mixed", "tiny prices in exponent form (1.2345e-06)", "tiny-e.csv", priced(tiny_e), Reads([float(t) for t in tiny_e]))
     tiny_comma = [t.replace(".", ",") for t in tiny]

@@ -81,5 +81,5 @@ def test_the_command_line_forecasts_from_the_values_written(tmp_path, case, caps
     assert all(words in said for words in case.expect.says), said
     assert f"{len(case.expect.prices)} rows" in data
     predictions = pd.read_csv(tmp_path / "out" / "predictions.csv")
-    np.testing.assert_allclose(predictions["actual"], case.expect.prices[-len(predictions):], rtol=1e-6)
+    np.testing.assert_allclose(predictions["actual"], case.expect.prices[-len(predictions):], rtol=1e-9)  # predictions.csv keeps ten significant digits
     assert path.read_bytes() == case.content
