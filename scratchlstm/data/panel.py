@@ -112,8 +112,12 @@ def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
         frame = pd.DataFrame({"date": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
-            series = as_price_series(frame, price_column="y", missing=options.missing, decimal=options.decimal,
-                                     date_format=options.date_format)
+            try:
+                series = as_price_series(frame, price_column="y", missing=options.missing, decimal=options.decimal,
+                                         date_format=options.date_format)
+            except DataError as exc:  # name the file and the series, not the frame made from them
+                message = str(exc).removeprefix("DataFrame: ").removeprefix("DataFrame ")
+                raise DataError(f"{path.name}[{name}]: {message}") from None
         series.source = f"{path.name}[{name}]"
         panel[str(name)] = series
     return panel

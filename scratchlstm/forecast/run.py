@@ -234,13 +234,18 @@ def _require_peers() -> None:
                           "or leave --classical out") from None
 
 
-def _check_not_exact(metrics: dict[str, dict[str, float]], source) -> None:
-    """Refuse a series that a baseline forecasts exactly on the test span: every ratio to it would
-    divide by zero, and no test can tell a model from it."""
-    exact = [name for name, m in metrics.items() if name != "model" and m["mae"] == 0]
+EXACT_TO_ROUNDING = 1e-9  # a baseline whose MAE is below this fraction of the mean price is exact but for rounding
+
+
+def _check_not_exact(metrics: dict[str, dict[str, float]], actual: np.ndarray, source) -> None:
+    """Refuse a series that a baseline forecasts exactly on the test span (to rounding: a straight line
+    of float time stamps leaves drift an MAE of 1e-14): every ratio to it would divide by zero or by
+    rounding, and no test can tell a model from it."""
+    tolerance = EXACT_TO_ROUNDING * float(np.mean(np.abs(actual)))
+    exact = [(name, m["mae"]) for name, m in metrics.items() if name != "model" and m["mae"] <= tolerance]
     if exact:
-        raise DataError(f"{source}: {exact[0]} forecasts every test point exactly (MAE 0; the prices follow a straight line "
-                        "or repeat), so no comparison means anything; use a series of real prices")
+        raise DataError(f"{source}: {exact[0][0]} forecasts every test point exactly (MAE {exact[0][1]:.3g}; the prices follow "
+                        "a straight line or repeat), so no comparison means anything; use a series of real prices")
 
 
 def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
@@ -272,8 +277,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     config, season, notes = plan_forecast(series, config)
     if np.ptp(prices) > 0:  # (a price that never changes gets its own refusal from walk_forward)
         test_origins = walk_forward_origins(len(prices), config)  # refused before any training, when a baseline is exact
-        _check_not_exact({name: {"mae": float(np.mean(np.abs(f - prices[test_origins + config.horizon])))} for name, f in
-                          baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, series.source)
+        target = prices[test_origins + config.horizon]
+        _check_not_exact({name: {"mae": float(np.mean(np.abs(f - target)))} for name, f in
+                          baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, target, series.source)
     if on_plan is not None:
         on_plan(config, season, notes)
     seed_forecasts, first_fits, members, seed_calibration = [], [], [], []
@@ -311,7 +317,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
-    _check_not_exact(metrics, series.source)  # a classical peer may be exact too
+    _check_not_exact(metrics, actual, series.source)  # a classical peer may be exact too
     train_returns = np.diff(np.log(prices[: int(origins[0]) + 1]))
     return ForecastResult(
         config=config,

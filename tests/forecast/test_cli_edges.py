@@ -61,7 +61,7 @@ def home(tmp_path):
 
 
 RUN_FOLDERS = {"out", "o2", "btc"}  # what the cases pass to --out
-MADE_BY_TESTS = {"results", "link", "line.csv"}  # what the cases make as the user's own
+MADE_BY_TESTS = {"results", "link", "line.csv", "times.csv"}  # what the cases make as the user's own
 
 
 @pytest.fixture
@@ -214,6 +214,13 @@ def test_a_series_a_baseline_forecasts_exactly(unchanged):
     code, _, err = cli("forecast", "--csv", "line.csv", "--out", "out", *FAST, cwd=unchanged)
     refused(code, err, "drift forecasts every test point exactly")
     assert not (unchanged / "out").exists()  # refused before any training
+
+
+def test_a_series_a_baseline_forecasts_exactly_but_for_rounding(unchanged):
+    # R's time stamps as prices (1949.0, 1949.0833, ...): drift's MAE is about 1e-13, not 0
+    (unchanged / "times.csv").write_text(dated_rows([1949 + k / 12 for k in range(200)]))
+    code, _, err = cli("forecast", "--csv", "times.csv", "--out", "out", *FAST, cwd=unchanged)
+    refused(code, err, "drift forecasts every test point exactly")
 
 
 def test_a_closed_stderr_keeps_the_exit_status_and_writes_into_no_file(unchanged):
