@@ -243,7 +243,7 @@ def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():
 def test_a_bad_series_in_a_long_file_is_named_by_file_and_series(tmp_path):
     path = tmp_path / "prices.csv"
     write_long(path, small_panel(2, 60))
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype=str)
     table.loc[table["unique_id"] == "s1", "y"] = "n/a"
     table.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"^prices\.csv\[s1\]: 60 value\(s\) in column 'y' are not numbers"):
