@@ -244,7 +244,7 @@ def test_a_bad_series_in_a_long_file_is_named_by_file_and_series(tmp_path):
     path = tmp_path / "prices.csv"
     write_long(path, small_panel(2, 60))
     table = pd.read_csv(path, dtype=str)
-    table.loc[table["unique_id"] == "s1", "y"] = "n/a"
+    table.loc[table["unique_id"] == "s1", "y"] = "abc"
     table.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"^prices\.csv\[s1\]: 60 value\(s\) in column 'y' are not numbers"):
         load_panel(path)
