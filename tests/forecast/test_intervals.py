@@ -126,7 +126,7 @@ def test_predict_gives_the_interval_the_report_gives_for_the_next_forecast(tmp_p
     k = math.ceil((len(errors) + 1) * 0.8)
     assert report["naive"]["80"]["next_log_half_width"] == np.sort(errors)[k - 1]
     text = prediction.describe()
-    assert f"80% interval {prediction.intervals[80][0]:.4f} to {prediction.intervals[80][1]:.4f}" in text
+    assert f"80% interval {prediction.intervals[80][0]:.8g} to {prediction.intervals[80][1]:.8g}" in text
     assert "calibrated on the run's" in text
 
 
