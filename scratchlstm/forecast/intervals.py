@@ -72,6 +72,21 @@ class ForecasterIntervals:
     lower: dict[int, np.ndarray]  # level -> (N,), NaN where too few scores were known
     upper: dict[int, np.ndarray]
     next_half_width: dict[int, float]  # level -> q from every score: for the forecast after the last row
+    calibration_scores: np.ndarray = field(default_factory=lambda: np.empty(0))  # (n_cal,) its scores on the calibration block
+
+    @classmethod
+    def build(cls, forecast: np.ndarray, actual: np.ndarray, calibration_scores: np.ndarray, levels: tuple[int, ...],
+              horizon: int) -> "ForecasterIntervals":
+        """The intervals around ``forecast`` (N,) at every level, from its scores on the calibration
+        block and on the earlier test points."""
+        test = log_scores(forecast, actual)
+        lower, upper, nxt = {}, {}, {}
+        for level in levels:
+            q = sequential_half_widths(test, calibration_scores, horizon, level)
+            q[np.isinf(q) | ~(forecast > 0)] = np.nan  # too few scores known yet, or no positive forecast to put a band around
+            lower[level], upper[level] = forecast * np.exp(-q), forecast * np.exp(q)
+            nxt[level] = conformal_half_width(np.concatenate([calibration_scores, test]), level)
+        return cls(lower, upper, nxt, calibration_scores)
 
 
 @dataclass
@@ -96,16 +111,14 @@ class Intervals:
         result = cls(levels=tuple(levels), horizon=horizon, calibration_points=n_cal)
         for name, f in forecasts.items():
             cal_f, cal_y = calibration.get(name, empty)
-            cal = log_scores(cal_f, cal_y)
-            test = log_scores(f, actual)
-            lower, upper, nxt = {}, {}, {}
-            for level in levels:
-                q = sequential_half_widths(test, cal, horizon, level)
-                q[np.isinf(q) | ~(f > 0)] = np.nan  # too few scores known yet, or no positive forecast to put a band around
-                lower[level], upper[level] = f * np.exp(-q), f * np.exp(q)
-                nxt[level] = conformal_half_width(np.concatenate([cal, test]), level)
-            result.forecasters[name] = ForecasterIntervals(lower, upper, nxt)
+            result.forecasters[name] = ForecasterIntervals.build(f, actual, log_scores(cal_f, cal_y), levels, horizon)
         return result
+
+    def with_forecaster(self, name: str, forecast: np.ndarray, actual: np.ndarray, calibration_scores: np.ndarray) -> "Intervals":
+        """A copy in which the intervals of ``name`` are rebuilt around a new ``forecast`` of the same
+        test points, from its ``calibration_scores``; the other forecasters' are kept."""
+        one = ForecasterIntervals.build(forecast, actual, calibration_scores, self.levels, self.horizon)
+        return Intervals(self.levels, self.horizon, self.calibration_points, {**self.forecasters, name: one})
 
     def summary(self, actual: np.ndarray) -> dict[str, dict[str, dict[str, float]]]:
         """Per forecaster and level: empirical coverage on the test span (with its Wilson 95% interval),

@@ -14,8 +14,12 @@ model, by the keep-or-revert test on its validation block.
 
 The summary has one row per series (the model's MAE over every other forecaster's, with a
 Diebold-Mariano p-value, and the two verdicts) and the counts over the panel: on how many series
-the model beat naive, the best other baseline and the best classical peer significantly, on how
-many it was significantly worse, and on how many a trained LSTM was kept at all.
+the model beat naive, the adjusted naive (the untrained LSTM's forecast: what the LSTM itself adds),
+the best other baseline and the best classical peer significantly, on how many it was significantly
+worse, and on how many a trained LSTM was kept at all. The prediction intervals' empirical coverage
+is given per series and pooled over the panel's test points, for the model and for naive:
+
+    coverage = (test points whose actual lies in the interval) / (test points that had an interval)
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ from ..progress import progress_bar
 from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
-from .evaluate import diebold_mariano
+from .evaluate import diebold_mariano, wilson_interval
 from .executors import map_tasks, one_blas_thread
 from .run import ForecastResult, run_forecast
 
 SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
 ALPHA = 0.05
+COVERAGE_OF = ("model", "naive")  # whose interval coverage the summary gives (naive for comparison)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,24 @@ def outcome(test: dict[str, float]) -> str:
     return "same"
 
 
+def coverage_counts(result: ForecastResult) -> dict[str, dict[str, dict[str, float]]]:
+    """Per level and forecaster (``COVERAGE_OF``): test points covered, points with an interval, and
+    their ratio (NaN without any); empty without intervals."""
+    if result.intervals is None:
+        return {}
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for level in result.intervals.levels:
+        out[str(level)] = {}
+        for name in COVERAGE_OF:
+            fi = result.intervals.forecasters[name]
+            lo, hi = fi.lower[level], fi.upper[level]
+            has = np.isfinite(lo) & np.isfinite(hi)
+            covered = int(np.sum((result.actual[has] >= lo[has]) & (result.actual[has] <= hi[has])))
+            points = int(has.sum())
+            out[str(level)][name] = {"covered": covered, "points": points, "coverage": covered / points if points else math.nan}
+    return out
+
+
 def series_row(run: SeriesRun) -> dict[str, Any]:
     """One series' line of the summary."""
     row: dict[str, Any] = {"series": run.name, "seconds": round(run.seconds, 3)}
@@ -125,12 +148,17 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
     peers = [p for p in PEERS if p in result.forecasts]
     best_peer = min(peers, key=lambda p: result.metrics[p]["mae"]) if peers else None
     best = result.best_other_baseline
+    adjusted = result.adjusted_naive_name  # naive on a series without a season
+    coverage = coverage_counts(result)
     row.update({
         "rows": len(result.prices), "season": result.season, "window": result.config.window, "test_points": len(result.actual),
         "kept_epochs": [f.kept_epoch for f in result.fits],
         "trained_lstm_kept": any(f.kept_epoch > 0 for f in result.fits),
         "mae_ratio_naive": comparisons["naive"]["mae_ratio"], "p_naive": comparisons["naive"]["p_value"],
         "vs_naive": outcome(comparisons["naive"]),
+        "adjusted_naive": adjusted, "adjusted_naive_is_model": bool(np.array_equal(result.forecasts["model"], result.forecasts[adjusted])),
+        "mae_ratio_adjusted_naive": comparisons[adjusted]["mae_ratio"], "p_adjusted_naive": comparisons[adjusted]["p_value"],
+        "vs_adjusted_naive": outcome(comparisons[adjusted]),
         "best_baseline": best, "mae_ratio_best_baseline": comparisons[best]["mae_ratio"], "p_best_baseline": comparisons[best]["p_value"],
         "vs_best_baseline": outcome(comparisons[best]),
         "best_peer": best_peer,
@@ -138,6 +166,9 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "p_best_peer": comparisons[best_peer]["p_value"] if best_peer else math.nan,
         "vs_best_peer": outcome(comparisons[best_peer]) if best_peer else "not run",
         "verdict": result.verdict, "verdict_vs_best_baseline": result.verdict_vs_best,
+        "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
+        **{f"coverage_{level}_{name}": c[name]["coverage"] for level, c in coverage.items() for name in COVERAGE_OF},
+        "coverage": coverage,
         "versus": comparisons,
     })
     if run.chosen is not None:
@@ -161,13 +192,33 @@ def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "trained_lstm_kept": sum(r["trained_lstm_kept"] for r in ok),
         "global_model_kept": sum(r.get("global_fits_kept", 0) > 0 for r in ok),
         "median_mae_ratio_naive": _median([r["mae_ratio_naive"] for r in ok]),
+        "median_mae_ratio_adjusted_naive": _median([r["mae_ratio_adjusted_naive"] for r in ok]),
+        "adjusted_naive_is_model": sum(r["adjusted_naive_is_model"] for r in ok),
         "median_mae_ratio_best_baseline": _median([r["mae_ratio_best_baseline"] for r in ok]),
         "median_mae_ratio_best_peer": _median([r["mae_ratio_best_peer"] for r in ok]),
     }
-    for key in ("vs_naive", "vs_best_baseline", "vs_best_peer"):
+    for key in ("vs_naive", "vs_adjusted_naive", "vs_best_baseline", "vs_best_peer"):
         out[key] = {word: sum(r[key] == word for r in ok) for word in ("better", "same", "worse")}
+    out["coverage"] = pooled_coverage([r["coverage"] for r in ok])
     out["vs_each"] = {name: {word: sum(outcome(r["versus"][name]) == word for r in ok if name in r["versus"])
                              for word in ("better", "same", "worse")} for name in forecasters}
+    return out
+
+
+def pooled_coverage(per_series: list[dict[str, dict[str, dict[str, float]]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per level and forecaster: the points covered and the points with an interval, summed over the
+    series, and their ratio (every test point weighs the same), with its Wilson 95% interval."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for coverage in per_series:
+        for level, by_name in coverage.items():
+            for name, c in by_name.items():
+                pooled = out.setdefault(level, {}).setdefault(name, {"covered": 0, "points": 0})
+                pooled["covered"] += c["covered"]
+                pooled["points"] += c["points"]
+    for by_name in out.values():
+        for c in by_name.values():
+            c["coverage"] = c["covered"] / c["points"] if c["points"] else math.nan
+            c["coverage_interval_95"] = list(wilson_interval(c["covered"], c["points"]))
     return out
 
 
@@ -191,8 +242,9 @@ class PanelResult:
 
     def table(self) -> str:
         """One line per series, then the counts over the panel."""
-        head = (f"{'series':<24} {'rows':>5} {'m':>3} {'test':>5} {'/naive':>7} {'p':>7} {'/best':>7} {'best':<15} "
-                f"{'p':>7} {'/peer':>7} {'LSTM kept':<10}")
+        levels = [str(level) for level in self.config.interval_levels]
+        head = (f"{'series':<24} {'rows':>5} {'m':>3} {'test':>5} {'/naive':>7} {'p':>7} {'/adj':>7} {'p':>7} {'/best':>7} {'best':<15} "
+                f"{'p':>7} {'/peer':>7} " + "".join(f"{'cov' + level:>6} " for level in levels) + f"{'LSTM kept':<10}")
         lines = [head, "-" * len(head)]
         rows = self.rows()
         for r in rows:
@@ -202,22 +254,33 @@ class PanelResult:
             kept = "trained" if r["trained_lstm_kept"] else "untrained"
             if self.global_model:
                 kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
+            cover = "".join(f"{r['coverage'][level]['model']['coverage']:>6.1%} " if level in r["coverage"] else f"{'-':>6} "
+                            for level in levels)
+            adjusted = (f"{'=':>7} {'':>7}" if r["adjusted_naive_is_model"]
+                        else f"{r['mae_ratio_adjusted_naive']:>7.3f} {r['p_adjusted_naive']:>7.3g}")
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
-                         f"{r['p_naive']:>7.3g} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
-                         f"{r['p_best_baseline']:>7.3g} {r['mae_ratio_best_peer']:>7.3f} {kept:<10}")
+                         f"{r['p_naive']:>7.3g} {adjusted} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
+                         f"{r['p_best_baseline']:>7.3g} {r['mae_ratio_best_peer']:>7.3f} {cover}{kept:<10}")
         s = overall(rows)
-        lines.append(f"/naive, /best, /peer: the LSTM's MAE over naive's, the best other baseline's and the best classical peer's; "
-                     "p: Diebold-Mariano, two-sided")
+        lines.append("/naive, /adj, /best, /peer: the LSTM's MAE over naive's, the adjusted naive's (the untrained LSTM's forecast; "
+                     "'=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
+                     "two-sided; cov: the share of the test points with an interval that the model's interval covered")
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
                      + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
                      + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
-        for key, label in (("vs_naive", "naive"), ("vs_best_baseline", "the best other baseline"), ("vs_best_peer", "the best classical peer")):
+        for key, label in (("vs_naive", "naive"), ("vs_adjusted_naive", "the adjusted naive (the LSTM's own contribution)"),
+                           ("vs_best_baseline", "the best other baseline"), ("vs_best_peer", "the best classical peer")):
             c = s[key]
             if key == "vs_best_peer" and not any(c.values()):
                 continue
             lines.append(f"against {label}: significantly better on {c['better']}, no significant difference on {c['same']}, "
                          f"significantly worse on {c['worse']}")
-        lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_best_baseline']:.3f} to the "
+        for level, by_name in s["coverage"].items():
+            lines.append(f"{level}% intervals, pooled over the panel's test points: " + "; ".join(
+                f"{name} covered {c['covered']} of {c['points']} ({c['coverage']:.1%})" for name, c in by_name.items()))
+        lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_adjusted_naive']:.3f} to the "
+                     f"adjusted naive (the model is the adjusted naive on {s['adjusted_naive_is_model']} series), "
+                     f"{s['median_mae_ratio_best_baseline']:.3f} to the "
                      f"best other baseline" + (f", {s['median_mae_ratio_best_peer']:.3f} to the best classical peer"
                                                 if not math.isnan(s["median_mae_ratio_best_peer"]) else ""))
         return "\n".join(lines)
@@ -240,7 +303,7 @@ class PanelResult:
         folder.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
         flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
-                              for k, v in r.items() if k != "versus"} for r in summary["series"]])
+                              for k, v in r.items() if k not in ("versus", "coverage")} for r in summary["series"]])
         contents = {
             "summary.json": json.dumps(_json_safe(summary), indent=1) + "\n",
             "summary.csv": flat.to_csv(index=False, float_format="%.6g"),

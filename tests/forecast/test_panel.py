@@ -200,6 +200,81 @@ def test_the_global_model_is_kept_only_where_it_beats_its_untrained_version_on_v
 
 
 # ----------------------------------------------------------------------------------------------
+# the summary: the LSTM's own contribution and the intervals' coverage
+
+
+def seasonal_series(seed, n=160, season=4):
+    """AR(1) log-returns times a fixed seasonal pattern: the adjusted naive is a forecaster of its own here."""
+    base = ar_returns_series(seed, n)
+    pattern = np.array([1.0, 1.06, 0.97, 0.94])[np.arange(n) % season]
+    return as_price_series(pd.Series(base.prices.to_numpy() * pattern, index=base.frame.index, name="close"))
+
+
+def test_the_summary_counts_the_model_against_the_adjusted_naive_and_pools_coverage_over_the_test_points():
+    panel = {f"q{k}": seasonal_series(k) for k in range(3)}
+    config = replace(TINY, season=4)
+    result = run_panel(panel, config, jobs=1, global_model=True, quiet=True)
+    summary = result.summary()
+    frame = result.predictions_frame()
+    covered = {(level, name): 0 for level in (80, 95) for name in ("model", "naive")}
+    points = dict.fromkeys(covered, 0)
+    outcomes = []
+    for row in summary["series"]:
+        own = frame[frame["unique_id"] == row["series"]]
+        y = own["actual"].to_numpy()
+        for level, name in covered:
+            lo, hi = own[f"{name}_lower_{level}"].to_numpy(), own[f"{name}_upper_{level}"].to_numpy()
+            has = ~np.isnan(lo) & ~np.isnan(hi)
+            hits = sum(lo[i] <= y[i] <= hi[i] for i in np.flatnonzero(has))
+            assert row["coverage"][str(level)][name]["covered"] == hits and row["coverage"][str(level)][name]["points"] == has.sum()
+            assert row[f"coverage_{level}_{name}"] == pytest.approx(hits / has.sum())
+            covered[level, name] += hits
+            points[level, name] += int(has.sum())
+        assert row["adjusted_naive"] == "adjusted_naive"
+        ratio = np.mean(np.abs(own["model"] - own["actual"])) / np.mean(np.abs(own["adjusted_naive"] - own["actual"]))
+        assert row["mae_ratio_adjusted_naive"] == pytest.approx(ratio)
+        assert row["adjusted_naive_is_model"] == bool(np.array_equal(own["model"], own["adjusted_naive"]))
+        significant = row["p_adjusted_naive"] < 0.05
+        outcomes.append("same" if not significant else "better" if ratio < 1 else "worse")
+        assert row["vs_adjusted_naive"] == outcomes[-1]
+    assert sum(points.values()) > 0
+    for (level, name), hits in covered.items():
+        pooled = summary["overall"]["coverage"][str(level)][name]
+        assert (pooled["covered"], pooled["points"]) == (hits, points[level, name])
+        assert pooled["coverage"] == pytest.approx(hits / points[level, name])
+    assert summary["overall"]["vs_adjusted_naive"] == {word: outcomes.count(word) for word in ("better", "same", "worse")}
+    table = result.table()
+    assert "against the adjusted naive" in table
+    assert f"model covered {covered[95, 'model']} of {points[95, 'model']}" in table
+
+
+def test_a_series_that_keeps_the_global_model_gets_intervals_around_its_forecast_calibrated_on_it():
+    from scratchlstm.forecast.protocol import forecast_prices, validation_origins
+
+    result = run_panel(small_panel(4), TINY, jobs=1, global_model=True, quiet=True)
+    checked = 0
+    for run in result.runs:
+        if run.choices[0]["kept"] != "global":
+            continue
+        final, fit = run.final, run.final.fits[0]
+        bands = final.intervals.forecasters["model"]
+        forecast = final.forecasts["model"]
+        for level in (80, 95):
+            has = ~np.isnan(bands.lower[level])
+            assert has.any()
+            assert np.sqrt(bands.lower[level][has] * bands.upper[level][has]) == pytest.approx(forecast[has], rel=1e-12)
+        # the first test point's band: the ceil((n + 1) 0.8)-th smallest |log(y / f)| of the kept fit on the calibration block
+        origins = validation_origins(int(fit.cutoff), final.config)
+        calibration = forecast_prices(fit.model, fit.scaler, final.prices, origins, final.config)
+        scores = np.sort(np.abs(np.log(final.prices[origins + final.config.horizon] / calibration)))
+        q = scores[math.ceil((len(scores) + 1) * 0.8) - 1]
+        assert bands.upper[80][0] == pytest.approx(forecast[0] * math.exp(q), rel=1e-12)
+        assert not np.allclose(bands.upper[80], run.result.intervals.forecasters["model"].upper[80], equal_nan=True)
+        checked += 1
+    assert checked >= 1
+
+
+# ----------------------------------------------------------------------------------------------
 # the command line
 
 
