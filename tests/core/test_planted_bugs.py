@@ -88,7 +88,7 @@ PLANTED = [
         "dh_next = zeros_like_state(B, H, x)", arrays={"h0"}),
     bug("loop-no-sum", "lstm", L, "lstm_backward", "grads[name] + step_grads[name]", "step_grads[name]", arrays={"W_x", "W_h", "b"}),
     # the NumPy kernel: factors computed for all steps at once, then the loop
-    bug("kernel-o-factor", "fast", K, "_local_gate_gradients", "(o, TC, P_o)", "(o, h, P_o)", "o"),
+    bug("kernel-o-factor", "fast", K, "_local_gate_gradients", "(TC, P_o)", "(h, P_o)", "o"),
     bug("kernel-g-factor", "fast", K, "_local_gate_gradients", "np.subtract(1.0, P_g, out=P_g)", "np.subtract(1.01, P_g, out=P_g)", "g"),
     bug("kernel-g-times-i", "fast", K, "_local_gate_gradients", "np.multiply(P_g, i, out=P_g)", "np.multiply(P_g, f, out=P_g)", "g"),
     bug("kernel-dc-gain", "fast", K, "_local_gate_gradients", "np.subtract(o, dc_gain, out=dc_gain)", "np.add(o, dc_gain, out=dc_gain)", "ifg"),

@@ -242,9 +242,11 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     """
     i, f, o, g = (A[:, k * H : (k + 1) * H] for k in range(4))  # A in the fast order i | f | o | g
     P_i, P_f, P_g, P_o = (P[:, k * H : (k + 1) * H] for k in range(4))  # P in the public order i | f | g | o
-    for s, factor, out in ((i, g, P_i), (f, C_prev, P_f), (o, TC, P_o)):
+    # i | f are the first 2H rows in both orders: their s'(s) in one pass each, o's apart
+    for s, out in ((A[:, : 2 * H], P[:, : 2 * H]), (o, P_o)):
         np.multiply(s, s, out=out)
-        np.subtract(s, out, out=out)  # s'(s)
+        np.subtract(s, out, out=out)  # s'(s) = s - s^2
+    for factor, out in ((g, P_i), (C_prev, P_f), (TC, P_o)):
         np.multiply(out, factor, out=out)
     np.multiply(g, g, out=P_g)
     np.subtract(1.0, P_g, out=P_g)
