@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html"]
+MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html", "notebook-01-cell-by-hand.html"]
 TEX_COMMANDS = [r"\bar", r"\mathrel", r"\odot", r"\texttt", r"\operatorname", r"\prod", r"\lVert", r"\sigma", r"\tanh"]
 REST_ROLES = re.compile(r":(func|class|mod|meth|data|attr):")
 
@@ -310,3 +310,20 @@ def test_no_page_scrolls_sideways(site, width, tmp_path):
         if int(m[1]) > int(m[2]):
             wide.append(f"{path.name} ({m[1]} px in {m[2]})")
     assert not wide, f"at {width} px these pages scroll sideways: {wide}"
+
+
+def test_every_notebook_is_a_page_of_the_site_with_its_code(site):
+    import json
+
+    index = (site / "notebooks.html").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        page = f"notebook-{path.stem}.html"
+        assert f'href="{page}"' in index, f"notebooks.html does not link {page}"
+        text = "".join(_page(site, page).visible) + (site / page).read_text(encoding="utf-8")
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            first = "".join(cell["source"]).strip().splitlines()[:1]
+            if cell["cell_type"] == "code" and first and re.fullmatch(r"[A-Za-z_][\w ]*= *[\w.]+\(.*", first[0]):
+                name = first[0].split("=")[0].strip()
+                assert name in text, f"{page} lacks the code cell that starts {first[0]!r}"
+        assert f"jupyter lab notebooks/{path.name}" in text, f"{page} does not say how to run it"
