@@ -281,6 +281,35 @@ def test_search_says_how_to_work_from_disk(site):
         assert "python -m http.server -d site" in path.read_text(encoding="utf-8"), f"{path.name} does not say how to search"
 
 
+def _headless(browser: str, url: str, width: int = 1280) -> tuple[str, str]:
+    """The page's DOM after its scripts ran, and the browser's log (console messages included)."""
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
+                           "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=120)
+    return proc.stdout, proc.stderr
+
+
+def test_search_finds_pages_from_disk(site):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no headless Chromium (apt-get install chromium) to run the search")
+    dom, log = _headless(browser, (site / "index.html").as_uri() + "?q=forget")
+    results = re.findall(r'<article><h3><a href="([^"]+)"', dom)
+    assert any("lstm.html" in href for href in results), f"searching 'forget' from disk found {results}\n{log[-2000:]}"
+
+
+def test_no_page_logs_a_script_error_from_disk(site):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no headless Chromium (apt-get install chromium) to read the console")
+    errors = []
+    for path in sorted(site.glob("*.html")):
+        _, log = _headless(browser, path.as_uri())
+        errors += [f"{path.name}: {line.split('] ', 1)[-1][:200]}" for line in log.splitlines()
+                   if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
+    assert not errors, "\n".join(errors)
+
+
 def _chromium() -> str | None:
     import shutil
 
