@@ -42,12 +42,12 @@ def _outputs(cell: dict) -> list[str]:
 
 
 def _site_markdown(source: str) -> str:
-    """A Markdown cell as a site page needs it: links to a notebook or a docs page go to its page; latex2mathml knows
-    ``align*`` but not ``aligned`` (it leaves a bare ``&``, invalid MathML), and an aligned formula's
+    """A Markdown cell as a site page needs it: links to a notebook or a docs page go to its page; latex2mathml does
+    not know ``aligned`` (it leaves a bare ``&``, invalid MathML), so it becomes ``array{rl}``, and an aligned formula's
     comment column (``&&``) is set off by space instead."""
     source = re.sub(r"\]\((\d\d-[\w-]+)\.ipynb\)", r"](notebook-\1.md)", source)
     source = source.replace("](../docs/", "](")  # a notebook's link to a docs page, from the site's top level
-    source = source.replace(r"\begin{aligned}", r"\begin{align*}").replace(r"\end{aligned}", r"\end{align*}")
+    source = source.replace(r"\begin{aligned}", r"\begin{array}{rl}").replace(r"\end{aligned}", r"\end{array}")
     return source.replace("&&", r"\qquad ")
 
 

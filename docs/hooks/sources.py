@@ -29,6 +29,7 @@ def source_page(path: str) -> str:
                               cssstyles="font-size: 0.9em", style="default")
     html = highlight((ROOT / path).read_text(encoding="utf-8"), PythonLexer(), formatter)
     # a cited line is the target of the link: mark it where the reader lands
+    html = html.replace("charset=None", "charset=utf-8", 1)
     return html.replace("</style>", "a[id]:target + a > .linenos { background: #ffe066; }\n</style>", 1)
 
 
