@@ -32,8 +32,11 @@ WINDOW = 60  # MSFT: days per window
 C_RANGE = 1.0  # one colour scale for c in both figures, so they compare
 
 
-def adding_study(out: Path) -> None:
+def adding_study() -> tuple[dict, object]:
+    """Train and trace the adding-problem LSTM; return the numbers the docs state and the figure."""
+    stats: dict = {}
     result, params = train_adding("lstm", LENGTH, hidden=UNITS, steps=STEPS, seed=SEED)
+    stats["test_mse"] = result.test_mse
     print(f"adding problem, T = {LENGTH}: test MSE {result.test_mse:.4f} (predicting the mean: 0.167), "
           f"trained in {result.seconds:.1f} s")
 
@@ -46,6 +49,7 @@ def adding_study(out: Path) -> None:
         change = at_marks - elsewhere
         unit = int(np.argmin(change) if name == "f" else np.argmax(change))  # f dips at the marks, the others rise
         label = "|g|" if name == "g" else name
+        stats[name] = (unit, float(at_marks[unit]), float(elsewhere[unit]))
         print(f"{label}: unit {unit} is {at_marks[unit]:.2f} at the marked steps, {elsewhere[unit]:.2f} elsewhere "
               f"(mean of all units: {at_marks.mean():.2f} vs {elsewhere.mean():.2f})")
 
@@ -57,6 +61,7 @@ def adding_study(out: Path) -> None:
     slope = [np.polyfit(first_value, held[:, k], 1)[0] for k in range(held.shape[1])]  # c per unit of the value
     keeper = int(np.argmax(np.abs(slope)))
     r = np.corrcoef(first_value, held[:, keeper])[0, 1]
+    stats["keeper"] = (keeper, float(slope[keeper]), float(r))
     print(f"c of unit {keeper} one step before the second mark: {slope[keeper]:+.2f} per unit of the first marked "
           f"value, correlation {r:+.2f} over 1000 sequences (first mark at steps {first.min()}-{first.max()}, "
           f"second at {second.min()}-{second.max()})")
@@ -70,10 +75,11 @@ def adding_study(out: Path) -> None:
     c_panel = next(ax for ax in fig.axes if ax.get_ylabel().startswith("c "))
     c_panel.annotate(f"unit {keeper} keeps the first value", xy=(steps[0] + 1, keeper), xytext=(steps[0] + 4, keeper),
                      va="center", fontsize=8, arrowprops=dict(arrowstyle="->", lw=0.8))
-    fig.savefig(out / "gates.png", dpi=120)
+    return stats, fig
 
 
-def msft_study(out: Path) -> None:
+def msft_study() -> tuple[dict, object]:
+    """Train and trace the MSFT-returns LSTM; return the numbers the docs state and the figure."""
     series = load_embedded()
     r = np.diff(np.log(series.prices.to_numpy(dtype=float)))
     r = r / r[:2500].std()  # scaled by the training part's spread
@@ -82,6 +88,7 @@ def msft_study(out: Path) -> None:
     model = Model.create(ModelConfig(hidden_sizes=(16,)), seed=0)
     history = train(model, X[:2400], y[:2400], X[2400:2700], y[2400:2700], TrainConfig(epochs=5, lr=3e-3, quiet=True))
     val_mse, zero_mse = history.val_loss[history.best_epoch], float(np.mean(y[2400:2700] ** 2))
+    stats = {"val_mse": float(val_mse), "zero_mse": zero_mse}
     print(f"MSFT returns: validation MSE {val_mse:.4f}, predicting 0: {zero_mse:.4f} -> learned nothing usable")
 
     params = {k: v.astype(np.float64) for k, v in model.layers[0].items()}
@@ -89,13 +96,16 @@ def msft_study(out: Path) -> None:
     trace = lstm_trace(params, window)
     for name in ("i", "f", "o"):
         values = getattr(trace, name)[:, 0, :]  # (T, H)
+        stats[name] = (float(values.mean()), float(np.ptp(values, axis=0).max()))
         print(f"{name}: mean {values.mean():.2f}, largest change along the window {np.ptp(values, axis=0).max():.2f}")
+    stats["c_max"] = float(np.abs(trace.c).max())
     print(f"largest |c_t|: {np.abs(trace.c).max():.2f}")
     dates = series.frame.index[-WINDOW:].strftime("%Y-%m-%d")
-    gate_heatmaps(trace, out / "gates-msft.png", inputs=window[:, 0, :], input_labels=["scaled log-return"],
+    fig = gate_heatmaps(trace, inputs=window[:, 0, :], input_labels=["scaled log-return"],
                   dates=[dates[0], dates[-1]], c_range=C_RANGE,
                   title=f"What a model that learned nothing looks like: LSTM on MSFT returns "
                         f"(validation MSE {val_mse:.3f}, predicting 0: {zero_mse:.3f})")
+    return stats, fig
 
 
 def main() -> None:
@@ -104,8 +114,8 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    adding_study(out)
-    msft_study(out)
+    adding_study()[1].savefig(out / "gates.png", dpi=120)
+    msft_study()[1].savefig(out / "gates-msft.png", dpi=120)
     print(f"wrote {out / 'gates.png'} and {out / 'gates-msft.png'}")
 
 

@@ -147,9 +147,20 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
     return _finish(fig, path)
 
 
+VAL_BELOW_TRAIN_NOTE = ("Validation can sit below training: training loss is the epoch's mean, with dropout active (when set) and the "
+                        "weights still moving;\nvalidation is measured after the epoch, without dropout, on another span "
+                        "of the series, whose scale differs.")
+
+
 def loss_plot(histories: Sequence, labels: Sequence[str] | None = None, kept_epochs: Sequence[int] | None = None,
               path: str | Path | None = None, untrained_losses: Sequence[float | None] | None = None) -> Figure:
     """Training and validation loss per epoch, one colour per fit, the kept epoch of each marked.
+
+    The legend lists only what is drawn (a marker style appears when some fit drew it). When a
+    validation curve is drawn, a note under the axes says why it can lie below the training curve:
+    the training loss is the mean over an epoch's minibatches with dropout active and the weights
+    still moving, the validation loss is measured after the epoch without dropout, and on a
+    different span of the series, whose scale (how much it moves) differs.
 
     Parameters
     ----------
@@ -177,7 +188,7 @@ def loss_plot(histories: Sequence, labels: Sequence[str] | None = None, kept_epo
     _check_per_fit("kept_epochs", kept_epochs, histories)
     _check_per_fit("untrained_losses", untrained_losses, histories)
     fig, ax = plt.subplots(figsize=LOSS_SIZE, layout="constrained")
-    fits, losses = [], []
+    fits, losses, drawn = [], [], set()
     for k, h in enumerate(histories):
         color = f"C{k % 10}"
         name = labels[k] if labels is not None else f"fit {k + 1}"
@@ -186,13 +197,15 @@ def loss_plot(histories: Sequence, labels: Sequence[str] | None = None, kept_epo
         losses += list(h.train_loss) + list(h.val_loss)
         if kept_epochs is not None:
             untrained = None if untrained_losses is None else untrained_losses[k]
-            name += _mark_kept_epoch(ax, h, kept_epochs[k], color, losses, untrained)
+            name += _mark_kept_epoch(ax, h, kept_epochs[k], color, losses, untrained, drawn)
         fits.append(Line2D([], [], color=color, lw=2.5, label=name))
-    styles = [Line2D([], [], color="black", lw=1.4, label="training loss"),
-              Line2D([], [], color="black", lw=1.4, ls="--", label="validation loss")]
-    if kept_epochs is not None:
+    has_val = any(len(h.val_loss) for h in histories)
+    styles = [Line2D([], [], color="black", lw=1.4, label="training loss")]
+    if has_val:
+        styles.append(Line2D([], [], color="black", lw=1.4, ls="--", label="validation loss"))
+    if "kept" in drawn:
         styles.append(Line2D([], [], ls="none", marker="*", ms=11, color="white", mec="black", label="kept epoch"))
-    if kept_epochs is not None and 0 in kept_epochs:
+    if "untrained" in drawn:
         styles.append(Line2D([], [], ls="none", marker="o", ms=7, color="white", mec="black",
                              label="untrained weights (epoch 0)"))
     fig.legend(handles=fits + styles, loc="outside right upper", fontsize=8.5, frameon=False)
@@ -202,6 +215,8 @@ def loss_plot(histories: Sequence, labels: Sequence[str] | None = None, kept_epo
     _plain_loss_axis(ax, np.asarray(losses, dtype=float))
     ax.grid(alpha=0.3, which="major")
     ax.set_title("loss per epoch", loc="left", fontsize=11)
+    if has_val:
+        fig.supxlabel(VAL_BELOW_TRAIN_NOTE, fontsize=8.5, color="0.3", x=0.02, ha="left")
     return _finish(fig, path)
 
 
@@ -210,17 +225,21 @@ def _check_per_fit(name: str, values: Sequence | None, histories: Sequence) -> N
         raise ValueError(f"loss_plot: {name} has {len(values)} entries for {len(histories)} histories; give one per fit")
 
 
-def _mark_kept_epoch(ax: Axes, history, epoch: int, color: str, losses: list[float], initial: float | None) -> str:
-    """Mark the epoch whose weights were kept; return what the fit's legend entry adds."""
+def _mark_kept_epoch(ax: Axes, history, epoch: int, color: str, losses: list[float], initial: float | None,
+                     drawn: set[str]) -> str:
+    """Mark the epoch whose weights were kept (adding "kept" or "untrained" to ``drawn`` when a marker
+    is drawn); return what the fit's legend entry adds."""
     if not 0 <= epoch <= len(history.train_loss):
         raise ValueError(f"loss_plot: kept epoch {epoch} is outside 0..{len(history.train_loss)} (0 = untrained weights)")
     if epoch == 0:
         if initial is not None:
             ax.plot([0], [initial], ls="none", marker="o", ms=7, color="white", mec=color, mew=1.8, zorder=3)
             losses.append(initial)
+            drawn.add("untrained")
         return ": kept the untrained weights"
     curve = history.val_loss or history.train_loss
     ax.plot([epoch], [curve[epoch - 1]], ls="none", marker="*", ms=13, color=color, mec="black", mew=0.6, zorder=3)
+    drawn.add("kept")
     return f": kept epoch {epoch}"
 
 

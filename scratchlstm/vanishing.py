@@ -102,6 +102,26 @@ def vanishing_experiment(lengths=(10, 30, 60), kinds=KINDS, **kwargs) -> list[Ad
     return [train_adding(kind, T, **kwargs)[0] for T in lengths for kind in kinds]
 
 
+def seeds_experiment(lengths=(10, 30, 60), seeds=(0, 1, 2), kinds=KINDS, **kwargs) -> list[AddingResult]:
+    """Every cell at every length, once per seed: how often a length is solved, not one lucky run."""
+    return [r for seed in seeds for r in vanishing_experiment(lengths, kinds, seed=seed, **kwargs)]
+
+
+def seeds_table(results: list[AddingResult]) -> str:
+    """Markdown table: per cell and length, how many seeds solved it and the median test MSE."""
+    lengths = sorted({r.length for r in results})
+    kinds = list(dict.fromkeys(r.kind for r in results))
+    lines = ["| cell | " + " | ".join(f"T = {T}" for T in lengths) + " |", "|---|" + "---|" * len(lengths)]
+    for kind in kinds:
+        cells = []
+        for T in lengths:
+            runs = [r for r in results if r.kind == kind and r.length == T]
+            solved = sum(r.solved for r in runs)
+            cells.append(f"{solved} of {len(runs)} (median {np.median([r.test_mse for r in runs]):.4f})")
+        lines.append(f"| {kind.upper()} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def results_table(results: list[AddingResult]) -> str:
     """Markdown table: test MSE per cell and length, with a mark where the length was solved."""
     lengths = sorted({r.length for r in results})
@@ -123,13 +143,17 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=600, help="training minibatches per model (default 600)")
     parser.add_argument("--hidden", type=int, default=16, help="hidden units of every cell (default 16)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="comma-separated seeds: run each and report how many solve each length")
     parser.add_argument("--plot", help="also save the gradient-flow curves (untrained cells, longest length) to this PNG")
     args = parser.parse_args(argv)
     lengths = [int(v) for v in args.lengths.split(",")]
-    results = vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed)
     print(f"adding problem, {args.steps} minibatches of 32, hidden {args.hidden}, Adam lr 0.01, clip 1; "
           f"test MSE (mean predictor: {BASELINE_MSE:.3f}; solved: below {SOLVED_MSE})")
-    print(results_table(results))
+    if args.seeds:
+        seeds = [int(v) for v in args.seeds.split(",")]
+        print(seeds_table(seeds_experiment(lengths, seeds, hidden=args.hidden, steps=args.steps)))
+    else:
+        print(results_table(vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed)))
     if args.plot:
         from .plots import gradient_flow_plot
 

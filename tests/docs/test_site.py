@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html"]
+MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html", "notebook-01-cell-by-hand.html"]
 TEX_COMMANDS = [r"\bar", r"\mathrel", r"\odot", r"\texttt", r"\operatorname", r"\prod", r"\lVert", r"\sigma", r"\tanh"]
 REST_ROLES = re.compile(r":(func|class|mod|meth|data|attr):")
 
@@ -253,3 +253,106 @@ def test_api_lstm_backward_names_each_returned_value(site):
 def test_api_page_shows_no_restructuredtext_literal_markers(site):
     text = "".join(_page(site, "api.html").visible)
     assert not re.search(r"\w::(\s|$)", text), re.search(r".{40}\w::(\s|$)", text)
+
+
+# ----------------------------------------------------------------------------------------------
+# offline reading: citations link to the source, no page scrolls sideways, search says how to work
+
+CITED = re.compile(r"<code>(scratchlstm/[\w/]+\.py):(\d+)</code>")
+
+
+def test_every_file_line_citation_links_to_the_cited_line(site):
+    linked = 0
+    for path in sorted(site.glob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        for m in CITED.finditer(html):
+            file, line = m[1], int(m[2])
+            href = f"src/{file}.html#L-{line}"
+            assert html[:m.start()].endswith(f'<a href="{href}">'), f"{path.name}: {m[0]} is not linked to {href}"
+            source = (site / f"src/{file}.html").read_text(encoding="utf-8")
+            assert f'id="L-{line}"' in source and f'id="L-{line + 1}"' in source or \
+                len((ROOT / file).read_text().splitlines()) == line, f"{href} has no line {line}"
+            linked += 1
+    assert linked >= 40
+
+
+def test_search_says_how_to_work_from_disk(site):
+    for path in sorted(site.glob("*.html")):
+        assert "python -m http.server -d site" in path.read_text(encoding="utf-8"), f"{path.name} does not say how to search"
+
+
+def _headless(browser: str, url: str, width: int = 1280) -> tuple[str, str]:
+    """The page's DOM after its scripts ran, and the browser's log (console messages included)."""
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
+                           "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0", "--dump-dom", url],
+                          capture_output=True, text=True, timeout=120)
+    return proc.stdout, proc.stderr
+
+
+def test_search_finds_pages_from_disk(site):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no headless Chromium (apt-get install chromium) to run the search")
+    dom, log = _headless(browser, (site / "index.html").as_uri() + "?q=forget")
+    results = re.findall(r'<article><h3><a href="([^"]+)"', dom)
+    assert any("lstm.html" in href for href in results), f"searching 'forget' from disk found {results}\n{log[-2000:]}"
+
+
+def test_no_page_logs_a_script_error_from_disk(site):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no headless Chromium (apt-get install chromium) to read the console")
+    errors = []
+    for path in sorted(site.glob("*.html")):
+        _, log = _headless(browser, path.as_uri())
+        errors += [f"{path.name}: {line.split('] ', 1)[-1][:200]}" for line in log.splitlines()
+                   if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
+    assert not errors, "\n".join(errors)
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+
+
+_PROBE = ('<script>window.addEventListener("load", () => document.body.setAttribute("data-scroll", '
+          'document.documentElement.scrollWidth + " " + document.documentElement.clientWidth));</script></body>')
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_no_page_scrolls_sideways(site, width, tmp_path):
+    """Each built page in headless Chromium at ``width`` px: the document is no wider than the window."""
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no headless Chromium (apt-get install chromium) to measure the pages")
+    wide = []
+    for path in sorted(site.glob("*.html")):
+        probe = path.with_name(f"_probe_{width}_{path.name}")
+        probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _PROBE), encoding="utf-8")
+        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
+                              "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
+                             capture_output=True, text=True, timeout=120).stdout
+        probe.unlink()
+        m = re.search(r'data-scroll="(\d+) (\d+)"', dom)
+        assert m, f"{path.name}: the page did not load in Chromium"
+        if int(m[1]) > int(m[2]):
+            wide.append(f"{path.name} ({m[1]} px in {m[2]})")
+    assert not wide, f"at {width} px these pages scroll sideways: {wide}"
+
+
+def test_every_notebook_is_a_page_of_the_site_with_its_code(site):
+    import json
+
+    index = (site / "notebooks.html").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        page = f"notebook-{path.stem}.html"
+        assert f'href="{page}"' in index, f"notebooks.html does not link {page}"
+        text = "".join(_page(site, page).visible) + (site / page).read_text(encoding="utf-8")
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            first = "".join(cell["source"]).strip().splitlines()[:1]
+            if cell["cell_type"] == "code" and first and re.fullmatch(r"[A-Za-z_][\w ]*= *[\w.]+\(.*", first[0]):
+                name = first[0].split("=")[0].strip()
+                assert name in text, f"{page} lacks the code cell that starts {first[0]!r}"
+        assert f"jupyter lab notebooks/{path.name}" in text, f"{page} does not say how to run it"

@@ -215,3 +215,35 @@ def test_forecast_plot_shades_the_intervals_and_draws_the_adjusted_naive():
     assert ys.min() == pytest.approx(np.min(lower80)) and ys.max() == pytest.approx(np.max(upper80))
     assert bands[0].get_alpha() < bands[1].get_alpha(), "the wider band is the lighter"
     plt.close(fig)
+
+
+def _legend_markers(fig) -> set[str]:
+    return {t.get_text() for t in fig.legends[0].get_texts()} & {"kept epoch", "untrained weights (epoch 0)", "validation loss"}
+
+
+def _drawn_markers(fig) -> set[str]:
+    return {line.get_marker() for line in fig.axes[0].get_lines() if line.get_linestyle() == "None"}
+
+
+@pytest.mark.parametrize("kept, untrained, expected", [
+    ([0], [None], set()),  # kept the untrained weights, whose loss is unknown: nothing drawn, nothing listed
+    ([0], [0.65], {"untrained weights (epoch 0)"}),
+    ([2], [None], {"kept epoch"}),
+])
+def test_loss_plot_legend_lists_only_markers_that_are_drawn(kept, untrained, expected):
+    fig = plots.loss_plot([_history([1.0, 0.5], [1.1, 0.6])], kept_epochs=kept, untrained_losses=untrained)
+    listed = _legend_markers(fig) - {"validation loss"}
+    drawn = {{"*": "kept epoch", "o": "untrained weights (epoch 0)"}[m] for m in _drawn_markers(fig)}
+    assert listed == drawn == expected, (listed, drawn)
+    plt.close(fig)
+
+
+def test_loss_plot_says_why_validation_can_sit_below_training():
+    fig = plots.loss_plot([_history([1.0, 0.5], [0.6, 0.4])])
+    text = " ".join(t.get_text() for t in fig.findobj(matplotlib.text.Text))
+    assert "dropout" in text and "scale" in text and "validation loss" in _legend_markers(fig)
+    plt.close(fig)
+    no_val = plots.loss_plot([_history([1.0, 0.5], [])])
+    text = " ".join(t.get_text() for t in no_val.findobj(matplotlib.text.Text))
+    assert "dropout" not in text and "validation loss" not in _legend_markers(no_val)  # no validation curve drawn
+    plt.close(no_val)
