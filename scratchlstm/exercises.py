@@ -84,14 +84,19 @@ def _where(exc: BaseException, fn: Callable) -> str:
     return f", on line {frame.lineno - code.co_firstlineno + 1} of the function{line}"
 
 
+def _not_written(name: str, exc: NotImplementedError) -> "_Refusal":
+    """The one-line report of an exercise whose placeholder still raises."""
+    return _Refusal(f"FAIL: {name} is not written yet (it raises NotImplementedError: {exc}). Replace the raise line "
+                    f"with your code, run that cell, then run this check again.")
+
+
 def _call(fn: Callable, name: str, args: dict[str, object], case: str, hint: str) -> object:
     """``fn(*args)`` on copies of the arrays; a raise or an input changed in place becomes a ``_Refusal``."""
     copies = {k: ({p: np.array(v) for p, v in a.items()} if isinstance(a, dict) else np.array(a)) for k, a in args.items()}
     try:
         out = fn(*copies.values())
     except NotImplementedError as exc:
-        raise _Refusal(f"FAIL: {name} is not written yet (it raises NotImplementedError: {exc}). Replace the raise line "
-                       f"with your code, run that cell, then run this check again.") from None
+        raise _not_written(name, exc) from None
     except Exception as exc:  # the learner's bug, reported as one paragraph
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
         if len(message) > 240:

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import clipping as _clipping
 from .gradcheck import relative_error as _relative_error
-from .exercises import TOLERANCE, ExerciseReport, _array, _Refusal, _values, _where
+from .exercises import TOLERANCE, ExerciseReport, _array, _Refusal, _values, _where, _not_written
 from .nn import gru as _gru
 from .nn import lstm as _lstm
 from .nn.init import init_gru_params
@@ -79,8 +79,7 @@ def _call(fn: Callable, name: str, args: dict[str, object], case: str) -> object
     try:
         out = fn(*copies.values())
     except NotImplementedError as exc:
-        raise _Refusal(f"FAIL: {name} is not written yet (it raises NotImplementedError: {exc}). Replace the raise line "
-                       f"with your code, run that cell, then run this check again.") from None
+        raise _not_written(name, exc) from None
     except Exception as exc:  # the learner's bug, reported as one paragraph
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
         raise _Refusal(f"FAIL: {name} raised {type(exc).__name__}{_where(exc, fn)}, at {case}: {message[:240]}. "

@@ -287,6 +287,56 @@ def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, 
     return flat, numeric
 
 
+def entry_errors(analytic, numeric, floor: float = 0.0):
+    """Each entry's error ``|a_k - n_k| / max(|a_k|, |n_k|, floor)``: the check's measure, entry by entry.
+
+    Parameters
+    ----------
+    analytic : array
+        The backward's gradient entries.
+    numeric : array
+        The finite-difference estimates of the same entries.
+    floor : float
+        The absolute floor of the denominator (the check passes ``1e-2`` times its largest numeric
+        derivative), so that an entry near zero, where the finite difference is mostly rounding,
+        cannot fail a right backward.
+
+    Returns
+    -------
+    errors : numpy array
+        One error per entry, flattened: 0 where ``a_k == n_k``, inf where they differ and there is
+        no scale at all (both zero and no floor).
+    """
+    a = np.asarray(analytic, dtype=np.float64).reshape(-1)
+    n = np.asarray(numeric, dtype=np.float64).reshape(-1)
+    diff = np.abs(a - n)
+    size = np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(diff == 0, 0.0, diff / size)
+
+
+def relative_error(analytic, numeric, floor: float = 0.0) -> float:
+    """The check's error of one array: its largest entry error, ``max_k |a_k - n_k| / max(|a_k|, |n_k|, floor)``.
+
+    Parameters
+    ----------
+    analytic : array
+        The backward's gradient entries.
+    numeric : array
+        The finite-difference estimates of the same entries.
+    floor : float
+        The absolute floor of each entry's denominator (see ``entry_errors``).
+
+    Returns
+    -------
+    rel_error : float
+        About 1e-9 for a right float64 backward, 1e-3 to 1 for a wrong term, also in a saturated
+        gate whose gradients are tiny next to the array's largest; 0 for no entries.
+    """
+    errors = entry_errors(analytic, numeric, floor)
+    return float(np.max(errors)) if errors.size else 0.0
+
+
 def _compare(name, analytic, flat, numeric, floor, blocks, time_major) -> ParamCheck:
     """Each entry's error ``|a - n| / max(|a|, |n|, floor)``, the worst entry, and each gate block's worst."""
     shape = tuple(numeric.shape)
@@ -343,56 +393,6 @@ def _short(filename: str) -> str:
 
 # ----------------------------------------------------------------------------------------------
 # recurrent layers
-
-
-def entry_errors(analytic, numeric, floor: float = 0.0):
-    """Each entry's error ``|a_k - n_k| / max(|a_k|, |n_k|, floor)``: the check's measure, entry by entry.
-
-    Parameters
-    ----------
-    analytic : array
-        The backward's gradient entries.
-    numeric : array
-        The finite-difference estimates of the same entries.
-    floor : float
-        The absolute floor of the denominator (the check passes ``1e-2`` times its largest numeric
-        derivative), so that an entry near zero, where the finite difference is mostly rounding,
-        cannot fail a right backward.
-
-    Returns
-    -------
-    errors : numpy array
-        One error per entry, flattened: 0 where ``a_k == n_k``, inf where they differ and there is
-        no scale at all (both zero and no floor).
-    """
-    a = np.asarray(analytic, dtype=np.float64).reshape(-1)
-    n = np.asarray(numeric, dtype=np.float64).reshape(-1)
-    diff = np.abs(a - n)
-    size = np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(diff == 0, 0.0, diff / size)
-
-
-def relative_error(analytic, numeric, floor: float = 0.0) -> float:
-    """The check's error of one array: its largest entry error, ``max_k |a_k - n_k| / max(|a_k|, |n_k|, floor)``.
-
-    Parameters
-    ----------
-    analytic : array
-        The backward's gradient entries.
-    numeric : array
-        The finite-difference estimates of the same entries.
-    floor : float
-        The absolute floor of each entry's denominator (see ``entry_errors``).
-
-    Returns
-    -------
-    rel_error : float
-        About 1e-9 for a right float64 backward, 1e-3 to 1 for a wrong term, also in a saturated
-        gate whose gradients are tiny next to the array's largest; 0 for no entries.
-    """
-    errors = entry_errors(analytic, numeric, floor)
-    return float(np.max(errors)) if errors.size else 0.0
 
 
 def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None, c0: Array | None = None, *,
