@@ -8,6 +8,8 @@ cases run where CuPy and a GPU are present and are skipped otherwise.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,3 +147,12 @@ class RecordedResponse:
 
     def read(self) -> bytes:
         return self.body
+
+
+def edited_function(module, function_name: str, old: str, new: str):
+    """``module.function_name`` recompiled from its source with ``old`` replaced by ``new``: a bug planted in one line."""
+    source = textwrap.dedent(inspect.getsource(getattr(module, function_name)))
+    assert source.count(old) == 1, f"{old!r} is not exactly once in {function_name}"
+    namespace = dict(vars(module))
+    exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
+    return namespace[function_name]

@@ -5,9 +5,7 @@ The planted bugs are edits of the code itself: the line of ``scratchlstm/nn/lstm
 replaces the original for the test, as a learner's edit of the file would.
 """
 
-import inspect
 import re
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,19 +17,10 @@ from scratchlstm.nn import lstm as lstm_module
 from scratchlstm.nn.kernels import numpy_lstm
 from scratchlstm.nn.kernels.numpy_lstm import NumpyLSTMCache
 from scratchlstm.nn.lstm import LSTMCache
-from tests.helpers import random_lstm_host
+from tests.helpers import edited_function, random_lstm_host
 
 ROOT = Path(__file__).parents[2]
 T, B, D, H = 5, 3, 2, 4
-
-
-def _edited(module, function_name: str, old: str, new: str):
-    """``module.function_name`` recompiled from its source with ``old`` replaced by ``new``."""
-    source = textwrap.dedent(inspect.getsource(getattr(module, function_name)))
-    assert source.count(old) == 1, f"{old!r} is not exactly once in {function_name}"
-    namespace = dict(vars(module))
-    exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
-    return namespace[function_name]
 
 
 def _problem(seed=0, dtype="float64"):
@@ -50,7 +39,7 @@ def test_the_planted_line_is_the_one_the_docs_cite():
 def test_a_bug_planted_in_the_reference_fails_the_default_gradcheck(monkeypatch):
     params, x = _problem()
     assert sl.lstm_gradcheck(params, x).passed
-    monkeypatch.setattr(lstm_module, "_gates_backward", _edited(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
+    monkeypatch.setattr(lstm_module, "_gates_backward", edited_function(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
     report = sl.lstm_gradcheck(params, x)  # NumPy float64, no engine named: the reference runs and is checked
     assert not report.passed
     failed = {c.name: c for c in report.failed()}
@@ -82,7 +71,7 @@ def test_the_command_line_checks_the_engine_it_names(monkeypatch, capsys):
     from scratchlstm.cli import main
 
     assert main(["gradcheck"]) == 0
-    monkeypatch.setattr(lstm_module, "_gates_backward", _edited(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
+    monkeypatch.setattr(lstm_module, "_gates_backward", edited_function(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
     assert main(["gradcheck"]) == 1
     assert "FAIL" in capsys.readouterr().out
     assert main(["gradcheck", "--engine", "fast"]) == 0  # the kernel is not the edited code

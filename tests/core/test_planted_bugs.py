@@ -12,13 +12,11 @@ command line in a subprocess, on a copy of the package with the edit written int
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from scratchlstm.nn import gru as gru_module
 from scratchlstm.nn import lstm as lstm_module
 from scratchlstm.nn import rnn as rnn_module
 from scratchlstm.nn.kernels import numpy_lstm
+from tests.helpers import edited_function
 
 ROOT = Path(__file__).parents[2]
 COMMANDS = {"lstm": ["gradcheck"], "fast": ["gradcheck", "--engine", "fast"], "gru": ["gradcheck", "--cell", "gru"],
@@ -134,15 +133,6 @@ PLANTED = [
 ]
 
 
-def _edited(module, function_name: str, old: str, new: str):
-    """``module.function_name`` recompiled from its source with ``old`` replaced by ``new``."""
-    source = textwrap.dedent(inspect.getsource(getattr(module, function_name)))
-    assert source.count(old) == 1, f"{old!r} is not exactly once in {function_name}"
-    namespace = dict(vars(module))
-    exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
-    return namespace[function_name]
-
-
 def _blamed_gates(report: str) -> Counter:
     """For the 'by gate block' line of every failing array, the block the report marks."""
     blamed = Counter()
@@ -164,7 +154,7 @@ def test_the_unmodified_code_passes_the_default_commands(command, capsys):
 
 @pytest.mark.parametrize("planted", PLANTED, ids=[b.id for b in PLANTED])
 def test_a_bug_planted_in_a_backward_fails_the_default_command(planted, monkeypatch, capsys):
-    monkeypatch.setattr(planted.module, planted.function, _edited(planted.module, planted.function, planted.old, planted.new))
+    monkeypatch.setattr(planted.module, planted.function, edited_function(planted.module, planted.function, planted.old, planted.new))
     assert main(COMMANDS[planted.command]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out
