@@ -125,11 +125,11 @@ def _lstm_problem(seed=0, B=2, forget_bias=0.0):
 def test_a_sign_error_in_a_saturated_gate_fails_though_it_is_tiny_against_the_array(monkeypatch):
     import scratchlstm as sl
     from scratchlstm.nn import lstm as lstm_module
-    from tests.core.test_planted_bugs import _edited
+    from tests.helpers import edited_function
 
     params, x = _lstm_problem(forget_bias=18.0)  # f = sigmoid(~18): f (1 - f) is about 1.5e-8
     assert sl.lstm_gradcheck(params, x).passed
-    monkeypatch.setattr(lstm_module, "_gates_backward", _edited(lstm_module, "_gates_backward", "df = dc * c_prev", "df = -dc * c_prev"))
+    monkeypatch.setattr(lstm_module, "_gates_backward", edited_function(lstm_module, "_gates_backward", "df = dc * c_prev", "df = -dc * c_prev"))
     report = sl.lstm_gradcheck(params, x)
     assert report.max_rel_error > 10 * report.threshold  # each entry against its own size, with its floor
     for c in report.failed():
