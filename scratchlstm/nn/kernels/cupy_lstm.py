@@ -154,19 +154,27 @@ class CupyLSTMCache:
         return self.C[1:].copy()
 
 
-def forward(params: Params, x, h0=None, c0=None):
-    """The reference forward's ``(hs, (h_T, c_T), cache)`` with fused kernels (CuPy or NumPy arrays; inputs already checked)."""
-    xp = _module_of(x)
+def _stacked(xp, params: Params, x, h0):
+    """The fused weights ``W = [W_h; W_x; b]`` (K, 4H) and the stacked inputs ``Z`` (T + 1, B, K),
+    ``Z[t] = [h_{t-1} | x_t | 1]`` with ``Z[0, :, :H] = h_0`` (the loop writes ``Z[t + 1, :, :H] = h_t``)."""
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     T, B, D = x.shape
     H = W_h.shape[0]
     K = H + D + 1
     dtype = xp.result_type(x, W_x)
     W = xp.concatenate([W_h, W_x, b[None, :]], axis=0).astype(dtype, copy=False)  # (K, 4H)
-    Z = xp.empty((T + 1, B, K), dtype=dtype)  # Z[t] = [h_{t-1} | x_t | 1]; Z[T, :, :H] = h_T
+    Z = xp.empty((T + 1, B, K), dtype=dtype)  # (T + 1, B, K)
     Z[:T, :, H : H + D] = x
     Z[:, :, K - 1] = 1
     Z[0, :, :H] = 0 if h0 is None else h0
+    return T, B, D, H, W, Z
+
+
+def forward(params: Params, x, h0=None, c0=None):
+    """The reference forward's ``(hs, (h_T, c_T), cache)`` with fused kernels (CuPy or NumPy arrays; inputs already checked)."""
+    xp = _module_of(x)
+    T, B, D, H, W, Z = _stacked(xp, params, x, h0)
+    dtype = Z.dtype
     C = xp.empty((T + 1, B, H), dtype=dtype)  # C[t + 1] = c_t; C[0] = c_0
     C[0] = 0 if c0 is None else c0
     gates = xp.empty((T, B, 4 * H), dtype=dtype)  # activated i | f | g | o, as the reference caches them
@@ -184,16 +192,8 @@ def forward_without_cache(params: Params, x, h0=None, c0=None):
     """``forward``'s ``(hs, (h_T, c_T))`` for when no backward follows: the same product and kernel per step,
     with one step's gates and tanh(c_t) in reused buffers and c_{t-1}, c_t taking turns in two."""
     xp = _module_of(x)
-    W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
-    T, B, D = x.shape
-    H = W_h.shape[0]
-    K = H + D + 1
-    dtype = xp.result_type(x, W_x)
-    W = xp.concatenate([W_h, W_x, b[None, :]], axis=0).astype(dtype, copy=False)  # (K, 4H)
-    Z = xp.empty((T + 1, B, K), dtype=dtype)  # as in forward
-    Z[:T, :, H : H + D] = x
-    Z[:, :, K - 1] = 1
-    Z[0, :, :H] = 0 if h0 is None else h0
+    T, B, D, H, W, Z = _stacked(xp, params, x, h0)
+    dtype = Z.dtype
     c_prev, c = xp.empty((B, H), dtype=dtype), xp.empty((B, H), dtype=dtype)
     c_prev[...] = 0 if c0 is None else c0
     gates = xp.empty((B, 4 * H), dtype=dtype)
