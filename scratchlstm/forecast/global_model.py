@@ -47,8 +47,7 @@ from .automatic import MAX_EPOCHS, MIN_EPOCHS, STEP_BUDGET
 from .config import ForecastConfig
 from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, signal_diagnostics
 from .protocol import SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, validation_losses
-from .intervals import log_scores
-from .run import _calibration_forecasts, _calibration_origins
+from .intervals import calibration_forecasts, calibration_origins, log_scores
 from .seasonal import SeasonalIndex
 from .windows import Scaler, model_inputs, training_origins, walk_forward_origins, windows
 
@@ -199,8 +198,8 @@ def with_fits(result, fits: list[Fit], blocks: list[np.ndarray]):
     if intervals is not None:  # the model's bands follow the forecast that is reported, calibrated on what its first fit forecast
         scores = intervals.forecasters["model"].calibration_scores
         if fits[0] is not result.fits[0]:
-            cal_origins = _calibration_origins(int(origins[0]), result.config, result.season)
-            scores = log_scores(_calibration_forecasts(fits[0], result.prices, cal_origins, result.config), result.prices[cal_origins + h])
+            cal_origins = calibration_origins(int(origins[0]), result.config, result.season)
+            scores = log_scores(calibration_forecasts(fits[0], result.prices, cal_origins, result.config), result.prices[cal_origins + h])
         intervals = intervals.with_forecaster("model", forecast, actual, scores)
     scale = naive_scale(result.prices, int(origins[0]), h)
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
