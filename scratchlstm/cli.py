@@ -297,7 +297,7 @@ def _add_predict(sub) -> None:
                        description="Loads model.npz written by 'scratchlstm forecast', reads the price file, checks that the data "
                                    "fit the model (frequency, window length, and for price-level models the price range), and "
                                    "forecasts the price h steps after its last row from the latest window.")
-    p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run, or models/SERIES.npz from a panel run")
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
     _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "

@@ -206,7 +206,9 @@ def with_fits(result, fits: list[Fit], blocks: list[np.ndarray]):
     versus_naive = diebold_mariano(forecast - actual, forecasts["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     train_returns = np.diff(np.log(result.prices[: int(origins[0]) + 1]))
-    return replace(result, forecasts=forecasts, metrics=metrics, fits=fits, seed_forecasts=[forecast], intervals=intervals,
+    # model.npz holds the model that made the last block's forecasts: the global one, or the series' own (its seeds')
+    members = [fits[-1].model] if fits[-1] is not result.fits[-1] else result.members
+    return replace(result, forecasts=forecasts, metrics=metrics, fits=fits, seed_forecasts=[forecast], intervals=intervals, members=members,
                    seed_metrics=[metrics["model"]], direction=direction_base_rates(actual, last),
                    diagnostic=persistence_diagnostic(forecast, actual, last, beats_naive),
                    signal=signal_diagnostics(forecast, actual, last, float(np.std(train_returns))),
