@@ -4,7 +4,7 @@
     from scratchlstm.forecast.panel import run_panel
     panel = run_panel(load_panel("series.csv"), ForecastConfig(), jobs=2)
     print(panel.table())
-    panel.save("panel-out/")     # summary.json, summary.csv, predictions.csv
+    panel.save("panel-out/")     # summary.json, summary.csv, predictions.csv, models/<series>.npz
 
 Every series is run by ``run_forecast`` with the same settings (the automatic ones chosen for each
 series, as for a single file) and its own seed, in parallel (``executors.map_tasks``: local cores,
