@@ -24,7 +24,8 @@ series keeps its own fit (trained or untrained). Each choice is reported with it
 The global model has one seed (``config.seed``); with ``seeds`` above 1 the fits a series keeps of
 its own are the first seed's, and its own forecasts there stay the seeds' average. The model's
 prediction intervals are rebuilt around the forecast a series reports, calibrated on what its first
-kept fit forecast on the calibration block (``intervals.py``).
+kept fit forecast on the calibration block (``intervals.py``), and the series' model file (``panel.py``:
+``models/`` of the panel's folder) holds the model its last fit kept, the global one or its own.
 
 Series whose windows differ in length (automatic windows: two seasons) are trained in separate
 groups, one model per window length, so that every series is read through the window its own
