@@ -248,7 +248,9 @@ def _add_panel(sub) -> None:
             "peer's (--classical), with Diebold-Mariano p-values and the verdicts, and the counts over the panel.\n"
             "PATH: a CSV (or Parquet) file in the long format of statsforecast and neuralforecast, with the columns\n"
             "unique_id, ds, y; or a folder of price files, one series per file.\n"
-            "Files written to --out: summary.json, summary.csv (one row per series), predictions.csv (every test point).\n"
+            "Files written to --out: summary.json, summary.csv (one row per series), predictions.csv (every test point),\n"
+            "and models/SERIES.npz: each series' model (the global model's weights where it kept them), for\n"
+            "'scratchlstm predict --checkpoint'.\n"
             "Exit codes: 0 done, 2 bad input or settings, 3 a bug, 130 interrupted, 143 terminated."
         ),
     )
@@ -267,7 +269,7 @@ def _add_panel(sub) -> None:
 def _run_panel(args) -> int:
     from .data.loaders import LoadOptions
     from .data.panel import load_panel
-    from .forecast.panel import PanelOptions, run_panel
+    from .forecast.panel import MODELS_FOLDER, PanelOptions, run_panel
 
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
@@ -282,7 +284,9 @@ def _run_panel(args) -> int:
         say(f"note: {note}")
     say()
     say(result.table())
-    say(f"\nwrote {', '.join(str(p) for p in paths.values())}")
+    models = [p for name, p in paths.items() if name.startswith(f"{MODELS_FOLDER}/")]
+    say(f"\nwrote {', '.join(str(p) for name, p in paths.items() if p not in models)}"
+        + (f", and one model file per series for 'scratchlstm predict' ({len(models)}) in {Path(args.out) / MODELS_FOLDER}" if models else ""))
     return 0
 
 
@@ -297,7 +301,7 @@ def _add_predict(sub) -> None:
                        description="Loads model.npz written by 'scratchlstm forecast', reads the price file, checks that the data "
                                    "fit the model (frequency, window length, and for price-level models the price range), and "
                                    "forecasts the price h steps after its last row from the latest window.")
-    p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run, or models/SERIES.npz from a panel run")
     p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
     _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "

@@ -24,7 +24,8 @@ series keeps its own fit (trained or untrained). Each choice is reported with it
 The global model has one seed (``config.seed``); with ``seeds`` above 1 the fits a series keeps of
 its own are the first seed's, and its own forecasts there stay the seeds' average. The model's
 prediction intervals are rebuilt around the forecast a series reports, calibrated on what its first
-kept fit forecast on the calibration block (``intervals.py``).
+kept fit forecast on the calibration block (``intervals.py``), and the series' model file (``panel.py``:
+``models/`` of the panel's folder) holds the model its last fit kept, the global one or its own.
 
 Series whose windows differ in length (automatic windows: two seasons) are trained in separate
 groups, one model per window length, so that every series is read through the window its own
@@ -47,8 +48,7 @@ from .automatic import MAX_EPOCHS, MIN_EPOCHS, STEP_BUDGET
 from .config import ForecastConfig
 from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, signal_diagnostics
 from .protocol import SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, validation_losses
-from .intervals import log_scores
-from .run import _calibration_forecasts, _calibration_origins
+from .intervals import calibration_forecasts, calibration_origins, log_scores
 from .seasonal import SeasonalIndex
 from .windows import Scaler, model_inputs, training_origins, walk_forward_origins, windows
 
@@ -199,15 +199,17 @@ def with_fits(result, fits: list[Fit], blocks: list[np.ndarray]):
     if intervals is not None:  # the model's bands follow the forecast that is reported, calibrated on what its first fit forecast
         scores = intervals.forecasters["model"].calibration_scores
         if fits[0] is not result.fits[0]:
-            cal_origins = _calibration_origins(int(origins[0]), result.config, result.season)
-            scores = log_scores(_calibration_forecasts(fits[0], result.prices, cal_origins, result.config), result.prices[cal_origins + h])
+            cal_origins = calibration_origins(int(origins[0]), result.config, result.season)
+            scores = log_scores(calibration_forecasts(fits[0], result.prices, cal_origins, result.config), result.prices[cal_origins + h])
         intervals = intervals.with_forecaster("model", forecast, actual, scores)
     scale = naive_scale(result.prices, int(origins[0]), h)
     metrics = evaluate_forecasts(forecasts, actual, last, scale)
     versus_naive = diebold_mariano(forecast - actual, forecasts["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
     train_returns = np.diff(np.log(result.prices[: int(origins[0]) + 1]))
-    return replace(result, forecasts=forecasts, metrics=metrics, fits=fits, seed_forecasts=[forecast], intervals=intervals,
+    # model.npz holds the model that made the last block's forecasts: the global one, or the series' own (its seeds')
+    members = [fits[-1].model] if fits[-1] is not result.fits[-1] else result.members
+    return replace(result, forecasts=forecasts, metrics=metrics, fits=fits, seed_forecasts=[forecast], intervals=intervals, members=members,
                    seed_metrics=[metrics["model"]], direction=direction_base_rates(actual, last),
                    diagnostic=persistence_diagnostic(forecast, actual, last, beats_naive),
                    signal=signal_diagnostics(forecast, actual, last, float(np.std(train_returns))),

@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .config import ForecastConfig
 from .evaluate import wilson_interval
+from .protocol import Fit, forecast_prices, validation_origins
 
 
 def conformal_half_width(scores: np.ndarray, level: float) -> float:
@@ -63,6 +65,24 @@ def sequential_half_widths(test_scores: np.ndarray, calibration_scores: np.ndarr
         known = np.concatenate([calibration_scores, test_scores[: max(k - horizon + 1, 0)]])
         out[k] = conformal_half_width(known, level)
     return out
+
+
+def calibration_origins(first_origin: int, config: ForecastConfig, season: int) -> np.ndarray:
+    """The origins of the calibration block: the validation origins of the fit at ``first_origin``
+    (the first test origin; their targets ``t + h`` are all at or before it), less those earlier than
+    ``m ceil(h / m) - h``, where seasonal naive has no value a season back to forecast from.
+    ``config``'s automatic settings must be chosen."""
+    origins = validation_origins(first_origin, config)  # (n_cal,)
+    back = season * math.ceil(config.horizon / season)
+    return origins[origins >= back - config.horizon]
+
+
+def calibration_forecasts(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
+    """``(n_cal,)``: ``fit``'s forecasts of ``p[t + h]`` at the calibration ``origins``, made as it
+    forecasts the test points (``protocol.forecast_prices``, its seasonal index refitted at each origin)."""
+    if len(origins) == 0:
+        return np.empty(0)
+    return forecast_prices(fit.model, fit.scaler, prices, origins, config, fit.seasonal.season)
 
 
 @dataclass

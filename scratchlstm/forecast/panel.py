@@ -4,7 +4,7 @@
     from scratchlstm.forecast.panel import run_panel
     panel = run_panel(load_panel("series.csv"), ForecastConfig(), jobs=2)
     print(panel.table())
-    panel.save("panel-out/")     # summary.json, summary.csv, predictions.csv
+    panel.save("panel-out/")     # summary.json, summary.csv, predictions.csv, models/<series>.npz
 
 Every series is run by ``run_forecast`` with the same settings (the automatic ones chosen for each
 series, as for a single file) and its own seed, in parallel (``executors.map_tasks``: local cores,
@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -44,9 +45,11 @@ from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import diebold_mariano, wilson_interval
 from .executors import map_tasks, one_blas_thread
+from .report import write_model_file
 from .run import ForecastResult, run_forecast
 
 SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
+MODELS_FOLDER = "models"  # one model.npz per series, named by ``PanelResult.model_files``
 ALPHA = 0.05
 COVERAGE_OF = ("model", "naive")  # whose interval coverage the summary gives (naive for comparison)
 
@@ -233,7 +236,12 @@ class PanelResult:
     notes: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
-        return [series_row(run) for run in self.runs]
+        files = self.model_files()
+        rows = [series_row(run) for run in self.runs]
+        for row in rows:
+            if row["series"] in files:
+                row["model_file"] = f"{MODELS_FOLDER}/{files[row['series']]}"  # where save() writes it
+        return rows
 
     def summary(self) -> dict[str, Any]:
         rows = self.rows()
@@ -295,8 +303,25 @@ class PanelResult:
                 parts.append(frame)
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["unique_id", "ds", "actual"])
 
+    def model_files(self) -> dict[str, str]:
+        """Each series that ran and the file name, under ``models/``, of the model its last forecasts
+        came from (the global model's weights where it kept them): its name with any character but
+        letters, digits, ``.``, ``-`` and ``_`` made ``_``, numbered when two names would collide."""
+        names: dict[str, str] = {}
+        for run in self.runs:
+            if run.final is None:
+                continue
+            stem = re.sub(r"[^A-Za-z0-9._-]", "_", run.name).strip(".") or "series"
+            name, k = f"{stem}.npz", 1
+            while name.lower() in {n.lower() for n in names.values()}:
+                k += 1
+                name = f"{stem}-{k}.npz"
+            names[run.name] = name
+        return names
+
     def save(self, out: str | Path) -> dict[str, Path]:
-        """Write summary.json, summary.csv (one row per series) and predictions.csv into ``out``."""
+        """Write summary.json, summary.csv (one row per series) and predictions.csv into ``out``, and
+        every series' model.npz (for ``scratchlstm predict``) into ``out/models/`` (``model_files``)."""
         folder = Path(out)
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
@@ -315,6 +340,11 @@ class PanelResult:
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, folder / name)
             paths[name] = folder / name
+        (folder / MODELS_FOLDER).mkdir(exist_ok=True)
+        finals = {run.name: run.final for run in self.runs}
+        for series, name in self.model_files().items():
+            paths[f"{MODELS_FOLDER}/{name}"] = folder / MODELS_FOLDER / name
+            write_model_file(finals[series], paths[f"{MODELS_FOLDER}/{name}"])
         return paths
 
 

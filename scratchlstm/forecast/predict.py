@@ -1,6 +1,7 @@
 """Forecast the next step(s) from a saved model, after checking that the data fit the model.
 
-``model.npz`` (written by ``scratchlstm forecast``) holds the weights, the forecast settings, the data
+``model.npz`` (written by ``scratchlstm forecast``; ``scratchlstm panel`` writes one per series in
+``models/``, holding the global model's weights where that series kept them) holds the weights, the forecast settings, the data
 scaling fitted at the last cutoff, and what the training data looked like. Before it forecasts,
 ``predict_next`` checks that the new data fit: the horizon the settings name is the head's, the data
 have the training data's kind of step (days, business days counting as days; weeks; months; an

@@ -236,8 +236,9 @@ def _json_safe(obj):
     return obj
 
 
-def _writers(result) -> dict[str, Callable[[Path], None]]:
-    """One function per result file that writes it to the path it is given."""
+def model_file_meta(result) -> dict:
+    """What ``model.npz`` records beside the weights, for ``predict``: the settings, the scaling and
+    seasonal index of the last fit, the training data's description and the intervals' half-widths."""
     last_fit = result.fits[-1]
     train_prices = result.prices[: last_fit.cutoff + 1]
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
@@ -251,7 +252,17 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
                                    "naive_log_half_width": {str(level): iv.forecasters["naive"].next_half_width[level] for level in iv.levels},
                                    "errors": iv.calibration_points + len(result.actual),
                                    "last_error_date": result.data.frequency.stamp(result.dates[-1])}
+    return model_meta
 
+
+def write_model_file(result, path: str | Path) -> None:
+    """``model.npz``: the model(s) of the last fit that made the evaluated forecast (every seed's
+    last model: the forecast is their average, and predict averages them too) and ``model_file_meta``."""
+    save_models(path, result.members or [result.fits[-1].model], model_file_meta(result))
+
+
+def _writers(result) -> dict[str, Callable[[Path], None]]:
+    """One function per result file that writes it to the path it is given."""
     def text(content: str) -> Callable[[Path], None]:
         return lambda p: p.write_text(content, encoding="utf-8")
 
@@ -263,8 +274,7 @@ def _writers(result) -> dict[str, Callable[[Path], None]]:
         "predictions.csv": text(predictions_frame(result).to_csv(index=False, float_format=CSV_FLOAT)),
         "forecast.png": figure(forecast_figure),
         "loss.png": figure(loss_figure),
-        # every seed's last model: the forecast that was evaluated is their average, and predict averages them too
-        "model.npz": lambda p: save_models(p, result.members or [last_fit.model], model_meta),
+        "model.npz": lambda p: write_model_file(result, p),
     }
 
 

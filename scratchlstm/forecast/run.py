@@ -37,8 +37,8 @@ from .evaluate import (
     verdict,
     verdict_against,
 )
-from .intervals import Intervals
-from .protocol import Fit, forecast_prices, naive_scale, validation_origins, walk_forward
+from .intervals import Intervals, calibration_forecasts, calibration_origins
+from .protocol import Fit, naive_scale, walk_forward
 from .windows import walk_forward_origins
 
 
@@ -283,7 +283,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     if on_plan is not None:
         on_plan(config, season, notes)
     seed_forecasts, first_fits, members, seed_calibration = [], [], [], []
-    calibration_origins = None
+    cal_origins = None
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
@@ -293,9 +293,9 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         seed_forecasts.append(seed_forecast)
         members.append(fits[-1].model)
         first_fits = first_fits or fits
-        if calibration_origins is None:
-            calibration_origins = _calibration_origins(int(origins[0]), config, season)
-        seed_calibration.append(_calibration_forecasts(fits[0], prices, calibration_origins, config))
+        if cal_origins is None:
+            cal_origins = calibration_origins(int(origins[0]), config, season)
+        seed_calibration.append(calibration_forecasts(fits[0], prices, cal_origins, config))
     h = config.horizon
     actual, last = prices[origins + h], prices[origins]
     baselines = baseline_forecasts(prices, origins, config.window, h, season)
@@ -312,7 +312,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     else:
         model_forecast = np.mean(seed_forecasts, axis=0)
     forecasts = {"model": model_forecast, **baselines}
-    intervals = Intervals.build(forecasts, actual, _calibration(prices, calibration_origins, seed_calibration, config, season),
+    intervals = Intervals.build(forecasts, actual, _calibration(prices, cal_origins, seed_calibration, config, season),
                                 config.interval_levels, h)
     versus_naive = diebold_mariano(model_forecast - actual, baselines["naive"] - actual, h)
     beats_naive = versus_naive["mean_diff"] < 0 and versus_naive["p_value"] < 0.05
@@ -339,21 +339,6 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         members=members,
         intervals=intervals,
     )
-
-
-def _calibration_origins(first_origin: int, config: ForecastConfig, season: int) -> np.ndarray:
-    """The calibration block of the intervals: the first fit's validation origins (all before the
-    first test origin, their targets known there), less any too early for seasonal naive."""
-    origins = validation_origins(first_origin, config)
-    back = season * math.ceil(config.horizon / season)
-    return origins[origins >= back - config.horizon]
-
-
-def _calibration_forecasts(fit: Fit, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig) -> np.ndarray:
-    """The first fit's forecasts on the calibration block, as it forecasts the test points."""
-    if len(origins) == 0:
-        return np.empty(0)
-    return forecast_prices(fit.model, fit.scaler, prices, origins, config, fit.seasonal.season)
 
 
 def _calibration(prices: np.ndarray, origins: np.ndarray, seed_calibration: list[np.ndarray], config: ForecastConfig,

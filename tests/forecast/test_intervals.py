@@ -145,3 +145,31 @@ def test_a_forecast_that_is_not_a_positive_price_counts_as_an_uncovered_error():
     scores = np.abs(np.log(10.0 / (np.full(4, 10.0) * [1.01, 0.99, 1.02, 0.98])))
     # point 2 sees the four calibration scores and inf: the 3rd smallest of five
     assert iv.forecasters["drift"].upper[50][2] == pytest.approx(10.5 * math.exp(np.sort([*scores, np.inf])[2]))
+
+
+def test_the_calibration_block_is_the_first_fits_validation_origins_less_those_seasonal_naive_cannot_forecast():
+    from scratchlstm.forecast.intervals import calibration_origins
+
+    # returns windows of 10, h = 3, first test origin 60: training origins 10 .. 57 (t + 3 <= 60), 48 of them;
+    # val_fraction 0.25 keeps the last 12 (46 .. 57)
+    config = ForecastConfig(window=10, horizon=3, val_fraction=0.25, season=1, hidden_sizes=(3,), epochs=1, test_size=20,
+                            refit_every=None)
+    assert list(calibration_origins(60, config, 1)) == list(range(46, 58))
+    # season 52: seasonal naive at origin t forecasts p[t + 3 - 52], so t must be at least 49
+    assert list(calibration_origins(60, config, 52)) == list(range(49, 58))
+
+
+def test_calibration_forecasts_are_the_fit_s_forecasts_made_by_hand():
+    from scratchlstm.forecast.intervals import calibration_forecasts
+    from scratchlstm.forecast.protocol import fit_at_cutoff
+
+    prices = iid_around_a_level(200, seed=5)
+    config = ForecastConfig(window=8, horizon=2, hidden_sizes=(3,), epochs=3, test_size=40, refit_every=None, season=1,
+                            val_fraction=0.25)
+    fit = fit_at_cutoff(prices, 150, config)
+    origins = np.arange(120, 149)
+    r = np.diff(np.log(prices))  # r[s - 1] = log p[s] - log p[s - 1]
+    X = np.stack([r[t - 8 : t] / fit.scaler.scale for t in origins])[:, :, None].astype(fit.model.dtype)  # r[t-7 .. t]
+    by_hand = prices[origins] * np.exp(fit.scaler.scale * np.asarray(fit.model.predict(X)).sum(axis=1))
+    assert calibration_forecasts(fit, prices, origins, config) == pytest.approx(by_hand, rel=1e-6)
+    assert calibration_forecasts(fit, prices, origins[:0], config).shape == (0,)

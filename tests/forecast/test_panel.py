@@ -274,6 +274,43 @@ def test_a_series_that_keeps_the_global_model_gets_intervals_around_its_forecast
     assert checked >= 1
 
 
+def test_the_saved_model_of_each_series_is_the_one_evaluated_and_predict_reproduces_its_last_forecast(tmp_path):
+    from scratchlstm.checkpoint import load_models
+    from scratchlstm.forecast.predict import predict_next
+
+    panel = small_panel(4)
+    result = run_panel(panel, TINY, jobs=1, global_model=True, quiet=True)
+    paths = result.save(tmp_path)
+    rows = {r["series"]: r for r in result.summary()["series"]}
+    kinds = set()
+    for run in result.runs:
+        path = tmp_path / rows[run.name]["model_file"]
+        assert paths[rows[run.name]["model_file"]] == path
+        [saved], meta = load_models(path)
+        fit = run.final.fits[-1]
+        kept = run.choices[-1]["kept"]
+        kinds.add(kept)
+        weights = fit.model.named_params()
+        assert all(np.array_equal(saved.named_params()[k], weights[k]) for k in weights)
+        if kept == "global":  # the global model's weights, not the series' own fit's
+            own = run.result.fits[-1].model.named_params()
+            assert not all(np.array_equal(saved.named_params()[k], own[k]) for k in own)
+        assert meta["scaling"]["scale"] == fit.scaler.scale
+        # predict from the data up to the last test origin: the forecast the panel evaluated there
+        series = panel[run.name]
+        t = len(series.prices) - 1 - TINY.horizon
+        up_to = as_price_series(pd.Series(series.prices.to_numpy()[: t + 1], index=series.frame.index[: t + 1], name="close"))
+        prediction = predict_next(path, up_to)
+        assert prediction.forecast == pytest.approx(run.final.forecasts["model"][-1], rel=1e-6)
+    assert "global" in kinds
+
+
+def test_model_file_names_are_safe_and_distinct():
+    panel = {"a/b": ar_returns_series(0), "a_b": ar_returns_series(1), "A:B": ar_returns_series(2)}
+    result = run_panel(panel, replace(TINY, epochs=1), jobs=1, quiet=True)
+    assert result.model_files() == {"a/b": "a_b.npz", "a_b": "a_b-2.npz", "A:B": "A_B-3.npz"}
+
+
 # ----------------------------------------------------------------------------------------------
 # the command line
 
@@ -294,6 +331,11 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     assert summary["global_model"] is True
     predictions = pd.read_csv(out / "predictions.csv")
     assert sorted(predictions["unique_id"].unique()) == ["s0", "s1"] and len(predictions) == 40
+    single = tmp_path / "s0.csv"
+    small_panel(2, 120)["s0"].frame.to_csv(single)
+    run = _cli("predict", "--checkpoint", str(out / summary["series"][0]["model_file"]), "--csv", str(single))
+    assert run.returncode == 0, run.stderr
+    assert "forecast 1 step(s) ahead" in run.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("id,date,value\na,2001-01-01,1\n")
     run = _cli("panel", str(bad), "--out", str(out))
