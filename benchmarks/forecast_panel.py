@@ -19,7 +19,9 @@ with ``--global`` and of the peers; the LSTM's (with ``--global``) MAE over the 
 Diebold-Mariano p-value (two-sided); the same against the adjusted naive (the untrained LSTM's
 forecast: what the LSTM itself adds); the empirical coverage of the model's 80% and 95% conformal
 intervals on the test span; and which model each series kept. The best peer is picked after the
-fact on the test span, which favours it. Coverage pooled over the panel is the points covered over
+fact on the test span, which favours it; beside it, the peer a forecaster could have chosen before
+the test span (the lowest MAE on the calibration block, ``peer_choice``) and the mean of the three
+peers' forecasts, each with the LSTM's (``--global``) MAE over its own and a Diebold-Mariano p-value. Coverage pooled over the panel is the points covered over
 the points that had an interval, summed over the series.
 
 The 33 series were fixed, and 11 of them drawn and set aside (``random.Random(27).sample(names,
