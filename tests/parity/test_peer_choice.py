@@ -74,3 +74,35 @@ def test_pick_does_not_change_when_the_test_span_favours_another_peer(seasonal):
     errors_flat = peer_errors_before_test(flat, int(origins[0]), config, SEASON)
     assert all(np.array_equal(errors_flat[name], errors[name]) for name in errors)
     assert peer_picked_before_test(errors_flat) == chosen
+
+
+def test_a_forecast_picks_on_the_block_its_intervals_calibrate_on(seasonal):
+    """On a real ``run_forecast`` result: the first test origin is the one its test targets follow, the
+    peers' errors are on the calibration block that calibrates their intervals (same forecasts, so
+    the same log scores), and the benchmark's ratio to the chosen peer is the two MAEs' quotient."""
+    import pandas as pd
+
+    from benchmarks.forecast_panel import versus_chosen_peer
+    from benchmarks.peer_choice import first_test_origin
+    from scratchlstm.forecast import run_forecast
+    from scratchlstm.forecast.intervals import log_scores
+
+    prices, _, origins, errors = seasonal
+    series = pd.Series(prices, index=pd.date_range("2000-01-01", periods=len(prices), freq="MS"))
+    result = run_forecast(series, ForecastConfig(classical=True, epochs=2), quiet=True)
+    assert result.season == SEASON and first_test_origin(result) == origins[0]
+    first = first_test_origin(result)
+    h = result.config.horizon
+    cal = calibration_origins(first, result.config, SEASON)
+    for name, e in errors.items():
+        actual = prices[cal + h]
+        assert np.allclose(log_scores(e + actual, actual), result.intervals.forecasters[name].calibration_scores, rtol=1e-12)
+    rel = {k: m["rel_mae"] for k, m in result.metrics.items()}
+    rel["global"] = rel["model"]
+    row = versus_chosen_peer(result, result, rel)
+    chosen = peer_picked_before_test(errors)
+    mae = lambda f: np.mean(np.abs(f - result.actual))  # noqa: E731
+    assert row["chosen_peer"] == chosen and row["calibration_points"] == len(cal)
+    assert row["global_over_chosen"] == pytest.approx(mae(result.forecasts["model"]) / mae(result.forecasts[chosen]), rel=1e-12)
+    combination = np.mean([result.forecasts[p] for p in ("AutoETS", "AutoARIMA", "AutoTheta")], axis=0)
+    assert row["global_over_mean"] == pytest.approx(mae(result.forecasts["model"]) / mae(combination), rel=1e-12)
