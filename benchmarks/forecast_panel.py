@@ -19,7 +19,9 @@ with ``--global`` and of the peers; the LSTM's (with ``--global``) MAE over the 
 Diebold-Mariano p-value (two-sided); the same against the adjusted naive (the untrained LSTM's
 forecast: what the LSTM itself adds); the empirical coverage of the model's 80% and 95% conformal
 intervals on the test span; and which model each series kept. The best peer is picked after the
-fact on the test span, which favours it. Coverage pooled over the panel is the points covered over
+fact on the test span, which favours it; beside it, the peer a forecaster could have chosen before
+the test span (the lowest MAE on the calibration block, ``peer_choice``) and the mean of the three
+peers' forecasts, each with the LSTM's (``--global``) MAE over its own and a Diebold-Mariano p-value. Coverage pooled over the panel is the points covered over
 the points that had an interval, summed over the series.
 
 The 33 series were fixed, and 11 of them drawn and set aside (``random.Random(27).sample(names,
@@ -39,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.forecast_peers import RANDOM_WALKS, _as_series
+from benchmarks.peer_choice import first_test_origin, peer_combination, peer_errors_before_test, peer_picked_before_test
 from benchmarks.forecast_peers import load_series as load_peer_series
 from scratchlstm.data import PriceSeries
 from scratchlstm.forecast import ForecastConfig
@@ -128,8 +131,30 @@ def rows_of(panel: PanelResult) -> list[dict]:
             test = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[best] - final.actual, final.config.horizon)
             row.update(best_peer=best, lstm_over_best=rel["lstm"] / rel[best], global_over_best=rel["global"] / rel[best],
                        dm_best_p=test["p_value"])
+        row.update(versus_chosen_peer(own, final, rel))
         rows.append(row)
     return rows
+
+
+def versus_chosen_peer(own, final, rel: dict) -> dict:
+    """The peer chosen before the test span (``peer_choice``) and the peers' mean forecast, each
+    against the --global LSTM: MAE ratio and Diebold-Mariano p-value on the test span. Adds the
+    combination's MAE / naive to ``rel``."""
+    errors = peer_errors_before_test(own.prices, first_test_origin(own), own.config, own.season)
+    out = {"calibration_points": max((len(e) for e in errors.values()), default=0),
+           "calibration_mae": {name: float(np.mean(np.abs(e))) for name, e in errors.items()}}
+    h, model_error = final.config.horizon, final.forecasts["model"] - final.actual
+    naive_mae = final.metrics["naive"]["mae"]
+    chosen = peer_picked_before_test(errors)
+    if chosen is not None and chosen in final.forecasts:
+        test = diebold_mariano(model_error, final.forecasts[chosen] - final.actual, h)
+        out.update(chosen_peer=chosen, global_over_chosen=rel["global"] / rel[chosen], dm_chosen_p=test["p_value"])
+    combination = peer_combination(final.forecasts)
+    if combination is not None:
+        rel["peer_mean"] = float(np.mean(np.abs(combination - final.actual))) / naive_mae
+        test = diebold_mariano(model_error, combination - final.actual, h)
+        out.update(global_over_mean=rel["global"] / rel["peer_mean"], dm_mean_p=test["p_value"])
+    return out
 
 
 def _median(values) -> float:
@@ -164,10 +189,19 @@ def print_rows(rows: list[dict], title: str) -> dict:
         "global_model_kept": sum("G" in r["kept_by_fit"] for r in ok),
         "median_lstm_over_best_peer": _median([r.get("lstm_over_best", math.nan) for r in ok]),
         "median_global_over_best_peer": _median([r.get("global_over_best", math.nan) for r in ok]),
-        "median_rel_mae": {k: _median([r["rel_mae"].get(k, math.nan) for r in ok]) for k in ("lstm", "global", "seasonal_naive", *PEERS)},
+        "median_global_over_chosen_peer": _median([r.get("global_over_chosen", math.nan) for r in ok]),
+        "median_global_over_peer_mean": _median([r.get("global_over_mean", math.nan) for r in ok]),
+        "chosen_peer_is_best_peer": sum(r.get("chosen_peer") == r.get("best_peer") for r in ok if "chosen_peer" in r),
+        "with_chosen_peer": sum("chosen_peer" in r for r in ok),
+        "median_rel_mae": {k: _median([r["rel_mae"].get(k, math.nan) for r in ok])
+                           for k in ("lstm", "global", "seasonal_naive", *PEERS, "peer_mean")},
         "global_significantly_worse_than_naive": sum(r["dm_naive_p"] < 0.05 and r["vs_naive_mean_diff"] > 0 for r in ok),
         "global_significantly_worse_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] > 1 for r in ok),
         "global_significantly_better_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] < 1 for r in ok),
+        "global_significantly_worse_than_chosen_peer": sum(r.get("dm_chosen_p", 1) < 0.05 and r["global_over_chosen"] > 1 for r in ok),
+        "global_significantly_better_than_chosen_peer": sum(r.get("dm_chosen_p", 1) < 0.05 and r["global_over_chosen"] < 1 for r in ok),
+        "global_significantly_worse_than_peer_mean": sum(r.get("dm_mean_p", 1) < 0.05 and r["global_over_mean"] > 1 for r in ok),
+        "global_significantly_better_than_peer_mean": sum(r.get("dm_mean_p", 1) < 0.05 and r["global_over_mean"] < 1 for r in ok),
         "median_global_over_adjusted_naive": _median([r["global_over_adjusted"] for r in ok]),
         "vs_adjusted_naive": {word: sum(r["vs_adjusted"] == word for r in ok) for word in ("better", "same", "worse")},
         "adjusted_naive_is_model": sum(r["adjusted_is_model"] for r in ok),
@@ -177,6 +211,7 @@ def print_rows(rows: list[dict], title: str) -> dict:
           "comparison, two-sided; glob/adj: over the adjusted naive's ('=': the model is the adjusted naive); cov80, cov95: "
           "the share of the test points with an interval that the model's interval covered; kept: per fit, G the global "
           "model, S the series' own trained LSTM, s0 its untrained one")
+    print_chosen_rows(ok)
     print(f"trained LSTM kept on {summary['global_lstm_kept']} of {len(ok)} series with --global (the global model on "
           f"{summary['global_model_kept']}), on {summary['per_series_lstm_kept']} with per-series models alone")
     print(f"median LSTM MAE / best peer MAE: {summary['median_global_over_best_peer']:.3f} with --global, "
@@ -185,6 +220,13 @@ def print_rows(rows: list[dict], title: str) -> dict:
     print(f"--global LSTM vs best peer: significantly better on {summary['global_significantly_better_than_best_peer']}, "
           f"significantly worse on {summary['global_significantly_worse_than_best_peer']}; significantly worse than naive on "
           f"{summary['global_significantly_worse_than_naive']}")
+    print(f"median LSTM (--global) MAE / the peer chosen before the test span: {summary['median_global_over_chosen_peer']:.3f} "
+          f"(significantly better on {summary['global_significantly_better_than_chosen_peer']}, significantly worse on "
+          f"{summary['global_significantly_worse_than_chosen_peer']}; the chosen peer was the test span's best on "
+          f"{summary['chosen_peer_is_best_peer']} of {summary['with_chosen_peer']})")
+    print(f"median LSTM (--global) MAE / the peers' mean forecast: {summary['median_global_over_peer_mean']:.3f} "
+          f"(significantly better on {summary['global_significantly_better_than_peer_mean']}, significantly worse on "
+          f"{summary['global_significantly_worse_than_peer_mean']})")
     c = summary["vs_adjusted_naive"]
     print(f"--global LSTM vs the adjusted naive (the LSTM's own contribution): significantly better on {c['better']}, no "
           f"significant difference on {c['same']} (the model is the adjusted naive on {summary['adjusted_naive_is_model']}), "
@@ -194,6 +236,33 @@ def print_rows(rows: list[dict], title: str) -> dict:
             f"{name} {c['covered']}/{c['points']} = {c['coverage']:.1%} (95% Wilson {c['coverage_interval_95'][0]:.1%}-"
             f"{c['coverage_interval_95'][1]:.1%}, points taken as independent)" for name, c in by_name.items()))
     return summary
+
+
+SHORT = {"AutoETS": "ETS", "AutoARIMA": "ARIMA", "AutoTheta": "Theta"}
+
+
+def print_chosen_rows(rows: list[dict]) -> None:
+    """Per series: the peers' MAE on the calibration block, the peer it chose, the oracle's pick, and
+    the --global LSTM against the chosen peer and against the peers' mean forecast."""
+    head = (f"{'series':<26} {'cal':>4} {'ETS cal':>9} {'ARIMA cal':>9} {'Theta cal':>9} {'chosen':>6} {'best':>6} "
+            f"{'glob/chosen':>11} {'DM p':>7} {'mean':>6} {'glob/mean':>9} {'DM p':>7}")
+    print("\nthe peer chosen before the test span (lowest MAE on the calibration block) and the peers' mean forecast")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        cal = r["calibration_mae"]
+        cal_cells = " ".join(f"{cal[p]:>9.4g}" if p in cal else f"{'-':>9}" for p in PEERS)
+        chosen = SHORT.get(r.get("chosen_peer"), "-")
+        best = SHORT.get(r.get("best_peer"), "-")
+        mean = r["rel_mae"].get("peer_mean", math.nan)
+        print(f"{r['series']:<26} {r['calibration_points']:>4} {cal_cells} {chosen:>6} {best:>6} "
+              f"{r.get('global_over_chosen', math.nan):>11.3f} {r.get('dm_chosen_p', math.nan):>7.3g} {mean:>6.3f} "
+              f"{r.get('global_over_mean', math.nan):>9.3f} {r.get('dm_mean_p', math.nan):>7.3g}")
+    print("columns: cal: the calibration block's points (the first fit's validation origins, all targets at or before the "
+          "first test origin); ETS/ARIMA/Theta cal: each peer's MAE there (price units); chosen: the lowest of them; best: "
+          "the best peer on the test span (picked after the fact); glob/chosen: the --global LSTM's MAE over the chosen "
+          "peer's on the test span, DM p that comparison; mean: the peers' mean forecast's MAE / naive; glob/mean: the "
+          "--global LSTM's MAE over it, DM p that comparison")
 
 
 def adjusted_cells(r: dict) -> str:
