@@ -356,3 +356,39 @@ def test_every_notebook_is_a_page_of_the_site_with_its_code(site):
                 name = first[0].split("=")[0].strip()
                 assert name in text, f"{page} lacks the code cell that starts {first[0]!r}"
         assert f"jupyter lab notebooks/{path.name}" in text, f"{page} does not say how to run it"
+
+
+def test_every_notebook_page_shows_the_outputs_of_a_run_of_the_notebook_as_committed(site):
+    """The site runs each notebook when it is built: its figures and printed text are on its page, and
+    each exercise's check says what a learner who has not written it yet sees."""
+    import json
+
+    from tests.docs.test_notebooks import FIGURES
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        page = (site / f"notebook-{path.stem}.html").read_text(encoding="utf-8")
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        images = page.count('<img alt="output" src="data:image/png;base64,')
+        assert images >= FIGURES.get(path.name[:2], 0), f"{path.name}: {images} figures on its page"
+        printing = sum("print(" in "".join(c["source"]) for c in cells)
+        assert page.count('<pre class="notebook-output">') >= printing, f"{path.name}: cells that print show no output"
+        for cell in cells:
+            for tag in cell.get("metadata", {}).get("tags", []):
+                if tag.startswith("check:"):
+                    name = tag.split(":", 1)[1]
+                    assert f"FAIL: {name} is not written yet" in page, f"{path.name}: the check of {name} shows no output"
+
+
+def test_a_notebook_that_raises_stops_the_build_and_is_named(tmp_path):
+    pytest.importorskip("nbclient", reason="pip install -e '.[docs]' installs nbclient")
+    import nbformat
+    from mkdocs.exceptions import PluginError
+
+    spec = importlib.util.spec_from_file_location("notebooks_hook", ROOT / "docs" / "hooks" / "notebooks.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    broken = tmp_path / "09-broken.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ok')"),
+                                                   nbformat.v4.new_code_cell("1 / 0")]), broken)
+    with pytest.raises(PluginError, match=r"notebooks/09-broken\.ipynb raised(.|\n)*ZeroDivisionError"):
+        hook.execute_all([broken])
