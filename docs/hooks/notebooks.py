@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
+import importlib.util
 import logging
 import os
 import re
@@ -98,12 +99,10 @@ async def _execute(path: Path, slots: asyncio.Semaphore):
 
 def execute_all(paths: list[Path]) -> list:
     """Every notebook in ``paths`` run as committed, as many at once as there are CPU cores."""
-    try:
-        import ipykernel  # noqa: F401  (the kernel the notebooks run in)
-        import nbclient  # noqa: F401
-    except ImportError as missing:
-        raise PluginError(f"the site runs the notebooks to show their outputs and needs {missing.name}: "
-                          "pip install -e '.[docs]'") from None
+    missing = [name for name in ("nbclient", "nbformat", "ipykernel") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise PluginError(f"the site runs the notebooks to show their outputs and needs {', '.join(missing)}: "
+                          "pip install -e '.[docs]'")
 
     async def run_all():
         slots = asyncio.Semaphore(os.cpu_count() or 1)

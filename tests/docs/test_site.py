@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,17 +15,6 @@ ROOT = Path(__file__).parents[2]
 MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html", "notebook-01-cell-by-hand.html"]
 TEX_COMMANDS = [r"\bar", r"\mathrel", r"\odot", r"\texttt", r"\operatorname", r"\prod", r"\lVert", r"\sigma", r"\tanh"]
 REST_ROLES = re.compile(r":(func|class|mod|meth|data|attr):")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    pytest.importorskip("mkdocs", reason="pip install -e '.[docs]' installs mkdocs")
-    pytest.importorskip("latex2mathml", reason="pip install -e '.[docs]' installs latex2mathml")
-    out = tmp_path_factory.mktemp("site")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
 
 
 class _Page(HTMLParser):

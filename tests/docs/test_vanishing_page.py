@@ -8,7 +8,6 @@ import re
 import shlex
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[2]
