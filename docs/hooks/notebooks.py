@@ -32,6 +32,7 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 TIMEOUT = 300  # seconds a cell may run before the build stops
+WIDGET = "application/vnd.jupyter.widget-view+json"
 log = logging.getLogger("mkdocs.hooks.notebooks")
 
 
@@ -44,14 +45,21 @@ def _pre(text: str) -> str:
     return f'<pre class="notebook-output"><code>{html.escape(text.rstrip(chr(10)))}</code></pre>'
 
 
+def as_terminal(text: str) -> str:
+    """Printed text as a terminal shows it: a line rewritten with carriage returns (a progress line) as it ended."""
+    return "\n".join(([part for part in line.split("\r") if part] or [""])[-1] for line in text.split("\n"))
+
+
 def _outputs(cell: dict) -> list[str]:
     """A code cell's outputs as HTML blocks: printed text, figures, and tables as the notebook shows them
     (a DataFrame as its HTML table, whose columns do not wrap as its text does)."""
     parts = []
     for out in cell.get("outputs", []):
         data = out.get("data", {})
+        if WIDGET in data:
+            continue  # a live widget (the progress bar); its text is its state when it was made ("0%"), not what it showed
         if out.get("output_type") == "stream":
-            parts.append(_pre(_text(out["text"])))
+            parts.append(_pre(as_terminal(_text(out["text"]))))
         elif "image/png" in data:
             png = _text(data["image/png"]).replace("\n", "")
             base64.b64decode(png, validate=True)  # a broken image stops the build here, not in the reader's browser

@@ -358,6 +358,7 @@ def test_every_notebook_page_shows_the_outputs_of_a_run_of_the_notebook_as_commi
         cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
         images = page.count('<img alt="output" src="data:image/png;base64,')
         assert images >= FIGURES.get(path.name[:2], 0), f"{path.name}: {images} figures on its page"
+        assert "it/s]" not in page and "epoch/s]" not in page, f"{path.name}: a progress bar's first state is on its page"
         printing = sum("print(" in "".join(c["source"]) for c in cells)
         assert page.count('<pre class="notebook-output">') >= printing, f"{path.name}: cells that print show no output"
         for cell in cells:
@@ -380,3 +381,31 @@ def test_a_notebook_that_raises_stops_the_build_and_is_named(tmp_path):
                                                    nbformat.v4.new_code_cell("1 / 0")]), broken)
     with pytest.raises(PluginError, match=r"notebooks/09-broken\.ipynb raised(.|\n)*ZeroDivisionError"):
         hook.execute_all([broken])
+
+
+def _snippet_hook():
+    spec = importlib.util.spec_from_file_location("snippet_outputs", ROOT / "docs" / "hooks" / "snippet_outputs.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
+
+
+def test_pages_show_what_their_snippets_printed_when_the_site_was_built(site):
+    hook = _snippet_hook()
+    for name in sorted(hook.PAGES):
+        markdown = (ROOT / "docs" / name).read_text(encoding="utf-8")
+        printing = sum("print(" in m["code"] for m in hook.SNIPPET.finditer(markdown))
+        shown = (site / name.replace(".md", ".html")).read_text(encoding="utf-8").count('<pre class="snippet-output">')
+        assert shown == printing, f"{name}: {printing} snippets print, {shown} outputs shown"
+    exploding = (site / "exploding.html").read_text(encoding="utf-8")
+    assert "clipped by norm: steps whose norm was above the limit of 1 (and so were scaled): " in exploding
+
+
+def test_a_snippet_that_raises_stops_the_build_and_is_named():
+    from mkdocs.exceptions import PluginError
+
+    hook = _snippet_hook()
+    markdown = "```python\nprint('one')\n```\n\ntext\n\n```python\nassert 1 + 1 == 3\n```\n"
+    assert hook.with_outputs(markdown, ["one", ""]).count('<pre class="snippet-output"><code>one</code></pre>') == 1
+    with pytest.raises(PluginError, match=r"docs/page\.md, snippet 2, raised"):
+        hook.run_snippets("page.md", markdown)
