@@ -121,18 +121,24 @@ def execute_all(paths: list[Path]) -> list:
 
 def notebook_markdown(path: Path, nb) -> str:
     """One notebook as a Markdown page: cells in order, each code cell with the outputs of ``nb``, the
-    notebook as it was run."""
-    cells = nb["cells"]
-    parts = [f"*This page is `notebooks/{path.name}`, run as committed when the site was built: the outputs are "
-             "what the code printed and drew then, and an exercise's check says it is not written yet. "
-             f"To run it yourself: `pip install -e '.[notebooks]' jupyterlab`, then `jupyter lab notebooks/{path.name}`.*"]
-    for cell in cells:
+    notebook as it was run; under its title, a note that says so and how to run it."""
+    exercises = any(tag.startswith("exercise:") for cell in nb["cells"] for tag in cell.get("metadata", {}).get("tags", []))
+    note = (f"*This page is `notebooks/{path.name}`, run as committed when the site was built: the outputs are "
+            "what the code printed and drew then" + (", and each exercise's check says it is not written yet" if exercises else "") +
+            f". To run it yourself: `pip install -e '.[notebooks]' jupyterlab`, then `jupyter lab notebooks/{path.name}`.*")
+    parts = []
+    for cell in nb["cells"]:
         source = _text(cell["source"]).rstrip()
         if cell["cell_type"] == "markdown":
             parts.append(_site_markdown(source))
         elif cell["cell_type"] == "code" and source:
             parts.append("```python\n" + source + "\n```")
             parts.extend(_outputs(cell))
+    title = re.match(r"# [^\n]*\n?", parts[0]) if parts else None  # the note goes under the title, so the title names the page
+    if title:
+        parts[0:1] = [title[0].rstrip("\n"), note] + ([parts[0][title.end():]] if parts[0][title.end():].strip() else [])
+    else:
+        parts.insert(0, note)
     return "\n\n".join(parts) + "\n"
 
 
