@@ -113,7 +113,8 @@ def execute_all(paths: list[Path]) -> list:
                           "pip install -e '.[docs]'")
 
     async def run_all():
-        slots = asyncio.Semaphore(os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        slots = asyncio.Semaphore(cores)  # the cores this process may use, not the machine's
         return await asyncio.gather(*(_execute(path, slots) for path in paths))
 
     return asyncio.run(run_all())
