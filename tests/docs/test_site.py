@@ -286,18 +286,6 @@ def test_search_finds_pages_from_disk(site):
     assert any("lstm.html" in href for href in results), f"searching 'forget' from disk found {results}\n{log[-2000:]}"
 
 
-def test_no_page_logs_a_script_error_from_disk(site):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no headless Chromium (apt-get install chromium) to read the console")
-    errors = []
-    for path in sorted(site.glob("*.html")):
-        _, log = _headless(browser, path.as_uri())
-        errors += [f"{path.name}: {line.split('] ', 1)[-1][:200]}" for line in log.splitlines()
-                   if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
-    assert not errors, "\n".join(errors)
-
-
 def _chromium() -> str | None:
     import shutil
 
@@ -308,24 +296,51 @@ _PROBE = ('<script>window.addEventListener("load", () => document.body.setAttrib
           'document.documentElement.scrollWidth + " " + document.documentElement.clientWidth));</script></body>')
 
 
-@pytest.mark.parametrize("width", [800, 1280])
-def test_no_page_scrolls_sideways(site, width, tmp_path):
-    """Each built page in headless Chromium at ``width`` px: the document is no wider than the window."""
+WIDTHS = (800, 1280)
+
+
+@pytest.fixture(scope="module")
+def browsed(site) -> dict[tuple[int, str], tuple[str, str]]:
+    """Every built page opened from disk in headless Chromium at each of ``WIDTHS``, once: by (width, page),
+    the DOM after its scripts ran (``data-scroll`` on the body holds the document's and the window's
+    widths) and the browser's log, console messages included. Two browsers at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     browser = _chromium()
     if browser is None:
-        pytest.skip("no headless Chromium (apt-get install chromium) to measure the pages")
-    wide = []
-    for path in sorted(site.glob("*.html")):
-        probe = path.with_name(f"_probe_{width}_{path.name}")
+        pytest.skip("no headless Chromium (apt-get install chromium) to open the pages")
+
+    def open_page(width: int, path: Path) -> tuple[str, str]:
+        probe = path.with_name(f"_probe_{width}_{path.name}")  # beside the page, so its relative links resolve
         probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _PROBE), encoding="utf-8")
-        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
-                              "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
-                             capture_output=True, text=True, timeout=120).stdout
-        probe.unlink()
+        try:
+            return _headless(browser, probe.as_uri(), width)
+        finally:
+            probe.unlink()
+
+    pages = [(width, path) for width in WIDTHS for path in sorted(site.glob("*.html"))]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: open_page(*job), pages))
+    return {(width, path.name): result for (width, path), result in zip(pages, results)}
+
+
+def test_no_page_logs_a_script_error_from_disk(browsed):
+    errors = [f"{name} at {width} px: {line.split('] ', 1)[-1][:200]}" for (width, name), (_, log) in browsed.items()
+              for line in log.splitlines() if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_page_scrolls_sideways(browsed, width):
+    """Each built page in headless Chromium at ``width`` px: the document is no wider than the window."""
+    wide = []
+    for (at, name), (dom, _) in sorted(browsed.items()):
+        if at != width:
+            continue
         m = re.search(r'data-scroll="(\d+) (\d+)"', dom)
-        assert m, f"{path.name}: the page did not load in Chromium"
+        assert m, f"{name}: the page did not load in Chromium"
         if int(m[1]) > int(m[2]):
-            wide.append(f"{path.name} ({m[1]} px in {m[2]})")
+            wide.append(f"{name} ({m[1]} px in {m[2]})")
     assert not wide, f"at {width} px these pages scroll sideways: {wide}"
 
 
