@@ -9,7 +9,7 @@ The notebooks are committed without outputs; the outputs on the pages come from 
 notebook, as committed (the exercises not filled in, so their checks say so), in a fresh kernel
 while the site is built: they are never older than the code, and nothing stored has to be checked
 against a rerun. A notebook that raises stops the build. This adds the notebooks' run time to the
-build (about half a minute on 2 cores, several notebooks at once) and needs nbclient and ipykernel,
+build (21 to 29 s on 2 cores at a load average of 2, two notebooks at once) and needs nbclient and ipykernel,
 which the docs extra installs.
 """
 
