@@ -3,7 +3,7 @@
     python examples/gate_study.py [--out examples-out]
 
 1. gates.png: an LSTM of 8 units trained on the adding problem (T = 40, 600 minibatches of 32,
-   seed 1: about 2 seconds). Each step carries a value and a marker; the target is the sum of the
+   seed 1: a second or two). Each step carries a value and a marker; the target is the sum of the
    two marked values. On one sequence the input gate i, the candidate g and the output gate o light
    up at the two marked steps, the forget gate f dips there, and the cell state c of one unit settles
    at a level set by the first marked value and keeps it until the second mark.

@@ -8,14 +8,17 @@ The numbers the pages state next to these figures are checked against a rerun by
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import io
+import logging
 from pathlib import Path
 
 from mkdocs.structure.files import File
 
 ROOT = Path(__file__).parents[2]
 FLOW_LENGTH = 60  # the longest length of the vanishing page's run
+log = logging.getLogger("mkdocs.hooks.figures")
 
 
 def _cell_diagram():
@@ -59,7 +62,11 @@ def on_files(files, config):
     import matplotlib.pyplot as plt
 
     for path, draw in FIGURES.items():
-        figure = draw()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):  # what the gate study prints goes to the build's log (mkdocs build -v)
+            figure = draw()
+        for line in printed.getvalue().splitlines():
+            log.debug(f"{path}: {line}")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         plt.close(figure)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,17 +15,6 @@ ROOT = Path(__file__).parents[2]
 MATH_PAGES = ["lstm.html", "rnn-gru.html", "forecasting.html", "vanishing.html", "notebook-01-cell-by-hand.html"]
 TEX_COMMANDS = [r"\bar", r"\mathrel", r"\odot", r"\texttt", r"\operatorname", r"\prod", r"\lVert", r"\sigma", r"\tanh"]
 REST_ROLES = re.compile(r":(func|class|mod|meth|data|attr):")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    pytest.importorskip("mkdocs", reason="pip install -e '.[docs]' installs mkdocs")
-    pytest.importorskip("latex2mathml", reason="pip install -e '.[docs]' installs latex2mathml")
-    out = tmp_path_factory.mktemp("site")
-    proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
 
 
 class _Page(HTMLParser):
@@ -298,18 +286,6 @@ def test_search_finds_pages_from_disk(site):
     assert any("lstm.html" in href for href in results), f"searching 'forget' from disk found {results}\n{log[-2000:]}"
 
 
-def test_no_page_logs_a_script_error_from_disk(site):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no headless Chromium (apt-get install chromium) to read the console")
-    errors = []
-    for path in sorted(site.glob("*.html")):
-        _, log = _headless(browser, path.as_uri())
-        errors += [f"{path.name}: {line.split('] ', 1)[-1][:200]}" for line in log.splitlines()
-                   if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
-    assert not errors, "\n".join(errors)
-
-
 def _chromium() -> str | None:
     import shutil
 
@@ -320,24 +296,51 @@ _PROBE = ('<script>window.addEventListener("load", () => document.body.setAttrib
           'document.documentElement.scrollWidth + " " + document.documentElement.clientWidth));</script></body>')
 
 
-@pytest.mark.parametrize("width", [800, 1280])
-def test_no_page_scrolls_sideways(site, width, tmp_path):
-    """Each built page in headless Chromium at ``width`` px: the document is no wider than the window."""
+WIDTHS = (800, 1280)
+
+
+@pytest.fixture(scope="module")
+def browsed(site) -> dict[tuple[int, str], tuple[str, str]]:
+    """Every built page opened from disk in headless Chromium at each of ``WIDTHS``, once: by (width, page),
+    the DOM after its scripts ran (``data-scroll`` on the body holds the document's and the window's
+    widths) and the browser's log, console messages included. Two browsers at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     browser = _chromium()
     if browser is None:
-        pytest.skip("no headless Chromium (apt-get install chromium) to measure the pages")
-    wide = []
-    for path in sorted(site.glob("*.html")):
-        probe = path.with_name(f"_probe_{width}_{path.name}")
+        pytest.skip("no headless Chromium (apt-get install chromium) to open the pages")
+
+    def open_page(width: int, path: Path) -> tuple[str, str]:
+        probe = path.with_name(f"_probe_{width}_{path.name}")  # beside the page, so its relative links resolve
         probe.write_text(path.read_text(encoding="utf-8").replace("</body>", _PROBE), encoding="utf-8")
-        dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--window-size={width},1000",
-                              "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
-                             capture_output=True, text=True, timeout=120).stdout
-        probe.unlink()
+        try:
+            return _headless(browser, probe.as_uri(), width)
+        finally:
+            probe.unlink()
+
+    pages = [(width, path) for width in WIDTHS for path in sorted(site.glob("*.html"))]
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda job: open_page(*job), pages))
+    return {(width, path.name): result for (width, path), result in zip(pages, results)}
+
+
+def test_no_page_logs_a_script_error_from_disk(browsed):
+    errors = [f"{name} at {width} px: {line.split('] ', 1)[-1][:200]}" for (width, name), (_, log) in browsed.items()
+              for line in log.splitlines() if ":CONSOLE" in line and re.search(r"Uncaught|Error", line)]
+    assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_page_scrolls_sideways(browsed, width):
+    """Each built page in headless Chromium at ``width`` px: the document is no wider than the window."""
+    wide = []
+    for (at, name), (dom, _) in sorted(browsed.items()):
+        if at != width:
+            continue
         m = re.search(r'data-scroll="(\d+) (\d+)"', dom)
-        assert m, f"{path.name}: the page did not load in Chromium"
+        assert m, f"{name}: the page did not load in Chromium"
         if int(m[1]) > int(m[2]):
-            wide.append(f"{path.name} ({m[1]} px in {m[2]})")
+            wide.append(f"{name} ({m[1]} px in {m[2]})")
     assert not wide, f"at {width} px these pages scroll sideways: {wide}"
 
 
@@ -356,3 +359,68 @@ def test_every_notebook_is_a_page_of_the_site_with_its_code(site):
                 name = first[0].split("=")[0].strip()
                 assert name in text, f"{page} lacks the code cell that starts {first[0]!r}"
         assert f"jupyter lab notebooks/{path.name}" in text, f"{page} does not say how to run it"
+
+
+def test_every_notebook_page_shows_the_outputs_of_a_run_of_the_notebook_as_committed(site):
+    """The site runs each notebook when it is built: its figures and printed text are on its page, and
+    each exercise's check says what a learner who has not written it yet sees."""
+    import json
+
+    from tests.docs.test_notebooks import FIGURES
+
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb")):
+        page = (site / f"notebook-{path.stem}.html").read_text(encoding="utf-8")
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        images = page.count('<img alt="output" src="data:image/png;base64,')
+        assert images >= FIGURES.get(path.name[:2], 0), f"{path.name}: {images} figures on its page"
+        assert "it/s]" not in page and "epoch/s]" not in page, f"{path.name}: a progress bar's first state is on its page"
+        printing = sum("print(" in "".join(c["source"]) for c in cells)
+        assert page.count('<pre class="notebook-output">') >= printing, f"{path.name}: cells that print show no output"
+        for cell in cells:
+            for tag in cell.get("metadata", {}).get("tags", []):
+                if tag.startswith("check:"):
+                    name = tag.split(":", 1)[1]
+                    assert f"FAIL: {name} is not written yet" in page, f"{path.name}: the check of {name} shows no output"
+
+
+def test_a_notebook_that_raises_stops_the_build_and_is_named(tmp_path):
+    pytest.importorskip("nbclient", reason="pip install -e '.[docs]' installs nbclient")
+    import nbformat
+    from mkdocs.exceptions import PluginError
+
+    spec = importlib.util.spec_from_file_location("notebooks_hook", ROOT / "docs" / "hooks" / "notebooks.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    broken = tmp_path / "09-broken.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ok')"),
+                                                   nbformat.v4.new_code_cell("1 / 0")]), broken)
+    with pytest.raises(PluginError, match=r"notebooks/09-broken\.ipynb raised(.|\n)*ZeroDivisionError"):
+        hook.execute_all([broken])
+
+
+def _snippet_hook():
+    spec = importlib.util.spec_from_file_location("snippet_outputs", ROOT / "docs" / "hooks" / "snippet_outputs.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    return hook
+
+
+def test_pages_show_what_their_snippets_printed_when_the_site_was_built(site):
+    hook = _snippet_hook()
+    for name in sorted(hook.PAGES):
+        markdown = (ROOT / "docs" / name).read_text(encoding="utf-8")
+        printing = sum("print(" in m["code"] for m in hook.SNIPPET.finditer(markdown))
+        shown = (site / name.replace(".md", ".html")).read_text(encoding="utf-8").count('<pre class="snippet-output">')
+        assert shown == printing, f"{name}: {printing} snippets print, {shown} outputs shown"
+    exploding = (site / "exploding.html").read_text(encoding="utf-8")
+    assert "clipped by norm: steps whose norm was above the limit of 1 (and so were scaled): " in exploding
+
+
+def test_a_snippet_that_raises_stops_the_build_and_is_named():
+    from mkdocs.exceptions import PluginError
+
+    hook = _snippet_hook()
+    markdown = "```python\nprint('one')\n```\n\ntext\n\n```python\nassert 1 + 1 == 3\n```\n"
+    assert hook.with_outputs(markdown, ["one", ""]).count('<pre class="snippet-output"><code>one</code></pre>') == 1
+    with pytest.raises(PluginError, match=r"docs/page\.md, snippet 2, raised"):
+        hook.run_snippets("page.md", markdown)

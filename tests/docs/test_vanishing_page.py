@@ -8,7 +8,6 @@ import re
 import shlex
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).parents[2]
@@ -32,6 +31,18 @@ def test_the_seed_table_is_what_the_shown_command_prints(capsys):
     printed = capsys.readouterr().out
     table = printed[printed.index("| cell |"):].strip()
     assert table == _page_table(), f"docs/vanishing.md's seed table is not what the run prints:\n{table}"
+
+
+def test_what_the_page_says_holds_across_the_seeds_is_in_its_table():
+    """The table is the run's (the test above); the sentence under it must follow from the table."""
+    rows = {line.split("|")[1].strip(): line for line in _page_table().splitlines()[2:]}
+    args = dict(zip(_page_command()[::2], _page_command()[1::2]))
+    seeds, lengths = len(args["--seeds"].split(",")), len(args["--lengths"].split(","))
+    text = " ".join(PAGE.split())
+    assert "the RNN does not learn the task with this budget even at T = 10" in text
+    assert rows["RNN"].count(f"0 of {seeds}") == lengths
+    assert "the gate cells carry the first value over every length tried" in text
+    assert rows["GRU"].count(f"{seeds} of {seeds}") == rows["LSTM"].count(f"{seeds} of {seeds}") == lengths
 
 
 def test_the_page_describes_the_run_it_shows():

@@ -1,0 +1,56 @@
+"""Sentences of the docs that state a count or a conclusion, checked against what the code does now."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).parents[2]
+NUMBERS = {8: "eight", 12: "twelve"}
+
+
+def _text(path: str) -> str:
+    return " ".join((ROOT / path).read_text(encoding="utf-8").split())  # one line: sentences wrap anywhere
+
+
+def test_the_count_of_planted_bugs_is_the_test_suites():
+    from tests.core.test_planted_bugs import PLANTED
+
+    assert f"plants {len(PLANTED)} single-line bugs" in _text("docs/lstm.md")
+
+
+def test_the_counts_of_notebooks_and_exercises_are_the_courses():
+    from tests.docs.test_notebooks import CHECKERS, NOTEBOOKS
+
+    for page in ("README.md", "docs/index.md", "notebooks/README.md"):
+        assert f"{NUMBERS[len(NOTEBOOKS)]} notebooks" in _text(page), page
+    assert f"hold {NUMBERS[len(CHECKERS)]} exercises" in _text("docs/tutorial.md")
+
+
+def test_the_edit_the_lstm_page_suggests_fails_as_the_page_says(monkeypatch):
+    """docs/lstm.md: with ``do = dh * tc * 1.01`` the report says FAIL for every array (on the one-step
+    path for every one but c0) and every "by gate block" line marks block o as the largest."""
+    from scratchlstm import init_lstm_params, lstm_gradcheck
+    from scratchlstm.nn import lstm as lstm_module
+    from tests.helpers import edited_function
+
+    page = _text("docs/lstm.md")
+    assert "`do = dh * tc` becomes `do = dh * tc * 1.01`" in page
+    assert "FAIL for every array (on the one-step path, for every one but `c0`" in page
+    monkeypatch.setattr(lstm_module, "_gates_backward",
+                        edited_function(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
+    params = init_lstm_params(3, 4, dtype="float64", seed=0, forget_bias=1.0)  # the page's snippet
+    x = np.random.default_rng(0).standard_normal((5, 2, 3))
+    report = lstm_gradcheck(params, x)
+    assert not report.passed
+    for path in report.paths:
+        checks = [c for c in report.checks if c.path == path]
+        failed = {c.name for c in report.failed() if c.path == path}
+        expected = {c.name for c in checks} - ({"c0"} if path.startswith("one step") else set())
+        assert failed == expected, (path, failed)
+        for c in checks:
+            if c.blocks:
+                assert max(c.blocks, key=c.blocks.get) == "o", (path, c.name, c.blocks)
+    assert re.search(r"o [\d.e+-]+ <-- FAIL <-- largest", str(report))
