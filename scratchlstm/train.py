@@ -33,6 +33,7 @@ from .checkpoint import TrainingState, load_training_state, save_training_state
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .losses import LOSSES, get_loss
+from .nn.kernels.threads import blas_threads_for
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
 from .nn.shapes import ENGINES, check_one_dtype
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
@@ -126,8 +127,11 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
     saved = _snapshot(state, model, optimizer, rng, history)
     bar = progress_bar(config.epochs, "training", unit="epoch", initial=state.epoch, quiet=config.quiet)
     # a diverging run overflows before its loss turns inf or NaN; the loop checks every step itself
-    # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here.
+    # BLAS on one thread when a step's products are small (the rule of nn/kernels/threads.py): the
+    # LSTM kernel sets it per call, but the GRU's and the RNN's reference code has no kernel, and on
+    # 2 busy cores a second BLAS thread that only waits made the forecaster's GRU 1.3x to 6x slower
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), blas_threads_for(_step_work(model, config)):
         try:
             for epoch in range(state.epoch, config.epochs):
                 optimizer.lr = _epoch_lr(config, epoch)
@@ -163,6 +167,13 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
     final.finished = True
     save(final)
     return history
+
+
+def _step_work(model: Model, config: TrainConfig) -> int:
+    """Multiply-adds of the largest recurrent product of one step, ``4H x (H + D + 1) x B``, counting four gate
+    blocks for every cell (an upper bound for the GRU's three and the RNN's one)."""
+    sizes = (model.config.input_size, *model.config.hidden_sizes)
+    return max(4 * H * (H + D + 1) * config.batch_size for D, H in zip(sizes, sizes[1:]))
 
 
 def _keep_if_best(state: TrainingState, history: History, model: Model, epoch: int, current: float) -> None:

@@ -222,3 +222,21 @@ def test_the_command_line_selects_the_gru_variant(value, variants, capsys):
     out = capsys.readouterr().out
     assert sorted({v for v in ("True", "False") if f"reset_after={v}" in out}) == sorted(variants)
     assert main(["gradcheck", "--cell", "lstm", "--reset-after", "false"]) == 2
+
+
+def test_a_correct_backward_stays_five_times_under_the_threshold():
+    # docs/lstm.md states this margin: the three cells, both engines, 4 seeds, B = 1, 2 and 4 (72 checks)
+    import scratchlstm as sl
+    from scratchlstm.gradcheck import cell_gradcheck
+
+    inits = {"lstm": sl.init_lstm_params, "gru": sl.init_gru_params, "rnn": sl.init_rnn_params}
+    errors = []
+    for cell, make in inits.items():
+        for engine in ("reference", "fast"):
+            for seed in range(4):
+                for B in (1, 2, 4):
+                    x = np.random.default_rng(seed).normal(size=(5, B, 3))
+                    report = cell_gradcheck(cell, make(3, 4, dtype="float64", seed=seed), x, engine=engine, seed=seed)
+                    errors.append(report.max_rel_error)
+    assert report.threshold == 1e-7 and len(errors) == 72
+    assert max(errors) < 2e-8

@@ -6,6 +6,8 @@ import threadpoolctl
 
 import scratchlstm as sl
 from scratchlstm.nn.kernels import numpy_lstm, threads
+from scratchlstm.nn.model import Model, ModelConfig
+from scratchlstm.train import TrainConfig, train
 
 from tests.helpers import random_lstm_host
 
@@ -47,4 +49,19 @@ def test_kernel_calls_are_held_to_one_thread_when_small(monkeypatch):
     sl.lstm_forward(params, x, engine="fast", need_cache=False)
     assert seen == [[1] * len(before)] * 2
     sl.lstm_backward(cache, np.ones((5, 4, 8)))
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("hidden, one_thread", [(8, True), (600, False)])
+def test_training_holds_blas_to_one_thread_when_the_steps_are_small(hidden, one_thread):
+    # the GRU has no kernel: the trainer itself applies the rule, for the whole run, and gives the setting back
+    before = _blas_threads()
+    if not before:
+        pytest.skip("NumPy reports no BLAS library to threadpoolctl")
+    model = Model.create(ModelConfig(cell="gru", input_size=1, hidden_sizes=(hidden,)), seed=0, dtype="float64")
+    X = np.random.default_rng(0).normal(size=(4, 3, 1))
+    seen = []
+    train(model, X, X[:, -1, :], config=TrainConfig(epochs=2, batch_size=4, quiet=True),
+             on_epoch_end=lambda epoch, history: seen.append(_blas_threads()))
+    assert seen == [[1] * len(before) if one_thread else before] * 2
     assert _blas_threads() == before

@@ -14,6 +14,9 @@ So the kernel's calls run with BLAS held to one thread when one step's product,
 setting above it (where a product is large enough for the split to pay on an idle machine). The
 limit is set and restored around each call with ``threadpoolctl`` (about 10 microseconds). It is
 process-wide while a call runs: two Python threads running kernels at once share it.
+
+``train`` applies the same rule around its whole run (``train._step_work``), for the cells that have
+no kernel (the GRU's and the RNN's reference code) and for the rest of each step.
 """
 
 from __future__ import annotations
