@@ -121,6 +121,25 @@ def _groups(parser: argparse.ArgumentParser, keys) -> dict:
     return {key: parser.add_argument_group(GROUP_TITLES[key]) for key in keys}
 
 
+class _PriceFile(argparse.Action):
+    """``--csv FILE`` or the file alone (``scratchlstm forecast prices.csv``), as ``panel`` takes its path:
+    both set ``csv``; two different files are refused, since either one could be the one meant."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value is None:  # the positional left out: keep what --csv set
+            return
+        given = getattr(namespace, "csv", None)
+        if given is not None and given != value:
+            parser.error(f"two price files, {given!r} and {value!r}: give one, as FILE or as --csv FILE")
+        namespace.csv = value
+
+
+def _add_price_file(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("file", nargs="?", metavar="FILE", action=_PriceFile, default=argparse.SUPPRESS,
+                   help="the price file, as --csv FILE")
+    p.add_argument("--csv", metavar="FILE", action=_PriceFile, default=None, help=help_text)
+
+
 def _add_forecast(sub) -> None:
     from .forecast.config import PRESETS
 
@@ -142,7 +161,7 @@ def _add_forecast(sub) -> None:
     from .data.loaders import LoadOptions
     from .forecast.config import ForecastConfig
 
-    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
+    _add_price_file(p, "price file (default: the embedded MSFT daily series)")
     p.add_argument("--out", metavar="DIR", default="forecast-out",
                    help="output folder, the run's own: replaced as a whole by each run; one holding files scratchlstm did "
                         "not write is refused (default forecast-out)")
@@ -302,7 +321,7 @@ def _add_predict(sub) -> None:
                                    "fit the model (frequency, window length, and for price-level models the price range), and "
                                    "forecasts the price h steps after its last row from the latest window.")
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run, or models/SERIES.npz from a panel run")
-    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
+    _add_price_file(p, "price file (default: the embedded MSFT series)")
     _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "
                                                         "model's training range")
