@@ -140,7 +140,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     checkpoint : path
         A ``model.npz`` written by ``scratchlstm forecast``.
     data : path, PriceSeries or None
-        The prices to forecast from (the embedded MSFT series when None).
+        The prices to forecast from; None: the embedded MSFT series, for a model trained on it
+        (any other model is refused, since it would forecast another asset).
     options : LoadOptions
         How to read the file (its ``price_column`` defaults to the one the model was trained on,
         when the file has it).
@@ -162,6 +163,12 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
     series, notes = _load(data, trained_on["price_column"], options)
+    trained_to = trained_on.get("last_date")
+    if data is None and trained_to is not None and trained_to != series.summary()["last_date"]:
+        # the embedded series is only the default of a model trained on it: any other model would
+        # forecast MSFT's 2013 prices without a word of it
+        raise DataError(f"{checkpoint} was trained on other prices (to {trained_to}), not the embedded MSFT series "
+                        f"(to {series.summary()['last_date']}); give the file to forecast from: --csv FILE")
     prices = series.prices.to_numpy(dtype=float)
     origin = len(prices) - 1
     if origin < first_origin(config):

@@ -100,3 +100,10 @@ def test_run_forecast_takes_pandas_objects_and_checks_them():
         run_forecast(prices.where(prices.index != index[50]), config)
     with pytest.raises(DataError):
         run_forecast(prices.iloc[::-1].reset_index(drop=True), config)  # no time stamps at all
+
+
+def test_no_file_is_refused_for_a_model_not_trained_on_the_embedded_series(models):
+    """Without a file, predict read the embedded MSFT series whatever the model was trained on, and
+    forecast MSFT's 2013 price with a model of other prices (these end 2010-07-19)."""
+    with pytest.raises(DataError, match=r"trained on other prices \(to 2010-07-19\).*--csv FILE"):
+        predict_next(models / "returns" / "model.npz")
