@@ -285,6 +285,16 @@ def _add_panel(sub) -> None:
     p.set_defaults(run=_run_panel)
 
 
+def _where(options) -> str:
+    """Where a panel's series run, as the first line says it: "on 2 local processes (one per core)"."""
+    from .forecast.executors import local_cores
+
+    if options.scheduler:
+        return f"on the Dask scheduler {options.scheduler}"
+    jobs = options.jobs or local_cores()
+    return f"on {jobs} local process{'es' if jobs != 1 else ''}" + ("" if options.jobs else " (one per core)")
+
+
 def _run_panel(args) -> int:
     from .data.loaders import LoadOptions
     from .data.panel import load_panel
@@ -293,9 +303,7 @@ def _run_panel(args) -> int:
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
-    where = (f"on the Dask scheduler {options.scheduler}" if options.scheduler
-             else f"on {options.jobs or 'every'} local core{'s' if options.jobs != 1 else ''}")
-    say(f"data: {len(panel)} series from {args.path}, run {where}" + ("; with one global model" if options.global_model else ""))
+    say(f"data: {len(panel)} series from {args.path}, run {_where(options)}" + ("; with one global model" if options.global_model else ""))
     result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
                        quiet=args.quiet)
     paths = result.save(args.out)

@@ -342,6 +342,18 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
 
 
+def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
+    """It said "run on every local cores" when --jobs was left out."""
+    from scratchlstm import cli
+    from scratchlstm.forecast import executors
+    from scratchlstm.forecast.panel import PanelOptions
+
+    monkeypatch.setattr(executors, "local_cores", lambda: 2)
+    assert cli._where(PanelOptions()) == "on 2 local processes (one per core)"
+    assert cli._where(PanelOptions(jobs=1)) == "on 1 local process"
+    assert cli._where(PanelOptions(scheduler="tcp://h:8786")) == "on the Dask scheduler tcp://h:8786"
+
+
 def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     from scratchlstm.forecast.executors import one_blas_thread
