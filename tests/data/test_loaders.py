@@ -234,3 +234,9 @@ def test_a_dataframe_with_date_and_time_columns_gets_both(tmp_path):
     frame = pd.DataFrame({"Date": ["2020-01-02"] * 3, "Time": ["9:30 AM", "9:31 AM", "9:32 AM"], "Close": [1.0, 2.0, 3.0]})
     s = as_price_series(frame)
     assert list(s.frame.index.strftime("%H:%M")) == ["09:30", "09:31", "09:32"] and list(s.prices) == [1.0, 2.0, 3.0]
+
+
+def test_a_folder_is_refused_as_a_folder_not_as_a_missing_file(tmp_path):
+    """A folder passed as the price file was called "no such file", though it exists."""
+    with pytest.raises(DataError, match="this is a folder, not a price file.*scratchlstm panel"):
+        load_prices(tmp_path)
