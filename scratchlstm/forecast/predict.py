@@ -49,6 +49,7 @@ class Prediction:
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # level -> (lower, upper) around the forecast
     naive_intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # the same for naive's forecast, to compare
     calibration: str = ""  # what the intervals were calibrated on, in words
+    data: str = ""  # how the file was read (format, delimiter, decimal mark, date order), as forecast's first line says it
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
@@ -198,4 +199,5 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         notes.append("the run had too few errors for some interval levels: those are left out")
     return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
-                      naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration)
+                      naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration,
+                      data=series.describe())

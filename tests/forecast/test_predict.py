@@ -2,6 +2,7 @@
 
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scratchlstm.checkpoint import read_checkpoint, write_checkpoint
@@ -107,3 +108,18 @@ def test_no_file_is_refused_for_a_model_not_trained_on_the_embedded_series(model
     forecast MSFT's 2013 price with a model of other prices (these end 2010-07-19)."""
     with pytest.raises(DataError, match=r"trained on other prices \(to 2010-07-19\).*--csv FILE"):
         predict_next(models / "returns" / "model.npz")
+
+
+def test_the_first_line_says_how_the_file_was_read(models, tmp_path, capsys):
+    """predict said nothing of what it assumed: a day-first file with decimal commas (13.01.2010;
+    1.234,5) read with no word of the reading; now its first line says it, as forecast's does."""
+    prices = 1000 + 10 * random_walk(30, seed=5)
+    dates = pd.date_range("2010-01-01", periods=30, freq="D")
+    rows = "".join(f"{d:%d.%m.%Y};" + f"{p:,.2f}\n".replace(",", " ").replace(".", ",").replace(" ", ".")
+                   for d, p in zip(dates, prices))
+    path = tmp_path / "de.csv"
+    path.write_text("Date;Close\n" + rows)
+    assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("data: ") and "delimiter ';'" in first and "decimal ','" in first, first
+    assert "day-first (%d.%m.%Y)" in first and "30 rows 2010-01-01 to 2010-01-30" in first, first
