@@ -19,13 +19,14 @@ run had seen (the validation block's and the whole test span's), and the interva
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..checkpoint import load_models
-from ..data import PriceSeries, load_embedded, load_prices
+from ..data import DataWarning, PriceSeries, load_embedded, load_prices
 from ..data.loaders import LoadOptions
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
@@ -121,15 +122,18 @@ def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[st
     def load(price_column):
         if data is None:
             return load_embedded()
-        return load_prices(data, **{**options.as_kwargs(), "price_column": price_column})
+        with warnings.catch_warnings():  # what the loader fixed is in the series' notes, said once with the forecast's
+            warnings.simplefilter("ignore", DataWarning)
+            return load_prices(data, **{**options.as_kwargs(), "price_column": price_column})
     if options.price_column:
-        return load(options.price_column), []
+        series = load(options.price_column)
+        return series, list(series.notes)
     series = load(None)
+    if series.price_column != column and column in series.frame.columns:
+        series = load(column)
     if series.price_column == column:
-        return series, []
-    if column in series.frame.columns:
-        return load(column), []
-    return series, [f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
+        return series, list(series.notes)
+    return series, [*series.notes, f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
 
 
 def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *,

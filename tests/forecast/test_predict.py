@@ -123,3 +123,16 @@ def test_the_first_line_says_how_the_file_was_read(models, tmp_path, capsys):
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("data: ") and "delimiter ';'" in first and "decimal ','" in first, first
     assert "day-first (%d.%m.%Y)" in first and "30 rows 2010-01-01 to 2010-01-30" in first, first
+
+
+def test_what_the_loader_fixed_is_a_note_not_a_python_warning(models, tmp_path, capsys, recwarn):
+    """A file newest first with a repeated row made predict print Python's warning text (the
+    source line of predict.py among it) on stderr; it is one note each, as forecast says them."""
+    text = dated_rows(list(100 * random_walk(30, seed=5)))
+    header, *rows = text.splitlines()
+    path = tmp_path / "newest-first.csv"
+    path.write_text("\n".join([header, *reversed(rows), rows[3]]) + "\n")
+    assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and not [w for w in recwarn if "duplicated" in str(w.message)]
+    assert "note: 1 duplicated time stamp(s) dropped" in out and "note: rows were not in time order; sorted" in out, out
