@@ -304,6 +304,11 @@ def _run_panel(args) -> int:
     options = settings_from_args(PanelOptions, args)
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
     say(f"data: {len(panel)} series from {args.path}, run {_where(options)}" + ("; with one global model" if options.global_model else ""))
+    for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one
+        if Path(args.path).is_dir():
+            say(f"data: {series.describe()}")
+        for note in series.notes:
+            say(f"note: {Path(str(series.source)).name}: {note}")
     result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
                        quiet=args.quiet)
     paths = result.save(args.out)
