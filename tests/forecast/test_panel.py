@@ -117,6 +117,11 @@ def test_a_series_too_short_is_reported_and_the_others_run():
     assert overall["failed"] == ["short"] and overall["ran"] == 2
     assert "needs at least" in result.runs[-1].error
     assert "not run" in result.table()
+    # without --classical no peer ran: its column says so with "-", as the coverage columns do, not "nan"
+    head, *lines = result.table().splitlines()
+    end = head.index("/peer") + len("/peer")  # the column is right-aligned under its name
+    row = next(line for line in lines if line.startswith("s0 "))
+    assert "nan" not in row and row[end - 7:end].strip() == "-", row
 
 
 def fingerprint(result):
