@@ -240,3 +240,18 @@ def test_a_folder_is_refused_as_a_folder_not_as_a_missing_file(tmp_path):
     """A folder passed as the price file was called "no such file", though it exists."""
     with pytest.raises(DataError, match="this is a folder, not a price file.*scratchlstm panel"):
         load_prices(tmp_path)
+
+
+def test_a_bad_tick_is_named_in_a_note_and_its_rows_are_kept(tmp_path):
+    """A price of 1e-6 among prices near 20,000 went through unremarked, and made the MAPE about 1e12 %."""
+    prices = [20000.0, 20100.0, 1e-6, 20200.0, 20150.0, 20300.0]
+    path = tmp_path / "tick.csv"
+    path.write_text("Date,Close\n" + "".join(f"2022-01-0{k + 1},{p!r}\n" for k, p in enumerate(prices)))
+    series = load_prices(path)
+    assert series.prices.tolist() == prices
+    jumps = [n for n in series.notes if "10-fold" in n]
+    assert len(jumps) == 1 and jumps[0].startswith("2 step(s) move the price more than 10-fold"), series.notes
+    assert "20100 on 2022-01-02 to 1e-06 on 2022-01-03" in jumps[0] or "1e-06 on 2022-01-03 to 20200 on 2022-01-04" in jumps[0]
+    ninefold = tmp_path / "nine.csv"
+    ninefold.write_text("Date,Close\n2022-01-01,100\n2022-01-02,900\n2022-01-03,100\n")
+    assert not [n for n in load_prices(ninefold).notes if "fold" in n]
