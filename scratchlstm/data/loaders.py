@@ -205,9 +205,26 @@ def as_price_series(obj, price_column: str | None = None, missing: str = "error"
         name = "price" if obj.name is None else str(obj.name)
         return _from_frame(obj.to_frame(name=name), source=f"Series {name!r}", fmt="series", **{**options, "price_column": name})
     if isinstance(obj, pd.DataFrame):
+        if isinstance(obj.columns, pd.MultiIndex):  # yfinance's download: columns (Price, Ticker)
+            obj, notes = _one_ticker(obj)
+            return _from_frame(obj, source="DataFrame", fmt="dataframe", notes=notes, **options)
         return _from_frame(obj, source="DataFrame", fmt="dataframe", **options)
     raise DataError(f"cannot make a price series from a {type(obj).__name__}; pass a file path, a PriceSeries, "
                     "a pandas Series with a DatetimeIndex, or a DataFrame with a DatetimeIndex or a date column")
+
+
+def _one_ticker(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A frame with two levels of columns (``yf.download``'s Price and Ticker) as one level of prices, when it
+    holds one ticker; several are refused, naming the selection to make."""
+    if frame.columns.nlevels != 2:
+        raise DataError(f"DataFrame: its columns have {frame.columns.nlevels} levels; give one level of column names "
+                        "(Date, Close, ...)")
+    tickers = list(dict.fromkeys(frame.columns.get_level_values(1)))
+    if len(tickers) != 1:
+        level = frame.columns.names[1] or 1
+        raise DataError(f"DataFrame: its columns hold {len(tickers)} tickers ({', '.join(map(str, tickers[:5]))}); forecast one: "
+                        f"frame.xs({tickers[0]!r}, axis=1, level={level!r})")
+    return frame.droplevel(1, axis=1), [f"columns of the one ticker {tickers[0]!r} (two levels of column names made one)"]
 
 
 # ----------------------------------------------------------------------------------------------

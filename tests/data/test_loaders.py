@@ -1,5 +1,6 @@
 """Every loader on files the tests write, including the awkward variants."""
 
+import io
 import json
 
 import numpy as np
@@ -255,3 +256,16 @@ def test_a_bad_tick_is_named_in_a_note_and_its_rows_are_kept(tmp_path):
     ninefold = tmp_path / "nine.csv"
     ninefold.write_text("Date,Close\n2022-01-01,100\n2022-01-02,900\n2022-01-03,100\n")
     assert not [n for n in load_prices(ninefold).notes if "fold" in n]
+
+
+def test_a_yfinance_download_frame_with_ticker_columns_is_read(tmp_path):
+    """``yf.download`` gives columns (Price, Ticker); the frame was refused as having no price column,
+    with a command-line flag as the fix."""
+    frame = pd.read_csv(io.StringIO(YAHOO), index_col="Date", parse_dates=True)[["Close", "Open"]]
+    frame.columns = pd.MultiIndex.from_product([["Close", "Open"], ["BTC-USD"]], names=["Price", "Ticker"])
+    series = as_price_series(frame)
+    assert series.price_column == "close" and series.prices.tolist() == [10.5, 11.5, 12.0]
+    assert any("'BTC-USD'" in note for note in series.notes)
+    two = pd.concat([frame, frame.rename(columns={"BTC-USD": "ETH-USD"}, level=1)], axis=1)
+    with pytest.raises(DataError, match=r"2 tickers \(BTC-USD, ETH-USD\).*frame.xs\('BTC-USD', axis=1, level='Ticker'\)"):
+        as_price_series(two)
