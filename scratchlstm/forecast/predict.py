@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..checkpoint import load_models
 from ..data import DataWarning, PriceSeries, load_embedded, load_prices
@@ -188,6 +189,10 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
+    last_date = series.summary()["last_date"]
+    if data is not None and trained_to is not None and series.frame.index[-1] < pd.to_datetime(trained_to, errors="coerce"):
+        notes.append(f"the file ends on {last_date}, before the prices the model was trained on ended ({trained_to}): "
+                     "this forecasts a date the model's run has already seen, or another series; use the latest prices")
     if len(models) > 1:
         notes.append(f"the model file holds {len(models)} models (one per seed); the forecast is their average, as in its run's report")
     season = _season(checkpoint, meta)  # its index is estimated again from this file's prices, as at every origin

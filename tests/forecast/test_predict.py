@@ -136,3 +136,15 @@ def test_what_the_loader_fixed_is_a_note_not_a_python_warning(models, tmp_path, 
     out, err = capsys.readouterr()
     assert err == "" and not [w for w in recwarn if "duplicated" in str(w.message)]
     assert "note: 1 duplicated time stamp(s) dropped" in out and "note: rows were not in time order; sorted" in out, out
+
+
+def test_a_file_that_ends_before_the_training_data_gets_a_note(models, tmp_path):
+    """A file ending before the model's own data (a stale download, or another asset's history) was
+    forecast from without a word; the model was trained on 200 days to 2010-07-19."""
+    path = tmp_path / "old.csv"
+    path.write_text(dated_rows(list(100 * random_walk(30, seed=5)), start="2010-01-01"))
+    notes = predict_next(models / "returns" / "model.npz", path).notes
+    assert any("ends on 2010-01-30, before the prices the model was trained on ended (2010-07-19)" in n for n in notes), notes
+    later = tmp_path / "later.csv"
+    later.write_text(dated_rows(list(100 * random_walk(30, seed=5)), start="2010-07-01"))
+    assert not any("ends on" in n for n in predict_next(models / "returns" / "model.npz", later).notes)
