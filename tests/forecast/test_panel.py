@@ -345,6 +345,7 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     bad.write_text("id,date,value\na,2001-01-01,1\n")
     run = _cli("panel", str(bad), "--out", str(out))
     assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
+    assert "for this one series, run 'scratchlstm forecast bad.csv'" in run.stderr  # a price file given to panel
 
 
 def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
