@@ -121,6 +121,25 @@ def _groups(parser: argparse.ArgumentParser, keys) -> dict:
     return {key: parser.add_argument_group(GROUP_TITLES[key]) for key in keys}
 
 
+class _PriceFile(argparse.Action):
+    """``--csv FILE`` or the file alone (``scratchlstm forecast prices.csv``), as ``panel`` takes its path:
+    both set ``csv``; two different files are refused, since either one could be the one meant."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value is None:  # the positional left out: keep what --csv set
+            return
+        given = getattr(namespace, "csv", None)
+        if given is not None and given != value:
+            parser.error(f"two price files, {given!r} and {value!r}: give one, as FILE or as --csv FILE")
+        namespace.csv = value
+
+
+def _add_price_file(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("file", nargs="?", metavar="FILE", action=_PriceFile, default=argparse.SUPPRESS,
+                   help="the price file, as --csv FILE")
+    p.add_argument("--csv", metavar="FILE", action=_PriceFile, default=None, help=help_text)
+
+
 def _add_forecast(sub) -> None:
     from .forecast.config import PRESETS
 
@@ -142,7 +161,7 @@ def _add_forecast(sub) -> None:
     from .data.loaders import LoadOptions
     from .forecast.config import ForecastConfig
 
-    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT daily series)")
+    _add_price_file(p, "price file (default: the embedded MSFT daily series)")
     p.add_argument("--out", metavar="DIR", default="forecast-out",
                    help="output folder, the run's own: replaced as a whole by each run; one holding files scratchlstm did "
                         "not write is refused (default forecast-out)")
@@ -266,6 +285,16 @@ def _add_panel(sub) -> None:
     p.set_defaults(run=_run_panel)
 
 
+def _where(options) -> str:
+    """Where a panel's series run, as the first line says it: "on 2 local processes (one per core)"."""
+    from .forecast.executors import local_cores
+
+    if options.scheduler:
+        return f"on the Dask scheduler {options.scheduler}"
+    jobs = options.jobs or local_cores()
+    return f"on {jobs} local process{'es' if jobs != 1 else ''}" + ("" if options.jobs else " (one per core)")
+
+
 def _run_panel(args) -> int:
     from .data.loaders import LoadOptions
     from .data.panel import load_panel
@@ -274,9 +303,12 @@ def _run_panel(args) -> int:
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
-    where = (f"on the Dask scheduler {options.scheduler}" if options.scheduler
-             else f"on {options.jobs or 'every'} local core{'s' if options.jobs != 1 else ''}")
-    say(f"data: {len(panel)} series from {args.path}, run {where}" + ("; with one global model" if options.global_model else ""))
+    say(f"data: {len(panel)} series from {args.path}, run {_where(options)}" + ("; with one global model" if options.global_model else ""))
+    for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one
+        if Path(args.path).is_dir():
+            say(f"data: {series.describe()}")
+        for note in series.notes:
+            say(f"note: {Path(str(series.source)).name}: {note}")
     result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
                        quiet=args.quiet)
     paths = result.save(args.out)
@@ -302,7 +334,7 @@ def _add_predict(sub) -> None:
                                    "fit the model (frequency, window length, and for price-level models the price range), and "
                                    "forecasts the price h steps after its last row from the latest window.")
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run, or models/SERIES.npz from a panel run")
-    p.add_argument("--csv", metavar="FILE", help="price file (default: the embedded MSFT series)")
+    _add_price_file(p, "price file (default: the embedded MSFT series)")
     _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "
                                                         "model's training range")
@@ -319,6 +351,7 @@ def _run_predict(args) -> int:
     if not args.checkpoint.strip():
         raise DataError("--checkpoint is empty; give the model.npz a forecast run wrote, e.g. forecast-out/model.npz")
     prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
+    say(f"data: {prediction.data}")
     for note in prediction.notes:
         say(f"note: {note}")
     say(prediction.describe())

@@ -45,6 +45,9 @@ def read_text(path: Path) -> Text:
     scratchlstm.errors.DataError
         for a missing, empty, binary, corrupt or oversized file.
     """
+    if path.is_dir():
+        raise refuse(path, "this is a folder, not a price file",
+                     "Pass one file of it, or run 'scratchlstm panel' on a folder of price files")
     if not path.is_file():
         raise refuse(path, "no such file", "Check the path, or run without --csv to use the embedded MSFT series")
     raw = path.read_bytes()

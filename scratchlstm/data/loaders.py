@@ -37,6 +37,7 @@ from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
 from .frequency import detect_frequency, gap_note
+from .jumps import jump_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
 from .series import DataWarning, Detected, PriceSeries
@@ -204,9 +205,26 @@ def as_price_series(obj, price_column: str | None = None, missing: str = "error"
         name = "price" if obj.name is None else str(obj.name)
         return _from_frame(obj.to_frame(name=name), source=f"Series {name!r}", fmt="series", **{**options, "price_column": name})
     if isinstance(obj, pd.DataFrame):
+        if isinstance(obj.columns, pd.MultiIndex):  # yfinance's download: columns (Price, Ticker)
+            obj, notes = _one_ticker(obj)
+            return _from_frame(obj, source="DataFrame", fmt="dataframe", notes=notes, **options)
         return _from_frame(obj, source="DataFrame", fmt="dataframe", **options)
     raise DataError(f"cannot make a price series from a {type(obj).__name__}; pass a file path, a PriceSeries, "
                     "a pandas Series with a DatetimeIndex, or a DataFrame with a DatetimeIndex or a date column")
+
+
+def _one_ticker(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A frame with two levels of columns (``yf.download``'s Price and Ticker) as one level of prices, when it
+    holds one ticker; several are refused, naming the selection to make."""
+    if frame.columns.nlevels != 2:
+        raise DataError(f"DataFrame: its columns have {frame.columns.nlevels} levels; give one level of column names "
+                        "(Date, Close, ...)")
+    tickers = list(dict.fromkeys(frame.columns.get_level_values(1)))
+    if len(tickers) != 1:
+        level = frame.columns.names[1] or 1
+        raise DataError(f"DataFrame: its columns hold {len(tickers)} tickers ({', '.join(map(str, tickers[:5]))}); forecast one: "
+                        f"frame.xs({tickers[0]!r}, axis=1, level={level!r})")
+    return frame.droplevel(1, axis=1), [f"columns of the one ticker {tickers[0]!r} (two levels of column names made one)"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -434,5 +452,8 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     gaps = gap_note(frame.index, frequency)
     if gaps:
         notes.append(gaps)
+    jumps = jump_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp)
+    if jumps:
+        notes.append(jumps)
     return PriceSeries(frame=frame, price_column=price, source=str(source), format=fmt, notes=notes, detected=detected,
                        frequency=frequency)

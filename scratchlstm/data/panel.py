@@ -99,7 +99,8 @@ def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
     if missing:
         raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
                         f"neuralforecast); it lacks {', '.join(missing)} (it has {', '.join(table.columns[:8])}). Rename them, "
-                        "or put one price file per series in a folder and pass the folder")
+                        "or put one price file per series in a folder and pass the folder; for this one series, run "
+                        f"'scratchlstm forecast {path.name}'")
     if options.price_column is not None:
         raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
     if len(table) == 0:

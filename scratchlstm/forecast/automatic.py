@@ -56,10 +56,13 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
         cutoff = int(walk_forward_origins(rows, adapted)[0])
         windows_known = len(training_origins(cutoff, adapted))
         if config.val_fraction is None:
-            n_val = max(int(0.1 * windows_known), min(MIN_VAL_WINDOWS, windows_known // MAX_VAL_SHARE))
+            tenth = int(0.1 * windows_known)
+            n_val = max(tenth, min(MIN_VAL_WINDOWS, windows_known // MAX_VAL_SHARE))
             adapted = replace(adapted, val_fraction=min(n_val / max(windows_known, 1), 0.49))
-            notes.append(f"validation block {n_val} of the {windows_known} windows of the first fit: 10%, at least {MIN_VAL_WINDOWS}, "
-                         f"at most a third (the trained model is kept only if it beats its untrained version on them, one-sided p < 0.05)")
+            rule = ("10%" if n_val == tenth else f"10% would be {tenth}, raised to the least of {MIN_VAL_WINDOWS}" if n_val == MIN_VAL_WINDOWS
+                    else f"10% would be {tenth}, raised towards {MIN_VAL_WINDOWS} but to a third only, to leave windows to train on")
+            notes.append(f"validation block {n_val} of the {windows_known} windows of the first fit: {rule} (the trained model is kept "
+                         "only if it beats its untrained version on them, one-sided p < 0.05)")
         if config.epochs is None:
             n_train = windows_known - int(windows_known * adapted.val_fraction + 1e-9)
             steps_per_epoch = max(1, math.ceil(n_train / config.batch_size))

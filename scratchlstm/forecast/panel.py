@@ -264,11 +264,12 @@ class PanelResult:
                 kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
             cover = "".join(f"{r['coverage'][level]['model']['coverage']:>6.1%} " if level in r["coverage"] else f"{'-':>6} "
                             for level in levels)
+            peer = f"{'-':>7}" if r["best_peer"] is None else f"{r['mae_ratio_best_peer']:>7.3f}"  # no classical peer ran
             adjusted = (f"{'=':>7} {'':>7}" if r["adjusted_naive_is_model"]
                         else f"{r['mae_ratio_adjusted_naive']:>7.3f} {r['p_adjusted_naive']:>7.3g}")
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
                          f"{r['p_naive']:>7.3g} {adjusted} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
-                         f"{r['p_best_baseline']:>7.3g} {r['mae_ratio_best_peer']:>7.3f} {cover}{kept:<10}")
+                         f"{r['p_best_baseline']:>7.3g} {peer} {cover}{kept:<10}")
         s = overall(rows)
         lines.append("/naive, /adj, /best, /peer: the LSTM's MAE over naive's, the adjusted naive's (the untrained LSTM's forecast; "
                      "'=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "

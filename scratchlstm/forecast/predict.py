@@ -19,13 +19,15 @@ run had seen (the validation block's and the whole test span's), and the interva
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..checkpoint import load_models
-from ..data import PriceSeries, load_embedded, load_prices
+from ..data import DataWarning, PriceSeries, load_embedded, load_prices
 from ..data.loaders import LoadOptions
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
@@ -49,6 +51,7 @@ class Prediction:
     intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # level -> (lower, upper) around the forecast
     naive_intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # the same for naive's forecast, to compare
     calibration: str = ""  # what the intervals were calibrated on, in words
+    data: str = ""  # how the file was read (format, delimiter, decimal mark, date order), as forecast's first line says it
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
@@ -120,15 +123,18 @@ def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[st
     def load(price_column):
         if data is None:
             return load_embedded()
-        return load_prices(data, **{**options.as_kwargs(), "price_column": price_column})
+        with warnings.catch_warnings():  # what the loader fixed is in the series' notes, said once with the forecast's
+            warnings.simplefilter("ignore", DataWarning)
+            return load_prices(data, **{**options.as_kwargs(), "price_column": price_column})
     if options.price_column:
-        return load(options.price_column), []
+        series = load(options.price_column)
+        return series, list(series.notes)
     series = load(None)
+    if series.price_column != column and column in series.frame.columns:
+        series = load(column)
     if series.price_column == column:
-        return series, []
-    if column in series.frame.columns:
-        return load(column), []
-    return series, [f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
+        return series, list(series.notes)
+    return series, [*series.notes, f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
 
 
 def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *,
@@ -140,7 +146,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     checkpoint : path
         A ``model.npz`` written by ``scratchlstm forecast``.
     data : path, PriceSeries or None
-        The prices to forecast from (the embedded MSFT series when None).
+        The prices to forecast from; None: the embedded MSFT series, for a model trained on it
+        (any other model is refused, since it would forecast another asset).
     options : LoadOptions
         How to read the file (its ``price_column`` defaults to the one the model was trained on,
         when the file has it).
@@ -162,6 +169,12 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
     series, notes = _load(data, trained_on["price_column"], options)
+    trained_to = trained_on.get("last_date")
+    if data is None and trained_to is not None and trained_to != series.summary()["last_date"]:
+        # the embedded series is only the default of a model trained on it: any other model would
+        # forecast MSFT's 2013 prices without a word of it
+        raise DataError(f"{checkpoint} was trained on other prices (to {trained_to}), not the embedded MSFT series "
+                        f"(to {series.summary()['last_date']}); give the file to forecast from: --csv FILE")
     prices = series.prices.to_numpy(dtype=float)
     origin = len(prices) - 1
     if origin < first_origin(config):
@@ -176,6 +189,10 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
+    last_date = series.summary()["last_date"]
+    if data is not None and trained_to is not None and series.frame.index[-1] < pd.to_datetime(trained_to, errors="coerce"):
+        notes.append(f"the file ends on {last_date}, before the prices the model was trained on ended ({trained_to}): "
+                     "this forecasts a date the model's run has already seen, or another series; use the latest prices")
     if len(models) > 1:
         notes.append(f"the model file holds {len(models)} models (one per seed); the forecast is their average, as in its run's report")
     season = _season(checkpoint, meta)  # its index is estimated again from this file's prices, as at every origin
@@ -191,4 +208,5 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         notes.append("the run had too few errors for some interval levels: those are left out")
     return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
-                      naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration)
+                      naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration,
+                      data=series.describe())

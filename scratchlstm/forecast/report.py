@@ -47,7 +47,7 @@ def table(result) -> str:
         lines.append("signal: none; the model forecasts no change at every point")
     else:
         lines.append(f"signal: predicted vs actual change correlation {result.diagnostic['change_correlation']:.3f}; mean signed error "
-                     f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns'")
+                     f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns' spread")
     ci = result.mae_ratio_interval
     lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
                  f"{result.significance['p_value']:.3g} on absolute errors, {result.significance_squared['p_value']:.3g} on squared errors")

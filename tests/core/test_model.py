@@ -113,3 +113,14 @@ def test_model_on_every_backend(case):
 def test_bad_model_configs_are_named(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         ModelConfig(**kwargs)
+
+
+def test_a_float64_input_to_a_float32_model_names_the_input_to_cast():
+    """Keras users pass NumPy's default float64 to a float32 model; the refusal told them to cast
+    "the model's weights" (with the code "the model's weights.astype('float64')"), not their x."""
+    from scratchlstm.errors import DtypeError
+
+    model = Model.create(ModelConfig(input_size=1, hidden_sizes=(3,)), seed=0, dtype="float32")
+    x = np.zeros((2, 5, 1))  # (B, T, D) float64
+    with pytest.raises(DtypeError, match=r"x is float64 but the model's weights is float32.*cast x \(for NumPy: x.astype\('float32'\)\)"):
+        model.predict(x)

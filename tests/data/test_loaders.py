@@ -1,5 +1,6 @@
 """Every loader on files the tests write, including the awkward variants."""
 
+import io
 import json
 
 import numpy as np
@@ -234,3 +235,37 @@ def test_a_dataframe_with_date_and_time_columns_gets_both(tmp_path):
     frame = pd.DataFrame({"Date": ["2020-01-02"] * 3, "Time": ["9:30 AM", "9:31 AM", "9:32 AM"], "Close": [1.0, 2.0, 3.0]})
     s = as_price_series(frame)
     assert list(s.frame.index.strftime("%H:%M")) == ["09:30", "09:31", "09:32"] and list(s.prices) == [1.0, 2.0, 3.0]
+
+
+def test_a_folder_is_refused_as_a_folder_not_as_a_missing_file(tmp_path):
+    """A folder passed as the price file was called "no such file", though it exists."""
+    with pytest.raises(DataError, match="this is a folder, not a price file.*scratchlstm panel"):
+        load_prices(tmp_path)
+
+
+def test_a_bad_tick_is_named_in_a_note_and_its_rows_are_kept(tmp_path):
+    """A price of 1e-6 among prices near 20,000 went through unremarked, and made the MAPE about 1e12 %."""
+    prices = [20000.0, 20100.0, 1e-6, 20200.0, 20150.0, 20300.0]
+    path = tmp_path / "tick.csv"
+    path.write_text("Date,Close\n" + "".join(f"2022-01-0{k + 1},{p!r}\n" for k, p in enumerate(prices)))
+    series = load_prices(path)
+    assert series.prices.tolist() == prices
+    jumps = [n for n in series.notes if "10-fold" in n]
+    assert len(jumps) == 1 and jumps[0].startswith("2 step(s) move the price more than 10-fold"), series.notes
+    assert "20100 on 2022-01-02 to 1e-06 on 2022-01-03" in jumps[0] or "1e-06 on 2022-01-03 to 20200 on 2022-01-04" in jumps[0]
+    ninefold = tmp_path / "nine.csv"
+    ninefold.write_text("Date,Close\n2022-01-01,100\n2022-01-02,900\n2022-01-03,100\n")
+    assert not [n for n in load_prices(ninefold).notes if "fold" in n]
+
+
+def test_a_yfinance_download_frame_with_ticker_columns_is_read(tmp_path):
+    """``yf.download`` gives columns (Price, Ticker); the frame was refused as having no price column,
+    with a command-line flag as the fix."""
+    frame = pd.read_csv(io.StringIO(YAHOO), index_col="Date", parse_dates=True)[["Close", "Open"]]
+    frame.columns = pd.MultiIndex.from_product([["Close", "Open"], ["BTC-USD"]], names=["Price", "Ticker"])
+    series = as_price_series(frame)
+    assert series.price_column == "close" and series.prices.tolist() == [10.5, 11.5, 12.0]
+    assert any("'BTC-USD'" in note for note in series.notes)
+    two = pd.concat([frame, frame.rename(columns={"BTC-USD": "ETH-USD"}, level=1)], axis=1)
+    with pytest.raises(DataError, match=r"2 tickers \(BTC-USD, ETH-USD\).*frame.xs\('BTC-USD', axis=1, level='Ticker'\)"):
+        as_price_series(two)

@@ -264,6 +264,20 @@ def test_empty_and_odd_arguments_are_refused(args, words, unchanged):
     refused(code, err, *words)
 
 
+def test_the_price_file_may_be_given_alone_as_panel_takes_its_path(unchanged):
+    """``scratchlstm forecast prices.csv`` reads the file as ``--csv prices.csv`` does (argparse used to
+    answer only "unrecognized arguments"), and ``predict`` the same; two different files are refused."""
+    code, out, err = cli("forecast", "prices.csv", *FAST, "--out", "out", cwd=unchanged)
+    assert code == 0, err
+    assert "data: prices.csv:" in out and "200 rows 2020-01-01 to 2020-07-18" in out, out
+    code, out, err = cli("predict", "prices.csv", "--checkpoint", "out/model.npz", cwd=unchanged)
+    assert code == 0 and "2020-07-18" in out, (out, err)
+    for args in (["forecast", "prices.csv", "--csv", "notes.txt"], ["predict", "--csv", "notes.txt", "prices.csv",
+                                                                     "--checkpoint", "out/model.npz"]):
+        code, _, err = cli(*args, cwd=unchanged)
+        assert code == 2 and "two price files" in err and "--csv FILE" in err and "internal error" not in err, err
+
+
 def test_fetch_writes_the_file_the_readme_reads_next(tmp_path, monkeypatch):
     from scratchlstm import cli as command
     from scratchlstm.data import coingecko

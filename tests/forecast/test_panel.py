@@ -117,6 +117,11 @@ def test_a_series_too_short_is_reported_and_the_others_run():
     assert overall["failed"] == ["short"] and overall["ran"] == 2
     assert "needs at least" in result.runs[-1].error
     assert "not run" in result.table()
+    # without --classical no peer ran: its column says so with "-", as the coverage columns do, not "nan"
+    head, *lines = result.table().splitlines()
+    end = head.index("/peer") + len("/peer")  # the column is right-aligned under its name
+    row = next(line for line in lines if line.startswith("s0 "))
+    assert "nan" not in row and row[end - 7:end].strip() == "-", row
 
 
 def fingerprint(result):
@@ -340,6 +345,40 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     bad.write_text("id,date,value\na,2001-01-01,1\n")
     run = _cli("panel", str(bad), "--out", str(out))
     assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
+    assert "for this one series, run 'scratchlstm forecast bad.csv'" in run.stderr  # a price file given to panel
+
+
+def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
+    """A folder's files were read with no word of their format, and what the loader fixed (rows newest
+    first, a repeated row) was said nowhere, neither on screen nor in summary.json."""
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    dates = pd.date_range("2020-01-01", periods=120, freq="D")
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(4).normal(0, 0.01, 120)))
+    rows = [f"{d:%d.%m.%Y};" + f"{p:.4f}".replace(".", ",") for d, p in zip(dates, prices)]
+    (folder / "de.csv").write_text("Date;Close\n" + "\n".join([*reversed(rows), rows[7]]) + "\n")
+    (folder / "plain.csv").write_text("Date,Close\n" + "".join(f"{d:%Y-%m-%d},{float(p)!r}\n" for d, p in zip(dates, prices)))
+    run = _cli("panel", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1", "--epochs", "1", "--hidden", "4",
+               "--window", "5", "--test-size", "10", "--quiet")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("data: de.csv:") and "delimiter ';'" in line and "decimal ','" in line
+               and "day-first (%d.%m.%Y)" in line and "120 rows 2020-01-01 to 2020-04-29" in line for line in lines), lines
+    assert any(line.startswith("data: plain.csv:") and "year-first" in line for line in lines), lines
+    assert "note: de.csv: 1 duplicated time stamp(s) dropped (kept the first of each; their prices agree), e.g. 2020-01-08" in lines
+    assert run.stderr == ""
+
+
+def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
+    """It said "run on every local cores" when --jobs was left out."""
+    from scratchlstm import cli
+    from scratchlstm.forecast import executors
+    from scratchlstm.forecast.panel import PanelOptions
+
+    monkeypatch.setattr(executors, "local_cores", lambda: 2)
+    assert cli._where(PanelOptions()) == "on 2 local processes (one per core)"
+    assert cli._where(PanelOptions(jobs=1)) == "on 1 local process"
+    assert cli._where(PanelOptions(scheduler="tcp://h:8786")) == "on the Dask scheduler tcp://h:8786"
 
 
 def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():

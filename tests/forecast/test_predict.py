@@ -2,6 +2,7 @@
 
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scratchlstm.checkpoint import read_checkpoint, write_checkpoint
@@ -100,3 +101,50 @@ def test_run_forecast_takes_pandas_objects_and_checks_them():
         run_forecast(prices.where(prices.index != index[50]), config)
     with pytest.raises(DataError):
         run_forecast(prices.iloc[::-1].reset_index(drop=True), config)  # no time stamps at all
+
+
+def test_no_file_is_refused_for_a_model_not_trained_on_the_embedded_series(models):
+    """Without a file, predict read the embedded MSFT series whatever the model was trained on, and
+    forecast MSFT's 2013 price with a model of other prices (these end 2010-07-19)."""
+    with pytest.raises(DataError, match=r"trained on other prices \(to 2010-07-19\).*--csv FILE"):
+        predict_next(models / "returns" / "model.npz")
+
+
+def test_the_first_line_says_how_the_file_was_read(models, tmp_path, capsys):
+    """predict said nothing of what it assumed: a day-first file with decimal commas (13.01.2010;
+    1.234,5) read with no word of the reading; now its first line says it, as forecast's does."""
+    prices = 1000 + 10 * random_walk(30, seed=5)
+    dates = pd.date_range("2010-01-01", periods=30, freq="D")
+    rows = "".join(f"{d:%d.%m.%Y};" + f"{p:,.2f}\n".replace(",", " ").replace(".", ",").replace(" ", ".")
+                   for d, p in zip(dates, prices))
+    path = tmp_path / "de.csv"
+    path.write_text("Date;Close\n" + rows)
+    assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("data: ") and "delimiter ';'" in first and "decimal ','" in first, first
+    assert "day-first (%d.%m.%Y)" in first and "30 rows 2010-01-01 to 2010-01-30" in first, first
+
+
+def test_what_the_loader_fixed_is_a_note_not_a_python_warning(models, tmp_path, capsys, recwarn):
+    """A file newest first with a repeated row made predict print Python's warning text (the
+    source line of predict.py among it) on stderr; it is one note each, as forecast says them."""
+    text = dated_rows(list(100 * random_walk(30, seed=5)))
+    header, *rows = text.splitlines()
+    path = tmp_path / "newest-first.csv"
+    path.write_text("\n".join([header, *reversed(rows), rows[3]]) + "\n")
+    assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and not [w for w in recwarn if "duplicated" in str(w.message)]
+    assert "note: 1 duplicated time stamp(s) dropped" in out and "note: rows were not in time order; sorted" in out, out
+
+
+def test_a_file_that_ends_before_the_training_data_gets_a_note(models, tmp_path):
+    """A file ending before the model's own data (a stale download, or another asset's history) was
+    forecast from without a word; the model was trained on 200 days to 2010-07-19."""
+    path = tmp_path / "old.csv"
+    path.write_text(dated_rows(list(100 * random_walk(30, seed=5)), start="2010-01-01"))
+    notes = predict_next(models / "returns" / "model.npz", path).notes
+    assert any("ends on 2010-01-30, before the prices the model was trained on ended (2010-07-19)" in n for n in notes), notes
+    later = tmp_path / "later.csv"
+    later.write_text(dated_rows(list(100 * random_walk(30, seed=5)), start="2010-07-01"))
+    assert not any("ends on" in n for n in predict_next(models / "returns" / "model.npz", later).notes)

@@ -88,6 +88,25 @@ def test_automatic_settings_are_given_ones_left_alone():
     assert (config.window, config.test_size) == (30, 250) and len(notes) == 4
 
 
+@pytest.mark.parametrize("rows", [120, 400, 3000])
+def test_the_validation_note_names_the_rule_that_set_the_block(rows):
+    """It read "validation block 19 of the 59 windows: 10%, at least 40, at most a third" for a block of 19."""
+    import re
+
+    config, notes = adapt_to_series(ForecastConfig(window=30, test_size=30), rows, 1)
+    note = next(n for n in notes if n.startswith("validation block"))
+    n_val, windows = map(int, re.match(r"validation block (\d+) of the (\d+) windows", note).groups())
+    tenth, third = windows // 10, windows // 3  # the rule: 10% of the windows, raised to 40 but never past a third
+    expected = max(tenth, min(40, third))
+    assert n_val == expected and round(config.val_fraction * windows) == expected, note
+    if expected == tenth:
+        assert ": 10% (" in note, note
+    elif expected == 40:
+        assert f"10% would be {tenth}, raised to the least of 40 (" in note, note
+    else:
+        assert expected == third and f"10% would be {tenth}, raised towards 40 but to a third only" in note, note
+
+
 def test_seeds_that_all_kept_the_untrained_weights_are_exactly_naive():
     config = ForecastConfig(window=10, hidden_sizes=(4,), epochs=1, lr=1e-9, test_size=60, refit_every=None, seeds=3, season=1)
     result = run_forecast(series_from(random_walk(400, seed=5)), config)

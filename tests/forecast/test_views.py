@@ -73,3 +73,11 @@ def test_a_short_repr_an_html_view_and_a_metrics_frame(result):
     assert frame.loc["model", "MAE"] == result.metrics["model"]["mae"]
     page = result._repr_html_()
     assert "<table" in page and "verdict:" in page and "MAE / naive" in page and len(page) < 5000
+
+
+def test_the_signal_line_ends_in_a_whole_phrase():
+    """It ended "...spread 0.17x the training returns'", the noun of the possessive missing."""
+    moving = run_forecast(series_from(random_walk(200)), ForecastConfig(window=5, hidden_sizes=(3,), epochs=2, test_size=30,
+                                                                        refit_every=None, target="price"), quiet=True)
+    line = next(line for line in moving.table().splitlines() if line.startswith("signal: "))
+    assert line.endswith("x the training returns' spread"), line
