@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..checkpoint import save_models
 from .evaluate import mae_ratio
-from .output_folder import MANIFEST, write_folder
+from .output_folder import write_folder
 
 CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
 RESULT_FILES = ("report.json", "predictions.csv", "forecast.png", "loss.png", "model.npz")

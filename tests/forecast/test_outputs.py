@@ -16,7 +16,8 @@ import pytest
 
 from scratchlstm.cli import main
 from scratchlstm.forecast import ForecastConfig, run_forecast
-from scratchlstm.forecast.report import MANIFEST, RESULT_FILES
+from scratchlstm.forecast.output_folder import MANIFEST
+from scratchlstm.forecast.report import RESULT_FILES
 from scratchlstm.io import folder_lock
 from tests.helpers import dated_rows, random_walk, series_from
 
