@@ -368,7 +368,8 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     Parameters
     ----------
     panel : dict of str to PriceSeries
-        The series by name (``data.panel.load_panel`` reads a long-format file or a folder).
+        The series by name (``data.panel.load_panel`` reads a long-format file or a folder); the
+        series its ``Panel.refused`` names are reported as not run, with the reason.
     config : ForecastConfig
         The settings of every series; the automatic ones are chosen for each series.
     jobs : int, optional
@@ -385,8 +386,9 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     -------
     PanelResult
     """
+    refused = getattr(panel, "refused", {})  # series the loader refused (data.panel.Panel): reported as not run
     if not panel:
-        raise DataError("the panel holds no series")
+        raise DataError(next(iter(refused.values()), "the panel holds no series"))
     start = time.perf_counter()
     names = list(panel)
     bar = progress_bar(len(names), "panel", unit="series run", quiet=quiet)
@@ -399,6 +401,9 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
         runs = map_tasks(forecast_series, [(name, panel[name], config) for name in names], jobs=jobs, scheduler=scheduler, on_done=done)
     finally:
         bar.close()
+    if refused:
+        by_name = {run.name: run for run in runs} | {name: SeriesRun(name, error=reason) for name, reason in refused.items()}
+        runs = [by_name[name] for name in panel.order]
     if all(run.result is None for run in runs):
         raise DataError(f"no series of the panel could be run; the first one says: {runs[0].error}")
     notes = []

@@ -402,5 +402,43 @@ def test_a_bad_series_in_a_long_file_is_named_by_file_and_series(tmp_path):
     table = pd.read_csv(path, dtype=str)
     table.loc[table["unique_id"] == "s1", "y"] = "abc"
     table.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"^prices\.csv\[s1\]: 60 value\(s\) in column 'y' are not numbers"):
+    panel = load_panel(path)
+    assert list(panel) == ["s0"] and list(panel.refused) == ["s1"]
+    assert panel.refused["s1"].startswith("prices.csv[s1]: 60 value(s) in column 'y' are not numbers")
+    table.loc[table["unique_id"] == "s0", "y"] = "abc"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"^none of the 2 series of prices\.csv can be run; the first: prices\.csv\[s0\]: 60 value"):
         load_panel(path)
+
+
+def test_a_series_with_a_zero_or_negative_price_is_reported_and_the_others_run(tmp_path):
+    """One series with a zero price stopped the whole panel, even under --target price, with a message
+    that spoke of log-returns; it is reported as not run, with its reason, and the others run."""
+    path = tmp_path / "prices.csv"
+    write_long(path, small_panel(3, 120))
+    table = pd.read_csv(path, dtype=str)
+    table.loc[np.flatnonzero(table["unique_id"] == "s1")[50], "y"] = "0"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    run = _cli("panel", str(path), "--out", str(out), "--target", "price", "--jobs", "1", "--epochs", "1", "--hidden", "4",
+               "--window", "5", "--test-size", "10", "--quiet")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["series"] for r in summary["series"]] == ["s0", "s1", "s2"]  # file order
+    assert summary["overall"]["failed"] == ["s1"] and summary["overall"]["ran"] == 2
+    error = summary["series"][1]["error"]
+    assert error.startswith("prices.csv[s1]: 1 price(s) are zero or negative (first on 2000-02-22)") and "log-returns" not in error
+    assert any(line.startswith("s1 ") and "not run: prices.csv[s1]: 1 price(s) are zero or negative" in line
+               for line in run.stdout.splitlines()), run.stdout
+    assert "data: 3 series from" in run.stdout and "(1 not run, said below)" in run.stdout
+    folder = tmp_path / "folder"  # the same from a folder, one file per series
+    folder.mkdir()
+    for name, rows in table.groupby("unique_id"):
+        rows.rename(columns={"ds": "Date", "y": "Close"})[["Date", "Close"]].to_csv(folder / f"{name}.csv", index=False)
+    panel = load_panel(folder)
+    assert list(panel) == ["s0", "s2"] and panel.order == ["s0", "s1", "s2"]
+    assert "s1.csv: 1 price(s) are zero or negative" in panel.refused["s1"]
+    table["y"] = "-1"
+    table.to_csv(path, index=False)
+    run = _cli("panel", str(path), "--out", str(out), "--target", "price", "--quiet")
+    assert run.returncode == 2 and "none of the 3 series of prices.csv can be run" in run.stderr
