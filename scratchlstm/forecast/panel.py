@@ -79,6 +79,7 @@ class SeriesRun:
     error: str | None = None
     seconds: float = 0.0
     chosen: ForecastResult | None = None  # with a global model: the forecast of the model each fit kept
+    data: dict | None = None  # what the loader said of the series (``PriceSeries.summary``: how it was read, its notes)
     choices: list[dict] = field(default_factory=list)  # with a global model: per fit, which model it kept ("global" or "per-series") and why
 
     @property
@@ -95,8 +96,8 @@ def forecast_series(name: str, series: PriceSeries, config: ForecastConfig) -> S
         with one_blas_thread():
             result = run_forecast(series, config, quiet=True)
     except DataError as exc:
-        return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start)
-    return SeriesRun(name, result=result, seconds=time.perf_counter() - start)
+        return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start, data=series.summary())
+    return SeriesRun(name, result=result, seconds=time.perf_counter() - start, data=series.summary())
 
 
 def compare(result: ForecastResult) -> dict[str, dict[str, float]]:
@@ -143,6 +144,8 @@ def coverage_counts(result: ForecastResult) -> dict[str, dict[str, dict[str, flo
 def series_row(run: SeriesRun) -> dict[str, Any]:
     """One series' line of the summary."""
     row: dict[str, Any] = {"series": run.name, "seconds": round(run.seconds, 3)}
+    if run.data is not None:
+        row["data"] = run.data  # how the file was read and what the loader fixed (summary.json only)
     result = run.final
     if result is None:
         row["error"] = run.error
@@ -329,7 +332,7 @@ class PanelResult:
         folder.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
         flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
-                              for k, v in r.items() if k not in ("versus", "coverage")} for r in summary["series"]])
+                              for k, v in r.items() if k not in ("versus", "coverage", "data")} for r in summary["series"]])
         contents = {
             "summary.json": json.dumps(_json_safe(summary), indent=1) + "\n",
             "summary.csv": flat.to_csv(index=False, float_format="%.6g"),

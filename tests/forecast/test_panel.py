@@ -116,6 +116,7 @@ def test_a_series_too_short_is_reported_and_the_others_run():
     overall = result.summary()["overall"]
     assert overall["failed"] == ["short"] and overall["ran"] == 2
     assert "needs at least" in result.runs[-1].error
+    assert result.summary()["series"][-1]["data"]["rows"] == 30  # what the loader said of it, kept beside the reason
     assert "not run" in result.table()
     # without --classical no peer ran: its column says so with "-", as the coverage columns do, not "nan"
     head, *lines = result.table().splitlines()
@@ -365,8 +366,13 @@ def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
     assert any(line.startswith("data: de.csv:") and "delimiter ';'" in line and "decimal ','" in line
                and "day-first (%d.%m.%Y)" in line and "120 rows 2020-01-01 to 2020-04-29" in line for line in lines), lines
     assert any(line.startswith("data: plain.csv:") and "year-first" in line for line in lines), lines
-    assert "note: de.csv: 1 duplicated time stamp(s) dropped (kept the first of each; their prices agree), e.g. 2020-01-08" in lines
+    duplicates = "1 duplicated time stamp(s) dropped (kept the first of each; their prices agree), e.g. 2020-01-08"
+    assert f"note: de.csv: {duplicates}" in lines
     assert run.stderr == ""
+    rows = {r["series"]: r for r in json.loads((tmp_path / "out" / "summary.json").read_text())["series"]}
+    assert duplicates in rows["de"]["data"]["notes"] and any("sorted" in note for note in rows["de"]["data"]["notes"])
+    assert "delimiter ';'" in rows["de"]["data"]["description"] and rows["de"]["data"]["detected"]["decimal"] == ","
+    assert rows["plain"]["data"]["rows"] == 120 and rows["plain"]["data"]["detected"]["date_order"] == "year-first"
 
 
 def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
