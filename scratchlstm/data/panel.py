@@ -156,6 +156,7 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
                 panel.add(str(name), refused=f"{path.name}[{name}]: {message}")
                 continue
         series.source = f"{path.name}[{name}]"
+        series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
         panel.add(str(name), series)
     return _checked(path, panel)
 

@@ -21,7 +21,8 @@ from .frequency import Frequency, detect_frequency
 from .refusal import refuse
 
 CSV_FORMATS = ("yahoo", "date-price", "yfinance", "cryptodatadownload", "kaggle-minute")
-NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series"}
+NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series",
+         "long": "rows of a long-format table (unique_id, ds, y)"}
 
 
 class DataWarning(UserWarning):

@@ -432,6 +432,7 @@ def test_a_series_with_a_zero_or_negative_price_is_reported_and_the_others_run(t
     summary = json.loads((out / "summary.json").read_text())
     assert [r["series"] for r in summary["series"]] == ["s0", "s1", "s2"]  # file order
     assert summary["overall"]["failed"] == ["s1"] and summary["overall"]["ran"] == 2
+    assert summary["series"][0]["data"]["description"].startswith("prices.csv[s0]: rows of a long-format table (unique_id, ds, y),")
     error = summary["series"][1]["error"]
     assert error.startswith("prices.csv[s1]: 1 price(s) are zero or negative (first on 2000-02-22)") and "log-returns" not in error
     assert any(line.startswith("s1 ") and "not run: prices.csv[s1]: 1 price(s) are zero or negative" in line
