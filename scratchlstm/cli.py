@@ -303,7 +303,8 @@ def _run_panel(args) -> int:
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
-    say(f"data: {len(panel)} series from {args.path}, run {_where(options)}" + ("; with one global model" if options.global_model else ""))
+    say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} not run, said below)" if panel.refused else "")
+        + f", run {_where(options)}" + ("; with one global model" if options.global_model else ""))
     for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one
         if Path(args.path).is_dir():
             say(f"data: {series.describe()}")

@@ -71,6 +71,7 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
     the model's thin line, so it stays visible where the two coincide (the legend says when they
     do at every point). At 250 points a forecast that trails the price by a step looks like the
     price; the lower panel shows the last ``zoom_points`` points, one marker each, where it does not.
+A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marker per point.
 
     Parameters
     ----------
@@ -118,8 +119,14 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
                          f"got {n}, {len(actual)}, {len(model)} and {len(naive)}")
     zoom = min(zoom_points, n)
     naive_label = _naive_label(model, naive)
-    fig, (whole, last) = plt.subplots(2, 1, figsize=FORECAST_SIZE, layout="constrained", height_ratios=(3, 2))
-    for ax, span, points in ((whole, slice(None), {}), (last, slice(n - zoom, None), dict(marker="o", ms=3.5))):
+    markers = dict(marker="o", ms=3.5)
+    if n <= zoom_points:  # a zoom would repeat the whole span: one panel, with the zoom's markers
+        fig, whole = plt.subplots(figsize=(FORECAST_SIZE[0], FORECAST_SIZE[1] * 0.65), layout="constrained")
+        last, panels = whole, ((whole, slice(None), markers),)
+    else:
+        fig, (whole, last) = plt.subplots(2, 1, figsize=FORECAST_SIZE, layout="constrained", height_ratios=(3, 2))
+        panels = ((whole, slice(None), {}), (last, slice(n - zoom, None), markers))
+    for ax, span, points in panels:
         ax.plot(x[span], naive[span], color="tab:gray", lw=5, alpha=0.4, solid_capstyle="butt",
                 label=naive_label)
         ax.plot(x[span], actual[span], color="black", lw=1.3, label="actual", **points)
@@ -136,11 +143,12 @@ def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, t
         ax.set_ylabel("price")
         ax.grid(alpha=0.3)
         _date_axis(ax, x)
-    whole.axvspan(x[n - zoom], x[-1], color="tab:blue", alpha=0.08, lw=0)
+    if last is not whole:
+        whole.axvspan(x[n - zoom], x[-1], color="tab:blue", alpha=0.08, lw=0)
+        last.set_title(f"the last {zoom} points (shaded above), one marker per point", fontsize=9.5, loc="left")
     fig.suptitle(title, fontsize=13, fontweight="bold")
     if subtitle:
         whole.set_title(textwrap.fill(subtitle, 130), fontsize=9.5, loc="left")
-    last.set_title(f"the last {zoom} points (shaded above), one marker per point", fontsize=9.5, loc="left")
     handles, labels = last.get_legend_handles_labels()
     fig.legend(handles[1:] + handles[:1], labels[1:] + labels[:1], loc="outside lower center", ncols=3, fontsize=9,
                frameon=False)

@@ -21,6 +21,7 @@ The field's type annotation and its metadata are the single source of truth:
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import types
 import typing
@@ -194,6 +195,17 @@ def check_fields(config) -> None:
         object.__setattr__(config, f.name, value)
 
 
+def _did_you_mean(unknown: list[str], known) -> str:
+    """" (did you mean 'window'?)" for the known names closest to the unknown ones (``difflib``), or ""."""
+    pairs = [(key, difflib.get_close_matches(str(key).replace("-", "_"), list(known), n=1)) for key in unknown]
+    pairs = [(key, match[0]) for key, match in pairs if match]
+    if not pairs:
+        return ""
+    if len(unknown) == 1:
+        return f" (did you mean {pairs[0][1]!r}?)"
+    return " (did you mean " + ", ".join(f"{match!r} for {key!r}" for key, match in pairs) + "?)"
+
+
 def from_mapping(config_class: type, mapping: Mapping[str, Any], *, base=None, source: str = "settings"):
     """A ``config_class`` from ``mapping`` (for example a JSON document) on top of ``base``.
 
@@ -205,7 +217,7 @@ def from_mapping(config_class: type, mapping: Mapping[str, Any], *, base=None, s
     known = {f.name: f for f in dataclasses.fields(config_class)}
     unknown = sorted(set(mapping) - set(known))
     if unknown:
-        raise ConfigError(f"{source} has unknown keys {unknown}; known keys: {', '.join(sorted(known))}")
+        raise ConfigError(f"{source} has unknown keys {unknown}{_did_you_mean(unknown, known)}; known keys: {', '.join(sorted(known))}")
     hints = _hints(config_class)
     values = {k: check_value(known[k], hints[k], v, f"{source}: {k}") for k, v in mapping.items()}
     base = base if base is not None else config_class()

@@ -12,7 +12,10 @@ stamp, the series' name in ``unique_id``, the stamp in ``ds``, the value in ``y`
 Each series then gets every check a single price file gets (``as_price_series``): its dates are
 read from their text (day- or month-first refused when they cannot tell), it is sorted, duplicated
 stamps are dropped with a note, missing values are handled as ``missing=`` says. A folder is read
-file by file with ``load_prices``, each file one series named by its file name.
+file by file with ``load_prices``, each file one series named by its file name. A series that fails
+those checks (a zero price, dates it cannot read) is kept aside in ``Panel.refused`` with its reason,
+to be reported as not run, and the others are read; the file is refused only when none passes, or
+when the problem is the file's own (no such columns, no rows).
 """
 
 from __future__ import annotations
@@ -31,7 +34,34 @@ PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet")
 
 
-def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> dict[str, PriceSeries]:
+class Panel(dict):
+    """The series that passed the checks, by name, in file order (a dict of str to ``PriceSeries``),
+    and in ``refused`` each series that did not, by name, with the reason (a one-line ``DataError``)."""
+
+    def __init__(self, series=(), refused: dict[str, str] | None = None):
+        super().__init__(series)
+        self.refused: dict[str, str] = dict(refused or {})
+        self.order: list[str] = [*self, *self.refused]  # every name, passed or refused, in file order
+
+    def add(self, name: str, series: PriceSeries | None = None, refused: str | None = None) -> None:
+        """Keep ``series`` under ``name``, or the reason it was ``refused``."""
+        if series is not None:
+            self[name] = series
+        else:
+            self.refused[name] = refused
+        self.order.append(name)
+
+
+def _checked(path: Path, panel: Panel) -> Panel:
+    """``panel``, unless no series passed: then the first refusal, which says why."""
+    if not panel and panel.refused:
+        first = next(iter(panel.refused.values()))
+        count = len(panel.refused)
+        raise DataError(first if count == 1 else f"none of the {count} series of {path.name} can be run; the first: {first}")
+    return panel
+
+
+def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> Panel:
     """Every series of a long-format file or of a folder of price files, by name, in file order.
 
     Parameters
@@ -45,13 +75,15 @@ def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> dict[s
 
     Returns
     -------
-    panel : dict of str to PriceSeries
+    panel : Panel
+        A dict of str to PriceSeries; its ``refused`` names each series that failed the checks of
+        a single price file, with the reason.
 
     Raises
     ------
     scratchlstm.errors.DataError
-        naming the file, the problem and the fix (a missing column, an empty folder, a series
-        that fails the checks of a single price file).
+        naming the file, the problem and the fix (a missing column, an empty folder, no series
+        that passes the checks of a single price file).
     """
     path = Path(path)
     if path.is_dir():
@@ -61,20 +93,23 @@ def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> dict[s
     return _load_long(path, options)
 
 
-def _load_folder(folder: Path, options: LoadOptions) -> dict[str, PriceSeries]:
+def _load_folder(folder: Path, options: LoadOptions) -> Panel:
     files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PRICE_FILE_SUFFIXES and not p.name.startswith("."))
     if not files:
         raise DataError(f"{folder} holds no price files ({', '.join(PRICE_FILE_SUFFIXES)}); put one file per series in it, "
                         "or give a long-format file with the columns unique_id, ds, y")
-    panel = {}
+    panel = Panel()
     for file in files:
         name = file.name.split(".")[0]
-        if name in panel:
+        if name in panel or name in panel.refused:
             raise DataError(f"{folder}: two files name the series {name!r} ({file.name} and another); rename one")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
-            panel[name] = load_prices(file, **options.as_kwargs())
-    return panel
+            try:
+                panel.add(name, load_prices(file, **options.as_kwargs()))
+            except DataError as exc:
+                panel.add(name, refused=str(exc))
+    return _checked(folder, panel)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -92,7 +127,7 @@ def _read_table(path: Path) -> pd.DataFrame:
                         "unique_id, ds, y") from None
 
 
-def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
+def _load_long(path: Path, options: LoadOptions) -> Panel:
     table = _read_table(path)
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in LONG_COLUMNS if c not in table.columns]
@@ -108,7 +143,7 @@ def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
     ids = table["unique_id"].astype(str).str.strip()
     if (ids == "").any():
         raise DataError(f"{path}: {int((ids == '').sum())} rows have no unique_id; name the series of every row")
-    panel = {}
+    panel = Panel()
     for name, rows in table.groupby(ids, sort=False):
         frame = pd.DataFrame({"date": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})
         with warnings.catch_warnings():
@@ -118,10 +153,12 @@ def _load_long(path: Path, options: LoadOptions) -> dict[str, PriceSeries]:
                                          date_format=options.date_format)
             except DataError as exc:  # name the file and the series, not the frame made from them
                 message = str(exc).removeprefix("DataFrame: ").removeprefix("DataFrame ")
-                raise DataError(f"{path.name}[{name}]: {message}") from None
+                panel.add(str(name), refused=f"{path.name}[{name}]: {message}")
+                continue
         series.source = f"{path.name}[{name}]"
-        panel[str(name)] = series
-    return panel
+        series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
+        panel.add(str(name), series)
+    return _checked(path, panel)
 
 
 def long_frame(panel: dict[str, PriceSeries]) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from .frequency import Frequency, detect_frequency
 from .refusal import refuse
 
 CSV_FORMATS = ("yahoo", "date-price", "yfinance", "cryptodatadownload", "kaggle-minute")
-NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series"}
+NAMES = {"coingecko": "coingecko JSON", "dataframe": "pandas DataFrame", "series": "pandas Series",
+         "long": "rows of a long-format table (unique_id, ds, y)"}
 
 
 class DataWarning(UserWarning):
@@ -143,4 +144,4 @@ def check_frame(frame, price_column: str, source) -> None:
     bad = values <= 0
     if bad.any():
         raise refuse(source, f"{int(bad.sum())} price(s) are zero or negative (first on {idx[bad][0]:%Y-%m-%d})",
-                     "Prices must be positive for log-returns; fix or delete those rows")
+                     "Prices must be positive (the forecaster takes their logarithm, whatever its target); fix or delete those rows")

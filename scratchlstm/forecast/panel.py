@@ -79,6 +79,7 @@ class SeriesRun:
     error: str | None = None
     seconds: float = 0.0
     chosen: ForecastResult | None = None  # with a global model: the forecast of the model each fit kept
+    data: dict | None = None  # what the loader said of the series (``PriceSeries.summary``: how it was read, its notes)
     choices: list[dict] = field(default_factory=list)  # with a global model: per fit, which model it kept ("global" or "per-series") and why
 
     @property
@@ -95,8 +96,8 @@ def forecast_series(name: str, series: PriceSeries, config: ForecastConfig) -> S
         with one_blas_thread():
             result = run_forecast(series, config, quiet=True)
     except DataError as exc:
-        return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start)
-    return SeriesRun(name, result=result, seconds=time.perf_counter() - start)
+        return SeriesRun(name, error=str(exc), seconds=time.perf_counter() - start, data=series.summary())
+    return SeriesRun(name, result=result, seconds=time.perf_counter() - start, data=series.summary())
 
 
 def compare(result: ForecastResult) -> dict[str, dict[str, float]]:
@@ -143,6 +144,8 @@ def coverage_counts(result: ForecastResult) -> dict[str, dict[str, dict[str, flo
 def series_row(run: SeriesRun) -> dict[str, Any]:
     """One series' line of the summary."""
     row: dict[str, Any] = {"series": run.name, "seconds": round(run.seconds, 3)}
+    if run.data is not None:
+        row["data"] = run.data  # how the file was read and what the loader fixed (summary.json only)
     result = run.final
     if result is None:
         row["error"] = run.error
@@ -329,7 +332,7 @@ class PanelResult:
         folder.mkdir(parents=True, exist_ok=True)
         summary = self.summary()
         flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
-                              for k, v in r.items() if k not in ("versus", "coverage")} for r in summary["series"]])
+                              for k, v in r.items() if k not in ("versus", "coverage", "data")} for r in summary["series"]])
         contents = {
             "summary.json": json.dumps(_json_safe(summary), indent=1) + "\n",
             "summary.csv": flat.to_csv(index=False, float_format="%.6g"),
@@ -368,7 +371,8 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     Parameters
     ----------
     panel : dict of str to PriceSeries
-        The series by name (``data.panel.load_panel`` reads a long-format file or a folder).
+        The series by name (``data.panel.load_panel`` reads a long-format file or a folder); the
+        series its ``Panel.refused`` names are reported as not run, with the reason.
     config : ForecastConfig
         The settings of every series; the automatic ones are chosen for each series.
     jobs : int, optional
@@ -385,8 +389,9 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     -------
     PanelResult
     """
+    refused = getattr(panel, "refused", {})  # series the loader refused (data.panel.Panel): reported as not run
     if not panel:
-        raise DataError("the panel holds no series")
+        raise DataError(next(iter(refused.values()), "the panel holds no series"))
     start = time.perf_counter()
     names = list(panel)
     bar = progress_bar(len(names), "panel", unit="series run", quiet=quiet)
@@ -399,6 +404,9 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
         runs = map_tasks(forecast_series, [(name, panel[name], config) for name in names], jobs=jobs, scheduler=scheduler, on_done=done)
     finally:
         bar.close()
+    if refused:
+        by_name = {run.name: run for run in runs} | {name: SeriesRun(name, error=reason) for name, reason in refused.items()}
+        runs = [by_name[name] for name in panel.order]
     if all(run.result is None for run in runs):
         raise DataError(f"no series of the panel could be run; the first one says: {runs[0].error}")
     notes = []

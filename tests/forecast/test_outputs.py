@@ -196,7 +196,10 @@ def test_empty_file_arguments_are_refused(args, message, capsys):
     ({"epochs": "30"}, "epochs must be an integer or null, got the string '30'"),
     ({"lr": True}, "lr must be a number, got True"),
     ({"window": 0}, "window must be at least 1"),
-    ({"windw": 30}, "has unknown keys ['windw']"),
+    ({"windw": 30}, "has unknown keys ['windw'] (did you mean 'window'?); known keys: "),
+    ({"epoch": 3, "test-size": 20}, "has unknown keys ['epoch', 'test-size'] (did you mean 'epochs' for 'epoch', 'test_size' for "
+                                    "'test-size'?)"),
+    ({"zzzz": 1}, "has unknown keys ['zzzz']; known keys: "),  # nothing near it: no guess
     ([1, 2], "must be a JSON object"),
 ])
 def test_config_files_are_checked_field_by_field(doc, message, tmp_path, capsys):

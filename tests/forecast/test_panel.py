@@ -116,6 +116,7 @@ def test_a_series_too_short_is_reported_and_the_others_run():
     overall = result.summary()["overall"]
     assert overall["failed"] == ["short"] and overall["ran"] == 2
     assert "needs at least" in result.runs[-1].error
+    assert result.summary()["series"][-1]["data"]["rows"] == 30  # what the loader said of it, kept beside the reason
     assert "not run" in result.table()
     # without --classical no peer ran: its column says so with "-", as the coverage columns do, not "nan"
     head, *lines = result.table().splitlines()
@@ -365,8 +366,13 @@ def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
     assert any(line.startswith("data: de.csv:") and "delimiter ';'" in line and "decimal ','" in line
                and "day-first (%d.%m.%Y)" in line and "120 rows 2020-01-01 to 2020-04-29" in line for line in lines), lines
     assert any(line.startswith("data: plain.csv:") and "year-first" in line for line in lines), lines
-    assert "note: de.csv: 1 duplicated time stamp(s) dropped (kept the first of each; their prices agree), e.g. 2020-01-08" in lines
+    duplicates = "1 duplicated time stamp(s) dropped (kept the first of each; their prices agree), e.g. 2020-01-08"
+    assert f"note: de.csv: {duplicates}" in lines
     assert run.stderr == ""
+    rows = {r["series"]: r for r in json.loads((tmp_path / "out" / "summary.json").read_text())["series"]}
+    assert duplicates in rows["de"]["data"]["notes"] and any("sorted" in note for note in rows["de"]["data"]["notes"])
+    assert "delimiter ';'" in rows["de"]["data"]["description"] and rows["de"]["data"]["detected"]["decimal"] == ","
+    assert rows["plain"]["data"]["rows"] == 120 and rows["plain"]["data"]["detected"]["date_order"] == "year-first"
 
 
 def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
@@ -402,5 +408,44 @@ def test_a_bad_series_in_a_long_file_is_named_by_file_and_series(tmp_path):
     table = pd.read_csv(path, dtype=str)
     table.loc[table["unique_id"] == "s1", "y"] = "abc"
     table.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"^prices\.csv\[s1\]: 60 value\(s\) in column 'y' are not numbers"):
+    panel = load_panel(path)
+    assert list(panel) == ["s0"] and list(panel.refused) == ["s1"]
+    assert panel.refused["s1"].startswith("prices.csv[s1]: 60 value(s) in column 'y' are not numbers")
+    table.loc[table["unique_id"] == "s0", "y"] = "abc"
+    table.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"^none of the 2 series of prices\.csv can be run; the first: prices\.csv\[s0\]: 60 value"):
         load_panel(path)
+
+
+def test_a_series_with_a_zero_or_negative_price_is_reported_and_the_others_run(tmp_path):
+    """One series with a zero price stopped the whole panel, even under --target price, with a message
+    that spoke of log-returns; it is reported as not run, with its reason, and the others run."""
+    path = tmp_path / "prices.csv"
+    write_long(path, small_panel(3, 120))
+    table = pd.read_csv(path, dtype=str)
+    table.loc[np.flatnonzero(table["unique_id"] == "s1")[50], "y"] = "0"
+    table.to_csv(path, index=False)
+    out = tmp_path / "out"
+    run = _cli("panel", str(path), "--out", str(out), "--target", "price", "--jobs", "1", "--epochs", "1", "--hidden", "4",
+               "--window", "5", "--test-size", "10", "--quiet")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert [r["series"] for r in summary["series"]] == ["s0", "s1", "s2"]  # file order
+    assert summary["overall"]["failed"] == ["s1"] and summary["overall"]["ran"] == 2
+    assert summary["series"][0]["data"]["description"].startswith("prices.csv[s0]: rows of a long-format table (unique_id, ds, y),")
+    error = summary["series"][1]["error"]
+    assert error.startswith("prices.csv[s1]: 1 price(s) are zero or negative (first on 2000-02-22)") and "log-returns" not in error
+    assert any(line.startswith("s1 ") and "not run: prices.csv[s1]: 1 price(s) are zero or negative" in line
+               for line in run.stdout.splitlines()), run.stdout
+    assert "data: 3 series from" in run.stdout and "(1 not run, said below)" in run.stdout
+    folder = tmp_path / "folder"  # the same from a folder, one file per series
+    folder.mkdir()
+    for name, rows in table.groupby("unique_id"):
+        rows.rename(columns={"ds": "Date", "y": "Close"})[["Date", "Close"]].to_csv(folder / f"{name}.csv", index=False)
+    panel = load_panel(folder)
+    assert list(panel) == ["s0", "s2"] and panel.order == ["s0", "s1", "s2"]
+    assert "s1.csv: 1 price(s) are zero or negative" in panel.refused["s1"]
+    table["y"] = "-1"
+    table.to_csv(path, index=False)
+    run = _cli("panel", str(path), "--out", str(out), "--target", "price", "--quiet")
+    assert run.returncode == 2 and "none of the 3 series of prices.csv can be run" in run.stderr

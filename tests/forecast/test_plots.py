@@ -123,6 +123,20 @@ def test_forecast_plot_zooms_on_the_last_points_where_a_one_step_lag_shows():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("n", [20, 30])
+def test_forecast_plot_draws_a_test_span_no_longer_than_the_zoom_once(n):
+    """A test span of 30 points or fewer was drawn twice: a top panel shaded from end to end and the
+    same points again below."""
+    dates, actual, naive = _prices(n)
+    fig = plots.forecast_plot(dates, actual, naive * 1.01, naive, subtitle="the verdict", zoom_points=30)
+    assert len(fig.axes) == 1
+    (ax,) = fig.axes
+    assert len(ax.patches) == 0 and not any("shaded" in t.get_text() for t in ax.texts)  # nothing shaded, no zoom title
+    assert ax.get_title(loc="left") == "the verdict"
+    assert all(len(line.get_xdata()) == n and line.get_marker() == "o" for line in ax.get_lines()[1:])  # actual and model
+    plt.close(fig)
+
+
 def _rendered_labels(fig, axis) -> list[str]:
     fig.canvas.draw()
     ticks = axis.get_major_ticks() + axis.get_minor_ticks()
