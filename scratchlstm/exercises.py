@@ -24,6 +24,7 @@ ways of writing the equations (the sigmoid as ``1 / (1 + exp(-a))``, say) differ
 
 from __future__ import annotations
 
+import copy
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -90,9 +91,35 @@ def _not_written(name: str, exc: NotImplementedError) -> "_Refusal":
                     f"with your code, run that cell, then run this check again.")
 
 
-def _call(fn: Callable, name: str, args: dict[str, object], case: str, hint: str) -> object:
-    """``fn(*args)`` on copies of the arrays; a raise or an input changed in place becomes a ``_Refusal``."""
-    copies = {k: ({p: np.array(v) for p, v in a.items()} if isinstance(a, dict) else np.array(a)) for k, a in args.items()}
+SHAPE_HINT = "Check that line's shapes against the ones the exercise gives."
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal values, compared through dicts, lists and tuples, arrays entry by entry."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    return a == b
+
+
+def _edited_in_place(k: str, given: object, after: object) -> tuple[str, str] | None:
+    """What the call changed of argument ``k`` (the caller's value ``given``, the copy it was handed ``after``), and
+    the fix to name; None when nothing changed. A dict of arrays is blamed key by key."""
+    if isinstance(given, dict) and isinstance(after, dict) and given.keys() == after.keys() \
+            and all(isinstance(v, np.ndarray) for v in given.values()):
+        p = next((p for p, v in given.items() if not _same(after[p], v)), None)
+        return None if p is None else (f"{k}[{p!r}]", f"read {k}[{p!r}] into a new name and leave {k} as it is")
+    if _same(after, given):
+        return None
+    return k, f"`{k} = {k} + ...` makes a new array, `{k} += ...` changes the caller's"
+
+
+def _call(fn: Callable, name: str, args: dict[str, object], case: str, hint: str = SHAPE_HINT) -> object:
+    """``fn(*args)`` on deep copies of the arguments; a raise or an argument changed in place becomes a ``_Refusal``."""
+    copies = copy.deepcopy(args)
     try:
         out = fn(*copies.values())
     except NotImplementedError as exc:
@@ -104,16 +131,12 @@ def _call(fn: Callable, name: str, args: dict[str, object], case: str, hint: str
         dicts = [f"{k} has the keys {', '.join(map(repr, a))}." for k, a in args.items() if isinstance(a, dict)]
         hint = " ".join(dicts) if isinstance(exc, KeyError) and dicts else hint
         raise _Refusal(f"FAIL: {name} raised {type(exc).__name__}{_where(exc, fn)}, at {case}: {message}. {hint}") from None
-    for k, a in args.items():
-        pairs = a.items() if isinstance(a, dict) else [(None, a)]
-        for p, v in pairs:
-            after = copies[k][p] if p is not None else copies[k]
-            if not np.array_equal(after, v):
-                what = f"{k}[{p!r}]" if p is not None else k
-                fix = f"`{k} = {k} + ...` makes a new array, `{k} += ...` changes the caller's" if p is None else \
-                    f"read {what} into a new name and leave {k} as it is"
-                raise _Refusal(f"FAIL: {name} changed its argument {what} in place (at {case}). The caller's arrays must "
-                               f"stay as they were: {fix}.")
+    for k, given in args.items():
+        edited = _edited_in_place(k, given, copies[k])
+        if edited is not None:
+            what, fix = edited
+            raise _Refusal(f"FAIL: {name} changed its argument {what} in place (at {case}). The caller's arrays must "
+                           f"stay as they were: {fix}.")
     return out
 
 

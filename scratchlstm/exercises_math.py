@@ -19,14 +19,13 @@ paragraph, never a traceback.
 
 from __future__ import annotations
 
-import copy
 from typing import Callable, Sequence
 
 import numpy as np
 
 from . import clipping as _clipping
 from .gradcheck import relative_error as _relative_error
-from .exercises import TOLERANCE, ExerciseReport, _array, _Refusal, _values, _where, _not_written
+from .exercises import TOLERANCE, ExerciseReport, _array, _call, _Refusal, _values
 from .nn import gru as _gru
 from .nn import lstm as _lstm
 from .nn.init import init_gru_params
@@ -61,34 +60,6 @@ def _output_lines(label: str, yours: np.ndarray, ref: np.ndarray, slips: Sequenc
         return []
     why = next((t for t, v in slips if np.shape(v) == np.shape(yours) and _near(yours, v, tol)), None)
     return [f"  {label}: {_difference(yours, ref)}"] + ([f"    {why}"] if why else [])
-
-
-def _same(a: object, b: object) -> bool:
-    if isinstance(a, dict):
-        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)):
-        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and np.array_equal(a, b)
-    return a == b
-
-
-def _call(fn: Callable, name: str, args: dict[str, object], case: str) -> object:
-    """``fn(*args)`` on copies; a raise or an argument changed in place becomes a ``_Refusal``."""
-    copies = copy.deepcopy(args)
-    try:
-        out = fn(*copies.values())
-    except NotImplementedError as exc:
-        raise _not_written(name, exc) from None
-    except Exception as exc:  # the learner's bug, reported as one paragraph
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "(no message)"
-        raise _Refusal(f"FAIL: {name} raised {type(exc).__name__}{_where(exc, fn)}, at {case}: {message[:240]}. "
-                       f"Check that line's shapes against the ones the exercise gives.") from None
-    for k in args:
-        if not _same(copies[k], args[k]):
-            raise _Refusal(f"FAIL: {name} changed its argument {k} in place (at {case}). The caller's arrays must stay "
-                           f"as they were: `a = a + ...` makes a new array, `a += ...` changes the caller's.")
-    return out
 
 
 def _drive(fn: Callable, name: str, cases: list[tuple[str, dict]], run: Callable[[object, dict, str], list[str]],
