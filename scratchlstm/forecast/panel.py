@@ -43,7 +43,7 @@ from ..progress import progress_bar
 from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
-from .evaluate import diebold_mariano, wilson_interval
+from .evaluate import wilson_interval
 from .executors import map_tasks, one_blas_thread
 from .report import write_model_file
 from .run import ForecastResult, run_forecast
@@ -103,12 +103,11 @@ def forecast_series(name: str, series: PriceSeries, config: ForecastConfig) -> S
 def compare(result: ForecastResult) -> dict[str, dict[str, float]]:
     """The model against every other forecaster on the test span: its MAE over theirs and the
     Diebold-Mariano test on absolute errors (two-sided; ``mean_diff`` < 0: the model is better)."""
-    model = result.forecasts["model"] - result.actual
     out = {}
-    for name, forecast in result.forecasts.items():
+    for name in result.forecasts:
         if name == "model":
             continue
-        test = diebold_mariano(model, forecast - result.actual, result.config.horizon)
+        test = result.diebold_mariano_against(name)
         out[name] = {"mae_ratio": result.metrics["model"]["mae"] / result.metrics[name]["mae"], "p_value": test["p_value"],
                      "mean_diff": test["mean_diff"]}
     return out

@@ -66,15 +66,21 @@ class ForecastResult:
     notes: list[str] = field(default_factory=list)  # what was chosen for this series and why; what was not run
     intervals: Intervals | None = None  # split-conformal prediction intervals of every forecaster (intervals.py)
 
+    def diebold_mariano_against(self, name: str, power: int = 1) -> dict[str, float]:
+        """Diebold-Mariano test of the model against forecaster ``name`` on the test span (``power`` 1:
+        absolute errors, 2: squared; ``mean_diff`` < 0: the model is better)."""
+        return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts[name] - self.actual, self.config.horizon,
+                               power=power)
+
     @cached_property
     def significance(self) -> dict[str, float]:
         """Diebold-Mariano test of the model against naive on absolute errors."""
-        return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon)
+        return self.diebold_mariano_against("naive")
 
     @cached_property
     def significance_squared(self) -> dict[str, float]:
         """The same test on squared errors."""
-        return diebold_mariano(self.forecasts["model"] - self.actual, self.forecasts["naive"] - self.actual, self.config.horizon, power=2)
+        return self.diebold_mariano_against("naive", power=2)
 
     @cached_property
     def mae_ratio_interval(self) -> tuple[float, float]:
@@ -128,8 +134,7 @@ class ForecastResult:
     @cached_property
     def significance_vs_best(self) -> dict[str, float]:
         """Diebold-Mariano test of the model against ``best_other_baseline`` on absolute errors."""
-        best = self.forecasts[self.best_other_baseline]
-        return diebold_mariano(self.forecasts["model"] - self.actual, best - self.actual, self.config.horizon)
+        return self.diebold_mariano_against(self.best_other_baseline)
 
     @property
     def mae_ratio_vs_best(self) -> float:
@@ -150,8 +155,7 @@ class ForecastResult:
     @cached_property
     def significance_vs_adjusted(self) -> dict[str, float]:
         """Diebold-Mariano test of the model against the adjusted naive on absolute errors."""
-        other = self.forecasts[self.adjusted_naive_name]
-        return diebold_mariano(self.forecasts["model"] - self.actual, other - self.actual, self.config.horizon)
+        return self.diebold_mariano_against(self.adjusted_naive_name)
 
     @property
     def verdict_vs_adjusted(self) -> str:
