@@ -33,14 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 import time
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.forecast_peers import RANDOM_WALKS, _as_series
+from benchmarks.forecast_peers import RANDOM_WALKS, _as_series, _median, rel_mae_cell
 from benchmarks.peer_choice import first_test_origin, peer_combination, peer_errors_before_test, peer_picked_before_test
 from benchmarks.forecast_peers import load_series as load_peer_series
 from scratchlstm.data import PriceSeries
@@ -157,11 +156,6 @@ def versus_chosen_peer(own, final, rel: dict) -> dict:
     return out
 
 
-def _median(values) -> float:
-    values = [v for v in values if v is not None and not math.isnan(v)]
-    return statistics.median(values) if values else math.nan
-
-
 def print_rows(rows: list[dict], title: str) -> dict:
     print(f"\n{title}")
     head = (f"{'series':<26} {'rows':>5} {'m':>3} {'test':>4} {'LSTM':>6} {'global':>6} {'snaive':>6} {'ETS':>6} {'ARIMA':>6} "
@@ -172,10 +166,9 @@ def print_rows(rows: list[dict], title: str) -> dict:
         if "failed" in r:
             print(f"{r['series']:<26} fails: {r['failed']}")
             continue
-        rel = r["rel_mae"]
 
         def cell(key):
-            return f"{rel[key]:>6.3f}" if key in rel else f"{'-':>6}"
+            return rel_mae_cell(r["rel_mae"], key)
 
         kept = ",".join(r["kept_by_fit"])
         print(f"{r['series']:<26} {r['rows']:>5} {r['season']:>3} {r['test']:>4} {cell('lstm')} {cell('global')} {cell('seasonal_naive')} "

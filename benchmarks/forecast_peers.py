@@ -160,6 +160,11 @@ def _median(values) -> float:
     return statistics.median(values) if values else math.nan
 
 
+def rel_mae_cell(rel: dict[str, float], key: str) -> str:
+    """A table cell of MAE / naive for forecaster ``key``, or '-' where it did not run."""
+    return f"{rel[key]:>6.3f}" if key in rel else f"{'-':>6}"
+
+
 def summary(rows: list[dict]) -> dict:
     """Medians over the series that ran: relative MAEs and the LSTM's MAE over the best peer's."""
     ok = [r for r in rows if "failed" not in r]
@@ -181,10 +186,9 @@ def print_rows(rows: list[dict], title: str) -> None:
         if "failed" in r:
             print(f"{r['series']:<18} {r['rows']:>5}  fails: {r['failed']}")
             continue
-        rel = r["rel_mae"]
 
         def cell(key):
-            return f"{rel[key]:>6.3f}" if key in rel else f"{'-':>6}"
+            return rel_mae_cell(r["rel_mae"], key)
 
         dm = r.get("dm_vs_best", {}).get("p_value", math.nan)
         kept = ",".join(str(k) for k in r["kept"])
