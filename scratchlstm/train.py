@@ -33,7 +33,7 @@ from .checkpoint import TrainingState, load_training_state, save_training_state
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, TrainingDiverged
 from .losses import LOSSES, get_loss
-from .nn.kernels.threads import blas_threads_for
+from .nn.kernels.threads import blas_threads_for, step_work
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
 from .nn.shapes import ENGINES, check_one_dtype
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
@@ -170,10 +170,9 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
 
 
 def _step_work(model: Model, config: TrainConfig) -> int:
-    """Multiply-adds of the largest recurrent product of one step, ``4H x (H + D + 1) x B``, counting four gate
-    blocks for every cell (an upper bound for the GRU's three and the RNN's one)."""
+    """Multiply-adds of the largest recurrent product of one step (``threads.step_work`` of each layer)."""
     sizes = (model.config.input_size, *model.config.hidden_sizes)
-    return max(4 * H * (H + D + 1) * config.batch_size for D, H in zip(sizes, sizes[1:]))
+    return max(step_work(config.batch_size, D, H) for D, H in zip(sizes, sizes[1:]))
 
 
 def _keep_if_best(state: TrainingState, history: History, model: Model, epoch: int, current: float) -> None:

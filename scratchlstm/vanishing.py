@@ -21,7 +21,7 @@ import numpy as np
 from .clipping import clip_grad_norm
 from .nn.cells import get_cell
 from .nn.init import init_gru_params, init_lstm_params, init_rnn_params
-from .nn.kernels.threads import blas_threads_for
+from .nn.kernels.threads import blas_threads_for, step_work
 from .optim import Adam
 from .traces import gradient_flow
 
@@ -85,7 +85,7 @@ def train_adding(kind: str, T: int, *, hidden: int = 16, steps: int = 600, batch
     start = time.perf_counter()
     # the GRU's and the RNN's reference code has no kernel to hold BLAS to one thread at these small sizes,
     # where a second thread only waits (the GRU at T = 60 ran 4x slower on 2 busy cores); the numbers are the same
-    with blas_threads_for(4 * hidden * (hidden + 3) * batch):
+    with blas_threads_for(step_work(batch, 2, hidden)):
         for _ in range(steps):
             x, y = (a.astype(dtype) for a in adding_batch(rng, T, batch))
             h_T, cache = last_hidden(x)

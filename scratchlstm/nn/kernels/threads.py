@@ -39,6 +39,12 @@ def _blas_libraries():
     return _blas
 
 
+def step_work(B: int, D: int, H: int) -> int:
+    """Multiply-adds of one step's product of an LSTM layer, ``4H x (H + D + 1) x B`` (the measure the rule compares
+    with ``ONE_THREAD_BELOW``; an upper bound for the GRU's three gate blocks and the RNN's one)."""
+    return 4 * H * (H + D + 1) * B
+
+
 def blas_threads_for(step_work: int):
     """A context that holds BLAS to one thread when ``step_work`` (one step's multiply-adds) is small."""
     return _blas_libraries().limit(limits=1) if step_work < ONE_THREAD_BELOW else nullcontext()
@@ -49,8 +55,7 @@ def small_products_on_one_thread(sizes: Callable[..., tuple[int, int, int]]):
     def decorate(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
-            B, D, H = sizes(*args)
-            with blas_threads_for(4 * H * (H + D + 1) * B):
+            with blas_threads_for(step_work(*sizes(*args))):
                 return fn(*args, **kwargs)
         return run
     return decorate
