@@ -160,6 +160,7 @@ def _add_forecast(sub) -> None:
     )
     from .data.loaders import LoadOptions
     from .forecast.config import ForecastConfig
+    from .forecast.run import RunOptions
 
     _add_price_file(p, "price file (default: the embedded MSFT daily series)")
     p.add_argument("--out", metavar="DIR", default="forecast-out",
@@ -170,6 +171,7 @@ def _add_forecast(sub) -> None:
     groups = _groups(p, GROUP_TITLES)
     _add_settings_flags(p, LoadOptions, groups)
     _add_settings_flags(p, ForecastConfig, groups)
+    _add_settings_flags(p, RunOptions, groups)
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from the training checkpoints in OUT/checkpoints (same settings and data)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
@@ -208,10 +210,12 @@ def _run_forecast(args) -> int:
     from .data.loaders import LoadOptions
     from .errors import ConfigError
     from .forecast.output_folder import MANIFEST, check_output_folder
-    from .forecast.run import run_forecast
+    from . import plots
+    from .forecast.run import RunOptions, run_forecast
     from .io import folder_lock
 
     config = forecast_config_from_args(args)
+    options = settings_from_args(RunOptions, args)
     get_namespace(config.backend)  # fail early on a missing backend
     check_output_folder(args.out)  # before any training: a folder holding the user's own files is refused
     series = _load_quietly(args.csv, settings_from_args(LoadOptions, args))
@@ -225,10 +229,15 @@ def _run_forecast(args) -> int:
             f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
             f"at most {plan.epochs} epochs")
 
+    fits_done = []
+
     def on_fit(k, n, fit):
         if not args.quiet:
             say(f"fit {k + 1}/{n}: cutoff {series.frequency.stamp(series.frame.index[fit.cutoff])}, {fit.train_windows} windows, "
                 f"{len(fit.history.train_loss)} epochs ({fit.outcome})")
+        fits_done.append(k)
+        if len(fits_done) == 1 and n > 1:
+            plots.prepare()  # the figures' library, while the other fits may still be running on other processes
 
     with folder_lock(args.out):
         out = Path(args.out)
@@ -238,7 +247,7 @@ def _run_forecast(args) -> int:
                               "run without --resume")
         try:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
-                                  resume=args.resume)
+                                  resume=args.resume, jobs=options.jobs)
         except KeyboardInterrupt:
             _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
                   "run the same command with --resume to continue where it stopped")

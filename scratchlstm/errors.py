@@ -27,3 +27,7 @@ class CheckpointError(ScratchLSTMError, ValueError):
 
 class TrainingDiverged(ScratchLSTMError, RuntimeError):
     """The loss or the gradients became NaN or infinite; the last good weights were kept."""
+
+
+class WorkerError(ScratchLSTMError, RuntimeError):
+    """A worker process of a parallel run stopped before its task was done (killed, out of memory, or unable to start)."""

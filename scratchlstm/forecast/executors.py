@@ -1,26 +1,34 @@
-"""Where the series of a panel run: in this process, on local cores, or on a Dask cluster.
+"""Where independent tasks run: in this process, on local cores, or on a Dask cluster.
 
-Every series is an independent task (its own seed, its own data), so the results do not depend on
-which worker runs which series, or in what order they finish: ``map_tasks`` returns them in the
-order of the tasks. On local cores the workers are fresh processes (``spawn``), which start from
-the same state whatever the parent did before. Every task runs with one BLAS thread
-(``one_blas_thread``): a matrix product split over two threads can round differently from the
-same product on one (OpenBLAS does), so without this a series would give other digits on a Dask
-worker, which limits its threads to one, than in a process that does not. A script that runs a panel on several processes
-therefore needs the usual ``if __name__ == "__main__":`` guard around its main code. On a cluster the task function and its arguments
-travel to the workers by pickling, so those workers need scratchlstm installed at the same version.
+The tasks are the series of a panel and the fits of one walk-forward: each is independent (its own
+seed, its own data), so the results do not depend on which process runs which task, or in what order
+they finish: ``map_tasks`` returns them in the order of the tasks. On local cores this process runs
+tasks too, taking them from the end of the list while worker processes take them from the front, so
+``jobs=2`` is this process and one worker. The workers are fresh processes (``spawn``), which start
+from the same state whatever the parent did before; they ignore Ctrl-C, and are stopped by this
+process when it is interrupted or a task fails. A script that runs tasks on several processes
+therefore needs the usual ``if __name__ == "__main__":`` guard around its main code.
+
+Every panel task runs with one BLAS thread (``one_blas_thread``): a matrix product split over two
+threads can round differently from the same product on one (OpenBLAS does), so without this a series
+would give other digits on a Dask worker, which limits its threads to one, than in a process that
+does not. On a cluster the task function and its arguments travel to the workers by pickling, so
+those workers need scratchlstm installed at the same version.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import ConfigError
+from ..errors import ConfigError, WorkerError
 
 INSTALL_DASK = "pip install 'scratchlstm[dask]'"
 
@@ -60,22 +68,26 @@ def one_blas_thread() -> Iterator[None]:
 
 
 def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = None, scheduler: Any = None,
-              on_done: Callable[[int, Any], None] | None = None) -> list:
+              on_done: Callable[[int, Any], None] | None = None, here: Callable | None = None) -> list:
     """``[function(*task) for task in tasks]``, run in parallel.
 
     Parameters
     ----------
     function : callable
-        A module-level function (it is pickled to the workers).
+        A module-level function, or a ``functools.partial`` of one (it is pickled to the workers).
     tasks : sequence of tuple
         The arguments of each call.
     jobs : int, optional
-        Local worker processes; 1 runs every task here, in this process; None: one per core.
+        Local processes, this one included: 1 runs every task here; 2 runs them here and on one
+        worker process; None: one per core.
     scheduler : str or distributed.Client, optional
         The address of a Dask scheduler (``tcp://host:8786``) or a connected client: the tasks run on
         its workers instead (``jobs`` is then ignored).
     on_done : callable, optional
-        ``on_done(k, value)`` as each task finishes (in the order they finish).
+        ``on_done(k, value)`` as each task finishes (in the order they finish), called in this thread.
+    here : callable, optional
+        What this process calls instead of ``function`` for the tasks it runs itself (the same
+        computation with a progress display, say); default ``function``.
 
     Returns
     -------
@@ -88,18 +100,94 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = 
     jobs = local_cores() if jobs is None else jobs
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
-    values: list = [None] * len(tasks)
+    here = here or function
     if jobs == 1 or len(tasks) <= 1:
+        values: list = [None] * len(tasks)
         for k, task in enumerate(tasks):
-            values[k] = function(*task)
+            values[k] = here(*task)
             done(k, values[k])
         return values
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(function, *task): k for k, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            k = futures[future]
-            values[k] = future.result()
-            done(k, values[k])
+    return _on_local_processes(function, here, tasks, min(jobs - 1, len(tasks) - 1), done)
+
+
+_in_task = False  # in a worker process: whether it is running a task now
+
+
+def _start_worker(parent: int) -> None:
+    """A worker's start: Ctrl-C (which reaches every process of the terminal's group) and the parent's
+    ``terminate`` stop a running task as Ctrl-C stops this process's own (training saves its state, temporary
+    files are removed); an idle worker just ends. And a worker ends when its parent is gone (killed with
+    SIGKILL, say): otherwise it would finish its task, writing checkpoints into a folder that a resumed run
+    may be using, and wait for tasks forever, holding the terminal's or the caller's pipes open."""
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+
+
+def _stop(signum, frame) -> None:
+    if _in_task:
+        raise KeyboardInterrupt
+    os._exit(1)
+
+
+def _end_with_parent(parent: int, every: float = 0.2, grace: float = 5.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(every)
+    os.kill(os.getpid(), signal.SIGTERM)  # the task stops as above, if one is running
+    time.sleep(grace)
+    os._exit(1)
+
+
+def _run_task(function: Callable, *args) -> Any:
+    """``function(*args)`` in a worker, marked as a running task for ``_stop``."""
+    global _in_task
+    _in_task = True
+    try:
+        return function(*args)
+    finally:
+        _in_task = False
+
+
+def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tuple], workers: int, done: Callable) -> list:
+    """``map_tasks`` on ``workers`` worker processes and this one: the last task is this process's, the others
+    go to the workers in order, and this process then takes back from the end those not started yet."""
+    values: list = [None] * len(tasks)
+
+    def finish(k: int, value: Any) -> None:
+        values[k] = value
+        done(k, value)
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(),))
+    futures = {}
+    try:
+        futures = {k: pool.submit(_run_task, function, *tasks[k]) for k in range(len(tasks) - 1)}
+        mine = [len(tasks) - 1]
+        while mine:
+            finish(mine[0], here(*tasks[mine.pop()]))
+            for k in [k for k, future in futures.items() if future.done()]:
+                finish(k, futures.pop(k).result())
+            for k in sorted(futures, reverse=True):  # the next one not started yet, from the end
+                if futures[k].cancel():
+                    del futures[k]
+                    mine.append(k)
+                    break
+        index = {future: k for k, future in futures.items()}
+        for future in as_completed(index):
+            finish(index[future], future.result())
+    except BrokenProcessPool:
+        raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start (a "
+                          "script that runs on several processes needs the 'if __name__ == \"__main__\":' guard, and cannot "
+                          "be read from stdin); --jobs 1 runs everything in this process") from None
+    except BaseException:  # Ctrl-C, or a task's error: stop the other workers now rather than after their tasks
+        for future in futures.values():
+            future.cancel()
+        processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
+        for process in list(processes.values()):
+            process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=False)  # every task is done: the workers exit while this process goes on
     return values
 
 

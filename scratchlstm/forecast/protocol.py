@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -42,6 +43,7 @@ from ..nn.model import Model
 from ..train import History, train
 from .automatic import resolved
 from .config import ForecastConfig
+from .executors import map_tasks
 from .seasonal import SeasonalIndex
 from .windows import Scaler, input_windows, model_inputs, training_origins, walk_forward_origins, windows
 
@@ -207,7 +209,7 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
 
 def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = True,
                  on_fit: Callable[[int, int, Fit], None] | None = None,
-                 checkpoint_dir: Path | None = None, resume: bool = False) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
+                 checkpoint_dir: Path | None = None, resume: bool = False, jobs: int | None = 1) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
     """Rolling-origin backtest: ``(origins, model forecasts of p[t+h], fits)``.
 
     The model is refitted at the first test origin and every ``refit_every`` origins after it, each
@@ -215,6 +217,11 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     ``checkpoint_dir``, fit k keeps its training state in ``fit-{seed}-{k}.npz`` there, so an
     interrupted backtest continues with ``resume=True``: finished fits are reused, the interrupted
     one continues from its last epoch, and the result is the same as an uninterrupted run.
+
+    The fits are independent (each a fresh model from the seed, on the windows known at its cutoff),
+    so with ``jobs`` above 1 they run side by side on that many local processes, this one included
+    (``executors.map_tasks``; None: one per core), with the same results. Only this process's fits
+    show a progress display then; ``on_fit`` reports each fit as it finishes.
     """
     prices = np.asarray(prices, dtype=float)
     if np.all(prices == prices[0]):
@@ -222,20 +229,22 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     config = resolved(config, len(prices))
     origins = walk_forward_origins(len(prices), config)
     block = config.refit_every or len(origins)
-    starts = list(range(0, len(origins), block))
-    forecasts = np.empty(len(origins))
-    fits = []
-    for k, start in enumerate(starts):
-        chunk = origins[start : start + block]
-        path = None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz"
-        fit = fit_at_cutoff(prices, int(chunk[0]), config, quiet=quiet, checkpoint=path, resume=resume)
-        forecasts[start : start + block] = forecast_prices(fit.model, fit.scaler, prices, chunk, config, fit.seasonal.season)
-        fits.append(fit)
-        if on_fit is not None:
-            on_fit(k, len(starts), fit)
+    chunks = [origins[start : start + block] for start in range(0, len(origins), block)]
+    tasks = [(prices, int(chunk[0]), config, None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz",
+              resume) for k, chunk in enumerate(chunks)]
+    report = None if on_fit is None else (lambda k, fit: on_fit(k, len(chunks), fit))
+    fits = map_tasks(_fit_task, tasks, jobs=jobs, on_done=report, here=partial(_fit_task, quiet=quiet))
+    forecasts = np.concatenate([forecast_prices(fit.model, fit.scaler, prices, chunk, config, fit.seasonal.season)
+                                for fit, chunk in zip(fits, chunks)])
     if not np.all(np.isfinite(forecasts)):
         raise DataError("the model produced non-finite forecasts; try --target returns or a smaller learning rate")
     return origins, forecasts, fits
+
+
+def _fit_task(prices: np.ndarray, cutoff: int, config: ForecastConfig, checkpoint: Path | None, resume: bool,
+              quiet: bool = True) -> Fit:
+    """``fit_at_cutoff`` as one task of ``walk_forward``'s ``map_tasks``."""
+    return fit_at_cutoff(prices, cutoff, config, quiet=quiet, checkpoint=checkpoint, resume=resume)
 
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..data import PriceSeries, as_price_series, load_embedded
 from ..errors import ConfigError, DataError
+from ..settings import check_fields, setting
 from . import report as reporting
 from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
@@ -204,6 +205,17 @@ class ForecastResult:
         return reporting.write_outputs(self, out)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a forecast runs, not what it computes; each field is also a flag of ``scratchlstm forecast``."""
+
+    jobs: int | None = setting(None, "the walk-forward's fits run side by side on this many local processes, this one "
+                               "included, with the same results; auto: one per core", at_least=1, none_word="auto", group="run")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
 def plan_forecast(series: PriceSeries, config: ForecastConfig) -> tuple[ForecastConfig, int, list[str]]:
     """The settings this series gets: its season (given, or from the calendar when the data before the
     test span confirm it) and every automatic setting, with one note per choice."""
@@ -253,7 +265,7 @@ def _check_not_exact(metrics: dict[str, dict[str, float]], actual: np.ndarray, s
 
 
 def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
-                 checkpoint_dir: str | Path | None = None, resume: bool = False) -> ForecastResult:
+                 checkpoint_dir: str | Path | None = None, resume: bool = False, jobs: int | None = 1) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
 
     Parameters
@@ -273,6 +285,10 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         ``on_fit(k, n_fits, fit)`` after every fit.
     checkpoint_dir, resume
         See ``walk_forward``.
+    jobs : int or None
+        Run each seed's fits side by side on this many local processes, this one included (None: one
+        per core; 1, the default: one after the other here). The results are the same. Above 1, a
+        script needs the ``if __name__ == "__main__":`` guard (the workers are fresh processes).
     """
     if config.classical:
         _require_peers()
@@ -291,7 +307,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     for k in range(config.seeds):
         try:
             origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
-                                                        checkpoint_dir=checkpoint_dir, resume=resume)
+                                                        checkpoint_dir=checkpoint_dir, resume=resume, jobs=jobs)
         except DataError as exc:
             raise DataError(f"{series.source}: {exc}") from None
         seed_forecasts.append(seed_forecast)

@@ -1,0 +1,119 @@
+"""Independent tasks on several local processes: this one takes part, results come back in task order,
+a task's error is the task's own, a worker that dies is named, and the walk-forward's fits give the
+same numbers on one process as on two."""
+
+import math
+import operator
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from scratchlstm.errors import ConfigError, WorkerError
+from scratchlstm.forecast import ForecastConfig, run_forecast
+from scratchlstm.forecast.executors import map_tasks
+
+from .test_panel import ar_returns_series
+
+
+def test_results_come_back_in_task_order_and_this_process_takes_part():
+    done = []
+    values = map_tasks(operator.mul, [(k, 3) for k in range(7)], jobs=2, on_done=lambda k, v: done.append((k, v)))
+    assert values == [3 * k for k in range(7)]
+    assert sorted(done) == [(k, 3 * k) for k in range(7)]  # once per task, each with its own value
+    pids = map_tasks(os.getpid, [()] * 6, jobs=2)
+    assert os.getpid() in pids  # jobs=2 is this process and one worker, not two workers beside an idle one
+    assert len(set(pids)) == 2
+
+
+def test_this_process_runs_its_own_function_for_its_tasks():
+    """``here`` is what this process calls (with a progress display, in the walk-forward); workers call ``function``."""
+    values = map_tasks(operator.add, [(1, 1), (2, 2)], jobs=2, here=operator.mul)
+    assert values == [2, 4]  # task 0 on the worker (1 + 1), task 1, the last, here (2 * 2)
+    assert map_tasks(operator.add, [(1, 1), (2, 2)], jobs=1, here=operator.mul) == [1, 4]
+
+
+def test_an_error_in_a_worker_is_the_tasks_own_error():
+    with pytest.raises(ValueError, match="math domain error"):
+        map_tasks(math.sqrt, [(-1.0,), (4.0,)], jobs=2)  # the first task goes to the worker
+
+
+def test_a_worker_that_dies_is_named_with_what_to_do():
+    with pytest.raises(WorkerError, match="--jobs 1"):
+        map_tasks(os._exit, [(3,), (0,)], jobs=2, here=lambda code: code)  # the worker exits in its task
+
+
+def test_jobs_below_one_is_refused():
+    with pytest.raises(ConfigError, match="at least 1"):
+        map_tasks(operator.mul, [(1, 2)], jobs=0)
+
+
+def test_walk_forward_fits_on_two_processes_give_the_same_numbers_as_on_one():
+    """Three fits per seed, two seeds: every forecast, loss curve and weight is the same bit for bit."""
+    series = ar_returns_series(5, n=260)
+    config = ForecastConfig(epochs=3, hidden_sizes=(8,), season=1, window=10, test_size=30, refit_every=10, val_fraction=0.25,
+                            seeds=2)
+    one = run_forecast(series, config, quiet=True, jobs=1)
+    reported = []
+    two = run_forecast(series, config, quiet=True, jobs=2, on_fit=lambda k, n, fit: reported.append((k, n)))
+    assert sorted(reported) == sorted([(k, 3) for k in range(3)] * 2)  # each fit of each seed, once
+    for a, b in zip(one.seed_forecasts, two.seed_forecasts):
+        np.testing.assert_array_equal(a, b)
+    for name in one.forecasts:
+        np.testing.assert_array_equal(one.forecasts[name], two.forecasts[name])
+    assert len(one.fits) == len(two.fits) == 3
+    for a, b in zip(one.fits, two.fits):
+        assert a.history.train_loss == b.history.train_loss and a.history.val_loss == b.history.val_loss
+        assert a.kept_untrained == b.kept_untrained and a.p_value == b.p_value
+        for key, value in a.model.named_params().items():
+            np.testing.assert_array_equal(value, b.model.named_params()[key], err_msg=key)
+    for level in one.intervals.levels:
+        np.testing.assert_array_equal(one.intervals.forecasters["model"].lower[level], two.intervals.forecasters["model"].lower[level])
+
+
+def test_cli_forecast_takes_jobs_and_refuses_zero(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--help"], capture_output=True, text=True)
+    assert "--jobs" in run.stdout and "one per core" in run.stdout
+    bad = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--jobs", "0", "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "--jobs" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tmp_path):
+    """Ctrl-C in a terminal reaches the whole process group: the command exits 130 with the resume hint, no
+    worker is left running, and --resume finishes both fits to the numbers of a run never interrupted."""
+    import signal
+    import time
+
+    settings = ["--test-size", "40", "--refit-every", "20", "--epochs", "60", "--patience", "none", "--hidden", "24",
+                "--window", "20", "--jobs", "2"]
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "scratchlstm", "forecast", "--out", str(out), *settings]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    both = [out / "checkpoints" / f"fit-0-{k}.npz" for k in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(p.exists() for p in both) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until both fits, one per process, have saved an epoch
+    assert run.poll() is None, "the run ended before both fits were under way: make it longer"
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    for _ in range(100):  # the workers are stopped, not left to finish their fits
+        try:
+            os.killpg(run.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("a process of the interrupted run is still running")
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = tmp_path / "whole"
+    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings[:-1], "1"],
+                           capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr
+    assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
