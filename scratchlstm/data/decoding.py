@@ -49,7 +49,7 @@ def read_text(path: Path) -> Text:
         raise refuse(path, "this is a folder, not a price file",
                      "Pass one file of it, or run 'scratchlstm panel' on a folder of price files")
     if not path.is_file():
-        raise refuse(path, "no such file", "Check the path, or run without --csv to use the embedded MSFT series")
+        raise refuse(path, "no such file", "Check the path (load_embedded() and a command without --csv use the embedded MSFT series)")
     raw = path.read_bytes()
     compression = None
     if raw.startswith(GZIP_MAGIC):

@@ -64,7 +64,12 @@ class LoadOptions:
     def as_kwargs(self) -> dict:
         """The options as keyword arguments of ``load_prices`` and ``as_price_series``."""
         return asdict(self)
-PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last")
+PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last",
+                 # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
+                 "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento")
+# a column that is not a closing price, even when it is the only one beside the dates
+NOT_A_CLOSE = ("open", "high", "low", "volume", "vol", "vol.", "volume usd", "total_volume", "market_cap", "trades", "count",
+               "change", "change %", "% change", "+/- %")
 SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
 ADJUSTED = ("adj close", "adj_close")
@@ -135,7 +140,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
         raise refuse(path, "the file has a header but no rows", "Download a longer history")
     _one_symbol(table, path)
     date_column = _date_column(table.columns, path)
-    price = _price_column(table.columns, date_column, price_column, path)
+    price = _price_column(table.columns, date_column, price_column, path, notes)
     if price_column is None and price in ADJUSTED and table[price].isna().all() and "close" in table.columns:
         notes.append(f"column {price!r} is empty in every row; the price is column 'close'")
         price = "close"
@@ -262,6 +267,7 @@ def _load_coingecko(path: Path, text: Text, price_column, missing, notes) -> Pri
 
 def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, missing, decimal, date_format,
                 detected: Detected | None = None, notes: list[str] | None = None) -> PriceSeries:
+    notes = list(notes or [])
     columns = [str(c).strip().lower() for c in frame.columns]
     for k, name in enumerate(columns):
         if name in columns[:k]:
@@ -275,7 +281,7 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
     else:
         date_column = _date_column(frame.columns, source, in_memory=True)
         frame, reading = _dates_out(frame.reset_index(drop=True), date_column, date_format, source)
-    price = _price_column(frame.columns, None, price_column, source)
+    price = _price_column(frame.columns, None, price_column, source, notes)
     text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     frame, numbers = read_numbers(frame, text_columns, price_column=price, decimal=decimal, source=source)
     if detected is None:
@@ -283,7 +289,7 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
                             dates=None if reading.kind == "datetimes" else reading.describe(),
                             date_format=reading.format, date_order=reading.order)
     return _finish(frame.set_axis(reading.stamps.rename("date"), axis=0), price, source=source, fmt=fmt, missing=missing,
-                   detected=detected, notes=notes or [])
+                   detected=detected, notes=notes)
 
 
 def _needed_columns(columns: tuple[str, ...], price_column: str | None) -> list[str]:
@@ -339,17 +345,25 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
     return table.drop(columns=used), reading
 
 
-def _price_column(columns, date_column, price_column: str | None, source) -> str:
+def _price_column(columns, date_column, price_column: str | None, source, notes: list[str] | None = None) -> str:
+    """The column that holds the price: ``price_column`` when given; else the first of ``PRICE_COLUMNS``; else the only
+    column beside the dates, unless its name says it is no close (the choice is then added to ``notes``)."""
     names = [c for c in columns if c != date_column]
     if price_column is not None:
         column = price_column.strip().lower()
         if column not in names:
-            raise refuse(source, f"no column {price_column!r} (columns: {', '.join(map(repr, names))})", "Pass one of those to --price-column")
+            raise refuse(source, f"no column {price_column!r} (columns: {', '.join(map(repr, names))})",
+                         "Pass one of those as price_column= (--price-column)")
         return column
     column = next((c for c in PRICE_COLUMNS if c in names), None)
+    if column is None and len(names) == 1 and names[0] not in NOT_A_CLOSE:
+        column = names[0]
+        if notes is not None:
+            notes.append(f"no column is named as a price (Close, Adj Close, Price, Last); {column!r}, the only column beside the "
+                         "dates, is taken as the price (price_column= or --price-column to say so)")
     if column is None:
-        raise refuse(source, f"no price column (looked for Close, Adj Close, Price; found {', '.join(map(repr, names))})",
-                     "Rename the closing-price column to Close, or pass --price-column")
+        raise refuse(source, f"no price column (looked for Close, Adj Close, Price, Last; found {', '.join(map(repr, names))})",
+                     "Rename the closing-price column to Close, or pass price_column= (--price-column)")
     return column
 
 
@@ -438,9 +452,11 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if n_missing:
         if missing == "error":
             what = price if price.endswith("price") else f"{price} price"
-            other = ", or --price-column close to use the Close column" if price in ADJUSTED and "close" in frame.columns else ""
+            other = (", or price_column='close' (--price-column close) to use the Close column"
+                     if price in ADJUSTED and "close" in frame.columns else "")
             raise refuse(source, f"{n_missing} row(s) have no {what}",
-                         f"Pass --missing drop to drop them or --missing ffill to carry the last price forward{other}")
+                         f"Pass missing='drop' (--missing drop) to drop them or missing='ffill' (--missing ffill) to carry the last "
+                         f"price forward{other}")
         if missing == "drop":
             frame = frame[frame[price].notna()]
         else:

@@ -269,3 +269,80 @@ def test_a_yfinance_download_frame_with_ticker_columns_is_read(tmp_path):
     two = pd.concat([frame, frame.rename(columns={"BTC-USD": "ETH-USD"}, level=1)], axis=1)
     with pytest.raises(DataError, match=r"2 tickers \(BTC-USD, ETH-USD\).*frame.xs\('BTC-USD', axis=1, level='Ticker'\)"):
         as_price_series(two)
+
+
+# ----------------------------------------------------------------------------------------------
+# files whose price column has another name: FRED's series code, the closing price of localised sites
+
+
+def _hand_read(text, sep, decimal=".", thousands=None):
+    """The file's columns as Python reads them, without the loader: the reference the loader is checked against."""
+    import csv
+
+    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+
+    def number(v):
+        v = v.replace(thousands, "") if thousands else v
+        return float(v.replace(decimal, "."))
+
+    return rows[0], [r[0] for r in rows[1:]], [number(r[1]) for r in rows[1:]]
+
+
+def test_a_fred_file_takes_its_only_column_as_the_price_and_says_so(tmp_path):
+    text = "observation_date,GDPC1\n2000-01-01,13878.147\n2000-04-01,14130.908\n2000-07-01,14145.312\n2000-10-01,14229.765\n"
+    series = load_prices(write(tmp_path, "GDPC1.csv", text))
+    header, dates, values = _hand_read(text, ",")
+    assert series.prices.tolist() == values
+    assert [f"{d:%Y-%m-%d}" for d in series.frame.index] == dates
+    assert "price column 'gdpc1'" in series.describe()
+    assert any("'gdpc1', the only column beside the dates, is taken as the price" in n for n in series.notes)
+    old_header = load_prices(write(tmp_path, "SP500.csv", text.replace("observation_date,GDPC1", "DATE,SP500")))
+    assert old_header.prices.tolist() == values  # FRED's older download, DATE and the series code
+
+
+@pytest.mark.parametrize("column", ["Volume", "Open", "Vol."])
+def test_the_only_column_is_refused_when_its_name_says_it_is_no_close(tmp_path, column):
+    with pytest.raises(DataError, match="no price column"):
+        load_prices(write(tmp_path, "v.csv", f"Date,{column}\n2020-01-01,5\n2020-01-02,6\n"))
+
+
+def test_a_frame_with_another_column_name_gets_the_same_note():
+    frame = pd.DataFrame({"GDP": [1.0, 2.0, 3.0, 4.0]}, index=pd.date_range("2020-01-01", periods=4, freq="D"))
+    series = as_price_series(frame)
+    assert series.prices.tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert any("the only column beside the dates" in n for n in series.notes)
+
+
+# Investing.com's export in German and in French: day-first dates, comma decimals, point or space grouping
+LOCALISED = {
+    "de": ('"Datum";"Zuletzt";"Eröffn.";"Hoch";"Tief";"Vol.";"+/- %"\n'
+           '"15.11.2024";"1.234,50";"1.230,00";"1.240,00";"1.220,00";"1,20M";"0,52%"\n'
+           '"14.11.2024";"1.228,10";"1.230,00";"1.241,00";"1.221,00";"1,30M";"-0,10%"\n'
+           '"13.11.2024";"1.229,35";"1.231,00";"1.242,00";"1.222,00";"1,10M";"0,20%"\n', ";", ",", ".", "zuletzt"),
+    "fr": ('"Date";"Dernier";"Ouv.";" Plus Haut";"Plus Bas";"Vol.";"Variation %"\n'
+           '"15/11/2024";"1234,50";"1230,00";"1240,00";"1220,00";"1,20M";"0,52%"\n'
+           '"14/11/2024";"1228,10";"1230,00";"1241,00";"1221,00";"1,30M";"-0,10%"\n'
+           '"13/11/2024";"1229,35";"1231,00";"1242,00";"1222,00";"1,10M";"0,20%"\n', ";", ",", None, "dernier"),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALISED))
+def test_localised_exports_are_read_with_their_closing_price(tmp_path, locale):
+    text, sep, decimal, thousands, column = LOCALISED[locale]
+    series = load_prices(write(tmp_path, f"{locale}.csv", text))
+    _, dates, values = _hand_read(text, sep, decimal, thousands)
+    assert series.prices.tolist() == values[::-1]  # newest first in the file, oldest first in the series
+    assert [f"{d:%d.%m.%Y}" for d in series.frame.index] == [d.replace("/", ".") for d in dates[::-1]]
+    assert f"price column {column!r}" in series.describe()
+
+
+def test_loader_refusals_name_the_keyword_as_well_as_the_flag(tmp_path):
+    """The same message reaches the command line and the Python API: each names both ways to pass the fix."""
+    path = write(tmp_path, "p.csv", YAHOO)
+    with pytest.raises(DataError, match=r"price_column= \(--price-column\)"):
+        load_prices(path, price_column="settle")
+    gap = write(tmp_path, "m.csv", "Date,Close\n2020-01-01,1\n2020-01-02,\n2020-01-03,3\n")
+    with pytest.raises(DataError, match=r"missing='drop' \(--missing drop\)"):
+        load_prices(gap)
+    with pytest.raises(DataError, match=r"price_column= \(--price-column\)"):
+        load_prices(write(tmp_path, "n.csv", "Date,Open,Volume\n2020-01-01,1,2\n2020-01-02,1,2\n"))
