@@ -7,7 +7,6 @@ import operator
 import os
 import subprocess
 import sys
-from dataclasses import replace
 
 import numpy as np
 import pytest
