@@ -36,10 +36,16 @@ What changes, and why each helps on a CPU:
 8. Backward's internal work arrays are reused between calls (see ``_work_array``).
 9. BLAS runs on one thread when a step's product is small (``threads.py``): at the sizes a
    forecaster trains the second thread costs more than it brings.
+10. NumPy's ufunc buffer is held to one (H, B) block (``ufunc_buffer_within_blocks``). An elementwise
+    call over all T steps of one gate, a (T, H, B) view whose H*B blocks lie 4H*B numbers apart,
+    is otherwise copied through the 8192-number buffer to make longer inner loops: 2.4x the time of
+    the same call on contiguous memory in isolation, and 6 to 8% of a training step at B=64, T=30, H=32
+    (the backward's local factors 0.36 -> 0.24 ms). Elementwise results do not depend on the buffer.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from dataclasses import dataclass
@@ -48,6 +54,29 @@ import numpy as np
 
 from ..shapes import Params, check_output_gradient
 from .threads import small_products_on_one_thread
+
+NUMPY_BUFFER = 8192  # NumPy's default ufunc buffer, in numbers
+BUFFERED_BELOW = 1024  # numbers in an (H, B) block: below this no gain was measured (B=1, H=50: 0.74 ms either way)
+
+
+def ufunc_buffer_within_blocks(sizes):
+    """Decorate a kernel function so that NumPy's ufunc buffer is at most one (H, B) block while it runs, when that
+    block holds at least ``BUFFERED_BELOW`` numbers; ``sizes(*args)`` gives its (B, D, H). The previous size is
+    restored afterwards (errors included)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            B, _, H = sizes(*args)
+            if H * B < BUFFERED_BELOW:
+                return fn(*args, **kwargs)
+            previous = np.setbufsize(min(NUMPY_BUFFER, H * B // 16 * 16))  # a multiple of 16, as NumPy requires
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                np.setbufsize(previous)
+        return run
+    return decorate
+
 
 # public gate blocks are i | f | g | o; the fast layout is i | f | o | g
 _TO_FAST = (0, 1, 3, 2)
@@ -190,6 +219,7 @@ def _call_sizes(params: Params, x: np.ndarray, *states) -> tuple[int, int, int]:
 
 
 @small_products_on_one_thread(_call_sizes)
+@ufunc_buffer_within_blocks(_call_sizes)
 def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
     T, B, D = x.shape
@@ -256,6 +286,7 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
 
 
 @small_products_on_one_thread(lambda cache, *gradients: cache.shape[1:])
+@ufunc_buffer_within_blocks(lambda cache, *gradients: cache.shape[1:])
 def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
     T, B, D, H = cache.shape
