@@ -205,6 +205,11 @@ def _load_quietly(csv: str | None, options):
         return load_prices(csv, **options.as_kwargs()) if csv else load_embedded()
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _run_forecast(args) -> int:
     from .backend import get_namespace
     from .data.loaders import LoadOptions
@@ -223,18 +228,28 @@ def _run_forecast(args) -> int:
     for note in series.notes:
         say(f"note: {note}")
     def on_plan(plan, season, notes):
+        from .forecast.executors import local_cores
+        from .forecast.windows import walk_forward_origins
+
         n_val = "auto" if plan.val_fraction is None else f"{plan.val_fraction:.0%}"
-        say(f"protocol: window {plan.window}, horizon {plan.horizon}, target {plan.target}, season {season}, test {plan.test_size} "
-            f"points, refit every {plan.refit_every or 'never'}, validation {n_val} of each fit's windows; model "
+        n_test = len(walk_forward_origins(len(series.prices), plan))
+        test = f"{n_test} points" if n_test == plan.test_size else f"{n_test} points ({plan.test_size:g} of the usable origins)"
+        say(f"protocol: window {plan.window}, horizon {plan.horizon}, target {plan.target}, season {season}, test {test}, "
+            f"refit every {plan.refit_every or 'never'}, validation {n_val} of each fit's windows; model "
             f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
-            f"at most {plan.epochs} epochs")
+            f"at most {_count(plan.epochs, 'epoch')}")
+        n_fits = -(-n_test // (plan.refit_every or n_test))
+        processes = min(options.jobs or local_cores(), n_fits)
+        where = ("one after the other" if processes == 1 else
+                 f"{processes} at a time, on this process and {_count(processes - 1, 'worker')} (--jobs to change)")
+        say(f"fits: {n_fits}" + (f" per seed ({plan.seeds} seeds)" if plan.seeds > 1 else "") + f", {where}")
 
     fits_done = []
 
     def on_fit(k, n, fit):
         if not args.quiet:
             say(f"fit {k + 1}/{n}: cutoff {series.frequency.stamp(series.frame.index[fit.cutoff])}, {fit.train_windows} windows, "
-                f"{len(fit.history.train_loss)} epochs ({fit.outcome})")
+                f"{_count(len(fit.history.train_loss), 'epoch')} ({fit.outcome})")
         fits_done.append(k)
         if len(fits_done) == 1 and n > 1:
             plots.prepare()  # the figures' library, while the other fits may still be running on other processes

@@ -151,7 +151,7 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
                     history.stop_reason = f"early stop: no validation improvement for {config.patience} epochs"
                     break
             else:
-                history.stop_reason = f"finished {config.epochs} epochs"
+                history.stop_reason = f"finished {config.epochs} epoch{'' if config.epochs == 1 else 's'}"
         except TrainingDiverged as exc:
             model.load_named_params(state.best_params)
             save(saved)
