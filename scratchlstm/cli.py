@@ -263,11 +263,12 @@ def _run_forecast(args) -> int:
         try:
             result = run_forecast(series, config, quiet=args.quiet, on_plan=on_plan, on_fit=on_fit, checkpoint_dir=checkpoints,
                                   resume=args.resume, jobs=options.jobs)
+            paths = result.save(args.out)  # before the table: a reader that stops early loses nothing
         except KeyboardInterrupt:
-            _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
-                  "run the same command with --resume to continue where it stopped")
+            if list(checkpoints.glob("fit-*.npz")):  # (saving the outputs replaces the folder, checkpoints and all, at its end)
+                _tell(f"\ninterrupted: the training state and its history are saved in {checkpoints}; "
+                      "run the same command with --resume to continue where it stopped")
             raise
-        paths = result.save(args.out)  # before the table: a reader that stops early loses nothing
     say()
     say(result.table())
     say(f"\nwrote {', '.join(str(p) for p in paths.values())}, {out / MANIFEST}")

@@ -67,9 +67,22 @@ class LoadOptions:
 PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last",
                  # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
                  "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento")
-# a column that is not a closing price, even when it is the only one beside the dates
-NOT_A_CLOSE = ("open", "high", "low", "volume", "vol", "vol.", "volume usd", "total_volume", "market_cap", "trades", "count",
-               "change", "change %", "% change", "+/- %")
+# words of a column name that say it is not a closing price, even when it is the only column beside the dates:
+# volumes and sizes, the day's other prices (English, de, fr, es, it, pt), changes, and row numbers
+NOT_A_CLOSE = frozenset(
+    "open opening high low volume volumes vol volumen volume_usd market cap capitalisation capitalization shares trades "
+    "count turnover change variation var pct percent % id index idx no n row rank "
+    "eröffn eröffnung hoch tief ouv ouverture haut bas apertura abertura máx máximo máxima mín mínimo mínima massimo "
+    "minimo max min".split())
+_NAME_WORDS = re.compile(r"[^\w%]+")
+
+
+def _says_no_close(name: str) -> bool:
+    """Whether a column name holds one of the ``NOT_A_CLOSE`` words (``Volume BTC``, ``Market Cap``, ``Eröffn.``)."""
+    words = {w for w in _NAME_WORDS.split(name.lower()) if w}
+    return bool(words & NOT_A_CLOSE) or any(w.startswith("vol") for w in words)
+
+
 SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
 ADJUSTED = ("adj close", "adj_close")
@@ -356,7 +369,7 @@ def _price_column(columns, date_column, price_column: str | None, source, notes:
                          "Pass one of those as price_column= (--price-column)")
         return column
     column = next((c for c in PRICE_COLUMNS if c in names), None)
-    if column is None and len(names) == 1 and names[0] not in NOT_A_CLOSE:
+    if column is None and len(names) == 1 and not _says_no_close(names[0]):
         column = names[0]
         if notes is not None:
             notes.append(f"no column is named as a price (Close, Adj Close, Price, Last); {column!r}, the only column beside the "

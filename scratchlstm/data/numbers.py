@@ -44,7 +44,8 @@ DECIMAL_MARKS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
 MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
 CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)  # (decimal, thousands)
-MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-")
+MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-",
+                  ".")  # FRED's missing value
 _UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
 DIGITS_AS_ZERO = str.maketrans("0123456789", "0000000000")  # a value's shape: its text with every digit as 0
 CURRENCY_SIGNS = "$€£¥₿₹₽₩"

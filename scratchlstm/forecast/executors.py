@@ -5,8 +5,9 @@ seed, its own data), so the results do not depend on which process runs which ta
 they finish: ``map_tasks`` returns them in the order of the tasks. On local cores this process runs
 tasks too, taking them from the end of the list while worker processes take them from the front, so
 ``jobs=2`` is this process and one worker. The workers are fresh processes (``spawn``), which start
-from the same state whatever the parent did before; they ignore Ctrl-C, and are stopped by this
-process when it is interrupted or a task fails. A script that runs tasks on several processes
+from the same state whatever the parent did before. Ctrl-C stops their tasks as it stops this
+process's own, and this process stops them when it is interrupted or terminated or a task fails; a
+worker whose parent is gone ends by itself. A script that runs tasks on several processes
 therefore needs the usual ``if __name__ == "__main__":`` guard around its main code.
 
 Every panel task runs with one BLAS thread (``one_blas_thread``): a matrix product split over two
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -111,22 +113,26 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = 
 
 
 _in_task = False  # in a worker process: whether it is running a task now
+_stopping = False  # in a worker process: whether it was told to stop (it then takes no further task)
 
 
 def _start_worker(parent: int) -> None:
-    """A worker's start: Ctrl-C (which reaches every process of the terminal's group) and the parent's
+    """A worker's start. Ctrl-C (which reaches every process of the terminal's group) and the parent's
     ``terminate`` stop a running task as Ctrl-C stops this process's own (training saves its state, temporary
-    files are removed); an idle worker just ends. And a worker ends when its parent is gone (killed with
-    SIGKILL, say): otherwise it would finish its task, writing checkpoints into a folder that a resumed run
-    may be using, and wait for tasks forever, holding the terminal's or the caller's pipes open."""
+    files are removed), and the worker then ends instead of taking a task that is already queued for it; an
+    idle worker just ends. A worker also ends when its parent is gone (killed with SIGKILL, say): otherwise it
+    would finish its task, writing checkpoints into a folder that a resumed run may be using, and wait for
+    tasks forever, holding the terminal's or the caller's pipes open."""
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
 
 
 def _stop(signum, frame) -> None:
+    global _stopping
+    _stopping = True
     if _in_task:
-        raise KeyboardInterrupt
+        raise KeyboardInterrupt  # _run_task ends the process once the task has stopped
     os._exit(1)
 
 
@@ -134,23 +140,52 @@ def _end_with_parent(parent: int, every: float = 0.2, grace: float = 5.0) -> Non
     while os.getppid() == parent:
         time.sleep(every)
     os.kill(os.getpid(), signal.SIGTERM)  # the task stops as above, if one is running
-    time.sleep(grace)
+    time.sleep(grace)  # a task inside one long library call notices the signal when the call returns
     os._exit(1)
 
 
 def _run_task(function: Callable, *args) -> Any:
     """``function(*args)`` in a worker, marked as a running task for ``_stop``."""
     global _in_task
+    if _stopping:
+        os._exit(1)
     _in_task = True
     try:
         return function(*args)
     finally:
         _in_task = False
+        if _stopping:
+            os._exit(1)
+
+
+@contextmanager
+def _workers_start_ignoring_ctrl_c() -> Iterator[None]:
+    """Create worker processes with Ctrl-C ignored (Python keeps a SIGINT that is ignored at its start ignored) until
+    their ``_start_worker`` sets its own handler: a Ctrl-C while they import would print each one's traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_workers_can_start() -> None:
+    """Refuse, before starting any, the one case where spawned workers cannot start: a main script that is not a file."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if getattr(main, "__spec__", None) is None and path is not None and not os.path.isfile(path):
+        raise ConfigError(f"more than one process (jobs or --jobs) needs worker processes, which import the main script, and "
+                          f"the main script {path} is not a file (read from stdin?); run it from a file, or use jobs=1")
 
 
 def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tuple], workers: int, done: Callable) -> list:
     """``map_tasks`` on ``workers`` worker processes and this one: the last task is this process's, the others
-    go to the workers in order, and this process then takes back from the end those not started yet."""
+    go to the workers in order, and this process then takes back from the end those not started yet. A task
+    that fails in a worker is reported when this process's current task is done."""
+    _check_workers_can_start()
     values: list = [None] * len(tasks)
 
     def finish(k: int, value: Any) -> None:
@@ -161,7 +196,8 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
                                initargs=(os.getpid(),))
     futures = {}
     try:
-        futures = {k: pool.submit(_run_task, function, *tasks[k]) for k in range(len(tasks) - 1)}
+        with _workers_start_ignoring_ctrl_c():  # the workers start when the first tasks are submitted
+            futures = {k: pool.submit(_run_task, function, *tasks[k]) for k in range(len(tasks) - 1)}
         mine = [len(tasks) - 1]
         while mine:
             finish(mine[0], here(*tasks[mine.pop()]))
@@ -176,9 +212,10 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         for future in as_completed(index):
             finish(index[future], future.result())
     except BrokenProcessPool:
+        pool.shutdown(wait=True)
         raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start (a "
-                          "script that runs on several processes needs the 'if __name__ == \"__main__\":' guard, and cannot "
-                          "be read from stdin); --jobs 1 runs everything in this process") from None
+                          "script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); --jobs 1 "
+                          "(jobs=1) runs everything in this process") from None
     except BaseException:  # Ctrl-C, or a task's error: stop the other workers now rather than after their tasks
         for future in futures.values():
             future.cancel()

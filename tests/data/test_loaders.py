@@ -300,10 +300,19 @@ def test_a_fred_file_takes_its_only_column_as_the_price_and_says_so(tmp_path):
     assert old_header.prices.tolist() == values  # FRED's older download, DATE and the series code
 
 
-@pytest.mark.parametrize("column", ["Volume", "Open", "Vol."])
+@pytest.mark.parametrize("column", ["Volume", "Open", "Vol.", "Volume BTC", "Volume_USD", "Volumen", "Market Cap", "Shares",
+                                    "Eröffn.", "Hoch", "Apertura", "Abertura", "Ouv.", "Open Price", "Index", "id", "n"])
 def test_the_only_column_is_refused_when_its_name_says_it_is_no_close(tmp_path, column):
     with pytest.raises(DataError, match="no price column"):
         load_prices(write(tmp_path, "v.csv", f"Date,{column}\n2020-01-01,5\n2020-01-02,6\n"))
+
+
+def test_freds_dot_is_a_missing_value(tmp_path):
+    """FRED writes '.' where a day has no value (a holiday): a missing price, refused by default with the policy to pass."""
+    path = write(tmp_path, "SP500.csv", "DATE,SP500\n2020-01-02,3257.85\n2020-01-03,.\n2020-01-06,3246.28\n2020-01-07,3237.18\n")
+    with pytest.raises(DataError, match=r"1 row\(s\) have no sp500 price.*missing='drop' \(--missing drop\)"):
+        load_prices(path)
+    assert load_prices(path, missing="drop").prices.tolist() == [3257.85, 3246.28, 3237.18]
 
 
 def test_a_frame_with_another_column_name_gets_the_same_note():

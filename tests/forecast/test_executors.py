@@ -81,38 +81,90 @@ def test_cli_forecast_takes_jobs_and_refuses_zero(tmp_path):
     assert bad.returncode == 2 and "--jobs" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def _start_run(out, fits, epochs, jobs=2):
+    """``scratchlstm forecast`` in its own process group with ``fits`` walk-forward fits, returned once both processes'
+    first fits (the first task on the worker, the last here) have saved an epoch."""
+    import signal  # noqa: F401  (used by the callers)
+    import time
+
+    settings = ["--test-size", str(20 * fits), "--refit-every", "20", "--epochs", str(epochs), "--patience", "none",
+                "--hidden", "24", "--window", "20"]
+    command = [sys.executable, "-m", "scratchlstm", "forecast", "--out", str(out), *settings, "--jobs", str(jobs)]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    both = [out / "checkpoints" / f"fit-0-{k}.npz" for k in (0, fits - 1)]
+    deadline = time.monotonic() + 120
+    while not all(p.exists() for p in both) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.poll() is None, "the run ended before both processes' fits were under way: make it longer"
+    return run, command, settings
+
+
+def _group_ends(pgid, within):
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tmp_path):
     """Ctrl-C in a terminal reaches the whole process group: the command exits 130 with the resume hint, no
     worker is left running, and --resume finishes both fits to the numbers of a run never interrupted."""
     import signal
-    import time
 
-    settings = ["--test-size", "40", "--refit-every", "20", "--epochs", "60", "--patience", "none", "--hidden", "24",
-                "--window", "20", "--jobs", "2"]
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "scratchlstm", "forecast", "--out", str(out), *settings]
-    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    both = [out / "checkpoints" / f"fit-0-{k}.npz" for k in (0, 1)]
-    deadline = time.monotonic() + 120
-    while not all(p.exists() for p in both) and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # until both fits, one per process, have saved an epoch
-    assert run.poll() is None, "the run ended before both fits were under way: make it longer"
+    run, command, settings = _start_run(out, fits=2, epochs=60)
     os.killpg(run.pid, signal.SIGINT)
     _, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err
-    for _ in range(100):  # the workers are stopped, not left to finish their fits
-        try:
-            os.killpg(run.pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("a process of the interrupted run is still running")
+    assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
+    assert not list(out.rglob("*.tmp"))
     resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     whole = tmp_path / "whole"
-    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings[:-1], "1"],
+    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings, "--jobs", "1"],
                            capture_output=True, text=True)
     assert fresh.returncode == 0, fresh.stderr
     assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to the command", "Ctrl-C to the group", "SIGKILL to the command"])
+def test_a_worker_with_a_fit_queued_stops_at_once(tmp_path, how):
+    """Four fits on two processes: the worker has a fit running and the next one queued. Stopped, it must not go
+    on to the queued fit (it did: 5 to 20 s more of training and checkpoint writes after the signal)."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    run, _, _ = _start_run(out, fits=4, epochs=400)
+    start = time.monotonic()
+    if how == "SIGTERM to the command":
+        run.send_signal(signal.SIGTERM)
+    elif how == "Ctrl-C to the group":
+        os.killpg(run.pid, signal.SIGINT)
+    else:
+        run.kill()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == {"SIGTERM to the command": 143, "Ctrl-C to the group": 130}.get(how, -9), err
+    assert _group_ends(run.pid, within=3), "a worker is still running"
+    assert time.monotonic() - start < 4
+    assert not list(out.rglob("*.tmp"))
+    written = {p.name: p.stat().st_mtime for p in (out / "checkpoints").glob("fit-*.npz")}
+    time.sleep(1)
+    assert {p.name: p.stat().st_mtime for p in (out / "checkpoints").glob("fit-*.npz")} == written  # nothing writes any more
+
+
+def test_a_script_read_from_stdin_is_refused_before_any_worker_starts():
+    script = ("from scratchlstm.forecast.executors import map_tasks\n"
+              "import operator\n"
+              "print(map_tasks(operator.mul, [(1, 2), (3, 4)], jobs=2))\n")
+    run = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1
+    assert "is not a file (read from stdin?)" in run.stderr and "jobs=1" in run.stderr
+    assert "spawn" not in run.stderr  # no worker started (its traceback would name multiprocessing.spawn)

@@ -182,14 +182,23 @@ def test_interrupted_walk_forward_resumes_to_the_same_result(tmp_path, target):
 
 
 def test_ctrl_c_in_the_cli_exits_130_and_says_how_to_resume(tmp_path, capsys, monkeypatch):
+    """The hint comes when there is training state to resume from: not before the first epoch was saved (--resume
+    would then refuse), and still when the interruption comes while the outputs are written."""
     import scratchlstm.forecast.run as run_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(run_module, "walk_forward", interrupted)
+    with monkeypatch.context() as patch:
+        patch.setattr(run_module, "walk_forward", interrupted)  # before any training
+        code, _, err = run_cli(["forecast", "--out", str(tmp_path / "o"), *FAST], capsys)
+    assert code == 130 and "interrupted" in err and "--resume" not in err and "Traceback" not in err
+    monkeypatch.setattr(run_module.ForecastResult, "save", interrupted)  # after training, while writing the outputs
     code, _, err = run_cli(["forecast", "--out", str(tmp_path / "o"), *FAST], capsys)
     assert code == 130 and "--resume" in err and "Traceback" not in err
+    monkeypatch.undo()
+    code, _, _ = run_cli(["forecast", "--out", str(tmp_path / "o"), "--resume", *FAST], capsys)
+    assert code == 0
 
 
 def test_unexpected_errors_are_one_line_without_traceback(capsys, monkeypatch):
