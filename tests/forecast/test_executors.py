@@ -84,7 +84,6 @@ def test_cli_forecast_takes_jobs_and_refuses_zero(tmp_path):
 def _start_run(out, fits, epochs, jobs=2):
     """``scratchlstm forecast`` in its own process group with ``fits`` walk-forward fits, returned once both processes'
     first fits (the first task on the worker, the last here) have saved an epoch."""
-    import signal  # noqa: F401  (used by the callers)
     import time
 
     settings = ["--test-size", str(20 * fits), "--refit-every", "20", "--epochs", str(epochs), "--patience", "none",
