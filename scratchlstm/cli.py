@@ -239,7 +239,7 @@ def _run_forecast(args) -> int:
             f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
             f"at most {_count(plan.epochs, 'epoch')}")
         n_fits = -(-n_test // (plan.refit_every or n_test))
-        processes = min(options.jobs or local_cores(), n_fits)
+        processes = min(options.jobs or local_cores(), n_fits * plan.seeds)
         where = ("one after the other" if processes == 1 else
                  f"{processes} at a time, on this process and {_count(processes - 1, 'worker')} (--jobs to change)")
         say(f"fits: {n_fits}" + (f" per seed ({plan.seeds} seeds)" if plan.seeds > 1 else "") + f", {where}")

@@ -20,11 +20,13 @@ those workers need scratchlstm installed at the same version.
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
@@ -182,47 +184,76 @@ def _check_workers_can_start() -> None:
 
 
 def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tuple], workers: int, done: Callable) -> list:
-    """``map_tasks`` on ``workers`` worker processes and this one: the last task is this process's, the others
-    go to the workers in order, and this process then takes back from the end those not started yet. A task
-    that fails in a worker is reported when this process's current task is done."""
+    """``map_tasks`` on ``workers`` worker processes and this one. The workers take tasks from the front of the
+    list, each one task at a time (a thread here hands a worker its next task when it finishes one, so that no
+    task waits queued behind a busy worker while this process is free); this process takes them from the back.
+    A task that fails in a worker is reported when this process's current task is done."""
     _check_workers_can_start()
     values: list = [None] * len(tasks)
-
-    def finish(k: int, value: Any) -> None:
-        values[k] = value
-        done(k, value)
-
+    left = deque(range(len(tasks)))
+    lock = threading.Lock()
+    finished: queue.SimpleQueue = queue.SimpleQueue()  # (k, future) as workers finish; None when none is left
+    stopping = threading.Event()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                initargs=(os.getpid(),))
-    futures = {}
+    running: dict = {}
+
+    def take(front: bool) -> int | None:
+        with lock:
+            return None if not left else left.popleft() if front else left.pop()
+
+    def submit_next() -> None:
+        k = None if stopping.is_set() else take(front=True)
+        if k is not None:
+            try:
+                running[pool.submit(_run_task, function, *tasks[k])] = k
+            except RuntimeError:  # the pool was shut down meanwhile: this process is leaving on an error
+                pass
+
+    def hand_out() -> None:  # the dispatching thread
+        while running:
+            done_now, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done_now:
+                finished.put((running.pop(future), future))
+                if not future.cancelled() and future.exception() is None:
+                    submit_next()
+        finished.put(None)
+
+    def collect(block: bool) -> bool:
+        """Report the tasks the workers have finished; False once the dispatching thread is done."""
+        while block or not finished.empty():
+            item = finished.get()
+            if item is None:
+                return False
+            k, future = item
+            values[k] = future.result()  # a task's error, or BrokenProcessPool, is raised here
+            done(k, values[k])
+            block = False
+        return True
+
+    dispatcher = threading.Thread(target=hand_out, daemon=True)
     try:
-        with _workers_start_ignoring_ctrl_c():  # the workers start when the first tasks are submitted
-            futures = {k: pool.submit(_run_task, function, *tasks[k]) for k in range(len(tasks) - 1)}
-        mine = [len(tasks) - 1]
-        while mine:
-            finish(mine[0], here(*tasks[mine.pop()]))
-            for k in [k for k, future in futures.items() if future.done()]:
-                finish(k, futures.pop(k).result())
-            for k in sorted(futures, reverse=True):  # the next one not started yet, from the end
-                if futures[k].cancel():
-                    del futures[k]
-                    mine.append(k)
-                    break
-        index = {future: k for k, future in futures.items()}
-        for future in as_completed(index):
-            finish(index[future], future.result())
-    except BrokenProcessPool:
-        pool.shutdown(wait=True)
-        raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start (a "
-                          "script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); --jobs 1 "
-                          "(jobs=1) runs everything in this process") from None
-    except BaseException:  # Ctrl-C, or a task's error: stop the other workers now rather than after their tasks
-        for future in futures.values():
-            future.cancel()
+        with _workers_start_ignoring_ctrl_c():  # the workers start as the first tasks are submitted
+            for _ in range(workers):
+                submit_next()
+        dispatcher.start()
+        while (k := take(front=False)) is not None:
+            values[k] = here(*tasks[k])
+            done(k, values[k])
+            collect(block=False)
+        while collect(block=True):
+            pass
+    except BaseException as exc:  # Ctrl-C, or a task's error: stop the workers now rather than after their tasks
+        stopping.set()
         processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
         for process in list(processes.values()):
             process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
+        dispatcher.join(timeout=5)
+        if isinstance(exc, BrokenProcessPool):
+            raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start "
+                              "(a script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); "
+                              "--jobs 1 (jobs=1) runs everything in this process") from None
         raise
     pool.shutdown(wait=False)  # every task is done: the workers exit while this process goes on
     return values

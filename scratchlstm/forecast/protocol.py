@@ -28,7 +28,7 @@ validation block (``improvement_p_value``, one-sided, at 5%); otherwise it rever
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -223,6 +223,15 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     (``executors.map_tasks``; None: one per core), with the same results. Only this process's fits
     show a progress display then; ``on_fit`` reports each fit as it finishes.
     """
+    return walk_forward_seeds(prices, config, 1, quiet=quiet, on_fit=on_fit, checkpoint_dir=checkpoint_dir, resume=resume,
+                              jobs=jobs)[0]
+
+
+def walk_forward_seeds(prices: np.ndarray, config: ForecastConfig, seeds: int, *, quiet: bool = True,
+                       on_fit: Callable[[int, int, Fit], None] | None = None, checkpoint_dir: Path | None = None,
+                       resume: bool = False, jobs: int | None = 1) -> list[tuple[np.ndarray, np.ndarray, list[Fit]]]:
+    """``walk_forward`` for the seeds ``config.seed``, ``config.seed + 1``, ... (``seeds`` of them), one result per seed,
+    with the fits of every seed in one set of tasks: on several processes none waits for another seed's last fit."""
     prices = np.asarray(prices, dtype=float)
     if np.all(prices == prices[0]):
         raise DataError(f"the price never changes (every row is {prices[0]:g}): there is nothing to forecast; check the price column")
@@ -230,15 +239,20 @@ def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = Tr
     origins = walk_forward_origins(len(prices), config)
     block = config.refit_every or len(origins)
     chunks = [origins[start : start + block] for start in range(0, len(origins), block)]
-    tasks = [(prices, int(chunk[0]), config, None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{config.seed}-{k}.npz",
-              resume) for k, chunk in enumerate(chunks)]
-    report = None if on_fit is None else (lambda k, fit: on_fit(k, len(chunks), fit))
+    configs = [replace(config, seed=config.seed + s) for s in range(seeds)]
+    tasks = [(prices, int(chunk[0]), c, None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{c.seed}-{k}.npz", resume)
+             for c in configs for k, chunk in enumerate(chunks)]  # seed by seed, each seed's fits in order
+    report = None if on_fit is None else (lambda task, fit: on_fit(task % len(chunks), len(chunks), fit))
     fits = map_tasks(_fit_task, tasks, jobs=jobs, on_done=report, here=partial(_fit_task, quiet=quiet))
-    forecasts = np.concatenate([forecast_prices(fit.model, fit.scaler, prices, chunk, config, fit.seasonal.season)
-                                for fit, chunk in zip(fits, chunks)])
-    if not np.all(np.isfinite(forecasts)):
-        raise DataError("the model produced non-finite forecasts; try --target returns or a smaller learning rate")
-    return origins, forecasts, fits
+    runs = []
+    for s, c in enumerate(configs):
+        seed_fits = fits[s * len(chunks) : (s + 1) * len(chunks)]
+        forecasts = np.concatenate([forecast_prices(fit.model, fit.scaler, prices, chunk, c, fit.seasonal.season)
+                                    for fit, chunk in zip(seed_fits, chunks)])
+        if not np.all(np.isfinite(forecasts)):
+            raise DataError("the model produced non-finite forecasts; try --target returns or a smaller learning rate")
+        runs.append((origins, forecasts, seed_fits))
+    return runs
 
 
 def _fit_task(prices: np.ndarray, cutoff: int, config: ForecastConfig, checkpoint: Path | None, resume: bool,

@@ -12,7 +12,7 @@ table, the files and the figures.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from .evaluate import (
     verdict_against,
 )
 from .intervals import Intervals, calibration_forecasts, calibration_origins
-from .protocol import Fit, naive_scale, walk_forward
+from .protocol import Fit, naive_scale, walk_forward_seeds
 from .windows import walk_forward_origins
 
 
@@ -286,8 +286,8 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     checkpoint_dir, resume
         See ``walk_forward``.
     jobs : int or None
-        Run each seed's fits side by side on this many local processes, this one included (None: one
-        per core; 1, the default: one after the other here). The results are the same. Above 1, a
+        Run the fits (of every seed) side by side on this many local processes, this one included
+        (None: one per core; 1, the default: one after the other here). The results are the same. Above 1, a
         script needs the ``if __name__ == "__main__":`` guard (the workers are fresh processes).
     """
     if config.classical:
@@ -304,12 +304,12 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         on_plan(config, season, notes)
     seed_forecasts, first_fits, members, seed_calibration = [], [], [], []
     cal_origins = None
-    for k in range(config.seeds):
-        try:
-            origins, seed_forecast, fits = walk_forward(prices, replace(config, seed=config.seed + k), quiet=quiet, on_fit=on_fit,
-                                                        checkpoint_dir=checkpoint_dir, resume=resume, jobs=jobs)
-        except DataError as exc:
-            raise DataError(f"{series.source}: {exc}") from None
+    try:
+        runs = walk_forward_seeds(prices, config, config.seeds, quiet=quiet, on_fit=on_fit, checkpoint_dir=checkpoint_dir,
+                                  resume=resume, jobs=jobs)
+    except DataError as exc:
+        raise DataError(f"{series.source}: {exc}") from None
+    for origins, seed_forecast, fits in runs:
         seed_forecasts.append(seed_forecast)
         members.append(fits[-1].model)
         first_fits = first_fits or fits

@@ -28,6 +28,21 @@ def test_results_come_back_in_task_order_and_this_process_takes_part():
     assert len(set(pids)) == 2
 
 
+def _sleep_then_pid(seconds):
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_no_task_waits_behind_a_busy_worker_while_this_process_is_free():
+    """A worker is handed its next task only when it finishes one: the short tasks all run here while the worker
+    is busy with the long first one (with tasks queued ahead in the worker, one waited there for it)."""
+    pids = map_tasks(_sleep_then_pid, [(3.0,), (0.05,), (0.05,), (0.05,)], jobs=2)
+    assert pids[0] != os.getpid()
+    assert pids[1:] == [os.getpid()] * 3
+
+
 def test_this_process_runs_its_own_function_for_its_tasks():
     """``here`` is what this process calls (with a progress display, in the walk-forward); workers call ``function``."""
     values = map_tasks(operator.add, [(1, 1), (2, 2)], jobs=2, here=operator.mul)

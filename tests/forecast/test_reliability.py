@@ -190,7 +190,7 @@ def test_ctrl_c_in_the_cli_exits_130_and_says_how_to_resume(tmp_path, capsys, mo
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(run_module, "walk_forward", interrupted)  # before any training
+        patch.setattr(run_module, "walk_forward_seeds", interrupted)  # before any training
         code, _, err = run_cli(["forecast", "--out", str(tmp_path / "o"), *FAST], capsys)
     assert code == 130 and "interrupted" in err and "--resume" not in err and "Traceback" not in err
     monkeypatch.setattr(run_module.ForecastResult, "save", interrupted)  # after training, while writing the outputs
@@ -207,7 +207,7 @@ def test_unexpected_errors_are_one_line_without_traceback(capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")
 
-    monkeypatch.setattr(run_module, "walk_forward", broken)
+    monkeypatch.setattr(run_module, "walk_forward_seeds", broken)
     code, _, err = run_cli(["forecast", *FAST], capsys)
     assert code == 3 and "internal error: ZeroDivisionError" in err and "Traceback" not in err
     code, _, err = run_cli(["--debug", "forecast", *FAST], capsys)
