@@ -538,7 +538,11 @@ def _open_closed_standard_streams() -> None:
 
 def _main(argv: Sequence[str] | None) -> int:
     _open_closed_standard_streams()
-    parser = build_parser()
+    try:
+        parser = build_parser()  # imports most of the package: Ctrl-C lands here in the first half second
+    except KeyboardInterrupt:
+        _tell("scratchlstm: interrupted")
+        return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

@@ -127,6 +127,8 @@ def _start_worker(parent: int) -> None:
     tasks forever, holding the terminal's or the caller's pipes open."""
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # held since the parent started this process
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
 
 
@@ -160,18 +162,33 @@ def _run_task(function: Callable, *args) -> Any:
             os._exit(1)
 
 
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _workers_start_ignoring_ctrl_c() -> Iterator[None]:
-    """Create worker processes with Ctrl-C ignored (Python keeps a SIGINT that is ignored at its start ignored) until
-    their ``_start_worker`` sets its own handler: a Ctrl-C while they import would print each one's traceback."""
+def _signals_held_while_workers_start() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back from this process while it starts worker processes, and deliver them after.
+
+    Arriving in the middle of a process's start, either left a half-started worker that nothing stopped (and
+    the pool's shutdown waiting for it for ever) or an error that hid the real one. The workers inherit the
+    held signals and take them once ``_start_worker`` has set its handler: a Ctrl-C while they import would
+    otherwise print each one's traceback. (Where signals cannot be blocked, on Windows, they are only recorded.)"""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    arrived = []
+    handlers = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in _HELD}  # one already
+    # on its way runs here, recorded, instead of raising inside a process's start
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD) if hasattr(signal, "pthread_sigmask") else None
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        for sig in arrived:
+            signal.raise_signal(sig)  # delivered now, to this process's own handlers
 
 
 def _check_workers_can_start() -> None:
@@ -204,11 +221,13 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
 
     def submit_next() -> None:
         k = None if stopping.is_set() else take(front=True)
-        if k is not None:
-            try:
-                running[pool.submit(_run_task, function, *tasks[k])] = k
-            except RuntimeError:  # the pool was shut down meanwhile: this process is leaving on an error
-                pass
+        if k is None:
+            return
+        try:
+            running[pool.submit(_run_task, function, *tasks[k])] = k
+        except RuntimeError as exc:  # a broken pool (BrokenProcessPool), or one shut down as this process leaves
+            if not stopping.is_set():
+                finished.put((k, exc))  # reported, never lost
 
     def hand_out() -> None:  # the dispatching thread
         while running:
@@ -225,31 +244,35 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
             item = finished.get()
             if item is None:
                 return False
-            k, future = item
-            values[k] = future.result()  # a task's error, or BrokenProcessPool, is raised here
+            k, outcome = item
+            if isinstance(outcome, BaseException):
+                raise outcome
+            values[k] = outcome.result()  # a task's error, or BrokenProcessPool, is raised here
             done(k, values[k])
             block = False
         return True
 
     dispatcher = threading.Thread(target=hand_out, daemon=True)
     try:
-        with _workers_start_ignoring_ctrl_c():  # the workers start as the first tasks are submitted
+        with _signals_held_while_workers_start():  # the workers start as the first tasks are submitted
             for _ in range(workers):
                 submit_next()
         dispatcher.start()
+        more = True  # until the dispatching thread says it is done
         while (k := take(front=False)) is not None:
             values[k] = here(*tasks[k])
             done(k, values[k])
-            collect(block=False)
-        while collect(block=True):
-            pass
+            more = more and collect(block=False)
+        while more:
+            more = collect(block=True)
     except BaseException as exc:  # Ctrl-C, or a task's error: stop the workers now rather than after their tasks
         stopping.set()
         processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
         for process in list(processes.values()):
             process.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
-        dispatcher.join(timeout=5)
+        if dispatcher.ident is not None:  # (it starts after the workers)
+            dispatcher.join(timeout=5)
         if isinstance(exc, BrokenProcessPool):
             raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start "
                               "(a script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); "

@@ -43,6 +43,19 @@ def test_no_task_waits_behind_a_busy_worker_while_this_process_is_free():
     assert pids[1:] == [os.getpid()] * 3
 
 
+def test_workers_done_before_this_process_do_not_leave_it_waiting():
+    """The workers finish first and the dispatching thread ends while this process still runs its own task: the
+    call returned nothing, for ever (the main job's usual case, its last fit being the longest)."""
+    import threading
+
+    out = []
+    call = threading.Thread(target=lambda: out.append(map_tasks(_sleep_then_pid, [(0.0,), (0.0,), (3.0,)], jobs=2)), daemon=True)
+    call.start()
+    call.join(timeout=60)
+    assert not call.is_alive(), "map_tasks never returned"
+    assert out[0][2] == os.getpid() and len(out[0]) == 3
+
+
 def test_this_process_runs_its_own_function_for_its_tasks():
     """``here`` is what this process calls (with a progress display, in the walk-forward); workers call ``function``."""
     values = map_tasks(operator.add, [(1, 1), (2, 2)], jobs=2, here=operator.mul)
