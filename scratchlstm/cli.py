@@ -229,16 +229,16 @@ def _run_forecast(args) -> int:
         say(f"note: {note}")
     def on_plan(plan, season, notes):
         from .forecast.executors import local_cores
-        from .forecast.windows import walk_forward_origins
+        from .forecast.protocol import refit_cutoffs
 
         n_val = "auto" if plan.val_fraction is None else f"{plan.val_fraction:.0%}"
-        n_test = len(walk_forward_origins(len(series.prices), plan))
+        blocks = refit_cutoffs(len(series.prices), plan)  # each fit's test origins
+        n_test, n_fits = sum(map(len, blocks)), len(blocks)
         test = f"{n_test} points" if n_test == plan.test_size else f"{n_test} points ({plan.test_size:g} of the usable origins)"
         say(f"protocol: window {plan.window}, horizon {plan.horizon}, target {plan.target}, season {season}, test {test}, "
             f"refit every {plan.refit_every or 'never'}, validation {n_val} of each fit's windows; model "
             f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
             f"at most {_count(plan.epochs, 'epoch')}")
-        n_fits = -(-n_test // (plan.refit_every or n_test))
         processes = min(options.jobs or local_cores(), n_fits * plan.seeds)
         where = ("one after the other" if processes == 1 else
                  f"{processes} at a time, on this process and {_count(processes - 1, 'worker')} (--jobs to change)")

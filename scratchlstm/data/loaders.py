@@ -68,9 +68,10 @@ PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last",
                  # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
                  "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento")
 # words of a column name that say it is not a closing price, even when it is the only column beside the dates:
-# volumes and sizes, the day's other prices (English, de, fr, es, it, pt), changes, and row numbers
+# sizes (and every word that starts with "vol": volume, Volumen, Vol., volume_usd), the day's other prices
+# (English, de, fr, es, it, pt), changes, and row numbers
 NOT_A_CLOSE = frozenset(
-    "open opening high low volume volumes vol volumen volume_usd market cap capitalisation capitalization shares trades "
+    "open opening high low market cap capitalisation capitalization shares trades "
     "count turnover change variation var pct percent % id index idx no n row rank "
     "eröffn eröffnung hoch tief ouv ouverture haut bas apertura abertura máx máximo máxima mín mínimo mínima massimo "
     "minimo max min".split())

@@ -47,10 +47,10 @@ from ..train import History, train
 from .automatic import MAX_EPOCHS, MIN_EPOCHS, STEP_BUDGET
 from .config import ForecastConfig
 from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, signal_diagnostics
-from .protocol import SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, validation_losses
+from .protocol import SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, refit_cutoffs, validation_losses
 from .intervals import calibration_forecasts, calibration_origins, log_scores
 from .seasonal import SeasonalIndex
-from .windows import Scaler, model_inputs, training_origins, walk_forward_origins, windows
+from .windows import Scaler, model_inputs, training_origins, windows
 
 
 @dataclass
@@ -76,13 +76,6 @@ def series_windows(prices: np.ndarray, cutoff: int, config: ForecastConfig) -> S
     n_val = int(len(origins) * config.val_fraction + 1e-9)
     split = len(origins) - n_val
     return SeriesWindows(cutoff, seasonal, scaler, X[:split], Y[:split], X[split:], Y[split:])
-
-
-def refit_cutoffs(n: int, config: ForecastConfig) -> list[np.ndarray]:
-    """The test origins of each fit of a series of ``n`` values (the first of each block is its cutoff)."""
-    origins = walk_forward_origins(n, config)
-    block = config.refit_every or len(origins)
-    return [origins[start : start + block] for start in range(0, len(origins), block)]
 
 
 def global_epochs(train_windows: int, config: ForecastConfig) -> tuple[int, int | None]:

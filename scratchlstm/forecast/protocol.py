@@ -207,6 +207,13 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
     return out[:, -1]
 
 
+def refit_cutoffs(n: int, config: ForecastConfig) -> list[np.ndarray]:
+    """The test origins of each fit of a series of ``n`` values (the first of each block is its cutoff)."""
+    origins = walk_forward_origins(n, config)
+    block = config.refit_every or len(origins)
+    return [origins[start : start + block] for start in range(0, len(origins), block)]
+
+
 def walk_forward(prices: np.ndarray, config: ForecastConfig, *, quiet: bool = True,
                  on_fit: Callable[[int, int, Fit], None] | None = None,
                  checkpoint_dir: Path | None = None, resume: bool = False, jobs: int | None = 1) -> tuple[np.ndarray, np.ndarray, list[Fit]]:
@@ -236,9 +243,8 @@ def walk_forward_seeds(prices: np.ndarray, config: ForecastConfig, seeds: int, *
     if np.all(prices == prices[0]):
         raise DataError(f"the price never changes (every row is {prices[0]:g}): there is nothing to forecast; check the price column")
     config = resolved(config, len(prices))
-    origins = walk_forward_origins(len(prices), config)
-    block = config.refit_every or len(origins)
-    chunks = [origins[start : start + block] for start in range(0, len(origins), block)]
+    chunks = refit_cutoffs(len(prices), config)
+    origins = np.concatenate(chunks)
     configs = [replace(config, seed=config.seed + s) for s in range(seeds)]
     tasks = [(prices, int(chunk[0]), c, None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{c.seed}-{k}.npz", resume)
              for c in configs for k, chunk in enumerate(chunks)]  # seed by seed, each seed's fits in order

@@ -285,8 +285,12 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     np.subtract(o, dc_gain, out=dc_gain)
 
 
-@small_products_on_one_thread(lambda cache, *gradients: cache.shape[1:])
-@ufunc_buffer_within_blocks(lambda cache, *gradients: cache.shape[1:])
+def _cache_sizes(cache: NumpyLSTMCache, *gradients) -> tuple[int, int, int]:
+    return cache.shape[1:]  # B, D, H
+
+
+@small_products_on_one_thread(_cache_sizes)
+@ufunc_buffer_within_blocks(_cache_sizes)
 def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
     T, B, D, H = cache.shape
