@@ -19,6 +19,7 @@ those workers need scratchlstm installed at the same version.
 
 from __future__ import annotations
 
+import _thread
 import os
 import queue
 import signal
@@ -200,11 +201,69 @@ def _check_workers_can_start() -> None:
                           f"the main script {path} is not a file (read from stdin?); run it from a file, or use jobs=1")
 
 
+class _TaskFailedElsewhere(KeyboardInterrupt):
+    """Raised into this process's own task when a worker's task has failed: its task stops as at Ctrl-C (training
+    saves its state), and ``_on_local_processes`` raises the worker's error in its place."""
+
+
+_INTERRUPT = getattr(signal, "SIGUSR1", None)  # the signal number that carries the news to the main thread (POSIX)
+
+
+class _failure_interrupts_here:
+    """While this process runs one of its own tasks, a failed worker task interrupts it (``tell``, from the
+    dispatching thread), so that the error is reported when it happens rather than when this process's task ends,
+    which on a long fit can be minutes later. No signal is sent to the process: ``_thread.interrupt_main`` runs this
+    handler in the main thread between two Python instructions, and only while it is installed. Where that is not
+    possible (not the main thread, no SIGUSR1) the error waits for this process's task, as before."""
+
+    def __init__(self):
+        self.failed = None  # the worker's failed future (or the error of its hand-out)
+        self.running_here = False
+        self.lock = threading.Lock()
+        self.installed = _INTERRUPT is not None and threading.current_thread() is threading.main_thread()
+        self.previous = None
+
+    def __enter__(self):
+        if self.installed:
+            self.previous = signal.signal(_INTERRUPT, self._handler)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.installed:
+            with self.lock:  # tell() never interrupts after this
+                self.installed = False
+                signal.signal(_INTERRUPT, self.previous)
+
+    def _handler(self, signum, frame):
+        if self.running_here and self.failed is not None:  # (a SIGUSR1 from elsewhere is ignored while we hold it)
+            raise _TaskFailedElsewhere()
+
+    def run(self, function: Callable, *args):
+        """``function(*args)`` in this process, interrupted by a failure elsewhere (one already known stops it
+        before it starts)."""
+        self.running_here = True
+        try:
+            if self.failed is not None:
+                raise _TaskFailedElsewhere()
+            return function(*args)
+        finally:
+            self.running_here = False
+
+    def tell(self, failed) -> None:
+        """Record a worker's failure; interrupt this process's own task if one is running."""
+        if self.failed is None:
+            self.failed = failed
+        with self.lock:
+            if self.installed and self.running_here:
+                _thread.interrupt_main(_INTERRUPT)
+
+
 def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tuple], workers: int, done: Callable) -> list:
     """``map_tasks`` on ``workers`` worker processes and this one. The workers take tasks from the front of the
     list, each one task at a time (a thread here hands a worker its next task when it finishes one, so that no
     task waits queued behind a busy worker while this process is free); this process takes them from the back.
-    A task that fails in a worker is reported when this process's current task is done."""
+    A task that fails in a worker stops this process's own task at once (``_failure_interrupts_here``) and is
+    raised in its place, as it would be with every task here."""
     _check_workers_can_start()
     values: list = [None] * len(tasks)
     left = deque(range(len(tasks)))
@@ -214,6 +273,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                initargs=(os.getpid(),))
     running: dict = {}
+    failure = _failure_interrupts_here()
 
     def take(front: bool) -> int | None:
         with lock:
@@ -228,14 +288,19 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         except RuntimeError as exc:  # a broken pool (BrokenProcessPool), or one shut down as this process leaves
             if not stopping.is_set():
                 finished.put((k, exc))  # reported, never lost
+                failure.tell(exc)
 
     def hand_out() -> None:  # the dispatching thread
         while running:
             done_now, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done_now:
                 finished.put((running.pop(future), future))
-                if not future.cancelled() and future.exception() is None:
+                if future.cancelled():
+                    continue
+                if future.exception() is None:
                     submit_next()
+                elif not stopping.is_set():
+                    failure.tell(future)
         finished.put(None)
 
     def collect(block: bool) -> bool:
@@ -257,12 +322,13 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         with _signals_held_while_workers_start():  # the workers start as the first tasks are submitted
             for _ in range(workers):
                 submit_next()
-        dispatcher.start()
-        more = True  # until the dispatching thread says it is done
-        while (k := take(front=False)) is not None:
-            values[k] = here(*tasks[k])
-            done(k, values[k])
-            more = more and collect(block=False)
+        with failure:
+            dispatcher.start()
+            more = True  # until the dispatching thread says it is done
+            while (k := take(front=False)) is not None:
+                values[k] = failure.run(here, *tasks[k])
+                done(k, values[k])
+                more = more and collect(block=False)
         while more:
             more = collect(block=True)
     except BaseException as exc:  # Ctrl-C, or a task's error: stop the workers now rather than after their tasks
@@ -273,13 +339,22 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         pool.shutdown(wait=True, cancel_futures=True)
         if dispatcher.ident is not None:  # (it starts after the workers)
             dispatcher.join(timeout=5)
+        if isinstance(exc, _TaskFailedElsewhere):
+            exc = _failed_outcome(failure.failed)
         if isinstance(exc, BrokenProcessPool):
             raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start "
                               "(a script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); "
                               "--jobs 1 (jobs=1) runs everything in this process") from None
+        if exc is not sys.exc_info()[1]:
+            raise exc  # the worker's error (its cause is the worker's traceback)
         raise
     pool.shutdown(wait=False)  # every task is done: the workers exit while this process goes on
     return values
+
+
+def _failed_outcome(failed) -> BaseException:
+    """The error of a failed future (or the hand-out error itself)."""
+    return failed if isinstance(failed, BaseException) else failed.exception()
 
 
 def _on_dask(function: Callable, tasks: Sequence[tuple], scheduler: Any, done: Callable) -> list:

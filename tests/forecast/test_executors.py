@@ -195,3 +195,26 @@ def test_a_script_read_from_stdin_is_refused_before_any_worker_starts():
     assert run.returncode == 1
     assert "is not a file (read from stdin?)" in run.stderr and "jobs=1" in run.stderr
     assert "spawn" not in run.stderr  # no worker started (its traceback would name multiprocessing.spawn)
+
+
+def _fail_fast_or_sleep(seconds):
+    import time
+
+    if seconds == 0:
+        raise ValueError("the worker's task failed")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:  # Python instructions, as in training, not one long call
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def test_a_task_failing_in_a_worker_stops_this_processs_task_at_once():
+    """The worker fails in a second while this process's own task would take a minute: the error comes
+    at once, not when this process's task ends (with one process the error would also come at once)."""
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="the worker's task failed"):
+        map_tasks(_fail_fast_or_sleep, [(0,), (60,)], jobs=2)  # task 0 on the worker, task 1 here
+    assert time.monotonic() - start < 30
+
