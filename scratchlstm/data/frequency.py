@@ -14,6 +14,11 @@
 A gap is ``GAP_PERIODS`` or more missing periods in a row, counted in the series' own frequency:
 business days for business-daily prices (so weekends and one-day holidays are not gaps), months
 for monthly data.
+
+In daily (every day of the week), weekly, monthly, quarterly and yearly series a single missing period
+is not normal trading: ``absent_stamps`` lists them, and the loader treats each like a row without a
+price. The models count seasons and steps in rows, so a month left out would shift every seasonal
+position after it by one, and make one "1-step" target two months ahead.
 """
 
 from __future__ import annotations
@@ -106,6 +111,30 @@ def missing_periods(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray
         months = index.year * 12 + index.month
         return np.diff(months.to_numpy()) // _CALENDAR[alias[0]][2] - 1
     return np.round(np.diff(_seconds(index)) / _step_seconds(alias)) - 1
+
+
+REGULAR_KINDS = ("D", "W", "M", "Q", "Y")  # kinds in which every period has a stamp (``absent_stamps``)
+
+
+def absent_stamps(index: pd.DatetimeIndex, frequency: Frequency) -> pd.DatetimeIndex:
+    """The stamps missing between the first and the last of a daily (seven days a week), weekly, monthly,
+    quarterly or yearly series, stamped as its own are (the same weekday, the start or the end of the month);
+    empty for other frequencies, where a missing row is normal (holidays of business-daily prices, nights of
+    intraday ones)."""
+    if frequency.kind not in REGULAR_KINDS or frequency.alias == "B" or len(index) < 2:
+        return pd.DatetimeIndex([])
+    missing = missing_periods(index, frequency).astype(int)
+    stamps = []
+    for k in np.flatnonzero(missing > 0):
+        before = index[k]
+        for j in range(1, missing[k] + 1):
+            if frequency.kind in ("D", "W"):
+                stamps.append(before + pd.Timedelta(days=j * (1 if frequency.kind == "D" else 7)))
+            else:
+                month = before.tz_localize(None).to_period("M") + _CALENDAR[frequency.kind][2] * j  # (periods have no zone)
+                stamp = month.to_timestamp(how="end" if frequency.alias.endswith("E") else "start").normalize()
+                stamps.append(stamp if index.tz is None else stamp.tz_localize(index.tz))
+    return pd.DatetimeIndex(stamps)
 
 
 def gap_note(index: pd.DatetimeIndex, frequency: Frequency) -> str:

@@ -36,7 +36,7 @@ from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
-from .frequency import detect_frequency, gap_note
+from .frequency import absent_stamps, detect_frequency, gap_note
 from .jumps import jump_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -51,8 +51,8 @@ class LoadOptions:
 
     price_column: str | None = setting(None, "column to use as the price (default Adj Close when present, else Close)",
                                        group="data")
-    missing: str = setting("error", "rows without a price: stop and say how many (error), drop them, or carry the last "
-                           "price forward (ffill)", choices=MISSING_POLICIES, group="data")
+    missing: str = setting("error", "rows without a price, and days, weeks, months or quarters without a row: stop and "
+                           "say how many (error), drop them, or carry the last price forward (ffill)", choices=MISSING_POLICIES, group="data")
     decimal: str | None = setting(None, "the decimal mark, for a file whose numbers cannot tell (every value like 1,234); "
                                   "detected by default", choices=DECIMAL_MARKS, group="data")
     date_format: str | None = setting(None, "a strftime pattern such as %d/%m/%Y, for dates whose order the data cannot "
@@ -106,7 +106,8 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     price_column : str, optional
         Which column is the price (default: ``Adj Close`` when present, else ``Close``).
     missing : str
-        What to do with rows whose price is missing: ``"error"`` (default: say how many and stop),
+        What to do with rows whose price is missing, and with the periods of a daily, weekly, monthly,
+        quarterly or yearly series that have no row: ``"error"`` (default: say how many and stop),
         ``"drop"`` them, or ``"ffill"`` (carry the last price forward).
     decimal : str, optional
         The decimal mark, ``"."`` or ``","``, for a file whose numbers cannot tell (every value
@@ -133,7 +134,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     _check_options(missing, decimal, date_format)
     path = Path(path)
     text = read_text(path)
-    notes = ["the file is not UTF-8; it was read as Latin-1"] if text.encoding == "Latin-1" else []
+    notes = [f"the file is not UTF-8; it was read as {text.encoding}"] if text.encoding in ("Latin-1", "Windows-1252") else []
     if text.text.lstrip().startswith(("{", "[")):
         return _load_coingecko(path, text, price_column, missing, notes)
     layout = sniff_layout(text.text, path)
@@ -355,7 +356,7 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
                              "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
                              "Time column if each date has one row")
             values = table["date"].astype(object).map(lambda d: str(d).strip()) + " " + times
-    reading = parse_dates(values, name=date_column, source=source, date_format=date_format)
+    reading = parse_dates(values, name=date_column, source=source, date_format=date_format, where=where)
     return table.drop(columns=used), reading
 
 
@@ -447,6 +448,35 @@ def _decimals(x: float) -> int:
     return len(text.partition(".")[2])
 
 
+ABSENT_SHARE = 0.1  # more absent periods than this share of the rows: the spacing is not the frequency's, only noted
+
+
+def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missing: str, notes: list[str]) -> pd.DataFrame:
+    """Periods with no row in a daily, weekly, monthly, quarterly or yearly series (``absent_stamps``), handled like
+    rows without a price: refused (``missing="error"``), added with the last price (``"ffill"``), or left out with
+    a note (``"drop"``). A few are a download's holes; more than ``ABSENT_SHARE`` of the rows, and the series is
+    not as regular as its median spacing says: then they are only noted, as gaps."""
+    absent = absent_stamps(frame.index, frequency)
+    if not len(absent):
+        return frame
+    period = frequency.period
+    what = f"{len(absent)} {period}(s) have no row (first {frequency.stamp(absent[0])})"
+    if len(absent) > ABSENT_SHARE * len(frame):
+        return frame
+    if missing == "error":
+        raise refuse(source, f"{what}; seasons and steps are counted in rows, so each one missing shifts every later "
+                             f"{period} by one",
+                     f"Pass missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "
+                     f"(--missing drop) to go on without them")
+    if missing == "ffill":
+        frame = frame.reindex(frame.index.union(absent.rename(frame.index.name)))  # the other columns' cells are missing
+        frame[price] = frame[price].ffill()
+        notes.append(f"{what}: added, each with the last price before it")
+    else:
+        notes.append(f"{what}: left out as missing='drop' says; seasonal positions after each are one {period} off")
+    return frame
+
+
 def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, detected: Detected, notes: list[str]) -> PriceSeries:
     """The checks every series goes through, from a file or from memory."""
     idx = frame.index
@@ -479,6 +509,7 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if len(frame) == 0:
         raise refuse(source, "no rows with a price remain", "Download the prices again")
     frequency = detect_frequency(frame.index)
+    frame = _absent_periods(frame, price, frequency, source=source, missing=missing, notes=notes)
     gaps = gap_note(frame.index, frequency)
     if gaps:
         notes.append(gaps)

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from scratchlstm.data.frequency import Frequency, detect_frequency, gap_note, missing_periods
+from scratchlstm.data.frequency import Frequency, absent_stamps, detect_frequency, gap_note, missing_periods
 
 
 @pytest.mark.parametrize(
@@ -65,3 +65,28 @@ def test_intraday_gaps_name_the_time_of_day():
 def test_no_gap_no_note():
     index = pd.date_range("2024-01-01", periods=10, freq="D")
     assert gap_note(index, detect_frequency(index)) == ""
+
+
+@pytest.mark.parametrize(
+    "stamps, absent",
+    [
+        (pd.date_range("2000-01-01", periods=24, freq="MS").delete([5, 6]), ["2000-06-01", "2000-07-01"]),
+        # month ends stamped on the last trading day: the missing month is named by its calendar end
+        (pd.DatetimeIndex(["2020-01-31", "2020-02-28", "2020-03-31", "2020-05-29", "2020-06-30", "2020-07-31"]), ["2020-04-30"]),
+        (pd.date_range("2000-01-01", periods=20, freq="QS").delete([3]), ["2000-10-01"]),
+        (pd.date_range("2000-01-01", periods=20, freq="YS").delete([3]), ["2003-01-01"]),
+        (pd.date_range("2020-01-01", periods=30, freq="D").delete([3, 10, 11]), ["2020-01-04", "2020-01-11", "2020-01-12"]),
+        (pd.date_range("2020-01-03", periods=30, freq="W-FRI").delete([4]), ["2020-01-31"]),
+        (pd.bdate_range("2020-01-01", periods=30).delete([4]), []),  # a holiday of business-daily prices is normal
+        (pd.date_range("2024-01-01", periods=50, freq="h").delete([7]), []),  # so is a missing hour of intraday prices
+        (pd.date_range("2024-01-01", periods=30, freq="MS"), []),
+    ],
+)
+def test_absent_stamps_are_the_periods_without_a_row(stamps, absent):
+    assert list(absent_stamps(stamps, detect_frequency(stamps)).strftime("%Y-%m-%d")) == absent
+
+
+def test_absent_stamps_keep_the_time_zone():
+    stamps = pd.date_range("2000-01-01", periods=24, freq="MS", tz="Europe/Berlin").delete([5])
+    absent = absent_stamps(stamps, detect_frequency(stamps))
+    assert list(absent) == [pd.Timestamp("2000-06-01", tz="Europe/Berlin")]

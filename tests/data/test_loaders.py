@@ -355,3 +355,41 @@ def test_loader_refusals_name_the_keyword_as_well_as_the_flag(tmp_path):
         load_prices(gap)
     with pytest.raises(DataError, match=r"price_column= \(--price-column\)"):
         load_prices(write(tmp_path, "n.csv", "Date,Open,Volume\n2020-01-01,1,2\n2020-01-02,1,2\n"))
+
+
+def _monthly_without_june(tmp_path, extra=""):
+    months = pd.date_range("2000-01-01", periods=36, freq="MS")
+    rows = [f"{m:%Y-%m-%d},{100 + k}{extra}" for k, m in enumerate(months) if m != pd.Timestamp("2001-06-01")]
+    return write(tmp_path, "m.csv", "Date,Close" + (",Volume" if extra else "") + "\n" + "\n".join(rows) + "\n")
+
+
+def test_a_month_without_a_row_is_refused_by_default_naming_both_policies(tmp_path):
+    """Seasons are counted in rows: a month left out silently shifted every seasonal position after it."""
+    with pytest.raises(DataError, match=r"1 month\(s\) have no row \(first 2001-06-01\).*missing='ffill' \(--missing ffill\).*"
+                                        r"missing='drop' \(--missing drop\)"):
+        load_prices(_monthly_without_june(tmp_path))
+
+
+def test_ffill_adds_the_absent_month_with_the_last_price_and_says_so(tmp_path):
+    s = load_prices(_monthly_without_june(tmp_path, extra=",7"), missing="ffill")  # an integer column beside the price
+    assert len(s.prices) == 36 and s.frequency.alias == "MS"
+    assert s.prices["2001-05-01":"2001-07-01"].tolist() == [116.0, 116.0, 118.0]
+    assert any("1 month(s) have no row (first 2001-06-01): added" in n for n in s.notes)
+
+
+def test_drop_goes_on_without_the_absent_month_and_says_what_it_shifts(tmp_path):
+    s = load_prices(_monthly_without_june(tmp_path), missing="drop")
+    assert len(s.prices) == 35
+    assert any("seasonal positions after each are one month off" in n for n in s.notes)
+
+
+def test_the_same_holds_for_a_frame_a_day_of_crypto_prices_and_a_sparse_series(tmp_path):
+    days = pd.date_range("2021-01-01", periods=100, freq="D")
+    frame = pd.DataFrame({"close": np.arange(100.0) + 1}, index=days).drop(days[[40, 41]])
+    with pytest.raises(DataError, match=r"2 day\(s\) have no row \(first 2021-02-10\)"):
+        as_price_series(frame)
+    assert len(as_price_series(frame, missing="ffill").prices) == 100
+    business = pd.DataFrame({"close": np.arange(59.0) + 1}, index=pd.bdate_range("2021-01-01", periods=60).delete([10]))
+    assert len(as_price_series(business).prices) == 59  # a holiday: nothing to add
+    sparse = pd.DataFrame({"close": np.arange(20.0) + 1}, index=days[::2][:18].append(days[60:62]))
+    assert len(as_price_series(sparse).prices) == 20  # most days absent: not a daily series with holes; only its gaps noted
