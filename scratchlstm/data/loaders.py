@@ -466,8 +466,8 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
     if missing == "error":
         raise refuse(source, f"{what}; seasons and steps are counted in rows, so each one missing shifts every later "
                              f"{period} by one",
-                     f"Pass missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "
-                     f"(--missing drop) to go on without them")
+                     "Pass missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "
+                     "(--missing drop) to go on without them")
     if missing == "ffill":
         frame = frame.reindex(frame.index.union(absent.rename(frame.index.name)))  # the other columns' cells are missing
         frame[price] = frame[price].ffill()
