@@ -103,7 +103,8 @@ def get_namespace(name: str):
     try:
         module = importlib.import_module(name)
     except ImportError as exc:
-        hint = "pip install 'scratchlstm[gpu]'" if name == "cupy" else "pip install array-api-strict"
+        hint = ("pip install cupy (the 'gpu' extra: pip install -e '.[gpu]' in scratchlstm's folder)" if name == "cupy"
+                else "pip install array-api-strict")
         raise BackendError(f"backend {name!r} is not installed ({exc}); install it with {hint}") from exc
     if name == "cupy":
         try:

@@ -376,6 +376,8 @@ def bptt_with(gates_backward: Callable) -> Callable:
         dh_{t-1} and weight gradients around your elementwise step. Pass it to
         ``lstm_gradcheck(params, x, backward=...)``.
 
+    Notes
+    -----
     The module is not patched: the backward runs the code of ``lstm_backward`` itself with the name
     ``_gates_backward`` bound to your function, so your function may call the reference's.
     """

@@ -8,7 +8,7 @@ together, as a terminal shows them) in an output block under it. A snippet that 
 of the page that no longer holds) stops the build, naming the page and the snippet.
 
 ``keras.md`` is not in ``PAGES``: its snippets need Keras and JAX, which the docs extra does not
-install; its page shows code only, as before.
+install; the page itself shows, in the same output blocks, what they printed when it was written.
 """
 
 from __future__ import annotations

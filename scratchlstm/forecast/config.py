@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..nn.model import ModelConfig
 from ..settings import check_fields, from_mapping, inherit, pick, setting
 from ..train import TrainConfig
+from .baselines import INSTALL_PEERS
 
 TARGETS = ("returns", "price")
 DTYPES = ("float32", "float64")
@@ -63,8 +64,8 @@ class ForecastConfig:
                                  none_word="auto", group="protocol")
     deseasonalise: bool = setting(True, "on a seasonal series, the model learns the series divided by its seasonal index "
                                   "(fitted up to each cutoff and origin)", group="protocol")
-    classical: bool = setting(False, "also run AutoETS, AutoARIMA and AutoTheta on the same points (pip install "
-                              "'scratchlstm[classic]')", group="protocol")
+    classical: bool = setting(False, f"also run AutoETS, AutoARIMA and AutoTheta on the same points; needs {INSTALL_PEERS}",
+                              group="protocol")
     interval_levels: tuple[int, ...] = setting((80, 95), "levels (%) of the split-conformal prediction intervals, calibrated "
                                                "on the residuals known before each test point", above=0, below=100,
                                                group="protocol")

@@ -44,7 +44,7 @@ from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import wilson_interval
-from .executors import map_tasks, one_blas_thread
+from .executors import INSTALL_DASK, map_tasks, one_blas_thread
 from .report import write_model_file
 from .run import ForecastResult, run_forecast
 
@@ -63,8 +63,8 @@ class PanelOptions:
                                  "and the series' own model on validation", flag="--global", group="run")
     jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
                                none_word="auto", group="run")
-    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead "
-                                    "(pip install 'scratchlstm[dask]')", group="run")
+    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead; "
+                                    f"needs {INSTALL_DASK}", group="run")
 
     def __post_init__(self):
         check_fields(self)

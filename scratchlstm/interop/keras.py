@@ -63,7 +63,8 @@ def _keras():
     try:
         import keras
     except ImportError as exc:
-        raise ImportError("the Keras converters need Keras 3: pip install 'scratchlstm[keras]'") from exc
+        raise ImportError("the Keras converters need Keras 3: pip install 'keras>=3' 'jax[cpu]' "
+                          "(the 'keras' extra: pip install -e '.[keras]' in scratchlstm's folder)") from exc
     if int(keras.__version__.split(".")[0]) < 3:
         raise ImportError(f"the Keras converters need Keras 3, found Keras {keras.__version__}: pip install 'keras>=3'")
     return keras

@@ -39,7 +39,8 @@ def _torch():
     try:
         import torch
     except ImportError as exc:
-        raise ImportError("the PyTorch converters need torch: pip install 'scratchlstm[torch]'") from exc
+        raise ImportError("the PyTorch converters need torch: pip install torch "
+                          "(the 'torch' extra: pip install -e '.[torch]' in scratchlstm's folder)") from exc
     return torch
 
 

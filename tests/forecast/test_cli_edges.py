@@ -246,7 +246,7 @@ def test_classical_without_statsforecast_is_refused_before_training(unchanged, t
     (fake / "__init__.py").write_text("raise ImportError('No module named statsforecast')\n")
     env = {"PYTHONPATH": os.pathsep.join([str(fake.parent), os.environ.get("PYTHONPATH", "")])}
     code, out, err = cli("forecast", "--csv", "prices.csv", "--out", "out", *FAST, "--classical", cwd=unchanged, env=env)
-    refused(code, err, "--classical needs statsforecast", "pip install 'scratchlstm[classic]'")
+    refused(code, err, "--classical needs statsforecast", "pip install 'statsforecast>=2.0'")
     assert "fit 1/" not in out and not (unchanged / "out").exists()
 
 

@@ -130,7 +130,7 @@ def fingerprint(result):
 
 
 def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
-    distributed = pytest.importorskip("distributed", reason="Dask's distributed scheduler (pip install 'scratchlstm[dask]')")
+    distributed = pytest.importorskip("distributed", reason="Dask's distributed scheduler (pip install 'distributed>=2024.1')")
     panel = small_panel(4)
     one = fingerprint(run_panel(panel, TINY, jobs=1, global_model=True, quiet=True))
     two = fingerprint(run_panel(panel, TINY, jobs=2, global_model=True, quiet=True))
