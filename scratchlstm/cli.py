@@ -323,10 +323,13 @@ def _where(options) -> str:
 def _run_panel(args) -> int:
     from .data.loaders import LoadOptions
     from .data.panel import load_panel
+    from .forecast.output_folder import check_output_folder
     from .forecast.panel import MODELS_FOLDER, PanelOptions, run_panel
+    from .io import folder_lock
 
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
+    check_output_folder(args.out)  # before any training, as forecast does: a folder holding the user's own files is refused
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
     say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} not run, said below)" if panel.refused else "")
         + f", run {_where(options)}" + ("; with one global model" if options.global_model else ""))
@@ -335,9 +338,10 @@ def _run_panel(args) -> int:
             say(f"data: {series.describe()}")
         for note in series.notes:
             say(f"note: {Path(str(series.source)).name}: {note}")
-    result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
-                       quiet=args.quiet)
-    paths = result.save(args.out)
+    with folder_lock(args.out):
+        result = run_panel(panel, config, jobs=options.jobs, scheduler=options.scheduler, global_model=options.global_model,
+                           quiet=args.quiet)
+        paths = result.save(args.out)
     for note in result.notes:
         say(f"note: {note}")
     say()

@@ -1,4 +1,4 @@
-"""The output folder of a forecast run: checked before the run, replaced as one unit after it.
+"""The output folder of a forecast or panel run: checked before the run, replaced as one unit after it.
 
 A run's files live in one folder that scratchlstm owns. ``--out DIR`` is created when it is absent.
 When it exists it must be empty, or hold only what scratchlstm wrote there: a previous run's files,
@@ -66,10 +66,23 @@ def foreign_entries(folder: Path) -> list[str]:
     recorded = _recorded_files(folder)
     if recorded:
         ours.add(MANIFEST)
-        ours.update(name for name, digest in recorded.items()
-                    if name in names and (folder / name).is_file() and not (folder / name).is_symlink()
-                    and sha256(folder / name) == digest)
+        ours.update(name for name in names if _written_here(folder, name, recorded))
     return sorted(names - ours)
+
+
+def _written_here(folder: Path, name: str, recorded: dict[str, str]) -> bool:
+    """Whether the entry ``name`` of ``folder`` is a file the manifest records, unchanged, or a folder (a panel's
+    ``models/``) holding only such files, recorded by their paths below ``folder`` (``models/x.npz``)."""
+    path = folder / name
+    if path.is_symlink():
+        return False
+    if path.is_file():
+        return name in recorded and sha256(path) == recorded[name]
+    if not path.is_dir():
+        return False
+    inside = [p for p in path.rglob("*")]
+    return all(p.is_file() and not p.is_symlink() and recorded.get(p.relative_to(folder).as_posix()) == sha256(p)
+               for p in inside if not p.is_dir()) and not any(p.is_symlink() for p in inside)
 
 
 def check_output_folder(out: str | os.PathLike) -> Path:
@@ -115,6 +128,7 @@ def write_folder(out: str | os.PathLike, writers: dict[str, Callable[[Path], Non
     try:
         staged.mkdir()
         for name, write in writers.items():
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)  # a name may hold a folder: models/x.npz
             write(staged / name)
         manifest = {"run": run_id, "written": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "files": {name: sha256(staged / name) for name in writers}}

@@ -24,9 +24,9 @@ is given per series and pooled over the panel's test points, for the model and f
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import os
 import re
 import statistics
 import time
@@ -38,13 +38,14 @@ import numpy as np
 import pandas as pd
 
 from ..data import PriceSeries
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..progress import progress_bar
 from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import wilson_interval
 from .executors import INSTALL_DASK, map_tasks, one_blas_thread
+from .output_folder import write_folder
 from .report import write_model_file
 from .run import ForecastResult, run_forecast
 
@@ -324,11 +325,9 @@ class PanelResult:
 
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write summary.json, summary.csv (one row per series) and predictions.csv into ``out``, and
-        every series' model.npz (for ``scratchlstm predict``) into ``out/models/`` (``model_files``)."""
-        folder = Path(out)
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(f"{folder} is a file, not a folder; pass a folder to --out")
-        folder.mkdir(parents=True, exist_ok=True)
+        every series' model.npz (for ``scratchlstm predict``) into ``out/models/`` (``model_files``), as one
+        unit with a manifest, as a forecast's folder is written (``output_folder.write_folder``: a folder that
+        holds files scratchlstm did not write is refused, and nothing in it is touched)."""
         summary = self.summary()
         flat = pd.DataFrame([{k: (";".join(c["kept"] if isinstance(c, dict) else str(c) for c in v) if isinstance(v, list) else v)
                               for k, v in r.items() if k not in ("versus", "coverage", "data")} for r in summary["series"]])
@@ -337,18 +336,15 @@ class PanelResult:
             "summary.csv": flat.to_csv(index=False, float_format="%.6g"),
             "predictions.csv": self.predictions_frame().to_csv(index=False, float_format="%.6f"),
         }
-        paths = {}
-        for name, text in contents.items():
-            tmp = folder / f".{name}.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, folder / name)
-            paths[name] = folder / name
-        (folder / MODELS_FOLDER).mkdir(exist_ok=True)
+        writers = {name: functools.partial(_write_text, text=text) for name, text in contents.items()}
         finals = {run.name: run.final for run in self.runs}
         for series, name in self.model_files().items():
-            paths[f"{MODELS_FOLDER}/{name}"] = folder / MODELS_FOLDER / name
-            write_model_file(finals[series], paths[f"{MODELS_FOLDER}/{name}"])
-        return paths
+            writers[f"{MODELS_FOLDER}/{name}"] = functools.partial(write_model_file, finals[series])
+        return write_folder(out, writers)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def _json_safe(obj):

@@ -13,7 +13,7 @@ import pytest
 
 from scratchlstm.data import as_price_series
 from scratchlstm.data.panel import load_panel, long_frame
-from scratchlstm.errors import DataError
+from scratchlstm.errors import ConfigError, DataError
 from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.global_model import series_windows, train_global
 from scratchlstm.forecast.panel import run_panel
@@ -286,11 +286,11 @@ def test_the_saved_model_of_each_series_is_the_one_evaluated_and_predict_reprodu
 
     panel = small_panel(4)
     result = run_panel(panel, TINY, jobs=1, global_model=True, quiet=True)
-    paths = result.save(tmp_path)
+    paths = result.save(tmp_path / "out")
     rows = {r["series"]: r for r in result.summary()["series"]}
     kinds = set()
     for run in result.runs:
-        path = tmp_path / rows[run.name]["model_file"]
+        path = tmp_path / "out" / rows[run.name]["model_file"]
         assert paths[rows[run.name]["model_file"]] == path
         [saved], meta = load_models(path)
         fit = run.final.fits[-1]
@@ -449,3 +449,36 @@ def test_a_series_with_a_zero_or_negative_price_is_reported_and_the_others_run(t
     table.to_csv(path, index=False)
     run = _cli("panel", str(path), "--out", str(out), "--target", "price", "--quiet")
     assert run.returncode == 2 and "none of the 3 series of prices.csv can be run" in run.stderr
+
+
+def test_the_panel_writes_its_folder_as_forecast_does_and_never_over_files_it_did_not_write(tmp_path):
+    """A panel replaced predictions.csv and summary.csv in any folder (the user's notes, a forecast's folder,
+    whose run.json then no longer matched its files); now it is checked before any training and written as one unit."""
+    from scratchlstm.forecast.output_folder import MANIFEST
+
+    result = run_panel(small_panel(2, 120), TINY, jobs=1, quiet=True)
+    out = tmp_path / "out"
+    paths = result.save(out)
+    manifest = json.loads((out / MANIFEST).read_text())["files"]
+    assert set(manifest) == {"summary.json", "summary.csv", "predictions.csv", "models/s0.npz", "models/s1.npz"}
+    assert set(paths) == set(manifest)
+    result.save(out)  # a previous panel's folder, unchanged, is replaced
+    (out / "models" / "s0.npz").write_bytes(b"edited")
+    with pytest.raises(ConfigError, match=r"did not write, or changed since.*\(models\)"):
+        result.save(out)  # an edited model file makes its folder foreign: left as it is
+    assert (out / "models" / "s0.npz").read_bytes() == b"edited"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "predictions.csv").write_text("notes\n")
+    path = tmp_path / "panel.csv"
+    write_long(path, small_panel(2, 120))
+    run = _cli("panel", str(path), "--out", str(mine), "--jobs", "1", "--epochs", "1", "--quiet")
+    assert run.returncode == 2 and "holds files scratchlstm did not write" in run.stderr and "predictions.csv" in run.stderr
+    assert "fit" not in run.stdout  # refused before any training
+    assert (mine / "predictions.csv").read_text() == "notes\n"
+    forecast_out = tmp_path / "forecast-out"
+    assert _cli("forecast", "--quiet", "--out", str(forecast_out), "--epochs", "1").returncode == 0
+    run = _cli("panel", str(path), "--out", str(forecast_out), "--jobs", "1", "--epochs", "1", "--quiet")
+    assert run.returncode == 0, run.stderr  # a folder scratchlstm wrote is replaced as a whole: no forecast file is left
+    manifest = json.loads((forecast_out / MANIFEST).read_text())["files"]  # beside the panel's, under the panel's manifest
+    assert sorted(p.name for p in forecast_out.iterdir()) == sorted({MANIFEST, "models", *(n for n in manifest if "/" not in n)})
