@@ -33,9 +33,12 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
 from .protocol import forecast_prices
+from .report import typical_change
 from .windows import Scaler, first_origin
 
 RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's input may lie
+CHANGE_FACTOR = 4.0  # recent steps this many times larger or smaller than the training data's: noted
+RECENT_CHANGES = 30  # at least this many of the latest steps are compared (or the window's, when longer)
 
 
 @dataclass
@@ -90,6 +93,27 @@ def _season(path, meta: dict) -> int:
         raise CheckpointError(f"{path} is not a forecast model (its seasonal description is malformed); use the model.npz "
                               "written by 'scratchlstm forecast'")
     return seasonal["season"]
+
+
+def _unlike_training(prices: np.ndarray, trained_on: dict, config) -> list[str]:
+    """Notes when the prices to forecast from do not look like the training data: a price outside the training
+    range (a price-level model extrapolates), or steps much larger or smaller than the training data's (another
+    series, or another regime: the model's errors, and so its interval, were measured on other moves)."""
+    notes = []
+    if config.target == "price" and "train_min" in trained_on:
+        low, high = trained_on["train_min"], trained_on["train_max"]
+        if not low <= prices[-1] <= high:
+            notes.append(f"the latest price {prices[-1]:.6g} is outside the prices the model was trained on ({low:.6g} to "
+                         f"{high:.6g}): a price-level model extrapolates there, and its interval was measured inside that range")
+    trained = trained_on.get("train_typical_change")
+    recent = typical_change(prices[-(max(config.window, RECENT_CHANGES) + 1):])
+    if trained and recent and not 1 / CHANGE_FACTOR <= recent / trained <= CHANGE_FACTOR:
+        ratio = recent / trained
+        times = f"{ratio:.3g} times" if ratio > 1 else f"1/{1 / ratio:.3g} of"
+        notes.append(f"the latest prices move {times} as much from step to step as the training prices did (median "
+                     f"{recent:.2%} against {trained:.2%}): another series, or another regime; the model and its interval "
+                     "were measured on other moves")
+    return notes
 
 
 def _intervals(path, meta: dict) -> tuple[dict[int, float], dict[int, float], str]:
@@ -189,6 +213,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
+    notes += _unlike_training(prices, trained_on, config)
     last_date = series.summary()["last_date"]
     if data is not None and trained_to is not None and series.frame.index[-1] < pd.to_datetime(trained_to, errors="coerce"):
         notes.append(f"the file ends on {last_date}, before the prices the model was trained on ended ({trained_to}): "

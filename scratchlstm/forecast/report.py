@@ -236,6 +236,12 @@ def _json_safe(obj):
     return obj
 
 
+def typical_change(prices) -> float:
+    """The median absolute log change from one price to the next: how much the prices typically move in a step
+    (the median, so that one jump does not set it)."""
+    return float(np.median(np.abs(np.diff(np.log(np.asarray(prices, dtype=float))))))
+
+
 def model_file_meta(result) -> dict:
     """What ``model.npz`` records beside the weights, for ``predict``: the settings, the scaling and
     seasonal index of the last fit, the training data's description and the intervals' half-widths."""
@@ -244,7 +250,8 @@ def model_file_meta(result) -> dict:
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
                   "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
-                           "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices))}}
+                           "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices)),
+                           "train_typical_change": typical_change(train_prices)}}
     if result.intervals is not None:  # what predict needs to put an interval around its forecast
         iv = result.intervals
         model_meta["intervals"] = {"levels": list(iv.levels),

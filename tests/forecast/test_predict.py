@@ -148,3 +148,19 @@ def test_a_file_that_ends_before_the_training_data_gets_a_note(models, tmp_path)
     later = tmp_path / "later.csv"
     later.write_text(dated_rows(list(100 * random_walk(30, seed=5)), start="2010-07-01"))
     assert not any("ends on" in n for n in predict_next(models / "returns" / "model.npz", later).notes)
+
+
+def test_prices_unlike_the_training_data_get_a_note(models, tmp_path):
+    """A model trained on one series gave confident forecasts and intervals on another, without a word."""
+    like = predict_next(models / "returns" / "model.npz", _write(tmp_path, random_walk(40, seed=5)))
+    assert not any("latest prices move" in n or "outside the prices" in n for n in like.notes), like.notes
+    log_prices = np.cumsum(np.random.default_rng(6).normal(0, 0.2, 40))  # steps about ten times the training data's
+    wild = predict_next(models / "returns" / "model.npz", _write(tmp_path, 100 * np.exp(log_prices), name="wild.csv"))
+    assert any(n.startswith("the latest prices move") and "times as much" in n and "another series" in n for n in wild.notes)
+    calm = predict_next(models / "returns" / "model.npz", _write(tmp_path, 100 + np.arange(40) * 1e-4, name="calm.csv"))
+    assert any(n.startswith("the latest prices move 1/") for n in calm.notes)
+    above = 3 * random_walk(40, seed=5)  # within ten times the training range, outside it
+    note = predict_next(models / "price" / "model.npz", _write(tmp_path, above, name="above.csv")).notes
+    assert any("is outside the prices the model was trained on" in n and "extrapolates" in n for n in note)
+    inside = predict_next(models / "price" / "model.npz", _write(tmp_path, random_walk(200, seed=3)[100:140], name="in.csv")).notes
+    assert not any("outside the prices" in n for n in inside)
