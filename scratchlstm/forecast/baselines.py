@@ -41,7 +41,7 @@ from .seasonal import SeasonalIndex
 
 BASELINES = ("naive", "adjusted_naive", "seasonal_naive", "drift", "window_mean")  # adjusted_naive only with a season
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta")
-INSTALL_PEERS = "pip install 'statsforecast>=2.0' (the 'classic' extra: pip install -e '.[classic]' in scratchlstm's folder)"
+INSTALL_PEERS = "pip install 'statsforecast>=2.0', or pip install -e '.[classic]' in scratchlstm's folder"
 
 # (largest median spacing in days, season length, what the rows are): the first match wins
 CALENDAR_SEASONS = {  # the kind of step (data.frequency) -> the cycle it suggests

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError, WorkerError
 
-INSTALL_DASK = "pip install 'distributed>=2024.1' (the 'dask' extra: pip install -e '.[dask]' in scratchlstm's folder)"
+INSTALL_DASK = "pip install 'distributed>=2024.1', or pip install -e '.[dask]' in scratchlstm's folder"
 
 
 def local_cores() -> int:

@@ -59,7 +59,7 @@ def test_the_page_describes_the_run_it_shows():
 
 @pytest.fixture(scope="module")
 def gate_study():
-    pytest.importorskip("matplotlib", reason="pip install -e '.[plots]' installs matplotlib")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install matplotlib)")
     spec = importlib.util.spec_from_file_location("gate_study", ROOT / "examples" / "gate_study.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
