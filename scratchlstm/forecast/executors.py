@@ -375,7 +375,7 @@ def _on_dask(function: Callable, tasks: Sequence[tuple], scheduler: Any, done: C
         futures = [client.submit(function, *task, pure=False) for task in tasks]
         index = {future.key: k for k, future in enumerate(futures)}
         values: list = [None] * len(tasks)
-        for future in dask_completed(futures):
+        for future in dask_completed(futures, loop=client.loop):  # this client's (not a default client, which may not exist)
             k = index[future.key]
             values[k] = future.result()
             done(k, values[k])

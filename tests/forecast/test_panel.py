@@ -3,6 +3,7 @@ the same numbers whatever runs them, and a global model that sees nothing after 
 
 import json
 import math
+import operator
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,6 +16,7 @@ from scratchlstm.data import as_price_series
 from scratchlstm.data.panel import load_panel, long_frame
 from scratchlstm.errors import ConfigError, DataError
 from scratchlstm.forecast import ForecastConfig, run_forecast
+from scratchlstm.forecast.executors import map_tasks
 from scratchlstm.forecast.global_model import series_windows, train_global
 from scratchlstm.forecast.panel import run_panel
 
@@ -138,6 +140,9 @@ def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         on_dask = fingerprint(run_panel(panel, TINY, scheduler=client, global_model=True, quiet=True))
     assert one == two == on_dask
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        # by address, as --scheduler gives it: the command's own client is not the default one (that failed, as a bug)
+        assert map_tasks(operator.mul, [(1, 2), (3, 4), (5, 6)], scheduler=cluster.scheduler_address) == [2, 12, 30]
     assert any(kept for _, kept in one.values())  # the global model was part of it
 
 
