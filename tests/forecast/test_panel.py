@@ -143,6 +143,18 @@ def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         # by address, as --scheduler gives it: the command's own client is not the default one (that failed, as a bug)
         assert map_tasks(operator.mul, [(1, 2), (3, 4), (5, 6)], scheduler=cluster.scheduler_address) == [2, 12, 30]
+
+
+@pytest.mark.parametrize("address", ["bogus", "http://127.0.0.1:1", "tcp://127.0.0.1:x", "127.0.0.1"])
+def test_an_address_that_is_no_schedulers_is_refused_at_once(address):
+    """A client made for such an address failed with the right message, then held the process 40 s while it closed."""
+    pytest.importorskip("distributed")
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ConfigError, match="is not a Dask scheduler's address; give one like tcp://HOST:8786"):
+        map_tasks(operator.mul, [(1, 2)], scheduler=address)
+    assert time.monotonic() - start < 10
     assert any(kept for _, kept in one.values())  # the global model was part of it
 
 
