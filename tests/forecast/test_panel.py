@@ -140,6 +140,7 @@ def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         on_dask = fingerprint(run_panel(panel, TINY, scheduler=client, global_model=True, quiet=True))
     assert one == two == on_dask
+    assert any(kept for _, kept in one.values())  # the global model was part of it
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         # by address, as --scheduler gives it: the command's own client is not the default one (that failed, as a bug)
         assert map_tasks(operator.mul, [(1, 2), (3, 4), (5, 6)], scheduler=cluster.scheduler_address) == [2, 12, 30]
@@ -155,7 +156,6 @@ def test_an_address_that_is_no_schedulers_is_refused_at_once(address):
     with pytest.raises(ConfigError, match="is not a Dask scheduler's address; give one like tcp://HOST:8786"):
         map_tasks(operator.mul, [(1, 2)], scheduler=address)
     assert time.monotonic() - start < 10
-    assert any(kept for _, kept in one.values())  # the global model was part of it
 
 
 # ----------------------------------------------------------------------------------------------
