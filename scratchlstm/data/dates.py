@@ -65,6 +65,10 @@ SHAPES = [
 _TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")  # on shapes
+NOTE_LINES = 3  # at most this many lines of text below the prices are taken for a note
+_WORD = re.compile(r"[^\W\d_]{2,}")  # two or more letters
+_DATE_WORDS = {"am", "pm", "utc", "gmt", "st", "nd", "rd", "th"} | {  # words a date may hold besides month names
+    w for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday") for w in (day, day[:3])}
 _OFFSET_AT_END = re.compile(r"(?P<rest>.*\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s?[AaPp][Mm])?)\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)")
 
 
@@ -91,7 +95,7 @@ class DateReading:
         return f"{shown} dropped (local times kept)" if self.offsets else ""
 
 
-def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None = None) -> DateReading:
+def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None = None, where=None) -> DateReading:
     """Read a date column (see the module docstring for what is understood).
 
     Parameters
@@ -104,6 +108,9 @@ def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None
         The file, for messages.
     date_format : str, optional
         A strftime pattern that every value must match; it replaces the detection.
+    where : callable, optional
+        ``where(i)`` names the place of the row at position ``i`` in error messages (``"line 7"``);
+        by default ``"row {i + 1}"``.
 
     Raises
     ------
@@ -130,7 +137,7 @@ def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None
         return _with_format(text, date_format, offsets, name, source)
     if all(_NUMERIC.fullmatch(s) for s in shapes.unique()):
         return _from_numbers(text.astype(float).to_numpy(), name, source)
-    return _from_text(text, shapes, offsets, name, source)
+    return _from_text(text, shapes, offsets, name, source, where)
 
 
 def unix_stamps(values: np.ndarray, unit: str, *, name: str, source) -> pd.DatetimeIndex:
@@ -217,16 +224,16 @@ def _decimal_years(values: np.ndarray, name, source) -> DateReading:
                  "Use dates such as 2020-01-31")
 
 
-def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source) -> DateReading:
+def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=None) -> DateReading:
     first = _match(shapes.iloc[0])
     if first is None:
-        raise _not_dates(text, shapes, name, source)
+        raise _not_dates(text, shapes, name, source, where)
     shape, sep = first
     unique = shapes.unique()
     misfit = next((s for s in unique if _match(s) != first), None)
     if misfit is not None:
         if _match(misfit) is None:
-            raise _not_dates(text, shapes, name, source)
+            raise _not_dates(text, shapes, name, source, where)
         raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r}), "
                              "which can make a date like 01/02 mean two days",
                      "Use one date format, preferably YYYY-MM-DD")
@@ -250,9 +257,23 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source) -> Dat
         stamps = _assemble(parts["y"].astype(float), month, day, parts)
     bad = stamps.isna()
     if bad.any():
-        raise refuse(source, f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})",
-                     "Fix or delete those rows")
+        problem = f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})"
+        swapped = _day_month_swapped(text, shape, sep, unique, bad)
+        if swapped:
+            raise refuse(source, f"{problem}, but every value is a real date with its last two fields read as day then month",
+                         f"Pass date_format={swapped!r} (--date-format {swapped}) if the dates are written that way")
+        raise refuse(source, problem, "Fix or delete those rows")
     return DateReading(pd.DatetimeIndex(stamps), kind, fmt and fmt + _time_format(shape, unique), offsets)
+
+
+def _day_month_swapped(text: pd.Series, shape: _Shape, sep: str, unique, bad: pd.Series) -> str | None:
+    """The year/day/month pattern (``%Y/%d/%m``) of year-first dates of which more than half are no real date but all
+    are one with day and month swapped (``2017/18/08``); None otherwise."""
+    if shape.name != "year-first" or bad.sum() * 2 <= len(bad):
+        return None
+    parts = text.str.extract(shape.pattern.pattern + "$")
+    swapped = _assemble(parts["y"].astype(float), parts["d"].astype(float), parts["m"].astype(float), parts)
+    return f"%Y{sep}%d{sep}%m" + _time_format(shape, unique) if swapped.notna().all() else None
 
 
 def _time_format(shape: _Shape, unique) -> str:
@@ -274,14 +295,33 @@ def _match(shape: str):
     return None
 
 
-def _not_dates(text, shapes, name, source):
+def _not_dates(text, shapes, name, source, where=None):
     known = shapes.map(lambda s: _match(s) is not None)
     example = text[~known].iloc[0]
+    if _is_note_below(text, known):
+        k = int(np.flatnonzero(~known.to_numpy())[0])
+        place = where(k) if where is not None else f"row {k + 1}"
+        line = "line" if where is not None else "row"
+        if known.size - k == 1:
+            return refuse(source, f"the last {line} ({place}: {example!r}) is not a row of prices but text (a note?)",
+                          f"Delete that {line}")
+        return refuse(source, f"the last {known.size - k} {line}s (from {place}: {example!r}) are not rows of prices but text "
+                              "(a note?)", f"Delete those {line}s")
     if _TWO_DIGIT_YEAR.fullmatch(example):
         return refuse(source, f"column {name!r} has two-digit years (e.g. {example!r}), which leave the century to a guess",
                       "Save the dates with four-digit years, or pass date_format (--date-format), e.g. %d/%m/%y")
     return refuse(source, f"{int((~known).sum())} value(s) in column {name!r} are not dates (first: {example!r})",
                   "Use one date format, preferably YYYY-MM-DD, or pass date_format (--date-format)")
+
+
+def _is_note_below(text: pd.Series, known: pd.Series) -> bool:
+    """Whether the values that are no dates are the last few (at most ``NOTE_LINES``), after at least one date, and
+    each is words (two or more that a date could not hold): a note such as "Source: Yahoo Finance"."""
+    failing = int((~known).sum())
+    if not 0 < failing <= NOTE_LINES or failing == known.size or known.iloc[-failing:].any():
+        return False
+    return all(len([w for w in _WORD.findall(value.lower()) if w not in MONTHS and w not in _DATE_WORDS]) >= 2
+               for value in text.iloc[-failing:])
 
 
 def _order(parts: pd.DataFrame, text, name, source):

@@ -5,10 +5,16 @@
 | UTF-16 | a byte-order mark (``FF FE`` or ``FE FF``) |
 | UTF-8 with BOM | the mark ``EF BB BF`` (what spreadsheets write for "CSV UTF-8") |
 | UTF-8 | the bytes decode as UTF-8 |
+| Windows-1252 | bytes 0x80-0x9F (``€`` is 0x80) that decode as Windows-1252; an assumption, so it is said |
 | Latin-1 | anything else without NUL bytes; an assumption, so it is said |
 
+A zip archive is refused: an Excel workbook (``.xlsx``, a zip of XML parts under ``xl/``) with the
+way to save it as CSV or read it with pandas, any other with the advice to extract the CSV.
+
 Latin-1 is tried last because every byte string decodes as Latin-1: it would accept a UTF-8 file
-and turn its accents into two characters each. A gzip file is decompressed with a bound on its
+and turn its accents into two characters each. Its bytes 0x80-0x9F are control characters, which
+no price file means; a file with them comes from Windows (Excel's "CSV" in Western Europe), whose
+code page puts ``€``, ``’`` and ``…`` there, and is read as Windows-1252. A gzip file is decompressed with a bound on its
 output (``MAX_DECOMPRESSED_BYTES``), so a few kilobytes that expand to gigabytes are refused
 instead of exhausting memory.
 """
@@ -16,6 +22,9 @@ instead of exhausting memory.
 from __future__ import annotations
 
 import codecs
+import io
+import re
+import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +33,7 @@ from .refusal import refuse
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")  # control characters in Latin-1; Windows-1252's printable ones
 # The largest real price files we know of (Kaggle's bitstamp minute bars, 2012-2021) are ~350 MB.
 MAX_DECOMPRESSED_BYTES = 512 * 2**20
 
@@ -33,7 +43,7 @@ class Text:
     """A file's text and how it was stored."""
 
     text: str
-    encoding: str  # "UTF-8", "UTF-8 with BOM", "UTF-16" or "Latin-1"
+    encoding: str  # "UTF-8", "UTF-8 with BOM", "UTF-16", "Windows-1252" or "Latin-1"
     compression: str | None  # "gzip" or None
 
 
@@ -55,6 +65,10 @@ def read_text(path: Path) -> Text:
     if raw.startswith(GZIP_MAGIC):
         raw, compression = gunzip(raw, path), "gzip"
     if raw.startswith(ZIP_MAGIC):
+        if _is_workbook(raw):
+            raise refuse(path, "this is an Excel workbook, not a CSV or JSON price file",
+                         "Save the sheet as CSV (File > Save As > CSV), or read it with pandas.read_excel and pass the "
+                         "DataFrame to as_price_series or run_forecast")
         raise refuse(path, "this is a zip archive, not a price file", "Extract the CSV from it and pass that")
     text, encoding = _decode(raw, path)
     if "\x00" in text:
@@ -62,6 +76,15 @@ def read_text(path: Path) -> Text:
     if not text.strip():
         raise refuse(path, "the file is empty", "Download the prices again; a price file needs a header and rows")
     return Text(text, encoding, compression)
+
+
+def _is_workbook(raw: bytes) -> bool:
+    """Whether zip bytes are an Office Open XML workbook (.xlsx, .xlsm): a content-types part and an ``xl/`` folder."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(raw)).namelist()
+    except (zipfile.BadZipFile, EOFError, ValueError):  # a broken archive is refused as one
+        return False
+    return "[Content_Types].xml" in names and any(name.startswith("xl/") for name in names)
 
 
 def gunzip(raw: bytes, path) -> bytes:
@@ -102,4 +125,10 @@ def _decode(raw: bytes, path) -> tuple[str, str]:
     try:
         return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
-        return raw.decode("latin-1"), "Latin-1"
+        pass
+    if _C1_BYTES.search(raw):
+        try:
+            return raw.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90 and 0x9D mean nothing in Windows-1252
+            pass
+    return raw.decode("latin-1"), "Latin-1"

@@ -18,7 +18,9 @@ says so. Never a silent factor of 1000.
 The conventions under which every number column reads are kept. When they give the price column
 the same numbers, the file is read; when they differ (every value ``1,234``: 1234 with a thousands
 comma, or 1.234 with a decimal comma, and no other column tells which), the file is refused and the
-``decimal=`` argument settles it. Nothing is ever stripped on a guess.
+``decimal=`` argument settles it. A value whose whole part is 0 or empty (``0.850``, ``0,850``,
+``.850``) settles it too: no number has a thousands separator after a first group of 0. Nothing is
+ever stripped on a guess.
 
 A currency sign or unit written in every value of a column (``$1,238.83``, ``1234.56 USD``,
 ``1.234,56 €``, ``0.0021 BTC``) is recognised and removed when it is the same in every value, and
@@ -250,7 +252,14 @@ def _reads(column: _Column, convention, loose: bool = False) -> bool:
     """Whether every value of the column reads under ``convention``, grouped alike unless ``loose``
     (see the module docstring)."""
     reading = _reading(column.marks, convention)
-    return reading is not None and all(_pattern(*reading, loose=loose).fullmatch(s) for s in column.shapes.unique())
+    return (reading is not None and all(_pattern(*reading, loose=loose).fullmatch(s) for s in column.shapes.unique())
+            and not (reading[1] and _zero_before(column, reading[1])))
+
+
+def _zero_before(column: _Column, thousands: str) -> bool:
+    """Whether a value has a whole part of 0 before ``thousands`` (``0.850``): no thousands separator can follow
+    a first group of 0, so the mark is a decimal one (its shape ``0.000`` cannot tell this from ``1.234``)."""
+    return bool(column.text.dropna().str.match(rf"[+-]?0+{re.escape(thousands)}").any())
 
 
 @lru_cache(maxsize=None)

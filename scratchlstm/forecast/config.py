@@ -34,10 +34,21 @@ DTYPES = ("float32", "float64")
 
 
 def _test_size_problem(value) -> str | None:
+    if isinstance(value, float) and value == 1:  # 1.0: all of the series, or one test point?
+        return "is ambiguous: a fraction of the series must be below 1; for one test point write 1"
     if isinstance(value, float) and not (0 < value < 1 or (value >= 1 and value == int(value))):
         return "must be a whole number of test points (at least 1) or a fraction in (0, 1)"
     if isinstance(value, int) and value < 1:
         return "must be a whole number of test points (at least 1) or a fraction in (0, 1)"
+    return None
+
+
+def _interval_levels_problem(levels: tuple[int, ...]) -> str | None:
+    if not all(1 <= level <= 99 for level in levels):
+        return "must be whole percentages between 1 and 99, such as [80, 95] (--interval-levels 80,95 on the command line)"
+    repeated = next((level for k, level in enumerate(levels) if level in levels[:k]), None)
+    if repeated is not None:
+        return f"gives the level {repeated} twice; give each level once, such as [80, 95] (--interval-levels 80,95 on the command line)"
     return None
 
 
@@ -67,8 +78,8 @@ class ForecastConfig:
     classical: bool = setting(False, f"also run AutoETS, AutoARIMA and AutoTheta on the same points; needs {INSTALL_PEERS}",
                               group="protocol")
     interval_levels: tuple[int, ...] = setting((80, 95), "levels (%) of the split-conformal prediction intervals, calibrated "
-                                               "on the residuals known before each test point", above=0, below=100,
-                                               group="protocol")
+                                               "on the residuals known before each test point",
+                                               check=_interval_levels_problem, group="protocol")
     # the model
     cell: str = inherit(ModelConfig, "cell")
     hidden_sizes: tuple[int, ...] = inherit(ModelConfig, "hidden_sizes")

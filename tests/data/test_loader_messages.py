@@ -1,0 +1,178 @@
+"""What a new user's first files met: each is read when the data allows, else refused with the fix that applies.
+
+Every file is written here, with its expected values or message next to it.
+"""
+
+import io
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scratchlstm.data import as_price_series, load_prices
+from scratchlstm.errors import DataError
+
+DATES = pd.bdate_range("2020-01-01", periods=40)
+
+
+def closes(tmp_path, values, dates=DATES, name="p.csv"):
+    path = tmp_path / name
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Close": values}).to_csv(path, index=False)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# a whole part of 0 settles the decimal mark: no number groups its thousands after a first group of 0
+
+SMALL = [f"{0.85 + 0.02 * np.sin(k / 5):.3f}" for k in range(40)]  # 0.850, 0.854, ...: three decimals, all below 1
+
+
+@pytest.mark.parametrize("text, decimal", [
+    (SMALL, "."),
+    ([v.replace(".", ",") for v in SMALL], ","),  # 0,850: a decimal comma
+    ([v[1:] for v in SMALL], "."),  # .850
+])
+def test_prices_below_one_with_three_decimals_read_as_decimals(tmp_path, text, decimal):
+    expected = [float(v) for v in SMALL]
+    from_file = load_prices(closes(tmp_path, text))
+    in_memory = as_price_series(pd.DataFrame({"Close": text}, index=DATES))  # text numbers: read_numbers alone decides
+    for s in (from_file, in_memory):
+        assert list(s.prices) == expected and s.detected.decimal == decimal and s.detected.thousands is None
+
+
+def test_one_value_below_one_settles_the_column(tmp_path):
+    text = ["0,850"] + ["1,234"] * 39  # 1,234 alone is 1234 or 1.234; beside 0,850 the ',' is a decimal comma
+    s = load_prices(closes(tmp_path, text))
+    assert s.prices.iloc[0] == 0.85 and s.prices.iloc[1] == 1.234 and s.detected.decimal == ","
+
+
+@pytest.mark.parametrize("text", [["1.234"] * 40, ["1,234"] * 40, ["10.500"] * 40])
+def test_three_decimals_above_one_are_still_ambiguous(tmp_path, text):
+    with pytest.raises(DataError, match="reads two ways.*Pass decimal='.' or decimal=','"):
+        load_prices(closes(tmp_path, text))
+    with pytest.raises(DataError, match="reads two ways"):
+        as_price_series(pd.DataFrame({"Close": text}, index=DATES))
+
+
+# ----------------------------------------------------------------------------------------------
+# Windows-1252: the euro sign and its neighbours are C1 control characters in Latin-1
+
+def test_a_windows_1252_file_with_euro_signs_is_read_as_windows_1252(tmp_path):
+    values = [4160.62 + k for k in range(40)]
+    text = "Datum;Kurs\n" + "".join(f"{d:%Y-%m-%d};{f'{v:.2f}'.replace('.', ',')} €\n" for d, v in zip(DATES, values))
+    path = tmp_path / "kurs.csv"
+    path.write_bytes(text.encode("cp1252"))  # € is the byte 0x80
+    s = load_prices(path)
+    assert list(s.prices) == pytest.approx(values) and s.detected.unit == "€"
+    assert s.detected.encoding == "Windows-1252" and "read as Windows-1252" in " ".join(s.notes)
+
+
+def test_a_latin_1_file_without_c1_bytes_is_read_as_latin_1(tmp_path):
+    path = tmp_path / "kurs.csv"
+    path.write_bytes("Datum;Schlusskurs (£)\n2020-01-01;1,5\n2020-01-02;1,6\n".encode("latin-1"))
+    s = load_prices(path)
+    assert s.detected.encoding == "Latin-1" and "schlusskurs (£)" == s.price_column and list(s.prices) == [1.5, 1.6]
+
+
+def test_c1_bytes_that_windows_1252_does_not_define_are_read_as_latin_1(tmp_path):
+    path = tmp_path / "kurs.csv"  # 0x81 means nothing in Windows-1252: nothing to prefer over Latin-1
+    path.write_bytes(b"Date,Close,Note\n2020-01-01,1.5,a\x81\n2020-01-02,1.6,b\n")
+    assert load_prices(path).detected.encoding == "Latin-1"
+
+
+# ----------------------------------------------------------------------------------------------
+# a note below the prices
+
+YAHOO = "Date,Close\n" + "".join(f"{d:%Y-%m-%d},{100 + k}\n" for k, d in enumerate(DATES))
+
+
+@pytest.mark.parametrize("note, message", [
+    ("\nSource: Yahoo Finance. Data as of 2022-08-18\n",
+     r"the last line \(line 43: 'Source: Yahoo Finance. Data as of 2022-08-18'\) is not a row of prices but text \(a note\?\)\. "
+     "Delete that line$"),
+    ("Source: Yahoo Finance\nCopyright 2022 Yahoo Inc.\n",
+     r"the last 2 lines \(from line 42: 'Source: Yahoo Finance'\) are not rows of prices but text \(a note\?\)\. Delete those lines$"),
+])
+def test_a_note_below_the_prices_is_named_as_one(tmp_path, note, message):
+    path = tmp_path / "p.csv"
+    path.write_text(YAHOO + note)
+    with pytest.raises(DataError, match=message):
+        load_prices(path)
+
+
+def test_a_note_below_an_in_memory_table_is_named_by_its_row():
+    frame = pd.DataFrame({"Date": [*DATES.strftime("%Y-%m-%d"), "Data provided by Yahoo"], "Close": [*range(40), None]})
+    with pytest.raises(DataError, match=r"the last row \(row 41: 'Data provided by Yahoo'\) .*Delete that row$"):
+        as_price_series(frame)
+
+
+@pytest.mark.parametrize("dates, example", [
+    ([*DATES.strftime("%Y-%m-%d")[:-1], "yesterday"], "yesterday"),  # one word: a bad date as much as a note
+    ([*DATES.strftime("%Y-%m-%d")[:-2], "Source: Yahoo", "2020-02-25"], "Source: Yahoo"),  # not the last line
+    (["Source: Yahoo", *DATES.strftime("%Y-%m-%d")[1:]], "Source: Yahoo"),  # the first line
+    ([*DATES.strftime("%Y-%m-%d")[:-1], "Janury 31st, 2020"], "Janury 31st, 2020"),  # a misspelt date
+])
+def test_text_that_is_not_a_note_below_the_prices_keeps_the_general_refusal(tmp_path, dates, example):
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Close\n" + "".join(f'"{d}",{k + 1}\n' for k, d in enumerate(dates)))
+    with pytest.raises(DataError, match=rf"are not dates \(first: '{example}'\)\. Use one date format"):
+        load_prices(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# an Excel workbook
+
+def zipped(names) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+    return buffer.getvalue()
+
+
+def test_an_excel_workbook_is_named_with_the_ways_to_read_it(tmp_path):
+    path = tmp_path / "prices.xlsx"
+    path.write_bytes(zipped(["[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/worksheets/sheet1.xml"]))
+    with pytest.raises(DataError, match=r"this is an Excel workbook, not a CSV or JSON price file\. Save the sheet as CSV .*"
+                                        r"pandas\.read_excel and pass the DataFrame to as_price_series or run_forecast$"):
+        load_prices(path)
+
+
+@pytest.mark.parametrize("names", [["prices.csv"], ["[Content_Types].xml", "word/document.xml"]])
+def test_another_zip_archive_is_refused_as_one(tmp_path, names):
+    path = tmp_path / "prices.zip"
+    path.write_bytes(zipped(names))
+    with pytest.raises(DataError, match="this is a zip archive, not a price file. Extract the CSV from it and pass that$"):
+        load_prices(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# dates written year/day/month
+
+YEAR_DAY_MONTH = pd.date_range("2017-08-18", periods=40)
+
+
+@pytest.mark.parametrize("sep, time", [("/", ""), ("-", ""), (".", " 14:30")])
+def test_year_day_month_dates_name_the_format_that_reads_them(tmp_path, sep, time):
+    written = [f"{d:%Y}{sep}{d:%d}{sep}{d:%m}{time}" for d in YEAR_DAY_MONTH]
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Close\n" + "".join(f"{d},{k + 1}\n" for k, d in enumerate(written)))
+    fmt = f"%Y{sep}%d{sep}%m" + (" %H:%M" if time else "")
+    message = (rf"not real dates or times \(first: '{written[0]}'\), but every value is a real date with its last two fields read "
+               rf"as day then month\. Pass date_format='{fmt}' \(--date-format {fmt}\) if the dates are written that way$")
+    with pytest.raises(DataError, match=message):
+        load_prices(path)
+    s = load_prices(path, date_format=fmt)
+    assert s.frame.index[0] == YEAR_DAY_MONTH[0] + (pd.Timedelta(hours=14, minutes=30) if time else pd.Timedelta(0))
+
+
+@pytest.mark.parametrize("dates", [
+    ["2019-02-30", "2019-03-01"],  # a real typo: swapped, 2019-30-02 is no date either
+    ["2019/13/01", "2019/01/02", "2019/02/03", "2019/03/04"],  # all read swapped, but one bad value of four is not most
+])
+def test_other_impossible_dates_are_refused_as_before(tmp_path, dates):
+    path = tmp_path / "p.csv"
+    path.write_text("Date,Close\n" + "".join(f"{d},{k + 1}\n" for k, d in enumerate(dates)))
+    with pytest.raises(DataError, match=r"are not real dates or times \(first: '[^']*'\)\. Fix or delete those rows$"):
+        load_prices(path)
