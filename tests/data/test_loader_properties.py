@@ -89,8 +89,9 @@ DATE_WRITERS = {  # written by hand, not by strftime, so the test does not share
     "d-mon-y": lambda d: f"{d.day} {MONTH_NAMES[d.month - 1]} {d.year}",
     "iso-offset": lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}T00:00:00{'+01:00' if d.month < 4 else '+02:00'}",
 }
-# the only refusals a well-formed file may get: doubts that the data itself cannot settle
-FAIR_REFUSALS = ("reads two ways", "could be day-first or month-first")
+# the only refusals a well-formed file may get: doubts that the data itself cannot settle, and (the dates being drawn
+# with random steps) a daily, weekly or monthly series with a few periods that have no row, refused by default
+FAIR_REFUSALS = ("reads two ways", "could be day-first or month-first", "have no row")
 
 
 def _number(value: float, decimals: int, decimal: str, thousands: str | None) -> str:
