@@ -78,6 +78,8 @@ def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
     last = n - 1 - config.horizon
     usable = last - first_origin(config) + 1
     count = int(round(config.test_size * usable)) if config.test_size < 1 else int(config.test_size)
+    if count < 1:  # a fraction too small for this series: the general message below would suggest a smaller test span
+        raise DataError(f"--test-size {config.test_size:g} is 0 of the {usable} usable points; give a larger fraction or a count")
     needed = minimum_rows(config, count)
     if count < 1 or n < needed:
         raise DataError(f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "

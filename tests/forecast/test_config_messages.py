@@ -57,3 +57,14 @@ def test_the_command_line_exits_2_with_the_message(tmp_path, capsys, flags, mess
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_fraction_that_rounds_to_no_test_point_is_named():
+    """--test-size 0.0001 said the series needed more rows and suggested a test span that was not the problem."""
+    from scratchlstm.errors import DataError
+    from scratchlstm.forecast import ForecastConfig
+    from scratchlstm.forecast.windows import walk_forward_origins
+
+    with pytest.raises(DataError, match=r"--test-size 0.0001 is 0 of the \d+ usable points; give a larger fraction or a count"):
+        walk_forward_origins(1827, ForecastConfig(window=60, test_size=0.0001))
+    assert len(walk_forward_origins(1827, ForecastConfig(window=60, test_size=0.01))) > 0
