@@ -540,6 +540,18 @@ def _open_closed_standard_streams() -> None:
             setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))
 
 
+def _interrupted_inside(exc: BaseException) -> bool:
+    """Whether Ctrl-C (or SIGTERM) caused ``exc``: one landing inside a library's import (matplotlib's, while the
+    first figure is prepared) comes out as that import's ImportError or RuntimeError, which is no bug."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _main(argv: Sequence[str] | None) -> int:
     _open_closed_standard_streams()
     try:
@@ -569,6 +581,9 @@ def _main(argv: Sequence[str] | None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         return _fail(args, f"error: {exc.strerror or exc}{where}", EXIT_USER_ERROR)
     except Exception as exc:  # a bug, not the user's fault: say so in one line, traceback with --debug
+        if _interrupted_inside(exc):
+            _tell(f"scratchlstm {args.command}: interrupted")
+            return EXIT_INTERRUPTED
         return _fail(args, f"internal error: {type(exc).__name__}: {exc}. This is a bug in scratchlstm; rerun with --debug "
                            "and report the traceback", EXIT_INTERNAL_ERROR)
     finally:

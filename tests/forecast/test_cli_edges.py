@@ -434,3 +434,25 @@ def test_a_big_model_is_refused_above_the_bound_and_loads_below_it(tmp_path):
     assert all(np.array_equal(a.named_params()[k], b.named_params()[k]) for a, b in zip(loaded, models) for k in a.named_params())
     with pytest.raises(CheckpointError, match="holds 2 models whose forecasts are averaged"):
         load_model(tmp_path / "m.npz")
+
+
+def test_ctrl_c_inside_a_librarys_import_exits_130_not_as_a_bug(monkeypatch, capsys):
+    """Ctrl-C landing in matplotlib's import (the first figure prepared after the first fit) came out as that
+    import's ImportError, reported as a bug (exit 3)."""
+    import scratchlstm.cli as cli
+
+    def import_interrupted(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("initialization failed") from exc
+
+    monkeypatch.setattr(cli, "_run_forecast", import_interrupted)
+    assert cli.main(["forecast", "--quiet"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+
+    def a_bug(args):
+        raise ImportError("a real one")
+
+    monkeypatch.setattr(cli, "_run_forecast", a_bug)
+    assert cli.main(["forecast", "--quiet"]) == 3
