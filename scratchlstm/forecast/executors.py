@@ -217,7 +217,7 @@ class _failure_interrupts_here:
     possible (not the main thread, no SIGUSR1) the error waits for this process's task, as before."""
 
     def __init__(self):
-        self.failed = None  # the worker's failed future (or the error of its hand-out)
+        self.failed = None  # the error of the worker's task (or of its hand-out)
         self.running_here = False
         self.lock = threading.Lock()
         self.installed = _INTERRUPT is not None and threading.current_thread() is threading.main_thread()
@@ -249,7 +249,7 @@ class _failure_interrupts_here:
         finally:
             self.running_here = False
 
-    def tell(self, failed) -> None:
+    def tell(self, failed: BaseException) -> None:
         """Record a worker's failure; interrupt this process's own task if one is running."""
         if self.failed is None:
             self.failed = failed
@@ -300,7 +300,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
                 if future.exception() is None:
                     submit_next()
                 elif not stopping.is_set():
-                    failure.tell(future)
+                    failure.tell(future.exception())
         finished.put(None)
 
     def collect(block: bool) -> bool:
@@ -340,7 +340,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         if dispatcher.ident is not None:  # (it starts after the workers)
             dispatcher.join(timeout=5)
         if isinstance(exc, _TaskFailedElsewhere):
-            exc = _failed_outcome(failure.failed)
+            exc = failure.failed
         if isinstance(exc, BrokenProcessPool):
             raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start "
                               "(a script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); "
@@ -352,12 +352,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
     return values
 
 
-def _failed_outcome(failed) -> BaseException:
-    """The error of a failed future (or the hand-out error itself)."""
-    return failed if isinstance(failed, BaseException) else failed.exception()
-
-
-DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx", "inproc")
+DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")  # with a port; inproc:// (a cluster in this process) has none
 
 
 def _check_scheduler_address(address) -> None:

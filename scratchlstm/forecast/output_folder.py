@@ -80,9 +80,10 @@ def _written_here(folder: Path, name: str, recorded: dict[str, str]) -> bool:
         return name in recorded and sha256(path) == recorded[name]
     if not path.is_dir():
         return False
-    inside = [p for p in path.rglob("*")]
-    return all(p.is_file() and not p.is_symlink() and recorded.get(p.relative_to(folder).as_posix()) == sha256(p)
-               for p in inside if not p.is_dir()) and not any(p.is_symlink() for p in inside)
+    inside = list(path.rglob("*"))
+    if any(p.is_symlink() for p in inside):
+        return False
+    return all(p.is_file() and recorded.get(p.relative_to(folder).as_posix()) == sha256(p) for p in inside if not p.is_dir())
 
 
 def check_output_folder(out: str | os.PathLike) -> Path:

@@ -81,7 +81,7 @@ def walk_forward_origins(n: int, config: ForecastConfig) -> np.ndarray:
     if count < 1:  # a fraction too small for this series: the general message below would suggest a smaller test span
         raise DataError(f"--test-size {config.test_size:g} is 0 of the {usable} usable points; give a larger fraction or a count")
     needed = minimum_rows(config, count)
-    if count < 1 or n < needed:
+    if n < needed:
         raise DataError(f"window {config.window} + horizon {config.horizon} with {count} test points needs at least {needed} rows, "
                         f"the series has {n}; {settings_that_fit(n, config, count)}")
     return np.arange(last - count + 1, last + 1)
