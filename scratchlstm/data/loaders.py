@@ -17,7 +17,9 @@ that settles it (``decimal=``, ``date_format=``). Then every series, from a file
 (``as_price_series``), is sorted by time, its duplicated stamps dropped (with a warning) when their
 prices agree within rounding and refused when they do not (two downloads that disagree), its missing
 prices handled only as ``missing=`` says, and its long gaps reported. An ``Adj Close`` column that is
-empty in every row gives way to ``Close`` (with a note); a ``Time`` column is joined to ``Date``.
+empty in every row gives way to ``Close`` (with a note); of two columns that each name a price
+(``Price`` and ``Close``), the first in ``PRICE_COLUMNS`` is taken and a note names the other; a ``Time``
+column is joined to ``Date``.
 """
 
 from __future__ import annotations
@@ -361,8 +363,9 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
 
 
 def _price_column(columns, date_column, price_column: str | None, source, notes: list[str] | None = None) -> str:
-    """The column that holds the price: ``price_column`` when given; else the first of ``PRICE_COLUMNS``; else the only
-    column beside the dates, unless its name says it is no close (the choice is then added to ``notes``)."""
+    """The column that holds the price: ``price_column`` when given; else the first of ``PRICE_COLUMNS`` (a note names
+    the others found, except Close beside Adj Close, the usual pair); else the only column beside the dates, unless
+    its name says it is no close (the choice is then added to ``notes``)."""
     names = [c for c in columns if c != date_column]
     if price_column is not None:
         column = price_column.strip().lower()
@@ -370,7 +373,12 @@ def _price_column(columns, date_column, price_column: str | None, source, notes:
             raise refuse(source, f"no column {price_column!r} (columns: {', '.join(map(repr, names))})",
                          "Pass one of those as price_column= (--price-column)")
         return column
-    column = next((c for c in PRICE_COLUMNS if c in names), None)
+    candidates = [c for c in PRICE_COLUMNS if c in names]
+    column = candidates[0] if candidates else None
+    others = [c for c in candidates[1:] if not (column in ADJUSTED and c == "close")]
+    if others and notes is not None:
+        notes.append(f"{len(others) + 1} columns name a price ({', '.join(map(repr, [column, *others]))}); {column!r} is "
+                     "taken as the price (price_column= or --price-column to use another)")
     if column is None and len(names) == 1 and not _says_no_close(names[0]):
         column = names[0]
         if notes is not None:

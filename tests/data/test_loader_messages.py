@@ -176,3 +176,30 @@ def test_other_impossible_dates_are_refused_as_before(tmp_path, dates):
     path.write_text("Date,Close\n" + "".join(f"{d},{k + 1}\n" for k, d in enumerate(dates)))
     with pytest.raises(DataError, match=r"are not real dates or times \(first: '[^']*'\)\. Fix or delete those rows$"):
         load_prices(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# two columns that each name a price: the one taken is said, except Close beside Adj Close (Yahoo's pair)
+
+@pytest.mark.parametrize("columns, taken, noted", [
+    (["Price", "Close"], "close", True),
+    (["Last", "Price"], "price", True),
+    (["Close", "Last", "Adj Close"], "adj close", True),
+    (["Adj Close", "Close"], "adj close", False),
+    (["Close"], "close", False),
+])
+def test_a_second_price_column_is_named_in_a_note(tmp_path, columns, taken, noted):
+    frame = pd.DataFrame({"Date": DATES.strftime("%Y-%m-%d")})
+    for k, name in enumerate(columns):
+        frame[name] = 100.0 + k + np.arange(40)  # each column its own prices, so the one taken shows in the values
+    path = tmp_path / "two.csv"
+    frame.to_csv(path, index=False)
+    s = load_prices(path)
+    assert s.price_column == taken
+    assert s.prices.iloc[0] == 100.0 + [c.lower() for c in columns].index(taken)
+    said = [n for n in s.notes if "columns name a price" in n]
+    assert bool(said) == noted
+    if noted:
+        assert f"{taken!r} is taken" in said[0] and "--price-column" in said[0]
+        assert all(repr(c.lower()) in said[0] for c in columns if c.lower() != "close" or taken != "adj close")
+    assert load_prices(path, price_column=columns[-1]).prices.iloc[0] == 100.0 + len(columns) - 1  # the way out works
