@@ -105,12 +105,17 @@ def _parts(hint) -> tuple[list, bool]:
     return [hint], False
 
 
-def _describe(hint) -> str:
+def _describe(hint, field: dataclasses.Field, label: str) -> str:
+    """The kind of value ``field`` takes, in words; a list's example is made of the field's default (entries its
+    rules allow), written as the command line takes it when ``label`` is a flag."""
     kinds, optional = _parts(hint)
     words = []
     for k in kinds:
         if typing.get_origin(k) is tuple:
-            words.append("a list of integers such as [50, 100]")
+            default = tuple(field.default) if isinstance(field.default, tuple) and field.default else (1,)
+            example = default if len(default) > 1 else default * 2  # two entries show the separator
+            words.append(f"whole numbers separated by commas, such as {','.join(map(str, example))}" if label.startswith("--")
+                         else f"a list of integers such as {list(example)}")
         else:
             words.append({int: "an integer", float: "a number", str: "a string", bool: "true or false"}[k])
     return " or ".join(words) + (" or null" if optional else "")
@@ -157,7 +162,7 @@ def check_value(field: dataclasses.Field, hint, value: Any, label: str | None = 
     if value is None:
         if optional:
             return None
-        raise ConfigError(f"{label} must be {_describe(hint)}, got None")
+        raise ConfigError(f"{label} must be {_describe(hint, field, label)}, got None")
     typed = MISSING
     for kind in kinds:
         typed = _typed(value, kind)
@@ -165,7 +170,7 @@ def check_value(field: dataclasses.Field, hint, value: Any, label: str | None = 
             break
     if typed is MISSING:
         shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
-        raise ConfigError(f"{label} must be {_describe(hint)}, got {shown}")
+        raise ConfigError(f"{label} must be {_describe(hint, field, label)}, got {shown}")
     m = field.metadata
     choices = choices_of(field)
     if choices is not None and typed not in choices:
@@ -254,7 +259,7 @@ def parse_text(config_class: type, name: str, text: str, label: str | None = Non
             continue
     if value is MISSING or value == ():
         extra = f" or {none_word!r}" if optional and none_word else ""
-        raise ConfigError(f"{label} must be {_describe(hint).replace(' or null', '')}{extra}, got {text!r}")
+        raise ConfigError(f"{label} must be {_describe(hint, field, label).replace(' or null', '')}{extra}, got {text!r}")
     return check_value(field, hint, value, label)
 
 

@@ -102,7 +102,7 @@ def test_model_on_every_backend(case):
     "kwargs, message",
     [
         (dict(hidden_sizes=(0,)), r"hidden_sizes must have every entry at least 1, got \(0,\)"),
-        (dict(hidden_sizes="32"), r"hidden_sizes must be a list of integers such as \[50, 100\], got the string '32'"),
+        (dict(hidden_sizes="32"), r"hidden_sizes must be a list of integers such as \[32, 32\], got the string '32'"),
         (dict(dropout=1.0), "dropout must be at least 0 and below 1, got 1.0"),
         (dict(dropout=-0.1), "dropout must be at least 0 and below 1"),
         (dict(head="first"), "unknown head 'first'; choose one of last, all"),

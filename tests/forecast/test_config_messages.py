@@ -29,6 +29,16 @@ def test_interval_levels_in_range_and_distinct_are_taken():
     assert parse_text(ForecastConfig, "interval_levels", "1,50,99", "--interval-levels") == (1, 50, 99)
 
 
+@pytest.mark.parametrize("text", ["99.5", "80,95.5", "eighty"])
+def test_interval_levels_that_are_not_whole_numbers_get_an_example_the_rules_allow(text):
+    message = r"^--interval-levels must be whole numbers separated by commas, such as 80,95, got "
+    with pytest.raises(ConfigError, match=message + repr(text)):
+        parse_text(ForecastConfig, "interval_levels", text, "--interval-levels")
+    with pytest.raises(ConfigError, match=r"^interval_levels must be a list of integers such as \[80, 95\], got "):
+        ForecastConfig(interval_levels=text)
+    ForecastConfig(interval_levels=(80, 95))  # the example is one the rules take
+
+
 def test_test_size_one_with_a_decimal_point_is_refused_as_ambiguous(tmp_path):
     for text in ("1.0", "1.", "1e0"):
         with pytest.raises(ConfigError, match="^--test-size " + ONE):

@@ -192,7 +192,7 @@ def test_empty_file_arguments_are_refused(args, message, capsys):
 
 
 @pytest.mark.parametrize("doc, message", [
-    ({"hidden_sizes": "32"}, "hidden_sizes must be a list of integers such as [50, 100], got the string '32'"),
+    ({"hidden_sizes": "32"}, "hidden_sizes must be a list of integers such as [32, 32], got the string '32'"),
     ({"epochs": "30"}, "epochs must be an integer or null, got the string '30'"),
     ({"lr": True}, "lr must be a number, got True"),
     ({"window": 0}, "window must be at least 1"),

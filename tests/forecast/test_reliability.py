@@ -91,7 +91,7 @@ def test_unsorted_and_duplicated_rows_are_fixed_and_said(tmp_path, capsys):
         (["--window", "sixty"], "--window must be an integer or 'auto', got 'sixty'"),
         (["--horizon", "0"], "--horizon must be at least 1"),
         (["--hidden", "0"], "--hidden must have every entry at least 1"),
-        (["--hidden", "fifty"], "--hidden must be a list of integers such as [50, 100], got 'fifty'"),
+        (["--hidden", "fifty"], "--hidden must be whole numbers separated by commas, such as 32,32, got 'fifty'"),
         (["--lr", "0"], "--lr must be above 0"),
         (["--lr", "-0.1"], "--lr must be above 0"),
         (["--lr", "nan"], "--lr must be a finite number"),
