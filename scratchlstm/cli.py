@@ -228,7 +228,7 @@ def _run_forecast(args) -> int:
     for note in series.notes:
         say(f"note: {note}")
     def on_plan(plan, season, notes):
-        from .forecast.executors import local_cores
+        from .forecast.executors import local_processes
         from .forecast.protocol import refit_cutoffs
 
         n_val = "auto" if plan.val_fraction is None else f"{plan.val_fraction:.0%}"
@@ -239,7 +239,7 @@ def _run_forecast(args) -> int:
             f"refit every {plan.refit_every or 'never'}, validation {n_val} of each fit's windows; model "
             f"{plan.cell.upper()} {list(plan.hidden_sizes)} dropout {plan.dropout}, {plan.optimizer} lr {plan.lr}, {plan.loss}, "
             f"at most {_count(plan.epochs, 'epoch')}")
-        processes = min(options.jobs or local_cores(), n_fits * plan.seeds)
+        processes = local_processes(options.jobs, n_fits * plan.seeds)
         where = ("one after the other" if processes == 1 else
                  f"{processes} at a time, on this process and {_count(processes - 1, 'worker')} (--jobs to change)")
         say(f"fits: {n_fits}" + (f" per seed ({plan.seeds} seeds)" if plan.seeds > 1 else "") + f", {where}")
@@ -310,14 +310,18 @@ def _add_panel(sub) -> None:
     p.set_defaults(run=_run_panel)
 
 
-def _where(options) -> str:
-    """Where a panel's series run, as the first line says it: "on 2 local processes (one per core)"."""
-    from .forecast.executors import local_cores
+def _where(options, n_series: int) -> str:
+    """Where a panel's ``n_series`` series run, as the first line says it: "on 2 local processes (one per core)"."""
+    from .forecast.executors import local_cores, local_processes
 
-    if options.scheduler:
+    if options.scheduler is not None:
         return f"on the Dask scheduler {options.scheduler}"
-    jobs = options.jobs or local_cores()
-    return f"on {jobs} local process{'es' if jobs != 1 else ''}" + ("" if options.jobs else " (one per core)")
+    processes = local_processes(options.jobs, n_series)
+    if options.jobs is None:
+        why = " (one per core)" if processes == local_cores() else " (one per series)"
+    else:
+        why = "" if processes == options.jobs else f" (one per series; --jobs {options.jobs} asked for more)"
+    return f"on {processes} local process{'es' if processes != 1 else ''}{why}"
 
 
 def _run_panel(args) -> int:
@@ -332,7 +336,7 @@ def _run_panel(args) -> int:
     check_output_folder(args.out)  # before any training, as forecast does: a folder holding the user's own files is refused
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
     say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} not run, said below)" if panel.refused else "")
-        + f", run {_where(options)}" + ("; with one global model" if options.global_model else ""))
+        + f", run {_where(options, len(panel))}" + ("; with one global model" if options.global_model else ""))
     for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one
         if Path(args.path).is_dir():
             say(f"data: {series.describe()}")

@@ -46,6 +46,12 @@ def local_cores() -> int:
         return os.cpu_count() or 1
 
 
+def local_processes(jobs: int | None, n_tasks: int) -> int:
+    """How many local processes, this one included, ``map_tasks`` runs ``n_tasks`` tasks on: ``jobs`` (None: one
+    per core), and never more than there are tasks."""
+    return max(1, min(local_cores() if jobs is None else jobs, n_tasks))
+
+
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limits = None
@@ -100,19 +106,19 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = 
         One per task, in the order of ``tasks``.
     """
     done = on_done or (lambda k, value: None)
-    if scheduler is not None and scheduler != "":  # ("" as the command's _where reads it: local cores)
+    if scheduler is not None:
         return _on_dask(function, tasks, scheduler, done)
-    jobs = local_cores() if jobs is None else jobs
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    processes = local_processes(jobs, len(tasks))
     here = here or function
-    if jobs == 1 or len(tasks) <= 1:
+    if processes == 1:
         values: list = [None] * len(tasks)
         for k, task in enumerate(tasks):
             values[k] = here(*task)
             done(k, values[k])
         return values
-    return _on_local_processes(function, here, tasks, min(jobs - 1, len(tasks) - 1), done)
+    return _on_local_processes(function, here, tasks, processes - 1, done)
 
 
 _in_task = False  # in a worker process: whether it is running a task now

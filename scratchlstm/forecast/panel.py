@@ -69,6 +69,8 @@ class PanelOptions:
 
     def __post_init__(self):
         check_fields(self)
+        if self.scheduler is not None and not self.scheduler.strip():  # --scheduler "$EMPTY": no scheduler, local cores
+            object.__setattr__(self, "scheduler", None)
 
 
 @dataclass

@@ -399,9 +399,29 @@ def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
     from scratchlstm.forecast.panel import PanelOptions
 
     monkeypatch.setattr(executors, "local_cores", lambda: 2)
-    assert cli._where(PanelOptions()) == "on 2 local processes (one per core)"
-    assert cli._where(PanelOptions(jobs=1)) == "on 1 local process"
-    assert cli._where(PanelOptions(scheduler="tcp://h:8786")) == "on the Dask scheduler tcp://h:8786"
+    assert cli._where(PanelOptions(), 5) == "on 2 local processes (one per core)"
+    assert cli._where(PanelOptions(), 1) == "on 1 local process (one per series)"
+    assert cli._where(PanelOptions(jobs=1), 5) == "on 1 local process"
+    assert cli._where(PanelOptions(jobs=3), 5) == "on 3 local processes"
+    # --jobs 100 on five series: five processes run, and the line said 100
+    assert cli._where(PanelOptions(jobs=100), 5) == "on 5 local processes (one per series; --jobs 100 asked for more)"
+    assert cli._where(PanelOptions(scheduler="tcp://h:8786"), 5) == "on the Dask scheduler tcp://h:8786"
+    for empty in ("", "  "):  # --scheduler "$UNSET": local cores, read so in this one place
+        assert PanelOptions(scheduler=empty).scheduler is None
+        assert cli._where(PanelOptions(scheduler=empty), 5) == "on 2 local processes (one per core)"
+
+
+@pytest.mark.parametrize("jobs, n_tasks, processes", [(None, 5, 2), (None, 1, 1), (1, 5, 1), (100, 5, 5), (3, 0, 1)])
+def test_map_tasks_runs_on_as_many_processes_as_said(monkeypatch, jobs, n_tasks, processes):
+    from scratchlstm.forecast import executors
+
+    monkeypatch.setattr(executors, "local_cores", lambda: 2)
+    assert executors.local_processes(jobs, n_tasks) == processes
+    seen = []
+    monkeypatch.setattr(executors, "_on_local_processes",
+                        lambda function, here, tasks, workers, done: seen.append(workers) or [function(*t) for t in tasks])
+    assert executors.map_tasks(abs, [(-k,) for k in range(n_tasks)], jobs=jobs) == list(range(n_tasks))
+    assert seen == ([processes - 1] if processes > 1 else [])
 
 
 def test_every_series_runs_with_one_blas_thread_and_the_setting_comes_back():
