@@ -9,9 +9,10 @@ At origin t with last value ``p[t]``, horizon h, window ``p[t-W+1..t]`` and seas
     seasonal naive  p[t + h - m k],  k = ceil(h / m)       (the same season one cycle earlier)
 
 The season length m comes from the calendar (``calendar_season``: 12 for monthly rows, 4 for
-quarterly, 52 for weekly, 7 for daily, 5 for business days, 24 for hourly) and is kept only when the
-data confirm it (``season_is_confirmed``: the autocorrelation of the log-differences at lag m,
-tested against Bartlett's standard error), or it is given explicitly.
+quarterly, 52 for weekly, 7 for daily, 5 for business days, 24 for hourly, or the rows of one
+trading day when the file has no nights) and is kept only when the data confirm it
+(``season_is_confirmed``: the autocorrelation of the log-differences at lag m, tested against
+Bartlett's standard error), or it is given explicitly.
 
 The adjusted naive is naive on the seasonally adjusted series ``a[s] = p[s] exp(-S_t[s mod m])``,
 multiplied back by the target's seasonal factor; ``S_t`` is the seasonal index of ``log p[0..t]``
@@ -125,9 +126,27 @@ def calendar_season(dates: pd.DatetimeIndex) -> tuple[int, str]:
         return 1, "too few rows to tell the spacing"
     frequency = detect_frequency(pd.DatetimeIndex(dates))
     key = "B" if frequency.alias == "B" else frequency.kind
+    if key == "h":
+        return _bars_per_day(pd.DatetimeIndex(dates))
     if key in CALENDAR_SEASONS:
         return CALENDAR_SEASONS[key]
     return 1, f"{frequency.word} rows: no calendar season"
+
+
+def _bars_per_day(dates: pd.DatetimeIndex) -> tuple[int, str]:
+    """The daily cycle of hourly rows: 24 rows a day around the clock, or the rows of a trading day
+    (7 for 9:30 to 15:30) when the nights are not in the file; the days of another count (half days)
+    are said, as their rows sit off the cycle."""
+    per_day = pd.Series(1, index=dates).groupby(dates.normalize()).size().to_numpy()
+    whole = per_day[1:-1] if len(per_day) > 2 else per_day[per_day == per_day.max()]  # the first and last day may be cut
+    season = int(np.bincount(whole).argmax())  # the most common count
+    if season == 24:
+        return CALENDAR_SEASONS["h"]
+    if season < 2:
+        return 1, "hourly rows, one a day: no calendar season"
+    other = float(np.mean(whole != season))
+    off = f"; {other:.0%} of the days have another count, and their rows sit off the cycle" if other else ""
+    return season, f"hourly rows, {season} a day (the nights are not in the file), a daily cycle{off}"
 
 
 def seasonal_autocorrelation(values: np.ndarray, season: int) -> tuple[float, float]:

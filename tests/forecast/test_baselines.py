@@ -40,6 +40,10 @@ def test_seasonal_naive_by_hand_for_horizons_longer_than_a_season():
         seasonal_naive_forecast(prices, np.array([2]), horizon=1, season=4)
 
 
+TRADING_HOURS = pd.DatetimeIndex([day + pd.Timedelta(hours=9.5 + k) for day in pd.bdate_range("2024-01-02", periods=30)
+                                  for k in range(7)])
+
+
 @pytest.mark.parametrize(
     "dates, season",
     [
@@ -50,11 +54,25 @@ def test_seasonal_naive_by_hand_for_horizons_longer_than_a_season():
         (pd.date_range("2000-01-01", periods=40, freq="D"), 7),
         (pd.bdate_range("2000-01-03", periods=40), 5),
         (pd.date_range("2000-01-01", periods=40, freq="h"), 24),
+        (pd.date_range("2000-01-01 05:00", periods=100, freq="h"), 24),  # cut first and last days
+        (TRADING_HOURS, 7),  # 9:30 to 15:30 on business days: seven rows a day, not 24
         (pd.date_range("2000-01-01", periods=40, freq="YS"), 1),
     ],
 )
 def test_calendar_season_from_the_spacing_of_the_rows(dates, season):
     assert calendar_season(dates)[0] == season
+
+
+def test_a_daily_profile_in_trading_hours_is_found_at_the_bars_of_a_day():
+    """Hourly bars without the nights: the daily cycle is 7 rows, and lag 24 (3 days and 3 hours) missed it."""
+    rng = np.random.default_rng(4)
+    profile = np.tile([0.006, -0.003, -0.002, 0.0, 0.001, 0.002, -0.004], 30)  # the same move at each hour of each day
+    values = 100 * np.exp(np.cumsum(profile + 0.002 * rng.standard_normal(len(profile))))
+    season, why = detect_season(TRADING_HOURS, values)
+    assert season == 7 and "7 a day (the nights are not in the file)" in why and "another count" not in why
+    half_day = TRADING_HOURS[~((TRADING_HOURS.day == 5) & (TRADING_HOURS.month == 1) & (TRADING_HOURS.hour >= 13))]
+    season, why = calendar_season(half_day)  # 2024-01-05 closes at 12:30: four rows, said
+    assert season == 7 and "4% of the days have another count" in why
 
 
 def test_seasonal_autocorrelation_against_a_direct_computation():
