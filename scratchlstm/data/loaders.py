@@ -463,13 +463,15 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
     """Periods with no row in a daily, weekly, monthly, quarterly or yearly series (``absent_stamps``), handled like
     rows without a price: refused (``missing="error"``), added with the last price (``"ffill"``), or left out with
     a note (``"drop"``). A few are a download's holes; more than ``ABSENT_SHARE`` of the rows, and the series is
-    not as regular as its median spacing says: then they are only noted, as gaps."""
+    not as regular as its median spacing says: then they are only noted."""
     absent = absent_stamps(frame.index, frequency)
     if not len(absent):
         return frame
     period = frequency.period
     what = f"{len(absent)} {period}(s) have no row (first {frequency.stamp(absent[0])})"
     if len(absent) > ABSENT_SHARE * len(frame):
+        notes.append(f"{what}, more than a tenth of its rows: the series is taken as it stands, with no row added or "
+                     f"refused; a season counted in rows is one {period} off after each")
         return frame
     if missing == "error":
         raise refuse(source, f"{what}; seasons and steps are counted in rows, so each one missing shifts every later "

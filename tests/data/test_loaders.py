@@ -393,3 +393,15 @@ def test_the_same_holds_for_a_frame_a_day_of_crypto_prices_and_a_sparse_series(t
     assert len(as_price_series(business).prices) == 59  # a holiday: nothing to add
     sparse = pd.DataFrame({"close": np.arange(20.0) + 1}, index=days[::2][:18].append(days[60:62]))
     assert len(as_price_series(sparse).prices) == 20  # most days absent: not a daily series with holes; only its gaps noted
+
+
+def test_a_daily_series_with_many_single_day_holes_is_taken_as_it_stands_with_a_note():
+    """More than a tenth of the days absent, one at a time: no gap of 3 days for the gap report, and no word before."""
+    days = pd.date_range("2021-01-01", periods=100, freq="D")
+    frame = pd.DataFrame({"close": np.arange(100.0) + 1}, index=days).drop(days[5::7])  # 14 single days
+    for missing in ("error", "drop", "ffill"):
+        s = as_price_series(frame, missing=missing)
+        assert len(s.prices) == 86 and s.frequency.alias == "D"
+        said = [n for n in s.notes if "have no row" in n]
+        assert said == ["14 day(s) have no row (first 2021-01-06), more than a tenth of its rows: the series is taken as "
+                        "it stands, with no row added or refused; a season counted in rows is one day off after each"]
