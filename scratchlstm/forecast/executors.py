@@ -359,6 +359,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
 
 
 DASK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")  # with a port; inproc:// (a cluster in this process) has none
+SCHEDULER_TIMEOUT_S = 20  # how long a Dask scheduler has to answer
 
 
 def _check_scheduler_address(address) -> None:
@@ -374,6 +375,49 @@ def _check_scheduler_address(address) -> None:
                           "'dask scheduler' prints), or leave --scheduler out to run on local cores")
 
 
+def _check_scheduler_answers(address: str) -> None:
+    """Ask a ``tcp://`` address for its identity before a client connects: a port that answers but is no Dask
+    scheduler's (a web server, the dashboard's 8787) held a client's start forever, whatever its timeout."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    if not address.startswith("tcp://") and "://" in address:  # tls needs the cluster's certificates: the client's
+        return
+    address = address if "://" in address else f"tcp://{address}"
+
+    async def identity():
+        comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    answer: dict = {}
+
+    def ask():  # in a thread of its own: the caller may be inside an event loop (a notebook)
+        try:
+            answer["identity"] = asyncio.run(asyncio.wait_for(identity(), SCHEDULER_TIMEOUT_S))
+        except BaseException as exc:
+            answer["error"] = exc
+
+    asker = threading.Thread(target=ask, name="scratchlstm-scheduler-probe", daemon=True)
+    asker.start()
+    asker.join()
+    error, identity = answer.get("error"), answer.get("identity")
+    kind = identity.get("type") if isinstance(identity, dict) else None  # "Scheduler", "Worker", "Nanny"
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+        raise ConfigError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT_S} s; start it (dask scheduler) "
+                          "and its workers and give the address it prints (port 8786 by default; 8787 is its dashboard), "
+                          "or leave --scheduler out to run on local cores")
+    if kind != "Scheduler":
+        # (the kind, not the error: a web server's reply read as Dask's message asked for exabytes)
+        what = f"it is a Dask {kind}" if kind else "its answer is not Dask's"
+        raise ConfigError(f"{address} answers, but not as a Dask scheduler ({what}); give the address 'dask scheduler' "
+                          "prints (port 8786 by default; 8787 is its dashboard), or leave --scheduler out to run on local cores")
+
+
 def _on_dask(function: Callable, tasks: Sequence[tuple], scheduler: Any, done: Callable) -> list:
     try:
         from distributed import Client, as_completed as dask_completed
@@ -382,8 +426,9 @@ def _on_dask(function: Callable, tasks: Sequence[tuple], scheduler: Any, done: C
     own = not isinstance(scheduler, Client)
     if own:
         _check_scheduler_address(scheduler)
+        _check_scheduler_answers(str(scheduler))
         try:
-            client = Client(scheduler, timeout="20s", set_as_default=False)
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({type(exc).__name__}: {exc}); start it "
                               "(dask scheduler) and its workers, or leave --scheduler out to run on local cores") from None

@@ -146,6 +146,68 @@ def test_one_process_two_processes_and_a_dask_cluster_give_the_same_numbers():
         assert map_tasks(operator.mul, [(1, 2), (3, 4), (5, 6)], scheduler=cluster.scheduler_address) == [2, 12, 30]
 
 
+def test_a_scheduler_by_tcp_address_is_asked_who_it_is_and_then_used():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                                  protocol="tcp://") as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        assert map_tasks(operator.mul, [(1, 2), (3, 4)], scheduler=address) == [2, 12]
+        assert map_tasks(operator.mul, [(5, 6)], scheduler=address.removeprefix("tcp://")) == [30]  # no protocol: tcp
+        worker = next(iter(cluster.scheduler_info["workers"]))  # a worker's address given by mistake
+        with pytest.raises(ConfigError, match=r"answers, but not as a Dask scheduler \(it is a Dask Worker\)"):
+            map_tasks(operator.mul, [(5, 6)], scheduler=worker)
+
+
+def _serve(handler):
+    """A local server on a free port that runs ``handler(connection)`` for each connection; its port."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def accept():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("reply, message", [
+    # a web server waits for a request line that never comes, as Dask waits for its answer: a client waited forever
+    (None, r"^no Dask scheduler answered at tcp://127\.0\.0\.1:\d+ within 2 s; .*8787 is its dashboard"),
+    (b"HTTP/1.0 400 Bad Request\r\n\r\n", r"^tcp://127\.0\.0\.1:\d+ answers, but not as a Dask scheduler \(its answer is not Dask's\)"),
+])
+def test_a_port_that_is_no_schedulers_is_refused_within_the_timeout(monkeypatch, reply, message):
+    pytest.importorskip("distributed")
+    import time
+
+    from scratchlstm.forecast import executors
+
+    def answer(connection):
+        if reply is None:
+            time.sleep(30)
+        else:
+            connection.recv(1024)
+            connection.sendall(reply)
+        connection.close()
+
+    monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT_S", 2)
+    server = _serve(answer)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ConfigError, match=message):
+            map_tasks(operator.mul, [(1, 2)], scheduler=f"tcp://127.0.0.1:{server.getsockname()[1]}")
+    finally:
+        server.close()
+    assert time.monotonic() - start < 10
+
+
 @pytest.mark.parametrize("address", ["bogus", "http://127.0.0.1:1", "tcp://127.0.0.1:x", "127.0.0.1"])
 def test_an_address_that_is_no_schedulers_is_refused_at_once(address):
     """A client made for such an address failed with the right message, then held the process 40 s while it closed."""
