@@ -20,6 +20,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Sequence
@@ -42,6 +43,26 @@ class Terminated(KeyboardInterrupt):
 
 def _on_sigterm(signum, frame):
     raise Terminated()
+
+
+PRESSED_AGAIN_S = 2.0  # Ctrl-C this soon after the first is the same request to stop, pressed again
+
+
+class _CtrlC:
+    """The SIGINT handler while a command runs: the first Ctrl-C raises KeyboardInterrupt; more within
+    ``PRESSED_AGAIN_S`` are ignored, so the stop under way (workers stopped, training state saved, temporary
+    files removed) is not itself broken off. Two or three presses 50 ms apart ended the process by SIGINT
+    after it had said "interrupted"; a press later than that interrupts again, as Python's own handler does."""
+
+    def __init__(self):
+        self.first: float | None = None
+
+    def __call__(self, signum, frame):
+        now = time.monotonic()
+        if self.first is not None and now - self.first < PRESSED_AGAIN_S:
+            return
+        self.first = now
+        raise KeyboardInterrupt
 
 
 def say(text: str = "") -> None:
@@ -567,7 +588,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
+    handlers = {signal.SIGTERM: _on_sigterm, signal.SIGINT: _CtrlC()} if _main_thread() else {}
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         return args.run(args)
     except ScratchLSTMError as exc:
@@ -591,8 +613,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _fail(args, f"internal error: {type(exc).__name__}: {exc}. This is a bug in scratchlstm; rerun with --debug "
                            "and report the traceback", EXIT_INTERNAL_ERROR)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _main_thread() -> bool:
@@ -619,5 +641,17 @@ def _tell(text: str) -> None:
         pass
 
 
+def run() -> None:
+    """The ``scratchlstm`` command: ``main`` on this process's arguments, then exit with its code. After an
+    interruption, Ctrl-C while the interpreter shuts down is ignored: it ended the process by SIGINT."""
+    try:
+        code = main()
+    except KeyboardInterrupt:  # pressed between main's return and here
+        code = EXIT_INTERRUPTED
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) and _main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

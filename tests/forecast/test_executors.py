@@ -161,6 +161,24 @@ def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tm
     assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
 
 
+def test_ctrl_c_pressed_three_times_quickly_still_exits_130_once(tmp_path):
+    """Two or three presses 50 ms apart: the later ones landed in the stop, or in the interpreter's shutdown after
+    "interrupted" was said, and ended the process by SIGINT (returncode -2)."""
+    import signal
+    import time
+
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        run, _, _ = _start_run(out, fits=2, epochs=200)
+        for _ in range(3):
+            os.killpg(run.pid, signal.SIGINT)
+            time.sleep(0.05)
+        _, err = run.communicate(timeout=60)
+        assert run.returncode == 130, err
+        assert err.count("forecast: interrupted") == 1 and "Traceback" not in err, err
+        assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
+
+
 @pytest.mark.parametrize("how", ["SIGTERM to the command", "Ctrl-C to the group", "SIGKILL to the command"])
 def test_a_worker_with_a_fit_queued_stops_at_once(tmp_path, how):
     """Four fits on two processes: the worker has a fit running and the next one queued. Stopped, it must not go
