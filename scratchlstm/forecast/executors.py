@@ -386,7 +386,7 @@ def _check_scheduler_answers(address: str) -> None:
         return
     address = address if "://" in address else f"tcp://{address}"
 
-    async def identity():
+    async def ask_identity():
         comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
         try:
             await comm.write({"op": "identity", "reply": True})
@@ -398,7 +398,7 @@ def _check_scheduler_answers(address: str) -> None:
 
     def ask():  # in a thread of its own: the caller may be inside an event loop (a notebook)
         try:
-            answer["identity"] = asyncio.run(asyncio.wait_for(identity(), SCHEDULER_TIMEOUT_S))
+            answer["identity"] = asyncio.run(asyncio.wait_for(ask_identity(), SCHEDULER_TIMEOUT_S))
         except BaseException as exc:
             answer["error"] = exc
 
