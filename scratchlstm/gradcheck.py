@@ -487,7 +487,8 @@ class _Path:
 
     label: str
     batch: int  # the first ``batch`` columns of x and of the states
-    every_step: bool  # dhs given (and the final states), or only the final states (dhs=None)
+    every_step: bool  # dhs given, or None (no step's output carries a gradient)
+    finals: str = "all"  # which final states carry a gradient: "all", "h" (dc_T=None) or "none" (every dstate_T None)
     reset_after: bool = True  # the GRU's variant
     one_step: bool = False  # lstm_cell_forward / lstm_cell_backward on the first step alone
 
@@ -513,9 +514,13 @@ def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bo
     batches = [B, 1] if kernel and B > 1 else [B]
     for variant in _variants(cell, reset_after, custom):
         name = f"reset_after={variant}, " if cell == "gru" else ""
-        for b in batches:
-            paths.append(_Path(f"{name}B={b}, every step's output and the final state", b, True, variant))
-            paths.append(_Path(f"{name}B={b}, the final state only (dhs=None)", b, False, variant))
+        for b in batches:  # each branch of the backward on a missing gradient is a path (training takes them all)
+            paths.append(_Path(f"{name}B={b}, every step's output and the final state", b, True, "all", variant))
+            paths.append(_Path(f"{name}B={b}, the final state only (dhs=None)", b, False, "all", variant))
+            if cell == "lstm":  # the top layer under a head on the last step
+                paths.append(_Path(f"B={b}, the last step's h only (dhs=None, dc_T=None)", b, False, "h", variant))
+            paths.append(_Path(f"{name}B={b}, every step's output only (no gradient on the final state)", b, True, "none",
+                               variant))  # a layer under another, or under a head on every step
     if cell == "lstm" and engine == "reference" and not custom:
         paths.append(_Path(f"one step: lstm_cell_forward, lstm_cell_backward (B={B})", B, True, one_step=True))
     return paths
@@ -535,8 +540,12 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
 
     The paths, each a part of the report (``report.paths``):
 
-    - every step's output and the final states carry a gradient (``dhs = R``), and
-    - only the final states do (``dhs=None``; the path of a model that reads the last step alone);
+    - every step's output and the final states carry a gradient (``dhs = R``);
+    - only the final states do (``dhs=None``);
+    - for the LSTM, only the last step's h does (``dhs=None, dc_T=None``: the top layer of a model whose
+      head reads the last step);
+    - only every step's output does (every ``dstate_T`` None: a layer under another, or a model whose
+      head reads every step); each missing gradient is a branch of the backward, and training takes them;
     - for the fast LSTM kernel, both of these at the batch of ``x`` and at batch 1 (its branch for a
       single column);
     - for the GRU, both variants (``reset_after`` True and False; one of them when given);
@@ -567,7 +576,7 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
         run_forward, run_backward = forward or pair[0], backward or pair[1]
         xp_ = x[:1, :path.batch, :] if path.one_step else x[:, :path.batch, :]
         inputs = {**params, "x": xp_, **{k: v[:path.batch, :] for k, v in states.items()}}
-        for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path.every_step, rng, seed, kwargs):
+        for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path, rng, seed, kwargs):
             c.path = path.label
             checks.append(c)
     report = GradcheckReport(checks=checks, threshold=kwargs.get("threshold", 1e-7), eps=kwargs.get("eps", 1e-5),
@@ -578,14 +587,15 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
     return report
 
 
-def _check_path(kind, names, params, inputs, forward, backward, every_step, rng, seed, kwargs) -> list[ParamCheck]:
+def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng, seed, kwargs) -> list[ParamCheck]:
     """One path of ``cell_gradcheck``: the backward's gradients against finite differences, or why there are none."""
     x = inputs["x"]
     T, B, _ = x.shape
     H = kind.sizes(params)[1]
     xp = namespace(x)
-    R = like(rng.standard_normal((T, B, H)), x) if every_step else None
-    finals = [like(rng.standard_normal((B, H)), x) for _ in names]  # one projection per final state
+    R = like(rng.standard_normal((T, B, H)), x) if path.every_step else None
+    carried = {"all": len(names), "h": 1, "none": 0}[path.finals]  # the first final states carry a gradient
+    finals = [like(rng.standard_normal((B, H)), x) if k < carried else None for k in range(len(names))]  # r_s or None
 
     def run(values):
         hs, last, cache = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in names))
@@ -593,8 +603,8 @@ def _check_path(kind, names, params, inputs, forward, backward, every_step, rng,
 
     def loss_fn(values):
         hs, last, _ = run(values)
-        outputs = xp.sum(R * hs) if every_step else 0.0
-        return float(outputs + sum(xp.sum(r * s) for r, s in zip(finals, last)))
+        outputs = xp.sum(R * hs) if R is not None else 0.0
+        return float(outputs + sum(xp.sum(r * s) for r, s in zip(finals, last) if r is not None))
 
     try:
         _, _, cache = run(inputs)

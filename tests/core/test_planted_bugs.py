@@ -2,7 +2,7 @@
 
 Each case rewrites one line of a backward (the reference LSTM's loop, its one-step backward and its
 elementwise step; the NumPy kernel's loop, its batch-1 and batch > 1 weight-gradient branches and
-its final-state-only branch; both GRU variants; the RNN), one at a time, in a copy of the function
+its final-state-only branch; the branches of a missing final-state gradient; both GRU variants; the RNN), one at a time, in a copy of the function
 that replaces the original for the test, as a learner's edit of the file would. Then the default
 command, ``scratchlstm gradcheck --cell X`` (``--engine fast`` for the kernel), must exit 1 with a
 report whose failing gate blocks are the planted line's gate, and the unmodified code must pass the
@@ -85,6 +85,12 @@ PLANTED = [
         "dc_next = zeros_like_state(B, H, x)", arrays={"c0"}),
     bug("loop-drops-dh_T", "lstm", L, "lstm_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
         "dh_next = zeros_like_state(B, H, x)", arrays={"h0"}),
+    # the branches of a missing final-state gradient (training's paths: a head on the last step gives dc_T=None, a
+    # layer under another or a head on every step dh_T=dc_T=None); no path of the check ran them before
+    bug("loop-none-dc_T", "lstm", L, "lstm_backward", "dc_next = zeros_like_state(B, H, x) if dc_T is None else dc_T",
+        "dc_next = zeros_like_state(B, H, x) + 0.5 if dc_T is None else dc_T", arrays={"c0", "W_x"}),
+    bug("loop-none-dh_T", "lstm", L, "lstm_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
+        "dh_next = zeros_like_state(B, H, x) + 0.5 if dh_T is None else dh_T", arrays={"h0", "W_x"}),
     bug("loop-no-sum", "lstm", L, "lstm_backward", "grads[name] + step_grads[name]", "step_grads[name]", arrays={"W_x", "W_h", "b"}),
     # the NumPy kernel: factors computed for all steps at once, then the loop
     bug("kernel-o-factor", "fast", K, "_local_gate_gradients", "(TC, P_o)", "(h, P_o)", "o"),
@@ -97,6 +103,12 @@ PLANTED = [
     bug("kernel-drops-dc_T", "fast", K, "backward",
         "dc = np.zeros((H, B), dtype=dtype) if dc_T is None else np.array(dc_T.T, dtype=dtype)",
         "dc = np.zeros((H, B), dtype=dtype)", arrays={"c0"}),
+    bug("kernel-none-dh_T", "fast", K, "backward",
+        "dh_next = np.zeros((H, B), dtype=dtype) if dh_T is None else np.asarray(dh_T.T, dtype=dtype)",
+        "dh_next = np.full((H, B), 0.5, dtype=dtype) if dh_T is None else np.asarray(dh_T.T, dtype=dtype)", arrays={"h0", "W_x"}),
+    bug("kernel-none-dc_T", "fast", K, "backward",
+        "dc = np.zeros((H, B), dtype=dtype) if dc_T is None else np.array(dc_T.T, dtype=dtype)",
+        "dc = np.full((H, B), 0.5, dtype=dtype) if dc_T is None else np.array(dc_T.T, dtype=dtype)", arrays={"c0", "W_x"}),
     bug("kernel-final-only-dh", "fast", K, "backward", "            dh = dh_next\n", "            dh = dh_next * 0.5\n", arrays={"h0"}),
     bug("kernel-every-step-dh", "fast", K, "backward", "np.add(dhs_fm[t], dh_next, out=dh)", "np.add(dhs_fm[t], 0.5 * dh_next, out=dh)", arrays={"x"}),
     bug("kernel-da-o", "fast", K, "backward", "np.multiply(da_o, dh, out=da_o)", "np.multiply(da_o, dc, out=da_o)", "o"),
@@ -122,6 +134,8 @@ PLANTED = [
         "dh = dh_next if dhs is None else dhs[t, :, :]", arrays={"x"}),
     bug("gru-drops-dh_T", "gru", G, "gru_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
         "dh_next = zeros_like_state(B, H, x)", arrays={"h0"}),
+    bug("gru-none-dh_T", "gru", G, "gru_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
+        "dh_next = zeros_like_state(B, H, x) + 0.5 if dh_T is None else dh_T", arrays={"h0", "W_x"}),
     # the RNN
     bug("rnn-da", "rnn", R, "rnn_backward", "da = dh * tanh_grad_from_output(hs[t, :, :])", "da = dh * tanh_grad_from_output(hs[t - 1, :, :])",
         arrays={"W_x"}),
@@ -130,6 +144,8 @@ PLANTED = [
     bug("rnn-skips-t0", "rnn", R, "rnn_backward", "for t in reversed(range(T)):", "for t in reversed(range(1, T)):", crash=True),
     bug("rnn-drops-dh_T", "rnn", R, "rnn_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
         "dh_next = zeros_like_state(B, H, x)", arrays={"h0"}),
+    bug("rnn-none-dh_T", "rnn", R, "rnn_backward", "dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T",
+        "dh_next = zeros_like_state(B, H, x) + 0.5 if dh_T is None else dh_T", arrays={"h0", "W_x"}),
 ]
 
 
