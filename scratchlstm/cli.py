@@ -472,7 +472,7 @@ def _add_gradcheck(sub) -> None:
     p.add_argument("--hidden-size", type=positive_int, default=5, help="hidden units H (default 5)")
     p.add_argument("--backend", default="numpy", help="numpy, array_api_strict or cupy (default numpy)")
     p.add_argument("--eps", type=positive_float, default=1e-5, help="finite-difference step (default 1e-5)")
-    p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this (default 1e-7)")
+    p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this, above 0 and below 1 (default 1e-7)")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights, inputs and loss projection")
     p.set_defaults(run=_run_gradcheck)
 

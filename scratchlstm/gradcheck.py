@@ -138,7 +138,7 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        summary = f"{verdict}: max rel error {self.max_rel_error:.2e} (threshold {self.threshold:.0e}, eps {self.eps:.0e})"
+        summary = f"{verdict}: max rel error {self.max_rel_error:.2e} (threshold {self.threshold:g}, eps {self.eps:g})"
         if not self.paths:
             return "\n".join(self._table(self.checks) + [summary] + self.notes)
         lines = []
@@ -185,11 +185,40 @@ def _unusable(name: str, ref: Array, g, time_major: bool) -> str:
             steps = sorted({int(t) for t in np.nonzero(bad)[0]})
             where = f" at step{'s' if len(steps) > 1 else ''} t = {', '.join(map(str, steps))}"
         return f"not finite: {int(bad.sum())} of {host.size} entries of the gradient of {name} are {what}{where}"
-    nonzero = host[host != 0]
-    if host.dtype == np.float64 and nonzero.size >= 4 and np.all(nonzero.astype(np.float32).astype(np.float64) == nonzero):
+    if host.dtype == np.float64 and _computed_in_float32(host):
         return (f"float32 precision: every entry of the gradient of {name} is a float32 number; the backward computed it "
                 "in float32 (or rounded it) though the check runs in float64")
     return ""
+
+
+SHORT_BITS = 12  # a number with at most this many significant bits (3.0, 0.375, -2.5) is exact in any precision
+FLOAT32_EVIDENCE = 2  # the entries needed to say a float64 gradient was computed in float32
+
+
+def _computed_in_float32(g: np.ndarray) -> bool:
+    """Whether every entry of the float64 array ``g`` is a float32 number, with at least ``FLOAT32_EVIDENCE`` entries
+    that say so: a number computed in float64 is a float32 number about once in 2^29, unless it is short (an integer
+    or a simple fraction, as the gradient of a bias under a sum is), which every precision holds exactly."""
+    nonzero = g[g != 0]
+    if not np.all(nonzero.astype(np.float32).astype(np.float64) == nonzero):
+        return False
+    mantissa, _ = np.frexp(nonzero)
+    long = np.ldexp(mantissa, SHORT_BITS) != np.round(np.ldexp(mantissa, SHORT_BITS))
+    return int(np.count_nonzero(long)) >= FLOAT32_EVIDENCE
+
+
+def _check_settings(eps: float, threshold: float, floor: float, max_entries: int | None) -> None:
+    """Refuse the settings under which a verdict means nothing."""
+    if not (math.isfinite(eps) and eps > 0):
+        raise ConfigError(f"eps must be a positive step such as 1e-5, got {eps!r}")
+    if not (0 < threshold < 1):
+        raise ConfigError(f"threshold must be above 0 and below 1 (an entry's relative error is at most 2, and at 1 a "
+                          f"gradient 7 times too large passes); the default is 1e-7, got {threshold!r}")
+    if not (0 <= floor < 1):
+        raise ConfigError(f"floor must be at least 0 and below 1 (a fraction of the largest derivative); the default is "
+                          f"1e-2, got {floor!r}")
+    if max_entries is not None and max_entries < 1:
+        raise ConfigError(f"max_entries must be at least 1 (None checks every entry), got {max_entries!r}")
 
 
 def gradcheck(
@@ -242,6 +271,7 @@ def gradcheck(
     GradcheckReport
         ``print(report)`` shows the table; ``report.passed`` is the verdict.
     """
+    _check_settings(eps, threshold, floor, max_entries)
     for name, a in inputs.items():
         _require_float64(name, a)
     unknown = sorted(set(grads) - set(inputs))

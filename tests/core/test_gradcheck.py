@@ -245,3 +245,52 @@ def test_a_correct_backward_stays_five_times_under_the_threshold():
                     errors.append(report.max_rel_error)
     assert report.threshold == 1e-7 and len(errors) == 72
     assert max(errors) < 2e-8
+
+
+@pytest.mark.parametrize("setting, message", [
+    (dict(max_entries=0), "max_entries must be at least 1"),  # it passed with no entry checked
+    (dict(threshold=2.5), "threshold must be above 0 and below 1"),  # it passed a backward with every sign flipped
+    (dict(threshold=1.0), "threshold must be above 0 and below 1"),
+    (dict(threshold=0.0), "threshold must be above 0 and below 1"),
+    (dict(eps=0.0), "eps must be a positive step"),  # it blamed the forward for the checker's ZeroDivisionError
+    (dict(eps=float("nan")), "eps must be a positive step"),
+    (dict(floor=-1.0), "floor must be at least 0 and below 1"),
+])
+def test_settings_under_which_a_verdict_means_nothing_are_refused(setting, message):
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+
+    params, x = _lstm_problem()
+
+    def negated(cache, dhs, dh_T, dc_T):
+        grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
+        return {k: -v for k, v in grads.items()}, -dx, -dh0, -dc0
+
+    with pytest.raises(ConfigError, match=message):
+        sl.lstm_gradcheck(params, x, backward=negated, **setting)
+    with pytest.raises(ConfigError, match=message):
+        sl.gradcheck(lambda v: float(np.sum(v["x"] ** 2)), {"x": np.ones(3)}, {"x": 2 * np.ones(3)}, **setting)
+
+
+def test_the_summary_prints_the_threshold_as_given():
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+    assert "(threshold 1.4e-07, eps 1e-05)" in str(sl.lstm_gradcheck(params, x, threshold=1.4e-7))
+
+
+def test_float32_precision_is_not_claimed_for_short_exact_numbers_and_is_found_with_two_entries():
+    import scratchlstm as sl
+
+    w = np.array([1.0, -2.0, 0.5, 3.0])  # the exact gradient of sum(w * x): float32 numbers, as in every precision
+    assert sl.gradcheck(lambda v: float(np.sum(w * v["x"])), {"x": np.random.default_rng(0).random(4)}, {"x": w.copy()}).passed
+    params = sl.init_lstm_params(2, 3, dtype="float64", seed=0)
+    x = np.random.default_rng(0).standard_normal((4, 1, 2))  # B=1, H=3: dh0 and dc0 have three entries each
+
+    def states_in_float32(cache, dhs, dh_T, dc_T):
+        grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
+        return grads, dx, dh0.astype(np.float32).astype(np.float64), dc0.astype(np.float32).astype(np.float64)
+
+    report = sl.lstm_gradcheck(params, x, backward=states_in_float32)
+    assert {c.name for c in report.failed()} == {"h0", "c0"}
+    assert all(c.problem.startswith("float32 precision") for c in report.failed())
