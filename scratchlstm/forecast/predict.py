@@ -34,6 +34,7 @@ from ..settings import from_mapping
 from .config import ForecastConfig
 from .protocol import forecast_prices
 from .report import typical_change
+from .seasonal import SEASON_CYCLES
 from .windows import Scaler, first_origin
 
 RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's input may lie
@@ -84,6 +85,33 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     except ConfigError as exc:
         raise CheckpointError(f"{path} is not a forecast model ({exc}); use the model.npz written by 'scratchlstm forecast'") from None
     return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
+
+
+def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
+    """Refuse prices the model's season cannot be applied to, and note what differs from its run:
+
+    - days seven a week against business days (one kind of step, which models without a season share): a
+      season counts rows, so a business week of 5 is not a week of calendar days;
+    - fewer rows than three seasons: the seasonal index cannot be estimated (it was dropped without a word);
+      fewer than the run's ``SEASON_CYCLES`` seasons: it is estimated from fewer, and may differ.
+    """
+    notes = []
+    word = trained_frequency.get("word") if isinstance(trained_frequency, dict) else None
+    if word is not None and word != series.frequency.word and series.frequency.kind == "D":
+        if season > 1:
+            raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on {word} "
+                            f"prices, and its season of {season} rows is a week of those; use {word} prices, or train a "
+                            "model on this data")
+        notes.append(f"the prices are {series.frequency.word}, the model's were {word}: a step is another span of time here")
+    if season > 1:
+        rows, least, full = len(series.prices), 3 * season, SEASON_CYCLES * season + 2 * (season // 2)
+        if rows < least:
+            raise DataError(f"{series.source}: the model removes a season of {season} rows, whose index needs three seasons "
+                            f"of prices ({least} rows); the file has {rows}. Give a longer history")
+        if rows < full:
+            notes.append(f"the seasonal index is estimated from {rows} rows, fewer than the {full} of the model's run "
+                         f"({SEASON_CYCLES} seasons): it may differ from the run's; give {full} rows or more")
+    return notes
 
 
 def _season(path, meta: dict) -> int:
@@ -207,6 +235,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if isinstance(trained_frequency, dict) and trained_frequency.get("kind") != series.frequency.kind:
         raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on "
                         f"{trained_frequency.get('word')} prices; use data of the model's frequency, or train a model on this data")
+    season = _season(checkpoint, meta)
+    notes += _season_fits(series, season, trained_frequency)
     if config.target == "price" and "train_min" in trained_on and not force:
         low, high = trained_on["train_min"], trained_on["train_max"]
         if not low / RANGE_FACTOR <= prices[-1] <= high * RANGE_FACTOR:
@@ -220,7 +250,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
                      "this forecasts a date the model's run has already seen, or another series; use the latest prices")
     if len(models) > 1:
         notes.append(f"the model file holds {len(models)} models (one per seed); the forecast is their average, as in its run's report")
-    season = _season(checkpoint, meta)  # its index is estimated again from this file's prices, as at every origin
+    # the seasonal index is estimated again from this file's prices, as at every origin of the run
     each = [forecast_prices(m, scaler, prices, np.array([origin]), config.updated(backend="numpy"), season) for m in models]
     # the members' average, computed as the forecast run averaged its seeds (identical members: the first alone)
     forecast = float(each[0][0] if all(np.array_equal(f, each[0]) for f in each) else np.mean(each, axis=0)[0])

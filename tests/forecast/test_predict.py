@@ -164,3 +164,44 @@ def test_prices_unlike_the_training_data_get_a_note(models, tmp_path):
     assert any("is outside the prices the model was trained on" in n and "extrapolates" in n for n in note)
     inside = predict_next(models / "price" / "model.npz", _write(tmp_path, random_walk(200, seed=3)[100:140], name="in.csv")).notes
     assert not any("outside the prices" in n for n in inside)
+
+
+@pytest.fixture(scope="module")
+def weekday_model(tmp_path_factory):
+    """A model with a season of 5, trained on business days."""
+    from scratchlstm.data import load_prices
+
+    out = tmp_path_factory.mktemp("weekday")
+    rng = np.random.default_rng(8)
+    effect = np.tile([0.02, -0.01, 0.0, -0.015, 0.005], 40)
+    prices = 100 * np.exp(np.cumsum(effect + 0.003 * rng.standard_normal(200)))
+    path = out / "b.csv"
+    path.write_text(dated_rows(list(prices), start="2018-01-01", freq="B"))
+    run_forecast(load_prices(path), CONFIG.updated(season=5)).save(out / "model")
+    return out / "model" / "model.npz"
+
+
+def test_a_season_of_business_days_is_not_applied_to_days_seven_a_week(weekday_model, tmp_path):
+    """The two share a kind of step, so the model's week of 5 rows was applied to calendar days without a word."""
+    daily = _write(tmp_path, random_walk(60, seed=5), freq="D")
+    with pytest.raises(DataError, match="the prices are daily but the model was trained on business daily prices, and its "
+                                        "season of 5 rows is a week of those"):
+        predict_next(weekday_model, daily)
+    assert np.isfinite(predict_next(weekday_model, _write(tmp_path, random_walk(60, seed=5), freq="B")).forecast)
+
+
+def test_a_model_without_a_season_notes_days_against_business_days(models, tmp_path):
+    business = _write(tmp_path, random_walk(30, seed=5), freq="B")
+    prediction = predict_next(models / "returns" / "model.npz", business)
+    assert any("the prices are business daily, the model's were daily" in n for n in prediction.notes)
+
+
+def test_too_few_rows_for_the_seasonal_index_are_refused_and_fewer_than_the_runs_are_noted(weekday_model, tmp_path):
+    """With 30 rows of a monthly model the index was dropped without a word: another forecast from the same window."""
+    with pytest.raises(DataError, match=r"season of 5 rows, whose index needs three seasons of prices \(15 rows\); the "
+                                        r"file has 12"):
+        predict_next(weekday_model, _write(tmp_path, random_walk(12, seed=5), freq="B"))
+    short = predict_next(weekday_model, _write(tmp_path, random_walk(20, seed=5), freq="B"))
+    assert any("estimated from 20 rows, fewer than the 34 of the model's run (6 seasons)" in n for n in short.notes)
+    enough = predict_next(weekday_model, _write(tmp_path, random_walk(34, seed=5), freq="B"))
+    assert not any("seasonal index" in n for n in enough.notes)
