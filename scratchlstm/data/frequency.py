@@ -98,9 +98,37 @@ def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
     return Frequency(None, f"irregular (median spacing {pd.Timedelta(seconds=step)})")
 
 
+def period_numbers(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray | None:
+    """The calendar period of each stamp as a count, for the kinds whose every period holds one row (and business
+    days): the date for days, the calendar week (Monday to Sunday, whatever weekday a row is stamped on) for
+    weeks, the month, quarter or year; None for other frequencies (intraday, irregular)."""
+    kind = frequency.kind
+    if kind not in REGULAR_KINDS:
+        return None
+    days = index.tz_localize(None).values.astype("datetime64[D]").astype(np.int64) if index.tz is not None \
+        else index.values.astype("datetime64[D]").astype(np.int64)
+    if kind == "D":
+        return days
+    if kind == "W":
+        return (days + 3) // 7  # 1970-01-01 was a Thursday: weeks counted from a Monday
+    months = (index.year * 12 + index.month - 1).to_numpy()
+    return months // _CALENDAR[kind][2]
+
+
+def crowded_periods(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray:
+    """Positions of the rows that share their calendar period with the row before (``period_numbers``): a second
+    row in a month of a monthly series, a second stamp on one date of a daily one. Empty for other frequencies."""
+    numbers = period_numbers(index, frequency)
+    if numbers is None or len(index) < 2:
+        return np.array([], dtype=int)
+    return np.flatnonzero(np.diff(numbers) == 0) + 1
+
+
 def missing_periods(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray:
     """For each pair of neighbouring stamps, how many periods of ``frequency`` lie missing between them."""
     alias = frequency.alias
+    if frequency.kind == "W":  # calendar weeks: a vendor that moved its stamps from Mondays to Fridays skipped none
+        return np.diff(period_numbers(index, frequency)) - 1
     if alias is None:
         spacing = np.diff(_seconds(index))
         return np.round(spacing / np.median(spacing)) - 1

@@ -38,7 +38,7 @@ from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
-from .frequency import absent_stamps, detect_frequency, gap_note
+from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note
 from .jumps import jump_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -459,6 +459,25 @@ def _decimals(x: float) -> int:
 ABSENT_SHARE = 0.1  # more absent periods than this share of the rows: the spacing is not the frequency's, only noted
 
 
+def _crowded_periods(frame: pd.DataFrame, frequency, *, source, notes: list[str]) -> pd.DataFrame:
+    """Refuse a second row in one period of a daily, weekly, monthly, quarterly or yearly series (``crowded_periods``:
+    a mid-month row, a stamp slipped into the next month, a second time on one date): seasons and steps are counted
+    in rows, so each one shifts every later period by one, as a missing period does. Only a last row in the period
+    of the row before is the running price of an unfinished period, as downloads add it: dropped, with a note."""
+    crowded = crowded_periods(frame.index, frequency)
+    if not len(crowded):
+        return frame
+    period, stamp = frequency.period, frequency.stamp
+    if len(crowded) == 1 and crowded[0] == len(frame) - 1 and len(frame) > 2:
+        notes.append(f"the last row ({stamp(frame.index[-1])}) is in the {period} of the row before it "
+                     f"({stamp(frame.index[-2])}): the running price of an unfinished {period}, dropped")
+        return frame.iloc[:-1]
+    k = crowded[0]
+    raise refuse(source, f"{len(crowded)} {period}(s) hold a second row (first {stamp(frame.index[k - 1])} and "
+                         f"{stamp(frame.index[k])}); seasons and steps are counted in rows, so each one shifts every later "
+                         f"{period} by one", f"Keep one row per {period}: delete or merge the extra rows")
+
+
 def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missing: str, notes: list[str]) -> pd.DataFrame:
     """Periods with no row in a daily, weekly, monthly, quarterly or yearly series (``absent_stamps``), handled like
     rows without a price: refused (``missing="error"``), added with the last price (``"ffill"``), or left out with
@@ -519,6 +538,7 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if len(frame) == 0:
         raise refuse(source, "no rows with a price remain", "Download the prices again")
     frequency = detect_frequency(frame.index)
+    frame = _crowded_periods(frame, frequency, source=source, notes=notes)
     frame = _absent_periods(frame, price, frequency, source=source, missing=missing, notes=notes)
     gaps = gap_note(frame.index, frequency)
     if gaps:

@@ -90,8 +90,9 @@ DATE_WRITERS = {  # written by hand, not by strftime, so the test does not share
     "iso-offset": lambda d: f"{d.year}-{d.month:02d}-{d.day:02d}T00:00:00{'+01:00' if d.month < 4 else '+02:00'}",
 }
 # the only refusals a well-formed file may get: doubts that the data itself cannot settle, and (the dates being drawn
-# with random steps) a daily, weekly or monthly series with a few periods that have no row, refused by default
-FAIR_REFUSALS = ("reads two ways", "could be day-first or month-first", "have no row")
+# with random steps) a daily, weekly or monthly series with a few periods that have no row, or two rows, refused by default
+FAIR_REFUSALS = ("reads two ways", "could be day-first or month-first", "have no row", "hold a second row")
+UNFINISHED = "the running price of an unfinished"  # the one row a well-formed file may lose: a last row in the period before
 
 
 def _number(value: float, decimals: int, decimal: str, thousands: str | None) -> str:
@@ -143,6 +144,8 @@ def test_prices_in_any_convention_load_back_equal_or_are_refused(case):
         except DataError as exc:
             assert any(reason in str(exc) for reason in FAIR_REFUSALS), str(exc)
             return
+    if any(UNFINISHED in note for note in series.notes):
+        expected, dates = expected[:-1], dates[:-1]
     assert list(series.prices.astype(float)) == expected
     assert series.frame.index.equals(dates.rename("date"))
 

@@ -405,3 +405,43 @@ def test_a_daily_series_with_many_single_day_holes_is_taken_as_it_stands_with_a_
         said = [n for n in s.notes if "have no row" in n]
         assert said == ["14 day(s) have no row (first 2021-01-06), more than a tenth of its rows: the series is taken as "
                         "it stands, with no row added or refused; a season counted in rows is one day off after each"]
+
+
+def _rows(tmp_path, stamps, name="c.csv"):
+    stamps = pd.DatetimeIndex(stamps)
+    text = "Date,Close\n" + "".join(f"{s:%Y-%m-%d %H:%M},{100 + k}\n" for k, s in enumerate(stamps))
+    return write(tmp_path, name, text)
+
+
+@pytest.mark.parametrize("stamps, first", [
+    # a mid-month row in a monthly series: January 2005 twice
+    (pd.date_range("2000-01-31", periods=240, freq="BME").append(pd.DatetimeIndex(["2005-01-15"])).sort_values(),
+     "2005-01-15 and 2005-01-31"),
+    # a stamp slipped into the next month: February absent and March twice (refused as a second row first)
+    (pd.date_range("2000-01-31", periods=240, freq="BME").map(lambda d: pd.Timestamp("2005-03-01") if d == pd.Timestamp("2005-02-28") else d),
+     "2005-03-01 and 2005-03-31"),
+    # two times on one date of a daily series
+    (pd.date_range("2019-01-01", periods=600, freq="D").append(pd.DatetimeIndex(["2019-10-27 23:59"])).sort_values(),
+     "2019-10-27 and 2019-10-27"),
+])
+def test_a_second_row_in_one_period_is_refused(tmp_path, stamps, first):
+    """Seasons are counted in rows: a second row in a month shifted every later month by one, without a word."""
+    with pytest.raises(DataError, match=rf"1 (month|day)\(s\) hold a second row \(first {first}\).*Keep one row per"):
+        load_prices(_rows(tmp_path, stamps))
+
+
+def test_a_last_row_in_the_period_before_is_the_running_price_and_is_dropped(tmp_path):
+    months = pd.date_range("2010-01-01", periods=60, freq="MS").append(pd.DatetimeIndex(["2014-12-17"]))
+    s = load_prices(_rows(tmp_path, months))
+    assert len(s.prices) == 60 and s.frame.index[-1] == pd.Timestamp("2014-12-01")
+    assert any("the last row (2014-12-17) is in the month of the row before it (2014-12-01): the running price of an "
+               "unfinished month, dropped" in n for n in s.notes)
+
+
+def test_weekly_stamps_moved_to_another_weekday_skip_no_week(tmp_path):
+    """A vendor that moved its stamps from Mondays to Fridays: every calendar week still has one row (it was refused
+    as a missing week, and --missing ffill then gave that week two rows)."""
+    fridays = pd.date_range("2010-01-01", periods=400, freq="W-FRI")
+    stamps = (fridays[:200] - pd.Timedelta(days=4)).append(fridays[200:])
+    s = load_prices(_rows(tmp_path, stamps))
+    assert len(s.prices) == 400 and not any("no row" in n or "second row" in n for n in s.notes)
