@@ -5,6 +5,11 @@ forecast (a 1e-6 among prices near 20,000 makes the MAPE about 1e12 %). The load
 since a redenomination can be real, and says where they are, in a note: the ratio of a step is
 
     r_t = p_t / p_{t-1},  a jump where max(r_t, 1 / r_t) > JUMP_FACTOR
+
+Smaller splits (2:1, 3:1, 4:1, ...) are steps a market can take, so they are only noted
+(``split_note``) when a step's ratio is within ``SPLIT_TOLERANCE`` of a split's and at least
+``SPLIT_SIZE`` times the series' median step: an unadjusted 4:1 split in a broker's export
+tripled the RMSE of a forecast without a word.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 JUMP_FACTOR = 10.0  # a step that multiplies or divides the price by more than this is named
+SPLIT_RATIOS = (2, 3, 4, 5, 8, 10)  # splits (and reverse splits) below the jump factor
+SPLIT_TOLERANCE = 0.03  # a step within 3% of a split's ratio (the split, and the day's own move)
+SPLIT_SIZE = 8.0  # ... and at least this many times the median |log r_t|
 
 
 def jump_note(prices: np.ndarray, index: pd.DatetimeIndex, stamp) -> str:
@@ -42,3 +50,27 @@ def jump_note(prices: np.ndarray, index: pd.DatetimeIndex, stamp) -> str:
     return (f"{len(jumps)} step(s) move the price more than {JUMP_FACTOR:g}-fold (the largest: {before:.6g} on "
             f"{stamp(index[worst])} to {after:.6g} on {stamp(index[worst + 1])}); a bad price or a split the prices are not "
             "adjusted for: check those rows, since they dominate every error measure")
+
+
+def split_note(prices: np.ndarray, index: pd.DatetimeIndex, stamp) -> str:
+    """One line on the steps (of at most ``JUMP_FACTOR``-fold, which ``jump_note`` names) whose ratio is a split's,
+    far beyond the series' usual step, or "" when none is. Arguments as ``jump_note``."""
+    prices = np.asarray(prices, dtype=float)
+    if len(prices) < 3:
+        return ""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log(prices[1:] / prices[:-1])  # (N-1,)
+    log_ratio[~np.isfinite(log_ratio)] = 0.0
+    size = np.abs(log_ratio)
+    typical = float(np.median(size))
+    found = []
+    for t in np.flatnonzero((size <= np.log(JUMP_FACTOR)) & (size >= SPLIT_SIZE * typical)):
+        k = min(SPLIT_RATIOS, key=lambda r: abs(size[t] - np.log(r)))
+        if abs(size[t] - np.log(k)) < np.log(1 + SPLIT_TOLERANCE):
+            found.append((t, f"{k}:1" if log_ratio[t] < 0 else f"1:{k}"))
+    if not found:
+        return ""
+    t, kind = found[0]
+    return (f"{len(found)} step(s) move the price by a split's ratio, far beyond its usual steps (the first: {prices[t]:.6g} on "
+            f"{stamp(index[t])} to {prices[t + 1]:.6g} on {stamp(index[t + 1])}, {kind}); if the prices are not adjusted for "
+            "splits, use adjusted ones (Adj Close): such a step dominates every error measure")

@@ -39,7 +39,7 @@ from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note
-from .jumps import jump_note
+from .jumps import jump_note, split_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
 from .series import DataWarning, Detected, PriceSeries
@@ -543,8 +543,9 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     gaps = gap_note(frame.index, frequency)
     if gaps:
         notes.append(gaps)
-    jumps = jump_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp)
-    if jumps:
-        notes.append(jumps)
+    for note in (jump_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp),
+                 split_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp)):
+        if note:
+            notes.append(note)
     return PriceSeries(frame=frame, price_column=price, source=str(source), format=fmt, notes=notes, detected=detected,
                        frequency=frequency)

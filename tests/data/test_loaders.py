@@ -445,3 +445,26 @@ def test_weekly_stamps_moved_to_another_weekday_skip_no_week(tmp_path):
     stamps = (fridays[:200] - pd.Timedelta(days=4)).append(fridays[200:])
     s = load_prices(_rows(tmp_path, stamps))
     assert len(s.prices) == 400 and not any("no row" in n or "second row" in n for n in s.notes)
+
+
+@pytest.mark.parametrize("divide, kind", [(2, "2:1"), (4, "4:1"), (3, "3:1"), (0.5, "1:2"), (1, None), (1.3, None)])
+def test_a_step_of_a_splits_ratio_far_beyond_the_usual_steps_is_noted(divide, kind):
+    """An unadjusted 2:1 or 4:1 split (a -50% or -75% day) passed without a word; only moves over 10-fold were named."""
+    days = pd.bdate_range("2015-01-01", periods=700)
+    prices = 1500 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 700)))
+    prices[600:] /= divide  # 1.3: a large move, but no split's ratio
+    said = [n for n in as_price_series(pd.DataFrame({"close": prices}, index=days)).notes if "split's ratio" in n]
+    if kind is None:
+        assert not said
+    else:
+        assert len(said) == 1 and said[0].startswith("1 step(s) move the price by a split's ratio") and f", {kind});" in said[0]
+        assert "2017-04-19 to" in said[0] and "Adj Close" in said[0]
+
+
+def test_a_volatile_series_gets_no_split_note_for_its_ordinary_halvings():
+    """A coin that often halves in a day: a halving is not far beyond its usual steps."""
+    days = pd.date_range("2020-01-01", periods=400, freq="D")
+    steps = np.random.default_rng(1).normal(0, 0.25, 400)
+    steps[200] = -np.log(2)
+    notes = as_price_series(pd.DataFrame({"close": np.exp(np.cumsum(steps))}, index=days)).notes
+    assert not any("split's ratio" in n for n in notes)
