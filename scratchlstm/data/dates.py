@@ -298,6 +298,12 @@ def _match(shape: str):
 def _not_dates(text, shapes, name, source, where=None):
     known = shapes.map(lambda s: _match(s) is not None)
     example = text[~known].iloc[0]
+    if text[~known].map(lambda v: str(v).strip().lower() == str(name).strip().lower()).all():
+        k = int(np.flatnonzero(~known.to_numpy())[0])
+        place, line = (where(k), "line") if where is not None else (f"row {k + 1}", "row")
+        count = int((~known).sum())
+        return refuse(source, f"{count} {line}(s) repeat the header (first {place}: {example!r}), as two files joined into one do",
+                      f"Delete the repeated header {line}(s); dates that both files hold are then checked as duplicates")
     if _is_note_below(text, known):
         k = int(np.flatnonzero(~known.to_numpy())[0])
         place = where(k) if where is not None else f"row {k + 1}"

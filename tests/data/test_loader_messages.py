@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scratchlstm.data import as_price_series, load_prices
+from scratchlstm.data import DataWarning, as_price_series, load_prices
 from scratchlstm.errors import DataError
 
 DATES = pd.bdate_range("2020-01-01", periods=40)
@@ -203,3 +203,17 @@ def test_a_second_price_column_is_named_in_a_note(tmp_path, columns, taken, note
         assert f"{taken!r} is taken" in said[0] and "--price-column" in said[0]
         assert all(repr(c.lower()) in said[0] for c in columns if c.lower() != "close" or taken != "adj close")
     assert load_prices(path, price_column=columns[-1]).prices.iloc[0] == 100.0 + len(columns) - 1  # the way out works
+
+
+def test_a_repeated_header_is_named_as_one(tmp_path):
+    """Two downloads joined: the second header got advice on date formats, and --date-format then failed on 'Date'."""
+    first = pd.DataFrame({"Date": DATES[:30].strftime("%Y-%m-%d"), "Close": np.arange(30) + 100.0})
+    second = pd.DataFrame({"Date": DATES[25:].strftime("%Y-%m-%d"), "Close": np.arange(25, 40) + 100.0})
+    path = tmp_path / "joined.csv"
+    path.write_text(first.to_csv(index=False) + second.to_csv(index=False))
+    with pytest.raises(DataError, match=r"1 line\(s\) repeat the header \(first line 32: 'Date'\), as two files joined into "
+                                        r"one do\. Delete the repeated header line\(s\)"):
+        load_prices(path)
+    path.write_text(first.to_csv(index=False) + second.to_csv(index=False, header=False))  # the fix: the overlap agrees
+    with pytest.warns(DataWarning, match="5 duplicated time stamp"):
+        assert len(load_prices(path).prices) == 40
