@@ -191,6 +191,7 @@ def _unusable(name: str, ref: Array, g, time_major: bool) -> str:
     return ""
 
 
+DEFAULT_EPS = 1e-5  # the finite-difference step: its own error is about 1e-9 here (docs/lstm.md)
 SHORT_BITS = 12  # a number with at most this many significant bits (3.0, 0.375, -2.5) is exact in any precision
 FLOAT32_EVIDENCE = 2  # the entries needed to say a float64 gradient was computed in float32
 
@@ -226,7 +227,7 @@ def gradcheck(
     inputs: Mapping[str, Array],
     grads: Mapping[str, Array | None],
     *,
-    eps: float = 1e-5,
+    eps: float = DEFAULT_EPS,
     threshold: float = 1e-7,
     floor: float = 1e-2,
     max_entries: int | None = None,
@@ -294,7 +295,17 @@ def gradcheck(
     scale = max((float(np.max(np.abs(r[3].reshape(-1)[r[2]]), initial=0.0)) for r in results if isinstance(r, tuple)), default=0.0)
     checks = [r if isinstance(r, ParamCheck) else
               _compare(r[0], r[1], r[2], r[3], floor * scale, gate_blocks.get(r[0]), r[0] in time_major) for r in results]
-    return GradcheckReport(checks=checks, threshold=threshold, eps=eps)
+    report = GradcheckReport(checks=checks, threshold=threshold, eps=eps)
+    report.notes += _eps_note(report)
+    return report
+
+
+def _eps_note(report: GradcheckReport) -> list[str]:
+    """When a check with another ``eps`` than the default fails, the step may be what failed it."""
+    if report.passed or report.eps == DEFAULT_EPS:
+        return []
+    return [f"eps {report.eps:g} is not the default {DEFAULT_EPS:g}: a finite difference is itself off by about eps^2 of "
+            f"the derivative above that and by about 1e-16 / eps below it; rerun with the default before looking for a bug"]
 
 
 def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -609,9 +620,10 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
         for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path, rng, seed, kwargs):
             c.path = path.label
             checks.append(c)
-    report = GradcheckReport(checks=checks, threshold=kwargs.get("threshold", 1e-7), eps=kwargs.get("eps", 1e-5),
+    report = GradcheckReport(checks=checks, threshold=kwargs.get("threshold", 1e-7), eps=kwargs.get("eps", DEFAULT_EPS),
                              paths=[p.label for p in paths])
     report.notes.append(_what_runs(cell, engine, x, custom))
+    report.notes += _eps_note(report)
     if cell == "lstm" and engine == "fast" and has_kernel and not custom and B == 1:
         report.notes.append("not checked: the kernel at a batch > 1 (x has one column); check it with B >= 2 (--batch 2)")
     return report

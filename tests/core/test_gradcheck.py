@@ -294,3 +294,14 @@ def test_float32_precision_is_not_claimed_for_short_exact_numbers_and_is_found_w
     report = sl.lstm_gradcheck(params, x, backward=states_in_float32)
     assert {c.name for c in report.failed()} == {"h0", "c0"}
     assert all(c.problem.startswith("float32 precision") for c in report.failed())
+
+
+def test_a_failure_under_another_eps_names_the_step_as_a_cause():
+    """--eps 1e-3 failed a right backward (error 2.3e-5) with nothing to say that the step, not the code, did it."""
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+    coarse = sl.lstm_gradcheck(params, x, eps=1e-3)
+    assert not coarse.passed and "eps 0.001 is not the default 1e-05" in str(coarse) and "rerun with the default" in str(coarse)
+    assert not any("is not the default" in n for n in sl.lstm_gradcheck(params, x).notes)  # the default passes, silent
+    assert not any("is not the default" in n for n in sl.lstm_gradcheck(params, x, eps=2e-5).notes)  # passes: silent
