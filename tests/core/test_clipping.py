@@ -81,3 +81,26 @@ def test_the_result_is_new_arrays_whether_it_clips_or_not(clip, limit):
             assert not np.shares_memory(after[name], layer[name]), name
             after[name][...] = 0.0  # editing the result never edits the input
             assert np.array_equal(layer[name], before[name]), name
+
+
+# entries whose squares leave the dtype's range: above it, and below it
+OUT_OF_RANGE = {"float32": (3e19, 1e30, 1e-25, 1e-40), "float64": (1e160, 1e300, 1e-170, 1e-300)}
+
+
+@pytest.mark.parametrize("which", range(4))
+def test_the_norm_of_gradients_whose_squares_leave_their_dtype(case, which):
+    """3e19 in float32: every entry finite, the squares past float32's range, and the norm came out inf (the trainer
+    would stop on it); 1e-25: the squares vanish, and the norm came out 0."""
+    value = OUT_OF_RANGE[case.dtype][which]
+    host = np.full((2, 3), value, dtype=case.dtype)
+    expected = math.sqrt(6) * float(host[0, 0])  # float64 arithmetic on the float32 value
+    clipped, norm = clip_grad_norm({"a": case.params({"a": host})["a"]}, 1.0)
+    assert norm == pytest.approx(expected, rel=1e-6)
+    assert _norm([{"a": to_numpy(clipped["a"])}]) == pytest.approx(min(1.0, expected), rel=1e-5)
+
+
+def test_an_infinite_or_nan_entry_still_gives_a_norm_that_says_so(case):
+    for bad, expected in ((np.inf, math.inf), (np.nan, math.nan)):
+        host = np.array([1.0, bad], dtype=case.dtype)
+        _, norm = clip_grad_norm({"a": case.params({"a": host})["a"]}, 1.0)
+        assert (math.isnan(norm) if math.isnan(expected) else norm == expected)
