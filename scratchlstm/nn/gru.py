@@ -53,7 +53,7 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .shapes import Params, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
+from .shapes import Params, check_cache, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
 
 GATE_ORDER = ("r", "z", "n")
 PARAM_NAMES = ("W_x", "W_h", "b_x", "b_h")
@@ -132,6 +132,7 @@ def gru_backward(cache: GRUCache, dhs: Array | None, dh_T: Array | None = None, 
     ``dh_T`` (B, H) with respect to the final state. ``on_step(t, dh)``, when given, sees the total
     gradient with respect to every h_t.
     """
+    check_cache(cache, (GRUCache,), "gru_backward")
     params, x, hs, h0 = cache.params, cache.x, cache.hs, cache.h0
     xp = namespace(x, hs)
     T, B, D = x.shape

@@ -77,12 +77,25 @@ class LSTM:
         """Every parameter in one flat dict, keyed ``lstm{l}.{name}``."""
         return {f"lstm{l}.{k}": v for l, layer in enumerate(self.layers) for k, v in layer.items()}
 
+    def _check_layered(self, name: str, pair, form: str) -> None:
+        """``pair`` is None or two arrays (or None) of (num_layers, B, H): a third layer's state was dropped without a
+        word, and a 2-D one raised an IndexError."""
+        if pair is None:
+            return
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError(f"{name} must be a pair {form}, each (num_layers, B, H), or None")
+        for k, a in enumerate(pair):
+            if a is not None and (len(a.shape) != 3 or a.shape[0] != self.num_layers or a.shape[2] != self.hidden_size):
+                raise ValueError(f"{name}[{k}] must have shape (num_layers, B, H) = ({self.num_layers}, B, "
+                                 f"{self.hidden_size}), got {tuple(a.shape)}")
+
     def _time_major(self, a: Array) -> Array:
         return namespace(a).permute_dims(a, (1, 0, 2)) if self.batch_first else a
 
     def forward(self, x: Array, state: tuple[Array, Array] | None = None):
         """``(output, (h_n, c_n))`` for ``x``; ``state`` is ``(h_0, c_0)``, each (num_layers, B, H)."""
         xp = namespace(x)
+        self._check_layered("state", state, "(h_0, c_0)")
         states = None if state is None else [(state[0][l, :, :], state[1][l, :, :]) for l in range(self.num_layers)]
         out, states_T, self._cache = stack_forward("lstm", self.layers, self._time_major(x), states, engine=self.engine)
         h_n = xp.stack([h for h, _ in states_T], axis=0)
@@ -99,6 +112,7 @@ class LSTM:
         if self._cache is None:
             raise RuntimeError("call forward before backward")
         dstates_T = None
+        self._check_layered("dstate", dstate, "(dh_n, dc_n)")
         if dstate is not None:
             dh_n, dc_n = dstate
             dstates_T = [(None if dh_n is None else dh_n[l, :, :], None if dc_n is None else dc_n[l, :, :])

@@ -55,7 +55,7 @@ from typing import Callable
 from ..backend import Array, namespace
 from . import kernels
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
-from .shapes import (Params, check_call, check_engine, check_one_dtype, check_output_gradient, check_state,
+from .shapes import (Params, check_cache, check_call, check_engine, check_one_dtype, check_output_gradient, check_state, check_step,
                      copy_out, fused_sizes, zeros_like_state)
 
 GATE_ORDER = ("i", "f", "g", "o")
@@ -101,6 +101,7 @@ def _kernel(engine: str, x: Array):
 
 def lstm_cell_forward(params: Params, x_t: Array, h_prev: Array, c_prev: Array) -> tuple[Array, Array, StepCache]:
     """One LSTM step: ``(h_t, c_t, step_cache)`` from ``x_t (B, D)`` and ``h_{t-1}, c_{t-1} (B, H)``."""
+    check_step(x_t, lstm_sizes(params), params, h_prev=h_prev, c_prev=c_prev)
     W_x, W_h, b = params["W_x"], params["W_h"], params["b"]
     H = W_h.shape[0]
     xp = namespace(x_t, h_prev, c_prev, W_x)
@@ -147,6 +148,7 @@ def lstm_cell_backward(params: Params, dh: Array, dc: Array, step_cache: StepCac
 
     ``dh`` and ``dc`` are the gradients of the loss with respect to this step's ``h_t`` and ``c_t``.
     """
+    check_step(step_cache["x"], lstm_sizes(params), params, dh=dh, dc=dc)
     xp = namespace(dh, dc)
     da, dc_prev = _gates_backward(dh, dc, step_cache["gates"], step_cache["c_prev"], step_cache["tc"])
     grads = {
@@ -256,6 +258,7 @@ def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Arr
     dc0 : array
         ``(B, H)`` gradient with respect to the initial cell state.
     """
+    check_cache(cache, (LSTMCache, *kernels.KERNEL_CACHES), "lstm_backward")
     params = cache.params
     _, H = lstm_sizes(params)  # (D, H), after checking the arrays fit together
     T, B = (cache.shape[0], cache.shape[1]) if isinstance(cache, kernels.KERNEL_CACHES) else cache.x.shape[:2]

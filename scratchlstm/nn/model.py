@@ -28,7 +28,7 @@ from ..backend import Array, get_namespace, host_rng, namespace, place
 from ..settings import check_fields, setting
 from .cells import CELLS, get_cell
 from .init import SCHEMES, glorot_uniform
-from .shapes import Params, check_one_dtype
+from .shapes import Params, check_one_dtype, check_shape
 from .stack import StackCache, draw_dropout_masks, stack_backward, stack_forward
 
 HEADS = ("last", "all")
@@ -187,6 +187,12 @@ def model_backward(cache: ModelCache, dy: Array, dstates_T=None):
     check_one_dtype({"the model's weights": cache.W, "dy": dy})
     xp = namespace(dy)
     z, W = cache.z, cache.W
+    T, B, _ = cache.stack.out_shape
+    K = W.shape[1]
+    if cache.head == "last":
+        check_shape("dy", dy, (B, K), "(B, output_size)")
+    else:
+        check_shape("dy", dy, (B, T, K), "(B, T, output_size)")
     if cache.head == "last":
         dW = z.T @ dy  # (H_L, K)
         dc = xp.sum(dy, axis=0)

@@ -26,7 +26,7 @@ from typing import Callable
 
 from ..backend import Array, namespace
 from .functional import tanh, tanh_grad_from_output
-from .shapes import Params, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
+from .shapes import Params, check_cache, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
 
 PARAM_NAMES = ("W_x", "W_h", "b")
 
@@ -76,6 +76,7 @@ def rnn_backward(cache: RNNCache, dhs: Array | None, dh_T: Array | None = None, 
     ``dh_T`` (B, H) with respect to the final state. ``on_step(t, dh)``, when given, sees the total
     gradient with respect to every h_t (used by the gradient-flow study).
     """
+    check_cache(cache, (RNNCache,), "rnn_backward")
     params, x, hs, h0 = cache.params, cache.x, cache.hs, cache.h0
     xp = namespace(x, hs)
     T, B, D = x.shape

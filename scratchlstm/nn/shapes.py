@@ -68,6 +68,9 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
 
 def check_sequence(x: Array, D: int) -> tuple[int, int]:
     """``(T, B)`` of an input sequence ``x (T, B, D)``, with a message that says what to change."""
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"x must be an array (T, B, D) of NumPy, CuPy or another array-API library, got a "
+                        f"{type(x).__name__}; make one with np.asarray(x, dtype='float32')")
     if len(x.shape) != 3:
         raise ValueError(f"x must have shape (T, B, D), got {tuple(x.shape)}; "
                          "time comes first here (the LSTM class takes batch_first=True for (B, T, D))")
@@ -89,6 +92,34 @@ def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
     """Raise a ValueError naming the expected shape unless ``dhs`` is None or (T, B, H)."""
     if dhs is not None and tuple(dhs.shape) != (T, B, H):
         raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+
+
+def check_shape(name: str, a: Array | None, shape: tuple[int, ...], axes: str) -> None:
+    """Raise a ValueError naming the expected shape (``axes`` in letters, such as "(T, B, H)") unless ``a`` is None
+    or has ``shape``: NumPy would broadcast many wrong shapes without a word."""
+    if a is not None and tuple(a.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {axes} = {tuple(shape)}, got {tuple(a.shape)}")
+
+
+def check_step(x_t: Array, sizes: tuple[int, int], params: Params, **states: Array) -> None:
+    """One step's arrays, as ``check_call`` checks a sequence's: ``x_t`` (B, D), each state (B, H), one dtype for all
+    (the one-step functions are public: a float64 x_t promoted a float32 step, and (1, H) states were broadcast)."""
+    D, H = sizes
+    if len(x_t.shape) != 2 or x_t.shape[1] != D:
+        raise ValueError(f"x_t must have shape (B, D) with D = {D}, got {tuple(x_t.shape)}")
+    for name, state in states.items():
+        check_state(name, state, x_t.shape[0], H)
+    check_one_dtype({"x_t": x_t, **params, **states})
+
+
+def check_cache(cache: Any, kinds: tuple[type, ...], backward: str) -> None:
+    """Raise unless ``cache`` is one that ``backward``'s own forward returns (one of ``kinds``)."""
+    if cache is None:
+        raise ValueError(f"{backward} got no cache: the forward ran with need_cache=False, which keeps none; run it with "
+                         "need_cache=True (the default) before a backward")
+    if not isinstance(cache, kinds):
+        raise TypeError(f"{backward} needs the cache of its own cell's forward ({', '.join(k.__name__ for k in kinds)}), "
+                        f"got a {type(cache).__name__}")
 
 
 def check_call(x: Array, params: Params, D: int, H: int, **states: Array | None) -> tuple[int, int]:

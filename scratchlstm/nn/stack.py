@@ -22,8 +22,9 @@ from typing import Sequence
 import numpy as np
 
 from ..backend import Array, like
+from ..errors import ConfigError
 from .cells import Cell, get_cell
-from .shapes import Params, check_one_dtype
+from .shapes import Params, check_one_dtype, check_sequence, check_shape
 
 
 @dataclass
@@ -33,12 +34,15 @@ class StackCache:
     cell: Cell
     layers: list
     masks: list
+    out_shape: tuple[int, int, int]  # (T, B, H_last): the shape of the output, and of its gradient
 
 
 def draw_dropout_masks(p: float, T: int, B: int, hidden_sizes: Sequence[int], rng: np.random.Generator, ref: Array,
                        *, last: bool = True) -> list[Array | None] | None:
     """One (T, B, H_l) inverted-dropout mask per layer (None for the last when ``last`` is False), or
     None when ``p`` is 0. ``rng`` is the run's host generator; the masks are placed next to ``ref``."""
+    if not 0.0 <= p < 1.0:  # (1 gave masks of NaN, a negative p scaled every output, above 1 zeroed them)
+        raise ConfigError(f"dropout must be at least 0 and below 1, got {p!r}")
     if p == 0.0:
         return None
     masks = [like((rng.random((T, B, H)) >= p) / (1.0 - p), ref) for H in hidden_sizes]
@@ -97,9 +101,11 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
     if len(states) != L or len(masks) != L:
         raise ValueError(f"{L} layers need {L} initial states and {L} dropout masks (None entries allowed), "
                          f"got {len(states)} and {len(masks)}")
-    for l, mask in enumerate(masks):  # a mask of another dtype would promote the layer's output silently
-        if mask is not None:
+    T, B = check_sequence(x, cell.sizes(layers[0])[0])
+    for l, mask in enumerate(masks):  # a mask of another dtype would promote the layer's output silently, and one of
+        if mask is not None:          # another shape would be broadcast over the batch or the steps
             check_one_dtype({"x": x, f"dropout_masks[{l}]": mask})
+            check_shape(f"dropout_masks[{l}]", mask, (T, B, cell.sizes(layers[l])[1]), "(T, B, H_l)")
     caches, states_T = [], []
     seq = x  # (T, B, D), then (T, B, H_l)
     for l, params in enumerate(layers):
@@ -108,7 +114,7 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
             seq = seq * masks[l]
         caches.append(layer_cache)
         states_T.append(state_T)
-    return seq, states_T, StackCache(cell, caches, masks) if need_cache else None
+    return seq, states_T, StackCache(cell, caches, masks, tuple(seq.shape)) if need_cache else None
 
 
 def stack_backward(cache: StackCache, dout: Array | None, dstates_T: Sequence[tuple | None] | None = None, *,
@@ -137,7 +143,12 @@ def stack_backward(cache: StackCache, dout: Array | None, dstates_T: Sequence[tu
         One tuple of initial-state gradients per layer.
     """
     L = len(cache.layers)
+    if dstates_T is not None and len(dstates_T) != L:
+        raise ValueError(f"dstates_T must hold one entry per layer ({L}, None entries allowed), got {len(dstates_T)}")
     dstates_T = [None] * L if dstates_T is None else [None if d is None else tuple(d) for d in dstates_T]
+    T, B, H_top = cache.out_shape
+    check_shape("dout", dout, (T, B, H_top), "(T, B, H_last)")
+    check_shape("dout_last", dout_last, (B, H_top), "(B, H_last)")
     if dout_last is not None:
         # out[T-1] is the top layer's final h_T, times its mask at the last step
         top_mask = cache.masks[L - 1]

@@ -1,0 +1,102 @@
+"""Calls of the public functions that NumPy would broadcast, promote or answer with a raw error: each refused with one
+line that names the shape, dtype or cache it needs (found by a review that called them as a learner would)."""
+
+import numpy as np
+import pytest
+
+import scratchlstm as sl
+from scratchlstm.errors import ConfigError, DtypeError
+from scratchlstm.nn import Model, ModelConfig, model_backward, model_forward
+from scratchlstm.nn.gru import gru_backward
+from scratchlstm.nn.layer import LSTM
+from scratchlstm.nn.stack import draw_dropout_masks, stack_backward, stack_forward
+
+P32 = sl.init_lstm_params(2, 3)  # float32, D=2, H=3
+H32 = np.zeros((4, 3), np.float32)
+
+
+@pytest.mark.parametrize("x_t, h_prev, c_prev, error, message", [
+    (np.random.default_rng(0).random((4, 2)), H32, H32, DtypeError, "W_x is float32 but x_t is float64"),  # was promoted
+    (np.ones((4, 2), int), H32, H32, DtypeError, "x_t is int64"),
+    (np.ones((4, 2), np.float32), np.zeros((1, 3), np.float32), H32, ValueError, r"h_prev must have shape \(B, H\) = \(4, 3\)"),
+    (np.ones((4, 2), np.float32), H32, np.zeros((4, 1), np.float32), ValueError, r"c_prev must have shape \(B, H\) = \(4, 3\)"),
+    (np.ones((4, 5), np.float32), H32, H32, ValueError, r"x_t must have shape \(B, D\) with D = 2"),
+])
+def test_the_one_step_forward_checks_what_the_sequence_forward_checks(x_t, h_prev, c_prev, error, message):
+    with pytest.raises(error, match=message):
+        sl.lstm_cell_forward(P32, x_t, h_prev, c_prev)
+
+
+def test_the_one_step_backward_checks_its_gradients():
+    _, _, step = sl.lstm_cell_forward(P32, np.ones((4, 2), np.float32), H32, H32)
+    with pytest.raises(ValueError, match=r"dh must have shape \(B, H\) = \(4, 3\), got \(3,\)"):
+        sl.lstm_cell_backward(P32, np.ones(3, np.float32), np.ones((4, 3), np.float32), step)
+    with pytest.raises(DtypeError, match="dc is float64"):
+        sl.lstm_cell_backward(P32, np.ones((4, 3), np.float32), np.ones((4, 3)), step)
+    grads, dx, dh, dc = sl.lstm_cell_backward(P32, np.ones((4, 3), np.float32), np.ones((4, 3), np.float32), step)
+    assert dx.shape == (4, 2) and dh.shape == dc.shape == (4, 3) and grads["b"].dtype == np.float32
+
+
+P64 = sl.init_lstm_params(3, 4, dtype="float64")
+X64 = np.random.default_rng(1).random((5, 2, 3))
+
+
+@pytest.mark.parametrize("mask", [np.ones((5, 1, 4)), np.ones(4), np.ones((5, 2, 3))])
+def test_a_dropout_mask_of_another_shape_is_refused_not_broadcast(mask):
+    with pytest.raises(ValueError, match=r"dropout_masks\[0\] must have shape \(T, B, H_l\) = \(5, 2, 4\)"):
+        stack_forward("lstm", [P64], X64, dropout_masks=[mask])
+
+
+def test_stack_backward_checks_the_gradients_it_is_given():
+    out, _, cache = stack_forward("lstm", [P64], X64)
+    with pytest.raises(ValueError, match=r"dout_last must have shape \(B, H_last\) = \(2, 4\), got \(4,\)"):
+        stack_backward(cache, None, dout_last=np.ones(4))
+    with pytest.raises(ValueError, match=r"dout_last must have shape \(B, H_last\) = \(2, 4\), got \(1, 4\)"):
+        stack_backward(cache, None, [(np.ones((2, 4)), None)], dout_last=np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"dout must have shape \(T, B, H_last\) = \(5, 2, 4\)"):
+        stack_backward(cache, np.ones((5, 1, 4)))
+    with pytest.raises(ValueError, match=r"dstates_T must hold one entry per layer \(1"):
+        stack_backward(cache, None, [None, None])
+    grads, dx, _ = stack_backward(cache, np.ones_like(out))
+    assert dx.shape == X64.shape
+
+
+@pytest.mark.parametrize("head, shape", [("all", (3, 6)), ("all", (3, 1, 1)), ("all", (6, 3, 1)), ("last", (3,)),
+                                         ("last", (3, 6)), ("last", (1, 1))])
+def test_model_backward_refuses_a_dy_of_another_shape(head, shape):
+    model = Model.create(ModelConfig(hidden_sizes=(4,), head=head), dtype="float64")
+    y, _, cache = model_forward(model, np.random.default_rng(2).random((3, 6, 1)))
+    with pytest.raises(ValueError, match=r"dy must have shape \(B, (T, )?output_size\) = " + str(tuple(y.shape)).replace("(", r"\(").replace(")", r"\)")):
+        model_backward(cache, np.ones(shape))
+    grads, dx, _ = model_backward(cache, np.ones(y.shape))
+    assert dx.shape == (3, 6, 1)
+
+
+@pytest.mark.parametrize("states", [3, 1, "2-D"])
+def test_the_lstm_class_refuses_states_of_another_number_of_layers(states):
+    layer = LSTM(2, 4, num_layers=2)
+    x = np.random.default_rng(3).random((5, 3, 2)).astype(np.float32)
+    state = np.zeros((3, 4), np.float32) if states == "2-D" else np.zeros((states, 3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"state\[0\] must have shape \(num_layers, B, H\) = \(2, B, 4\)"):
+        layer(x, (state, state))
+    out, (h, c) = layer(x, (np.zeros((2, 3, 4), np.float32),) * 2)
+    with pytest.raises(ValueError, match=r"dstate\[0\] must have shape"):
+        layer.backward(np.ones_like(out), (np.zeros((3, 3, 4), np.float32), None))
+
+
+@pytest.mark.parametrize("p", [1.0, -0.5, 1.5, float("nan")])
+def test_dropout_masks_need_a_probability_below_one(p):
+    """1 gave masks of NaN with a RuntimeWarning only, -0.5 scaled every output by 2/3, 1.5 zeroed them."""
+    with pytest.raises(ConfigError, match="dropout must be at least 0 and below 1"):
+        draw_dropout_masks(p, 2, 2, [3], np.random.default_rng(0), X64)
+
+
+def test_a_backward_without_its_forwards_cache_says_why():
+    hs, _, none = sl.lstm_forward(P64, X64, need_cache=False)
+    with pytest.raises(ValueError, match="lstm_backward got no cache: the forward ran with need_cache=False"):
+        sl.lstm_backward(none, hs)
+    _, _, lstm_cache = sl.lstm_forward(P64, X64)
+    with pytest.raises(TypeError, match="gru_backward needs the cache of its own cell's forward \\(GRUCache\\), got a LSTMCache"):
+        gru_backward(lstm_cache, hs)
+    with pytest.raises(TypeError, match="x must be an array .* got a list"):
+        sl.lstm_forward(P64, X64.tolist())
