@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .loaders import LoadOptions, as_price_series, load_prices
+from .numbers import read_numbers
 from .series import DataWarning, PriceSeries
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
@@ -143,13 +144,14 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
     ids = table["unique_id"].astype(str).str.strip()
     if (ids == "").any():
         raise DataError(f"{path}: {int((ids == '').sum())} rows have no unique_id; name the series of every row")
+    decimal = options.decimal or _decimal_of_file(table, path)
     panel = Panel()
     for name, rows in table.groupby(ids, sort=False):
         frame = pd.DataFrame({"date": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
             try:
-                series = as_price_series(frame, price_column="y", missing=options.missing, decimal=options.decimal,
+                series = as_price_series(frame, price_column="y", missing=options.missing, decimal=decimal,
                                          date_format=options.date_format)
             except DataError as exc:  # name the file and the series, not the frame made from them
                 message = str(exc).removeprefix("DataFrame: ").removeprefix("DataFrame ")
@@ -159,6 +161,19 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
         panel.add(str(name), series)
     return _checked(path, panel)
+
+
+def _decimal_of_file(table: pd.DataFrame, path: Path) -> str | None:
+    """The decimal mark of the whole y column, as one file is written in one convention: a series of one row
+    (``104.118``) was refused as reading two ways though the other series settle it. None when the column
+    cannot tell either (each series is then read, or refused, on its own)."""
+    if table["y"].dtype != object:  # Parquet numbers: no marks to read
+        return None
+    try:
+        _, found = read_numbers(pd.DataFrame({"y": table["y"]}), ["y"], price_column="y", decimal=None, source=path)
+    except DataError:
+        return None
+    return found.decimal
 
 
 def long_frame(panel: dict[str, PriceSeries]) -> pd.DataFrame:

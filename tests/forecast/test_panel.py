@@ -581,3 +581,18 @@ def test_the_panel_writes_its_folder_as_forecast_does_and_never_over_files_it_di
     assert run.returncode == 0, run.stderr  # a folder scratchlstm wrote is replaced as a whole: no forecast file is left
     manifest = json.loads((forecast_out / MANIFEST).read_text())["files"]  # beside the panel's, under the panel's manifest
     assert sorted(p.name for p in forecast_out.iterdir()) == sorted({MANIFEST, "models", *(n for n in manifest if "/" not in n)})
+
+
+def test_a_series_of_one_value_reads_its_decimal_mark_from_the_whole_file(tmp_path):
+    """'104.118' alone reads two ways; the file's other series, written in the same convention, settle it (it was
+    refused with the advice to pass --decimal, and then for being short, which is what the table shows now)."""
+    from scratchlstm.data.panel import load_panel
+
+    months = pd.date_range("2000-01-01", periods=60, freq="MS").strftime("%Y-%m-%d")
+    rows = [("x", d, f"{100 + 0.13 * k:.2f}") for k, d in enumerate(months)] + [("one", "2000-01-01", "104.118")]
+    german = [(i, d, y.replace(".", ",")) for i, d, y in rows]
+    for table, expected in ((rows, 104.118), (german, 104.118)):
+        path = tmp_path / "long.csv"
+        pd.DataFrame(table, columns=["unique_id", "ds", "y"]).to_csv(path, index=False, sep=";")
+        panel = load_panel(path)
+        assert float(panel["one"].prices.iloc[0]) == expected and float(panel["x"].prices.iloc[1]) == 100.13
