@@ -407,6 +407,7 @@ def _run_predict(args) -> int:
         raise DataError("--checkpoint is empty; give the model.npz a forecast run wrote, e.g. forecast-out/model.npz")
     prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
     say(f"data: {prediction.data}")
+    say(f"model: {prediction.model}")
     for note in prediction.notes:
         say(f"note: {note}")
     say(prediction.describe())

@@ -56,6 +56,7 @@ class Prediction:
     naive_intervals: dict[int, tuple[float, float]] = field(default_factory=dict)  # the same for naive's forecast, to compare
     calibration: str = ""  # what the intervals were calibrated on, in words
     data: str = ""  # how the file was read (format, delimiter, decimal mark, date order), as forecast's first line says it
+    model: str = ""  # what the model was trained on: a panel's series by name, as its file's name may not say it
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
@@ -261,7 +262,10 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         notes.append("this model file records no interval calibration (written before intervals were added): no interval")
     elif len(_around(forecast, model_q)) < len(model_q):
         notes.append("the run had too few errors for some interval levels: those are left out")
-    return Prediction(source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
+    trained = trained_on.get("source")
+    model = (f"{checkpoint}, trained on {trained}" if isinstance(trained, str) else f"{checkpoint} (it does not record "
+             "the file it was trained on)") + (f", prices to {trained_to}" if trained_to is not None else "")
+    return Prediction(model=model, source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
                       naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration,
                       data=series.describe())

@@ -248,7 +248,8 @@ def model_file_meta(result) -> dict:
     last_fit = result.fits[-1]
     train_prices = result.prices[: last_fit.cutoff + 1]
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
-                  "data": {"price_column": result.data.price_column, "last_date": result.data.summary()["last_date"],
+                  "data": {"source": str(result.data.source), "price_column": result.data.price_column,
+                           "last_date": result.data.summary()["last_date"],
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices)),
                            "train_typical_change": typical_change(train_prices)}}

@@ -596,3 +596,24 @@ def test_a_series_of_one_value_reads_its_decimal_mark_from_the_whole_file(tmp_pa
         pd.DataFrame(table, columns=["unique_id", "ds", "y"]).to_csv(path, index=False, sep=";")
         panel = load_panel(path)
         assert float(panel["one"].prices.iloc[0]) == expected and float(panel["x"].prices.iloc[1]) == 100.13
+
+
+def test_predict_names_the_series_a_panel_model_was_trained_on(tmp_path):
+    """Ids 'a/b' and 'a_b' give the files a_b.npz and a_b-2.npz: predict with a_b.npz on a_b's prices used a/b's
+    model without a word. Now its first line says whose model it is."""
+    from scratchlstm.data.panel import load_panel
+    from scratchlstm.forecast import predict_next
+
+    path = tmp_path / "long.csv"
+    write_long(path, {"a/b": ar_returns_series(1), "a_b": ar_returns_series(2)})
+    result = run_panel(load_panel(path), TINY, jobs=1, quiet=True)
+    paths = result.save(tmp_path / "out")
+    first = next(p for name, p in paths.items() if name.endswith("a_b.npz"))
+    prediction = predict_next(first, _series_file(tmp_path, ar_returns_series(2)))
+    assert prediction.model.startswith(f"{first}, trained on long.csv[a/b], prices to ")
+
+
+def _series_file(tmp_path, series):
+    path = tmp_path / "series.csv"
+    path.write_text("Date,Close\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices)))
+    return path

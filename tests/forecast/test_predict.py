@@ -120,8 +120,9 @@ def test_the_first_line_says_how_the_file_was_read(models, tmp_path, capsys):
     path = tmp_path / "de.csv"
     path.write_text("Date;Close\n" + rows)
     assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
-    first = capsys.readouterr().out.splitlines()[0]
+    first, second = capsys.readouterr().out.splitlines()[:2]
     assert first.startswith("data: ") and "delimiter ';'" in first and "decimal ','" in first, first
+    assert second.startswith(f"model: {models / 'returns' / 'model.npz'}, trained on synthetic, prices to 2010-07-19"), second
     assert "day-first (%d.%m.%Y)" in first and "30 rows 2010-01-01 to 2010-01-30" in first, first
 
 
