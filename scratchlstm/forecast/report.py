@@ -69,7 +69,9 @@ def interval_lines(result) -> list[str]:
     if result.intervals is None:
         return []
     iv, summary = result.intervals, result.intervals.summary(result.actual)
-    block = f"the {iv.calibration_points} validation-block errors and " if iv.calibration_points else "(no validation block) "
+    block = (f"the {iv.calibration_points} validation-block errors and " if iv.calibration_points else
+             "(no validation-block errors: the block is empty, or none of its origins has the season of prices before it "
+             "that seasonal naive needs) ")
     lines = [f"intervals: split conformal on |log(actual / forecast)|, calibrated at each test point on {block}"
              f"the test errors known by then (never later ones)"]
     head = f"{'':<14}" + "".join(f" {f'{level}% cover':>10} {'width':>11}" for level in iv.levels)
