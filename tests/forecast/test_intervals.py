@@ -173,3 +173,18 @@ def test_calibration_forecasts_are_the_fit_s_forecasts_made_by_hand():
     by_hand = prices[origins] * np.exp(fit.scaler.scale * np.asarray(fit.model.predict(X)).sum(axis=1))
     assert calibration_forecasts(fit, prices, origins, config) == pytest.approx(by_hand, rel=1e-6)
     assert calibration_forecasts(fit, prices, origins[:0], config).shape == (0,)
+
+
+def test_intervals_without_calibration_errors_say_why_beside_the_validation_block_that_exists():
+    """With a season of 525 in 700 rows the validation block (46 windows, in the notes) has no origin with a season
+    before it: the interval line said "(no validation block)", against the note that had just chosen one."""
+    from scratchlstm.forecast.report import interval_lines
+    from tests.helpers import random_walk
+
+    config = ForecastConfig(window=5, hidden_sizes=(3,), epochs=1, test_size=175, season=525, refit_every=None,
+                            val_fraction=0.2)
+    result = run_forecast(series_from(random_walk(700, seed=1)), config)
+    assert result.intervals.calibration_points == 0
+    line = interval_lines(result)[0]
+    assert "none of its origins has the season of prices before it that seasonal naive needs" in line
+    assert "(no validation block)" not in line
