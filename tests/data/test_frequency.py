@@ -35,10 +35,11 @@ def test_first_trading_days_are_month_starts():
 def test_irregular_and_single_stamps():
     assert detect_frequency(pd.DatetimeIndex(["2024-01-01"])).alias is None
     f = detect_frequency(pd.DatetimeIndex(["2024-01-01", "2024-01-14", "2024-01-27"]))
-    assert f.alias is None and f.word.startswith("irregular")
+    assert f.alias is None and f.word == "irregular (median spacing 13 days)"  # pandas wrote "13 days 00:00:00"
     # trades at 10, 35, 60, 90, 100, 130 s: the median spacing is 25 s, but only 2 of 5 spacings are 25 s
     trades = pd.Timestamp("2024-01-01") + pd.to_timedelta([10, 35, 60, 90, 100, 130], unit="s")
     assert detect_frequency(trades).alias is None
+    assert detect_frequency(trades).word == "irregular (median spacing 25 seconds)"
 
 
 def test_business_days_count_weekends_as_nothing_missing():
