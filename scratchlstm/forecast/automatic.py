@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .baselines import detect_season
+from .baselines import CONFIRM_Z, detect_season, seasonal_autocorrelation
 from .config import ForecastConfig
 from .windows import training_origins, walk_forward_origins
 
@@ -85,12 +85,26 @@ def resolved(config: ForecastConfig, rows: int) -> ForecastConfig:
 def choose_season(config: ForecastConfig, dates, prices: np.ndarray) -> tuple[int, str]:
     """The season length: ``config.season`` when given, else the calendar's when the values up to
     the first test origin confirm it (``baselines.detect_season``); and why, in words."""
-    if config.season is not None:
-        return config.season, f"season {config.season} (given)"
-    if dates is None:
-        return 1, "no dates to tell the season: none used"
     n = len(prices)
     test = config.test_size if config.test_size is not None else min(MAX_TEST, n // TEST_SHARE)
     test = int(round(test * n)) if test < 1 else int(test)
     seen = max(n - config.horizon - test + 1, 2)  # values up to the first test origin
+    if config.season is not None:
+        return config.season, f"season {config.season} (given)" + _unconfirmed(prices[:seen], config.season)
+    if dates is None:
+        return 1, "no dates to tell the season: none used"
     return detect_season(dates[:seen], prices[:seen])
+
+
+def _unconfirmed(prices: np.ndarray, season: int) -> str:
+    """For a season given by hand, what the values before the test span say of it, when they do not confirm it
+    (a season of 12 on business-day random walks was used without a word)."""
+    if season < 2:
+        return ""
+    r, z = seasonal_autocorrelation(prices, season)
+    if math.isnan(z):
+        return f"; too few values before the test span to check a cycle at lag {season}"
+    if z > CONFIRM_Z:
+        return ""
+    return (f"; the changes before the test span show no cycle at lag {season} (autocorrelation {r:.2f}, z = {z:.1f}), "
+            "so the seasonal adjustment may only add noise")

@@ -167,3 +167,16 @@ def test_adjusted_naive_by_hand_is_the_seasonal_index_on_the_last_value():
     assert "adjusted_naive" not in baseline_forecasts(prices, np.array([t]), window=4, horizon=1, season=1)
     with_season = baseline_forecasts(prices, np.array([t]), window=4, horizon=1, season=4)
     assert list(with_season)[:2] == ["naive", "adjusted_naive"] and with_season["adjusted_naive"][0] == got[0]
+
+
+def test_a_season_given_by_hand_is_used_and_checked_in_words():
+    """--season 12 on business-day random walks was used with the words "season 12 (given)" alone."""
+    from scratchlstm.forecast import ForecastConfig
+    from scratchlstm.forecast.automatic import choose_season
+
+    days = pd.bdate_range("2015-01-01", periods=700)
+    walk = 100 * np.exp(np.cumsum(0.01 * np.random.default_rng(5).standard_normal(700)))
+    season, words = choose_season(ForecastConfig(season=12), days, walk)
+    assert season == 12 and words.startswith("season 12 (given); the changes before the test span show no cycle at lag 12")
+    cycle = 100 * np.exp(np.cumsum(np.tile([0.02, -0.01, 0.0, -0.015, 0.005], 140) + 0.002 * np.random.default_rng(6).standard_normal(700)))
+    assert choose_season(ForecastConfig(season=5), days, cycle) == (5, "season 5 (given)")  # confirmed: nothing to add
