@@ -27,6 +27,7 @@ validation block (``improvement_p_value``, one-sided, at 5%); otherwise it rever
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -132,7 +133,8 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
 
     model = fresh()
     tc = config.train_config(quiet=quiet)
-    meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "seasonal": seasonal.to_dict(), "cutoff": int(cutoff)}
+    meta = {"forecast": config.to_dict(), "scaling": scaler.to_dict(), "seasonal": seasonal.to_dict(), "cutoff": int(cutoff),
+            "prices_sha256": prices_fingerprint(prices[: cutoff + 1])}
     if resume and checkpoint is not None and Path(checkpoint).exists():
         _check_resumable(checkpoint, meta)
     saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": meta}
@@ -170,12 +172,21 @@ def keep_or_revert(fit: Fit, untrained: Model, X_val: Array, y_val: Array, confi
         fit.kept_untrained = True
 
 
+def prices_fingerprint(prices: np.ndarray) -> str:
+    """SHA-256 of the prices as float64: what a fit was trained on, for ``--resume`` to compare."""
+    return hashlib.sha256(np.ascontiguousarray(prices, dtype=np.float64).tobytes()).hexdigest()
+
+
 def _check_resumable(checkpoint: Path, meta: dict) -> None:
-    """Refuse to continue a run whose settings or data differ from this one's."""
+    """Refuse to continue a run whose settings or data differ from this one's: the settings, and the prices up to
+    the cutoff by their fingerprint (their mean and spread alone let another ordering of the prices through, and
+    the resumed fit went on from weights trained on other data)."""
     _, saved = read_checkpoint(checkpoint)
     differences = [f"{key} {saved.get('forecast', {}).get(key)!r} then, {value!r} now"
                    for key, value in meta["forecast"].items() if saved.get("forecast", {}).get(key) != value]
-    if any(saved.get(key) != meta[key] for key in ("scaling", "seasonal", "cutoff")):
+    if "prices_sha256" not in saved:
+        differences.append("the checkpoint records no fingerprint of its prices (an older version wrote it)")
+    elif any(saved.get(key) != meta[key] for key in ("scaling", "seasonal", "cutoff", "prices_sha256")):
         differences.append("the data up to the cutoff differ")
     if differences:
         raise CheckpointError(f"{checkpoint} is from a run with other settings or data ({'; '.join(differences)}); "

@@ -233,6 +233,29 @@ def test_resume_refuses_checkpoints_of_other_settings(tmp_path, capsys, monkeypa
     assert code == 2 and "holds no training state to continue" in err  # ... so there is nothing to resume
 
 
+def test_resume_refuses_other_prices_with_the_same_mean_and_spread(tmp_path, capsys, monkeypatch):
+    """The first two prices swapped: the scaler's mean and spread are the same to the bit, and --resume went on
+    from weights trained on the other order (its report then named the new file)."""
+    import errno
+
+    import scratchlstm.forecast.run as run_module
+
+    prices = list(random_walk(150, seed=4))
+    first, reordered = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(dated_rows(prices))
+    reordered.write_text(dated_rows([prices[1], prices[0]] + prices[2:]))
+    out = tmp_path / "run"
+    settings = ["--out", str(out), "--target", "price", *FAST]
+    with monkeypatch.context() as m:  # a run that trained, then could not write its files: its checkpoints stay
+        m.setattr(run_module.ForecastResult, "save", lambda self, out: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+        code, _, err = run_cli(["forecast", "--csv", str(first), *settings], capsys)
+    assert code == 2 and list((out / "checkpoints").glob("fit-*.npz")), err
+    code, _, err = run_cli(["forecast", "--csv", str(reordered), "--resume", *settings], capsys)
+    assert code == 2 and "the data up to the cutoff differ" in err, err
+    code, _, err = run_cli(["forecast", "--csv", str(first), "--resume", *settings], capsys)
+    assert code == 0, err
+
+
 def test_predict_needs_exactly_one_window_of_prices(tmp_path, capsys):
     out = tmp_path / "run"
     code, _, err = run_cli(["forecast", "--out", str(out), "--target", "price", *FAST], capsys)  # window 5
