@@ -93,7 +93,10 @@ def check_output_folder(out: str | os.PathLike) -> Path:
     text = os.fspath(out)
     if not text.strip():
         raise ConfigError("--out is empty; name a folder for the run's files, e.g. --out forecast-out")
-    folder = Path(text).resolve()
+    try:
+        folder = Path(text).resolve()
+    except (RuntimeError, OSError) as exc:  # a loop of symbolic links (RuntimeError before Python 3.13)
+        raise ConfigError(f"--out {text} cannot be followed to a folder ({exc}); give a folder, not a loop of links") from None
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{text} is a file, not a folder; pass a folder to --out")
     here = Path.cwd().resolve()

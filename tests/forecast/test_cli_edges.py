@@ -60,7 +60,7 @@ def home(tmp_path):
 
 
 RUN_FOLDERS = {"out", "o2", "btc"}  # what the cases pass to --out
-MADE_BY_TESTS = {"results", "link", "line.csv", "times.csv"}  # what the cases make as the user's own
+MADE_BY_TESTS = {"results", "link", "line.csv", "times.csv", "loop1", "loop2"}  # what the cases make as the user's own
 
 
 @pytest.fixture
@@ -321,6 +321,16 @@ def test_a_symlinked_out_is_followed_and_its_folder_checked(unchanged):
     (unchanged / "out").symlink_to(unchanged / "o2")  # an empty folder behind a link is fine
     code, _, err = cli("forecast", "--csv", "prices.csv", "--out", "out", *FAST, cwd=unchanged)
     assert code == 0 and (unchanged / "out").is_symlink() and manifest_holds(unchanged / "o2"), err
+
+
+@pytest.mark.parametrize("command", ["forecast", "panel"])
+def test_an_out_that_is_a_loop_of_links_is_refused(unchanged, command):
+    """Path.resolve() raised RuntimeError on the loop, and both commands exited 3 as with a bug."""
+    (unchanged / "loop1").symlink_to(unchanged / "loop2")
+    (unchanged / "loop2").symlink_to(unchanged / "loop1")
+    source = ["--csv", "prices.csv"] if command == "forecast" else ["prices.csv"]
+    code, _, err = cli(command, *source, "--out", "loop1", *FAST, cwd=unchanged)
+    refused(code, err, "--out loop1 cannot be followed to a folder", "not a loop of links")
 
 
 def test_a_file_of_a_previous_run_that_the_user_changed_is_not_replaced(unchanged):
