@@ -177,6 +177,22 @@ def prices_fingerprint(prices: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(prices, dtype=np.float64).tobytes()).hexdigest()
 
 
+def _own_checkpoints(folder: Path, names: set[str], resume: bool) -> None:
+    """The training state in ``folder`` that this run's fits (files ``names``) may use: a fresh run removes what an
+    earlier one left (its state was found by a later ``--resume`` and refused as another run's, after training);
+    ``--resume`` is refused when no file there is one of this run's (another seed: it trained afresh in silence)."""
+    found = sorted(p.name for p in folder.glob("fit-*.npz"))
+    if not resume:
+        for name in found:
+            (folder / name).unlink()
+        return
+    if found and not names & set(found):
+        raise CheckpointError(f"--resume: none of the training state in {folder} is this run's (it holds "
+                              f"{', '.join(found[:3])}{' ...' if len(found) > 3 else ''}; this run's fits are "
+                              f"{sorted(names)[0]} and on): resume with the settings of the interrupted run (its --seed), "
+                              "or run without --resume")
+
+
 def _check_resumable(checkpoint: Path, meta: dict) -> None:
     """Refuse to continue a run whose settings or data differ from this one's: the settings, and the prices up to
     the cutoff by their fingerprint (their mean and spread alone let another ordering of the prices through, and
@@ -259,6 +275,8 @@ def walk_forward_seeds(prices: np.ndarray, config: ForecastConfig, seeds: int, *
     configs = [replace(config, seed=config.seed + s) for s in range(seeds)]
     tasks = [(prices, int(chunk[0]), c, None if checkpoint_dir is None else Path(checkpoint_dir) / f"fit-{c.seed}-{k}.npz", resume)
              for c in configs for k, chunk in enumerate(chunks)]  # seed by seed, each seed's fits in order
+    if checkpoint_dir is not None:
+        _own_checkpoints(Path(checkpoint_dir), {task[3].name for task in tasks}, resume)
     report = None if on_fit is None else (lambda task, fit: on_fit(task % len(chunks), len(chunks), fit))
     fits = map_tasks(_fit_task, tasks, jobs=jobs, on_done=report, here=partial(_fit_task, quiet=quiet))
     runs = []

@@ -267,3 +267,32 @@ def test_predict_needs_exactly_one_window_of_prices(tmp_path, capsys):
     assert code == 0 and "forecast 1 step(s) ahead" in text, err
     code, _, err = run_cli(["predict", "--checkpoint", str(out / "model.npz"), "--csv", str(four)], capsys)
     assert code == 2 and "needs a window of 5" in err
+
+
+def test_a_fresh_run_removes_the_training_state_an_earlier_run_left(tmp_path):
+    """Run A left fit-0-1.npz; run B, interrupted in its first fit, told the user to --resume, and the resume then
+    met A's fit-0-1 and was refused as another run's, after training fit 0 again."""
+    from scratchlstm.forecast import ForecastConfig
+    from scratchlstm.forecast.protocol import walk_forward
+
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "fit-0-1.npz").write_bytes(b"the state of an earlier run")
+    config = ForecastConfig(window=5, hidden_sizes=(3,), epochs=1, test_size=20, refit_every=None)
+    walk_forward(random_walk(120, seed=2), config, checkpoint_dir=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["fit-0-0.npz"]  # this run's own state only
+
+
+def test_resume_is_refused_when_no_saved_state_is_this_runs(tmp_path):
+    """Another --seed than the interrupted run's: the resume trained everything afresh without a word."""
+    from scratchlstm.errors import CheckpointError
+    from scratchlstm.forecast import ForecastConfig
+    from scratchlstm.forecast.protocol import walk_forward
+
+    folder = tmp_path / "checkpoints"
+    config = ForecastConfig(window=5, hidden_sizes=(3,), epochs=1, test_size=20, refit_every=None)
+    walk_forward(random_walk(120, seed=2), config, checkpoint_dir=folder)  # leaves fit-0-0.npz
+    with pytest.raises(CheckpointError, match=r"none of the training state in .* is this run's \(it holds fit-0-0.npz; this run's "
+                                              r"fits are fit-1-0.npz and on\)"):
+        walk_forward(random_walk(120, seed=2), config.updated(seed=1), checkpoint_dir=folder, resume=True)
+    assert (folder / "fit-0-0.npz").exists()  # the interrupted run's state is kept for the right command
