@@ -344,6 +344,10 @@ def load_training_state(path: str | Path, model: Model) -> tuple[TrainingState, 
         raise CheckpointError(f"{path} was trained with model {saved}, not {model.config}; use a fresh checkpoint path")
     for section in ("param", "best"):
         _check_params(path, _section(arrays, section), model.config, section)
+        bad = sorted(k for k, v in _section(arrays, section).items() if not np.all(np.isfinite(v)))
+        if bad:  # training from them reported a divergence, and advised a smaller learning rate
+            raise CheckpointError(f"{path} holds weights that are not finite ({', '.join(bad)}): a damaged file, or a run that "
+                                  "diverged; start afresh without --resume")
     ts = meta.get("trainer_state")
     problem = _trainer_state_problem(ts)
     if problem:

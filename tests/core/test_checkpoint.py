@@ -158,6 +158,20 @@ def test_a_tampered_training_state_is_refused(checkpoint, tmp_path, key, value, 
         load_training_state(bad, Model.create(model.config, seed=0))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_training_state_with_weights_that_are_not_finite_is_refused(checkpoint, tmp_path, bad):
+    """A NaN in a saved W_h was resumed, and training then reported a divergence with advice on the learning rate."""
+    path, model = checkpoint
+    arrays, meta = read_checkpoint(path)
+    name = next(k for k in arrays if k.startswith("param/") and k.endswith("W_h"))
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[0] = bad
+    broken = tmp_path / "broken.npz"
+    write_checkpoint(broken, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    with pytest.raises(CheckpointError, match=r"holds weights that are not finite \(.*W_h\): a damaged file, or a run that diverged"):
+        load_training_state(broken, Model.create(model.config, seed=0))
+
+
 def test_other_format_version_is_refused(tmp_path):
     path = tmp_path / "v.npz"
     np.savez(path, __meta__=np.frombuffer(json.dumps({"format": "scratchlstm-checkpoint", "format_version": 1}).encode(), dtype=np.uint8))
