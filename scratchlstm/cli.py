@@ -643,13 +643,14 @@ def _tell(text: str) -> None:
 
 
 def run() -> None:
-    """The ``scratchlstm`` command: ``main`` on this process's arguments, then exit with its code. After an
-    interruption, Ctrl-C while the interpreter shuts down is ignored: it ended the process by SIGINT."""
+    """The ``scratchlstm`` command: ``main`` on this process's arguments, then exit with its code. Ctrl-C while the
+    interpreter shuts down is ignored: the command has ended and its code stands (it ended the process by SIGINT,
+    after "interrupted", or after a finished run's "wrote ...")."""
     try:
         code = main()
     except KeyboardInterrupt:  # pressed between main's return and here
         code = EXIT_INTERRUPTED
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) and _main_thread():
+    if _main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.exit(code)
 
