@@ -70,6 +70,10 @@ def _fail(path: Path, problem: str) -> CheckpointError:
 
 
 def _opened(path: Path) -> zipfile.ZipFile:
+    if path.is_dir():
+        inside = path / "model.npz"
+        hint = f"; give the model file inside it, {inside}" if inside.is_file() else "; give the model.npz a forecast run wrote"
+        raise CheckpointError(f"checkpoint {path} is a folder{hint}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     with open(path, "rb") as f:
@@ -77,7 +81,9 @@ def _opened(path: Path) -> zipfile.ZipFile:
     if magic[:1] == b"\x80":
         raise _fail(path, "is a pickle; refused without loading it (checkpoints hold only numeric arrays)")
     if magic != b"PK\x03\x04":
-        raise _fail(path, "is not a checkpoint (not an .npz archive); pass the model.npz a training run wrote")
+        raise _fail(path, "is not a checkpoint (not an .npz archive)" + (
+            "; it is a fit's training state, damaged: run without --resume to start afresh" if path.name.startswith("fit-")
+            else "; pass the model.npz a training run wrote"))
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:

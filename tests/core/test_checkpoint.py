@@ -249,3 +249,17 @@ def test_written_files_respect_the_umask(tmp_path):
         os.umask(old)
         importlib.reload(io_module)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_a_folder_or_a_damaged_fit_state_gets_the_advice_that_applies(tmp_path):
+    """A run's folder given to predict said "does not exist"; a damaged fit-0-1.npz met by --resume got predict's advice."""
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(CheckpointError, match=r"checkpoint .*run is a folder; give the model.npz a forecast run wrote"):
+        read_checkpoint(run)
+    (run / "model.npz").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"is a folder; give the model file inside it, .*run/model.npz"):
+        read_checkpoint(run)
+    (run / "fit-0-1.npz").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match=r"it is a fit's training state, damaged: run without --resume to start afresh"):
+        read_checkpoint(run / "fit-0-1.npz")
