@@ -103,6 +103,9 @@ def check_output_folder(out: str | os.PathLike) -> Path:
     if folder == here or folder in here.parents:
         raise ConfigError(f"--out {text} is the current folder or one above it, and a run replaces its output folder as a "
                           f"whole; name a folder of its own, e.g. --out {os.path.join(text, 'forecast-out')}")
+    made_in = next(p for p in (folder.parent, *folder.parent.parents) if p.exists())  # the run's folder is made there
+    if not os.access(made_in, os.W_OK | os.X_OK):  # (found before the training, not after it)
+        raise ConfigError(f"cannot write to {made_in} (permission denied), where the run's folder is made; choose another --out")
     if folder.is_dir():
         foreign = foreign_entries(folder)
         if foreign:
@@ -125,8 +128,6 @@ def write_folder(out: str | os.PathLike, writers: dict[str, Callable[[Path], Non
         folder.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create the folder {folder.parent} ({exc.strerror}); choose another --out") from None
-    if not os.access(folder.parent, os.W_OK):
-        raise ConfigError(f"cannot write to {folder.parent} (permission denied), where the run's folder is made; choose another --out")
     run_id = uuid.uuid4().hex[:12]
     staged = folder.parent / f".{folder.name}.{run_id}.tmp"
     try:

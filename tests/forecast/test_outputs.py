@@ -215,3 +215,22 @@ def test_nan_in_a_config_file_is_refused(tmp_path, capsys):
     path.write_text('{"lr": NaN}')
     assert main(["forecast", "--config", str(path), *FAST]) == 2
     assert "NaN is not a number a setting can take" in capsys.readouterr().err
+
+
+def test_a_parent_folder_that_cannot_be_written_is_refused_before_any_training(tmp_path, capsys, monkeypatch):
+    """It was found when the files were written, after every fit had trained. (Root may write anywhere, so the
+    permission is taken from os.access, which the check asks.)"""
+    from scratchlstm.forecast import output_folder, run as run_module
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(output_folder.os, "access", lambda p, mode: False if Path(p) == locked else real(p, mode))
+    trained = []
+    monkeypatch.setattr(run_module, "walk_forward_seeds", lambda *a, **k: trained.append(1))
+    prices = tmp_path / "p.csv"
+    prices.write_text(dated_rows(list(random_walk(90, seed=3))))
+    for out in (locked / "out", locked / "deeper" / "out"):
+        code = main(["forecast", "--csv", str(prices), "--out", str(out), "--quiet", "--epochs", "1"])
+        err = capsys.readouterr().err
+        assert code == 2 and f"cannot write to {locked} (permission denied)" in err and not trained, err
