@@ -391,6 +391,8 @@ def _add_predict(sub) -> None:
     p.add_argument("--checkpoint", required=True, metavar="FILE", help="model.npz from a forecast run, or models/SERIES.npz from a panel run")
     _add_price_file(p, "price file (default: the embedded MSFT series)")
     _add_settings_flags(p, LoadOptions, _groups(p, ["data"]))
+    p.add_argument("--series", metavar="NAME", help="for a long-format file (unique_id, ds, y): the series to forecast "
+                                                     "from (default: the one a panel's model was trained on)")
     p.add_argument("--force", action="store_true", help="forecast even when the latest price is far outside a price-level "
                                                         "model's training range")
     p.set_defaults(run=_run_predict)
@@ -405,7 +407,8 @@ def _run_predict(args) -> int:
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
     if not args.checkpoint.strip():
         raise DataError("--checkpoint is empty; give the model.npz a forecast run wrote, e.g. forecast-out/model.npz")
-    prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force)
+    prediction = predict_next(args.checkpoint, args.csv, options=settings_from_args(LoadOptions, args), force=args.force,
+                              series=args.series)
     say(f"data: {prediction.data}")
     say(f"model: {prediction.model}")
     for note in prediction.notes:

@@ -176,6 +176,31 @@ def _decimal_of_file(table: pd.DataFrame, path: Path) -> str | None:
     return found.decimal
 
 
+def is_long_file(path: str | Path) -> bool:
+    """Whether ``path`` is a long-format table (its header holds unique_id, ds and y), judged from its first line."""
+    path = Path(path)
+    if not path.is_file() or path.suffix.lower() not in TABLE_SUFFIXES:
+        return False
+    try:
+        columns = pd.read_parquet(path).columns if path.suffix.lower() == ".parquet" else \
+            pd.read_csv(path, sep=None, engine="python", nrows=0).columns
+    except Exception:  # not a table: the price loader says why
+        return False
+    return set(LONG_COLUMNS) <= {str(c).strip() for c in columns}
+
+
+def series_of_long_file(path: str | Path, name: str, options: LoadOptions = LoadOptions()) -> PriceSeries:
+    """The series ``name`` of a long-format file, read as ``load_panel`` reads it; ``DataError`` naming the
+    series there when it is not among them, or why it was refused."""
+    panel = load_panel(path, options)
+    if name in panel:
+        return panel[name]
+    if name in panel.refused:
+        raise DataError(panel.refused[name])
+    shown = ", ".join(map(repr, panel.order[:5])) + (" ..." if len(panel.order) > 5 else "")
+    raise DataError(f"{Path(path).name} has no series {name!r} (its unique_id values: {shown}); pass one of them with --series")
+
+
 def long_frame(panel: dict[str, PriceSeries]) -> pd.DataFrame:
     """The panel as one long-format table ``unique_id, ds, y`` (what ``load_panel`` reads)."""
     parts = [pd.DataFrame({"unique_id": name, "ds": s.frame.index, "y": s.prices.to_numpy()}) for name, s in panel.items()]

@@ -19,6 +19,7 @@ run had seen (the validation block's and the whole test span's), and the interva
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ import pandas as pd
 from ..checkpoint import load_models
 from ..data import DataWarning, PriceSeries, load_embedded, load_prices
 from ..data.loaders import LoadOptions
+from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
@@ -190,8 +192,26 @@ def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[st
     return series, [*series.notes, f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
 
 
+def _series_of_long_file(data, name: str | None, trained: str | None, options: LoadOptions) -> PriceSeries | None:
+    """For a long-format file (unique_id, ds, y, as ``panel`` reads), the series to forecast from: ``name``, else
+    the one the model was trained on when its source names a series (``long.csv[AAA]``); None for a price file."""
+    if not isinstance(data, (str, Path)) or not is_long_file(data):
+        if name is not None:
+            raise DataError(f"--series picks a series of a long-format file (unique_id, ds, y); {data} is not one: leave it out")
+        return None
+    match = re.fullmatch(r".*\[(.*)\]", trained or "")
+    own = match[1] if match else None
+    if name is None and own is None:
+        raise DataError(f"{data} is a long-format file (unique_id, ds, y) and the model does not say which series it was "
+                        "trained on; name one with --series")
+    picked = series_of_long_file(data, name if name is not None else own, options)
+    if own is not None and name not in (None, own):
+        picked.notes.append(f"the model was trained on the series {own!r}; it forecasts {name!r} here, as --series asks")
+    return picked
+
+
 def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None = None, *,
-                 options: LoadOptions = LoadOptions(), force: bool = False) -> Prediction:
+                 options: LoadOptions = LoadOptions(), force: bool = False, series: str | None = None) -> Prediction:
     """Forecast the price ``horizon`` steps after the last row of ``data`` with the model in ``checkpoint``.
 
     Parameters
@@ -206,6 +226,9 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         when the file has it).
     force : bool
         Forecast even when a price-level model's latest price lies far outside its training range.
+    series : str, optional
+        For a long-format file (``unique_id, ds, y``, what ``panel`` reads): the series to forecast
+        from; by default the one the model was trained on, which a panel's model files record.
 
     Raises
     ------
@@ -221,7 +244,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if config.horizon != model.config.output_size:
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
-    series, notes = _load(data, trained_on["price_column"], options)
+    picked = _series_of_long_file(data, series, trained_on.get("source"), options)
+    series, notes = _load(data, trained_on["price_column"], options) if picked is None else (picked, list(picked.notes))
     trained_to = trained_on.get("last_date")
     if data is None and trained_to is not None and trained_to != series.summary()["last_date"]:
         # the embedded series is only the default of a model trained on it: any other model would

@@ -617,3 +617,35 @@ def _series_file(tmp_path, series):
     path = tmp_path / "series.csv"
     path.write_text("Date,Close\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices)))
     return path
+
+
+def test_predict_reads_a_series_of_the_panels_own_long_file(tmp_path):
+    """predict refused the panel's own input at every step ('no date column', then a price column, then 399
+    duplicated stamps), and no message pointed to a way of picking the series."""
+    from scratchlstm.data.panel import load_panel
+    from scratchlstm.errors import DataError
+    from scratchlstm.forecast import predict_next
+
+    path = tmp_path / "long.csv"
+    write_long(path, {"AAA": ar_returns_series(1), "BBB": ar_returns_series(2)})
+    result = run_panel(load_panel(path), TINY, jobs=1, quiet=True)
+    paths = result.save(tmp_path / "out")
+    aaa = next(p for name, p in paths.items() if name.endswith("AAA.npz"))
+    written = load_panel(path)  # the prices as the long file holds them (six decimals)
+    by_default = predict_next(aaa, path)  # the series the model file names
+    alone = predict_next(aaa, _series_file(tmp_path, written["AAA"]))  # the same prices in a file of their own
+    assert by_default.source == "long.csv[AAA]" and by_default.forecast == alone.forecast
+    other = predict_next(aaa, path, series="BBB")
+    assert other.source == "long.csv[BBB]" and other.forecast == predict_next(aaa, _series_file(tmp_path, written["BBB"])).forecast
+    assert "the model was trained on the series 'AAA'; it forecasts 'BBB' here, as --series asks" in other.notes
+    assert not any("--series asks" in n for n in by_default.notes)
+    with pytest.raises(DataError, match=r"long.csv has no series 'CCC' \(its unique_id values: 'AAA', 'BBB'\); pass one"):
+        predict_next(aaa, path, series="CCC")
+    with pytest.raises(DataError, match="--series picks a series of a long-format file"):
+        predict_next(aaa, _series_file(tmp_path, ar_returns_series(1)), series="AAA")
+    single = tmp_path / "single"
+    run_forecast_result = result.runs[0].result  # a model whose source is a file of one series
+    run_forecast_result.data.source = "prices.csv"
+    run_forecast_result.save(single)
+    with pytest.raises(DataError, match="does not say which series it was trained on; name one with --series"):
+        predict_next(single / "model.npz", path)
