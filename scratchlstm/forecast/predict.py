@@ -18,6 +18,7 @@ run had seen (the validation block's and the whole test span's), and the interva
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -34,6 +35,7 @@ from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
+from .output_folder import MANIFEST, sha256
 from .protocol import forecast_prices
 from .report import typical_change
 from .seasonal import SEASON_CYCLES
@@ -88,6 +90,26 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     except ConfigError as exc:
         raise CheckpointError(f"{path} is not a forecast model ({exc}); use the model.npz written by 'scratchlstm forecast'") from None
     return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
+
+
+def _changed_since_written(checkpoint: Path) -> list[str]:
+    """A note when the run folder holding ``checkpoint`` records another SHA-256 for it in its manifest: the model
+    file was edited or replaced since its run wrote it (its settings and scaling are read from it as they are)."""
+    checkpoint = Path(checkpoint)
+    for folder in (checkpoint.parent, checkpoint.parent.parent):
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            continue
+        try:
+            recorded = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+            name = checkpoint.resolve().relative_to(folder.resolve()).as_posix()
+        except (ValueError, OSError, AttributeError):
+            return []
+        if name in recorded and recorded[name] != sha256(checkpoint):
+            return [f"{checkpoint} is not the file its run wrote ({manifest} records another SHA-256): it was edited or "
+                    "replaced since, and its settings are used as they now are"]
+        return []
+    return []
 
 
 def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
@@ -244,8 +266,10 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if config.horizon != model.config.output_size:
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
+    notes_first = _changed_since_written(checkpoint)
     picked = _series_of_long_file(data, series, trained_on.get("source"), options)
     series, notes = _load(data, trained_on["price_column"], options) if picked is None else (picked, list(picked.notes))
+    notes = notes_first + notes
     trained_to = trained_on.get("last_date")
     if data is None and trained_to is not None and trained_to != series.summary()["last_date"]:
         # the embedded series is only the default of a model trained on it: any other model would

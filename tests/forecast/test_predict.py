@@ -206,3 +206,31 @@ def test_too_few_rows_for_the_seasonal_index_are_refused_and_fewer_than_the_runs
     assert any("estimated from 20 rows, fewer than the 34 of the model's run (6 seasons)" in n for n in short.notes)
     enough = predict_next(weekday_model, _write(tmp_path, random_walk(34, seed=5), freq="B"))
     assert not any("seasonal index" in n for n in enough.notes)
+
+
+def test_a_model_file_edited_since_its_run_wrote_it_gets_a_note(tmp_path):
+    """Its scaling, window or interval widths edited by hand changed the forecast without a word, though the run's
+    manifest records the file's SHA-256."""
+    import io
+    import json
+    import zipfile
+
+    prices = _write(tmp_path, random_walk(120, seed=6))
+    out = tmp_path / "run"
+    assert main(["forecast", "--csv", str(prices), "--out", str(out), "--quiet", "--epochs", "1", "--window", "5",
+                 "--hidden", "3", "--test-size", "20", "--refit-every", "none"]) == 0
+    untouched = predict_next(out / "model.npz", prices)
+    assert not any("is not the file its run wrote" in n for n in untouched.notes)
+    with zipfile.ZipFile(out / "model.npz") as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    doc = json.loads(np.load(io.BytesIO(members["__meta__.npy"])).tobytes())
+    doc["scaling"]["scale"] *= 10
+    buffer = io.BytesIO()
+    np.save(buffer, np.frombuffer(json.dumps(doc).encode(), dtype=np.uint8))
+    members["__meta__.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(out / "model.npz", "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    edited = predict_next(out / "model.npz", prices)
+    assert any(f"{out / 'model.npz'} is not the file its run wrote ({out / 'run.json'} records another SHA-256)" in n
+               for n in edited.notes)
