@@ -23,6 +23,7 @@ from typing import Callable, Union
 import numpy as np
 
 from .backend import Array, namespace
+from .nn.shapes import check_one_dtype
 
 Grads = Union[dict, list]
 
@@ -41,6 +42,17 @@ def _arrays(grads: Grads) -> list[Array]:
     if isinstance(grads, dict):
         return list(grads.values())
     return [a for g in grads for a in _arrays(g)]
+
+
+def _checked(grads: Grads, name: str, limit) -> float:
+    """``limit`` as a float after checking it is a positive number, and the gradients one floating dtype (integer
+    gradients came back float64, and ``max_norm=True`` clipped to 1)."""
+    if isinstance(limit, bool) or not isinstance(limit, (int, float, np.floating, np.integer)) or not limit > 0:
+        raise ValueError(f"{name} must be positive, got {limit!r}")
+    arrays = _arrays(grads)
+    if arrays:
+        check_one_dtype({f"gradient {k}": g for k, g in enumerate(arrays)})
+    return float(limit)
 
 
 def global_norm(grads: Grads) -> float:
@@ -71,8 +83,7 @@ def clip_grad_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
     ``norm`` is the global norm before clipping. A non-finite norm is returned as it is with the
     gradients unchanged, so that the caller (the trainer) can stop and say so.
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive, got {max_norm}")
+    max_norm = _checked(grads, "max_norm", max_norm)
     total_norm = global_norm(grads)
     coef = float(max_norm) / (total_norm + 1e-6)  # torch's epsilon; a Python float never upcasts float32 arrays
     if not math.isfinite(total_norm) or coef >= 1.0:
@@ -83,7 +94,5 @@ def clip_grad_norm(grads: Grads, max_norm: float) -> tuple[Grads, float]:
 def clip_grad_value(grads: Grads, clip_value: float) -> tuple[Grads, float]:
     """Clamp every entry of ``grads`` into ``[-clip_value, clip_value]``; return ``(clipped, norm)``
     with ``norm`` the global norm before clipping."""
-    if not clip_value > 0:
-        raise ValueError(f"clip_value must be positive, got {clip_value}")
-    v = float(clip_value)
+    v = _checked(grads, "clip_value", clip_value)
     return _map(grads, lambda g: namespace(g).clip(g, -v, v)), global_norm(grads)

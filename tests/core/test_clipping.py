@@ -104,3 +104,18 @@ def test_an_infinite_or_nan_entry_still_gives_a_norm_that_says_so(case):
         host = np.array([1.0, bad], dtype=case.dtype)
         _, norm = clip_grad_norm({"a": case.params({"a": host})["a"]}, 1.0)
         assert (math.isnan(norm) if math.isnan(expected) else norm == expected)
+
+
+def test_integer_gradients_and_a_limit_of_true_are_refused():
+    """Integer gradients came back float64, and max_norm=True clipped to a norm of 1."""
+    from scratchlstm.errors import DtypeError
+
+    with pytest.raises(DtypeError, match="gradient 0 is int64"):
+        clip_grad_norm({"a": np.arange(4)}, 1.0)
+    with pytest.raises(DtypeError, match="gradient 1 is float64 but gradient 0 is float32"):
+        clip_grad_value([{"a": np.ones(2, np.float32)}, {"b": np.ones(2)}], 1.0)
+    for bad in (True, "1", float("nan"), 0, -1.0):
+        with pytest.raises(ValueError, match="must be positive"):
+            clip_grad_norm({"a": np.ones(2)}, bad)
+        with pytest.raises(ValueError, match="must be positive"):
+            clip_grad_value({"a": np.ones(2)}, bad)
