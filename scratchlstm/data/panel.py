@@ -33,6 +33,7 @@ from .series import DataWarning, PriceSeries
 LONG_COLUMNS = ("unique_id", "ds", "y")
 PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet")
+NOT_PRICES = ("README", "LICENSE", "LICENCE", "NOTES", "CHANGELOG", "COPYING")  # file names in a folder of price files
 
 
 class Panel(dict):
@@ -104,6 +105,9 @@ def _load_folder(folder: Path, options: LoadOptions) -> Panel:
         name = file.name.split(".")[0]
         if name in panel or name in panel.refused:
             raise DataError(f"{folder}: two files name the series {name!r} ({file.name} and another); rename one")
+        if name.upper() in NOT_PRICES:  # a README.txt was read as prices, and refused with advice on the history's length
+            panel.add(name, refused=f"{file.name}: not read, as its name says it describes the folder rather than holds prices")
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
             try:

@@ -615,7 +615,7 @@ def test_predict_names_the_series_a_panel_model_was_trained_on(tmp_path):
 
 def _series_file(tmp_path, series):
     path = tmp_path / "series.csv"
-    path.write_text("Date,Close\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices)))
+    path.write_text(dated_rows_of(series))
     return path
 
 
@@ -649,3 +649,20 @@ def test_predict_reads_a_series_of_the_panels_own_long_file(tmp_path):
     run_forecast_result.save(single)
     with pytest.raises(DataError, match="does not say which series it was trained on; name one with --series"):
         predict_next(single / "model.npz", path)
+
+
+def test_a_readme_in_a_folder_of_price_files_is_named_as_not_read(tmp_path):
+    """README.txt was read as a price file and refused with "Download a longer history"."""
+    from scratchlstm.data.panel import load_panel
+
+    folder = tmp_path / "prices"
+    folder.mkdir()
+    (folder / "AAA.csv").write_text(dated_rows_of(ar_returns_series(1)))
+    (folder / "README.txt").write_text("Prices of AAA, downloaded 2024-05-01.\n")
+    panel = load_panel(folder)
+    assert list(panel) == ["AAA"]
+    assert panel.refused == {"README": "README.txt: not read, as its name says it describes the folder rather than holds prices"}
+
+
+def dated_rows_of(series):
+    return "Date,Close\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices))
