@@ -447,7 +447,13 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
                          "Keep the rows of one download only (delete the other's), then run again")
         return f"{how}; kept the first of each (the repeated hour of a clock change)"
     rounding = " within rounding" if (spread > 0).any() else ""
-    return f"{n} duplicated time stamp(s) dropped (kept the first of each; their prices agree{rounding}), e.g. {shown}"
+    empty = int(frame.loc[dup, price].isna().groupby(level=0).any().sum())  # stamps with a row without a price
+    priced = int((groups.size() > 1).sum())  # stamps with two prices or more, compared above
+    if not empty:
+        return f"{n} duplicated time stamp(s) dropped (kept the first of each; their prices agree{rounding}), e.g. {shown}"
+    compared = f"; the prices of the other {priced} agree{rounding}" if priced else ""
+    return (f"{n} duplicated time stamp(s) dropped, e.g. {shown}: at {empty} of them a row had no price (a dividend or "
+            f"split line?) and the row with the price was kept{compared}")
 
 
 def _decimals(x: float) -> int:
@@ -516,6 +522,8 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
         frame = frame.sort_index(kind="stable")
     dup = frame.index.duplicated(keep="first")
     if dup.any():
+        # of the rows of one stamp, those with a price first: keeping the first kept a dividend line's empty price
+        frame = frame.iloc[np.argsort(frame[price].isna().to_numpy(), kind="stable")].sort_index(kind="stable")
         tolerate = detected.offsets is not None and not (frame.index == frame.index.normalize()).all()
         message = _duplicates(frame, price, source, tolerate=tolerate)
         notes.append(message)

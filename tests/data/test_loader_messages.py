@@ -217,3 +217,20 @@ def test_a_repeated_header_is_named_as_one(tmp_path):
     path.write_text(first.to_csv(index=False) + second.to_csv(index=False, header=False))  # the fix: the overlap agrees
     with pytest.warns(DataWarning, match="5 duplicated time stamp"):
         assert len(load_prices(path).prices) == 40
+
+
+@pytest.mark.parametrize("above", [True, False])
+def test_a_dividend_line_without_a_price_on_a_priced_date_gives_way_to_the_price(tmp_path, above):
+    """Yahoo's web table lists a dividend line ("Feb 19, 2013  0.23 Dividend") beside the price line of that date:
+    keeping the first row of the stamp kept the empty one, then the price was refused as missing, or filled with
+    the day before's, under a note that said the prices "agree"."""
+    rows = [f"{d:%Y-%m-%d},{100 + k}.25" for k, d in enumerate(DATES)]
+    rows.insert(20 if above else 21, f"{DATES[20]:%Y-%m-%d},")
+    path = tmp_path / "div.csv"
+    path.write_text("Date,Close\n" + "\n".join(rows) + "\n")
+    with pytest.warns(DataWarning):
+        s = load_prices(path)
+    assert len(s.prices) == 40 and s.prices.iloc[20] == 120.25
+    said = [n for n in s.notes if "duplicated time stamp" in n]
+    assert said and "a row had no price (a dividend or split line?) and the row with the price was kept" in said[0]
+    assert "agree" not in said[0]
