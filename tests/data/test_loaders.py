@@ -468,3 +468,24 @@ def test_a_volatile_series_gets_no_split_note_for_its_ordinary_halvings():
     steps[200] = -np.log(2)
     notes = as_price_series(pd.DataFrame({"close": np.exp(np.cumsum(steps))}, index=days)).notes
     assert not any("split's ratio" in n for n in notes)
+
+
+def test_the_real_unadjusted_split_in_the_embedded_msft_closes_is_noted():
+    """MSFT's 2:1 split of 2003-02-18 (48.30 to 24.96, a ratio of 1.935 with the day's own 3% rise) was outside the
+    3% tolerance, and the Close column passed without a word."""
+    from scratchlstm.data import EMBEDDED_CSV
+
+    notes = [n for n in load_prices(EMBEDDED_CSV, price_column="Close").notes if "split's ratio" in n]
+    assert len(notes) == 1 and "48.3 on 2003-02-14 to 24.96 on 2003-02-18, 2:1" in notes[0]
+    assert not any("split's ratio" in n for n in load_prices(EMBEDDED_CSV).notes)  # Adj Close: adjusted, nothing to say
+
+
+def test_a_rate_that_falls_tenfold_in_a_turbulent_spell_is_no_split():
+    """The 3-month T-bill rate, 1.17 in 2008Q3 to 0.12 in 2008Q4 (statsmodels' macrodata), was noted as a 10:1 split
+    with the advice to use Adj Close; the quarters around it moved far more than usual."""
+    macrodata = pytest.importorskip("statsmodels.datasets.macrodata")
+    data = macrodata.load_pandas().data
+    quarters = pd.PeriodIndex.from_fields(year=data["year"].astype(int), quarter=data["quarter"].astype(int), freq="Q")
+    frame = pd.DataFrame({"close": data["tbilrate"].to_numpy()}, index=quarters.to_timestamp())
+    frame = frame[frame["close"] > 0]
+    assert not any("split's ratio" in n for n in as_price_series(frame).notes)
