@@ -159,8 +159,9 @@ def row_places(text: str, layout: Layout):
 
 
 def clean_name(field: str) -> str:
-    """A header name as the loaders compare it: invisible characters removed, no-break spaces as spaces, lower case."""
-    return INVISIBLE.sub("", field).replace("\u00a0", " ").strip().lower()
+    """A header name as the loaders compare it: invisible characters removed, no-break spaces as spaces, lower case,
+    without the footnote marks of Yahoo's web table (``Close*``, ``Adj Close**``)."""
+    return INVISIBLE.sub("", field).replace("\u00a0", " ").strip().rstrip("*").strip().lower()
 
 
 def _fields(line: str, delimiter: str) -> list[str]:

@@ -37,7 +37,7 @@ from ..settings import check_fields, setting
 from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
-from .delimited import DATE_COLUMNS, read_table, row_places, same_name, sniff_layout, unfinished_last_line
+from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, unfinished_last_line
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note
 from .jumps import jump_note, split_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
@@ -66,7 +66,7 @@ class LoadOptions:
     def as_kwargs(self) -> dict:
         """The options as keyword arguments of ``load_prices`` and ``as_price_series``."""
         return asdict(self)
-PRICE_COLUMNS = ("adj close", "adj_close", "close", "price", "last",
+PRICE_COLUMNS = ("adj close", "adj_close", "close", "close/last", "price", "last",  # close/last: Nasdaq.com's
                  # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
                  "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento")
 # words of a column name that say it is not a closing price, even when it is the only column beside the dates:
@@ -146,6 +146,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
         body = body[: len(body) - len(cut)]
         notes.append(f"the file ends inside its last row ({cut.strip()!r}: no line break after it, and fewer fields, characters "
                      "or decimals than the rows before): dropped as cut short; end the file with a line break if that row is complete")
+    body = _blank_empty_rows(body, layout, notes)
     only = _needed_columns(layout.columns, price_column) if len(body) > large_file_chars else None
     if only is not None:
         dropped = [c for c in layout.columns if c not in only]
@@ -262,6 +263,24 @@ def _check_options(missing: str, decimal: str | None, date_format: str | None) -
         raise DataError(f"date_format must be a strftime pattern such as '%d/%m/%Y', not {date_format!r}")
 
 
+def _blank_empty_rows(body: str, layout, notes: list[str]) -> str:
+    """``body`` with the rows below the header that hold only delimiters (``,,,,,,``, as Excel saves the rows under a
+    table) made blank lines, which the reader skips, so line numbers in messages stay the file's; a note counts them.
+    They were read as rows whose date is '' and refused as "not dates", with no line number."""
+    if layout.delimiter * 2 not in body:
+        return body
+    lines = body.split("\n")
+    empty = [k for k in range(layout.header_line + 1, len(lines))
+             if lines[k].strip() and not lines[k].replace(layout.delimiter, "").replace('"', "").strip()]
+    if not empty:
+        return body
+    for k in empty:
+        lines[k] = ""
+    notes.append(f"{len(empty)} row(s) hold only empty fields (first line {empty[0] + 1}: {layout.delimiter * 3}...), as a "
+                 "spreadsheet saves the rows under a table: left out")
+    return "\n".join(lines)
+
+
 def _load_coingecko(path: Path, text: Text, price_column, missing, notes) -> PriceSeries:
     import json
 
@@ -285,7 +304,7 @@ def _load_coingecko(path: Path, text: Text, price_column, missing, notes) -> Pri
 def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, missing, decimal, date_format,
                 detected: Detected | None = None, notes: list[str] | None = None) -> PriceSeries:
     notes = list(notes or [])
-    columns = [str(c).strip().lower() for c in frame.columns]
+    columns = [clean_name(str(c)) for c in frame.columns]
     for k, name in enumerate(columns):
         if name in columns[:k]:
             raise same_name(source, str(frame.columns[columns.index(name)]).strip(), str(frame.columns[k]).strip())
@@ -313,7 +332,7 @@ def _needed_columns(columns: tuple[str, ...], price_column: str | None) -> list[
     """The columns a price series is made of: its date (and time), its price, a symbol to check."""
     date = next((c for c in DATE_COLUMNS if c in columns), None)
     wanted = [date, "time" if date == "date" else None, *SYMBOL_COLUMNS]
-    wanted += [price_column.strip().lower()] if price_column else list(PRICE_COLUMNS)
+    wanted += [clean_name(price_column)] if price_column else list(PRICE_COLUMNS)
     return [c for c in columns if c in wanted]
 
 
@@ -368,7 +387,7 @@ def _price_column(columns, date_column, price_column: str | None, source, notes:
     its name says it is no close (the choice is then added to ``notes``)."""
     names = [c for c in columns if c != date_column]
     if price_column is not None:
-        column = price_column.strip().lower()
+        column = clean_name(price_column)
         if column not in names:
             raise refuse(source, f"no column {price_column!r} (columns: {', '.join(map(repr, names))})",
                          "Pass one of those as price_column= (--price-column)")

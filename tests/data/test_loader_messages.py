@@ -234,3 +234,29 @@ def test_a_dividend_line_without_a_price_on_a_priced_date_gives_way_to_the_price
     said = [n for n in s.notes if "duplicated time stamp" in n]
     assert said and "a row had no price (a dividend or split line?) and the row with the price was kept" in said[0]
     assert "agree" not in said[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# exports of real sites: Nasdaq.com's Close/Last, Yahoo's web table's footnote marks, Excel's empty rows
+
+def test_nasdaq_close_last_and_yahoo_footnote_marks_are_price_columns(tmp_path):
+    nasdaq = tmp_path / "nasdaq.csv"  # newest first, month/day/year, dollar signs
+    nasdaq.write_text("Date,Close/Last,Volume,Open,High,Low\n" + "".join(
+        f"{d:%m/%d/%Y},${100 + k}.25,1000,$1.00,$1.00,$1.00\n" for k, d in enumerate(DATES[::-1])))
+    s = load_prices(nasdaq)
+    assert s.price_column == "close/last" and s.prices.iloc[-1] == 100.25
+    yahoo = tmp_path / "yahoo-web.csv"
+    yahoo.write_text("Date,Open,High,Low,Close*,Adj Close**,Volume\n" + "".join(
+        f"{d:%Y-%m-%d},1,1,1,{100 + k}.5,{90 + k}.5,10\n" for k, d in enumerate(DATES)))
+    assert load_prices(yahoo).price_column == "adj close" and load_prices(yahoo).prices.iloc[0] == 90.5
+    assert load_prices(yahoo, price_column="Close*").prices.iloc[0] == 100.5  # as the header writes it
+
+
+def test_rows_of_empty_fields_under_the_table_are_left_out_with_a_note(tmp_path):
+    """Excel saves ',,,' rows under a table: they were read as dates '' and refused, with no line number."""
+    path = tmp_path / "excel.csv"
+    path.write_text("Date,Open,Close,Volume\n" + "".join(f"{d:%Y-%m-%d},1,{100 + k}.5,10\n" for k, d in enumerate(DATES))
+                    + ",,,\n,,,\n")
+    s = load_prices(path)
+    assert len(s.prices) == 40
+    assert "2 row(s) hold only empty fields (first line 42: ,,,...), as a spreadsheet saves the rows under a table: left out" in s.notes
