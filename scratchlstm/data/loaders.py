@@ -503,6 +503,30 @@ def _crowded_periods(frame: pd.DataFrame, frequency, *, source, notes: list[str]
                          f"{period} by one", f"Keep one row per {period}: delete or merge the extra rows")
 
 
+# the most days before its period's end a stamp of a series stamped at period ends is (Friday for a calendar week
+# ending Sunday, a Thursday before a holiday; the last trading day of a month, quarter or year)
+END_STAMPED_WITHIN = {"W": 3, "M": 7, "Q": 7, "Y": 7}
+
+
+def _unfinished_last_period(frame: pd.DataFrame, frequency, notes: list[str]) -> pd.DataFrame:
+    """Drop, with a note, a last row stamped well before its period's end in a weekly, monthly, quarterly or yearly
+    series whose every other row sits at its period's end (Stooq's shape: the running price of an unfinished month,
+    stamped with the download's day, stood in for a whole month without a word). Series stamped at the start of
+    their periods cannot show it."""
+    if frequency.kind not in ("W", "M", "Q", "Y") or len(frame) < 4:
+        return frame
+    index = frame.index.tz_localize(None) if frame.index.tz is not None else frame.index
+    ends = index.to_period({"W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[frequency.kind]).end_time.normalize()
+    before_end = (ends - index.normalize()).days.to_numpy()  # (N,) days from each stamp to its period's end
+    others = before_end[:-1]
+    if others.max() > END_STAMPED_WITHIN[frequency.kind] or before_end[-1] <= others.max() + 1:
+        return frame
+    period = frequency.period
+    notes.append(f"the last row ({frequency.stamp(frame.index[-1])}) is {before_end[-1]} days before its {period}'s end, "
+                 f"while every other row is at most {others.max()}: the running price of an unfinished {period}, dropped")
+    return frame.iloc[:-1]
+
+
 def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missing: str, notes: list[str]) -> pd.DataFrame:
     """Periods with no row in a daily, weekly, monthly, quarterly or yearly series (``absent_stamps``), handled like
     rows without a price: refused (``missing="error"``), added with the last price (``"ffill"``), or left out with
@@ -566,6 +590,7 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
         raise refuse(source, "no rows with a price remain", "Download the prices again")
     frequency = detect_frequency(frame.index)
     frame = _crowded_periods(frame, frequency, source=source, notes=notes)
+    frame = _unfinished_last_period(frame, frequency, notes)
     frame = _absent_periods(frame, price, frequency, source=source, missing=missing, notes=notes)
     gaps = gap_note(frame.index, frequency)
     if gaps:

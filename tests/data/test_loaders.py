@@ -489,3 +489,18 @@ def test_a_rate_that_falls_tenfold_in_a_turbulent_spell_is_no_split():
     frame = pd.DataFrame({"close": data["tbilrate"].to_numpy()}, index=quarters.to_timestamp())
     frame = frame[frame["close"] > 0]
     assert not any("split's ratio" in n for n in as_price_series(frame).notes)
+
+
+@pytest.mark.parametrize("kind, period", [("M", "month"), ("W", "week"), ("Q", "quarter")])
+def test_a_last_row_stamped_well_before_its_periods_end_is_the_running_price(kind, period):
+    """Stooq's shape: each row stamped with its period's last trading day, and the last with the download's day
+    (2018-12-04): four days of December stood in for a whole month, week or quarter without a word."""
+    days = pd.bdate_range("2015-01-01", "2018-12-04")
+    daily = pd.Series(100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, len(days)))), index=days)
+    groups = [g for _, g in daily.groupby(daily.index.to_period(kind))]
+    at_end = pd.DataFrame({"close": [g.iloc[-1] for g in groups]}, index=pd.DatetimeIndex([g.index[-1] for g in groups]))
+    s = as_price_series(at_end)
+    assert len(s.prices) == len(at_end) - 1 and s.frame.index[-1] < pd.Timestamp("2018-12-01")
+    assert any(f"the last row (2018-12-04) is" in n and f"the running price of an unfinished {period}, dropped" in n for n in s.notes)
+    at_start = pd.DataFrame({"close": [g.iloc[-1] for g in groups]}, index=pd.DatetimeIndex([g.index[0] for g in groups]))
+    assert len(as_price_series(at_start).prices) == len(at_start)  # stamped at the start: nothing tells, nothing dropped
