@@ -83,8 +83,8 @@ def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
         return _intraday(step)
     days = step / _DAY
     if days <= 1.01:
-        weekend = np.isin(index.day_of_week, (5, 6)).any()
-        if not weekend and seconds[-1] - seconds[0] >= 7 * _DAY:
+        weekend = np.isin(index.day_of_week, (5, 6)).mean()
+        if weekend <= STRAY_WEEKEND_SHARE and seconds[-1] - seconds[0] >= 7 * _DAY:  # (the loader names stray ones)
             return Frequency("B", "business daily", "business day")
         return Frequency("D", "daily", "day")
     if 6 <= days <= 8:
@@ -141,6 +141,7 @@ def missing_periods(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray
     return np.round(np.diff(_seconds(index)) / _step_seconds(alias)) - 1
 
 
+STRAY_WEEKEND_SHARE = 0.02  # business days with at most this share of Saturday or Sunday rows (a source's slipped stamps)
 REGULAR_KINDS = ("D", "W", "M", "Q", "Y")  # kinds in which every period has a stamp (``absent_stamps``)
 
 

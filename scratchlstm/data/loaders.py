@@ -589,6 +589,11 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if len(frame) == 0:
         raise refuse(source, "no rows with a price remain", "Download the prices again")
     frequency = detect_frequency(frame.index)
+    if frequency.alias == "B":
+        weekend = frame.index[np.isin(frame.index.day_of_week, (5, 6))]
+        if len(weekend):  # a few: business days all the same, with stamps that slipped (a source's dates shifted by a day)
+            notes.append(f"{len(weekend)} row(s) of these business-day prices fall on a Saturday or Sunday (first "
+                         f"{frequency.stamp(weekend[0])}): check their dates; each counts as a step, as every row does")
     frame = _crowded_periods(frame, frequency, source=source, notes=notes)
     frame = _unfinished_last_period(frame, frequency, notes)
     frame = _absent_periods(frame, price, frequency, source=source, missing=missing, notes=notes)

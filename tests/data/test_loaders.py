@@ -504,3 +504,18 @@ def test_a_last_row_stamped_well_before_its_periods_end_is_the_running_price(kin
     assert any(f"the last row (2018-12-04) is" in n and f"the running price of an unfinished {period}, dropped" in n for n in s.notes)
     at_start = pd.DataFrame({"close": [g.iloc[-1] for g in groups]}, index=pd.DatetimeIndex([g.index[0] for g in groups]))
     assert len(as_price_series(at_start).prices) == len(at_start)  # stamped at the start: nothing tells, nothing dropped
+
+
+def test_a_few_weekend_rows_leave_business_days_business_days_and_are_named():
+    """Five Saturday or Sunday rows in 921 business days (a source that shifted its dates by a day) made the series
+    "daily": 390 weekend days were then said to have no row, and a season of 7 rows was tried on 5-day weeks."""
+    days = pd.bdate_range("2018-01-01", periods=916)
+    stray = pd.DatetimeIndex(["2018-07-01", "2019-01-05", "2019-01-12", "2019-01-19", "2019-01-26"])  # Sun, Sats
+    index = days.append(stray).sort_values()
+    frame = pd.DataFrame({"close": 100 + np.arange(len(index), dtype=float)}, index=index)
+    s = as_price_series(frame)
+    assert s.frequency.alias == "B" and len(s.prices) == 921
+    assert any(n.startswith("5 row(s) of these business-day prices fall on a Saturday or Sunday (first 2018-07-01)") for n in s.notes)
+    assert not any("have no row" in n for n in s.notes)
+    crypto = pd.DataFrame({"close": 100 + np.arange(60.0)}, index=pd.date_range("2021-01-01", periods=60))
+    assert as_price_series(crypto).frequency.alias == "D"  # seven days a week stays daily
