@@ -652,10 +652,17 @@ def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng
         _, _, cache = run(inputs)
     except Exception as exc:  # the code under check crashed: a failed check, not an error of the checker
         return [_crash("forward", exc)]
-    try:
-        out = backward(cache, R, *finals)
+    given = [None if a is None else xp.asarray(a, copy=True) for a in (R, *finals)]  # the backward's own copies:
+    try:                                                                              # the loss keeps R and finals
+        out = backward(cache, *given)
     except Exception as exc:
         return [_crash("backward", exc)]
+    argument_names = ["dhs", *(f"d{name.removesuffix('0')}_T" for name in names)]  # dhs, dh_T, dc_T
+    changed = [n for n, a, b in zip(argument_names, (R, *finals), given) if a is not None and not bool(xp.all(a == b))]
+    if changed:  # it changed the loss the finite differences measure: a gradient 2x too large passed, a right one failed
+        return [_missing("backward", (), f"the backward changed its argument{'s' if len(changed) > 1 else ''} "
+                                         f"{', '.join(changed)} in place: a caller's gradient would change under it; compute "
+                                         "into new arrays (dh = dhs[t] + dh_next, not dh = dhs[t]; dh += dh_next)")]
     grads, rest = (out[0], list(out[1:])) if isinstance(out, (tuple, list)) and out else ({}, [])
     rest += [None] * (1 + len(names) - len(rest))  # a backward that returned too few values
     analytic = {**(grads if isinstance(grads, Mapping) else {}), "x": rest[0], **dict(zip(names, rest[1:]))}

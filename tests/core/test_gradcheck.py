@@ -305,3 +305,40 @@ def test_a_failure_under_another_eps_names_the_step_as_a_cause():
     assert not coarse.passed and "eps 0.001 is not the default 1e-05" in str(coarse) and "rerun with the default" in str(coarse)
     assert not any("is not the default" in n for n in sl.lstm_gradcheck(params, x).notes)  # the default passes, silent
     assert not any("is not the default" in n for n in sl.lstm_gradcheck(params, x, eps=2e-5).notes)  # passes: silent
+
+
+@pytest.mark.parametrize("argument", ["dhs", "dh_T", "dc_T"])
+def test_a_backward_that_edits_its_gradients_in_place_fails_and_says_so(argument):
+    """The backward got the very arrays the check's loss used: doubling dhs in place made a gradient 2x too large
+    PASS, and a right loop written dh = dhs[t]; dh += dh_next FAIL, blamed on gate g."""
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+
+    def doubling(cache, dhs, dh_T, dc_T):
+        given = {"dhs": dhs, "dh_T": dh_T, "dc_T": dc_T}
+        if given[argument] is not None:
+            given[argument] *= 2
+        return sl.lstm_backward(cache, given["dhs"], given["dh_T"], given["dc_T"])
+
+    report = sl.lstm_gradcheck(params, x, backward=doubling)
+    assert not report.passed
+    problems = {c.problem for c in report.failed()}
+    assert problems == {f"the backward changed its argument {argument} in place: a caller's gradient would change under it; "
+                        "compute into new arrays (dh = dhs[t] + dh_next, not dh = dhs[t]; dh += dh_next)"}
+
+
+def test_a_right_backward_that_edits_dhs_in_place_is_named_not_blamed_on_a_gate():
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+
+    def right_but_in_place(cache, dhs, dh_T, dc_T):
+        out = sl.lstm_backward(cache, dhs, dh_T, dc_T)  # right gradients ...
+        if dhs is not None:
+            dhs += 0.0 * dhs + 1.0  # ... and the caller's dhs changed
+        return out
+
+    report = sl.lstm_gradcheck(params, x, backward=right_but_in_place)
+    assert not report.passed and all("changed its argument dhs in place" in c.problem for c in report.failed())
+    assert "by gate block" not in str(report)
