@@ -510,15 +510,19 @@ def _one_step_pair():
 
 
 def _what_runs(cell_name: str, engine: str, x: Array, custom: bool) -> str:
+    """The "checked:" line: which code ran, by the file this Python imported it from (a learner who edited a copy of
+    the package and ran the installed one got a PASS that named no file)."""
     if custom:
         return "checked: the forward/backward pair you passed"
     cell = _cells.CELLS[cell_name]
+    reference = {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[cell_name].__file__
     if engine == "reference":
-        return f"checked: the reference {cell_name.upper()} (scratchlstm/nn/{cell_name}.py)"
+        return f"checked: the reference {cell_name.upper()}, {reference}"
     if not cell.has_kernel:
-        return f"checked: the reference {cell_name.upper()} (scratchlstm/nn/{cell_name}.py): the {cell_name} has no speed kernel, so engine 'fast' runs its reference"
+        return (f"checked: the reference {cell_name.upper()}, {reference}: the {cell_name} has no speed kernel, so engine "
+                "'fast' runs its reference")
     kernel = _lstm.kernels.kernel_for(namespace(x))
-    where = "the reference (no kernel for this array library)" if kernel is None else f"the speed kernel ({kernel.__name__.replace('.', '/')}.py)"
+    where = f"the reference (no kernel for this array library), {reference}" if kernel is None else f"the speed kernel, {kernel.__file__}"
     return f"checked: engine 'fast', which ran {where}"
 
 

@@ -342,3 +342,19 @@ def test_a_right_backward_that_edits_dhs_in_place_is_named_not_blamed_on_a_gate(
     report = sl.lstm_gradcheck(params, x, backward=right_but_in_place)
     assert not report.passed and all("changed its argument dhs in place" in c.problem for c in report.failed())
     assert "by gate block" not in str(report)
+
+
+def test_the_checked_line_names_the_file_that_ran(tmp_path):
+    """An edited copy of the package, checked with the installed command, passed under a line that named no file."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import scratchlstm
+
+    copy = tmp_path / "scratchlstm"
+    shutil.copytree(Path(scratchlstm.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__", "*.csv"))
+    run = subprocess.run([sys.executable, "-m", "scratchlstm", "gradcheck"], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip().splitlines()[-1] == f"checked: the reference LSTM, {copy / 'nn' / 'lstm.py'}"
