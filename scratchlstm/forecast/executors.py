@@ -212,6 +212,19 @@ class _TaskFailedElsewhere(KeyboardInterrupt):
     saves its state), and ``_on_local_processes`` raises the worker's error in its place."""
 
 
+def _pressed(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM) that ``exc`` interrupted the handling of, if any: a KeyboardInterrupt in its context
+    chain that is not the news of a worker's failure."""
+    seen = set()
+    exc = exc.__context__
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, _TaskFailedElsewhere):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__context__
+    return None
+
+
 _INTERRUPT = getattr(signal, "SIGUSR1", None)  # the signal number that carries the news to the main thread (POSIX)
 
 
@@ -346,7 +359,9 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         if dispatcher.ident is not None:  # (it starts after the workers)
             dispatcher.join(timeout=5)
         if isinstance(exc, _TaskFailedElsewhere):
-            exc = failure.failed
+            # a worker that stopped under the same Ctrl-C as this process broke the pool while this process's task
+            # was saving its state: the user's interruption, not the worker's end, is what happened
+            exc = _pressed(exc) or failure.failed
         if isinstance(exc, BrokenProcessPool):
             raise WorkerError("a worker process stopped before its task was done: killed, out of memory, or unable to start "
                               "(a script that runs on several processes needs the 'if __name__ == \"__main__\":' guard); "

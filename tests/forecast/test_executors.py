@@ -226,6 +226,26 @@ def _fail_fast_or_sleep(seconds):
     return os.getpid()
 
 
+def test_ctrl_c_here_stays_the_outcome_when_a_worker_fails_while_this_task_saves_its_state():
+    """Ctrl-C to the group: this process's fit was saving its state (inside the handling of the KeyboardInterrupt) when
+    the worker, stopping under the same Ctrl-C, ended and broke the pool; the news of that interrupted the saving,
+    and the command exited 2 with "a worker process stopped before its task was done" instead of 130."""
+    import time
+
+    def here(seconds):  # Ctrl-C lands at once; the state is then saved for a while
+        try:
+            raise KeyboardInterrupt
+        finally:
+            end = time.monotonic() + 20
+            while time.monotonic() < end:
+                time.sleep(0.01)
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt) as raised:
+        map_tasks(_fail_fast_or_sleep, [(0,), (60,)], jobs=2, here=here)  # the worker's task fails while here saves
+    assert type(raised.value) is KeyboardInterrupt and time.monotonic() - start < 15
+
+
 def test_a_task_failing_in_a_worker_stops_this_processs_task_at_once():
     """The worker fails in a second while this process's own task would take a minute: the error comes
     at once, not when this process's task ends (with one process the error would also come at once)."""
