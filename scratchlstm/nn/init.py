@@ -29,7 +29,7 @@ from ..backend import Array, host_rng, place
 from ..errors import ConfigError
 
 SCHEMES = ("pytorch", "glorot")
-FORGET_BIAS = {"pytorch": 0.0, "glorot": 1.0}  # each scheme's own forget-block bias
+FORGET_BIAS = {"pytorch": None, "glorot": 1.0}  # each scheme's own forget-block bias (None: drawn with the others)
 
 
 def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
@@ -82,7 +82,9 @@ def init_lstm_params(input_size: int, hidden_size: int, *, seed: int | np.random
     _check(input_size, hidden_size, scheme)
     H = hidden_size
     host = _fused(host_rng(seed), input_size, H, 4, scheme, ("b",))
-    host["b"][1 * H : 2 * H] = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
+    shift = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
+    if shift is not None:  # (PyTorch's scheme draws the forget block's bias as it draws the others: it was set to 0)
+        host["b"][1 * H : 2 * H] = shift
     return place(host, xp=xp, dtype=dtype, device=device)
 
 

@@ -49,7 +49,12 @@ def test_glorot_is_kerass_lstm_init():
     no_bias = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="glorot", forget_bias=0.0)
     assert np.array_equal(no_bias["b"], np.zeros(4 * H)) and np.array_equal(no_bias["W_h"], params["W_h"])
     torch_like = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="pytorch")
-    assert np.max(np.abs(torch_like["b"])) <= 1 / np.sqrt(H)  # PyTorch's: no forget-bias shift
+    assert np.max(np.abs(torch_like["b"])) <= 1 / np.sqrt(H)  # PyTorch's: no forget-bias shift ...
+    forget = torch_like["b"][H : 2 * H]
+    assert np.all(forget != 0) and len(set(forget)) == H  # ... the forget block drawn like the others (it was set to 0)
+    shifted = sl.init_lstm_params(D, H, seed=42, dtype="float64", scheme="pytorch", forget_bias=1.0)
+    assert np.all(shifted["b"][H : 2 * H] == 1.0) and np.array_equal(np.delete(shifted["b"], range(H, 2 * H)),
+                                                                   np.delete(torch_like["b"], range(H, 2 * H)))
 
 
 @pytest.mark.parametrize("engine", sl.ENGINES)
