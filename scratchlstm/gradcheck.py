@@ -633,6 +633,10 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
     return report
 
 
+class _ForwardShape(Exception):
+    """A forward that returned something other than ``(hs, state_T, cache)``: said as such, not as its crash."""
+
+
 def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng, seed, kwargs) -> list[ParamCheck]:
     """One path of ``cell_gradcheck``: the backward's gradients against finite differences, or why there are none."""
     x = inputs["x"]
@@ -644,7 +648,11 @@ def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng
     finals = [like(rng.standard_normal((B, H)), x) if k < carried else None for k in range(len(names))]  # r_s or None
 
     def run(values):
-        hs, last, cache = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in names))
+        out = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in names))
+        if not isinstance(out, (tuple, list)) or len(out) != 3:
+            got = f"{len(out)} values" if isinstance(out, (tuple, list)) else f"a {type(out).__name__}"
+            raise _ForwardShape(f"the forward returned {got}; it must return (hs, final state, cache)")
+        hs, last, cache = out
         return hs, (last if isinstance(last, tuple) else (last,)), cache
 
     def loss_fn(values):
@@ -654,6 +662,8 @@ def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng
 
     try:
         _, _, cache = run(inputs)
+    except _ForwardShape as exc:
+        return [_missing("forward", (), str(exc))]
     except Exception as exc:  # the code under check crashed: a failed check, not an error of the checker
         return [_crash("forward", exc)]
     given = [None if a is None else xp.asarray(a, copy=True) for a in (R, *finals)]  # the backward's own copies:

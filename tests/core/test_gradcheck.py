@@ -358,3 +358,17 @@ def test_the_checked_line_names_the_file_that_ran(tmp_path):
     run = subprocess.run([sys.executable, "-m", "scratchlstm", "gradcheck"], capture_output=True, text=True, cwd=tmp_path,
                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)}, timeout=120)
     assert run.returncode == 0 and run.stdout.strip().splitlines()[-1] == f"checked: the reference LSTM, {copy / 'nn' / 'lstm.py'}"
+
+
+def test_a_forward_that_returns_two_values_is_named_as_such():
+    """It was reported as "the forward raised ValueError: not enough values to unpack ... in run (gradcheck.py)"."""
+    import scratchlstm as sl
+
+    params, x = _lstm_problem()
+
+    def two_values(p, x, h0, c0):
+        hs, _, cache = sl.lstm_forward(p, x, h0, c0)
+        return hs, cache
+
+    report = sl.lstm_gradcheck(params, x, forward=two_values, backward=sl.lstm_backward)
+    assert {c.problem for c in report.failed()} == {"the forward returned 2 values; it must return (hs, final state, cache)"}
