@@ -38,7 +38,7 @@ from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, unfinished_last_line
-from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note
+from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers
 from .jumps import jump_note, split_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -508,6 +508,20 @@ def _crowded_periods(frame: pd.DataFrame, frequency, *, source, notes: list[str]
 END_STAMPED_WITHIN = {"W": 3, "M": 7, "Q": 7, "Y": 7}
 
 
+def _periods_shared(frame: pd.DataFrame, price: str) -> str | None:
+    """The period's name when the prices of ``frame`` are weekly, monthly, quarterly or yearly and every row without a
+    price falls in a period that has a row with one (Yahoo's monthly downloads list dividends so); None otherwise."""
+    empty = frame[price].isna().to_numpy()
+    if empty.all() or len(frame) - int(empty.sum()) < 3:
+        return None
+    priced = frame.index[~empty]
+    frequency = detect_frequency(priced)
+    if frequency.kind not in ("W", "M", "Q", "Y"):
+        return None
+    numbers = period_numbers(frame.index, frequency)
+    return frequency.period if set(numbers[empty]) <= set(numbers[~empty]) else None
+
+
 def _unfinished_last_period(frame: pd.DataFrame, frequency, notes: list[str]) -> pd.DataFrame:
     """Drop, with a note, a last row stamped well before its period's end in a weekly, monthly, quarterly or yearly
     series whose every other row sits at its period's end (Stooq's shape: the running price of an unfinished month,
@@ -578,6 +592,10 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
             what = price if price.endswith("price") else f"{price} price"
             other = (", or price_column='close' (--price-column close) to use the Close column"
                      if price in ADJUSTED and "close" in frame.columns else "")
+            shared = _periods_shared(frame, price)
+            if shared:  # filling them would give those periods a second row, which is then refused
+                raise refuse(source, f"{n_missing} row(s) have no {what}, each in a {shared} that has a row with one (dividend "
+                                     "or split lines?)", f"Pass missing='drop' (--missing drop) to drop them{other}")
             raise refuse(source, f"{n_missing} row(s) have no {what}",
                          f"Pass missing='drop' (--missing drop) to drop them or missing='ffill' (--missing ffill) to carry the last "
                          f"price forward{other}")

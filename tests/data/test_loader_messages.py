@@ -260,3 +260,17 @@ def test_rows_of_empty_fields_under_the_table_are_left_out_with_a_note(tmp_path)
     s = load_prices(path)
     assert len(s.prices) == 40
     assert "2 row(s) hold only empty fields (first line 42: ,,,...), as a spreadsheet saves the rows under a table: left out" in s.notes
+
+
+def test_empty_rows_inside_priced_months_are_sent_to_drop_only(tmp_path):
+    """A Yahoo monthly download lists dividend dates as rows without a price: the advice named ffill too, which then
+    gave those months a second row and was refused."""
+    months = pd.date_range("2010-01-01", periods=36, freq="MS")
+    rows = [f"{m:%Y-%m-%d},{100 + k}.5" for k, m in enumerate(months)]
+    rows += [f"{m + pd.Timedelta(days=9):%Y-%m-%d}," for m in months[2::6]]  # dividend rows on the 10th
+    path = tmp_path / "monthly.csv"
+    path.write_text("Date,Close\n" + "\n".join(sorted(rows)) + "\n")
+    with pytest.raises(DataError, match=r"6 row\(s\) have no close price, each in a month that has a row with one \(dividend "
+                                        r"or split lines\?\)\. Pass missing='drop' \(--missing drop\) to drop them$"):
+        load_prices(path)
+    assert len(load_prices(path, missing="drop").prices) == 36
