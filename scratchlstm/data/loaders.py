@@ -462,6 +462,12 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
         how = f"{count} duplicated time stamp(s) hold different prices, by up to {spread[worst] / high[worst]:.3g} " \
               f"of the price ({when}: {low[worst]:.10g} and {high[worst]:.10g})"
         if not tolerate:
+            stamps = spread[beyond].index
+            if len(stamps) and bool(np.all((stamps.day_of_week == 6) & np.isin(stamps.month, (3, 4, 10, 11))
+                                           & (stamps.hour <= 3) & (stamps != stamps.normalize()))):
+                raise refuse(source, f"{how}; each is an early hour of a Sunday in spring or autumn, as when a clock goes "
+                                     "back and local times without their offsets repeat an hour",
+                             "Save the stamps in UTC, or with their offsets (2013-11-03 01:00-04:00), which are read")
             raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",
                          "Keep the rows of one download only (delete the other's), then run again")
         return f"{how}; kept the first of each (the repeated hour of a clock change)"

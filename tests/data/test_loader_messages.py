@@ -274,3 +274,15 @@ def test_empty_rows_inside_priced_months_are_sent_to_drop_only(tmp_path):
                                         r"or split lines\?\)\. Pass missing='drop' \(--missing drop\) to drop them$"):
         load_prices(path)
     assert len(load_prices(path, missing="drop").prices) == 36
+
+
+def test_the_repeated_hour_of_a_clock_going_back_is_named_as_one(tmp_path):
+    """Hourly weather in New York local time repeats 01:00 on 2013-11-03: it was refused as two downloads that
+    disagree, and the fix it named (delete one download's rows) did not apply."""
+    hours = pd.date_range("2013-11-02 00:00", "2013-11-04 00:00", freq="h")
+    stamps = list(hours[:26]) + [hours[25]] + list(hours[26:])  # 01:00 on Sunday twice
+    path = tmp_path / "local.csv"
+    path.write_text("Date,Close\n" + "".join(f"{t:%Y-%m-%d %H:%M},{50 + k * 0.37:.2f}\n" for k, t in enumerate(stamps)))
+    with pytest.raises(DataError, match=r"each is an early hour of a Sunday in spring or autumn, as when a clock goes back.*"
+                                        r"Save the stamps in UTC, or with their offsets"):
+        load_prices(path)
