@@ -59,6 +59,7 @@ SHAPES = [
     _Shape("month names", re.compile(rf"(?P<d>\d{{1,2}})(?P<sep>[\s-]){_MONTH}(?P=sep)(?P<y>\d{{4}}){_TIME}"), "%d{sep}%b{sep}%Y"),
     _Shape("year-month", re.compile(r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})"), "%Y{sep}%m"),
     _Shape("year-month", re.compile(rf"{_MONTH}(?P<sep>[\s-])(?P<y>\d{{4}})"), "%b{sep}%Y"),
+    _Shape("year-month", re.compile(rf"(?P<y>\d{{4}})(?P<sep>[\s-]){_MONTH}"), "%Y{sep}%b"),  # R tsibble's "1960 Jan"
     _Shape("quarters", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Qq](?P<q>\d)"), ""),
     _Shape("quarters", re.compile(r"[Qq](?P<q>\d)(?P<sep>[-\s]?)(?P<y>\d{4})"), ""),
 ]

@@ -286,3 +286,16 @@ def test_the_repeated_hour_of_a_clock_going_back_is_named_as_one(tmp_path):
     with pytest.raises(DataError, match=r"each is an early hour of a Sunday in spring or autumn, as when a clock goes back.*"
                                         r"Save the stamps in UTC, or with their offsets"):
         load_prices(path)
+
+
+def test_r_style_year_month_stamps_and_a_year_column_are_dates(tmp_path):
+    """R's tsibble writes months as '1960 Jan', and R's data sets name a yearly stamp 'year': both were refused."""
+    months = pd.date_range("1960-01-01", periods=48, freq="MS")
+    path = tmp_path / "ym.csv"
+    path.write_text("Month,Close\n" + "".join(f"{m:%Y %b},{100 + k}\n" for k, m in enumerate(months)))
+    s = load_prices(path)
+    assert s.frequency.kind == "M" and s.frame.index[0] == pd.Timestamp("1960-01-01") and "(%Y %b)" in s.describe()
+    years = tmp_path / "nile.csv"
+    years.write_text("year,flow\n" + "".join(f"{1871 + k},{1000 + 3 * k}\n" for k in range(100)))
+    s = load_prices(years)
+    assert s.frequency.kind == "Y" and len(s.prices) == 100 and s.frame.index[0] == pd.Timestamp("1871-01-01")
