@@ -501,7 +501,7 @@ def test_a_last_row_stamped_well_before_its_periods_end_is_the_running_price(kin
     at_end = pd.DataFrame({"close": [g.iloc[-1] for g in groups]}, index=pd.DatetimeIndex([g.index[-1] for g in groups]))
     s = as_price_series(at_end)
     assert len(s.prices) == len(at_end) - 1 and s.frame.index[-1] < pd.Timestamp("2018-12-01")
-    assert any(f"the last row (2018-12-04) is" in n and f"the running price of an unfinished {period}, dropped" in n for n in s.notes)
+    assert any("the last row (2018-12-04) is" in n and f"the running price of an unfinished {period}, dropped" in n for n in s.notes)
     at_start = pd.DataFrame({"close": [g.iloc[-1] for g in groups]}, index=pd.DatetimeIndex([g.index[0] for g in groups]))
     assert len(as_price_series(at_start).prices) == len(at_start)  # stamped at the start: nothing tells, nothing dropped
 
