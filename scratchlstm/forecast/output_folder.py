@@ -97,6 +97,9 @@ def check_output_folder(out: str | os.PathLike) -> Path:
         folder = Path(text).resolve()
     except (RuntimeError, OSError) as exc:  # a loop of symbolic links (RuntimeError before Python 3.13)
         raise ConfigError(f"--out {text} cannot be followed to a folder ({exc}); give a folder, not a loop of links") from None
+    if Path(text).is_symlink() and not folder.exists():  # (writing through it failed with "File exists")
+        raise ConfigError(f"--out {text} is a symbolic link to {os.readlink(text)}, which does not exist; create that "
+                          "folder, or give another --out")
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{text} is a file, not a folder; pass a folder to --out")
     here = Path.cwd().resolve()

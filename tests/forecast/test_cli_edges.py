@@ -333,6 +333,13 @@ def test_an_out_that_is_a_loop_of_links_is_refused(unchanged, command):
     refused(code, err, "--out loop1 cannot be followed to a folder", "not a loop of links")
 
 
+def test_an_out_that_links_to_nothing_is_refused_with_its_target(unchanged):
+    """A link to a folder that does not exist failed after training with "cannot write to dang (File exists)"."""
+    (unchanged / "loop1").symlink_to(unchanged / "nowhere" / "deeper")
+    code, _, err = cli("forecast", "--csv", "prices.csv", "--out", "loop1", *FAST, cwd=unchanged)
+    refused(code, err, "--out loop1 is a symbolic link to", "nowhere/deeper, which does not exist; create that folder")
+
+
 def test_a_file_of_a_previous_run_that_the_user_changed_is_not_replaced(unchanged):
     assert cli("forecast", "--csv", "prices.csv", "--out", "btc", *FAST, cwd=unchanged)[0] == 0
     (unchanged / "btc" / "report.json").write_text('{"edited": "by hand"}\n')
