@@ -455,12 +455,15 @@ def _gru_case(B: int, D: int, H: int, seed: int):
     return params, rng.standard_normal((B, D)), rng.standard_normal((B, H))
 
 
-def _gru_step(params, x_t, h_prev, *, swap_z=False, reset_outside=False, tanh_n=True):
+def _gru_step(params, x_t, h_prev, *, swap_z=False, reset="recurrent", tanh_n=True):
+    """One GRU step with a learner's slip: ``reset`` says what r multiplies in n's block ("recurrent": right; "none",
+    "both" or "input": the slips), ``swap_z`` and ``tanh_n`` the others."""
     H = h_prev.shape[1]
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     gx, gh = x_t @ params["W_x"] + params["b_x"], h_prev @ params["W_h"] + params["b_h"]
     r, z = sig(gx[:, :H] + gh[:, :H]), sig(gx[:, H:2 * H] + gh[:, H:2 * H])
-    inner = gx[:, 2 * H:] + (gh[:, 2 * H:] if reset_outside else r * gh[:, 2 * H:])
+    gx_n, gh_n = gx[:, 2 * H:], gh[:, 2 * H:]
+    inner = {"recurrent": gx_n + r * gh_n, "none": gx_n + gh_n, "both": r * (gx_n + gh_n), "input": r * gx_n + gh_n}[reset]
     n = np.tanh(inner) if tanh_n else sig(inner)
     return (z * n + (1 - z) * h_prev) if swap_z else ((1 - z) * n + z * h_prev)
 
@@ -481,8 +484,8 @@ def check_gru_cell_forward(fn: Callable, name: str = "gru_cell_forward") -> Exer
     Returns
     -------
     ExerciseReport
-        PASS, or FAIL naming the slip (z and 1 - z swapped, the reset outside the recurrent
-        product's block, a sigmoid for n).
+        PASS, or FAIL naming the slip (z and 1 - z swapped, no reset gate in n's block or one on its input
+        part, a sigmoid for n).
     """
     cases = []
     for seed, (B, D, H) in enumerate(GRU_SHAPES):
@@ -496,8 +499,12 @@ def check_gru_cell_forward(fn: Callable, name: str = "gru_cell_forward") -> Exer
         p, x, hp = a["params"], a["x_t"], a["h_prev"]
         return _output_lines("h_t", h, hs[0], [
             ("z and 1 - z are swapped: h_t = (1 - z) * n + z * h_prev (z keeps the old state)", _gru_step(p, x, hp, swap_z=True)),
-            ("r multiplies only the recurrent part of n's block: n = tanh(x W_x,n + b_x,n + r * (h W_h,n + b_h,n))",
-             _gru_step(p, x, hp, reset_outside=True)),
+            ("n's block has no reset gate: r multiplies its recurrent part, n = tanh(x W_x,n + b_x,n + r * (h W_h,n + b_h,n))",
+             _gru_step(p, x, hp, reset="none")),
+            ("r multiplies only the recurrent part of n's block, not the input's too: n = tanh(x W_x,n + b_x,n + r * (h W_h,n "
+             "+ b_h,n))", _gru_step(p, x, hp, reset="both")),
+            ("r multiplies the recurrent part of n's block, not the input's: n = tanh(x W_x,n + b_x,n + r * (h W_h,n + b_h,n))",
+             _gru_step(p, x, hp, reset="input")),
             ("n is the candidate: tanh of its block, not the sigmoid", _gru_step(p, x, hp, tanh_n=False))])
 
     return _drive(fn, name, cases, run, "h_t")

@@ -109,6 +109,26 @@ def test_gru_forward_names_swapped_z(solution):
     _fails_naming(check_gru_cell_forward(step), "z and 1 - z are swapped")
 
 
+@pytest.mark.parametrize("reset, named", [
+    ("none", "n's block has no reset gate"),  # it was told "r multiplies only the recurrent part"
+    ("both", "r multiplies only the recurrent part of n's block, not the input's too"),
+    ("input", "r multiplies the recurrent part of n's block, not the input's"),
+])
+def test_gru_forward_names_where_the_reset_gate_went(reset, named):
+    """A learner's n written by hand, with r left out, over the whole block, or on the input part."""
+
+    def step(params, x_t, h_prev):
+        H = h_prev.shape[1]
+        sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+        gx, gh = x_t @ params["W_x"] + params["b_x"], h_prev @ params["W_h"] + params["b_h"]
+        r, z = sig(gx[:, :H] + gh[:, :H]), sig(gx[:, H:2 * H] + gh[:, H:2 * H])
+        gx_n, gh_n = gx[:, 2 * H:], gh[:, 2 * H:]
+        n = np.tanh({"none": gx_n + gh_n, "both": r * (gx_n + gh_n), "input": r * gx_n + gh_n}[reset])
+        return (1 - z) * n + z * h_prev
+
+    _fails_naming(check_gru_cell_forward(step), named)
+
+
 def test_gru_backward_names_the_missing_direct_path(solution):
     def step(params, x_t, h_prev, dh):
         grads, dx, dh_prev = solution["gru_cell_backward"](params, x_t, h_prev, dh)
