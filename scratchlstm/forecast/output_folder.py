@@ -56,6 +56,22 @@ def _recorded_files(folder: Path) -> dict[str, str]:
     return files
 
 
+def manifest_disowning(path: Path) -> Path | None:
+    """The manifest (of ``path``'s folder, or of the folder above for a panel's ``models/x.npz``) that records
+    ``path`` with another SHA-256: the file was edited or replaced since its run wrote it; None otherwise."""
+    path = Path(path)
+    for folder in (path.parent, path.parent.parent):
+        recorded = _recorded_files(folder)
+        if not recorded:
+            continue
+        try:
+            name = path.resolve().relative_to(folder.resolve()).as_posix()
+        except (ValueError, OSError):
+            return None
+        return folder / MANIFEST if name in recorded and recorded[name] != sha256(path) else None
+    return None
+
+
 def foreign_entries(folder: Path) -> list[str]:
     """The names in ``folder`` that scratchlstm did not write there (see the module docstring)."""
     names = set(os.listdir(folder))

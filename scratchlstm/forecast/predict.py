@@ -18,7 +18,6 @@ run had seen (the validation block's and the whole test span's), and the interva
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import warnings
@@ -35,7 +34,7 @@ from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping
 from .config import ForecastConfig
-from .output_folder import MANIFEST, sha256
+from .output_folder import manifest_disowning
 from .protocol import forecast_prices
 from .report import typical_change
 from .seasonal import SEASON_CYCLES
@@ -95,21 +94,11 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
 def _changed_since_written(checkpoint: Path) -> list[str]:
     """A note when the run folder holding ``checkpoint`` records another SHA-256 for it in its manifest: the model
     file was edited or replaced since its run wrote it (its settings and scaling are read from it as they are)."""
-    checkpoint = Path(checkpoint)
-    for folder in (checkpoint.parent, checkpoint.parent.parent):
-        manifest = folder / MANIFEST
-        if not manifest.is_file():
-            continue
-        try:
-            recorded = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
-            name = checkpoint.resolve().relative_to(folder.resolve()).as_posix()
-        except (ValueError, OSError, AttributeError):
-            return []
-        if name in recorded and recorded[name] != sha256(checkpoint):
-            return [f"{checkpoint} is not the file its run wrote ({manifest} records another SHA-256): it was edited or "
-                    "replaced since, and its settings are used as they now are"]
+    manifest = manifest_disowning(Path(checkpoint))
+    if manifest is None:
         return []
-    return []
+    return [f"{checkpoint} is not the file its run wrote ({manifest} records another SHA-256): it was edited or "
+            "replaced since, and its settings are used as they now are"]
 
 
 def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
