@@ -509,6 +509,7 @@ def _crowded_periods(frame: pd.DataFrame, frequency, *, source, notes: list[str]
                          f"{period} by one", f"Keep one row per {period}: delete or merge the extra rows")
 
 
+CALENDAR_PERIOD_KINDS = ("W", "M", "Q", "Y")  # steps that are calendar periods longer than a day
 # the most days before its period's end a stamp of a series stamped at period ends is (Friday for a calendar week
 # ending Sunday, a Thursday before a holiday; the last trading day of a month, quarter or year)
 END_STAMPED_WITHIN = {"W": 3, "M": 7, "Q": 7, "Y": 7}
@@ -522,7 +523,7 @@ def _periods_shared(frame: pd.DataFrame, price: str) -> str | None:
         return None
     priced = frame.index[~empty]
     frequency = detect_frequency(priced)
-    if frequency.kind not in ("W", "M", "Q", "Y"):
+    if frequency.kind not in CALENDAR_PERIOD_KINDS:
         return None
     numbers = period_numbers(frame.index, frequency)
     return frequency.period if set(numbers[empty]) <= set(numbers[~empty]) else None
@@ -533,7 +534,7 @@ def _unfinished_last_period(frame: pd.DataFrame, frequency, notes: list[str]) ->
     series whose every other row sits at its period's end (Stooq's shape: the running price of an unfinished month,
     stamped with the download's day, stood in for a whole month without a word). Series stamped at the start of
     their periods cannot show it."""
-    if frequency.kind not in ("W", "M", "Q", "Y") or len(frame) < 4:
+    if frequency.kind not in CALENDAR_PERIOD_KINDS or len(frame) < 4:
         return frame
     index = frame.index.tz_localize(None) if frame.index.tz is not None else frame.index
     ends = index.to_period({"W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[frequency.kind]).end_time.normalize()
@@ -624,8 +625,8 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     gaps = gap_note(frame.index, frequency)
     if gaps:
         notes.append(gaps)
-    for note in (jump_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp),
-                 split_note(frame[price].to_numpy(dtype=float), frame.index, frequency.stamp)):
+    prices = frame[price].to_numpy(dtype=float)
+    for note in (jump_note(prices, frame.index, frequency.stamp), split_note(prices, frame.index, frequency.stamp)):
         if note:
             notes.append(note)
     return PriceSeries(frame=frame, price_column=price, source=str(source), format=fmt, notes=notes, detected=detected,
