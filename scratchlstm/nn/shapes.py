@@ -20,7 +20,8 @@ from ..errors import ConfigError, DtypeError
 Params = dict[str, Array]
 
 FLOAT_DTYPES = ("float32", "float64")
-ENGINES = ("reference", "fast")  # the readable code the docs derive; a speed kernel where there is one
+ENGINES = ("reference", "fast", "compiled")  # the code the docs derive; a speed kernel where there is one; the
+# NumPy kernel with each step compiled (Numba)
 
 
 def check_engine(engine: str) -> str:

@@ -220,8 +220,12 @@ def _call_sizes(params: Params, x: np.ndarray, *states) -> tuple[int, int, int]:
 
 @small_products_on_one_thread(_call_sizes)
 @ufunc_buffer_within_blocks(_call_sizes)
-def forward(params: Params, x: np.ndarray, h0=None, c0=None):
-    """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked)."""
+def forward(params: Params, x: np.ndarray, h0=None, c0=None, *, recurrence=None, cache_type=None):
+    """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked).
+
+    ``recurrence`` runs the loop over time (``_recurrence``'s arguments) and ``cache_type`` holds the
+    result (``NumpyLSTMCache``): the compiled kernel passes its own and shares the rest.
+    """
     T, B, D = x.shape
     H = params["W_h"].shape[0]
     W, W_fwd, Z = _step_inputs(params, x, h0)
@@ -229,17 +233,17 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None):
     A, TC = _forward_block(T, H, B, Z.dtype)  # (T, 4H, B) and (T, H, B)
     C = np.empty((T + 1, H, B), dtype=Z.dtype)  # C[t + 1] = c_t; C[0] = c_0
     C[0] = 0.0 if c0 is None else c0.T
-    _recurrence(W_fwd, Z, zip(*_gate_views(A, H)), zip(C[:T], C[1:]), TC)
+    (recurrence or _recurrence)(W_fwd, Z, zip(*_gate_views(A, H)), zip(C[:T], C[1:]), TC)
     # the outputs are copies (the caller may edit them; the cache must not change), taken in the
     # cache's own order and returned as transposed views: a transposing copy reads Z with a stride of
     # (T + 1) B numbers and measured 2.5 ms at B=64, H=50 (the whole forward is 2 ms)
     hs = Z[:H, 1:, :].copy().transpose(1, 2, 0)  # (T, B, H)
-    cache = NumpyLSTMCache(dict(params), W, Z, A, C, TC, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
+    cache = (cache_type or NumpyLSTMCache)(dict(params), W, Z, A, C, TC, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
     return hs, (Z[:H, T, :].copy().T, C[T].copy().T), cache
 
 
 @small_products_on_one_thread(_call_sizes)
-def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None):
+def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None, *, recurrence=None):
     """``forward``'s ``(hs, (h_T, c_T))`` for when no backward follows (validation, prediction): the same loop
     and the same numbers, bit for bit, with one step's gates, c_t and tanh(c_t) in buffers that every
     step reuses (they stay in the CPU's cache) instead of a (T, 5H, B) block and (T + 1, H, B) cell states."""
@@ -247,11 +251,16 @@ def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None):
     H = params["W_h"].shape[0]
     _, W_fwd, Z = _step_inputs(params, x, h0)
     a = np.empty((4 * H, B), dtype=Z.dtype)  # this step's gates i | f | o | g
-    c = np.zeros((H, B), dtype=Z.dtype) if c0 is None else np.array(c0.T, dtype=Z.dtype, order="C")  # c_{t-1}, then c_t in place
+    # c_{t-1} and c_t in two buffers that swap roles every step (a compiled loop that reads and writes
+    # one array cannot be vectorised: 7x slower measured)
+    c_even = np.zeros((H, B), dtype=Z.dtype) if c0 is None else np.array(c0.T, dtype=Z.dtype, order="C")
+    c_odd = np.empty((H, B), dtype=Z.dtype)
+    cell_steps = itertools.islice(itertools.cycle([(c_even, c_odd), (c_odd, c_even)]), T)
     tc = np.empty((H, B), dtype=Z.dtype)
-    _recurrence(W_fwd, Z, itertools.repeat(_gate_views(a, H), T), itertools.repeat((c, c), T), itertools.repeat(tc, T))
+    (recurrence or _recurrence)(W_fwd, Z, itertools.repeat(_gate_views(a, H), T), cell_steps, itertools.repeat(tc, T))
     hs = Z[:H, 1:, :].transpose(1, 2, 0)  # (T, B, H): a view of Z, which nothing else holds
-    return hs, (Z[:H, T, :].copy().T, c.T)
+    c_T = c_odd if T % 2 else c_even
+    return hs, (Z[:H, T, :].copy().T, c_T.T)
 
 
 def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
@@ -285,33 +294,26 @@ def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
     np.subtract(o, dc_gain, out=dc_gain)
 
 
-def _cache_sizes(cache: NumpyLSTMCache, *gradients) -> tuple[int, int, int]:
-    return cache.shape[1:]  # B, D, H
+def _backward_loop(cache: NumpyLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarray:
+    """Backward's loop over time, from the last step to the first; returns every step's gate gradients,
+    ``dA_all (4H, T*B)``, step-minor like ``Z`` for the weight gradients' one product.
 
-
-@small_products_on_one_thread(_cache_sizes)
-@ufunc_buffer_within_blocks(_cache_sizes)
-def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
-    """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked)."""
+    Each step's gate gradients (public order i | f | g | o) are the local factors of
+    ``_local_gate_gradients``, computed for all steps first, times its dc and dh; ``W^T dA_t`` goes into
+    ``dZ[t]``. ``WT (K, 4H)``; ``dhs (T, H, B)`` the gradients into each step's output or None; ``dh_T``
+    and ``dc (H, B)`` the gradients into the final states; ``dc`` ends as dc_0.
+    """
     T, B, D, H = cache.shape
-    W, Z, A, C, TC = cache.W, cache.Z, cache.A, cache.C, cache.TC
-    K = H + D + 1
+    A, C, TC, Z = cache.A, cache.C, cache.TC, cache.Z
     dtype = A.dtype
-    check_output_gradient(dhs, T, B, H)
-    WT = np.ascontiguousarray(_reorder_gates(W, H, axis=0).T)  # (K, 4H), gates in the public order like dA
     # dA (T, 4H, B): gate pre-activation gradients, public order i | f | g | o. It first holds the
     # local factors from _local_gate_gradients, which each step then multiplies in place by its dc and dh.
     dA = _work_array("dA", (T, 4 * H, B), dtype)
     dc_gain = _work_array("dc_gain", (T, H, B), dtype)
     _local_gate_gradients(A, C[:T], TC, Z[:H, 1:, :].transpose(1, 0, 2), dA, dc_gain, H)
-    dZ = _work_array("dZ", (T, K, B), dtype)  # dZ[t] = [dh_{t-1}; dx_t; d(1)]
     dh = np.empty((H, B), dtype=dtype)
-    dc = np.zeros((H, B), dtype=dtype) if dc_T is None else np.array(dc_T.T, dtype=dtype)
-    dh_next = np.zeros((H, B), dtype=dtype) if dh_T is None else np.asarray(dh_T.T, dtype=dtype)
     tmp = np.empty((H, B), dtype=dtype)
-    if dhs is not None:  # feature-major like everything else here, in one pass rather than one per step
-        dhs_fm = _work_array("dhs", (T, H, B), dtype)
-        np.copyto(dhs_fm, dhs.transpose(0, 2, 1))
+    dh_next = dh_T
     gates = dA.reshape(T, 4, H, B)
     # the per-step views, made by iterating over the leading axis as in forward
     steps = zip(range(T), dA, gates[:, :3], gates[:, 3], dc_gain, A[:, H : 2 * H], dZ)
@@ -319,7 +321,7 @@ def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
         if dhs is None:
             dh = dh_next
         else:
-            np.add(dhs_fm[t], dh_next, out=dh)
+            np.add(dhs[t], dh_next, out=dh)
         np.multiply(dh, gain, out=tmp)
         np.add(dc, tmp, out=dc)  # dc_t, total
         np.multiply(da_ifg, dc, out=da_ifg)  # da_i, da_f and da_g, each times dc
@@ -327,14 +329,40 @@ def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None):
         np.multiply(dc, f, out=dc)  # now dc_{t-1}
         np.dot(WT, da, out=dz)  # [dh_{t-1}; dx_t; d(1)] = W^T da_t
         dh_next = dz[:H]
+    if B == 1:
+        return dA.reshape(T, 4 * H).T  # (4H, T), already step-minor
+    dA_steps = _work_array("dA_steps", (4 * H, T, B), dtype)
+    np.copyto(dA_steps, dA.transpose(1, 0, 2))  # step-minor like Z
+    return dA_steps.reshape(4 * H, T * B)
+
+
+def _cache_sizes(cache: NumpyLSTMCache, *gradients) -> tuple[int, int, int]:
+    return cache.shape[1:]  # B, D, H
+
+
+@small_products_on_one_thread(_cache_sizes)
+@ufunc_buffer_within_blocks(_cache_sizes)
+def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None, *, backward_loop=None):
+    """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked).
+
+    ``backward_loop`` runs the loop over time (``_backward_loop``'s arguments); the compiled kernel passes its own.
+    """
+    T, B, D, H = cache.shape
+    W, Z = cache.W, cache.Z
+    K = H + D + 1
+    dtype = cache.A.dtype
+    check_output_gradient(dhs, T, B, H)
+    WT = np.ascontiguousarray(_reorder_gates(W, H, axis=0).T)  # (K, 4H), gates in the public order like dA
+    dZ = _work_array("dZ", (T, K, B), dtype)  # dZ[t] = [dh_{t-1}; dx_t; d(1)]
+    dc = np.zeros((H, B), dtype=dtype) if dc_T is None else np.array(dc_T.T, dtype=dtype, order="C")
+    dh_T = np.zeros((H, B), dtype=dtype) if dh_T is None else np.ascontiguousarray(dh_T.T, dtype=dtype)
+    dhs_fm = None
+    if dhs is not None:  # feature-major like everything else here, in one pass rather than one per step
+        dhs_fm = _work_array("dhs", (T, H, B), dtype)
+        np.copyto(dhs_fm, dhs.transpose(0, 2, 1))
+    dA_all = (backward_loop or _backward_loop)(cache, WT, dZ, dhs_fm, dh_T, dc)  # (4H, T*B)
     # all weight gradients in one product: dW^T (4H, K) = sum over t and b of dA_t Z_t^T
     Z_all = Z.reshape(K, (T + 1) * B)[:, : T * B]  # (K, T*B) strided view, no copy
-    if B == 1:
-        dA_all = dA.reshape(T, 4 * H).T  # (4H, T), already step-minor
-    else:
-        dA_steps = _work_array("dA_steps", (4 * H, T, B), dtype)
-        np.copyto(dA_steps, dA.transpose(1, 0, 2))  # step-minor like Z
-        dA_all = dA_steps.reshape(4 * H, T * B)
     dW = (dA_all @ Z_all.T).T  # (K, 4H), public gate order (this orientation measured faster than Z_all @ dA_all.T)
     grads = {"W_x": np.ascontiguousarray(dW[H : H + D]), "W_h": np.ascontiguousarray(dW[:H]), "b": dW[K - 1].copy()}
     dx = dZ[:, H : H + D, :].transpose(0, 2, 1).copy()  # (T, B, D), out of the reused dZ
