@@ -4,7 +4,9 @@
     python -m benchmarks.bench_lstm --device cuda         # CuPy vs torch on CUDA (cuDNN)
     python -m benchmarks.bench_lstm --json results.json
 
-scratchlstm runs with ``engine="fast"`` (the speed kernel of NumPy or CuPy arrays).
+scratchlstm runs with ``engine="fast"`` (the speed kernel of NumPy or CuPy arrays). On the CPU, where
+Numba is installed, ``engine="compiled"`` (the NumPy kernel with each step compiled) is timed in the same
+alternation and gets a second table; ``--engines fast`` leaves it out.
 
 Each configuration is timed alternating ours and torch's (in blocks, see ``time_alternating``),
 after warm-up calls, and the table shows medians and the ratios ours/torch (below 1: we are faster)
@@ -22,6 +24,7 @@ torch's forward on one thread, as a check on its 2-thread figure.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import platform
 import statistics
@@ -126,10 +129,11 @@ def library_threads():
         kernel_threads.ONE_THREAD_BELOW = rule
 
 
-def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=None) -> dict:
+def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=None, compiled: bool = False) -> dict:
     """Time every configuration (``configs``: (B, T, D, H, note) tuples; the device's defaults
     when None) in each dtype; the rows also hold the largest relative difference of our outputs from
-    torch's, as a check that the two compute the same thing."""
+    torch's, as a check that the two compute the same thing. ``compiled``: time ``engine="compiled"``'s
+    forward without a cache and training step too, in the same alternations (CPU only)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -173,12 +177,18 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             def ours_fwd():
                 sl.lstm_forward(params, x, engine="fast")
 
-            def ours_fwd_no_cache():
-                sl.lstm_forward(params, x, engine="fast", need_cache=False)
+            def ours_fwd_no_cache(engine="fast"):
+                sl.lstm_forward(params, x, engine=engine, need_cache=False)
 
-            def ours_train():
-                _, _, cache = sl.lstm_forward(params, x, engine="fast")
+            def ours_train(engine="fast"):
+                _, _, cache = sl.lstm_forward(params, x, engine=engine)
                 sl.lstm_backward(cache, dhs)
+
+            def compiled_fwd_no_cache():
+                ours_fwd_no_cache("compiled")
+
+            def compiled_train():
+                ours_train("compiled")
 
             def ours_train_library_threads():
                 with library_threads():
@@ -193,7 +203,9 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 out, _ = module(xt_grad)
                 out.backward(dht)
 
-            f_ours, f_no_cache, f_torch = time_alternating([ours_fwd, ours_fwd_no_cache, torch_fwd], warmup, repeats, sync)
+            extra_fwd = [compiled_fwd_no_cache] if compiled else []
+            f_ours, f_no_cache, f_torch, *f_compiled = time_alternating([ours_fwd, ours_fwd_no_cache, torch_fwd, *extra_fwd],
+                                                                       warmup, repeats, sync)
             f_torch_1 = None
             if device == "cpu" and threads > 1:
                 # torch's forward on one thread, as a check on the figure above: on the shared
@@ -204,7 +216,9 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 f_torch_1 = time_alone(torch_fwd, 5, repeats)
                 torch.set_num_threads(threads)
             train_fns = [ours_train, torch_train] + ([ours_train_library_threads] if device == "cpu" else [])
-            t_ours, t_torch, *t_library = time_alternating(train_fns, warmup, repeats, sync)
+            t_ours, t_torch, *t_more = time_alternating(train_fns + ([compiled_train] if compiled else []), warmup, repeats, sync)
+            t_library = t_more[:1] if device == "cpu" else []
+            t_compiled = t_more[-1] if compiled else None
             flops_fwd = 2 * B * T * (D + H) * 4 * H
             itemsize = np.dtype(dtype).itemsize
             theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
@@ -235,7 +249,10 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                              train_library_threads_ratio=t_library[0] / t_ours if t_library else None,
                              fwd_gflops=flops_fwd / f_ours / 1e9, train_gflops=3 * flops_fwd / t_ours / 1e9,
                              cache_peak_mb=None if measured is None else measured / 2**20, cache_theory_mb=theory / 2**20,
-                             fwd_page_faults=faults, fwd_no_cache_page_faults=faults_no_cache, max_rel_diff=err))
+                             fwd_page_faults=faults, fwd_no_cache_page_faults=faults_no_cache, max_rel_diff=err,
+                             **({} if not compiled else dict(
+                                 compiled_fwd_no_cache_ms=1e3 * f_compiled[0], compiled_fwd_no_cache_ratio=f_compiled[0] / f_torch,
+                                 compiled_train_ms=1e3 * t_compiled, compiled_train_ratio=t_compiled / t_torch))))
     return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
             "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
 
@@ -261,6 +278,19 @@ def print_table(result: dict) -> None:
     print("faults: page faults per forward call, with / without a cache (should be 0)")
     print("torch fwd 1 thr: torch's forward on one thread, timed alone; where it beats the 2-thread figure by far,"
           " torch's thread pool was in its slow state and the ratios flatter scratchlstm: run again")
+    compiled = [r for r in result["rows"] if "compiled_train_ms" in r]
+    if compiled:
+        print()
+        print('engine="compiled" (the NumPy kernel with each step compiled by Numba), timed in the same alternations:')
+        head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd no cache':>12}{'torch':>8}{'ratio':>7} | "
+                f"{'train':>9}{'torch':>8}{'ratio':>7} | {'fast: no-cache, train ratio':>27}")
+        print(head)
+        print("-" * len(head))
+        for r in compiled:
+            print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['compiled_fwd_no_cache_ms']:>10.2f}ms"
+                  f"{r['fwd_torch_ms']:>6.2f}ms{r['compiled_fwd_no_cache_ratio']:>7.2f} | {r['compiled_train_ms']:>7.2f}ms"
+                  f"{r['train_torch_ms']:>6.2f}ms{r['compiled_train_ratio']:>7.2f} | "
+                  f"{r['fwd_no_cache_ratio']:>13.2f}, {r['train_ratio']:.2f}")
 
 
 def main() -> None:
@@ -271,8 +301,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=32, help="timed calls of each (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write the results")
+    parser.add_argument("--engines", default="fast,compiled",
+                        help="fast, or fast,compiled (the default: compiled where Numba is installed, on the CPU)")
     args = parser.parse_args()
-    result = run(args.device, args.dtypes.split(","), args.warmup, args.repeats, args.threads)
+    compiled = "compiled" in args.engines.split(",") and args.device == "cpu" and importlib.util.find_spec("numba") is not None
+    if "compiled" in args.engines.split(",") and not compiled:
+        print("engine 'compiled' not timed: " + ("it runs the CuPy kernel on a GPU, as 'fast' does" if args.device == "cuda"
+                                                 else "Numba is not installed (pip install 'scratchlstm[compiled]')"))
+    result = run(args.device, args.dtypes.split(","), args.warmup, args.repeats, args.threads, compiled=compiled)
     print_table(result)
     with open(args.json, "w") as f:
         json.dump(result, f, indent=2)

@@ -43,7 +43,7 @@ failed check, not an error of the checker), with the exception and the time step
 
 **What gets checked is what runs.** ``lstm_gradcheck(params, x)`` checks ``lstm_forward`` and
 ``lstm_backward`` as they are when it is called, with the reference engine by default: edit
-``scratchlstm/nn/lstm.py`` and the check sees your edit; ``engine="fast"`` checks the speed kernel;
+``scratchlstm/nn/lstm.py`` and the check sees your edit; ``engine="fast"`` (or ``"compiled"``) checks a speed kernel;
 ``forward=``/``backward=`` check your own pair. Every code path a caller can reach is checked, each
 as a *path* of the report (see ``cell_gradcheck``): the gradients of every step's output and of the
 final states together, and of the final states alone (``dhs=None``, the path of a model that reads
@@ -457,7 +457,7 @@ def lstm_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = Non
         ``(T, B, D)`` input, in float64.
     h0, c0 : array, optional
         ``(B, H)`` initial states, in float64; random when omitted.
-    engine : {"reference", "fast"}
+    engine : {"reference", "fast", "compiled"}
         Which of the package's engines to check (``lstm_forward``/``lstm_backward`` as they are when
         this is called, so an edit to ``scratchlstm/nn/lstm.py`` is checked).
     forward, backward : callable, optional
@@ -520,10 +520,10 @@ def _what_runs(cell_name: str, engine: str, x: Array, custom: bool) -> str:
         return f"checked: the reference {cell_name.upper()}, {reference}"
     if not cell.has_kernel:
         return (f"checked: the reference {cell_name.upper()}, {reference}: the {cell_name} has no speed kernel, so engine "
-                "'fast' runs its reference")
-    kernel = _lstm.kernels.kernel_for(namespace(x))
+                f"'{engine}' runs its reference")
+    kernel = _lstm.kernels.kernel_for(namespace(x), engine)
     where = f"the reference (no kernel for this array library), {reference}" if kernel is None else f"the speed kernel, {kernel.__file__}"
-    return f"checked: engine 'fast', which ran {where}"
+    return f"checked: engine '{engine}', which ran {where}"
 
 
 @dataclass
@@ -555,7 +555,7 @@ def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bo
     """The paths ``cell_gradcheck`` runs for a layer of kind ``cell`` and an input of batch ``B``."""
     paths = []
     # the kernel has a branch for a single column (online prediction): run it at B and at 1
-    kernel = cell == "lstm" and engine == "fast" and has_kernel and not custom
+    kernel = cell == "lstm" and engine != "reference" and has_kernel and not custom
     batches = [B, 1] if kernel and B > 1 else [B]
     for variant in _variants(cell, reset_after, custom):
         name = f"reset_after={variant}, " if cell == "gru" else ""
@@ -610,7 +610,7 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
         _require_float64(name, a)
     rng = host_rng(seed)
     states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in zip(names, state)}
-    has_kernel = _lstm.kernels.kernel_for(namespace(x)) is not None
+    has_kernel = engine != "reference" and _lstm.kernels.kernel_for(namespace(x), engine) is not None
     paths = check_paths(cell, B, engine=engine, reset_after=reset_after, custom=custom, has_kernel=has_kernel)
     checks = []
     for path in paths:
@@ -628,7 +628,7 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
                              paths=[p.label for p in paths])
     report.notes.append(_what_runs(cell, engine, x, custom))
     report.notes += _eps_note(report)
-    if cell == "lstm" and engine == "fast" and has_kernel and not custom and B == 1:
+    if cell == "lstm" and engine != "reference" and has_kernel and not custom and B == 1:
         report.notes.append("not checked: the kernel at a batch > 1 (x has one column); check it with B >= 2 (--batch 2)")
     return report
 

@@ -8,6 +8,7 @@ cases run where CuPy and a GPU are present and are skipped otherwise.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ import numpy as np
 import pytest
 
 from scratchlstm.backend import BackendError, from_host, get_namespace, namespace, to_numpy
+from scratchlstm.nn.shapes import ENGINES as ALL_ENGINES
+
+HAS_NUMBA = importlib.util.find_spec("numba") is not None
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="engine 'compiled' needs Numba (pip install 'scratchlstm[compiled]')")
+# every engine, each a pytest parameter; "compiled" skips where Numba is not installed
+ENGINES = [pytest.param(e, marks=needs_numba) if e == "compiled" else e for e in ALL_ENGINES]
 
 
 @dataclass(frozen=True)
@@ -151,8 +158,11 @@ class RecordedResponse:
 
 def edited_function(module, function_name: str, old: str, new: str):
     """``module.function_name`` recompiled from its source with ``old`` replaced by ``new``: a bug planted in one line."""
-    source = textwrap.dedent(inspect.getsource(getattr(module, function_name)))
+    function = getattr(module, function_name)
+    source = textwrap.dedent(inspect.getsource(getattr(function, "py_func", function)))  # py_func: a Numba function's Python
     assert source.count(old) == 1, f"{old!r} is not exactly once in {function_name}"
     namespace = dict(vars(module))
+    if "COMPILE" in namespace:  # the compiled kernel's Numba settings: never the on-disk cache of the unedited function
+        namespace["COMPILE"] = {**namespace["COMPILE"], "cache": False}
     exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
     return namespace[function_name]

@@ -9,7 +9,7 @@ Each ``Cell`` says what a layer of that kind holds and how to run it:
     grads, dx, dstate_0 = cell.backward(cache, dhs, dstate_T=None)
 
 The state is always a tuple: ``(h,)`` for the RNN and the GRU, ``(h, c)`` for the LSTM. Only the
-LSTM has a speed kernel; for the other two ``engine="fast"`` runs their reference code.
+LSTM has speed kernels; for the other two ``engine="fast"`` and ``"compiled"`` run their reference code.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from ..backend import Array, host_rng, namespace
 from .cells import CELLS
 from .init import init_lstm_params
 from .shapes import Params, check_engine
-from .stack import check_layers, stack_backward, stack_forward
+from .stack import check_layers, layer_list, stack_backward, stack_forward
 
 
 class LSTM:
@@ -37,7 +37,7 @@ class LSTM:
         Initialisation (see ``scratchlstm.nn.init``); PyTorch's by default, as this class mimics it.
     forget_bias : float, optional
         Replaces the scheme's forget-gate bias.
-    engine : {"reference", "fast"}
+    engine : {"reference", "fast", "compiled"}
         Which code runs the layers (the attribute can be changed later).
     xp, dtype, device
         Where the weights live (NumPy float32 by default).
@@ -58,7 +58,7 @@ class LSTM:
     def from_layers(cls, layers: Sequence[Params], *, batch_first: bool = False, engine: str = "reference") -> "LSTM":
         """Wrap existing per-layer parameter dicts (for example from ``scratchlstm.interop``)."""
         self = cls.__new__(cls)
-        self._set_layers(list(layers), batch_first, engine)
+        self._set_layers(layer_list(layers), batch_first, engine)
         return self
 
     def _set_layers(self, layers: list[Params], batch_first: bool, engine: str) -> None:
@@ -93,10 +93,13 @@ class LSTM:
         return namespace(a).permute_dims(a, (1, 0, 2)) if self.batch_first else a
 
     def forward(self, x: Array, state: tuple[Array, Array] | None = None):
-        """``(output, (h_n, c_n))`` for ``x``; ``state`` is ``(h_0, c_0)``, each (num_layers, B, H)."""
+        """``(output, (h_n, c_n))`` for ``x``; ``state`` is ``(h_0, c_0)``, each (num_layers, B, H) or None for zeros."""
         xp = namespace(x)
         self._check_layered("state", state, "(h_0, c_0)")
-        states = None if state is None else [(state[0][l, :, :], state[1][l, :, :]) for l in range(self.num_layers)]
+        states = None
+        if state is not None:  # a None entry is zeros, as lstm_forward's h0=None or c0=None (it was indexed and crashed)
+            h_0, c_0 = state
+            states = [(None if h_0 is None else h_0[l, :, :], None if c_0 is None else c_0[l, :, :]) for l in range(self.num_layers)]
         out, states_T, self._cache = stack_forward("lstm", self.layers, self._time_major(x), states, engine=self.engine)
         h_n = xp.stack([h for h, _ in states_T], axis=0)
         c_n = xp.stack([c for _, c in states_T], axis=0)

@@ -4,7 +4,8 @@ This is the code the docs derive line by line, and what ``lstm_forward`` and ``l
 by default (``engine="reference"``), on any array library: it is written against the array API, so
 the same lines run on NumPy, CuPy and array-api-strict. ``engine="fast"`` runs a speed kernel instead
 where the array library has one (``nn/kernels/``: NumPy's fewer, larger calls; CuPy's fused
-elementwise kernel), each tested against this file; elsewhere it runs this file. ``lstm_backward``
+elementwise kernel), and ``engine="compiled"`` the NumPy kernel with each step's elementwise work
+compiled by Numba, each tested against this file; elsewhere they run this file. ``lstm_backward``
 follows the engine that made the cache. Edit this file and ``lstm_gradcheck(params, x)`` checks your
 edit.
 
@@ -180,10 +181,12 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
         ``(T, B, D)`` input, time first.
     h0, c0 : array, optional
         ``(B, H)`` initial states; zeros when omitted.
-    engine : {"reference", "fast"}
+    engine : {"reference", "fast", "compiled"}
         ``"reference"`` runs the code of this file on any array library; ``"fast"`` runs the speed
         kernel of NumPy or CuPy arrays (the same numbers, tested against this file), and this file
-        elsewhere.
+        elsewhere; ``"compiled"`` runs, for NumPy arrays, the NumPy kernel with each step compiled
+        (needs Numba; float32 numbers differ from ``"fast"``'s in the last bits), and what
+        ``"fast"`` runs elsewhere.
     need_cache : bool
         False when no backward follows (validation, prediction): the forward then keeps only what
         the next step needs, not every step's gates and cell states, and returns None for the cache.

@@ -17,7 +17,7 @@ reverse, passing ``dx`` of layer l back as the output gradient of layer l - 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -51,8 +51,18 @@ def draw_dropout_masks(p: float, T: int, B: int, hidden_sizes: Sequence[int], rn
     return masks
 
 
+def layer_list(layers: Sequence[Params]) -> list[Params]:
+    """``layers`` as a list, refusing one layer's dict given in its place (a loop over it met the key strings, and
+    the message said keys were missing that the dict has)."""
+    if isinstance(layers, Mapping):
+        raise ConfigError(f"expected a list of parameter dicts, one per layer, got one layer's dict (keys {', '.join(map(str, layers))}); "
+                          "pass [params]")
+    return list(layers)
+
+
 def check_layers(cell: Cell, layers: Sequence[Params]) -> list[tuple[int, int]]:
     """``(D, H)`` of every layer, after checking that each layer's input is the one below's output."""
+    layers = layer_list(layers)
     if not layers:
         raise ValueError("a stack needs at least one layer")
     sizes = [cell.sizes(p) for p in layers]
@@ -79,7 +89,7 @@ def stack_forward(cell: str | Cell, layers: Sequence[Params], x: Array, states: 
         One initial state tuple per layer (``(h, c)`` or ``(h,)``, each (B, H_l)), or None for zeros.
     dropout_masks : sequence of array, optional
         One mask per layer, applied to that layer's output (None entries: no dropout there).
-    engine : {"reference", "fast"}
+    engine : {"reference", "fast", "compiled"}
         Passed to every layer's forward.
     need_cache : bool
         False when no backward follows (validation, prediction): no layer keeps a cache, and the

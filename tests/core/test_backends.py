@@ -6,10 +6,10 @@ import pytest
 import scratchlstm as sl
 from scratchlstm.backend import to_numpy
 
-from tests.helpers import assert_same_kind, max_rel_diff, random_lstm_host
+from tests.helpers import ENGINES, assert_same_kind, max_rel_diff, random_lstm_host
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_same_weights_same_outputs_on_every_backend(case, engine):
     T, B, D, H = 5, 2, 3, 4
     host = random_lstm_host(D, H, 11)
@@ -57,7 +57,7 @@ def test_glorot_is_kerass_lstm_init():
                                                                    np.delete(torch_like["b"], range(H, 2 * H)))
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_layer_class_keeps_namespace(case, engine):
     lstm = sl.LSTM(3, 4, num_layers=2, batch_first=True, xp=case.xp, dtype=case.dtype, device=case.device, seed=1, engine=engine)
     x = case.array(np.random.default_rng(0).normal(size=(2, 5, 3)))

@@ -17,7 +17,7 @@ from scratchlstm.nn import lstm as lstm_module
 from scratchlstm.nn.kernels import numpy_lstm
 from scratchlstm.nn.kernels.numpy_lstm import NumpyLSTMCache
 from scratchlstm.nn.lstm import LSTMCache
-from tests.helpers import edited_function, random_lstm_host
+from tests.helpers import ENGINES, edited_function, random_lstm_host
 
 ROOT = Path(__file__).parents[2]
 T, B, D, H = 5, 3, 2, 4
@@ -111,7 +111,7 @@ def test_fast_engine_on_array_api_strict_runs_the_reference():
 # one dtype per call
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("make, message", [
     (lambda p, x: (p, x.astype(np.int64), {}), r"x is int64; every array of a call must be float32 or float64: cast it first"),
     (lambda p, x: (p, x.astype(np.float16), {}), r"x is float16; every array of a call must be float32 or float64"),
@@ -127,7 +127,7 @@ def test_mixed_or_unsupported_dtypes_are_refused_with_the_cast_to_make(engine, m
         sl.lstm_forward(p, xx, engine=engine, **states)
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_upstream_gradients_must_share_the_forwards_dtype(engine):
     params, x = _problem(dtype="float32")
     hs, _, cache = sl.lstm_forward(params, x, engine=engine)
@@ -145,7 +145,7 @@ def test_the_other_cells_refuse_mixed_dtypes_too(forward, kind):
         forward(params, np.zeros((T, B, D)))
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_outputs_come_back_in_the_inputs_dtype(engine, dtype):
     params, x = _problem(dtype=dtype)
@@ -159,7 +159,7 @@ def test_outputs_come_back_in_the_inputs_dtype(engine, dtype):
 # nothing returned shares memory with the cache
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_editing_returned_arrays_cannot_change_a_later_gradient(engine):
     params, x = _problem()
     dhs = np.random.default_rng(3).normal(size=(T, B, H))
@@ -176,7 +176,7 @@ def test_editing_returned_arrays_cannot_change_a_later_gradient(engine):
     assert np.array_equal(again[1], 2 * expected[1])
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_returned_arrays_share_no_memory_with_the_cache(engine):
     params, x = _problem()
     hs, (h_T, c_T), cache = sl.lstm_forward(params, x, engine=engine)
@@ -191,7 +191,7 @@ def test_returned_arrays_share_no_memory_with_the_cache(engine):
 # accurate gates in float32
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_float32_gates_are_within_1e5_relative_of_the_float64_sigmoid_over_minus_80_to_80(engine):
     # W_x = 1, W_h = 0, b = 0: every pre-activation is exactly the float32 input value
     z = np.linspace(-80, 80, 16001).astype(np.float32)

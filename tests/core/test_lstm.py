@@ -7,7 +7,7 @@ import scratchlstm as sl
 from scratchlstm.gradcheck import GradcheckError
 from scratchlstm.nn.lstm import lstm_cell_backward, lstm_cell_forward
 
-from tests.helpers import assert_same_kind, max_rel_diff, random_lstm_host
+from tests.helpers import ENGINES, assert_same_kind, max_rel_diff, random_lstm_host
 
 T, B, D, H = 6, 3, 4, 5
 
@@ -22,7 +22,7 @@ def _inputs(case, seed=0):
     return params, x, h0, c0, tuple(case.array(u) for u in upstream)
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_gradients_match_finite_differences(case64, engine):
     params, x, h0, c0, _ = _inputs(case64)
     report = sl.lstm_gradcheck(params, x, h0, c0, engine=engine)
@@ -58,7 +58,7 @@ def test_gradcheck_refuses_float32():
         sl.lstm_gradcheck(params, x)
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_step_by_step_equals_sequence_forward_and_backward(case, engine):
     params, x, h0, c0, (dhs, dh_T, dc_T) = _inputs(case)
     hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0, engine=engine)
@@ -84,7 +84,7 @@ def test_step_by_step_equals_sequence_forward_and_backward(case, engine):
         assert_same_kind(out, case)
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_two_chunks_with_carried_state_equal_one_long_run(case, engine):
     params, x, h0, c0, (dhs, dh_T, dc_T) = _inputs(case, seed=3)
     hs, (h_T, c_T), cache = sl.lstm_forward(params, x, h0, c0, engine=engine)
@@ -105,7 +105,7 @@ def test_two_chunks_with_carried_state_equal_one_long_run(case, engine):
     assert max_rel_diff(dh0_, dh0) < case.rtol and max_rel_diff(dc0_, dc0) < case.rtol
 
 
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_missing_states_and_upstream_gradients_default_to_zero(case, engine):
     params, x, _, _, (dhs, _, _) = _inputs(case)
     zeros = case.array(np.zeros((B, H)))
@@ -127,7 +127,7 @@ def test_missing_states_and_upstream_gradients_default_to_zero(case, engine):
         (lambda p, x: ({"W_x": p["W_x"]}, x), "missing"),
     ],
 )
-@pytest.mark.parametrize("engine", sl.ENGINES)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_bad_shapes_are_named(bad, message, engine):
     params = random_lstm_host(D, H, 0)
     x = np.zeros((T, B, D))

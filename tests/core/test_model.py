@@ -7,7 +7,7 @@ from scratchlstm import gradcheck
 from scratchlstm.errors import ConfigError
 from scratchlstm.losses import huber, mse
 from scratchlstm.nn.model import Model, ModelConfig, draw_dropout_masks, model_backward, model_forward
-from tests.helpers import assert_same_kind, max_rel_diff
+from tests.helpers import ENGINES, assert_same_kind, max_rel_diff
 
 
 def _masks(config, T, B, seed, ref):
@@ -72,7 +72,7 @@ def test_dropout_is_off_at_evaluation_and_keeps_expectation():
     assert abs(masks[0].mean() - 1.0) < 0.02
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_engines_give_the_same_model_outputs(engine):
     config = ModelConfig(input_size=2, hidden_sizes=(4, 3), dropout=0.2)
     model = Model.create(config, seed=5, dtype="float64")

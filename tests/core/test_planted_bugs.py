@@ -28,11 +28,16 @@ from scratchlstm.nn import gru as gru_module
 from scratchlstm.nn import lstm as lstm_module
 from scratchlstm.nn import rnn as rnn_module
 from scratchlstm.nn.kernels import numpy_lstm
-from tests.helpers import edited_function
+from tests.helpers import HAS_NUMBA, edited_function
+
+if HAS_NUMBA:
+    from scratchlstm.nn.kernels import compiled_lstm
+else:
+    compiled_lstm = None  # its bugs skip
 
 ROOT = Path(__file__).parents[2]
 COMMANDS = {"lstm": ["gradcheck"], "fast": ["gradcheck", "--engine", "fast"], "gru": ["gradcheck", "--cell", "gru"],
-            "rnn": ["gradcheck", "--cell", "rnn"]}
+            "rnn": ["gradcheck", "--cell", "rnn"], "compiled": ["gradcheck", "--engine", "compiled"]}
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ def bug(id, command, module, function, old, new, gates="", arrays=(), crash=Fals
     return Bug(id, command, module, function, old, new, frozenset(gates), frozenset(arrays), crash)
 
 
-L, K, G, R = lstm_module, numpy_lstm, gru_module, rnn_module
+L, K, G, R, C = lstm_module, numpy_lstm, gru_module, rnn_module, compiled_lstm
 PLANTED = [
     # the reference LSTM's elementwise step (_gates_backward), one line per gate
     bug("lstm-do", "lstm", L, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01", "o"),
@@ -115,6 +120,15 @@ PLANTED = [
     bug("kernel-batch-many", "fast", K, "_backward_loop", "np.copyto(dA_steps, dA.transpose(1, 0, 2))",
         "np.copyto(dA_steps, dA.transpose(1, 0, 2)[:, ::-1])", arrays={"W_x"}),
     bug("kernel-db-float32", "fast", K, "backward", '"b": dW[K - 1].copy()', '"b": dW[K - 1].astype(np.float32)', arrays={"b"}),
+    # the compiled kernel's step (Numba): the local factors and their products in one loop
+    bug("compiled-da-o", "compiled", C, "_backward_step", "da_o = (o - o * o) * tc_t * dh", "da_o = (o - o * o) * tc_t * dc_t", "o"),
+    bug("compiled-dc-gain", "compiled", C, "_backward_step", "dh * (o - Z[j, t + 1, b] * tc_t)", "dh * (o + Z[j, t + 1, b] * tc_t)", "ifg"),
+    bug("compiled-da-g", "compiled", C, "_backward_step", "da_g = _one_minus_square(g) * i * dc_t", "da_g = _one_minus_square(g) * f * dc_t", "g"),
+    bug("compiled-dc-prev", "compiled", C, "_backward_step", "dc[j, b] = dc_t * f", "dc[j, b] = dc_t * f * 0.99", arrays={"c0"}),
+    bug("compiled-final-only-dh", "compiled", C, "_backward_step", "dh = dh_next[j, b] if dh_out is None",
+        "dh = 0.5 * dh_next[j, b] if dh_out is None", arrays={"h0"}),
+    bug("compiled-weights-copy", "compiled", C, "_backward_step", "dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o",
+        "dA_steps[3 * H + j, t, b] = da_i, da_f, da_o, da_g", "go", arrays={"W_x", "b"}),
     # the GRU, both variants
     bug("gru-dn", "gru", G, "gru_backward", "dn = dh * (1 - z)", "dn = dh * (1 + z)", "nr"),
     bug("gru-dz-sign", "gru", G, "gru_backward", "dz = dh * (h_prev - n)", "dz = dh * (n - h_prev)", "z"),
@@ -168,6 +182,8 @@ def test_the_unmodified_code_passes_the_default_commands(command, capsys):
 
 @pytest.mark.parametrize("planted", PLANTED, ids=[b.id for b in PLANTED])
 def test_a_bug_planted_in_a_backward_fails_the_default_command(planted, monkeypatch, capsys):
+    if planted.module is None:
+        pytest.skip("engine 'compiled' needs Numba (pip install 'scratchlstm[compiled]')")
     monkeypatch.setattr(planted.module, planted.function, edited_function(planted.module, planted.function, planted.old, planted.new))
     assert main(COMMANDS[planted.command]) == 1
     out = capsys.readouterr().out

@@ -6,12 +6,12 @@ import pytest
 import scratchlstm as sl
 from scratchlstm.traces import lstm_trace
 
-from tests.helpers import random_lstm_host
+from tests.helpers import ENGINES, random_lstm_host
 
 T, B, D, H = 7, 3, 2, 4
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_trace_shapes_and_agreement_with_forward(engine, dtype):
     params = {k: v.astype(dtype) for k, v in random_lstm_host(D, H, 0).items()}

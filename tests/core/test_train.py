@@ -9,6 +9,7 @@ from scratchlstm.checkpoint import load_model
 from scratchlstm.errors import ConfigError, DtypeError, TrainingDiverged
 from scratchlstm.nn.model import Model, ModelConfig
 from scratchlstm.train import TrainConfig, train
+from tests.helpers import ENGINES
 
 
 def ar2_windows(n=900, window=12, seed=0):
@@ -183,7 +184,7 @@ def test_training_in_either_dtype_raises_no_floating_point_warnings(dtype):
     assert all(np.isfinite(history.train_loss)) and all(v.dtype == np.dtype(dtype) for v in model.named_params().values())
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 def test_both_engines_train_to_the_same_weights(engine):
     """The engine is a choice of speed, never of result: a few epochs in float64 agree to rounding."""
     Xtr, ytr, Xva, yva = (a.astype("float64") for a in ar2_windows(n=200))

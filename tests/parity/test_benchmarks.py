@@ -12,6 +12,7 @@ import pytest
 
 import scratchlstm as sl
 from benchmarks import bench_lstm, forecast_peers, sigmoid_forms, step_profile
+from tests.helpers import needs_numba
 
 TINY = [(3, 5, 2, 4, "tiny")]  # B, T, D, H, note
 
@@ -31,6 +32,16 @@ def test_benchmark_table_agrees_with_torch(capsys):
     bench_lstm.print_table(result)
     out = capsys.readouterr().out
     assert "ratio" in out and "tiny" in out
+
+
+@needs_numba
+def test_benchmark_times_the_compiled_engine_in_the_same_alternations(capsys):
+    pytest.importorskip("torch")
+    result = bench_lstm.run("cpu", ["float32"], warmup=2, repeats=4, threads=1, configs=TINY, compiled=True)
+    row = result["rows"][0]
+    assert row["compiled_train_ms"] > 0 and row["compiled_train_ratio"] == row["compiled_train_ms"] / row["train_torch_ms"]
+    bench_lstm.print_table(result)
+    assert 'engine="compiled"' in capsys.readouterr().out
 
 
 def test_sigmoid_forms_times_both_and_measures_their_error():

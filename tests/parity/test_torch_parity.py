@@ -10,7 +10,7 @@ from scratchlstm import LSTM
 from scratchlstm.backend import to_numpy
 from scratchlstm.interop import lstm_from_torch, lstm_to_torch
 
-from tests.helpers import max_rel_diff
+from tests.helpers import ENGINES, max_rel_diff
 
 torch = pytest.importorskip("torch")
 
@@ -27,7 +27,7 @@ def _run_torch(module, x, h0, c0, dout, dh_n, dc_n):
     return out, h_n, c_n, x_t.grad, h0_t.grad, c0_t.grad
 
 
-@pytest.mark.parametrize("engine", ["reference", "fast"])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_matches_torch_lstm(case, num_layers, batch_first, engine):

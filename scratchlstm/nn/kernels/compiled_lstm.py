@@ -102,6 +102,7 @@ def tanh32(x):
     small = ((((t0 * z + t1) * z + t2) * z + t3) * z + t4) * z * x + x
     large = _ONE - _TWO / (exp32(_TWO * abs(x)) + _ONE)
     large = -large if x < _ZERO else large
+    small = x if z == _ZERO else small  # tanh(x) = x where x^2 underflows; keeps the sign of -0.0
     return small if abs(x) < _TANH_SMALL else large
 
 
