@@ -25,8 +25,9 @@ differ from the NumPy kernel's in the last bits, as two correctly-rounding-withi
 the tests compare both with the reference at float32's precision and check the gradients with finite
 differences in float64.
 
-Numba compiles each loop on its first call for a dtype (about a second), and keeps the machine code in
-``__pycache__`` for later processes.
+Numba compiles each loop on its first call for a dtype (3 to 4 s for the first forward and backward),
+and keeps the machine code in ``__pycache__`` (or the user's cache folder, or ``NUMBA_CACHE_DIR``) for later
+processes, which load it in about 0.7 s; where no such folder can be written, each process compiles.
 """
 
 from __future__ import annotations
@@ -44,7 +45,20 @@ from . import numpy_lstm
 from .numpy_lstm import NumpyLSTMCache
 
 F32 = np.float32
-COMPILE = dict(error_model="numpy", cache=True)  # error_model: IEEE division (no ZeroDivisionError check per number)
+
+
+def _can_keep_machine_code() -> bool:
+    """Whether Numba finds a folder it can write its compiled code to (``__pycache__`` beside this file, else
+    the user's cache folder or ``NUMBA_CACHE_DIR``); where none is writable it refuses ``cache=True``."""
+    try:
+        numba.njit(cache=True)(lambda: None)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return False
+    return True
+
+
+# error_model: IEEE division (no ZeroDivisionError check per number); cache: compile once per machine, not per process
+COMPILE = dict(error_model="numpy", cache=_can_keep_machine_code())
 
 
 @dataclass
