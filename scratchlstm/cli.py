@@ -356,8 +356,12 @@ def _run_panel(args) -> int:
     options = settings_from_args(PanelOptions, args)
     check_output_folder(args.out)  # before any training, as forecast does: a folder holding the user's own files is refused
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
-    say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} not run, said below)" if panel.refused else "")
-        + f", run {_where(options, len(panel))}" + ("; with one global model" if options.global_model else ""))
+    say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} refused while reading, said below)"
+                                                                if panel.refused else "")
+        + f", run {_where(options, len(panel))}" + ("; with a global model per window length shared by two or more series"
+                                                     if options.global_model else ""))
+    for note in panel.notes:
+        say(f"note: {note}")
     for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one
         if Path(args.path).is_dir():
             say(f"data: {series.describe()}")
@@ -368,7 +372,8 @@ def _run_panel(args) -> int:
                            quiet=args.quiet)
         paths = result.save(args.out)
     for note in result.notes:
-        say(f"note: {note}")
+        if note not in panel.notes:  # (said above)
+            say(f"note: {note}")
     say()
     say(result.table())
     models = [p for name, p in paths.items() if name.startswith(f"{MODELS_FOLDER}/")]
@@ -458,7 +463,8 @@ def _add_gradcheck(sub) -> None:
             "hand-written backward through time, and compares every gradient (the weights, x and the initial states) "
             "with centred finite differences in float64. --engine reference (the default) checks the code the docs "
             "derive, scratchlstm/nn/<cell>.py, as it is on disk now: edit it and check your edit. --engine fast checks "
-            "the LSTM's speed kernel (the GRU and the RNN have none; for them it runs their reference and says so). "
+            "the LSTM's speed kernel, --engine compiled its compiled kernel (needs Numba); the GRU and the RNN have "
+            "none, so for them both run their reference and say so. "
             "Every path that runs is checked: gradients of every step's output and of the final state alone (dhs=None), "
             "the kernel at batch B and at batch 1, both GRU variants, and the LSTM's one-step functions. "
             "Prints a per-array report for each path, with each gate block and the worst time step; exits 1 on failure, "

@@ -109,7 +109,8 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
         LSTM changed is visible.
     bands : sequence of (level, lower, upper)
         The model's prediction intervals, each drawn as a red shaded band (the widest first, lightest);
-        NaN bounds (too few errors known yet) leave a gap.
+        NaN bounds (too few errors known yet) leave a gap; a band without a finite point is neither drawn nor
+        listed in the legend.
 
     Returns
     -------
@@ -143,8 +144,11 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
             ax.plot(x[span], np.asarray(adjusted_naive, dtype=float)[span], color="tab:green", lw=1.0, ls="--",
                     label="adjusted naive (last price x seasonal index: the untrained LSTM)")
         for k, (level, lower, upper) in enumerate(bands):
-            ax.fill_between(x[span], np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span], color="tab:red",
-                            alpha=0.12 + 0.12 * k, lw=0, label=f"{level}% prediction interval (conformal)")
+            lower, upper = np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span]
+            if not np.any(np.isfinite(lower) & np.isfinite(upper)):  # no point had the errors this level needs: no band, no legend entry
+                continue
+            ax.fill_between(x[span], lower, upper, color="tab:red", alpha=0.12 + 0.12 * k, lw=0,
+                            label=f"{level}% prediction interval (conformal)")
         ax.plot(x[span], model[span], color="tab:red", lw=1.1, label=model_label, **points)
         ax.set_ylabel("price")
         ax.grid(alpha=0.3)

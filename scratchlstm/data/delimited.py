@@ -41,7 +41,8 @@ BANNER_LINES = 3
 SNIFF_LINES = 50
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "unix", "snapped_at", "observation_date",  # FRED's current name
                 "datum", "fecha", "data",  # the date column of localised exports: de/nl/sv, es, it/pt/pl
-                "year", "month")  # a yearly or monthly table's one stamp column (R's data sets: year, volume)
+                "year", "month",  # a yearly or monthly table's one stamp column (R's data sets: year, volume)
+                "ds")  # the long format's stamp column (statsforecast's ds, y), in a file of one series
 INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")  # byte-order marks, zero-width characters, soft hyphen
 _SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)  # Excel's first line naming the delimiter
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")

@@ -68,7 +68,8 @@ class LoadOptions:
         return asdict(self)
 PRICE_COLUMNS = ("adj close", "adj_close", "close", "close/last", "price", "last",  # close/last: Nasdaq.com's
                  # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
-                 "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento")
+                 "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento",
+                 "y")  # the long format's value column (statsforecast's ds, y), in a file of one series
 # words of a column name that say it is not a closing price, even when it is the only column beside the dates:
 # sizes (and every word that starts with "vol": volume, Volumen, Vol., volume_usd), the day's other prices
 # (English, de, fr, es, it, pt), changes, and row numbers
@@ -157,6 +158,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     if len(table) == 0:
         raise refuse(path, "the file has a header but no rows", "Download a longer history")
     _one_symbol(table, path)
+    _not_long(table, path)
     date_column = _date_column(table.columns, path)
     price = _price_column(table.columns, date_column, price_column, path, notes)
     if price_column is None and price in ADJUSTED and table[price].isna().all() and "close" in table.columns:
@@ -345,6 +347,15 @@ def _one_symbol(table: pd.DataFrame, source) -> None:
                 shown = ", ".join(map(str, symbols[:4])) + (", ..." if len(symbols) > 4 else "")
                 raise refuse(source, f"column {column!r} holds {len(symbols)} instruments ({shown}), one series is needed",
                              f"Keep the rows of one {column} (e.g. frame[frame[{column!r}] == {str(symbols[0])!r}])")
+
+
+def _not_long(table: pd.DataFrame, source) -> None:
+    """Refuse a long-format table (unique_id, ds, y): its series are the panel's to read, one by one."""
+    if "unique_id" in table.columns:
+        ids = table["unique_id"].dropna().unique()
+        name = Path(str(source)).name
+        raise refuse(source, f"a long-format file (unique_id, ds, y) of {len(ids)} series, not a price file",
+                     f"Run 'scratchlstm panel {name}' on it; 'scratchlstm predict --series NAME' forecasts from one of its series")
 
 
 def _date_column(columns, source, in_memory: bool = False) -> str:

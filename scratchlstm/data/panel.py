@@ -31,7 +31,7 @@ from .numbers import read_numbers
 from .series import DataWarning, PriceSeries
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
-PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")
+PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")  # of a folder's files: the series' name is the rest of the file name
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet")
 NOT_PRICES = ("README", "LICENSE", "LICENCE", "NOTES", "CHANGELOG", "COPYING")  # file names in a folder of price files
 
@@ -44,6 +44,7 @@ class Panel(dict):
         super().__init__(series)
         self.refused: dict[str, str] = dict(refused or {})
         self.order: list[str] = [*self, *self.refused]  # every name, passed or refused, in file order
+        self.notes: list[str] = []  # what was assumed or left out while reading (a folder's files that are no price files)
 
     def add(self, name: str, series: PriceSeries | None = None, refused: str | None = None) -> None:
         """Keep ``series`` under ``name``, or the reason it was ``refused``."""
@@ -95,16 +96,35 @@ def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> Panel:
     return _load_long(path, options)
 
 
+def series_name(file: Path) -> str:
+    """The series a folder's price file holds: its name without the known suffixes (``BRK.B.csv``: ``BRK.B``;
+    ``air.csv.gz``: ``air``), so that a dot inside the name stays."""
+    name = file.name
+    for suffixes in ((".gz",), PRICE_FILE_SUFFIXES):
+        name = next((name[: -len(s)] for s in suffixes if name.lower().endswith(s) and len(name) > len(s)), name)
+    return name
+
+
 def _load_folder(folder: Path, options: LoadOptions) -> Panel:
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PRICE_FILE_SUFFIXES and not p.name.startswith("."))
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    files = [p for p in entries if p.is_file() and p.suffix.lower() in PRICE_FILE_SUFFIXES]
     if not files:
         raise DataError(f"{folder} holds no price files ({', '.join(PRICE_FILE_SUFFIXES)}); put one file per series in it, "
                         "or give a long-format file with the columns unique_id, ds, y")
     panel = Panel()
+    skipped = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in files]
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        parquet = any(name.lower().endswith(".parquet") for name in skipped)
+        panel.notes.append(f"{folder.name}: not read: {shown}, as a folder panel reads only the price files "
+                           f"({', '.join(PRICE_FILE_SUFFIXES)}) directly in it"
+                           + ("; a Parquet table is read as a long-format file (unique_id, ds, y): pass the file itself" if parquet else ""))
+    read_from: dict[str, str] = {}  # series name: the file it came from
     for file in files:
-        name = file.name.split(".")[0]
-        if name in panel or name in panel.refused:
-            raise DataError(f"{folder}: two files name the series {name!r} ({file.name} and another); rename one")
+        name = series_name(file)
+        if name in read_from:
+            raise DataError(f"{folder}: two files name the series {name!r} ({read_from[name]} and {file.name}); rename one")
+        read_from[name] = file.name
         if name.upper() in NOT_PRICES:  # a README.txt was read as prices, and refused with advice on the history's length
             panel.add(name, refused=f"{file.name}: not read, as its name says it describes the folder rather than holds prices")
             continue
@@ -145,13 +165,15 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
     if len(table) == 0:
         raise DataError(f"{path} has no rows; it needs one row per series and time stamp (unique_id, ds, y)")
+    absent = table["unique_id"].isna()  # a Parquet null: astype(str) would make it a series "None" or "nan"
     ids = table["unique_id"].astype(str).str.strip()
-    if (ids == "").any():
-        raise DataError(f"{path}: {int((ids == '').sum())} rows have no unique_id; name the series of every row")
+    if (absent | (ids == "")).any():
+        raise DataError(f"{path}: {int((absent | (ids == '')).sum())} rows have no unique_id; name the series of every row")
+    _refuse_ids_apart_by_spaces(table["unique_id"].astype(str), path)
     decimal = options.decimal or _decimal_of_file(table, path)
     panel = Panel()
     for name, rows in table.groupby(ids, sort=False):
-        frame = pd.DataFrame({"date": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})
+        frame = pd.DataFrame({"ds": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})  # messages name the file's columns
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)  # kept in the series' notes
             try:
@@ -165,6 +187,19 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
         panel.add(str(name), series)
     return _checked(path, panel)
+
+
+def _refuse_ids_apart_by_spaces(ids: pd.Series, path: Path) -> None:
+    """Refuse ids that differ only by spaces around them (``store_1`` and ``store_1 ``): read apart they look like
+    one series twice, read as one they merge two series without a word. An id with spaces around it and no such
+    twin is read without them (``" air"`` is ``air``)."""
+    raw = pd.Series(ids.unique())
+    twins = raw.groupby(raw.str.strip(), sort=False).agg(list)
+    twins = twins[twins.map(len) > 1]
+    if len(twins):
+        shown = "; ".join(" and ".join(map(repr, group)) for group in twins.iloc[:3])
+        raise DataError(f"{path}: {len(twins)} unique_id value(s) differ only by spaces around them ({shown}), so which "
+                        "series each row belongs to is unclear; remove the spaces, or rename one")
 
 
 def _decimal_of_file(table: pd.DataFrame, path: Path) -> str | None:

@@ -133,7 +133,11 @@ def block_bootstrap_ratio(errors_a: np.ndarray, errors_b: np.ndarray, *, block: 
     k = -(-n // block)  # blocks per resample
     starts = rng.integers(0, starts_max, size=(n_boot, k))
     idx = (starts[:, :, None] + np.arange(block)[None, None, :]).reshape(n_boot, -1)[:, :n]  # (n_boot, n)
-    ratios = a[idx].mean(axis=1) / b[idx].mean(axis=1)
+    num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)  # (n_boot,)
+    # a resample of points where both forecasters were exact (a price flat but for a step) has the ratio 0/0:
+    # the two erred alike, a ratio of 1; one where only the second was exact has an infinite ratio
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where((num == 0) & (den == 0), 1.0, num / den)
     tail = 100 * (1 - level) / 2
     return float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))
 

@@ -29,7 +29,8 @@ kept fit forecast on the calibration block (``intervals.py``), and the series' m
 
 Series whose windows differ in length (automatic windows: two seasons) are trained in separate
 groups, one model per window length, so that every series is read through the window its own
-model reads.
+model reads. A group of one series gets no global model: with that series' seed and windows it would
+be the series' own model again (same validation loss, kept on the tie and counted as a global win).
 """
 
 from __future__ import annotations
@@ -137,18 +138,34 @@ def choose(fit: Fit, part: SeriesWindows, trained: Model, untrained: Model, hist
     return chosen, why
 
 
-def fit_global(runs: list, config: ForecastConfig, quiet: bool = True) -> list[str]:
-    """Train the global model(s) on the series of ``runs`` (``panel.SeriesRun``) and set each run's
-    ``chosen`` result and ``choices``; returns notes on what was trained."""
+def check_global(config: ForecastConfig) -> None:
+    """Refuse settings the global model cannot use, before any series runs."""
     if config.target != "returns":
         raise ConfigError("--global needs --target returns: its series are put on one scale by their return spread, "
                           "and its keep-or-revert test compares with the untrained 'no change' model")
+
+
+def fit_global(runs: list, config: ForecastConfig, quiet: bool = True) -> list[str]:
+    """Train the global model(s) on the series of ``runs`` (``panel.SeriesRun``) and set each run's
+    ``chosen`` result and ``choices``; returns notes on what was trained. A window group of one series
+    gets no global model: trained on that series alone, with its seed and windows, it would be the
+    series' own model again; the series keeps its own fits, and a note says so."""
+    check_global(config)
     usable = [run for run in runs if run.result is not None]
     groups: dict[tuple, list] = defaultdict(list)  # one model per window length (and horizon)
     for run in usable:
         groups[(run.result.config.window, run.result.config.horizon)].append(run)
     notes = []
     for (window, horizon), members in groups.items():
+        if len(members) == 1:
+            run = members[0]
+            why = (f"no global model: {run.name} is the only series with window {window}, and a model trained across one "
+                   "series is its own model")
+            notes.append(f"global model, window {window}: not trained, as only {run.name} has that window (a model trained "
+                         "across one series is its own); it keeps its own fits")
+            run.choices = [{"fit": k + 1, "kept": "per-series", "why": why} for k in range(len(run.result.fits))]
+            run.chosen = run.result
+            continue
         blocks = {run.name: refit_cutoffs(len(run.result.prices), run.result.config) for run in members}
         rounds = max(len(b) for b in blocks.values())
         choices: dict[str, list] = {run.name: [] for run in members}

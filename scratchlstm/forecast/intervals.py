@@ -48,6 +48,12 @@ def conformal_half_width(scores: np.ndarray, level: float) -> float:
     return float(scores[k - 1]) if 1 <= k <= len(scores) else math.inf
 
 
+def errors_needed(level: float) -> int:
+    """The fewest known errors that give a ``level``% interval a finite half-width (``conformal_half_width``):
+    the smallest n with ``ceil((n + 1) level / 100) <= n``, 99 for a 99% interval."""
+    return math.ceil(level / (100 - level) - 1e-9)
+
+
 def log_scores(forecast: np.ndarray, actual: np.ndarray) -> np.ndarray:
     """``|log(y / f)|`` at every point; inf for a forecast that is not a positive price (a price-level
     model or the drift can forecast one), which no finite relative band covers."""

@@ -9,8 +9,9 @@
 Every series is run by ``run_forecast`` with the same settings (the automatic ones chosen for each
 series, as for a single file) and its own seed, in parallel (``executors.map_tasks``: local cores,
 or a Dask cluster), so the numbers are the same whatever runs them. With ``global_model=True`` one
-LSTM is also trained across the series (``global_model.py``), and each series keeps it, or its own
-model, by the keep-or-revert test on its validation block.
+LSTM is also trained across the series that share a window length (``global_model.py``; a series alone
+with its window gets none), and each series keeps it, or its own model, by the keep-or-revert test on
+its validation block.
 
 The summary has one row per series (the model's MAE over every other forecaster's, with a
 Diebold-Mariano p-value, and the two verdicts) and the counts over the panel: on how many series
@@ -44,6 +45,7 @@ from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import wilson_interval
+from .intervals import errors_needed
 from .executors import INSTALL_DASK, map_tasks, one_blas_thread
 from .output_folder import write_folder
 from .report import write_model_file
@@ -59,9 +61,10 @@ COVERAGE_OF = ("model", "naive")  # whose interval coverage the summary gives (n
 class PanelOptions:
     """How a panel runs; each field is also a flag of ``scratchlstm panel``."""
 
-    global_model: bool = setting(False, "also train one LSTM across all the series (each normalised by its own season and "
-                                 "return spread); each series keeps it, fit by fit, only where it beats its untrained version "
-                                 "and the series' own model on validation", flag="--global", group="run")
+    global_model: bool = setting(False, "also train one LSTM across the series that share a window length (each normalised "
+                                 "by its own season and return spread; a series alone with its window keeps its own model); "
+                                 "each series keeps it, fit by fit, only where it beats its untrained version and the series' "
+                                 "own model (its first seed's) on validation; one seed, --seed", flag="--global", group="run")
     jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
                                none_word="auto", group="run")
     scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead; "
@@ -167,8 +170,10 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "adjusted_naive": adjusted, "adjusted_naive_is_model": bool(np.array_equal(result.forecasts["model"], result.forecasts[adjusted])),
         "mae_ratio_adjusted_naive": comparisons[adjusted]["mae_ratio"], "p_adjusted_naive": comparisons[adjusted]["p_value"],
         "vs_adjusted_naive": outcome(comparisons[adjusted]),
-        "best_baseline": best, "mae_ratio_best_baseline": comparisons[best]["mae_ratio"], "p_best_baseline": comparisons[best]["p_value"],
-        "vs_best_baseline": outcome(comparisons[best]),
+        "best_baseline": best,  # None: every other baseline forecasts what naive (or the model) forecasts
+        "mae_ratio_best_baseline": comparisons[best]["mae_ratio"] if best else math.nan,
+        "p_best_baseline": comparisons[best]["p_value"] if best else math.nan,
+        "vs_best_baseline": outcome(comparisons[best]) if best else "none differs from naive",
         "best_peer": best_peer,
         "mae_ratio_best_peer": comparisons[best_peer]["mae_ratio"] if best_peer else math.nan,
         "p_best_peer": comparisons[best_peer]["p_value"] if best_peer else math.nan,
@@ -184,6 +189,22 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         row["global_fits_kept"] = sum(c["kept"] == "global" for c in run.choices)
         row["per_series_mae_ratio_naive"] = run.result.metrics["model"]["rel_mae"]
     return row
+
+
+def _row_or_error(run: SeriesRun) -> dict[str, Any]:
+    """``series_row``, or, should summing up this one series fail, a row naming the failure: the other
+    series' results are written all the same."""
+    try:
+        return series_row(run)
+    except Exception as exc:  # a bug in summing up one series, reported in its row rather than losing every row
+        return {"series": run.name, "seconds": round(run.seconds, 3),
+                "error": f"its summary could not be made ({type(exc).__name__}: {exc}); this is a bug in scratchlstm, please "
+                         "report it"}
+
+
+def _share(coverage: dict[str, float]) -> str:
+    """A coverage as a percentage, or n/a where no test point had an interval."""
+    return f"{coverage['coverage']:.1%}" if coverage["points"] else "n/a"
 
 
 def _median(values) -> float:
@@ -242,7 +263,7 @@ class PanelResult:
 
     def rows(self) -> list[dict[str, Any]]:
         files = self.model_files()
-        rows = [series_row(run) for run in self.runs]
+        rows = [_row_or_error(run) for run in self.runs]
         for row in rows:
             if row["series"] in files:
                 row["model_file"] = f"{MODELS_FOLDER}/{files[row['series']]}"  # where save() writes it
@@ -267,18 +288,22 @@ class PanelResult:
             kept = "trained" if r["trained_lstm_kept"] else "untrained"
             if self.global_model:
                 kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
-            cover = "".join(f"{r['coverage'][level]['model']['coverage']:>6.1%} " if level in r["coverage"] else f"{'-':>6} "
-                            for level in levels)
+            cover = "".join(f"{_share(r['coverage'][level]['model']) if level in r['coverage'] else '-':>6} " for level in levels)
             peer = f"{'-':>7}" if r["best_peer"] is None else f"{r['mae_ratio_best_peer']:>7.3f}"  # no classical peer ran
             adjusted = (f"{'=':>7} {'':>7}" if r["adjusted_naive_is_model"]
                         else f"{r['mae_ratio_adjusted_naive']:>7.3f} {r['p_adjusted_naive']:>7.3g}")
+            best = (f"{'-':>7} {'(none differs)':<15} {'':>7}" if r["best_baseline"] is None else  # every other baseline is naive
+                    f"{r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} {r['p_best_baseline']:>7.3g}")
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
-                         f"{r['p_naive']:>7.3g} {adjusted} {r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} "
-                         f"{r['p_best_baseline']:>7.3g} {peer} {cover}{kept:<10}")
+                         f"{r['p_naive']:>7.3g} {adjusted} {best} {peer} {cover}{kept:<10}")
         s = overall(rows)
+        ok = [r for r in rows if "error" not in r]
+        short = [level for level in levels if any(level in r["coverage"] and not r["coverage"][level]["model"]["points"] for r in ok)]
         lines.append("/naive, /adj, /best, /peer: the LSTM's MAE over naive's, the adjusted naive's (the untrained LSTM's forecast; "
                      "'=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
-                     "two-sided; cov: the share of the test points with an interval that the model's interval covered")
+                     "two-sided; cov: the share of the test points with an interval that the model's interval covered"
+                     + (f"; n/a: no test point had the errors known before it that the interval needs ("
+                        + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else ""))
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
                      + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
                      + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
@@ -287,11 +312,14 @@ class PanelResult:
             c = s[key]
             if key == "vs_best_peer" and not any(c.values()):
                 continue
+            none = sum(r[key] == "none differs from naive" for r in ok)
             lines.append(f"against {label}: significantly better on {c['better']}, no significant difference on {c['same']}, "
-                         f"significantly worse on {c['worse']}")
+                         f"significantly worse on {c['worse']}" + (f"; none differs from naive on {none}" if none else ""))
         for level, by_name in s["coverage"].items():
             lines.append(f"{level}% intervals, pooled over the panel's test points: " + "; ".join(
-                f"{name} covered {c['covered']} of {c['points']} ({c['coverage']:.1%})" for name, c in by_name.items()))
+                f"{name} covered {c['covered']} of {c['points']} ({_share(c)})" for name, c in by_name.items())
+                + ("" if any(c["points"] for c in by_name.values()) else
+                   f": no test point had the {errors_needed(float(level))} errors known before it that a {level}% interval needs"))
         lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_adjusted_naive']:.3f} to the "
                      f"adjusted naive (the model is the adjusted naive on {s['adjusted_naive_is_model']} series), "
                      f"{s['median_mae_ratio_best_baseline']:.3f} to the "
@@ -312,7 +340,9 @@ class PanelResult:
     def model_files(self) -> dict[str, str]:
         """Each series that ran and the file name, under ``models/``, of the model its last forecasts
         came from (the global model's weights where it kept them): its name with any character but
-        letters, digits, ``.``, ``-`` and ``_`` made ``_``, numbered when two names would collide."""
+        letters, digits, ``.``, ``-`` and ``_`` made ``_`` (dots at the ends dropped), and where that name
+        is taken already (case aside) ``-2``, ``-3``, ... in file order; so the summary's ``model_file``,
+        not the series' name, says which file is whose (and each file records its series)."""
         names: dict[str, str] = {}
         for run in self.runs:
             if run.final is None:
@@ -341,7 +371,7 @@ class PanelResult:
         writers = {name: functools.partial(_write_text, text=text) for name, text in contents.items()}
         finals = {run.name: run.final for run in self.runs}
         for series, name in self.model_files().items():
-            writers[f"{MODELS_FOLDER}/{name}"] = functools.partial(write_model_file, finals[series])
+            writers[f"{MODELS_FOLDER}/{name}"] = functools.partial(write_model_file, finals[series], series=series)
         return write_folder(out, writers)
 
 
@@ -389,6 +419,10 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
     refused = getattr(panel, "refused", {})  # series the loader refused (data.panel.Panel): reported as not run
     if not panel:
         raise DataError(next(iter(refused.values()), "the panel holds no series"))
+    if global_model:
+        from .global_model import check_global
+
+        check_global(config)  # before any series runs: the refusal came after every series' walk-forward
     start = time.perf_counter()
     names = list(panel)
     bar = progress_bar(len(names), "panel", unit="series run", quiet=quiet)
@@ -406,7 +440,7 @@ def run_panel(panel: dict[str, PriceSeries], config: ForecastConfig = ForecastCo
         runs = [by_name[name] for name in panel.order]
     if all(run.result is None for run in runs):
         raise DataError(f"no series of the panel could be run; the first one says: {runs[0].error}")
-    notes = []
+    notes = list(getattr(panel, "notes", []))  # what the loader left out (a folder's files that are no price files)
     if global_model:
         from .global_model import fit_global
 

@@ -203,15 +203,16 @@ def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[st
     return series, [*series.notes, f"the model was trained on {column!r} prices; this file has none, so {series.price_column!r} is used"]
 
 
-def _series_of_long_file(data, name: str | None, trained: str | None, options: LoadOptions) -> PriceSeries | None:
+def _series_of_long_file(data, name: str | None, trained_on: dict, options: LoadOptions) -> PriceSeries | None:
     """For a long-format file (unique_id, ds, y, as ``panel`` reads), the series to forecast from: ``name``, else
-    the one the model was trained on when its source names a series (``long.csv[AAA]``); None for a price file."""
+    the one the model was trained on, as a panel's model file records it (its ``series``, or a source that names
+    one: ``long.csv[AAA]``); None for a price file."""
     if not isinstance(data, (str, Path)) or not is_long_file(data):
         if name is not None:
             raise DataError(f"--series picks a series of a long-format file (unique_id, ds, y); {data} is not one: leave it out")
         return None
-    match = re.fullmatch(r".*\[(.*)\]", trained or "")
-    own = match[1] if match else None
+    match = re.fullmatch(r".*\[(.*)\]", str(trained_on.get("source") or ""))
+    own = trained_on.get("series") if isinstance(trained_on.get("series"), str) else (match[1] if match else None)
     if name is None and own is None:
         raise DataError(f"{data} is a long-format file (unique_id, ds, y) and the model does not say which series it was "
                         "trained on; name one with --series")
@@ -256,7 +257,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
     notes_first = _changed_since_written(checkpoint)
-    picked = _series_of_long_file(data, series, trained_on.get("source"), options)
+    picked = _series_of_long_file(data, series, trained_on, options)
     series, notes = _load(data, trained_on["price_column"], options) if picked is None else (picked, list(picked.notes))
     notes = notes_first + notes
     trained_to = trained_on.get("last_date")

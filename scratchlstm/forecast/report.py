@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..checkpoint import save_models
 from .evaluate import mae_ratio
+from .intervals import errors_needed
 from .output_folder import write_folder
 
 CSV_FLOAT = "%.10g"  # ten significant digits: a price of 1e-6 keeps them as a price of 40,000 does
@@ -80,13 +81,13 @@ def interval_lines(result) -> list[str]:
         cells = []
         for level in iv.levels:
             c = summary[name][str(level)]
-            cover = "n/a" if c["points"] == 0 else f"{c['coverage']:.1%}"
-            cells.append(f" {cover:>10} {c['mean_width']:>11.5g}")
+            cover, width = ("n/a", "n/a") if c["points"] == 0 else (f"{c['coverage']:.1%}", f"{c['mean_width']:.5g}")
+            cells.append(f" {cover:>10} {width:>11}")
         lines.append(f"{name:<14}" + "".join(cells))
     short = {c["points"] for c in summary["model"].values()}
     if min(short) < len(result.actual):
         lines.append(f"intervals: only {min(short)} of {len(result.actual)} test points had enough errors known before them "
-                     f"for the {max(iv.levels)}% interval (it needs {math.ceil(max(iv.levels) / (100 - max(iv.levels)) - 1e-9)})")
+                     f"for the {max(iv.levels)}% interval (it needs {errors_needed(max(iv.levels))})")
     return lines
 
 
@@ -244,9 +245,10 @@ def typical_change(prices) -> float:
     return float(np.median(np.abs(np.diff(np.log(np.asarray(prices, dtype=float))))))
 
 
-def model_file_meta(result) -> dict:
+def model_file_meta(result, series: str | None = None) -> dict:
     """What ``model.npz`` records beside the weights, for ``predict``: the settings, the scaling and
-    seasonal index of the last fit, the training data's description and the intervals' half-widths."""
+    seasonal index of the last fit, the training data's description (with a panel's ``series`` name, by
+    which predict picks it from a long-format file) and the intervals' half-widths."""
     last_fit = result.fits[-1]
     train_prices = result.prices[: last_fit.cutoff + 1]
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
@@ -255,6 +257,8 @@ def model_file_meta(result) -> dict:
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices)),
                            "train_typical_change": typical_change(train_prices)}}
+    if series is not None:
+        model_meta["data"]["series"] = series
     if result.intervals is not None:  # what predict needs to put an interval around its forecast
         iv = result.intervals
         model_meta["intervals"] = {"levels": list(iv.levels),
@@ -265,10 +269,10 @@ def model_file_meta(result) -> dict:
     return model_meta
 
 
-def write_model_file(result, path: str | Path) -> None:
+def write_model_file(result, path: str | Path, series: str | None = None) -> None:
     """``model.npz``: the model(s) of the last fit that made the evaluated forecast (every seed's
     last model: the forecast is their average, and predict averages them too) and ``model_file_meta``."""
-    save_models(path, result.members or [result.fits[-1].model], model_file_meta(result))
+    save_models(path, result.members or [result.fits[-1].model], model_file_meta(result, series))
 
 
 def _writers(result) -> dict[str, Callable[[Path], None]]:

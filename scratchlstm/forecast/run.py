@@ -122,29 +122,33 @@ class ForecastResult:
         return self.season > 1 and self.untrained_everywhere
 
     @property
-    def best_other_baseline(self) -> str:
+    def best_other_baseline(self) -> str | None:
         """The baseline with the lowest MAE apart from naive (the adjusted naive, seasonal naive, drift,
         window mean, and the classical peers when they ran); seasonal naive without a season is naive,
         and left out, as is a baseline the model's forecast equals (the adjusted naive, when every fit
-        kept the untrained LSTM: the line against it says so)."""
+        kept the untrained LSTM: the line against it says so). None when every baseline left forecasts
+        what naive or the model forecasts on the test span (a price flat there but for a step)."""
         naive, model = self.forecasts["naive"], self.forecasts["model"]
         others = [name for name, f in self.forecasts.items()
                   if name not in ("model", "naive") and not np.array_equal(f, naive) and not np.array_equal(f, model)]
-        return min(others, key=lambda name: self.metrics[name]["mae"])
+        return min(others, key=lambda name: self.metrics[name]["mae"]) if others else None
 
     @cached_property
-    def significance_vs_best(self) -> dict[str, float]:
-        """Diebold-Mariano test of the model against ``best_other_baseline`` on absolute errors."""
-        return self.diebold_mariano_against(self.best_other_baseline)
+    def significance_vs_best(self) -> dict[str, float] | None:
+        """Diebold-Mariano test of the model against ``best_other_baseline`` on absolute errors (None without one)."""
+        return None if self.best_other_baseline is None else self.diebold_mariano_against(self.best_other_baseline)
 
     @property
     def mae_ratio_vs_best(self) -> float:
-        """The model's MAE over ``best_other_baseline``'s."""
-        return mae_ratio(self.metrics, self.best_other_baseline)
+        """The model's MAE over ``best_other_baseline``'s (NaN without one)."""
+        return math.nan if self.best_other_baseline is None else mae_ratio(self.metrics, self.best_other_baseline)
 
     @property
     def verdict_vs_best(self) -> str:
         """Against the best baseline after naive: better, worse or no significant difference."""
+        if self.best_other_baseline is None:
+            return ("none differs from naive: every other baseline forecasts what naive (or the model) forecasts at every "
+                    "test point, so the verdict against naive says it all")
         return verdict_against(self.best_other_baseline, self.metrics, self.significance_vs_best)
 
     @property

@@ -536,7 +536,7 @@ def test_a_series_with_a_zero_or_negative_price_is_reported_and_the_others_run(t
     assert error.startswith("prices.csv[s1]: 1 price(s) are zero or negative (first on 2000-02-22)") and "log-returns" not in error
     assert any(line.startswith("s1 ") and "not run: prices.csv[s1]: 1 price(s) are zero or negative" in line
                for line in run.stdout.splitlines()), run.stdout
-    assert "data: 3 series from" in run.stdout and "(1 not run, said below)" in run.stdout
+    assert "data: 3 series from" in run.stdout and "(1 refused while reading, said below)" in run.stdout
     folder = tmp_path / "folder"  # the same from a folder, one file per series
     folder.mkdir()
     for name, rows in table.groupby("unique_id"):

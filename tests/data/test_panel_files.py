@@ -1,0 +1,90 @@
+"""Reading a panel's files: the ids of a long-format table kept apart as written, a folder's series named by
+their whole file name, and a long-format file given where one price file is expected."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scratchlstm.data import load_prices
+from scratchlstm.data.panel import load_panel
+from scratchlstm.errors import DataError
+from tests.forecast.test_panel import ar_returns_series, dated_rows_of, write_long
+
+
+def _long_rows(name, series):
+    return pd.DataFrame({"unique_id": name, "ds": series.frame.index.strftime("%Y-%m-%d"), "y": series.prices.to_numpy()})
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_ids_that_differ_only_by_spaces_around_them_are_refused_naming_them(tmp_path, suffix):
+    """'store_1' and 'store_1 ' were read as one series of both series' rows, without a word."""
+    first, second = ar_returns_series(1, 40), ar_returns_series(2, 40, start="2001-01-01")
+    table = pd.concat([_long_rows("store_1", first), _long_rows("store_1 ", second), _long_rows(" other", first)])
+    path = tmp_path / f"ids{suffix}"
+    table.to_parquet(path, index=False) if suffix == ".parquet" else table.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"1 unique_id value\(s\) differ only by spaces around them \('store_1' and 'store_1 '\)"):
+        load_panel(path)
+    alone = tmp_path / f"alone{suffix}"  # an id with spaces and no twin is read without them, as before
+    table = table[table["unique_id"] != "store_1 "]
+    table.to_parquet(alone, index=False) if suffix == ".parquet" else table.to_csv(alone, index=False)
+    assert list(load_panel(alone)) == ["store_1", "other"]
+
+
+@pytest.mark.parametrize("null", [None, np.nan])
+def test_parquet_rows_without_an_id_are_refused_as_the_csv_ones_are(tmp_path, null):
+    """A null id became a series 'None' (or 'nan') of every id-less row."""
+    table = pd.concat([_long_rows(null, ar_returns_series(1, 40)), _long_rows("b", ar_returns_series(2, 40))])
+    path = tmp_path / "ids.parquet"
+    table.to_parquet(path, index=False)
+    with pytest.raises(DataError, match="ids.parquet: 40 rows have no unique_id; name the series of every row"):
+        load_panel(path)
+
+
+def test_a_folder_names_each_series_by_its_file_name_without_the_known_suffixes(tmp_path):
+    """BRK.A.csv and BRK.B.csv were both the series 'BRK', refused as '(BRK.B.csv and another)'."""
+    rows = dated_rows_of(ar_returns_series(1, 40))
+    for name in ("BRK.A.csv", "BRK.B.csv", "prices v1.5.csv", "air.csv.gz"):
+        (tmp_path / name).write_bytes(gzip.compress(rows.encode()) if name.endswith(".gz") else rows.encode())
+    assert list(load_panel(tmp_path)) == ["BRK.A", "BRK.B", "air", "prices v1.5"]
+    (tmp_path / "air.txt").write_text(rows)
+    with pytest.raises(DataError, match=r"two files name the series 'air' \(air.csv.gz and air.txt\); rename one"):
+        load_panel(tmp_path)
+
+
+def test_a_folder_says_which_of_its_files_and_folders_it_did_not_read(tmp_path):
+    """air.parquet and the subfolder sub/ were skipped without a word."""
+    (tmp_path / "air.csv").write_text(dated_rows_of(ar_returns_series(1, 40)))
+    (tmp_path / "air2.parquet").write_bytes(b"PAR1")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "nottem.csv").write_text(dated_rows_of(ar_returns_series(2, 40)))
+    panel = load_panel(tmp_path)
+    assert list(panel) == ["air"]
+    assert len(panel.notes) == 1 and "not read: air2.parquet, sub/" in panel.notes[0]
+    assert "a Parquet table is read as a long-format file (unique_id, ds, y): pass the file itself" in panel.notes[0]
+
+
+def test_a_long_format_file_given_as_one_price_file_points_to_the_panel(tmp_path):
+    """forecast said 'no date column ... Rename the date column to Date' of a unique_id, ds, y file."""
+    path = tmp_path / "one.csv"
+    write_long(path, {"air": ar_returns_series(1, 40)})
+    with pytest.raises(DataError, match=r"one.csv: a long-format file \(unique_id, ds, y\) of 1 series, not a price file\. "
+                                        r"Run 'scratchlstm panel one.csv' on it; 'scratchlstm predict --series NAME'"):
+        load_prices(path)
+
+
+def test_a_ds_y_file_is_read_as_a_price_file_and_a_panel_names_the_ds_column(tmp_path):
+    """A file with the panel's own column names (ds, y) was refused as having no date column, and a panel's bad
+    date was reported in "column 'date'", a column the file does not have."""
+    series = ar_returns_series(1, 40)
+    path = tmp_path / "nottem.csv"
+    path.write_text("ds,y\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices)))
+    loaded = load_prices(path)
+    assert loaded.price_column == "y" and loaded.prices.tolist() == series.prices.tolist() and not loaded.notes
+    long = tmp_path / "long.csv"
+    write_long(long, {"a": series, "b": ar_returns_series(2, 40)})
+    table = pd.read_csv(long, dtype=str)
+    table.loc[3, "ds"] = "garbage"
+    table.to_csv(long, index=False)
+    assert "in column 'ds' are not dates (first: 'garbage')" in load_panel(long).refused["a"]
