@@ -5,7 +5,8 @@ key ``__meta__``. Nothing is pickled and loading uses ``allow_pickle=False``, so
 can never run code. The metadata records the format version, a manifest of every array (name, shape,
 dtype), the architecture, the dtype, and for training state the optimizer state, the training
 configuration, the trainer's counters and history, and whatever the caller adds (the forecaster
-stores its data scaling there).
+stores its data scaling there) under keys of its own: metadata that uses one of ``RESERVED_KEYS`` is
+refused when saving, as a file whose own keys it replaced could never be loaded.
 
 **Checked before it is read.** ``read_checkpoint`` looks at the zip's directory first: every member
 must be in the manifest (an extra member is refused at once), every declared size must fit the
@@ -45,6 +46,9 @@ MAX_TOTAL_BYTES = 2 * 2**30  # every array together, as declared in the zip dire
 MAX_MODEL_BYTES = 256 * 2**20  # the weights of a model file: far above any forecast model (hidden 1,000 x 2: 32 MB)
 MAX_MEMBERS = 1000
 NUMERIC_KINDS = "biuf"
+FILE_KEYS = ("format", "format_version", "arrays")  # what write_checkpoint records of every file
+# what the model files and the training states record besides: a caller's metadata may use none of these
+RESERVED_KEYS = FILE_KEYS + ("model", "dtype", "members", "optimizer", "training", "trainer_state")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -53,6 +57,7 @@ NUMERIC_KINDS = "biuf"
 
 def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     """Write numeric host ``arrays`` and the JSON-able ``meta`` to ``path`` atomically, with a manifest."""
+    check_caller_meta(meta, FILE_KEYS)
     arrays = {name: np.asarray(a) for name, a in arrays.items()}
     for name, a in arrays.items():
         if name == META_KEY or a.dtype.kind not in NUMERIC_KINDS:
@@ -63,6 +68,14 @@ def write_checkpoint(path: str | Path, arrays: dict[str, np.ndarray], meta: dict
     buffer = io.BytesIO()
     np.savez(buffer, **{META_KEY: blob}, **arrays)
     atomic_write(path, lambda f: f.write(buffer.getvalue()), mode="wb")
+
+
+def check_caller_meta(meta: dict[str, Any] | None, reserved: tuple[str, ...] = RESERVED_KEYS) -> None:
+    """Refuse metadata that would replace the checkpoint's own keys: the save succeeded and no load could read the file."""
+    clash = sorted(set(meta or {}) & set(reserved))
+    if clash:
+        raise CheckpointError(f"the metadata uses the checkpoint's own key{'s' if len(clash) > 1 else ''} {', '.join(map(repr, clash))} "
+                              f"(reserved: {', '.join(reserved)}); use other names, or put your metadata under a key of your own")
 
 
 def _fail(path: Path, problem: str) -> CheckpointError:
@@ -227,8 +240,19 @@ def save_models(path: str | Path, models: list[Model], meta: dict[str, Any] | No
     """
     if not models or any(m.config != models[0].config for m in models):
         raise CheckpointError("save_models needs one or more models of the same architecture")
-    arrays = {f"member{k}/{name}": to_numpy(v) for k, m in enumerate(models) for name, v in m.named_params().items()}
+    check_caller_meta(meta)
+    host = [{name: to_numpy(v) for name, v in m.named_params().items()} for m in models]
+    _check_one_dtype(host)
+    arrays = {f"member{k}/{name}": a for k, params in enumerate(host) for name, a in params.items()}
     write_checkpoint(path, arrays, {**model_meta(models[0]), "members": len(models), **(meta or {})})
+
+
+def _check_one_dtype(members: list[dict[str, np.ndarray]]) -> None:
+    """Refuse members (host parameters) of different dtypes: the file records one, and loading refused the others' arrays."""
+    dtypes = [sorted({str(a.dtype) for a in params.values()}) for params in members]
+    if any(d != dtypes[0] or len(d) > 1 for d in dtypes):
+        described = ", ".join(f"member {k} is {'/'.join(d)}" for k, d in enumerate(dtypes))
+        raise CheckpointError(f"members must share one dtype: {described}; cast them to one before saving")
 
 
 def _model_layout(meta: dict[str, Any]) -> tuple[str, list[str]]:
@@ -327,6 +351,7 @@ class TrainingState:
 def save_training_state(path: str | Path, model: Model, train_config: dict[str, Any], state: TrainingState,
                         extra: dict[str, Any] | None = None) -> None:
     """Write ``state`` (and the model's architecture, the training configuration and ``extra``) to ``path``."""
+    check_caller_meta(extra)
     opt_meta, opt_arrays = state.optimizer
     arrays = {f"param/{k}": to_numpy(v) for k, v in state.params.items()}
     arrays.update({f"best/{k}": to_numpy(v) for k, v in state.best_params.items()})
@@ -392,5 +417,5 @@ def _trainer_state_problem(ts) -> str:
     return ""
 
 
-__all__ = ["FORMAT_VERSION", "TrainingState", "load_model", "load_models", "load_training_state", "model_config_of", "model_meta",
-           "read_checkpoint", "save_model", "save_models", "save_training_state", "write_checkpoint"]
+__all__ = ["FORMAT_VERSION", "RESERVED_KEYS", "TrainingState", "check_caller_meta", "load_model", "load_models",
+           "load_training_state", "model_config_of", "model_meta", "read_checkpoint", "save_model", "save_models", "save_training_state", "write_checkpoint"]

@@ -1,9 +1,9 @@
 """Gradient clipping, by global norm and by value.
 
-Both take the gradients as a dict of arrays or a list of such dicts (one per layer), return a new
-structure of the same shape, made of new arrays whether anything was clipped or not (the input is
-not modified, and changing the result never changes the input), and the global L2 norm *before*
-clipping:
+Both take the gradients as a dict of arrays, a list of such dicts (one per layer) or a list of
+arrays (torch's convention), return a new structure of the same shape, made of new arrays whether
+anything was clipped or not (the input is not modified, and changing the result never changes the
+input), and the global L2 norm *before* clipping:
 
     total_norm = sqrt(sum over every array g of sum(g * g))
 
@@ -28,10 +28,15 @@ from .nn.shapes import check_one_dtype
 Grads = Union[dict, list]
 
 
+def _is_container(grads) -> bool:
+    """A dict or list of gradients, rather than one gradient array (a list's entry may be either)."""
+    return isinstance(grads, (dict, list, tuple))
+
+
 def _map(grads: Grads, fn: Callable[[Array], Array]) -> Grads:
     if isinstance(grads, dict):
         return {name: fn(g) for name, g in grads.items()}
-    return [_map(g, fn) for g in grads]
+    return [_map(g, fn) if _is_container(g) else fn(g) for g in grads]
 
 
 def _copy(g: Array) -> Array:
@@ -41,7 +46,7 @@ def _copy(g: Array) -> Array:
 def _arrays(grads: Grads) -> list[Array]:
     if isinstance(grads, dict):
         return list(grads.values())
-    return [a for g in grads for a in _arrays(g)]
+    return [a for g in grads for a in (_arrays(g) if _is_container(g) else [g])]
 
 
 def _checked(grads: Grads, name: str, limit) -> float:

@@ -18,7 +18,8 @@ class DtypeError(ScratchLSTMError, TypeError):
 
 
 class DataError(ScratchLSTMError, ValueError):
-    """A price file cannot be used as it is (the message names the file, the problem and the fix)."""
+    """A price file, or the arrays given to ``train``, cannot be used as they are (the message names the file or the
+    array, the problem and the fix)."""
 
 
 class CheckpointError(ScratchLSTMError, ValueError):

@@ -85,7 +85,8 @@ class SGD(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         if self.momentum:
-            s["buf"] = g if "buf" not in s else self.momentum * s["buf"] + (1.0 - self.dampening) * g
+            # a copy on the first step, as torch clones it: the caller may reuse its gradient array
+            s["buf"] = namespace(g).asarray(g, copy=True) if "buf" not in s else self.momentum * s["buf"] + (1.0 - self.dampening) * g
             g = g + self.momentum * s["buf"] if self.nesterov else s["buf"]
         return p - self.lr * g
 

@@ -16,7 +16,9 @@ the state from one chunk into the next (stateful training) while gradients stop 
 With a ``checkpoint`` path, the complete state (weights, best weights, optimizer moments, generator
 state, history) is saved atomically after every epoch and when the run is interrupted or diverges
 (``scratchlstm.checkpoint``); ``resume=True`` continues from it and reaches the same final weights,
-bit for bit, as a run that was never interrupted.
+bit for bit, as a run that was never interrupted. It must have the same settings: a resume with
+others is refused, naming them (only ``log_every`` and ``quiet``, which change nothing but the output,
+may differ).
 """
 
 from __future__ import annotations
@@ -28,10 +30,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backend import Array, device_of, from_host, host_rng, namespace
-from .checkpoint import TrainingState, load_training_state, save_training_state
+from .backend import Array, device_of, from_host, host_rng, namespace, to_numpy
+from .checkpoint import TrainingState, check_caller_meta, load_training_state, save_training_state
 from .clipping import clip_grad_norm, global_norm
-from .errors import CheckpointError, ConfigError, TrainingDiverged
+from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from .losses import LOSSES, get_loss
 from .nn.kernels.threads import blas_threads_for, step_work
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
@@ -41,6 +43,7 @@ from .progress import progress_bar
 from .settings import check_fields, setting
 
 SCHEDULES = ("constant", "cosine", "step")
+DISPLAY_ONLY = ("log_every", "quiet")  # the settings that change what is shown, never the weights: a resume may change them
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ class TrainConfig:
                                       flag="--clip", none_word="none", group="training")
     patience: int | None = setting(10, "stop after this many epochs without a better validation loss; 'none': never",
                                    at_least=1, none_word="none", group="training")
-    schedule: str = setting("constant", "learning-rate schedule: constant, cosine (to 0 at the last epoch) or step "
+    schedule: str = setting("constant", "learning-rate schedule: constant, cosine (from lr towards 0, which it would reach "
+                            "one epoch after the last, as torch's CosineAnnealingLR with T_max = epochs) or step "
                             "(10x lower every step_every epochs)", choices=SCHEDULES, group="training")
     step_every: int = setting(30, "epochs between the 10x decays of the step schedule", at_least=1, group="training")
     seed: int = setting(0, "seed of the shuffling and the dropout masks", at_least=0, group="training")
@@ -109,9 +113,12 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
     epoch.
 
     Raises ``TrainingDiverged`` (with the best weights restored, and saved when ``checkpoint`` is
-    set) when the loss or the gradients stop being finite.
+    set) when the loss or the gradients stop being finite. Data that are not finite, or empty, are
+    refused before training (``DataError``), as is a resume with settings other than the checkpoint's
+    (``CheckpointError``; only ``DISPLAY_ONLY`` settings may change).
     """
     has_val = _check_data(model, X, y, X_val, y_val, config)
+    check_caller_meta(checkpoint_meta)  # before training, not at the first save
     optimizer = make_optimizer(config.optimizer, config.lr, weight_decay=config.weight_decay)
     state = _start(model, optimizer, config, checkpoint, resume)
     history = History(**state.history)
@@ -199,15 +206,41 @@ def _diverged_error(exc: TrainingDiverged, history: History, saved: TrainingStat
 
 
 def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
-    """Whether there is validation data, after checking shapes and that every array has the model's dtype."""
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}")
+    """Whether there is validation data, after checking that there are samples, that the shapes agree, that every
+    array has the model's dtype and that every value is finite."""
+    if (X_val is None) != (y_val is None):  # validation was dropped without a word
+        given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
+        raise ConfigError(f"{given} was given without {missing}: pass both to validate, or neither")
+    has_val = X_val is not None
+    for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
+        if a.shape[0] != b.shape[0]:
+            raise DataError(f"{x_name} has {a.shape[0]} samples but {y_name} has {b.shape[0]}")
+        if a.shape[0] == 0:  # training "finished" with NaN losses, and validation failed inside NumPy
+            fix = ("pass at least one validation window, or neither X_val nor y_val to train without validation"
+                   if x_name == "X_val" else "train needs at least one window")
+            raise DataError(f"{x_name} and {y_name} hold no samples: {fix}")
     if config.tbptt is not None and model.config.head != "all":
         raise ConfigError("tbptt training needs a model with head='all' (a target at every step)")
-    has_val = X_val is not None and y_val is not None
-    check_one_dtype({"the model's weights": model.head["W"], "X": X, "y": y, "X_val": X_val if has_val else None,
-                     "y_val": y_val if has_val else None})
+    arrays = {"X": X, "y": y, "X_val": X_val, "y_val": y_val}
+    check_one_dtype({"the model's weights": model.head["W"], **arrays})
+    for name, a in arrays.items():
+        if a is not None:
+            _check_finite(name, a)
     return has_val
+
+
+def _check_finite(name: str, a: Array) -> None:
+    """Refuse NaN and inf in the data: in X it was blamed on the learning rate, and in the validation data no epoch
+    ever scored better than NaN, so the untrained weights came back without a word."""
+    xp = namespace(a)
+    if bool(xp.all(xp.isfinite(a))):
+        return
+    host = to_numpy(a)
+    bad = np.argwhere(~np.isfinite(host))  # (count, ndim): the index of every value that is not finite
+    first = tuple(int(i) for i in bad[0])
+    raise DataError(f"{name} holds {len(bad)} value{'s' if len(bad) > 1 else ''} that {'are' if len(bad) > 1 else 'is'} not "
+                    f"finite, the first {host[first]} at {name}[{', '.join(map(str, first))}] (sample {first[0]}); "
+                    "drop or fill those samples before training")
 
 
 def _start(model: Model, optimizer: Optimizer, config: TrainConfig, checkpoint, resume: bool) -> TrainingState:
@@ -215,7 +248,8 @@ def _start(model: Model, optimizer: Optimizer, config: TrainConfig, checkpoint, 
     if not (resume and checkpoint is not None and Path(checkpoint).exists()):
         return TrainingState(params=model.named_params(), best_params=model.named_params(),
                              rng_state=host_rng(config.seed).bit_generator.state, history=History().to_dict())
-    state, _ = load_training_state(checkpoint, model)
+    state, meta = load_training_state(checkpoint, model)
+    _check_same_settings(checkpoint, meta.get("training"), config)
     model.load_named_params(state.params)
     try:
         optimizer.load_state_dict(*state.optimizer, model.named_params())
@@ -226,6 +260,19 @@ def _start(model: Model, optimizer: Optimizer, config: TrainConfig, checkpoint, 
     except TypeError as exc:
         raise CheckpointError(f"{checkpoint} has a corrupt training history ({exc}); start afresh without --resume") from None
     return state
+
+
+def _check_same_settings(checkpoint, saved, config: TrainConfig) -> None:
+    """Refuse to continue a run with settings other than those it was written with (but ``DISPLAY_ONLY``): the run
+    went on with a mix of both, and another optimizer was called a corrupt optimizer state."""
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{checkpoint} has a corrupt training configuration (a {type(saved).__name__}, not an object); "
+                              "start afresh without --resume")
+    differences = [f"{name} {repr(saved[name]) if name in saved else 'not recorded'} then, {value!r} now"
+                   for name, value in asdict(config).items() if name not in DISPLAY_ONLY and saved.get(name) != value]
+    if differences:
+        raise CheckpointError(f"{checkpoint} was trained with other settings ({'; '.join(differences)}); resume with the "
+                              "settings it was written with, or start afresh without --resume")
 
 
 def _snapshot(state: TrainingState, model: Model, optimizer: Optimizer, rng: np.random.Generator, history: History) -> TrainingState:

@@ -33,6 +33,7 @@ import numpy as np
 from ..backend import place, to_numpy
 from ..nn.lstm import lstm_sizes
 from ..nn.shapes import Params
+from ..nn.stack import layer_list
 
 
 def _torch():
@@ -119,7 +120,7 @@ def gru_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
 def _to_torch(kind: str, layers, biases, batch_first: bool):
     """A torch module of ``kind`` holding ``layers``; ``biases(p)`` gives (bias_ih, bias_hh) on the host."""
     torch = _torch()
-    host = [{name: to_numpy(a) for name, a in p.items()} for p in layers]
+    host = [{name: to_numpy(a) for name, a in p.items()} for p in layer_list(layers)]
     if not host:
         raise ValueError("no layers to convert")
     D = host[0]["W_x"].shape[0]
@@ -154,6 +155,6 @@ def lstm_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
     All layers must share one hidden size, as ``nn.LSTM`` requires. The module's dtype is the
     layers' dtype; all of ``b`` goes to ``bias_ih`` and ``bias_hh`` is zero.
     """
-    for p in layers:
+    for p in layer_list(layers):
         lstm_sizes(p)
     return _to_torch("LSTM", layers, lambda p: (p["b"], np.zeros_like(p["b"])), batch_first)

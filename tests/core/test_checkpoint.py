@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scratchlstm.checkpoint import (FORMAT_VERSION, load_model, load_training_state, read_checkpoint, save_model,
-                                    write_checkpoint)
+                                    save_models, write_checkpoint)
 from scratchlstm.errors import CheckpointError
 from scratchlstm.io import atomic_write, atomic_write_text
 from scratchlstm.nn.model import Model, ModelConfig
@@ -62,6 +62,40 @@ def test_saved_model_round_trip(tmp_path):
     loaded, meta = load_model(tmp_path / "m.npz")
     assert meta["note"] == "x" and loaded.config.cell == "gru"
     assert all(np.array_equal(loaded.named_params()[k], v) for k, v in model.named_params().items())
+
+
+def _train_one_epoch(path, meta):
+    X, y = np.zeros((8, 5, 1), np.float32), np.zeros((8, 1), np.float32)
+    train(Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), X, y, config=TrainConfig(epochs=1, quiet=True),
+          checkpoint=path, checkpoint_meta=meta)
+
+
+@pytest.mark.parametrize("save, key", [
+    (lambda path, meta: save_model(path, Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), meta), "model"),
+    (lambda path, meta: save_model(path, Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), meta), "dtype"),
+    (lambda path, meta: save_model(path, Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), meta), "members"),
+    (lambda path, meta: save_model(path, Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), meta), "format"),
+    (lambda path, meta: write_checkpoint(path, {"a": np.zeros(2)}, meta), "arrays"),
+    (_train_one_epoch, "training"),
+    (_train_one_epoch, "optimizer"),
+    (_train_one_epoch, "trainer_state"),
+], ids=["save_model-model", "save_model-dtype", "save_model-members", "save_model-format", "write_checkpoint-arrays",
+        "train-training", "train-optimizer", "train-trainer_state"])
+def test_metadata_that_uses_the_files_own_keys_is_refused_when_saving(tmp_path, save, key):
+    """The caller's key replaced the file's own: the save succeeded and every load then refused the file."""
+    path = tmp_path / "m.npz"
+    with pytest.raises(CheckpointError, match=f"the metadata uses the checkpoint's own key '{key}'"):
+        save(path, {key: "mine", "note": "fine"})
+    assert not path.exists()
+
+
+def test_save_models_refuses_members_of_different_dtypes(tmp_path):
+    """The file records one dtype (member 0's), and loading refused member 1's arrays."""
+    config = ModelConfig(hidden_sizes=(3,))
+    members = [Model.create(config, seed=0, dtype="float32"), Model.create(config, seed=1, dtype="float64")]
+    with pytest.raises(CheckpointError, match="members must share one dtype: member 0 is float32, member 1 is float64"):
+        save_models(tmp_path / "ens.npz", members)
+    assert not (tmp_path / "ens.npz").exists()
 
 
 def test_truncated_file_is_refused(checkpoint, tmp_path):

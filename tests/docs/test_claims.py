@@ -54,3 +54,19 @@ def test_the_edit_the_lstm_page_suggests_fails_as_the_page_says(monkeypatch):
             if c.blocks:
                 assert max(c.blocks, key=c.blocks.get) == "o", (path, c.name, c.blocks)
     assert re.search(r"o [\d.e+-]+ <-- FAIL <-- largest", str(report))
+
+
+def test_the_api_tables_signatures_are_the_functions():
+    """README's API table: every argument it writes in ``name(...)`` is one the function takes (it said gru_forward and
+    rnn_forward had "the same contract" as ``lstm_forward(..., engine=...)``, and they take no engine)."""
+    import inspect
+
+    import scratchlstm
+
+    table = "\n".join(line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines() if line.startswith("| `"))
+    written = dict(re.findall(r"`(\w+)\(([^`]*)\)`", table))
+    assert {"lstm_forward", "gru_forward", "rnn_forward"} <= set(written)
+    for name, args in written.items():
+        takes = set(inspect.signature(getattr(scratchlstm, name)).parameters)
+        named = {a.split("=")[0].strip() for a in args.split(",")} - {"*", "..."}
+        assert named <= takes, (name, sorted(named - takes))

@@ -67,3 +67,48 @@ def test_sgd_default_learning_rate_is_torchs():
     import inspect
 
     assert optim.SGD().lr == inspect.signature(torch.optim.SGD).parameters["lr"].default
+
+
+@pytest.mark.parametrize("kwargs", [dict(momentum=0.9), dict(momentum=0.8, nesterov=True)], ids=["momentum", "nesterov"])
+def test_sgd_momentum_with_a_reused_gradient_buffer_matches_torch(kwargs):
+    """One gradient array accumulated into, stepped with and zeroed every step (torch's ``zero_grad(set_to_none=False)``):
+    the momentum buffer was that array itself, so zeroing it wiped the optimizer's state."""
+    g, ours = np.zeros(3), {"w": np.zeros(3)}
+    opt = optim.SGD(lr=0.1, **kwargs)
+    tp = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    tp.grad = torch.zeros(3, dtype=torch.float64)
+    topt = torch.optim.SGD([tp], lr=0.1, **kwargs)
+    for value in (1.0, 2.0, 3.0, -1.5):
+        g += value
+        tp.grad += value
+        opt.step(ours, {"w": g})
+        topt.step()
+        g[:] = 0.0
+        topt.zero_grad(set_to_none=False)
+        assert max_rel_diff(ours["w"], tp.detach().numpy()) < 1e-12, opt.t
+    assert opt.state["w"]["buf"] is not g
+
+
+def test_the_cosine_schedules_help_says_what_torchs_cosine_annealing_does():
+    """``TrainConfig(schedule="cosine")`` follows ``CosineAnnealingLR(T_max=epochs)``: the last epoch still trains at a
+    rate above 0, which torch reaches one epoch later; the help said "to 0 at the last epoch"."""
+    import dataclasses
+
+    from scratchlstm.nn.model import Model, ModelConfig
+    from scratchlstm.train import TrainConfig, train
+
+    epochs = 4
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    torch_lrs = []
+    for _ in range(epochs + 1):
+        torch_lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    X, y = np.zeros((4, 3, 1), np.float32), np.zeros((4, 1), np.float32)
+    history = train(Model.create(ModelConfig(hidden_sizes=(2,))), X, y,
+                    config=TrainConfig(epochs=epochs, lr=0.1, schedule="cosine", patience=None, quiet=True))
+    assert history.lr == pytest.approx(torch_lrs[:epochs], rel=1e-12) and history.lr[-1] > 0
+    assert torch_lrs[epochs] == pytest.approx(0.0, abs=1e-15)
+    help_text = {f.name: f.metadata["help"] for f in dataclasses.fields(TrainConfig)}["schedule"]
+    assert "to 0 at the last epoch" not in help_text and "one epoch after the last" in help_text

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from scratchlstm import clip_grad_norm
+from scratchlstm import clip_grad_norm, clip_grad_value
 from scratchlstm.interop import lstm_from_torch
 from scratchlstm.losses import mse
 from scratchlstm.nn.model import Model, ModelConfig, model_backward, model_forward
@@ -34,6 +34,23 @@ def test_clip_grad_norm_matches_torch(dtype, rtol, scale, max_norm):
     for k in grads:
         np.testing.assert_allclose(clipped[k], tensors[k].grad.numpy(), rtol=rtol, atol=0)
         assert clipped[k].dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("clip, torch_clip, limit", [(clip_grad_norm, "clip_grad_norm_", 1.0), (clip_grad_value, "clip_grad_value_", 0.5)],
+                         ids=["norm", "value"])
+def test_a_list_of_arrays_is_clipped_as_torch_clips_a_list_of_tensors(clip, torch_clip, limit):
+    """torch's convention, a plain list of gradients, works here too (it raised "'numpy.float64' object is not iterable")."""
+    grads = list(_grads(3, 2.0, "float64").values())
+    tensors = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.tensor(g)
+    torch_norm = float(torch.nn.utils.clip_grad_norm_(tensors, math.inf))  # the norm before clipping, nothing changed
+    getattr(torch.nn.utils, torch_clip)(tensors, limit)
+    clipped, norm = clip(grads, limit)
+    assert isinstance(clipped, list) and len(clipped) == len(grads)
+    assert norm == pytest.approx(torch_norm, rel=1e-12)
+    for ours, t in zip(clipped, tensors):
+        np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-12, atol=0)
 
 
 def test_a_norm_just_below_max_norm_is_scaled_as_torch_scales_it():
