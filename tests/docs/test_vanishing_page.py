@@ -23,14 +23,42 @@ def _page_command() -> list[str]:
     return shlex.split(line)
 
 
+# Training amplifies the last bits of the BLAS library's sums, which differ between CPUs (another kernel, another
+# order of addition): the same command gave the LSTM at T = 60 a median of 0.0026 on one machine and 0.0034 on
+# another, and the gate study a test MSE of 0.0037 and 0.0018. The page says so; what it concludes must hold exactly.
+MEDIAN_TOLERANCE = (0.001, 0.5)  # a printed median may differ from the page's by max(0.001, half the page's value)
+GATE_TOLERANCE = 0.05  # a gate's mean, or the correlation, may differ from the page's by this much
+
+
+def _cells(table: str) -> dict[str, list[tuple[str, float]]]:
+    """``{cell: [("k of n", median), ...]}`` of a seed table."""
+    rows = {}
+    for line in table.splitlines()[2:]:
+        cell, *entries = (part.strip() for part in line.strip("|").split("|"))
+        rows[cell] = [(m[1], float(m[2])) for m in (re.fullmatch(r"(\d+ of \d+) \(median ([\d.]+)\)", e) for e in entries)]
+    return rows
+
+
 def test_the_seed_table_is_what_the_shown_command_prints(capsys):
-    """About a minute on 2 cores: the page's command, run as written."""
+    """About a minute on 2 cores: the page's command, run as written. How many seeds solve each length is exact; each
+    median is within ``MEDIAN_TOLERANCE`` of the page's (the page says why its last digits move between machines)."""
     from scratchlstm.vanishing import main
 
     main(_page_command())
     printed = capsys.readouterr().out
     table = printed[printed.index("| cell |"):].strip()
-    assert table == _page_table(), f"docs/vanishing.md's seed table is not what the run prints:\n{table}"
+    ran, page = _cells(table), _cells(_page_table())
+    assert ran.keys() == page.keys(), table
+    absolute, relative = MEDIAN_TOLERANCE
+    for cell in page:
+        assert [k for k, _ in ran[cell]] == [k for k, _ in page[cell]], f"docs/vanishing.md's seed table is not what the run prints:\n{table}"
+        for (_, got), (_, want) in zip(ran[cell], page[cell]):
+            assert abs(got - want) <= max(absolute, relative * want), f"{cell}: median {got} printed, {want} on the page:\n{table}"
+
+
+def test_the_page_says_its_numbers_move_between_machines():
+    text = " ".join(PAGE.split())
+    assert "last digits differ from machine to machine" in text
 
 
 def test_what_the_page_says_holds_across_the_seeds_is_in_its_table():
@@ -71,16 +99,29 @@ def test_the_gate_numbers_and_unit_indices_are_what_the_study_prints(gate_study)
 
     stats, figure = gate_study.adding_study()
     plt.close(figure)
-    assert f"test MSE {stats['test_mse']:.4f})" in PAGE
+    text = " ".join(PAGE.split())
+
+    def on_page(pattern: str) -> list[float]:
+        match = re.search(pattern, text)
+        assert match, pattern
+        return [float(v) for v in match.groups()]
+
+    # the units are the page's; each mean within GATE_TOLERANCE (the page says the digits move between machines)
+    (mse,) = on_page(r"test MSE ([\d.]+)\)")
+    assert stats["test_mse"] < 0.02 and 0.25 <= stats["test_mse"] / mse <= 4  # solved, as the page's run
     i, f, g, o = stats["i"], stats["f"], stats["g"], stats["o"]
-    assert f"input gate opens (unit {i[0]}: {i[1]:.2f} there, {i[2]:.2f} elsewhere)" in PAGE
-    assert f"$\\lvert g \\rvert$ of unit {g[0]}: {g[1]:.2f} against {g[2]:.2f}" in PAGE
-    assert f"output gate rises (unit {o[0]}:\n  {o[1]:.2f} against {o[2]:.2f})" in PAGE
-    assert f"forget gate dips (unit {f[0]}: {f[1]:.2f} against {f[2]:.2f})" in PAGE
+    for (unit, there, elsewhere), pattern in (
+            (i, rf"input gate opens \(unit {i[0]}: ([\d.]+) there, ([\d.]+) elsewhere\)"),
+            (g, rf"\$\\lvert g \\rvert\$ of unit {g[0]}: ([\d.]+) against ([\d.]+)"),
+            (o, rf"output gate rises \(unit {o[0]}: ([\d.]+) against ([\d.]+)\)"),
+            (f, rf"forget gate dips \(unit {f[0]}: ([\d.]+) against ([\d.]+)\)")):
+        page_there, page_elsewhere = on_page(pattern)
+        assert abs(there - page_there) <= GATE_TOLERANCE and abs(elsewhere - page_elsewhere) <= GATE_TOLERANCE, pattern
     assert f[1] < f[2] and i[1] > i[2] and o[1] > o[2]  # "opens", "dips", "rises"
     unit, slope, r = stats["keeper"]
-    assert f"cell state of unit {unit} settles" in PAGE and f"$c$ of unit {unit} moves by {slope:.2f}" in PAGE
-    assert f"correlation {r:.2f};" in PAGE and abs(r) > 0.9  # "keeps it"
+    page_slope, page_r = on_page(rf"\$c\$ of unit {unit} moves by (-?[\d.]+) per unit of the first value, correlation (-?[\d.]+);")
+    assert f"cell state of unit {unit} settles" in text
+    assert abs(slope - page_slope) <= 2 * GATE_TOLERANCE and abs(r - page_r) <= GATE_TOLERANCE and abs(r) > 0.9  # "keeps it"
 
 
 def test_the_model_that_learned_nothing_is_what_the_study_prints(gate_study):
