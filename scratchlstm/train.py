@@ -37,6 +37,7 @@ from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from .losses import LOSSES, get_loss
 from .nn.kernels.threads import blas_threads_for, step_work
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
+from .nn.kernels import compiled_kernel
 from .nn.shapes import ENGINES, check_one_dtype
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
 from .progress import progress_bar
@@ -77,6 +78,8 @@ class TrainConfig:
 
     def __post_init__(self):
         check_fields(self)
+        if self.engine == "compiled":
+            compiled_kernel()  # Numba missing: said now, with the install, not by a worker in the middle of a run
 
 
 @dataclass

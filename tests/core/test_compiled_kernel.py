@@ -147,3 +147,17 @@ def test_without_numba_the_engine_is_refused_naming_the_install(monkeypatch):
     params, x, _, _ = _problem("float64", 2)
     with pytest.raises(ConfigError, match=r"engine 'compiled' needs Numba .*pip install 'scratchlstm\[compiled\]'"):
         sl.lstm_forward(params, x, engine="compiled")
+
+
+def test_without_numba_the_trainer_and_the_command_line_refuse_it_before_any_work(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from scratchlstm.cli import main
+    from scratchlstm.train import TrainConfig
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.delitem(sys.modules, "scratchlstm.nn.kernels.compiled_lstm")
+    with pytest.raises(ConfigError, match="engine 'compiled' needs Numba"):
+        TrainConfig(engine="compiled")
+    assert main(["forecast", "--engine", "compiled", "--quiet", "--out", str(tmp_path / "run")]) == 2
+    assert "needs Numba" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

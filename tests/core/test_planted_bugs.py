@@ -116,7 +116,7 @@ PLANTED = [
     bug("kernel-every-step-dh", "fast", K, "_backward_loop", "np.add(dhs[t], dh_next, out=dh)", "np.add(dhs[t], 0.5 * dh_next, out=dh)", arrays={"x"}),
     bug("kernel-da-o", "fast", K, "_backward_loop", "np.multiply(da_o, dh, out=da_o)", "np.multiply(da_o, dc, out=da_o)", "o"),
     bug("kernel-dc-prev", "fast", K, "_backward_loop", "np.multiply(dc, f, out=dc)", "np.multiply(dc, 0.99 * f, out=dc)", arrays={"c0"}),
-    bug("kernel-batch-1", "fast", K, "_backward_loop", "dA_all = dA.reshape(T, 4 * H).T", "dA_all = dA.reshape(T, 4 * H).T[:, ::-1]", arrays={"W_x"}),
+    bug("kernel-batch-1", "fast", K, "_backward_loop", "return dA.reshape(T, 4 * H).T", "return dA.reshape(T, 4 * H).T[:, ::-1]", arrays={"W_x"}),
     bug("kernel-batch-many", "fast", K, "_backward_loop", "np.copyto(dA_steps, dA.transpose(1, 0, 2))",
         "np.copyto(dA_steps, dA.transpose(1, 0, 2)[:, ::-1])", arrays={"W_x"}),
     bug("kernel-db-float32", "fast", K, "backward", '"b": dW[K - 1].copy()', '"b": dW[K - 1].astype(np.float32)', arrays={"b"}),
