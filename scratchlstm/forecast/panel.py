@@ -302,7 +302,7 @@ class PanelResult:
         lines.append("/naive, /adj, /best, /peer: the LSTM's MAE over naive's, the adjusted naive's (the untrained LSTM's forecast; "
                      "'=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
                      "two-sided; cov: the share of the test points with an interval that the model's interval covered"
-                     + (f"; n/a: no test point had the errors known before it that the interval needs ("
+                     + ("; n/a: no test point had the errors known before it that the interval needs ("
                         + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else ""))
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
                      + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"

@@ -12,7 +12,7 @@ import pytest
 from scratchlstm.data import as_price_series
 from scratchlstm.data.panel import load_panel
 from scratchlstm.errors import ConfigError
-from scratchlstm.forecast import ForecastConfig, predict_next, run_forecast
+from scratchlstm.forecast import predict_next, run_forecast
 from scratchlstm.forecast import panel as panel_module
 from scratchlstm.forecast.panel import run_panel
 from scratchlstm.forecast.report import forecast_figure, report_document
