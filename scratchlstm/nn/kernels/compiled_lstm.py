@@ -12,14 +12,14 @@ that Numba compiles, which reads each number once and keeps the step's gates in 
     backward, per element (j, b):  dh = dh_t + dh_next;   dc += dh * o (1 - tanh(c_t)^2)
                                    da_i, da_f, da_g *= dc;   da_o *= dh;   dc_{t-1} = dc f
 
-Everything else (the layout, the cache, the local factors of backward, the weight gradients in one
-product) is ``numpy_lstm``'s, called with this file's two loops. The backward step runs the NumPy
-kernel's operations in the same order, so from the same cache it gives the same gradients, bit for bit.
+Everything else (the layout, the cache, the step products, the weight gradients in one product) is
+``numpy_lstm``'s, called with this file's two loops. The backward step computes the local factors too, in
+the NumPy kernel's order of operations, so from the same cache it gives the same gradients, bit for bit.
 
 The forward's float32 ``exp`` and ``tanh`` are written below as polynomials (the minimax coefficients of
 Cephes' ``expf`` and ``tanhf``), because a call to the C library's functions stops the compiler from
 running the loop over 8 numbers at once, and that is where the time goes. Each is within 1 ulp of the
-correctly rounded value (``tests/core/test_compiled_kernel.py`` checks the whole float32 range),
+correctly rounded value (``tests/core/test_compiled_kernel.py`` checks every 257th float32 number),
 like NumPy's own. float64 uses the C library's ``exp`` and ``tanh``. So the forward's float32 numbers
 differ from the NumPy kernel's in the last bits, as two correctly-rounding-within-an-ulp libraries do;
 the tests compare both with the reference at float32's precision and check the gradients with finite
