@@ -23,8 +23,9 @@ What converts, what is refused, and what is only noted (a ``ConversionWarning``)
 
 - refused (``ConfigError``): an activation other than tanh, a recurrent activation other than sigmoid
   (the math would differ), ``go_backwards=True`` (the layer reads the sequence last step first),
-  a layer that is not built yet (it has no weights), and a compute dtype other than the variables'
-  (mixed precision).
+  a layer that is not built yet (it has no weights), a compute dtype other than the variables'
+  (mixed precision), and a float64 layer whose variables hold float32 (JAX without its 64-bit mode,
+  ``jax.config.update("jax_enable_x64", True)``), in either direction.
 - noted: ``dropout`` and ``recurrent_dropout`` above 0, regularizers and constraints act only while
   Keras trains; the converted weights give exactly the same outputs, but training them here applies
   none of these. ``stateful=True``: the states Keras carries between calls are not weights and are not
@@ -71,9 +72,21 @@ def _keras():
 
 
 def _host_copy(variable) -> np.ndarray:
+    """A host copy of a Keras variable, refused where it holds another dtype than it declares.
+
+    JAX keeps float64 as float32 unless its 64-bit mode is on: a layer built with dtype='float64'
+    then declares float64 and holds (and computes in) float32, and a converted float64 copy would
+    not give Keras's outputs.
+    """
     # on the torch backend (and for JAX arrays on the CPU) the NumPy view can share the variable's
     # memory; a copy keeps a later Keras training step from changing the converted weights
-    return np.array(_keras().ops.convert_to_numpy(variable.value), copy=True)
+    host = np.array(_keras().ops.convert_to_numpy(variable.value), copy=True)
+    if str(host.dtype) != str(variable.dtype):
+        hint = ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
+                "(or set JAX_ENABLE_X64=1) before building the layers, or build them with dtype='float32'"
+                if _keras().backend.backend() == "jax" else "build the layers with dtype='float32' or 'float64'")
+        raise ConfigError(f"Keras variable {variable.path!r} declares {variable.dtype} but holds {host.dtype}; {hint}")
+    return host
 
 
 def _name(fn) -> str:
@@ -215,6 +228,7 @@ def _build(layer, D: int, arrays: list[np.ndarray]):
     cell = layer.cell
     for variable, a in zip((cell.kernel, cell.recurrent_kernel, cell.bias), arrays):
         variable.assign(a)
+        _host_copy(variable)  # refuses a float64 layer that JAX stores as float32
     return layer
 
 

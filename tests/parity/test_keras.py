@@ -475,3 +475,31 @@ def _built(*layers):
 def test_what_the_model_cannot_hold_is_refused(make, error, message):
     with pytest.raises(error, match=message):
         interop.model_from_keras(make())
+
+
+@pytest.fixture
+def jax_without_x64():
+    """JAX in its default 32-bit mode for one test: a float64 Keras layer then holds float32 weights."""
+    jax.config.update("jax_enable_x64", False)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", True)
+
+
+@pytest.mark.usefixtures("jax_without_x64")
+@pytest.mark.filterwarnings("ignore:Explicitly requested dtype float64")  # JAX's warning, which the user sees first
+def test_a_float64_layer_that_jax_keeps_in_float32_is_refused_with_the_fix():
+    # Without 64-bit mode the layer declares float64 and computes in float32: a float64 copy would
+    # not give Keras's outputs, and the model converter used to blame "the layers mix dtypes".
+    fix = "declares float64 but holds float32; .*jax_enable_x64"
+    layer = L.LSTM(3, dtype="float64")
+    layer.build((None, T, D))
+    with pytest.raises(ConfigError, match=fix):
+        interop.lstm_from_keras(layer)
+    with pytest.raises(ConfigError, match=fix):
+        interop.model_from_keras(_built(L.LSTM(3, dtype="float64"), L.Dense(1, dtype="float64")))
+    params = {"W_x": np.zeros((D, 12)), "W_h": np.zeros((3, 12)), "b": np.zeros(12)}  # float64
+    with pytest.raises(ConfigError, match=fix):
+        interop.lstm_to_keras(params)
+    interop.lstm_to_keras({k: v.astype("float32") for k, v in params.items()})  # float32 converts as ever
