@@ -155,10 +155,9 @@ class GradcheckReport:
 def _require_float64(name: str, a: Array) -> None:
     xp = namespace(a)
     if a.dtype != xp.float64:
-        raise GradcheckError(
-            f"gradcheck needs float64 arrays, but {name!r} is {a.dtype}: in float32 the rounding error of a "
-            "finite difference (about 1e-7 / eps) hides any bug; build the inputs with dtype float64"
-        )
+        why = ("in float32 the rounding error of a finite difference (about 1e-7 / eps) hides any bug"
+               if xp.isdtype(a.dtype, "real floating") else "a finite-difference step needs a floating-point array")
+        raise GradcheckError(f"gradcheck needs float64 arrays, but {name!r} is {a.dtype}: {why}; build the inputs with dtype float64")
 
 
 def _missing(name: str, shape: tuple[int, ...], problem: str) -> ParamCheck:
@@ -323,9 +322,18 @@ def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, 
         for step in (eps, -eps):
             probe = base.copy()
             probe[idx] += step
-            values.append(float(loss_fn({**inputs, name: like(probe, ref)})))
+            values.append(_scalar(loss_fn({**inputs, name: like(probe, ref)})))
         numeric[idx] = (values[0] - values[1]) / (2 * eps)
     return flat, numeric
+
+
+def _scalar(loss) -> float:
+    """The loss as a float; a loss of several values (a per-sample vector) has no single gradient to check."""
+    size = getattr(loss, "size", 1)
+    if size != 1 or len(getattr(loss, "shape", ())) > 0:
+        raise GradcheckError(f"loss_fn must return one number (a float or a 0-d array), got an array of shape "
+                             f"{tuple(loss.shape)}: reduce it to the one number whose gradient grads holds (its sum or its mean)")
+    return float(loss)
 
 
 def entry_errors(analytic, numeric, floor: float = 0.0):

@@ -38,7 +38,7 @@ from .losses import LOSSES, get_loss
 from .nn.kernels.threads import blas_threads_for, step_work
 from .nn.model import Model, draw_dropout_masks, model_backward, model_forward
 from .nn.kernels import compiled_kernel
-from .nn.shapes import ENGINES, check_one_dtype
+from .nn.shapes import ENGINES, check_one_dtype, dtype_name
 from .optim import OPTIMIZERS, Optimizer, constant_lr, cosine_lr, make_optimizer, step_lr
 from .progress import progress_bar
 from .settings import check_fields, setting
@@ -215,6 +215,10 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
         raise ConfigError(f"{given} was given without {missing}: pass both to validate, or neither")
     has_val = X_val is not None
+    for name, a in {"X": X, "y": y, "X_val": X_val, "y_val": y_val}.items():
+        if a is not None and not (hasattr(a, "shape") and hasattr(a, "dtype")):
+            raise TypeError(f"{name} must be an array, got a {type(a).__name__}; make one with np.asarray({name}, "
+                            f"dtype='{dtype_name(model.dtype)}') (the model's dtype)")
     for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
         if a.shape[0] != b.shape[0]:
             raise DataError(f"{x_name} has {a.shape[0]} samples but {y_name} has {b.shape[0]}")

@@ -7,7 +7,7 @@ The model every bitcoin tutorial builds:
                 LSTM(100),                       Dropout(0.2),
                 Dense(1)])
 
-is ``Model(ModelConfig(input_size=1, hidden_sizes=(50, 100), dropout=0.2, head="last"))``, with:
+is ``Model.create(ModelConfig(input_size=1, hidden_sizes=(50, 100), dropout=0.2, head="last"))``, with:
 
     lstm{l}.W_x, lstm{l}.W_h, lstm{l}.b   <-  the l-th LSTM layer (see ``lstm_from_keras``)
     head.W (H_L, K), head.c (K,)          <-  Dense kernel, bias

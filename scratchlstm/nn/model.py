@@ -82,6 +82,15 @@ class Model:
     layers: list[Params] = field(default_factory=list)
     head: Params = field(default_factory=dict)
 
+    def __post_init__(self):
+        # Model(config) alone used to build a model without weights, which failed later as KeyError: 'W'
+        if len(self.layers) != len(self.config.hidden_sizes) or not self.head:
+            given = ("Model(config) alone holds no weights" if not (self.layers or self.head) else
+                     f"this Model has {len(self.layers)} layer dicts and {'a' if self.head else 'no'} head for "
+                     f"{len(self.config.hidden_sizes)} hidden sizes")
+            raise ValueError(f"{given}: make fresh weights with Model.create(config, seed=0), or give them with "
+                             "Model.from_named_params(config, params)")
+
     @classmethod
     def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":
         """Fresh parameters for ``config``, all drawn on the host from ``seed``."""
@@ -101,9 +110,7 @@ class Model:
     @classmethod
     def from_named_params(cls, config: ModelConfig, params: Mapping[str, Array]) -> "Model":
         """A model holding exactly the arrays of a flat dict (as ``named_params`` returns)."""
-        model = cls(config, [dict() for _ in config.hidden_sizes], {})
-        model.load_named_params(params)
-        return model
+        return cls(config, *_split_named(config, params))
 
     def named_params(self) -> dict[str, Array]:
         """Every parameter in one flat dict, keyed like ``lstm0.W_x`` and ``head.W`` (a new dict of the same arrays)."""
@@ -113,29 +120,47 @@ class Model:
 
     def load_named_params(self, params: Mapping[str, Array]) -> None:
         """Replace the arrays with those of a flat dict; its names must be exactly ``config.param_shapes()``'s."""
-        expected = self.config.param_shapes()
-        if set(params) != set(expected):
-            missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
-            raise KeyError(f"parameters do not match the model: missing {missing}, not part of it {extra}")
-        for name, shape in expected.items():
-            if tuple(params[name].shape) != shape:
-                raise ValueError(f"{name} has shape {tuple(params[name].shape)}, expected {shape}")
-        for name, value in params.items():
-            owner, key = name.split(".", 1)
-            target = self.head if owner == "head" else self.layers[int(owner[len(self.config.cell):])]
-            target[key] = value
+        layers, head = _split_named(self.config, params)
+        for mine, given in zip(self.layers, layers):
+            mine.update(given)
+        self.head.update(head)
 
     @property
     def dtype(self):
         return self.head["W"].dtype
 
     def predict(self, x: Array, *, batch_size: int = 1024, engine: str = "reference") -> Array:
-        """Outputs for windows ``x (N, T, D)``, ``batch_size`` at a time, dropout off."""
+        """Outputs for windows ``x (N, T, D)``, ``batch_size`` at a time, dropout off.
+
+        ``(N, K)`` for ``head="last"``, ``(N, T, K)`` for ``"all"``; N = 0 gives an empty array.
+        """
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            raise TypeError(f"x must be an array (N, T, D), got a {type(x).__name__}; make one with np.asarray(x, dtype='float32')")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a whole number of windows, at least 1, got {batch_size!r}")
         xp = namespace(x)
         N = x.shape[0]
         parts = [model_forward(self, x[k : min(k + batch_size, N), ...], engine=engine, need_cache=False)[0]
-                 for k in range(0, N, batch_size)]
+                 for k in range(0, max(N, 1), batch_size)]  # N = 0: one empty batch, whose output has the right shape
         return xp.concat(parts, axis=0)
+
+
+def _split_named(config: ModelConfig, params: Mapping[str, Array]) -> tuple[list[Params], Params]:
+    """``(layers, head)`` from a flat dict of parameters, whose names and shapes must be ``config.param_shapes()``'s."""
+    expected = config.param_shapes()
+    if set(params) != set(expected):
+        missing, extra = sorted(set(expected) - set(params)), sorted(set(params) - set(expected))
+        raise KeyError(f"parameters do not match the model: missing {missing}, not part of it {extra}")
+    for name, shape in expected.items():
+        if tuple(params[name].shape) != shape:
+            raise ValueError(f"{name} has shape {tuple(params[name].shape)}, expected {shape}")
+    layers: list[Params] = [{} for _ in config.hidden_sizes]
+    head: Params = {}
+    for name, value in params.items():
+        owner, key = name.split(".", 1)
+        target = head if owner == "head" else layers[int(owner[len(config.cell):])]
+        target[key] = value
+    return layers, head
 
 
 @dataclass

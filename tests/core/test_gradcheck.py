@@ -109,6 +109,19 @@ def test_float32_and_unknown_keys_are_refused():
         gradcheck(_loss, p, {"v": p["u"]})
 
 
+def test_integer_inputs_are_refused_as_integers_not_as_float32():
+    with pytest.raises(GradcheckError, match="'x' is int64: a finite-difference step needs a floating-point array; build"):
+        gradcheck(lambda d: float(np.sum(d["x"] ** 2)), {"x": np.arange(3)}, {"x": 2.0 * np.arange(3)})
+
+
+def test_a_loss_of_several_values_is_refused_naming_its_shape():
+    """A per-sample loss failed inside the checker: 'only 0-dimensional arrays can be converted to Python scalars'."""
+    x = np.arange(3.0)
+    with pytest.raises(GradcheckError, match=r"^loss_fn must return one number .* an array of shape \(3,\): reduce it"):
+        gradcheck(lambda d: d["x"] ** 2, {"x": x}, {"x": 2 * x})
+    assert gradcheck(lambda d: np.sum(d["x"] ** 2), {"x": x}, {"x": 2 * x}).passed  # a 0-d array is one number
+
+
 # ----------------------------------------------------------------------------------------------
 # the error measure, precision, crashes and the paths of a cell's check
 

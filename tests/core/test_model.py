@@ -124,3 +124,38 @@ def test_a_float64_input_to_a_float32_model_names_the_input_to_cast():
     x = np.zeros((2, 5, 1))  # (B, T, D) float64
     with pytest.raises(DtypeError, match=r"x is float64 but the model's weights is float32.*cast x \(for NumPy: x.astype\('float32'\)\)"):
         model.predict(x)
+
+
+def test_a_model_without_weights_is_refused_where_it_is_made():
+    """``Model(config)`` built a model with no weights, which failed later inside train as ``KeyError: 'W'``."""
+    config = ModelConfig(hidden_sizes=(3, 2))
+    with pytest.raises(ValueError, match=r"^Model\(config\) alone holds no weights: make fresh weights with Model.create"):
+        Model(config)
+    one = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(ValueError, match="^this Model has 1 layer dicts and a head for 2 hidden sizes"):
+        Model(config, one.layers, one.head)
+    model = Model.create(config, seed=0)
+    assert Model(config, model.layers, model.head).named_params() == model.named_params()  # given weights: as ever
+
+
+@pytest.mark.parametrize("head, shape", [("last", (0, 2)), ("all", (0, 5, 2))])
+@pytest.mark.parametrize("engine", ENGINES)
+def test_predict_on_no_windows_is_an_empty_array_of_the_output_shape(head, shape, engine):
+    """It failed inside NumPy: 'need at least one array to concatenate'."""
+    model = Model.create(ModelConfig(hidden_sizes=(3,), output_size=2, head=head), seed=0)
+    y = model.predict(np.zeros((0, 5, 1), np.float32), engine=engine)
+    assert y.shape == shape and y.dtype == np.float32
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_predict_refuses_a_batch_size_that_is_not_a_positive_whole_number(batch_size):
+    """0 failed as "range() arg 3 must not be zero"; -1 as "need at least one array to concatenate"."""
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(ValueError, match=f"^batch_size must be a whole number of windows, at least 1, got {batch_size!r}$"):
+        model.predict(np.zeros((4, 5, 1), np.float32), batch_size=batch_size)
+
+
+def test_predict_refuses_a_list_with_the_cast():
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(TypeError, match=r"^x must be an array \(N, T, D\), got a list; make one with np.asarray"):
+        model.predict([[[0.0]] * 5] * 2)

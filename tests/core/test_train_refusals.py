@@ -1,5 +1,5 @@
 """What ``train`` refuses before it trains, with one line that names the array or the setting: data that are not
-finite or empty, half a validation set, and a resume with other settings than the checkpoint's."""
+arrays, not finite or empty, half a validation set, and a resume with other settings than the checkpoint's."""
 
 import numpy as np
 import pytest
@@ -47,6 +47,16 @@ def test_half_a_validation_set_is_refused(given, missing):
     val = {"X_val": X[:4], "y_val": y[:4]}
     with pytest.raises(ConfigError, match=f"^{given} was given without {missing}: pass both to validate, or neither$"):
         train(_model(), X, y, config=QUICK, **{given: val[given]})
+
+
+@pytest.mark.parametrize("name", ["X", "y", "X_val", "y_val"])
+def test_data_that_are_not_arrays_are_refused_with_the_cast(name):
+    """Python lists failed as "'list' object has no attribute 'shape'"."""
+    X, y = _data()
+    arrays = {"X": X, "y": y, "X_val": X[:4], "y_val": y[:4]}
+    arrays[name] = arrays[name].tolist()
+    with pytest.raises(TypeError, match=rf"^{name} must be an array, got a list; make one with np.asarray\({name}, dtype='float32'\)"):
+        train(_model(), arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"], QUICK)
 
 
 def test_empty_training_data_are_refused():
