@@ -224,7 +224,9 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None, *, recurrence=None,
     """The reference forward's ``(hs, (h_T, c_T), cache)``, computed the fast way (inputs already checked).
 
     ``recurrence`` runs the loop over time (``_recurrence``'s arguments) and ``cache_type`` holds the
-    result (``NumpyLSTMCache``): the compiled kernel passes its own and shares the rest.
+    result (``NumpyLSTMCache``): the compiled kernel passes its own and shares the rest. None means
+    this module's, looked up at each call, so that a loop replaced in the module (a planted bug, a
+    test that watches the steps) is the one that runs.
     """
     T, B, D = x.shape
     H = params["W_h"].shape[0]
