@@ -25,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from .errors import ScratchLSTMError
+from .errors import ScratchLSTMError, exception_chain
 
 EXIT_FAILED_CHECK = 1
 EXIT_USER_ERROR = 2
@@ -578,13 +578,7 @@ def _open_closed_standard_streams() -> None:
 def _interrupted_inside(exc: BaseException) -> bool:
     """Whether Ctrl-C (or SIGTERM) caused ``exc``: one landing inside a library's import (matplotlib's, while the
     first figure is prepared) comes out as that import's ImportError or RuntimeError, which is no bug."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+    return any(isinstance(link, KeyboardInterrupt) for link in exception_chain(exc))
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -4,6 +4,8 @@ The command-line program prints these as one or two lines (no traceback unless `
 exits non-zero; anything else escaping is a bug.
 """
 
+from typing import Iterator
+
 
 class ScratchLSTMError(Exception):
     """Base of every error the package raises on purpose."""
@@ -32,3 +34,13 @@ class TrainingDiverged(ScratchLSTMError, RuntimeError):
 
 class WorkerError(ScratchLSTMError, RuntimeError):
     """A worker process of a parallel run stopped before its task was done (killed, out of memory, or unable to start)."""
+
+
+def exception_chain(exc: BaseException | None, *, causes: bool = True) -> Iterator[BaseException]:
+    """``exc`` and the exceptions behind it, each once: the one it was raised from (``__cause__``, when ``causes``),
+    else the one being handled when it was raised (``__context__``), and so on down the chain."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        yield exc
+        seen.add(id(exc))
+        exc = (exc.__cause__ if causes else None) or exc.__context__

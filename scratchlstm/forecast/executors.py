@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import ConfigError, WorkerError
+from ..errors import ConfigError, WorkerError, exception_chain
 
 INSTALL_DASK = "pip install 'distributed>=2024.1', or pip install -e '.[dask]' in scratchlstm's folder"
 
@@ -215,14 +215,8 @@ class _TaskFailedElsewhere(KeyboardInterrupt):
 def _pressed(exc: BaseException) -> KeyboardInterrupt | None:
     """The Ctrl-C (or SIGTERM) that ``exc`` interrupted the handling of, if any: a KeyboardInterrupt in its context
     chain that is not the news of a worker's failure."""
-    seen = set()
-    exc = exc.__context__
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, _TaskFailedElsewhere):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__context__
-    return None
+    return next((link for link in exception_chain(exc.__context__, causes=False)
+                 if isinstance(link, KeyboardInterrupt) and not isinstance(link, _TaskFailedElsewhere)), None)
 
 
 _INTERRUPT = getattr(signal, "SIGUSR1", None)  # the signal number that carries the news to the main thread (POSIX)
