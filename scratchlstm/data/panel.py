@@ -221,11 +221,20 @@ def is_long_file(path: str | Path) -> bool:
     if not path.is_file() or path.suffix.lower() not in TABLE_SUFFIXES:
         return False
     try:
-        columns = pd.read_parquet(path).columns if path.suffix.lower() == ".parquet" else \
+        columns = _parquet_columns(path) if path.suffix.lower() == ".parquet" else \
             pd.read_csv(path, sep=None, engine="python", nrows=0).columns
     except Exception:  # not a table: the price loader says why
         return False
     return set(LONG_COLUMNS) <= {str(c).strip() for c in columns}
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    """A Parquet file's column names, from its footer alone where pyarrow reads it (not the whole table)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pandas reads Parquet with fastparquet then
+        return list(pd.read_parquet(path).columns)
+    return list(pq.read_schema(path).names)
 
 
 def series_of_long_file(path: str | Path, name: str, options: LoadOptions = LoadOptions()) -> PriceSeries:

@@ -88,3 +88,19 @@ def test_a_ds_y_file_is_read_as_a_price_file_and_a_panel_names_the_ds_column(tmp
     table.loc[3, "ds"] = "garbage"
     table.to_csv(long, index=False)
     assert "in column 'ds' are not dates (first: 'garbage')" in load_panel(long).refused["a"]
+
+
+def test_a_parquet_file_is_told_long_or_not_from_its_columns_alone(tmp_path, monkeypatch):
+    """``is_long_file`` read the whole table to see its header (every CLI call on a Parquet file does it first)."""
+    pytest.importorskip("pyarrow")
+    from scratchlstm.data import panel
+
+    long_path, prices_path = tmp_path / "long.parquet", tmp_path / "prices.parquet"
+    pd.DataFrame({"unique_id": ["a", "a"], "ds": ["2020-01-01", "2020-01-02"], "y": [1.0, 2.0]}).to_parquet(long_path)
+    pd.DataFrame({"ds": ["2020-01-01"], "price": [1.0]}).to_parquet(prices_path)
+
+    def read_whole_table(*args, **kwargs):
+        raise AssertionError("the whole table was read")
+
+    monkeypatch.setattr(panel.pd, "read_parquet", read_whole_table)
+    assert panel.is_long_file(long_path) and not panel.is_long_file(prices_path)
