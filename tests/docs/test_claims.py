@@ -70,3 +70,41 @@ def test_the_api_tables_signatures_are_the_functions():
         takes = set(inspect.signature(getattr(scratchlstm, name)).parameters)
         named = {a.split("=")[0].strip() for a in args.split(",")} - {"*", "..."}
         assert named <= takes, (name, sorted(named - takes))
+
+
+def _panel_rows(page: str) -> dict[str, list[dict[str, float]]]:
+    """The per-series rows of forecasting.md's panel table, tuning and held-aside apart: MAE / naive per forecaster."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    start = text.index("series                      rows   m test   LSTM global")
+    block = text[start:text.index("```", start)]
+    halves: dict[str, list[dict[str, float]]] = {"tuning": [], "held aside": []}
+    half = "tuning"
+    number = r"\s+([\d.]+)"
+    for line in block.splitlines():
+        if "held aside" in line:
+            half = "held aside"
+        found = re.match(r"^([a-z0-9-]+)\s+\d+\s+\d+\s+\d+" + number * 6 + r"\s+([\d.]+)", line)
+        if found:
+            lstm, glob, snaive, ets, arima, theta, glob_best = map(float, found.groups()[1:])
+            halves[half].append({"global": glob, "ETS": ets, "ARIMA": arima, "Theta": theta, "glob/best": glob_best})
+    return halves
+
+
+def test_each_peers_median_ratio_to_the_oracle_is_the_tables():
+    """forecasting.md puts the LSTM's median ratio to the best peer beside each peer's own; both from its table."""
+    import statistics
+
+    halves = _panel_rows("docs/forecasting.md")
+    assert [len(rows) for rows in halves.values()] == [22, 11]
+    said = _text("docs/forecasting.md")
+    for half, rows in halves.items():
+        best = [min(r["ETS"], r["ARIMA"], r["Theta"]) for r in rows]
+        medians = {p: statistics.median(r[p] / b for r, b in zip(rows, best)) for p in ("ETS", "ARIMA", "Theta")}
+        assert all(m > 1.0 for m in medians.values())  # "None of the three meets the target on either half"
+        n = "22 tuning series" if half == "tuning" else "11 held aside"
+        assert f"ETS {medians['ETS']:.3f}, ARIMA {medians['ARIMA']:.3f} and Theta {medians['Theta']:.3f} on the {n}" in said
+        # the LSTM's median from the same rounded columns is the benchmark's, to the rounding
+        lstm = statistics.median(r["global"] / b for r, b in zip(rows, best))
+        assert abs(lstm - statistics.median(r["glob/best"] for r in rows)) < 0.005
+    ets_best = [sum(r["ETS"] == min(r["ETS"], r["ARIMA"], r["Theta"]) for r in rows) for rows in halves.values()]
+    assert f"is so on {ets_best[0]} of 22 and {ets_best[1]} of 11" in said
