@@ -26,6 +26,7 @@ duplicated stamps (dropped, and reported).
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ SHAPES = [
     _Shape("year-month", re.compile(rf"(?P<y>\d{{4}})(?P<sep>[\s-]){_MONTH}"), "%Y{sep}%b"),  # R tsibble's "1960 Jan"
     _Shape("quarters", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Qq](?P<q>\d)"), ""),
     _Shape("quarters", re.compile(r"[Qq](?P<q>\d)(?P<sep>[-\s]?)(?P<y>\d{4})"), ""),
+    _Shape("ISO weeks", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Ww](?P<w>\d{2})"), ""),  # 2020-W01, R tsibble's "2020 W01"
 ]
 _TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
@@ -245,6 +247,8 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
         if shape.name == "day/month":
             day, month, kind = _order(parts, text, name, source)
             fmt = f"%d{sep}%m{sep}%Y" if kind == "day-first" else f"%m{sep}%d{sep}%Y"
+        elif "w" in parts:
+            kind, fmt, month, day = shape.name, None, None, None
         else:
             kind, fmt = shape.name, shape.strftime.format(sep=sep) or None
             day = parts["d"].astype(float) if "d" in parts else pd.Series(1.0, index=parts.index)
@@ -255,7 +259,7 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
                 fmt = fmt.replace("%b", "%B") if parts["mon"].str.len().max() > 3 else fmt
             else:
                 month = parts["m"].astype(float)
-        stamps = _assemble(parts["y"].astype(float), month, day, parts)
+        stamps = _iso_week_mondays(parts) if "w" in parts else _assemble(parts["y"].astype(float), month, day, parts)
     bad = stamps.isna()
     if bad.any():
         problem = f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})"
@@ -349,6 +353,18 @@ def _order(parts: pd.DataFrame, text, name, source):
                              "so it could be day-first or month-first",
                      f"Pass date_format (--date-format) '%d{sep}%m{sep}%Y' or '%m{sep}%d{sep}%Y'")
     return (a, b, "day-first") if day_first else (b, a, "month-first")
+
+
+def _iso_week_mondays(parts: pd.DataFrame) -> pd.Series:
+    """The Monday that starts each ISO week (``2020-W01`` is 2019-12-30); NaT for a week the year lacks (W00, W53 of
+    a 52-week year)."""
+    def monday(year: str, week: str):
+        try:
+            return pd.Timestamp(datetime.date.fromisocalendar(int(year), int(week), 1))
+        except ValueError:
+            return pd.NaT
+
+    return pd.Series([monday(y, w) for y, w in zip(parts["y"], parts["w"])], index=parts.index, dtype="datetime64[ns]")
 
 
 def _assemble(year, month, day, parts: pd.DataFrame) -> pd.Series:

@@ -64,9 +64,13 @@ def test_jan_and_jun_are_one_format(tmp_path):
         (["1990Q1", "1990Q2", "1990Q3"], ["1990-01-01", "1990-04-01", "1990-07-01"], "QS"),
         (["1990-Q4", "1991-Q1", "1991-Q2"], ["1990-10-01", "1991-01-01", "1991-04-01"], "QS"),
         (["Q1 1990", "Q2 1990", "Q3 1990"], ["1990-01-01", "1990-04-01", "1990-07-01"], "QS"),
+        # ISO weeks start on Monday, and week 1 holds the year's first Thursday: 2020-W01 starts 2019-12-30
+        (["2020-W01", "2020-W02", "2020-W03"], ["2019-12-30", "2020-01-06", "2020-01-13"], "W-MON"),
+        (["2020 W52", "2020 W53", "2021 W01"], ["2020-12-21", "2020-12-28", "2021-01-04"], "W-MON"),  # R tsibble's yearweek
+        (["2015w53", "2016w01", "2016w02"], ["2015-12-28", "2016-01-04", "2016-01-11"], "W-MON"),
     ],
 )
-def test_months_and_quarters_are_stamped_on_their_first_day(tmp_path, dates, expected, alias):
+def test_months_quarters_and_weeks_are_stamped_on_their_first_day(tmp_path, dates, expected, alias):
     s = load_prices(dated(tmp_path, dates))
     assert [f"{t:%Y-%m-%d}" for t in s.frame.index] == expected and s.frequency.alias == alias
 
@@ -102,6 +106,8 @@ def test_a_date_format_the_data_does_not_match_is_refused(tmp_path):
         (["2019-01-31", "yesterday"], r"1 value\(s\) in column 'date' are not dates \(first: 'yesterday'\)"),
         (["2019-02-30", "2019-03-01"], "not real dates"),
         (["31/13/2019", "01/02/2019"], "not real dates"),
+        (["2021-W52", "2021-W53"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '2021-W53'\)"),  # 52 weeks
+        (["2021-W00", "2021-W01"], "not real dates"),
         (["Foo 31, 2019", "Jan 31, 2019"], "not real dates"),
         (["2019-01-31 25:00", "2019-01-31 12:00"], "not real dates"),
         (["43466", "43467"], "spreadsheet day numbers"),
