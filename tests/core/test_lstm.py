@@ -4,10 +4,12 @@ import numpy as np
 import pytest
 
 import scratchlstm as sl
+from scratchlstm.backend import to_numpy
 from scratchlstm.gradcheck import GradcheckError
+from scratchlstm.nn.kernels import kernel_for
 from scratchlstm.nn.lstm import lstm_cell_backward, lstm_cell_forward
 
-from tests.helpers import ENGINES, assert_same_kind, max_rel_diff, random_lstm_host
+from tests.helpers import ENGINES, assert_same_kind, entries_to_check, max_rel_diff, random_lstm_host
 
 T, B, D, H = 6, 3, 4, 5
 
@@ -24,8 +26,18 @@ def _inputs(case, seed=0):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_gradients_match_finite_differences(case64, engine):
-    params, x, h0, c0, _ = _inputs(case64)
-    report = sl.lstm_gradcheck(params, x, h0, c0, engine=engine)
+    params, x, h0, c0, upstream = _inputs(case64)
+    if engine != "reference" and kernel_for(case64.xp, engine) is None:
+        # no kernel for this array library: the engine runs the reference, whose check is the "reference" case;
+        # what is left to show is that the same code ran (the same numbers, bit for bit)
+        ours, ref = (sl.lstm_forward(params, x, h0, c0, engine=e) for e in (engine, "reference"))
+        for a, b in zip((ours[0], *ours[1]), (ref[0], *ref[1])):
+            assert np.array_equal(to_numpy(a), to_numpy(b))
+        grads = [sl.lstm_backward(cache, *upstream) for _, _, cache in (ours, ref)]
+        for a, b in zip((*grads[0][0].values(), *grads[0][1:]), (*grads[1][0].values(), *grads[1][1:])):
+            assert np.array_equal(to_numpy(a), to_numpy(b))
+        return
+    report = sl.lstm_gradcheck(params, x, h0, c0, engine=engine, max_entries=entries_to_check(case64))
     assert {c.name for c in report.checks} == {"W_x", "W_h", "b", "x", "h0", "c0"}
     assert report.passed, str(report)
     assert report.max_rel_error < 1e-7
