@@ -184,7 +184,7 @@ def print_rows(rows: list[dict], title: str) -> dict:
         "median_global_over_best_peer": _median([r.get("global_over_best", math.nan) for r in ok]),
         "median_global_over_chosen_peer": _median([r.get("global_over_chosen", math.nan) for r in ok]),
         # for scale: each peer itself against the best of the three on the test span (1.0 where it is the best)
-        "median_peer_over_best_peer": {p: _median([peer_over_best(r, p) for r in ok]) for p in PEERS},
+        "median_peer_over_best_peer": {p: _median([peer_over_best(r, p) for r in ok]) for p in (*PEERS, "peer_mean")},
         "median_global_over_peer_mean": _median([r.get("global_over_mean", math.nan) for r in ok]),
         "chosen_peer_is_best_peer": sum(r.get("chosen_peer") == r.get("best_peer") for r in ok if "chosen_peer" in r),
         "with_chosen_peer": sum("chosen_peer" in r for r in ok),
@@ -213,7 +213,7 @@ def print_rows(rows: list[dict], title: str) -> dict:
           f"{summary['median_lstm_over_best_peer']:.3f} per series; median MAE/naive: " +
           ", ".join(f"{k} {v:.3f}" for k, v in summary["median_rel_mae"].items()))
     print("for scale, each peer's median MAE / the best peer's MAE (the same oracle): " +
-          ", ".join(f"{SHORT[p]} {v:.3f}" for p, v in summary["median_peer_over_best_peer"].items()))
+          ", ".join(f"{SHORT.get(p, 'the peers mean')} {v:.3f}" for p, v in summary["median_peer_over_best_peer"].items()))
     print(f"--global LSTM vs best peer: significantly better on {summary['global_significantly_better_than_best_peer']}, "
           f"significantly worse on {summary['global_significantly_worse_than_best_peer']}; significantly worse than naive on "
           f"{summary['global_significantly_worse_than_naive']}")
@@ -239,7 +239,8 @@ SHORT = {"AutoETS": "ETS", "AutoARIMA": "ARIMA", "AutoTheta": "Theta"}
 
 
 def peer_over_best(r: dict, peer: str) -> float:
-    """One peer's MAE over the best of the peers' on the test span (the ratios to naive share naive's MAE)."""
+    """One peer's (or ``peer_mean``'s) MAE over the best of the peers' on the test span (the ratios to naive share
+    naive's MAE)."""
     rel = [r["rel_mae"].get(p, math.nan) for p in PEERS]
     return r["rel_mae"].get(peer, math.nan) / min(rel) if all(math.isfinite(v) for v in rel) else math.nan
 

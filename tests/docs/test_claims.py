@@ -108,3 +108,19 @@ def test_each_peers_median_ratio_to_the_oracle_is_the_tables():
         assert abs(lstm - statistics.median(r["glob/best"] for r in rows)) < 0.005
     ets_best = [sum(r["ETS"] == min(r["ETS"], r["ARIMA"], r["Theta"]) for r in rows) for rows in halves.values()]
     assert f"is so on {ets_best[0]} of 22 and {ets_best[1]} of 11" in said
+    # the peers' mean forecast, from the second table's mean column (MAE / naive), over the first table's best peer
+    text = (ROOT / "docs/forecasting.md").read_text(encoding="utf-8")
+    start = text.index("series                      cal   ETS cal")
+    means: dict[str, list[float]] = {"tuning": [], "held aside": []}
+    half = "tuning"
+    for line in text[start:text.index("```", start)].splitlines():
+        half = "held aside" if "held aside" in line else half
+        cells = line.split()
+        if len(cells) == 12 and re.fullmatch(r"[a-z0-9-]+", cells[0]) and cells[0] != "series":
+            means[half].append(float(cells[9]))
+    ratios = {h: [m / min(r["ETS"], r["ARIMA"], r["Theta"]) for m, r in zip(means[h], halves[h])] for h in halves}
+    assert [len(v) for v in ratios.values()] == [22, 11]
+    tuning, held = (statistics.median(v) for v in ratios.values())
+    assert f"its median ratio is {tuning:.3f} on the tuning series and {held:.3f} on the held-aside ones" in said
+    below = [sum(x <= 1.0 for x in v) for v in ratios.values()]
+    assert f"it is at or below 1 on {below[0]} of 22 and {below[1]} of 11" in said
