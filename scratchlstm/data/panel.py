@@ -143,13 +143,25 @@ def _read_table(path: Path) -> pd.DataFrame:
                         f"for one price file use 'scratchlstm forecast --csv {path.name}'")
     try:
         if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path).astype({"ds": str}, errors="ignore")
+            return _parquet_table(pd.read_parquet(path))
         return pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
                         "unique_id, ds, y") from None
+
+
+def _parquet_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A Parquet table with the columns its footer names (``is_long_file`` reads them there): index columns pandas
+    stored (``set_index("unique_id")`` before saving) become columns again, names are stripped, and ``ds`` is text
+    for the date reader."""
+    if table.index.name is not None or isinstance(table.index, pd.MultiIndex):
+        table = table.reset_index()
+    table.columns = [str(c).strip() for c in table.columns]
+    if "ds" in table.columns:
+        table["ds"] = table["ds"].astype(str)
+    return table
 
 
 def _load_long(path: Path, options: LoadOptions) -> Panel:
@@ -160,7 +172,8 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
                         f"neuralforecast); it lacks {', '.join(missing)} (it has {', '.join(table.columns[:8])}). Rename them, "
                         "or put one price file per series in a folder and pass the folder; for this one series, run "
-                        f"'scratchlstm forecast {path.name}'")
+                        + (f"'scratchlstm forecast {path.name}'" if path.suffix.lower() != ".parquet" else
+                           "'scratchlstm forecast' on it saved as a CSV (forecast reads text files)"))
     if options.price_column is not None:
         raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
     if len(table) == 0:

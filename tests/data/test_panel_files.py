@@ -104,3 +104,27 @@ def test_a_parquet_file_is_told_long_or_not_from_its_columns_alone(tmp_path, mon
 
     monkeypatch.setattr(panel.pd, "read_parquet", read_whole_table)
     assert panel.is_long_file(long_path) and not panel.is_long_file(prices_path)
+
+
+@pytest.mark.parametrize("stored", ["index unique_id", "index unique_id, ds", "names with spaces"])
+def test_a_parquet_panel_reads_the_columns_its_footer_names(tmp_path, stored):
+    """A Parquet file saved with unique_id (and ds) as pandas' index, or with spaces around the column names, passed
+    ``is_long_file`` (the footer names them) and then lacked unique_id, or crashed with KeyError 'ds' (exit 3)."""
+    from scratchlstm.data.panel import is_long_file
+
+    table = pd.concat([_long_rows("a", ar_returns_series(1, 40)), _long_rows("b", ar_returns_series(2, 40))])
+    path = tmp_path / "long.parquet"
+    if stored == "names with spaces":
+        table.rename(columns={"unique_id": " unique_id ", "ds": "ds ", "y": " y"}).to_parquet(path, index=False)
+    else:
+        table.set_index(["unique_id"] if stored == "index unique_id" else ["unique_id", "ds"]).to_parquet(path)
+    assert is_long_file(path)
+    panel = load_panel(path)
+    assert list(panel) == ["a", "b"] and len(panel["a"].prices) == 40
+
+
+def test_a_parquet_panel_without_ds_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "long.parquet"
+    pd.DataFrame({"unique_id": ["a"] * 3, "y": [1.0, 2.0, 3.0]}).to_parquet(path, index=False)
+    with pytest.raises(DataError, match=r"it lacks ds \(it has unique_id, y\).*saved as a CSV"):
+        load_panel(path)
