@@ -8,6 +8,7 @@
 | Jan 31, 2019; 31 Jan 2019; 31-Jan-2019 | month names (English) | the shape |
 | 1949-01, Jan 1949 | year-month | stamped on the month's first day |
 | 1990Q1, 1990-Q1, Q1 1990 | quarter | stamped on the quarter's first day |
+| 2020-W01, 2020 W01 (R tsibble), 2020w01 | ISO 8601 week | stamped on the week's Monday (2020-W01 is 2019-12-30); a week the year lacks is refused. Weeks numbered another way (``strftime``'s ``%W`` or ``%U``) are not ISO weeks and would read a week off: write those as dates |
 | 20190131 (text or number) | YYYYMMDD | every value a valid date |
 | 1704067200, 1704067200000 | unix seconds or ms | the size; 1973 to 2200 only |
 | 1949, 1949.0833 | years (R's ts time) | every value in 1000-2200, on steps of 1/12, 1/4 or 1 (before 1678 refused: pandas cannot stamp it) |
@@ -360,9 +361,10 @@ def _iso_week_mondays(parts: pd.DataFrame) -> pd.Series:
     a 52-week year)."""
     def monday(year: str, week: str):
         try:
-            return pd.Timestamp(datetime.date.fromisocalendar(int(year), int(week), 1))
+            stamp = pd.Timestamp(datetime.date.fromisocalendar(int(year), int(week), 1))
         except ValueError:
             return pd.NaT
+        return stamp if pd.Timestamp.min <= stamp <= pd.Timestamp.max else pd.NaT  # 3017-W20: refused as 3017-05-15 is
 
     return pd.Series([monday(y, w) for y, w in zip(parts["y"], parts["w"])], index=parts.index, dtype="datetime64[ns]")
 
