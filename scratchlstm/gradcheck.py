@@ -329,10 +329,13 @@ def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, 
 
 def _scalar(loss) -> float:
     """The loss as a float; a loss of several values (a per-sample vector) has no single gradient to check."""
-    size = getattr(loss, "size", 1)
-    if size != 1 or len(getattr(loss, "shape", ())) > 0:
-        raise GradcheckError(f"loss_fn must return one number (a float or a 0-d array), got an array of shape "
-                             f"{tuple(loss.shape)}: reduce it to the one number whose gradient grads holds (its sum or its mean)")
+    if loss is None or isinstance(loss, (tuple, list)):
+        pair = " (this package's losses return (value, gradient): return the value alone)" if isinstance(loss, tuple) else ""
+        raise GradcheckError(f"loss_fn must return one number (a float or a 0-d array), got {type(loss).__name__}{pair}")
+    shape = tuple(getattr(loss, "shape", ()))  # a 0-d array of any library (a torch tensor's .size is a method)
+    if shape:
+        raise GradcheckError(f"loss_fn must return one number (a float or a 0-d array), got an array of shape {shape}: "
+                             "reduce it to the one number whose gradient grads holds (its sum or its mean)")
     return float(loss)
 
 

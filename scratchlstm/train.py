@@ -99,6 +99,8 @@ class History:
 
 def evaluate(model: Model, X: Array, y: Array, loss: str = "mse", *, batch_size: int = 1024, engine: str = "reference") -> float:
     """Loss of ``model`` (no dropout) on ``X`` against ``y``."""
+    if hasattr(X, "shape") and len(X.shape) > 0 and X.shape[0] == 0:  # the mean of no losses divided by zero
+        raise DataError("X holds no windows: evaluate needs at least one")
     value, _ = get_loss(loss)(model.predict(X, batch_size=batch_size, engine=engine), y)
     return value
 
@@ -216,9 +218,11 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         raise ConfigError(f"{given} was given without {missing}: pass both to validate, or neither")
     has_val = X_val is not None
     for name, a in {"X": X, "y": y, "X_val": X_val, "y_val": y_val}.items():
-        if a is not None and not (hasattr(a, "shape") and hasattr(a, "dtype")):
-            raise TypeError(f"{name} must be an array, got a {type(a).__name__}; make one with np.asarray({name}, "
-                            f"dtype='{dtype_name(model.dtype)}') (the model's dtype)")
+        if (a is None and name in ("X", "y")) or (a is not None and not (hasattr(a, "shape") and hasattr(a, "dtype"))):
+            raise TypeError(f"{name} must be an array, got {'None' if a is None else 'a ' + type(a).__name__}; make one with "
+                            f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")
+        if a is not None and len(a.shape) == 0:  # failed as 'tuple index out of range'
+            raise ValueError(f"{name} is a single number; it needs one row per sample ({'windows (N, T, D)' if name.startswith('X') else 'targets (N, K)'})")
     for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
         if a.shape[0] != b.shape[0]:
             raise DataError(f"{x_name} has {a.shape[0]} samples but {y_name} has {b.shape[0]}")

@@ -19,6 +19,7 @@ rescaling is needed ("inverted" dropout).
 
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
@@ -28,7 +29,7 @@ from ..backend import Array, get_namespace, host_rng, namespace, place
 from ..settings import check_fields, setting
 from .cells import CELLS, get_cell
 from .init import SCHEMES, glorot_uniform
-from .shapes import Params, check_one_dtype, check_shape
+from .shapes import Params, check_one_dtype, check_shape, dtype_name
 from .stack import StackCache, draw_dropout_masks, stack_backward, stack_forward
 
 HEADS = ("last", "all")
@@ -90,6 +91,7 @@ class Model:
                      f"{len(self.config.hidden_sizes)} hidden sizes")
             raise ValueError(f"{given}: make fresh weights with Model.create(config, seed=0), or give them with "
                              "Model.from_named_params(config, params)")
+        _split_named(self.config, self.named_params())  # every weight there, of its shape (KeyError, ValueError)
 
     @classmethod
     def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":
@@ -135,14 +137,26 @@ class Model:
         ``(N, K)`` for ``head="last"``, ``(N, T, K)`` for ``"all"``; N = 0 gives an empty array.
         """
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-            raise TypeError(f"x must be an array (N, T, D), got a {type(x).__name__}; make one with np.asarray(x, dtype='float32')")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise TypeError(f"x must be an array (N, T, D), got a {type(x).__name__}; make one with "
+                            f"np.asarray(x, dtype='{dtype_name(self.dtype)}') (the model's dtype)")
+        if len(x.shape) != 3:  # a 0-d array failed at x.shape[0] below
+            raise ValueError(f"x must have shape (N, T, D) with D = {self.config.input_size}, got {tuple(x.shape)}")
+        if isinstance(batch_size, (bool, np.bool_)) or not _is_whole(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be a whole number of windows, at least 1, got {batch_size!r}")
         xp = namespace(x)
         N = x.shape[0]
         parts = [model_forward(self, x[k : min(k + batch_size, N), ...], engine=engine, need_cache=False)[0]
                  for k in range(0, max(N, 1), batch_size)]  # N = 0: one empty batch, whose output has the right shape
         return xp.concat(parts, axis=0)
+
+
+def _is_whole(n) -> bool:
+    """Whether ``n`` is an integer of any kind (an int, a NumPy integer), as ``operator.index`` takes it."""
+    try:
+        operator.index(n)
+    except TypeError:
+        return False
+    return True
 
 
 def _split_named(config: ModelConfig, params: Mapping[str, Array]) -> tuple[list[Params], Params]:

@@ -120,6 +120,19 @@ def test_a_loss_of_several_values_is_refused_naming_its_shape():
     with pytest.raises(GradcheckError, match=r"^loss_fn must return one number .* an array of shape \(3,\): reduce it"):
         gradcheck(lambda d: d["x"] ** 2, {"x": x}, {"x": 2 * x})
     assert gradcheck(lambda d: np.sum(d["x"] ** 2), {"x": x}, {"x": 2 * x}).passed  # a 0-d array is one number
+    with pytest.raises(GradcheckError, match=r"got an array of shape \(1,\)"):
+        gradcheck(lambda d: np.sum(d["x"] ** 2, keepdims=True), {"x": x}, {"x": 2 * x})
+    with pytest.raises(GradcheckError, match=r"got tuple \(this package's losses return \(value, gradient\)"):
+        gradcheck(lambda d: (float(np.sum(d["x"] ** 2)), 2 * d["x"]), {"x": x}, {"x": 2 * x})
+    with pytest.raises(GradcheckError, match="got NoneType"):
+        gradcheck(lambda d: None, {"x": x}, {"x": 2 * x})
+
+
+def test_a_0d_torch_tensor_is_one_number():
+    """The size check read ``.size``, which is a method on a torch tensor, and refused torch.sum(...) (a regression)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([0.3, -0.7, 1.1])
+    assert gradcheck(lambda d: torch.sum(torch.as_tensor(d["x"]) ** 2), {"x": x}, {"x": 2 * x}).passed
 
 
 # ----------------------------------------------------------------------------------------------

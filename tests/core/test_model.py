@@ -1,5 +1,7 @@
 """The whole model (stack + dropout with a fixed mask + head + loss) against finite differences."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -136,6 +138,11 @@ def test_a_model_without_weights_is_refused_where_it_is_made():
         Model(config, one.layers, one.head)
     model = Model.create(config, seed=0)
     assert Model(config, model.layers, model.head).named_params() == model.named_params()  # given weights: as ever
+    # weights of other names or shapes failed later (KeyError: 'W', a matmul's core dimension): refused here
+    with pytest.raises(KeyError, match=r"missing \['head.W', 'head.c'\], not part of it \['head.x'\]"):
+        Model(config, model.layers, {"x": model.head["W"]})
+    with pytest.raises(ValueError, match=r"head.W has shape \(7, 1\), expected \(2, 1\)"):
+        Model(config, model.layers, {"W": np.zeros((7, 1), np.float32), "c": model.head["c"]})
 
 
 @pytest.mark.parametrize("head, shape", [("last", (0, 2)), ("all", (0, 5, 2))])
@@ -147,15 +154,30 @@ def test_predict_on_no_windows_is_an_empty_array_of_the_output_shape(head, shape
     assert y.shape == shape and y.dtype == np.float32
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, np.int64(0), "2"])
 def test_predict_refuses_a_batch_size_that_is_not_a_positive_whole_number(batch_size):
     """0 failed as "range() arg 3 must not be zero"; -1 as "need at least one array to concatenate"."""
     model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
-    with pytest.raises(ValueError, match=f"^batch_size must be a whole number of windows, at least 1, got {batch_size!r}$"):
+    with pytest.raises(ValueError, match=f"^batch_size must be a whole number of windows, at least 1, got {re.escape(repr(batch_size))}$"):
         model.predict(np.zeros((4, 5, 1), np.float32), batch_size=batch_size)
 
 
-def test_predict_refuses_a_list_with_the_cast():
+def test_predict_takes_a_numpy_integer_batch_size():
     model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
-    with pytest.raises(TypeError, match=r"^x must be an array \(N, T, D\), got a list; make one with np.asarray"):
+    x = np.random.default_rng(0).normal(size=(5, 4, 1)).astype(np.float32)
+    assert np.array_equal(model.predict(x, batch_size=np.int64(2)), model.predict(x))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_predict_refuses_a_list_with_the_cast_to_the_models_dtype(dtype):
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0, dtype=dtype)
+    with pytest.raises(TypeError, match=rf"^x must be an array \(N, T, D\), got a list; make one with np.asarray\(x, dtype='{dtype}'\)"):
         model.predict([[[0.0]] * 5] * 2)
+
+
+@pytest.mark.parametrize("x", [np.float32(1.0), np.zeros(3, np.float32)], ids=["0-d", "1-d"])
+def test_predict_names_the_shape_it_needs(x):
+    """A 0-d array failed as 'tuple index out of range'."""
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(ValueError, match=r"^x must have shape \(N, T, D\) with D = 1, got \("):
+        model.predict(x)

@@ -59,6 +59,24 @@ def test_data_that_are_not_arrays_are_refused_with_the_cast(name):
         train(_model(), arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"], QUICK)
 
 
+def test_missing_or_single_number_data_are_refused():
+    """None for X failed as "'NoneType' object has no attribute 'shape'", a 0-d array as 'tuple index out of range'."""
+    X, y = _data()
+    with pytest.raises(TypeError, match=r"^X must be an array, got None; make one with np.asarray"):
+        train(_model(), None, y, config=QUICK)
+    with pytest.raises(ValueError, match=r"^y is a single number; it needs one row per sample \(targets \(N, K\)\)$"):
+        train(_model(), X, np.float32(1.0), config=QUICK)
+
+
+def test_evaluate_on_no_windows_is_refused():
+    """It divided by zero inside the loss (ZeroDivisionError) once predict returned an empty array for no windows."""
+    from scratchlstm.train import evaluate
+
+    X, y = _data()
+    with pytest.raises(DataError, match="^X holds no windows: evaluate needs at least one$"):
+        evaluate(_model(), X[:0], y[:0])
+
+
 def test_empty_training_data_are_refused():
     """N = 0 "finished 2 epochs" with NaN losses."""
     X, y = _data()
