@@ -238,8 +238,9 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
     if misfit is not None:
         if _match(misfit) is None:
             raise _not_dates(text, shapes, name, source, where)
-        raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r}), "
-                             "which can make a date like 01/02 mean two days",
+        ambiguous = "day/month" in (shape.name, _match(misfit)[0].name)
+        raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r})"
+                             + (", which can make a date like 01/02 mean two days" if ambiguous else ""),
                      "Use one date format, preferably YYYY-MM-DD")
     if all(_ISO.fullmatch(s) for s in unique):  # the common case, parsed by pandas at C speed
         stamps, kind, fmt = pd.to_datetime(text, format="ISO8601", errors="coerce"), "year-first", "%Y-%m-%d"

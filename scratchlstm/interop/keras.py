@@ -71,22 +71,36 @@ def _keras():
     return keras
 
 
-def _host_copy(variable) -> np.ndarray:
+def _host_copy(variable, *, built_here: bool = False) -> np.ndarray:
     """A host copy of a Keras variable, refused where it holds another dtype than it declares.
 
     JAX keeps float64 as float32 unless its 64-bit mode is on: a layer built with dtype='float64'
     then declares float64 and holds (and computes in) float32, and a converted float64 copy would
-    not give Keras's outputs.
+    not give Keras's outputs. ``built_here``: the layer is one this module made (converting to Keras).
     """
     # on the torch backend (and for JAX arrays on the CPU) the NumPy view can share the variable's
     # memory; a copy keeps a later Keras training step from changing the converted weights
     host = np.array(_keras().ops.convert_to_numpy(variable.value), copy=True)
     if str(host.dtype) != str(variable.dtype):
-        hint = ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
-                "(or set JAX_ENABLE_X64=1) before building the layers, or build them with dtype='float32'"
-                if _keras().backend.backend() == "jax" else "build the layers with dtype='float32' or 'float64'")
-        raise ConfigError(f"Keras variable {variable.path!r} declares {variable.dtype} but holds {host.dtype}; {hint}")
+        raise ConfigError(f"Keras variable {variable.path!r} declares {variable.dtype} but holds {host.dtype}; "
+                          + _stored_dtype_hint(built_here))
     return host
+
+
+def _stored_dtype_hint(built_here: bool) -> str:
+    """What to do about a Keras variable that holds another dtype than it declares."""
+    if _keras().backend.backend() != "jax":
+        return "build the layers with dtype='float32' or 'float64'"
+    import jax
+
+    if built_here:
+        return ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
+                "(or set JAX_ENABLE_X64=1) before converting, or convert float32 params (.astype('float32'), or "
+                "Model.create(..., dtype='float32'))")
+    if jax.config.jax_enable_x64:
+        return "the layer was built while JAX's 64-bit mode was off: build it again now that it is on"
+    return ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
+            "(or set JAX_ENABLE_X64=1) before building the layers, or build them with dtype='float32'")
 
 
 def _name(fn) -> str:
@@ -228,7 +242,7 @@ def _build(layer, D: int, arrays: list[np.ndarray]):
     cell = layer.cell
     for variable, a in zip((cell.kernel, cell.recurrent_kernel, cell.bias), arrays):
         variable.assign(a)
-        _host_copy(variable)  # refuses a float64 layer that JAX stores as float32
+        _host_copy(variable, built_here=True)  # refuses a float64 layer that JAX stores as float32
     return layer
 
 

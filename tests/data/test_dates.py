@@ -108,6 +108,7 @@ def test_a_date_format_the_data_does_not_match_is_refused(tmp_path):
         (["31/13/2019", "01/02/2019"], "not real dates"),
         (["2021-W52", "2021-W53"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '2021-W53'\)"),  # 52 weeks
         (["2021-W00", "2021-W01"], "not real dates"),
+        (["2021-W01", "2021-01-11"], r"mixes date formats \(e.g. '2021-W01' and '2021-01-11'\)\. Use one"),  # no 01/02 talk
         (["3017-W20", "2017-W21"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '3017-W20'\)"),  # was exit 3
         (["1500-W01", "1500-W02"], "not real dates"),
         (["Foo 31, 2019", "Jan 31, 2019"], "not real dates"),

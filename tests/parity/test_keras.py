@@ -500,6 +500,10 @@ def test_a_float64_layer_that_jax_keeps_in_float32_is_refused_with_the_fix():
     with pytest.raises(ConfigError, match=fix):
         interop.model_from_keras(_built(L.LSTM(3, dtype="float64"), L.Dense(1, dtype="float64")))
     params = {"W_x": np.zeros((D, 12)), "W_h": np.zeros((3, 12)), "b": np.zeros(12)}  # float64
-    with pytest.raises(ConfigError, match=fix):
+    with pytest.raises(ConfigError, match=r"declares float64 but holds float32; .*jax_enable_x64.* before converting, or convert "
+                                          r"float32 params"):
         interop.lstm_to_keras(params)
     interop.lstm_to_keras({k: v.astype("float32") for k, v in params.items()})  # float32 converts as ever
+    jax.config.update("jax_enable_x64", True)  # turned on after the layer was built: the layer must be built again
+    with pytest.raises(ConfigError, match="the layer was built while JAX's 64-bit mode was off: build it again"):
+        interop.lstm_from_keras(layer)
