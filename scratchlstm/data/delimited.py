@@ -42,6 +42,7 @@ SNIFF_LINES = 50
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "unix", "snapped_at", "observation_date",  # FRED's current name
                 "datum", "fecha", "data",  # the date column of localised exports: de/nl/sv, es, it/pt/pl
                 "year", "month",  # a yearly or monthly table's one stamp column (R's data sets: year, volume)
+                "quarter", "week", "yearmonth", "yearquarter", "yearweek",  # R tsibble's index columns (fpp3: Quarter, Week)
                 "ds")  # the long format's stamp column (statsforecast's ds, y), in a file of one series
 INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060\u00ad]")  # byte-order marks, zero-width characters, soft hyphen
 _SEP_LINE = re.compile(r'\s*"?sep=(.)"?\s*', re.IGNORECASE)  # Excel's first line naming the delimiter

@@ -200,3 +200,14 @@ def test_dates_from_pandas_text_with_a_date_format(tmp_path):
     for fmt in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %b %Y", "%b %d, %Y", "%d-%b-%Y"):
         s = load_prices(dated(tmp_path, list(index.strftime(fmt)), quote=True))
         assert s.frame.index.equals(index.rename("date")), fmt
+
+
+@pytest.mark.parametrize("header, dates, first", [
+    ("Week,Close", ["2020 W01", "2020 W02", "2020 W03"], "2019-12-30"),  # R tsibble's yearweek index, fpp3's Week
+    ("Quarter,Beer", ["1992 Q1", "1992 Q2", "1992 Q3"], "1992-01-01"),  # fpp3's aus_production
+    ("yearmonth,y", ["1960 Jan", "1960 Feb", "1960 Mar"], "1960-01-01"),
+])
+def test_tsibble_index_columns_are_date_columns(tmp_path, header, dates, first):
+    """A tsibble written with write.csv names its index Week, Quarter or yearmonth: 'no date column' before."""
+    s = load_prices(dated(tmp_path, dates, header=header))
+    assert f"{s.frame.index[0]:%Y-%m-%d}" == first and len(s.prices) == 3
