@@ -218,7 +218,7 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         raise ConfigError(f"{given} was given without {missing}: pass both to validate, or neither")
     has_val = X_val is not None
     for name, a in {"X": X, "y": y, "X_val": X_val, "y_val": y_val}.items():
-        if (a is None and name in ("X", "y")) or (a is not None and not (hasattr(a, "shape") and hasattr(a, "dtype"))):
+        if (a is None and name in ("X", "y")) or (a is not None and not _is_array(a)):
             raise TypeError(f"{name} must be an array, got {'None' if a is None else 'a ' + type(a).__name__}; make one with "
                             f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")
         if a is not None and len(a.shape) == 0:  # failed as 'tuple index out of range'
@@ -238,6 +238,15 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         if a is not None:
             _check_finite(name, a)
     return has_val
+
+
+def _is_array(a) -> bool:
+    """Whether ``a`` is an array of a library the package runs on (a pandas Series has a shape and a dtype, and is not)."""
+    try:
+        namespace(a)
+    except TypeError:
+        return False
+    return hasattr(a, "shape") and hasattr(a, "dtype")
 
 
 def _check_finite(name: str, a: Array) -> None:

@@ -59,6 +59,14 @@ def test_data_that_are_not_arrays_are_refused_with_the_cast(name):
         train(_model(), arrays["X"], arrays["y"], arrays["X_val"], arrays["y_val"], QUICK)
 
 
+def test_a_pandas_series_is_refused_with_the_cast():
+    """It has a shape and a dtype, and failed later as 'Series is not a supported array type'."""
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    with pytest.raises(TypeError, match=r"^y must be an array, got a Series; make one with np.asarray\(y, dtype='float32'\)"):
+        train(_model(), X, pd.Series(y[:, 0]), config=QUICK)
+
+
 def test_missing_or_single_number_data_are_refused():
     """None for X failed as "'NoneType' object has no attribute 'shape'", a 0-d array as 'tuple index out of range'."""
     X, y = _data()
