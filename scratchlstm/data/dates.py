@@ -8,7 +8,7 @@
 | Jan 31, 2019; 31 Jan 2019; 31-Jan-2019 | month names (English) | the shape |
 | 1949-01, Jan 1949 | year-month | stamped on the month's first day |
 | 1990Q1, 1990-Q1, Q1 1990 | quarter | stamped on the quarter's first day |
-| 2020-W01, 2020 W01 (R tsibble), 2020w01 | ISO 8601 week | stamped on the week's Monday (2020-W01 is 2019-12-30); a week the year lacks is refused. Weeks numbered another way (``strftime``'s ``%W`` or ``%U``) are not ISO weeks and would read a week off: write those as dates |
+| 2020-W01, 2020 W01 (R tsibble), 2020w01; 2020-W01-3, 2020W013 | ISO 8601 week; week date | stamped on the week's Monday (2020-W01 is 2019-12-30); a week date on its day (1 Monday to 7 Sunday); a week the year lacks is refused. Weeks numbered another way (``strftime``'s ``%W`` or ``%U``) are not ISO weeks and would read a week off: write those as dates |
 | 20190131 (text or number) | YYYYMMDD | every value a valid date |
 | 1704067200, 1704067200000 | unix seconds or ms | the size; 1973 to 2200 only |
 | 1949, 1949.0833 | years (R's ts time) | every value in 1000-2200, on steps of 1/12, 1/4 or 1 (before 1678 refused: pandas cannot stamp it) |
@@ -65,6 +65,7 @@ SHAPES = [
     _Shape("quarters", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Qq](?P<q>\d)"), ""),
     _Shape("quarters", re.compile(r"[Qq](?P<q>\d)(?P<sep>[-\s]?)(?P<y>\d{4})"), ""),
     _Shape("ISO weeks", re.compile(r"(?P<y>\d{4})(?P<sep>[-\s]?)[Ww](?P<w>\d{2})"), ""),  # 2020-W01, R tsibble's "2020 W01"
+    _Shape("ISO week dates", re.compile(r"(?P<y>\d{4})(?P<sep>-?)[Ww](?P<w>\d{2})(?P=sep)(?P<wd>\d)"), ""),  # 2020-W01-3, 2020W013
 ]
 _TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
@@ -261,7 +262,7 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
                 fmt = fmt.replace("%b", "%B") if parts["mon"].str.len().max() > 3 else fmt
             else:
                 month = parts["m"].astype(float)
-        stamps = _iso_week_mondays(parts) if "w" in parts else _assemble(parts["y"].astype(float), month, day, parts)
+        stamps = _iso_week_days(parts) if "w" in parts else _assemble(parts["y"].astype(float), month, day, parts)
     bad = stamps.isna()
     if bad.any():
         problem = f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})"
@@ -357,17 +358,18 @@ def _order(parts: pd.DataFrame, text, name, source):
     return (a, b, "day-first") if day_first else (b, a, "month-first")
 
 
-def _iso_week_mondays(parts: pd.DataFrame) -> pd.Series:
-    """The Monday that starts each ISO week (``2020-W01`` is 2019-12-30); NaT for a week the year lacks (W00, W53 of
-    a 52-week year)."""
-    def monday(year: str, week: str):
+def _iso_week_days(parts: pd.DataFrame) -> pd.Series:
+    """The day each ISO week (``2020-W01``: its Monday, 2019-12-30) or ISO week date (``2020-W01-3``: its Wednesday)
+    names; NaT for a week the year lacks (W00, W53 of a 52-week year) or a weekday outside 1 to 7."""
+    def day(year: str, week: str, weekday) -> pd.Timestamp:
         try:
-            stamp = pd.Timestamp(datetime.date.fromisocalendar(int(year), int(week), 1))
+            stamp = pd.Timestamp(datetime.date.fromisocalendar(int(year), int(week), int(weekday)))
         except ValueError:
             return pd.NaT
         return stamp if pd.Timestamp.min <= stamp <= pd.Timestamp.max else pd.NaT  # 3017-W20: refused as 3017-05-15 is
 
-    return pd.Series([monday(y, w) for y, w in zip(parts["y"], parts["w"])], index=parts.index, dtype="datetime64[ns]")
+    weekdays = parts["wd"] if "wd" in parts else [1] * len(parts)
+    return pd.Series([day(y, w, d) for y, w, d in zip(parts["y"], parts["w"], weekdays)], index=parts.index, dtype="datetime64[ns]")
 
 
 def _assemble(year, month, day, parts: pd.DataFrame) -> pd.Series:

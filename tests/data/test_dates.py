@@ -68,9 +68,12 @@ def test_jan_and_jun_are_one_format(tmp_path):
         (["2020-W01", "2020-W02", "2020-W03"], ["2019-12-30", "2020-01-06", "2020-01-13"], "W-MON"),
         (["2020 W52", "2020 W53", "2021 W01"], ["2020-12-21", "2020-12-28", "2021-01-04"], "W-MON"),  # R tsibble's yearweek
         (["2015w53", "2016w01", "2016w02"], ["2015-12-28", "2016-01-04", "2016-01-11"], "W-MON"),
+        # ISO week dates: the weekday after the week (1 Monday .. 7 Sunday), extended and basic
+        (["2020-W01-3", "2020-W01-4", "2020-W01-5"], ["2020-01-01", "2020-01-02", "2020-01-03"], "D"),
+        (["2020W013", "2020W014", "2020W015"], ["2020-01-01", "2020-01-02", "2020-01-03"], "D"),
     ],
 )
-def test_months_quarters_and_weeks_are_stamped_on_their_first_day(tmp_path, dates, expected, alias):
+def test_months_quarters_and_weeks_are_stamped_where_the_calendar_puts_them(tmp_path, dates, expected, alias):
     s = load_prices(dated(tmp_path, dates))
     assert [f"{t:%Y-%m-%d}" for t in s.frame.index] == expected and s.frequency.alias == alias
 
@@ -108,6 +111,7 @@ def test_a_date_format_the_data_does_not_match_is_refused(tmp_path):
         (["31/13/2019", "01/02/2019"], "not real dates"),
         (["2021-W52", "2021-W53"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '2021-W53'\)"),  # 52 weeks
         (["2021-W00", "2021-W01"], "not real dates"),
+        (["2021-W01-8", "2021-W02-1"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '2021-W01-8'\)"),
         (["2021-W01", "2021-01-11"], r"mixes date formats \(e.g. '2021-W01' and '2021-01-11'\)\. Use one"),  # no 01/02 talk
         (["3017-W20", "2017-W21"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '3017-W20'\)"),  # was exit 3
         (["1500-W01", "1500-W02"], "not real dates"),
