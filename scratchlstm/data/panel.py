@@ -148,8 +148,24 @@ def _read_table(path: Path) -> pd.DataFrame:
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if path.suffix.lower() == ".parquet" and _holds_text(path):  # forecast reads it as text and sends it here
+            raise DataError(f"{path} holds text, not Parquet (no PAR1 mark at its start): rename it to "
+                            f"{path.with_suffix('.csv').name}") from None
         raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
                         "unique_id, ds, y") from None
+
+
+def _holds_text(path: Path) -> bool:
+    """Whether a file that should be Parquet starts as text does (a CSV saved under a .parquet name)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head[:4] == b"PAR1":
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start > len(head) - 4  # only a character cut at the end of the sample
+    return True
 
 
 def _parquet_table(table: pd.DataFrame) -> pd.DataFrame:

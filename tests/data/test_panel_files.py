@@ -128,3 +128,14 @@ def test_a_parquet_panel_without_ds_is_refused_not_a_crash(tmp_path):
     pd.DataFrame({"unique_id": ["a"] * 3, "y": [1.0, 2.0, 3.0]}).to_parquet(path, index=False)
     with pytest.raises(DataError, match=r"it lacks ds \(it has unique_id, y\).*saved as a CSV"):
         load_panel(path)
+
+
+def test_a_csv_saved_under_a_parquet_name_is_named_as_text(tmp_path):
+    """forecast read it as text and sent it to panel, which called it an unreadable Parquet file: advice in a circle."""
+    path = tmp_path / "long.parquet"
+    path.write_text("unique_id,ds,y\na,2020-01-01,1\n")
+    with pytest.raises(DataError, match=r"long.parquet holds text, not Parquet \(no PAR1 mark at its start\): rename it to long.csv$"):
+        load_panel(path)
+    path.write_bytes(b"\x00\xff" * 20)  # neither Parquet nor text: the reader's own reason
+    with pytest.raises(DataError, match="cannot be read as a table"):
+        load_panel(path)
