@@ -91,7 +91,9 @@ class Model:
                      f"{len(self.config.hidden_sizes)} hidden sizes")
             raise ValueError(f"{given}: make fresh weights with Model.create(config, seed=0), or give them with "
                              "Model.from_named_params(config, params)")
-        _split_named(self.config, self.named_params())  # every weight there, of its shape (KeyError, ValueError)
+        named = self.named_params()
+        _split_named(self.config, named)  # every weight there, of its shape (KeyError, ValueError)
+        check_one_dtype(named)  # float32 layers under a float64 head were called "the model's weights is float64" later
 
     @classmethod
     def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":

@@ -143,6 +143,10 @@ def test_a_model_without_weights_is_refused_where_it_is_made():
         Model(config, model.layers, {"x": model.head["W"]})
     with pytest.raises(ValueError, match=r"head.W has shape \(7, 1\), expected \(2, 1\)"):
         Model(config, model.layers, {"W": np.zeros((7, 1), np.float32), "c": model.head["c"]})
+    from scratchlstm.errors import DtypeError
+
+    with pytest.raises(DtypeError, match=r"^head.W is float64 but lstm0.W_x is float32"):
+        Model(config, model.layers, {k: v.astype(np.float64) for k, v in model.head.items()})
 
 
 @pytest.mark.parametrize("head, shape", [("last", (0, 2)), ("all", (0, 5, 2))])
