@@ -266,6 +266,9 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
     bad = stamps.isna()
     if bad.any():
         problem = f"{int(bad.sum())} value(s) in column {name!r} are not real dates or times (first: {text[bad].iloc[0]!r})"
+        years = text[bad].str.extract(r"(\d{4})", expand=False).astype(float)
+        if ((years < 1678) | (years > 2261)).any():  # pandas' datetime64[ns] runs from 1677-09-21 to 2262-04-11
+            problem += ", or are outside the years pandas can stamp (1678 to 2261)"
         swapped = _day_month_swapped(text, shape, sep, unique, bad)
         if swapped:
             raise refuse(source, f"{problem}, but every value is a real date with its last two fields read as day then month",
@@ -280,6 +283,8 @@ def _day_month_swapped(text: pd.Series, shape: _Shape, sep: str, unique, bad: pd
     if shape.name != "year-first" or bad.sum() * 2 <= len(bad):
         return None
     parts = text.str.extract(shape.pattern.pattern + "$")
+    if not (parts["m"][bad].astype(float) > 12).all():  # a real calendar date pandas cannot stamp (2262-05-01) is no swap
+        return None
     swapped = _assemble(parts["y"].astype(float), parts["d"].astype(float), parts["m"].astype(float), parts)
     return f"%Y{sep}%d{sep}%m" + _time_format(shape, unique) if swapped.notna().all() else None
 

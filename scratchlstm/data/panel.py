@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from .decoding import read_text
 from .loaders import LoadOptions, as_price_series, load_prices
 from .numbers import read_numbers
 from .series import DataWarning, PriceSeries
@@ -143,11 +144,13 @@ def _read_table(path: Path) -> pd.DataFrame:
                         f"for one price file use 'scratchlstm forecast --csv {path.name}'")
     try:
         if path.suffix.lower() == ".parquet":
-            return _parquet_table(pd.read_parquet(path))
+            return _parquet_table(pd.read_parquet(path), path)
         return pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        if path.suffix.lower() == ".parquet" and path.stat().st_size == 0:
+            raise DataError(f"{path}: the file is empty; a panel file needs a header and rows (unique_id, ds, y)") from None
         if path.suffix.lower() == ".parquet" and _holds_text(path):  # forecast reads it as text and sends it here
             raise DataError(f"{path} holds text, not Parquet (no PAR1 mark at its start): rename it to "
                             f"{path.with_suffix('.csv').name}") from None
@@ -156,25 +159,33 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def _holds_text(path: Path) -> bool:
-    """Whether a file that should be Parquet starts as text does (a CSV saved under a .parquet name)."""
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if head[:4] == b"PAR1":
-        return False
+    """Whether a file that should be Parquet is text as the price loader reads text (a CSV saved under a .parquet
+    name, in any encoding it decodes)."""
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start > len(head) - 4  # only a character cut at the end of the sample
+        read_text(path)
+    except DataError:
+        return False
     return True
 
 
-def _parquet_table(table: pd.DataFrame) -> pd.DataFrame:
+def _strip_names(table: pd.DataFrame, path: Path) -> None:
+    """Column names without the spaces around them; two that become one name are refused (``table["y"]`` would be
+    both)."""
+    names = pd.Index([str(c).strip() for c in table.columns])
+    twice = names[names.duplicated()].unique()
+    if len(twice):
+        raise DataError(f"{path}: {len(twice)} column name(s) appear twice once the spaces around them are dropped "
+                        f"({', '.join(map(repr, twice))}); rename or drop one of each")
+    table.columns = names
+
+
+def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A Parquet table with the columns its footer names (``is_long_file`` reads them there): index columns pandas
     stored (``set_index("unique_id")`` before saving) become columns again, names are stripped, and ``ds`` is text
     for the date reader."""
     if table.index.name is not None or isinstance(table.index, pd.MultiIndex):
         table = table.reset_index()
-    table.columns = [str(c).strip() for c in table.columns]
+    _strip_names(table, path)
     if "ds" in table.columns:
         table["ds"] = table["ds"].astype(str)
     return table
@@ -182,7 +193,7 @@ def _parquet_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def _load_long(path: Path, options: LoadOptions) -> Panel:
     table = _read_table(path)
-    table.columns = [str(c).strip() for c in table.columns]
+    _strip_names(table, path)
     missing = [c for c in LONG_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "

@@ -125,6 +125,7 @@ class Model:
     def load_named_params(self, params: Mapping[str, Array]) -> None:
         """Replace the arrays with those of a flat dict; its names must be exactly ``config.param_shapes()``'s."""
         layers, head = _split_named(self.config, params)
+        check_one_dtype(params)  # as where a model is made: one dtype for every weight
         for mine, given in zip(self.layers, layers):
             mine.update(given)
         self.head.update(head)

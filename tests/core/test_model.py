@@ -147,6 +147,10 @@ def test_a_model_without_weights_is_refused_where_it_is_made():
 
     with pytest.raises(DtypeError, match=r"^head.W is float64 but lstm0.W_x is float32"):
         Model(config, model.layers, {k: v.astype(np.float64) for k, v in model.head.items()})
+    mixed = {k: v.astype(np.float64) if k.startswith("head.") else v for k, v in model.named_params().items()}
+    with pytest.raises(DtypeError, match=r"^head.W is float64 but lstm0.W_x is float32"):
+        model.load_named_params(mixed)
+    assert all(v.dtype == np.float32 for v in model.named_params().values())  # refused before any weight changed
 
 
 @pytest.mark.parametrize("head, shape", [("last", (0, 2)), ("all", (0, 5, 2))])

@@ -114,7 +114,9 @@ def test_a_date_format_the_data_does_not_match_is_refused(tmp_path):
         (["2021-W01-8", "2021-W02-1"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '2021-W01-8'\)"),
         (["2021-W01", "2021-01-11"], r"mixes date formats \(e.g. '2021-W01' and '2021-01-11'\)\. Use one"),  # no 01/02 talk
         (["3017-W20", "2017-W21"], r"1 value\(s\) in column 'date' are not real dates or times \(first: '3017-W20'\)"),  # was exit 3
-        (["1500-W01", "1500-W02"], "not real dates"),
+        (["1500-W01", "1500-W02"], "not real dates or times .*, or are outside the years pandas can stamp"),
+        # real dates past pandas' last stamp were told to read as year-day-month, which would misdate them silently
+        (["2262-05-01", "2262-05-02", "2262-05-03"], r"3 value\(s\) .* \(first: '2262-05-01'\), or are outside the years pandas can stamp \(1678 to 2261\)\. Fix"),
         (["Foo 31, 2019", "Jan 31, 2019"], "not real dates"),
         (["2019-01-31 25:00", "2019-01-31 12:00"], "not real dates"),
         (["43466", "43467"], "spreadsheet day numbers"),

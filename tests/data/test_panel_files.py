@@ -139,3 +139,29 @@ def test_a_csv_saved_under_a_parquet_name_is_named_as_text(tmp_path):
     path.write_bytes(b"\x00\xff" * 20)  # neither Parquet nor text: the reader's own reason
     with pytest.raises(DataError, match="cannot be read as a table"):
         load_panel(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_two_columns_that_are_one_name_without_spaces_are_refused(tmp_path, suffix):
+    """'y' and ' y' were both table['y'], a DataFrame: AttributeError, exit 3."""
+    table = _long_rows("a", ar_returns_series(1, 40))
+    table[" y"] = table["y"]
+    path = tmp_path / f"long{suffix}"
+    table.to_parquet(path, index=False) if suffix == ".parquet" else table.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"1 column name\(s\) appear twice once the spaces around them are dropped \('y'\)"):
+        load_panel(path)
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_a_csv_in_another_encoding_under_a_parquet_name_is_named_as_text(tmp_path, encoding):
+    path = tmp_path / "long.parquet"
+    path.write_bytes("unique_id,ds,y\ncafé,2020-01-01,1\n".encode(encoding))
+    with pytest.raises(DataError, match="holds text, not Parquet"):
+        load_panel(path)
+
+
+def test_an_empty_parquet_file_is_called_empty_not_text(tmp_path):
+    path = tmp_path / "long.parquet"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="long.parquet: the file is empty"):
+        load_panel(path)
