@@ -33,6 +33,7 @@ from .refusal import refuse
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
+PARQUET_MAGIC = b"PAR1"
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")  # control characters in Latin-1; Windows-1252's printable ones
 # The largest real price files we know of (Kaggle's bitstamp minute bars, 2012-2021) are ~350 MB.
 MAX_DECOMPRESSED_BYTES = 512 * 2**20
@@ -70,6 +71,10 @@ def read_text(path: Path) -> Text:
                          "Save the sheet as CSV (File > Save As > CSV), or read it with pandas.read_excel and pass the "
                          "DataFrame to as_price_series or run_forecast")
         raise refuse(path, "this is a zip archive, not a price file", "Extract the CSV from it and pass that")
+    if raw.startswith(PARQUET_MAGIC):
+        raise refuse(path, "this is a Parquet file; a price file is CSV or JSON text",
+                     f"A long-format table (unique_id, ds, y) runs with 'scratchlstm panel {path.name}' (and 'scratchlstm predict "
+                     "--series NAME' for one of its series); for one series alone, save it as CSV")
     text, encoding = _decode(raw, path)
     if "\x00" in text:
         raise refuse(path, "this is a binary file, not a CSV or JSON price file", "Export the prices as CSV (Date and Close columns)")

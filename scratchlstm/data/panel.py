@@ -186,8 +186,8 @@ def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     if table.index.name is not None or isinstance(table.index, pd.MultiIndex):
         table = table.reset_index()
     _strip_names(table, path)
-    if "ds" in table.columns:
-        table["ds"] = table["ds"].astype(str)
+    if "ds" in table.columns:  # text, and a null as the empty cell a CSV has there (reported as a missing stamp)
+        table["ds"] = table["ds"].astype(str).where(table["ds"].notna(), "")
     return table
 
 

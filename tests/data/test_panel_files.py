@@ -165,3 +165,24 @@ def test_an_empty_parquet_file_is_called_empty_not_text(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(DataError, match="long.parquet: the file is empty"):
         load_panel(path)
+
+
+def test_a_parquet_file_given_as_a_price_file_points_to_the_panel(tmp_path):
+    """It was called 'a binary file (or UTF-16 without a byte-order mark)', with the advice to export CSV."""
+    path = tmp_path / "long.parquet"
+    pd.concat([_long_rows("a", ar_returns_series(1, 40)), _long_rows("b", ar_returns_series(2, 40))]).to_parquet(path, index=False)
+    with pytest.raises(DataError, match=r"this is a Parquet file; a price file is CSV or JSON text\. A long-format table .* "
+                                        r"'scratchlstm panel long.parquet'"):
+        load_prices(path)
+
+
+def test_a_null_stamp_in_a_parquet_panel_reads_as_the_empty_csv_cell(tmp_path):
+    """A Parquet null became the text 'NaT' (or 'None') in the refusal, where a CSV shows the empty cell."""
+    table = pd.concat([_long_rows("a", ar_returns_series(1, 40)), _long_rows("b", ar_returns_series(2, 40))], ignore_index=True)
+    table.loc[3, "ds"] = None
+    table.to_parquet(tmp_path / "long.parquet", index=False)
+    table.to_csv(tmp_path / "long.csv", index=False)
+    from_parquet, from_csv = load_panel(tmp_path / "long.parquet"), load_panel(tmp_path / "long.csv")
+    assert list(from_parquet) == list(from_csv) == ["b"]
+    assert from_parquet.refused["a"].split(": ", 1)[1] == from_csv.refused["a"].split(": ", 1)[1]
+    assert "(first: '')" in from_parquet.refused["a"]
