@@ -233,7 +233,7 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
     if config.tbptt is not None and model.config.head != "all":
         raise ConfigError("tbptt training needs a model with head='all' (a target at every step)")
     arrays = {"X": X, "y": y, "X_val": X_val, "y_val": y_val}
-    check_one_dtype({"the model's weights": model.head["W"], **arrays})
+    check_one_dtype({"the model": model.head["W"], **arrays})
     for name, a in arrays.items():
         if a is not None:
             _check_finite(name, a)

@@ -93,7 +93,7 @@ class Model:
                              "Model.from_named_params(config, params)")
         named = self.named_params()
         _split_named(self.config, named)  # every weight there, of its shape (KeyError, ValueError)
-        check_one_dtype(named)  # float32 layers under a float64 head were called "the model's weights is float64" later
+        check_one_dtype(named)  # float32 layers under a float64 head were called "the model is float64" later
 
     @classmethod
     def create(cls, config: ModelConfig, *, seed=0, xp=None, dtype: str = "float32", device=None) -> "Model":
@@ -204,7 +204,7 @@ def model_forward(model: Model, x: Array, dropout_masks=None, states=None, *, en
     config = model.config
     if len(x.shape) != 3 or x.shape[2] != config.input_size:
         raise ValueError(f"x must have shape (B, T, D) with D = {config.input_size}, got {tuple(x.shape)}")
-    check_one_dtype({"the model's weights": model.head["W"], "x": x})  # x first named to cast: it is the caller's
+    check_one_dtype({"the model": model.head["W"], "x": x})  # x first named to cast: it is the caller's
     xp = namespace(x)
     seq = xp.permute_dims(x, (1, 0, 2))  # (T, B, D)
     out, states_T, stack_cache = stack_forward(config.cell, model.layers, seq, states, dropout_masks, engine=engine,
@@ -226,7 +226,7 @@ def model_backward(cache: ModelCache, dy: Array, dstates_T=None):
     of initial-state gradients per layer (chain them into the previous chunk for stateful training).
     ``dstates_T`` is one gradient tuple of each returned final state, or None.
     """
-    check_one_dtype({"the model's weights": cache.W, "dy": dy})
+    check_one_dtype({"the model": cache.W, "dy": dy})
     xp = namespace(dy)
     z, W = cache.z, cache.W
     T, B, _ = cache.stack.out_shape

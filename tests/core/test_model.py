@@ -124,7 +124,7 @@ def test_a_float64_input_to_a_float32_model_names_the_input_to_cast():
 
     model = Model.create(ModelConfig(input_size=1, hidden_sizes=(3,)), seed=0, dtype="float32")
     x = np.zeros((2, 5, 1))  # (B, T, D) float64
-    with pytest.raises(DtypeError, match=r"x is float64 but the model's weights is float32.*cast x \(for NumPy: x.astype\('float32'\)\)"):
+    with pytest.raises(DtypeError, match=r"x is float64 but the model is float32.*cast x \(for NumPy: x.astype\('float32'\)\)"):
         model.predict(x)
 
 

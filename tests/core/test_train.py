@@ -171,7 +171,7 @@ def test_progress_bar_is_silent_when_quiet(capsys):
 
 def test_mixed_dtypes_are_refused():
     Xtr, ytr, _, _ = ar2_windows(n=100)
-    with pytest.raises(DtypeError, match="X is float64 but the model's weights is float32"):
+    with pytest.raises(DtypeError, match="X is float64 but the model is float32"):
         train(Model.create(ModelConfig(hidden_sizes=(3,)), seed=0), Xtr.astype(np.float64), ytr, config=TrainConfig(epochs=1, quiet=True))
 
 
