@@ -142,20 +142,21 @@ def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataError(f"{path}: a panel file is a CSV or Parquet file with the columns unique_id, ds, y; "
                         f"for one price file use 'scratchlstm forecast --csv {path.name}'")
+    parquet = path.suffix.lower() == ".parquet"
     try:
-        if path.suffix.lower() == ".parquet":
-            return _parquet_table(pd.read_parquet(path), path)
-        return pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+        table = pd.read_parquet(path) if parquet else pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        if path.suffix.lower() == ".parquet" and path.stat().st_size == 0:
+        if parquet and path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; a panel file needs a header and rows (unique_id, ds, y)") from None
-        if path.suffix.lower() == ".parquet" and _holds_text(path):  # forecast reads it as text and sends it here
+        if parquet and _holds_text(path):  # forecast reads it as text and sends it here
             raise DataError(f"{path} holds text, not Parquet (no PAR1 mark at its start): rename it to "
                             f"{path.with_suffix('.csv').name}") from None
         raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
                         "unique_id, ds, y") from None
+    # after the reading, not inside it: a refusal here is the table's, not "cannot be read as a table"
+    return _parquet_table(table, path) if parquet else _strip_names(table, path)
 
 
 def _holds_text(path: Path) -> bool:
@@ -168,15 +169,16 @@ def _holds_text(path: Path) -> bool:
     return True
 
 
-def _strip_names(table: pd.DataFrame, path: Path) -> None:
-    """Column names without the spaces around them; two that become one name are refused (``table["y"]`` would be
-    both)."""
+def _strip_names(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` with its column names without the spaces around them; two that become one name are refused
+    (``table["y"]`` would be both)."""
     names = pd.Index([str(c).strip() for c in table.columns])
     twice = names[names.duplicated()].unique()
     if len(twice):
         raise DataError(f"{path}: {len(twice)} column name(s) appear twice once the spaces around them are dropped "
                         f"({', '.join(map(repr, twice))}); rename or drop one of each")
     table.columns = names
+    return table
 
 
 def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -185,15 +187,14 @@ def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     for the date reader."""
     if table.index.name is not None or isinstance(table.index, pd.MultiIndex):
         table = table.reset_index()
-    _strip_names(table, path)
+    table = _strip_names(table, path)
     if "ds" in table.columns:  # text, and a null as the empty cell a CSV has there (reported as a missing stamp)
         table["ds"] = table["ds"].astype(str).where(table["ds"].notna(), "")
     return table
 
 
 def _load_long(path: Path, options: LoadOptions) -> Panel:
-    table = _read_table(path)
-    _strip_names(table, path)
+    table = _read_table(path)  # its column names stripped
     missing = [c for c in LONG_COLUMNS if c not in table.columns]
     if missing:
         raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
