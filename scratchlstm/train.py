@@ -217,7 +217,8 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         given, missing = ("X_val", "y_val") if y_val is None else ("y_val", "X_val")
         raise ConfigError(f"{given} was given without {missing}: pass both to validate, or neither")
     has_val = X_val is not None
-    for name, a in {"X": X, "y": y, "X_val": X_val, "y_val": y_val}.items():
+    arrays = {"X": X, "y": y, "X_val": X_val, "y_val": y_val}
+    for name, a in arrays.items():
         if (a is None and name in ("X", "y")) or (a is not None and not _is_array(a)):
             raise TypeError(f"{name} must be an array, got {'None' if a is None else 'a ' + type(a).__name__}; make one with "
                             f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")
@@ -232,7 +233,6 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
             raise DataError(f"{x_name} and {y_name} hold no samples: {fix}")
     if config.tbptt is not None and model.config.head != "all":
         raise ConfigError("tbptt training needs a model with head='all' (a target at every step)")
-    arrays = {"X": X, "y": y, "X_val": X_val, "y_val": y_val}
     check_one_dtype({"the model": model.head["W"], **arrays})
     for name, a in arrays.items():
         if a is not None:

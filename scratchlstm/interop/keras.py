@@ -93,14 +93,13 @@ def _stored_dtype_hint(built_here: bool) -> str:
         return "build the layers with dtype='float32' or 'float64'"
     import jax
 
+    turn_on = ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
+               "(or set JAX_ENABLE_X64=1) before ")
     if built_here:
-        return ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
-                "(or set JAX_ENABLE_X64=1) before converting, or convert float32 params (.astype('float32'), or "
-                "Model.create(..., dtype='float32'))")
+        return turn_on + "converting, or convert float32 params (.astype('float32'), or Model.create(..., dtype='float32'))"
     if jax.config.jax_enable_x64:
         return "the layer was built while JAX's 64-bit mode was off: build it again now that it is on"
-    return ("JAX keeps float64 as float32 unless its 64-bit mode is on: call jax.config.update('jax_enable_x64', True) "
-            "(or set JAX_ENABLE_X64=1) before building the layers, or build them with dtype='float32'")
+    return turn_on + "building the layers, or build them with dtype='float32'"
 
 
 def _name(fn) -> str:
