@@ -35,7 +35,21 @@ def namespace(*arrays: Array):
     """Array-API namespace shared by ``arrays`` (NumPy arrays give the NumPy-compatible wrapper)."""
     if arrays and all(type(a) is np.ndarray for a in arrays):  # the common case, without the general search (about 20 us a call)
         return _NUMPY_NAMESPACE
+    if any(is_masked(a) for a in arrays):
+        raise masked_array_refusal("an array")
     return array_api_compat.array_namespace(*arrays)
+
+
+def is_masked(a: Array) -> bool:
+    """Whether ``a`` is a NumPy masked array (an ndarray whose mask every product and ufunc here would ignore)."""
+    return isinstance(a, np.ma.MaskedArray)
+
+
+def masked_array_refusal(name: str) -> TypeError:
+    """The refusal of a masked array called ``name``: its masked numbers would be read as data."""
+    return TypeError(f"{name} is a NumPy masked array: its masked numbers would be read as data (nothing here looks at a mask); "
+                     f"fill them first (for NumPy: np.asarray({'a' if ' ' in name else name}.filled(value))) or drop the "
+                     "windows that hold them")
 
 
 def device_of(x: Array):

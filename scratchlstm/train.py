@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backend import Array, device_of, from_host, host_rng, namespace, to_numpy
+from .backend import Array, device_of, from_host, host_rng, is_masked, masked_array_refusal, namespace, to_numpy
 from .checkpoint import TrainingState, check_caller_meta, load_training_state, save_training_state
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
@@ -219,6 +219,8 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
     has_val = X_val is not None
     arrays = {"X": X, "y": y, "X_val": X_val, "y_val": y_val}
     for name, a in arrays.items():
+        if is_masked(a):  # np.asarray, the cast the next refusal names, would keep its masked numbers as data
+            raise masked_array_refusal(name)
         if (a is None and name in ("X", "y")) or (a is not None and not _is_array(a)):
             raise TypeError(f"{name} must be an array, got {'None' if a is None else 'a ' + type(a).__name__}; make one with "
                             f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")

@@ -139,7 +139,7 @@ def gru_backward(cache: GRUCache, dhs: Array | None, dh_T: Array | None = None, 
     H = hs.shape[2]
     check_output_gradient(dhs, T, B, H)
     check_state("dh_T", dh_T, B, H)
-    check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T})
+    check_one_dtype({"the forward": params["W_x"], "dhs": dhs, "dh_T": dh_T})
     dh_next = zeros_like_state(B, H, x) if dh_T is None else dh_T
     W_h = params["W_h"]
     dgxs, dghs, dxs = [None] * T, [None] * T, [None] * T

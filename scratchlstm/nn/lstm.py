@@ -268,7 +268,7 @@ def lstm_backward(cache, dhs: Array | None, dh_T: Array | None = None, dc_T: Arr
     check_output_gradient(dhs, T, B, H)
     check_state("dh_T", dh_T, B, H)
     check_state("dc_T", dc_T, B, H)
-    check_one_dtype({"the forward's weights": params["W_x"], "dhs": dhs, "dh_T": dh_T, "dc_T": dc_T})
+    check_one_dtype({"the forward": params["W_x"], "dhs": dhs, "dh_T": dh_T, "dc_T": dc_T})
     if isinstance(cache, kernels.KERNEL_CACHES):
         if on_step is not None:
             raise ValueError("on_step needs a cache of the reference engine (lstm_forward(..., engine='reference'))")

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..backend import Array, get_namespace, host_rng, namespace, place
+from ..backend import Array, get_namespace, host_rng, is_masked, masked_array_refusal, namespace, place
 from ..settings import check_fields, setting
 from .cells import CELLS, get_cell
 from .init import SCHEMES, glorot_uniform
@@ -142,6 +142,8 @@ class Model:
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise TypeError(f"x must be an array (N, T, D), got a {type(x).__name__}; make one with "
                             f"np.asarray(x, dtype='{dtype_name(self.dtype)}') (the model's dtype)")
+        if is_masked(x):
+            raise masked_array_refusal("x")
         if len(x.shape) != 3:  # a 0-d array failed at x.shape[0] below
             raise ValueError(f"x must have shape (N, T, D) with D = {self.config.input_size}, got {tuple(x.shape)}")
         if isinstance(batch_size, (bool, np.bool_)) or not _is_whole(batch_size) or batch_size < 1:

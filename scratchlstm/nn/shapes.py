@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..backend import Array, device_of, namespace
+from ..backend import Array, device_of, is_masked, masked_array_refusal, namespace
 from ..errors import ConfigError, DtypeError
 
 Params = dict[str, Array]
@@ -52,6 +52,9 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
     dtypes, naming them and the cast to make.
     """
     named = [(name, a) for name, a in arrays.items() if a is not None]
+    for name, a in named:
+        if is_masked(a):
+            raise masked_array_refusal(name)
     first_name, first = named[0]
     want = dtype_name(first.dtype)
     if want in FLOAT_DTYPES and all(a.dtype == first.dtype for _, a in named):

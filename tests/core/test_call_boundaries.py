@@ -100,3 +100,45 @@ def test_a_backward_without_its_forwards_cache_says_why():
         gru_backward(lstm_cache, hs)
     with pytest.raises(TypeError, match="x must be an array .* got a list"):
         sl.lstm_forward(P64, X64.tolist())
+
+
+def _masked(a):
+    """``a`` as a masked array with one entry masked, the way a learner marks a missing price."""
+    mask = np.zeros(a.shape, bool)
+    mask.flat[1] = True
+    return np.ma.masked_array(a, mask=mask)
+
+
+MASKED_MESSAGE = r" is a NumPy masked array: its masked numbers would be read as data \(nothing here looks at a mask\); fill them first"
+
+
+@pytest.mark.parametrize("engine", sl.ENGINES)
+def test_a_masked_array_is_refused_not_read_with_its_masked_numbers(engine):
+    """The fast engine used the masked numbers as data and answered; the reference failed on a dtype it had not been
+    given (the mask's fill turned h_prev into float64). Every engine, the step, the sequence and a model's predict."""
+    x = np.random.default_rng(0).random((5, 4, 2)).astype(np.float32)
+    with pytest.raises(TypeError, match=r"^x" + MASKED_MESSAGE + r" \(for NumPy: np.asarray\(x.filled\(value\)\)\)"):
+        sl.lstm_forward(P32, _masked(x), engine=engine)
+    with pytest.raises(TypeError, match=r"^h0" + MASKED_MESSAGE):
+        sl.lstm_forward(P32, x, h0=_masked(H32), engine=engine)
+    with pytest.raises(TypeError, match=r"^W_h" + MASKED_MESSAGE):
+        sl.lstm_forward({**P32, "W_h": _masked(P32["W_h"])}, x, engine=engine)
+    model = Model.create(ModelConfig(input_size=2, hidden_sizes=(3,)), seed=0)
+    with pytest.raises(TypeError, match=r"^x" + MASKED_MESSAGE):
+        model.predict(_masked(x.transpose(1, 0, 2)), engine=engine)
+
+
+def test_a_masked_array_is_refused_by_the_one_step_functions_the_other_cells_and_train():
+    """``train``'s own refusal advised np.asarray, which keeps the masked numbers as data: the message says to fill them."""
+    from scratchlstm.train import TrainConfig, train
+    with pytest.raises(TypeError, match=r"^x_t" + MASKED_MESSAGE):
+        sl.lstm_cell_forward(P32, _masked(np.ones((4, 2), np.float32)), H32, H32)
+    for forward, params in [(sl.gru_forward, sl.init_gru_params(2, 3)), (sl.rnn_forward, sl.init_rnn_params(2, 3))]:
+        with pytest.raises(TypeError, match=r"^x" + MASKED_MESSAGE):
+            forward(params, _masked(np.ones((5, 4, 2), np.float32)))
+    X = np.random.default_rng(0).random((6, 5, 2)).astype(np.float32)
+    y = np.ones((6, 1), np.float32)
+    model = Model.create(ModelConfig(input_size=2, hidden_sizes=(3,)), seed=0)
+    for name, args in [("X", (_masked(X), y)), ("y", (X, _masked(y))), ("X_val", (X, y, _masked(X), y))]:
+        with pytest.raises(TypeError, match=rf"^{name}" + MASKED_MESSAGE):
+            train(model, *args, config=TrainConfig(epochs=1, quiet=True))
