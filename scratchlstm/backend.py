@@ -40,6 +40,20 @@ def namespace(*arrays: Array):
     return array_api_compat.array_namespace(*arrays)
 
 
+def is_array(a: Any) -> bool:
+    """Whether ``a`` is an array of a library the package runs on. A pandas Series has a shape and a dtype and is
+    not one; a NumPy masked array is one here, so that it is refused on its own, with the fix (``masked_array_refusal``)."""
+    if is_masked(a):
+        return True
+    if not (hasattr(a, "shape") and hasattr(a, "dtype")):
+        return False
+    try:
+        namespace(a)
+    except TypeError:
+        return False
+    return True
+
+
 def is_masked(a: Array) -> bool:
     """Whether ``a`` is a NumPy masked array (an ndarray whose mask every product and ufunc here would ignore)."""
     return isinstance(a, np.ma.MaskedArray)

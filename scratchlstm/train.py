@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backend import Array, device_of, from_host, host_rng, is_masked, masked_array_refusal, namespace, to_numpy
+from .backend import Array, device_of, from_host, host_rng, is_array, is_masked, masked_array_refusal, namespace, to_numpy
 from .checkpoint import TrainingState, check_caller_meta, load_training_state, save_training_state
 from .clipping import clip_grad_norm, global_norm
 from .errors import CheckpointError, ConfigError, DataError, TrainingDiverged
@@ -221,7 +221,7 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
     for name, a in arrays.items():
         if is_masked(a):  # np.asarray, the cast the next refusal names, would keep its masked numbers as data
             raise masked_array_refusal(name)
-        if (a is None and name in ("X", "y")) or (a is not None and not _is_array(a)):
+        if (a is None and name in ("X", "y")) or (a is not None and not is_array(a)):
             raise TypeError(f"{name} must be an array, got {'None' if a is None else 'a ' + type(a).__name__}; make one with "
                             f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")
         if a is not None and len(a.shape) == 0:  # failed as 'tuple index out of range'
@@ -240,15 +240,6 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
         if a is not None:
             _check_finite(name, a)
     return has_val
-
-
-def _is_array(a) -> bool:
-    """Whether ``a`` is an array of a library the package runs on (a pandas Series has a shape and a dtype, and is not)."""
-    try:
-        namespace(a)
-    except TypeError:
-        return False
-    return hasattr(a, "shape") and hasattr(a, "dtype")
 
 
 def _check_finite(name: str, a: Array) -> None:

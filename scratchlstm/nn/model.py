@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..backend import Array, get_namespace, host_rng, is_masked, masked_array_refusal, namespace, place
+from ..backend import Array, get_namespace, host_rng, is_array, is_masked, masked_array_refusal, namespace, place
 from ..settings import check_fields, setting
 from .cells import CELLS, get_cell
 from .init import SCHEMES, glorot_uniform
@@ -139,7 +139,7 @@ class Model:
 
         ``(N, K)`` for ``head="last"``, ``(N, T, K)`` for ``"all"``; N = 0 gives an empty array.
         """
-        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        if not is_array(x):
             raise TypeError(f"x must be an array (N, T, D), got a {type(x).__name__}; make one with "
                             f"np.asarray(x, dtype='{dtype_name(self.dtype)}') (the model's dtype)")
         if is_masked(x):

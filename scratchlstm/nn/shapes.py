@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..backend import Array, device_of, is_masked, masked_array_refusal, namespace
+from ..backend import Array, device_of, is_array, is_masked, masked_array_refusal, namespace
 from ..errors import ConfigError, DtypeError
 
 Params = dict[str, Array]
@@ -72,7 +72,7 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
 
 def check_sequence(x: Array, D: int) -> tuple[int, int]:
     """``(T, B)`` of an input sequence ``x (T, B, D)``, with a message that says what to change."""
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+    if not is_array(x):
         raise TypeError(f"x must be an array (T, B, D) of NumPy, CuPy or another array-API library, got a "
                         f"{type(x).__name__}; make one with np.asarray(x, dtype='float32')")
     if len(x.shape) != 3:

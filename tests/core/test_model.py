@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 
+import scratchlstm as sl
 from scratchlstm import gradcheck
 from scratchlstm.errors import ConfigError
 from scratchlstm.losses import huber, mse
@@ -181,6 +182,17 @@ def test_predict_refuses_a_list_with_the_cast_to_the_models_dtype(dtype):
     model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0, dtype=dtype)
     with pytest.raises(TypeError, match=rf"^x must be an array \(N, T, D\), got a list; make one with np.asarray\(x, dtype='{dtype}'\)"):
         model.predict([[[0.0]] * 5] * 2)
+
+
+def test_predict_and_the_forward_refuse_a_pandas_series_as_not_an_array():
+    """A Series has a shape and a dtype: it was refused by its 1-d shape, not as a Series (``train`` named it), and
+    the sequence forward did the same. One check of what an array is now serves all three."""
+    pd = pytest.importorskip("pandas")
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(TypeError, match=r"^x must be an array \(N, T, D\), got a Series; make one with np.asarray"):
+        model.predict(pd.Series(np.zeros(5, np.float32)))
+    with pytest.raises(TypeError, match=r"^x must be an array \(T, B, D\) of NumPy, CuPy or another array-API library, got a Series"):
+        sl.lstm_forward(model.layers[0], pd.Series(np.zeros(5, np.float32)))
 
 
 @pytest.mark.parametrize("x", [np.float32(1.0), np.zeros(3, np.float32)], ids=["0-d", "1-d"])
