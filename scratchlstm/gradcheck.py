@@ -54,6 +54,7 @@ and ``lstm_cell_backward`` on their own.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from dataclasses import dataclass, field
@@ -207,18 +208,37 @@ def _computed_in_float32(g: np.ndarray) -> bool:
     return int(np.count_nonzero(long)) >= FLOAT32_EVIDENCE
 
 
+SETTINGS = ("eps", "threshold", "floor", "max_entries")  # the keywords the layer checks pass on to ``gradcheck``
+
+
+def _is_real(value) -> bool:
+    """A real number (a Python or NumPy int or float), not a bool or a string."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_settings(eps: float, threshold: float, floor: float, max_entries: int | None) -> None:
     """Refuse the settings under which a verdict means nothing."""
-    if not (math.isfinite(eps) and eps > 0):
+    if not (_is_real(eps) and math.isfinite(eps) and eps > 0):
         raise ConfigError(f"eps must be a positive step such as 1e-5, got {eps!r}")
-    if not (0 < threshold < 1):
+    if not (_is_real(threshold) and 0 < threshold < 1):
         raise ConfigError(f"threshold must be above 0 and below 1 (an entry's relative error is at most 2, and at 1 a "
                           f"gradient 7 times too large passes); the default is 1e-7, got {threshold!r}")
-    if not (0 <= floor < 1):
+    if not (_is_real(floor) and 0 <= floor < 1):
         raise ConfigError(f"floor must be at least 0 and below 1 (a fraction of the largest derivative); the default is "
                           f"1e-2, got {floor!r}")
-    if max_entries is not None and max_entries < 1:
-        raise ConfigError(f"max_entries must be at least 1 (None checks every entry), got {max_entries!r}")
+    if max_entries is not None and not (isinstance(max_entries, (int, np.integer)) and not isinstance(max_entries, bool)
+                                        and max_entries >= 1):
+        raise ConfigError(f"max_entries must be a whole number, at least 1 (None checks every entry), got {max_entries!r}")
+
+
+def _check_names(argument: str, names, inputs: Mapping[str, Array]) -> None:
+    """``fixed`` and ``time_major`` are lists of input names: a string would be read letter by letter
+    (``fixed="W_x"`` also held ``x`` fixed), and a name that is not an input would hold nothing."""
+    if isinstance(names, str):
+        raise ConfigError(f"{argument} must be a list of input names, got the string {names!r}; write {argument}=[{names!r}]")
+    unknown = sorted(set(names) - set(inputs))
+    if unknown:
+        raise ConfigError(f"{argument} names {unknown}, which are not among the inputs {sorted(inputs)}")
 
 
 def gradcheck(
@@ -272,6 +292,11 @@ def gradcheck(
         ``print(report)`` shows the table; ``report.passed`` is the verdict.
     """
     _check_settings(eps, threshold, floor, max_entries)
+    _check_names("fixed", fixed, inputs)
+    _check_names("time_major", time_major, inputs)
+    if not set(inputs) - set(fixed):
+        raise ConfigError("nothing to check: " + ("every input is in fixed" if inputs else "inputs is empty")
+                          + "; a check that compares no derivative cannot pass")
     for name, a in inputs.items():
         _require_float64(name, a)
     unknown = sorted(set(grads) - set(inputs))
@@ -292,6 +317,11 @@ def gradcheck(
         results.append((name, to_numpy(g).astype(np.float64), flat, numeric))
     # G: the largest numeric derivative of the whole check, the scale of the floor
     scale = max((float(np.max(np.abs(r[3].reshape(-1)[r[2]]), initial=0.0)) for r in results if isinstance(r, tuple)), default=0.0)
+    compared = [r for r in results if isinstance(r, tuple)]
+    if compared and scale == 0 and not any(np.any(r[1].reshape(-1)[r[2]]) for r in compared):
+        raise GradcheckError("every derivative compared is 0, numeric and analytic (the loss does not change with any "
+                             "checked entry here: an empty batch, or a point where every path is cut): a wrong gradient "
+                             "would pass as well as a right one; check at a point with random nonzero values")
     checks = [r if isinstance(r, ParamCheck) else
               _compare(r[0], r[1], r[2], r[3], floor * scale, gate_blocks.get(r[0]), r[0] in time_major) for r in results]
     report = GradcheckReport(checks=checks, threshold=threshold, eps=eps)
@@ -611,10 +641,16 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
     check_engine(engine)
     kind = _cells.get_cell(cell)
     custom = forward is not None or backward is not None
+    _check_layer_settings(kwargs)
     D, H = kind.sizes(params)
     T, B = check_sequence(x, D)
+    if B == 0:  # every gradient is then exactly 0, and any backward passed
+        raise ConfigError("x holds no sequences (batch 0, shape (T, 0, D)): there is nothing to check; give it at least one")
     names = [f"{s}0" for s in kind.state_names]  # h0, c0
     state = [None] * len(names) if state is None else list(state)
+    if len(state) != len(names):
+        raise ConfigError(f"the {cell}'s initial state is ({', '.join(names)}): pass {len(names)} value{'s' if len(names) > 1 else ''} "
+                          f"(an array or None each), got {len(state)}")
     for name, s in zip(names, state):
         check_state(name, s, B, H)
     for name, a in {**params, "x": x, **{k: v for k, v in zip(names, state) if v is not None}}.items():
@@ -635,13 +671,28 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
         for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path, rng, seed, kwargs):
             c.path = path.label
             checks.append(c)
-    report = GradcheckReport(checks=checks, threshold=kwargs.get("threshold", 1e-7), eps=kwargs.get("eps", DEFAULT_EPS),
-                             paths=[p.label for p in paths])
+    settings = {**_settings_of_gradcheck(), **kwargs}
+    report = GradcheckReport(checks=checks, threshold=settings["threshold"], eps=settings["eps"], paths=[p.label for p in paths])
     report.notes.append(_what_runs(cell, engine, x, custom))
     report.notes += _eps_note(report)
     if cell == "lstm" and has_kernel and not custom and B == 1:  # has_kernel: engine is not the reference
         report.notes.append("not checked: the kernel at a batch > 1 (x has one column); check it with B >= 2 (--batch 2)")
     return report
+
+
+def _check_layer_settings(kwargs: Mapping) -> None:
+    """The keywords a layer check passes on to ``gradcheck``, checked once before any path runs (a misspelt one
+    was reported as a crash of the forward under check, on every path)."""
+    unknown = sorted(set(kwargs) - set(SETTINGS))
+    if unknown:
+        raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; the settings passed on to "
+                          f"gradcheck are {', '.join(SETTINGS)}")
+    _check_settings(**{**_settings_of_gradcheck(), **kwargs})
+
+
+def _settings_of_gradcheck() -> dict:
+    """``gradcheck``'s defaults of ``SETTINGS``, read from its signature (declared there only)."""
+    return {name: p.default for name, p in inspect.signature(gradcheck).parameters.items() if name in SETTINGS}
 
 
 class _ForwardShape(Exception):

@@ -278,7 +278,10 @@ def test_a_correct_backward_stays_five_times_under_the_threshold():
 
 
 @pytest.mark.parametrize("setting, message", [
-    (dict(max_entries=0), "max_entries must be at least 1"),  # it passed with no entry checked
+    (dict(max_entries=0), "max_entries must be a whole number, at least 1"),  # it passed with no entry checked
+    (dict(max_entries=1.5), "max_entries must be a whole number, at least 1"),  # the layer check blamed the forward
+    (dict(eps="1e-5"), "eps must be a positive step"),  # a bare ValueError from a format string
+    (dict(threshold=True), "threshold must be above 0 and below 1"),
     (dict(threshold=2.5), "threshold must be above 0 and below 1"),  # it passed a backward with every sign flipped
     (dict(threshold=1.0), "threshold must be above 0 and below 1"),
     (dict(threshold=0.0), "threshold must be above 0 and below 1"),
@@ -300,6 +303,69 @@ def test_settings_under_which_a_verdict_means_nothing_are_refused(setting, messa
         sl.lstm_gradcheck(params, x, backward=negated, **setting)
     with pytest.raises(ConfigError, match=message):
         sl.gradcheck(lambda v: float(np.sum(v["x"] ** 2)), {"x": np.ones(3)}, {"x": 2 * np.ones(3)}, **setting)
+
+
+def _tripled(cache, dhs, dh_T, dc_T):
+    import scratchlstm as sl
+    grads, dx, dh0, dc0 = sl.lstm_backward(cache, dhs, dh_T, dc_T)
+    return {k: 3 * v for k, v in grads.items()}, 3 * dx, 3 * dh0, 3 * dc0
+
+
+def test_a_layer_check_refuses_a_misspelt_setting_and_a_state_of_another_length_before_any_path_runs():
+    """A misspelt keyword (``tolerance`` for ``threshold``) and a state tuple too short were reported on every path as
+    crashes of the forward under check ("the forward raised TypeError ..."), blaming the code the user was checking."""
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+
+    params, x = _lstm_problem()
+    with pytest.raises(ConfigError, match=r"^unknown setting tolerance; the settings passed on to gradcheck are eps, threshold, floor, max_entries$"):
+        sl.lstm_gradcheck(params, x, tolerance=1e-3)
+    with pytest.raises(ConfigError, match=r"^the lstm's initial state is \(h0, c0\): pass 2 values \(an array or None each\), got 1$"):
+        sl.cell_gradcheck("lstm", params, x, (None,))
+    with pytest.raises(ConfigError, match=r"^the rnn's initial state is \(h0\): pass 1 value \(an array or None each\), got 2$"):
+        sl.cell_gradcheck("rnn", sl.init_rnn_params(3, 4, dtype="float64"), x, (None, None))
+
+
+def test_an_empty_batch_is_refused_not_passed_with_every_gradient_zero():
+    """At B = 0 every gradient is exactly 0, and a backward three times too large passed ("24 checked, PASS")."""
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+
+    params, _ = _lstm_problem()
+    with pytest.raises(ConfigError, match=r"^x holds no sequences \(batch 0, shape \(T, 0, D\)\): there is nothing to check"):
+        sl.lstm_gradcheck(params, np.zeros((4, 0, 3)), backward=_tripled)
+    assert not sl.lstm_gradcheck(params, np.random.default_rng(0).normal(size=(4, 1, 3)), backward=_tripled).passed
+
+
+@pytest.mark.parametrize("fixed, message", [
+    ("W_x", r"^fixed must be a list of input names, got the string 'W_x'; write fixed=\['W_x'\]$"),  # it held x fixed too
+    (["W"], r"^fixed names \['W'\], which are not among the inputs \['W_x', 'x'\]$"),
+    (["W_x", "x"], r"^nothing to check: every input is in fixed"),
+])
+def test_fixed_is_a_list_of_the_inputs_names_and_leaves_something_to_check(fixed, message):
+    """``fixed="W_x"`` was read letter by letter, so ``x`` was held fixed as well; its gradient, 999 times too large,
+    went unchecked and the report said PASS over an empty table."""
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+
+    inputs = {"W_x": np.ones(3), "x": np.arange(3.0)}
+    wrong = {"W_x": 2 * np.ones(3), "x": 999 * np.arange(3.0)}
+    with pytest.raises(ConfigError, match=message):
+        sl.gradcheck(lambda v: float(np.sum(v["W_x"] ** 2) + np.sum(v["x"] ** 3)), inputs, wrong, fixed=fixed)
+    with pytest.raises(ConfigError, match=r"^time_major must be a list of input names, got the string 'x'"):
+        sl.gradcheck(lambda v: float(np.sum(v["x"] ** 2)), {"x": np.ones(3)}, {"x": 2 * np.ones(3)}, time_major="x")
+    with pytest.raises(ConfigError, match=r"^nothing to check: inputs is empty"):
+        sl.gradcheck(lambda v: 0.0, {}, {})
+
+
+def test_a_check_where_every_derivative_is_zero_is_refused_not_passed():
+    """Where the loss does not move with any checked entry, any gradient of zeros passes: no verdict is given."""
+    import scratchlstm as sl
+
+    with pytest.raises(sl.GradcheckError, match=r"^every derivative compared is 0, numeric and analytic"):
+        sl.gradcheck(lambda v: 0.0, {"a": np.ones(3)}, {"a": np.zeros(3)})
+    report = sl.gradcheck(lambda v: 0.0, {"a": np.ones(3)}, {"a": np.ones(3)})  # a nonzero gradient still fails
+    assert not report.passed
 
 
 def test_the_summary_prints_the_threshold_as_given():
