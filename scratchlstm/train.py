@@ -235,11 +235,26 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
             raise DataError(f"{x_name} and {y_name} hold no samples: {fix}")
     if config.tbptt is not None and model.config.head != "all":
         raise ConfigError("tbptt training needs a model with head='all' (a target at every step)")
+    for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
+        _check_shapes(model.config, x_name, y_name, a, b)
     check_one_dtype({"the model": model.head["W"], **arrays})
     for name, a in arrays.items():
         if a is not None:
             _check_finite(name, a)
     return has_val
+
+
+def _check_shapes(config, x_name: str, y_name: str, X: Array, y: Array) -> None:
+    """Windows ``(N, T, D)`` and their targets, ``(N, K)`` for a head on the last step, ``(N, T, K)`` for one on
+    every step (a 2-d target with tbptt was sliced as 3-d and failed as a bare IndexError)."""
+    D, K = config.input_size, config.output_size
+    if len(X.shape) != 3 or X.shape[2] != D:
+        raise ValueError(f"{x_name} must have shape (N, T, D) with D = {D}, got {tuple(X.shape)}")
+    N, T, _ = X.shape
+    expected, axes = ((N, K), "(N, K)") if config.head == "last" else ((N, T, K), "(N, T, K)")
+    if tuple(y.shape) != expected:
+        raise ValueError(f"{y_name} must have shape {axes} = {expected} for a model with head='{config.head}' and "
+                         f"{K} output{'s' if K > 1 else ''}, got {tuple(y.shape)}")
 
 
 def _check_finite(name: str, a: Array) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..backend import Array, host_rng, namespace
+from ..backend import Array, host_rng, is_array, namespace
 from .cells import CELLS
 from .init import init_lstm_params
 from .shapes import Params, check_engine
@@ -89,21 +89,30 @@ class LSTM:
                 raise ValueError(f"{name}[{k}] must have shape (num_layers, B, H) = ({self.num_layers}, B, "
                                  f"{self.hidden_size}), got {tuple(a.shape)}")
 
-    def _time_major(self, a: Array) -> Array:
-        return namespace(a).permute_dims(a, (1, 0, 2)) if self.batch_first else a
+    def _time_major(self, a: Array, name: str, axes: str = "(B, T, H)") -> Array:
+        """``a`` time first; with ``batch_first`` its first two axes are swapped, once its shape is checked (NumPy's
+        "axes don't match array" was all a 2-d input got)."""
+        if not self.batch_first:
+            return a  # the layers check it, naming (T, B, ...)
+        if not is_array(a):
+            raise TypeError(f"{name} must be an array {axes} (batch_first=True), got a {type(a).__name__}")
+        if len(a.shape) != 3:
+            unbatched = f"; one unbatched sequence (T, {axes[-2]}) needs a batch axis first: {name}[None]" if len(a.shape) == 2 else ""
+            raise ValueError(f"{name} must have shape {axes} with batch_first=True, got {tuple(a.shape)}{unbatched}")
+        return namespace(a).permute_dims(a, (1, 0, 2))
 
     def forward(self, x: Array, state: tuple[Array, Array] | None = None):
         """``(output, (h_n, c_n))`` for ``x``; ``state`` is ``(h_0, c_0)``, each (num_layers, B, H) or None for zeros."""
-        xp = namespace(x)
         self._check_layered("state", state, "(h_0, c_0)")
         states = None
         if state is not None:  # a None entry is zeros, as lstm_forward's h0=None or c0=None (it was indexed and crashed)
             h_0, c_0 = state
             states = [(None if h_0 is None else h_0[l, :, :], None if c_0 is None else c_0[l, :, :]) for l in range(self.num_layers)]
-        out, states_T, self._cache = stack_forward("lstm", self.layers, self._time_major(x), states, engine=self.engine)
+        out, states_T, self._cache = stack_forward("lstm", self.layers, self._time_major(x, "x", "(B, T, D)"), states, engine=self.engine)
+        xp = namespace(out)
         h_n = xp.stack([h for h, _ in states_T], axis=0)
         c_n = xp.stack([c for _, c in states_T], axis=0)
-        return self._time_major(out), (h_n, c_n)
+        return self._time_major(out, "output"), (h_n, c_n)
 
     __call__ = forward
 
@@ -120,7 +129,7 @@ class LSTM:
             dh_n, dc_n = dstate
             dstates_T = [(None if dh_n is None else dh_n[l, :, :], None if dc_n is None else dc_n[l, :, :])
                          for l in range(self.num_layers)]
-        dout = None if doutput is None else self._time_major(doutput)
+        dout = None if doutput is None else self._time_major(doutput, "doutput")
         self.grads, dx, dstates_0 = stack_backward(self._cache, dout, dstates_T)
         xp = namespace(dx)
-        return self._time_major(dx), (xp.stack([d[0] for d in dstates_0], axis=0), xp.stack([d[1] for d in dstates_0], axis=0))
+        return self._time_major(dx, "dx", "(B, T, D)"), (xp.stack([d[0] for d in dstates_0], axis=0), xp.stack([d[1] for d in dstates_0], axis=0))

@@ -55,6 +55,7 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
     for name, a in named:
         if is_masked(a):
             raise masked_array_refusal(name)
+    _check_one_library(named)
     first_name, first = named[0]
     want = dtype_name(first.dtype)
     if want in FLOAT_DTYPES and all(a.dtype == first.dtype for _, a in named):
@@ -68,6 +69,20 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
             raise DtypeError(f"{name} is {dtype_name(a.dtype)} but {first_name} is {want}; every array of a call must share "
                              f"one dtype: cast {name} (for NumPy: {name}.astype('{want}')) or {first_name} to match")
     return want
+
+
+def _check_one_library(named: list[tuple[str, Array]]) -> None:
+    """Refuse arrays of two libraries in one call (a torch tensor among NumPy arrays), naming which is which: the
+    array-API lookup's own message listed two namespaces and no array."""
+    if len({type(a) for _, a in named}) == 1:
+        return  # the common case: one type, so one library
+    libraries: dict[str, list[str]] = {}
+    for name, a in named:
+        libraries.setdefault(type(a).__module__.split(".")[0], []).append(name)
+    if len(libraries) > 1:
+        parts = [f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} {library}" for library, names in libraries.items()]
+        raise TypeError(f"every array of a call must come from one library, but {'; '.join(parts)}: convert one side "
+                        "(a torch tensor t to NumPy: t.detach().numpy(); NumPy to CuPy: cupy.asarray(a))")
 
 
 def check_sequence(x: Array, D: int) -> tuple[int, int]:
@@ -88,20 +103,24 @@ def check_sequence(x: Array, D: int) -> tuple[int, int]:
 
 def check_state(name: str, state: Array | None, B: int, H: int) -> None:
     """Raise a ValueError naming the expected shape unless ``state`` is None or (B, H)."""
-    if state is not None and tuple(state.shape) != (B, H):
-        raise ValueError(f"{name} must have shape (B, H) = ({B}, {H}), got {tuple(state.shape)}")
+    check_shape(name, state, (B, H), "(B, H)")
 
 
 def check_output_gradient(dhs: Array | None, T: int, B: int, H: int) -> None:
     """Raise a ValueError naming the expected shape unless ``dhs`` is None or (T, B, H)."""
-    if dhs is not None and tuple(dhs.shape) != (T, B, H):
-        raise ValueError(f"dhs must have shape (T, B, H) = ({T}, {B}, {H}), got {tuple(dhs.shape)}")
+    check_shape("dhs", dhs, (T, B, H), "(T, B, H)")
 
 
 def check_shape(name: str, a: Array | None, shape: tuple[int, ...], axes: str) -> None:
     """Raise a ValueError naming the expected shape (``axes`` in letters, such as "(T, B, H)") unless ``a`` is None
-    or has ``shape``: NumPy would broadcast many wrong shapes without a word."""
-    if a is not None and tuple(a.shape) != tuple(shape):
+    or has ``shape``: NumPy would broadcast many wrong shapes without a word. Something that is not an array (a
+    list, a float) is a TypeError with the cast."""
+    if a is None:
+        return
+    if not is_array(a):
+        raise TypeError(f"{name} must be an array {axes} = {tuple(shape)} or None, got a {type(a).__name__}; make one "
+                        f"with np.asarray({name}, dtype=...) in the dtype of the call's other arrays")
+    if tuple(a.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {axes} = {tuple(shape)}, got {tuple(a.shape)}")
 
 
@@ -144,9 +163,20 @@ def zeros_like_state(B: int, H: int, like: Array) -> Array:
 def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -> tuple[int, int]:
     """``(D, H)`` of a layer whose weights hold ``gates`` fused blocks: ``W_x (D, gates H)``,
     ``W_h (H, gates H)`` and each bias in ``names[2:]`` of shape ``(gates H,)``."""
+    if isinstance(params, (list, tuple)):  # lstm_from_torch returns a list of layers; lstm_forward takes one
+        raise ConfigError(f"expected one layer's {cell} params (a dict), got a {type(params).__name__} of {len(params)}; pass "
+                          "one of them (layers[0]), or run every layer with stack_forward"
+                          + (" or the LSTM class (LSTM.from_layers)" if cell == "LSTM" else ""))
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{cell} params must be a dict of arrays with the keys {names}, got a {type(params).__name__}")
     missing = [n for n in names if n not in params]
     if missing:
         raise KeyError(f"{cell} params need keys {names}; missing {missing}")
+    for n, ndim in zip(names, (2, 2) + (1,) * (len(names) - 2)):
+        if not is_array(params[n]):
+            raise TypeError(f"{cell} params: {n} must be an array, got a {type(params[n]).__name__}; make one with np.asarray")
+        if len(params[n].shape) != ndim:
+            raise ValueError(f"{cell} params: {n} must have {ndim} axes, got shape {tuple(params[n].shape)}")
     D, GH = params["W_x"].shape
     H = params["W_h"].shape[0]
     fits = GH == gates * H and tuple(params["W_h"].shape) == (H, gates * H)

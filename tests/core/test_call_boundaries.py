@@ -1,6 +1,8 @@
 """Calls of the public functions that NumPy would broadcast, promote or answer with a raw error: each refused with one
 line that names the shape, dtype or cache it needs (found by a review that called them as a learner would)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,58 @@ def test_a_masked_array_is_refused_by_the_one_step_functions_the_other_cells_and
     for name, args in [("X", (_masked(X), y)), ("y", (X, _masked(y))), ("X_val", (X, y, _masked(X), y))]:
         with pytest.raises(TypeError, match=rf"^{name}" + MASKED_MESSAGE):
             train(model, *args, config=TrainConfig(epochs=1, quiet=True))
+
+
+@pytest.mark.parametrize("name, value", [("h0", H32.tolist()), ("h0", 0.0), ("c0", H32.tolist())])
+def test_states_that_are_not_arrays_are_refused_with_the_cast(name, value):
+    """A list or a float failed as "'list' object has no attribute 'shape'" (x as a list already had its message)."""
+    x = np.zeros((5, 4, 2), np.float32)
+    with pytest.raises(TypeError, match=rf"^{name} must be an array \(B, H\) = \(4, 3\) or None, got a {type(value).__name__}; make one"):
+        sl.lstm_forward(P32, x, **{name: value})
+
+
+def test_output_gradients_that_are_not_arrays_are_refused_with_the_cast():
+    x = np.zeros((5, 4, 2), np.float32)
+    _, _, cache = sl.lstm_forward(P32, x)
+    with pytest.raises(TypeError, match=r"^dhs must be an array \(T, B, H\) = \(5, 4, 3\) or None, got a list"):
+        sl.lstm_backward(cache, np.zeros((5, 4, 3), np.float32).tolist())
+    with pytest.raises(TypeError, match=r"^dh_T must be an array \(B, H\) = \(4, 3\) or None, got a float"):
+        sl.lstm_backward(cache, None, 1.0)
+
+
+def test_arrays_of_two_libraries_in_one_call_are_refused_naming_which_is_which():
+    """array-api-compat's own message listed two namespaces and named no array."""
+    torch = pytest.importorskip("torch")
+    x = np.zeros((5, 4, 2), np.float32)
+    with pytest.raises(TypeError, match=r"^every array of a call must come from one library, but x is torch; W_x, W_h, b are numpy: convert one side"):
+        sl.lstm_forward(P32, torch.zeros(5, 4, 2))
+    with pytest.raises(TypeError, match=r"h0 is torch"):
+        sl.lstm_forward(P32, x, h0=torch.zeros(4, 3))
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    with pytest.raises(TypeError, match=r"^every array of a call must come from one library, but the model is numpy; x is torch"):
+        model.predict(torch.zeros(2, 5, 1))
+
+
+@pytest.mark.parametrize("edit, error, message", [
+    (lambda p: {**p, "W_x": p["W_x"].ravel()}, ValueError, r"^LSTM params: W_x must have 2 axes, got shape \(24,\)$"),  # 'not enough values to unpack'
+    (lambda p: {**p, "W_x": p["W_x"][None]}, ValueError, r"^LSTM params: W_x must have 2 axes, got shape \(1, 2, 12\)$"),
+    (lambda p: {**p, "W_h": np.float32(1.0)}, ValueError, r"^LSTM params: W_h must have 2 axes, got shape \(\)$"),  # IndexError
+    (lambda p: {k: v.tolist() for k, v in p.items()}, TypeError, r"^LSTM params: W_x must be an array, got a list"),  # AttributeError
+    (lambda p: [p], ConfigError, r"^expected one layer's LSTM params \(a dict\), got a list of 1; pass one of them \(layers\[0\]\)"),
+])
+def test_malformed_parameters_are_refused_naming_the_array(edit, error, message):
+    """``lstm_from_torch`` returns a list of layers; given to ``lstm_forward`` it was told that its keys were missing."""
+    with pytest.raises(error, match=message):
+        sl.lstm_forward(edit(P32), np.zeros((5, 4, 2), np.float32))
+
+
+@pytest.mark.parametrize("shape, hint", [((4, 2), True), ((1, 4, 2, 2), False)])
+def test_the_batch_first_layer_checks_the_shape_before_swapping_axes(shape, hint):
+    """It swapped the first two axes first, and a 2-d input got NumPy's "axes don't match array"."""
+    layer = LSTM(2, 3, batch_first=True)
+    unbatched = r"; one unbatched sequence \(T, D\) needs a batch axis first: x\[None\]$" if hint else r"$"
+    with pytest.raises(ValueError, match=rf"^x must have shape \(B, T, D\) with batch_first=True, got {re.escape(str(shape))}{unbatched}"):
+        layer(np.zeros(shape, np.float32))
+    output, _ = layer(np.zeros((4, 5, 2), np.float32))
+    with pytest.raises(ValueError, match=r"^doutput must have shape \(B, T, H\) with batch_first=True, got \(4, 5\)"):
+        layer.backward(output[..., 0])

@@ -141,3 +141,21 @@ def test_a_resume_may_change_what_is_shown(tmp_path, capsys):
     train(resumed, X, y, config=TrainConfig(epochs=4, patience=None, log_every=1), checkpoint=path, resume=True)
     assert "epoch 4/4: training loss" in capsys.readouterr().err
     assert all(np.array_equal(v, resumed.named_params()[k]) for k, v in full.named_params().items())
+
+
+@pytest.mark.parametrize("tbptt", [None, 2])
+def test_targets_of_another_shape_than_the_head_gives_are_refused_before_training(tbptt):
+    """With tbptt a 2-d target (N, T) for a head on every step was sliced as 3-d: a bare IndexError."""
+    X, _ = _data(n=8)
+    model = Model.create(ModelConfig(hidden_sizes=(3,), head="all"), seed=0)
+    config = TrainConfig(epochs=1, quiet=True, tbptt=tbptt)
+    with pytest.raises(ValueError, match=r"^y must have shape \(N, T, K\) = \(8, 5, 1\) for a model with head='all' and 1 output, got \(8, 5\)$"):
+        train(model, X, np.zeros((8, 5), np.float32), config=config)
+    with pytest.raises(ValueError, match=r"^X must have shape \(N, T, D\) with D = 1, got \(8, 5, 2\)$"):
+        train(model, np.zeros((8, 5, 2), np.float32), np.zeros((8, 5, 1), np.float32), config=config)
+
+
+def test_targets_for_a_head_on_the_last_step_are_n_by_k():
+    X, y = _data(n=8)
+    with pytest.raises(ValueError, match=r"^y_val must have shape \(N, K\) = \(4, 1\) for a model with head='last' and 1 output, got \(4,\)$"):
+        train(_model(), X, y, X[:4], y[:4, 0], config=QUICK)
