@@ -113,7 +113,24 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
                      "Check the quotes in the header line")
     frame.columns = names
     empty = [c for c in names if c.startswith(UNNAMED) and frame[c].isna().all()]  # Excel's empty trailing cells
+    # a column after the first with no name that holds only numbers: a header ending in a delimiter over rows such
+    # as 03.01.2022,8,30 read every price as its whole part, the decimals in this column (the first column may be
+    # pandas' saved index, which has no name; a nameless column of notes is read as before)
+    unread = [c for c in names[1:] if c.startswith(UNNAMED) and c not in empty and _only_numbers(frame[c])]
+    if unread:
+        column = unread[0]
+        first = frame[column].dropna().iloc[0]
+        beside = names[names.index(column) - 1]
+        raise refuse(source, f"column {names.index(column) + 1} has no name in the header but holds numbers (the first "
+                             f"read as {first}), right after {beside!r}; if the numbers have a decimal comma in a "
+                             "comma-separated file, each was read as two fields ('8,30' as 8 and 30)",
+                     "Quote such numbers (\"8,30\") or export with ';' as the delimiter; if the column is data, give it a name in the header")
     return frame.drop(columns=empty)
+
+
+def _only_numbers(column: pd.Series) -> bool:
+    """Whether every value of ``column`` present reads as a number."""
+    return bool(pd.to_numeric(column.dropna(), errors="coerce").notna().all())
 
 
 def unfinished_last_line(text: str, layout: Layout) -> str | None:

@@ -66,7 +66,10 @@ class LoadOptions:
     def as_kwargs(self) -> dict:
         """The options as keyword arguments of ``load_prices`` and ``as_price_series``."""
         return asdict(self)
-PRICE_COLUMNS = ("adj close", "adj_close", "close", "close/last", "price", "last",  # close/last: Nasdaq.com's
+# adjusted closes first, as Yahoo (Adj Close), Nasdaq Data Link / Quandl (Adj. Close), Alpha Vantage (adjusted_close)
+# and Tiingo (adjClose) name them: a split in an unadjusted Close dominates every error
+ADJUSTED = ("adj close", "adj_close", "adj. close", "adjusted_close", "adjusted close", "adjclose")
+PRICE_COLUMNS = (*ADJUSTED, "close", "close/last", "price", "last",  # close/last: Nasdaq.com's
                  # the closing price in the exports of localised sites (Investing.com and others): de, fr, es, it, pt
                  "schlusskurs", "schluss", "zuletzt", "clôture", "dernier", "cierre", "último", "chiusura", "ultimo", "fechamento",
                  "y")  # the long format's value column (statsforecast's ds, y), in a file of one series
@@ -89,7 +92,6 @@ def _says_no_close(name: str) -> bool:
 
 SYMBOL_COLUMNS = ("symbol", "ticker")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
-ADJUSTED = ("adj close", "adj_close")
 # Above this many characters a file is read with only the columns the series needs (dates, times,
 # prices, symbols): a 190 MB file of minute bars with eight columns needed 1.8 GB read whole.
 LARGE_FILE_CHARS = 32 * 2**20

@@ -226,6 +226,10 @@ def cases() -> list[Case]:
         Reads([float(t) for t in plain]))
     add("excel", "empty trailing columns, semicolons, decimal comma", "excel-eu.csv",
         csv("Date;Close;;", [f"{d};{t.replace('.', ',')};;" for d, t in zip(days(), plain)]), Reads([float(t) for t in plain]))
+    # found by a review: the header's trailing delimiter gave the decimals a column, and every price lost its decimals
+    add("excel", "a header ending in a delimiter over unquoted decimal commas", "excel-split-decimals.csv",
+        csv("Date,Close,", [f"{d},{t.replace('.', ',')}" for d, t in zip(days(), plain)]),
+        Refused(r"column 3 has no name in the header but holds numbers .* right after 'close'; .*decimal comma.*Quote such numbers"))
     add("excel", "a nameless column that holds notes", "excel-notes.csv", csv("Date,Close,", [r + (",checked" if k == 2 else ",") for k, r in enumerate(rows)]),
         Reads([float(t) for t in plain]))
 
