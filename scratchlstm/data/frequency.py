@@ -70,6 +70,17 @@ class Frequency:
         return f"{ts:%Y-%m-%d %H:%M:%S}" if ts.second or ts.microsecond else f"{ts:%Y-%m-%d %H:%M}"
 
 
+def median_spacing(index: pd.DatetimeIndex) -> float | None:
+    """The median time between consecutive stamps, in seconds (None for fewer than two): what tells two irregular
+    series apart, whose ``kind`` is None for both."""
+    return float(np.median(np.diff(_seconds(index)))) if len(index) >= 2 else None
+
+
+def spacing_words(seconds: float) -> str:
+    """``seconds`` as people say it: ``1 hour``, ``5 minutes``, ``299.838 seconds``."""
+    return _spacing_words(seconds)
+
+
 def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
     """The frequency of sorted, unique stamps (see the module docstring)."""
     if len(index) < 2:

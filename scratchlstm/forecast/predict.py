@@ -29,6 +29,7 @@ import pandas as pd
 
 from ..checkpoint import load_models
 from ..data import DataWarning, PriceSeries, load_embedded, load_prices
+from ..data.frequency import median_spacing, spacing_words
 from ..data.loaders import LoadOptions
 from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
@@ -99,6 +100,29 @@ def _changed_since_written(checkpoint: Path) -> list[str]:
         return []
     return [f"{checkpoint} is not the file its run wrote ({manifest} records another SHA-256): it was edited or "
             "replaced since, and its settings are used as they now are"]
+
+
+SPACING_RATIO = 1.25  # two irregular series share a model when their median spacings are within this factor
+
+
+def _check_spacing(series: PriceSeries, trained: dict) -> None:
+    """Refuse prices of another spacing than the model's: another kind of step, or, where both are irregular (no
+    kind: jittered stamps, trades), a median spacing more than ``SPACING_RATIO`` away. Irregular hourly and
+    5-minute prices both had no kind, and an hourly model forecast a 5-minute step with its hourly interval."""
+    refusal = (f"{series.source}: the prices are {series.frequency.word} but the model was trained on {trained.get('word')} "
+               "prices; use data of the model's frequency, or train a model on this data")
+    if trained.get("kind") != series.frequency.kind:
+        raise DataError(refusal)
+    if series.frequency.kind is not None:
+        return
+    theirs, ours = trained.get("median_seconds"), median_spacing(series.frame.index)
+    if theirs is None or ours is None:  # a model file written before the spacing was recorded: the words must agree
+        if trained.get("word") != series.frequency.word:
+            raise DataError(refusal)
+        return
+    if not theirs / SPACING_RATIO <= ours <= theirs * SPACING_RATIO:
+        raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on prices "
+                        f"{spacing_words(theirs)} apart (median); use data of the model's spacing, or train a model on this data")
 
 
 def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
@@ -271,9 +295,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if origin < first_origin(config):
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
     trained_frequency = trained_on.get("frequency")
-    if isinstance(trained_frequency, dict) and trained_frequency.get("kind") != series.frequency.kind:
-        raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on "
-                        f"{trained_frequency.get('word')} prices; use data of the model's frequency, or train a model on this data")
+    if isinstance(trained_frequency, dict):
+        _check_spacing(series, trained_frequency)
     season = _season(checkpoint, meta)
     notes += _season_fits(series, season, trained_frequency)
     if config.target == "price" and "train_min" in trained_on and not force:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoint import save_models
+from ..data.frequency import median_spacing
 from .evaluate import mae_ratio
 from .intervals import errors_needed
 from .output_folder import write_folder
@@ -254,7 +255,8 @@ def model_file_meta(result, series: str | None = None) -> dict:
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
                   "data": {"source": str(result.data.source), "price_column": result.data.price_column,
                            "last_date": result.data.summary()["last_date"],
-                           "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word},
+                           "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word,
+                                         "median_seconds": median_spacing(result.data.frame.index)},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices)),
                            "train_typical_change": typical_change(train_prices)}}
     if series is not None:

@@ -41,6 +41,27 @@ def test_another_frequency_is_refused(models, tmp_path):
         predict_next(models / "returns" / "model.npz", weekly)
 
 
+def _jittered(path, step_seconds: int, n: int, seed: int):
+    """Prices stamped every ``step_seconds`` plus up to a minute's jitter, as CoinGecko stamps its hourly points: the
+    frequency is irregular (no kind)."""
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2024-03-31") + pd.to_timedelta(np.arange(n) * step_seconds + rng.integers(0, 60, n), unit="s")
+    pd.DataFrame({"Date": stamps.strftime("%Y-%m-%d %H:%M:%S"), "Close": 100 * random_walk(n, seed=seed)}).to_csv(path, index=False)
+    return path
+
+
+def test_irregular_prices_of_another_median_spacing_are_refused(tmp_path):
+    """Jittered hourly and 5-minute prices are both irregular: the kinds (None) matched, and an hourly model forecast
+    a 5-minute step with its hourly interval, without a note."""
+    hourly = _jittered(tmp_path / "hourly.csv", 3600, 200, seed=1)
+    run_forecast(hourly, CONFIG).save(tmp_path / "out")
+    model = tmp_path / "out" / "model.npz"
+    with pytest.raises(DataError, match=r"the prices are irregular \(median spacing .* but the model was trained on prices 36\d\d seconds apart \(median\)"):
+        predict_next(model, _jittered(tmp_path / "five.csv", 300, 100, seed=2))
+    prediction = predict_next(model, _jittered(tmp_path / "hourly2.csv", 3600, 60, seed=3))  # the same spacing: forecast
+    assert np.isfinite(prediction.forecast)
+
+
 def test_a_price_level_model_refuses_prices_far_outside_its_training_range(models, tmp_path, capsys):
     stock = _write(tmp_path, 100 * random_walk(30, seed=5))  # about 10,000: a hundred times the training prices
     with pytest.raises(DataError, match=r"far outside the prices this price-level model was trained on \(\d+.* to \d+"):
