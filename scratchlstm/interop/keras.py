@@ -21,7 +21,8 @@ Keras is batch-first, ``x (B, T, D)``; the functions of this package are time-fi
 
 What converts, what is refused, and what is only noted (a ``ConversionWarning``):
 
-- refused (``ConfigError``): an activation other than tanh, a recurrent activation other than sigmoid
+- refused (``ConfigError``): a subclass of Keras's layer or cell class (its ``call`` may compute
+  something else), an activation other than tanh, a recurrent activation other than sigmoid
   (the math would differ), ``go_backwards=True`` (the layer reads the sequence last step first),
   a layer that is not built yet (it has no weights), a compute dtype other than the variables'
   (mixed precision), and a float64 layer whose variables hold float32 (JAX without its 64-bit mode,
@@ -42,7 +43,7 @@ only when these functions are called.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -57,7 +58,8 @@ DTYPES = ("float32", "float64")
 
 
 class ConversionWarning(UserWarning):
-    """The weights convert exactly, but a training-time setting of the Keras layer has no counterpart here."""
+    """The weights convert exactly, but a training-time setting of the Keras layer (or of the torch
+    module) has no counterpart here."""
 
 
 def _keras():
@@ -116,6 +118,32 @@ def _is(fn, name: str) -> bool:
     return fn is getattr(keras.activations, name) or fn is getattr(keras.ops, name, None)
 
 
+def _class_name(obj) -> str:
+    """``module.Class`` of ``obj``'s class, as a user would import it."""
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def _check_class(layer: Any, cls: type) -> None:
+    """Refuse ``layer`` (already an instance of Keras's ``cls``) unless its class is ``cls`` itself, and its cell's
+    class Keras's own cell: a subclass can override ``call`` and compute something else, which no converter sees."""
+    if type(layer) is not cls:
+        raise ConfigError(f"layer {layer.name!r} is a {_class_name(layer)}, a subclass of keras.layers.{cls.__name__}; only "
+                          f"keras.layers.{cls.__name__} itself converts, since a subclass may compute something else: use a "
+                          f"keras.layers.{cls.__name__} (if it computes the same, copy the weights: new.set_weights(layer.get_weights()))")
+    cell_cls = getattr(_keras().layers, f"{cls.__name__}Cell", None)  # LSTMCell, GRUCell, SimpleRNNCell
+    if cell_cls is not None and type(layer.cell) is not cell_cls:
+        raise ConfigError(f"layer {layer.name!r} runs a {_class_name(layer.cell)} cell, not keras.layers.{cell_cls.__name__}; only "
+                          f"Keras's own cell converts, since another may compute something else: use a plain keras.layers.{cls.__name__}")
+
+
+def _check_not_quantized(layer: Any, where: str) -> None:
+    """Refuse a quantized layer: its kernel holds integers and a scale, and the weights here are float32 or float64."""
+    mode = getattr(layer, "quantization_mode", None)
+    if mode is not None:
+        raise ConfigError(f"{where} is quantized ({mode}): its weights are {mode} values with scales, which have no counterpart "
+                          "here; convert the model before quantizing it")
+
+
 def _check_layer(layer: Any, kind: str):
     """The dtype name of ``layer``, after checking that it is a built Keras ``kind`` layer whose math is here.
 
@@ -127,6 +155,7 @@ def _check_layer(layer: Any, kind: str):
     if not isinstance(layer, cls):
         hint = "; convert each direction's layer (.forward_layer, .backward_layer) by hand" if isinstance(layer, keras.layers.Bidirectional) else ""
         raise TypeError(f"expected a keras.layers.{kind}, got {type(layer).__name__}{hint}")
+    _check_class(layer, cls)
     where = f"Keras {kind} layer {layer.name!r}"
     if not layer.built:
         raise ConfigError(f"{where} is not built, so it has no weights yet; call it on an input (layer(x)) or build it "
@@ -144,6 +173,7 @@ def _check_layer(layer: Any, kind: str):
     if policy.variable_dtype not in DTYPES or policy.compute_dtype != policy.variable_dtype:
         raise ConfigError(f"{where} stores {policy.variable_dtype} and computes in {policy.compute_dtype} (dtype policy "
                           f"{policy.name!r}); only float32 or float64 throughout converts exactly: rebuild it with dtype='float32'")
+    _check_not_quantized(layer, where)
     _note_training_only(layer, where)
     if layer.stateful:
         warnings.warn(f"{where} is stateful: the states it carries between calls are not weights and were not converted; "
@@ -225,6 +255,16 @@ def gru_from_keras(layer: Any, *, reset_after: bool = True, xp=None, device=None
     return place(host, xp=xp, dtype=dtype, device=device)
 
 
+def _one_layer(params: Params, converter: str) -> Params:
+    """``params`` when it is one layer's dict, refusing a list of them (whose keys the size check would call missing)."""
+    if isinstance(params, Mapping):
+        return params
+    if isinstance(params, (list, tuple)):
+        raise ConfigError(f"expected one layer's parameter dict, got a {type(params).__name__} of {len(params)} layer dicts: "
+                          f"pass layers[0], or convert each layer ([{converter}(p) for p in layers])")
+    raise TypeError(f"expected one layer's parameter dict (W_x, W_h, ...), got a {type(params).__name__}")
+
+
 def _host_params(params: Params) -> tuple[dict[str, np.ndarray], str]:
     """Host copies of ``params`` and their dtype name (float32 or float64, refused otherwise)."""
     host = {name: np.array(to_numpy(a), copy=True) for name, a in params.items()}
@@ -250,7 +290,7 @@ def lstm_to_keras(params: Params, *, return_sequences: bool = False, name: str |
 
     ``return_sequences`` is Keras's: True returns the whole (B, T, H) sequence, False its last step.
     """
-    D, H = lstm_sizes(params)
+    D, H = lstm_sizes(_one_layer(params, "lstm_to_keras"))
     host, dtype = _host_params(params)
     layer = _keras().layers.LSTM(H, return_sequences=return_sequences, dtype=dtype, name=name)
     return _build(layer, D, [host["W_x"], host["W_h"], host["b"]])
@@ -258,7 +298,7 @@ def lstm_to_keras(params: Params, *, return_sequences: bool = False, name: str |
 
 def rnn_to_keras(params: Params, *, return_sequences: bool = False, name: str | None = None):
     """A built tanh ``keras.layers.SimpleRNN`` holding exactly ``params``."""
-    D, H = rnn_sizes(params)
+    D, H = rnn_sizes(_one_layer(params, "rnn_to_keras"))
     host, dtype = _host_params(params)
     layer = _keras().layers.SimpleRNN(H, return_sequences=return_sequences, dtype=dtype, name=name)
     return _build(layer, D, [host["W_x"], host["W_h"], host["b"]])
@@ -270,7 +310,7 @@ def gru_to_keras(params: Params, *, reset_after: bool = True, return_sequences: 
     ``reset_after=True``: Keras's bias is ``[b_x; b_h]`` (2, 3H). ``reset_after=False``: Keras has one
     bias and gets ``b_x + b_h`` (exactly ``b_x`` for weights that came from Keras, where ``b_h`` is 0).
     """
-    D, H = gru_sizes(params)
+    D, H = gru_sizes(_one_layer(params, "gru_to_keras"))
     host, dtype = _host_params(params)
     if reset_after:
         bias = np.stack([host["b_x"], host["b_h"]], axis=0)  # (2, 3H)

@@ -21,14 +21,18 @@ Both run batch-first ``x (B, T, D)`` and predict ``(B, K)``. What maps:
   ``model_from_keras(seq, dropout=p)`` chooses the rate instead (predictions do not depend on it);
 - ``Dense`` with the ``linear`` activation only, as the last layer; an ``Input`` layer is fine.
 
-Anything else is refused with a message that names the layer. The model holds one cell kind (LSTM,
-GRU with ``reset_after=True`` or SimpleRNN); ``MODEL_CELLS`` maps each Keras layer class the model
-can hold to its cell and converters, so a cell kind the model learns is one entry there.
+Anything else is refused with a message that names the layer, subclasses of these Keras classes
+(``SpatialDropout1D`` among them) and a quantized ``Dense`` or one with LoRA enabled included. The
+model holds one cell kind (LSTM, GRU with ``reset_after=True`` or SimpleRNN); ``MODEL_CELLS`` maps
+each Keras layer class the model can hold to its cell and converters, so a cell kind the model
+learns is one entry there.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +41,8 @@ import numpy as np
 from ..backend import place, to_numpy
 from ..errors import ConfigError
 from ..nn.model import Model, ModelConfig
-from .keras import (DTYPES, _host_copy, _is, _keras, _name, gru_from_keras, gru_to_keras, lstm_from_keras, lstm_to_keras,
-                    rnn_from_keras, rnn_to_keras)
+from .keras import (DTYPES, _check_class, _check_not_quantized, _host_copy, _is, _keras, _name, gru_from_keras, gru_to_keras,
+                    lstm_from_keras, lstm_to_keras, rnn_from_keras, rnn_to_keras)
 
 # Keras layer class -> (the model's cell, from_keras, to_keras). The model's GRU is the reset-after
 # variant (Keras's default and PyTorch's); a reset_after=False GRU converts layer by layer.
@@ -70,10 +74,7 @@ def model_from_keras(seq: Any, *, dropout: float | None = None, xp=None, device=
     """
     keras = _keras()
     if isinstance(seq, (str, os.PathLike)):
-        path = Path(seq)
-        if not path.is_file():
-            raise ConfigError(f"{path}: no such file; give the path of a .keras file saved with model.save(...)")
-        seq = keras.saving.load_model(path)
+        seq = _load(Path(seq), keras)
     if not isinstance(seq, keras.Sequential):
         raise TypeError(f"expected a keras.Sequential (or the path of a .keras file holding one), got {type(seq).__name__}; "
                         "rebuild a functional model as a Sequential of LSTM, Dropout and Dense layers")
@@ -107,17 +108,32 @@ def model_from_keras(seq: Any, *, dropout: float | None = None, xp=None, device=
     return Model.from_named_params(config, place(params, xp=xp, dtype=dtypes.pop(), device=device))
 
 
+def _load(path: Path, keras):
+    """The model saved at ``path``, or a ``ConfigError`` saying why the file cannot be one."""
+    fix = "give the path of a .keras file saved with model.save('name.keras')"
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file; {fix}")
+    if path.suffix == ".keras" and not zipfile.is_zipfile(path):  # Keras would say "File not found"
+        raise ConfigError(f"{path} exists but is not a readable .keras archive (it is not a zip file); {fix}")
+    try:
+        return keras.saving.load_model(path)
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:  # a zip without config.json gives a KeyError
+        raise ConfigError(f"{path} exists but is not a readable .keras archive ({exc}); {fix}") from exc
+
+
 def _read_layers(layers, keras):
     """``(cells, rates, dense)``: the recurrent layers, the Dropout rate after each (None: none), the Dense."""
     cells, rates, dense = [], [], None
     supported = ", ".join(MODEL_CELLS)
     for layer in layers:
-        kind, where = type(layer).__name__, f"layer {layer.name!r} ({type(layer).__name__})"
+        where = f"layer {layer.name!r} ({type(layer).__name__})"
         if dense is not None:
             raise ConfigError(f"{where} comes after the Dense layer; the model ends with its Dense head: remove it")
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if kind in MODEL_CELLS:
+        cell_class = next((getattr(keras.layers, k) for k in MODEL_CELLS if isinstance(layer, getattr(keras.layers, k))), None)
+        if cell_class is not None:
+            _check_class(layer, cell_class)
             cells.append(layer)
             rates.append(None)
         elif isinstance(layer, keras.layers.Dropout):
@@ -126,6 +142,10 @@ def _read_layers(layers, keras):
             if rates[-1] is not None:
                 raise ConfigError(f"{where} follows another Dropout after {cells[-1].name!r}; use one Dropout there "
                                   "(rate 1 - (1 - p1)(1 - p2) drops the same share)")
+            if isinstance(layer, keras.layers.SpatialDropout1D):
+                raise ConfigError(f"{where} drops whole channels (a unit at every step at once); the model drops every unit of "
+                                  "every step independently: use Dropout")
+            _check_class(layer, keras.layers.Dropout)
             if layer.noise_shape is not None:
                 raise ConfigError(f"{where} has noise_shape={layer.noise_shape}; the model drops every unit of every step "
                                   "independently: remove noise_shape")
@@ -165,6 +185,11 @@ def _one_rate(cells, rates) -> float:
 def _dense_weights(dense, keras) -> tuple[np.ndarray, np.ndarray]:
     """Host copies of the Dense head's kernel (H_L, K) and bias (K,), after checking that they map."""
     where = f"Dense layer {dense.name!r}"
+    _check_class(dense, keras.layers.Dense)
+    _check_not_quantized(dense, where)
+    if getattr(dense, "lora_enabled", False):
+        raise ConfigError(f"{where} has LoRA enabled: its kernel is kernel + lora_kernel_a @ lora_kernel_b, which the model has no "
+                          "counterpart for; merge it first (a plain Dense whose kernel is assigned the layer's merged .kernel)")
     if not _is(dense.activation, "linear"):
         raise ConfigError(f"{where} has activation={_name(dense.activation)!r}; the model's head is linear: use activation=None")
     policy = dense.dtype_policy
@@ -184,7 +209,7 @@ def model_to_keras(model: Model, *, window: int | None = None):
     model : Model
         A forecasting model (any namespace; float32 or float64).
     window : int, optional
-        Time steps of the Keras ``Input``; None accepts any length.
+        Time steps of the Keras ``Input``, at least 1; None accepts any length.
 
     Returns
     -------
@@ -194,6 +219,11 @@ def model_to_keras(model: Model, *, window: int | None = None):
         the Dense head.
     """
     keras = _keras()
+    if not isinstance(model, Model):
+        raise TypeError(f"expected a scratchlstm Model, got a {type(model).__name__}; build one with Model.from_named_params(config, "
+                        "params), or convert single layers with lstm_to_keras, gru_to_keras or rnn_to_keras")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1):
+        raise ConfigError(f"window must be a positive whole number of time steps (or None for any length), got {window!r}")
     config = model.config
     W = np.array(to_numpy(model.head["W"]), copy=True)  # (H_L, K)
     c = np.array(to_numpy(model.head["c"]), copy=True)  # (K,)
@@ -201,7 +231,7 @@ def model_to_keras(model: Model, *, window: int | None = None):
     dtype = dtypes.pop()
     if dtypes or dtype not in DTYPES:
         raise ConfigError(f"a Keras model needs float32 or float64 params of one dtype; this model has {', '.join(sorted(dtypes | {dtype}))}")
-    layers: list[Any] = [keras.Input((window, config.input_size), dtype=dtype)]
+    layers: list[Any] = [keras.Input((None if window is None else int(window), config.input_size), dtype=dtype)]
     _, _, to_keras = MODEL_CELLS[KERAS_CLASS[config.cell]]
     for l, params in enumerate(model.layers):
         last = l == len(model.layers) - 1

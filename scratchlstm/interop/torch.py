@@ -21,19 +21,30 @@ respect to ``bias_ih``, ``bias_hh`` and their sum, so one SGD step moves torch's
 ``lr`` per array, also about half). The LSTM and the RNN have this difference; the GRU keeps both
 biases and trains like torch.
 
+Refused rather than cast or broadcast: a layer whose arrays do not fit its cell, params or modules
+that are not float32 or float64 throughout, and a module on the meta device. ``dropout`` between a
+module's layers is noted with a ``ConversionWarning``: it acts only while torch trains.
+
 ``torch`` is imported only when these functions are called.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import warnings
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..backend import place, to_numpy
+from ..errors import ConfigError, DtypeError
+from ..nn.gru import gru_sizes
 from ..nn.lstm import lstm_sizes
-from ..nn.shapes import Params
+from ..nn.rnn import rnn_sizes
+from ..nn.shapes import Params, check_one_dtype
 from ..nn.stack import layer_list
+from .keras import ConversionWarning
+
+SIZES = {"LSTM": lstm_sizes, "GRU": gru_sizes, "RNN": rnn_sizes}  # torch.nn class -> the cell's own size check
 
 
 def _torch():
@@ -62,6 +73,10 @@ def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     biases each get the gradient ``g`` of ``b``, so one SGD step moves torch's total bias by
     ``2 lr g`` and ``b`` here by ``lr g``: the bias learns at half torch's rate (about half with
     Adam too).
+
+    ``dropout`` between the layers acts only while torch trains: the weights convert exactly, with a
+    ``ConversionWarning`` that the per-layer dicts carry no dropout (the same for the GRU and the RNN).
+    A module whose weights are not float32 or float64, or are on the meta device, is refused.
     """
     if getattr(_check_module(module, "LSTM"), "proj_size", 0):
         raise ValueError("LSTMs with proj_size > 0 are not supported")
@@ -69,13 +84,30 @@ def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
 
 
 def _check_module(module: Any, kind: str):
+    """``module``, after checking that it is a one-direction ``torch.nn.{kind}`` whose weights convert exactly."""
     torch = _torch()
     cls = getattr(torch.nn, kind)
     if not isinstance(module, cls):
         raise TypeError(f"expected a torch.nn.{kind}, got {type(module).__name__}")
     if module.bidirectional:
         raise ValueError(f"bidirectional {kind}s are not supported; convert each direction's weights by hand")
+    _check_weights(module, kind)
+    if module.dropout and module.num_layers > 1:
+        warnings.warn(f"torch.nn.{kind} has dropout={module.dropout} between its {module.num_layers} layers: training-time only, "
+                      "with no counterpart in the per-layer params; the converted weights give the same outputs as the module "
+                      "in eval mode, but training them here applies no dropout", ConversionWarning, stacklevel=3)
     return module
+
+
+def _check_weights(module, kind: str) -> None:
+    """Refuse weights that hold no values (meta device) or that are not float32 or float64 (no dtype here holds them)."""
+    weights = list(module.parameters())
+    if any(w.is_meta for w in weights):
+        raise ConfigError(f"the torch.nn.{kind}'s weights are on the meta device, where they hold no values: load or "
+                          "materialise them first (module.to_empty(device='cpu'), then load_state_dict)")
+    dtypes = sorted({str(w.dtype).removeprefix("torch.") for w in weights})
+    if len(dtypes) > 1 or dtypes[0] not in ("float32", "float64"):
+        raise DtypeError(f"the torch.nn.{kind} is {', '.join(dtypes)}: convert it with module.float() or module.double() first")
 
 
 def _torch_layers(module):
@@ -117,20 +149,42 @@ def gru_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b_x": b_ih, "b_h": b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
 
 
+def _host_layers(kind: str, layers) -> tuple[list[dict[str, np.ndarray]], str]:
+    """Host arrays of every layer and their one dtype, after checking each layer with its cell's size check.
+
+    ``Parameter.copy_`` broadcasts, so without the check a (1,) bias would fill every unit; and the
+    module has one dtype, so arrays of another would be cast to it without a word.
+    """
+    host = []
+    for l, p in enumerate(layer_list(layers)):
+        if not isinstance(p, Mapping):
+            raise ConfigError(f"layer {l} is a {type(p).__name__}, not a dict of arrays: pass one parameter dict per layer")
+        try:
+            SIZES[kind](p)
+        except (KeyError, ValueError) as exc:
+            raise ConfigError(f"layer {l} cannot be a torch.nn.{kind} layer: {exc.args[0]}") from None
+        host.append({name: to_numpy(a) for name, a in p.items()})
+    if not host:
+        raise ValueError("no layers to convert")
+    named = {f"layers[{l}][{name!r}]": a for l, p in enumerate(host) for name, a in p.items()}
+    try:
+        dtype = check_one_dtype(named)
+    except DtypeError as exc:
+        raise DtypeError(f"torch.nn.{kind} needs float32 or float64 params of one dtype: {exc}") from None
+    return host, dtype
+
+
 def _to_torch(kind: str, layers, biases, batch_first: bool):
     """A torch module of ``kind`` holding ``layers``; ``biases(p)`` gives (bias_ih, bias_hh) on the host."""
     torch = _torch()
-    host = [{name: to_numpy(a) for name, a in p.items()} for p in layer_list(layers)]
-    if not host:
-        raise ValueError("no layers to convert")
+    host, dtype = _host_layers(kind, layers)
     D = host[0]["W_x"].shape[0]
     H = host[0]["W_h"].shape[0]
     for k, p in enumerate(host[1:], start=1):
         if p["W_h"].shape[0] != H or p["W_x"].shape[0] != H:
             raise ValueError(f"torch.nn.{kind} needs equal hidden sizes; layer {k} has (D, H) = ({p['W_x'].shape[0]}, {p['W_h'].shape[0]}), "
                              f"layer 0 has H = {H}")
-    dtype = {"float32": torch.float32, "float64": torch.float64}[str(host[0]["W_x"].dtype)]
-    module = getattr(torch.nn, kind)(D, H, num_layers=len(host), batch_first=batch_first, dtype=dtype)
+    module = getattr(torch.nn, kind)(D, H, num_layers=len(host), batch_first=batch_first, dtype=getattr(torch, dtype))
     with torch.no_grad():
         for k, p in enumerate(host):
             b_ih, b_hh = biases(p)
@@ -153,8 +207,7 @@ def lstm_to_torch(layers: Sequence[Params], *, batch_first: bool = False):
     """A ``torch.nn.LSTM`` (on the CPU) holding exactly the weights of ``layers``.
 
     All layers must share one hidden size, as ``nn.LSTM`` requires. The module's dtype is the
-    layers' dtype; all of ``b`` goes to ``bias_ih`` and ``bias_hh`` is zero.
+    layers' dtype: every array must be float32, or every array float64. All of ``b`` goes to
+    ``bias_ih`` and ``bias_hh`` is zero.
     """
-    for p in layer_list(layers):
-        lstm_sizes(p)
     return _to_torch("LSTM", layers, lambda p: (p["b"], np.zeros_like(p["b"])), batch_first)
