@@ -70,7 +70,8 @@ def adapt_to_series(config: ForecastConfig, rows: int, season: int) -> tuple[For
             patience = None if config.patience is None else max(config.patience, round(config.patience * epochs / MIN_EPOCHS))
             adapted = replace(adapted, epochs=epochs, patience=patience)
             each = "1 step" if steps_per_epoch == 1 else f"{steps_per_epoch} steps"
-            notes.append(f"{epochs} epochs at most ({each} each, about {STEP_BUDGET} optimizer steps), patience {patience}")
+            scaled = "" if patience == config.patience else f" (--patience {config.patience} is per {MIN_EPOCHS} epochs: scaled with them)"
+            notes.append(f"{epochs} epochs at most ({each} each, about {STEP_BUDGET} optimizer steps), patience {patience}{scaled}")
     return adapted, notes
 
 

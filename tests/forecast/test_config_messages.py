@@ -78,3 +78,16 @@ def test_a_fraction_that_rounds_to_no_test_point_is_named():
     with pytest.raises(DataError, match=r"--test-size 0.0001 is 0 of the \d+ usable points; give a larger fraction or a count"):
         walk_forward_origins(1827, ForecastConfig(window=60, test_size=0.0001))
     assert len(walk_forward_origins(1827, ForecastConfig(window=60, test_size=0.01))) > 0
+
+
+def test_a_patience_scaled_with_automatic_epochs_says_so():
+    """``--patience 5`` became 67 with only "patience 67" in the notes; the note now says why."""
+    from scratchlstm.forecast import ForecastConfig
+    from scratchlstm.forecast.automatic import MIN_EPOCHS, adapt_to_series
+
+    adapted, notes = adapt_to_series(ForecastConfig(patience=5), rows=400, season=1)
+    assert adapted.epochs > MIN_EPOCHS and adapted.patience > 5
+    [note] = [n for n in notes if "epochs at most" in n]
+    assert note.endswith(f"patience {adapted.patience} (--patience 5 is per {MIN_EPOCHS} epochs: scaled with them)")
+    _, notes = adapt_to_series(ForecastConfig(patience=None), rows=400, season=1)
+    assert [n for n in notes if "epochs at most" in n][0].endswith("patience None")
