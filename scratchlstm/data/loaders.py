@@ -38,7 +38,7 @@ from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, unfinished_last_line
-from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers
+from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers, spacing_words
 from .jumps import jump_note, split_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
 from .refusal import refuse
@@ -589,10 +589,38 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
     return frame
 
 
+STRAY_GAP_STEPS = 10  # an out-of-order row that sorting makes the first or last, this many median steps from the rest
+
+
+def _refuse_a_stray_end_row(idx: pd.DatetimeIndex, source) -> None:
+    """Refuse a row out of the file's time order that sorting would make the series' last (or first) stamp, across a
+    gap of more than ``STRAY_GAP_STEPS`` median steps: a typo in its date, most often its year. Sorted, 01/03/2023 in
+    a 2022 file became the latest price, and every forecast started from it."""
+    stamps = idx.asi8
+    if len(stamps) < 4 or idx.is_monotonic_decreasing:
+        return
+    steps = np.diff(stamps)
+    ascending = (steps > 0).sum() >= (steps < 0).sum()
+    order = np.argsort(stamps, kind="stable")
+    ordered = stamps[order]
+    step = float(np.median(np.diff(ordered)))
+    if step <= 0:
+        return
+    for end, neighbour, name in ((-1, -2, "latest"), (0, 1, "earliest")):
+        row = int(order[end])
+        belongs = (len(stamps) - 1 if ascending else 0) if end == -1 else (0 if ascending else len(stamps) - 1)
+        if abs(row - belongs) > 1 and abs(ordered[end] - ordered[neighbour]) > STRAY_GAP_STEPS * step:
+            raise refuse(source, f"row {row + 1} of the data, dated {idx[row]:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
+                         + f", is out of the file's time order, and sorted it would be the {name} price, "
+                           f"{spacing_words(abs(ordered[end] - ordered[neighbour]) / 1e9)} from the others (a typo in its date?)",
+                         "Correct the date (its year, most often) or delete the row")
+
+
 def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, detected: Detected, notes: list[str]) -> PriceSeries:
     """The checks every series goes through, from a file or from memory."""
     idx = frame.index
     if not idx.is_monotonic_increasing:
+        _refuse_a_stray_end_row(idx, source)
         newest_first = idx.is_monotonic_decreasing
         if not (newest_first and fmt == "cryptodatadownload"):  # newest first is CryptoDataDownload's normal
             notes.append("rows were newest first; reversed" if newest_first else "rows were not in time order; sorted")

@@ -219,6 +219,14 @@ def cases() -> list[Case]:
     add("duplicates", "one overlapping day 3 cents apart", "overlap-cents.csv", csv("Date,Close", rows + cent[20:21]),
         Refused(r"1 duplicated time stamp\(s\) hold different prices.*2020-01-21"))
 
+    typo = [("2021" + r[4:]) if k == 0 else r for k, r in enumerate(rows)]  # the first row's year one too many
+    add("duplicates", "a year typo in the first row, which sorting would make the latest price", "year-typo.csv",
+        csv("Date,Close", typo), Refused(r"row 1 of the data, dated 2021-01-01, is out of the file's time order, and sorted it "
+                                         r"would be the latest price, \d+ days from the others \(a typo in its date\?\)"))
+    swapped = rows[:5] + [rows[6], rows[5]] + rows[7:]  # two neighbours swapped: sorted, with a note
+    add("duplicates", "two neighbouring rows swapped", "swapped.csv", csv("Date,Close", swapped),
+        Reads([float(t) for t in plain], says=("rows were not in time order; sorted",)))
+
     # -- 6. what Excel writes
     add("excel", "two empty trailing columns (Date,Close,,)", "excel-2.csv", csv("Date,Close,,", [r + ",," for r in rows]),
         Reads([float(t) for t in plain]), cli=True)
