@@ -451,6 +451,21 @@ def _daily_from_minutes(frame: pd.DataFrame, price: str, notes: list[str]) -> pd
     return daily
 
 
+def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
+    """A column other than the price whose name says hour or time, or whose values are all times of day (``09:00``):
+    the time of rows that share a date, under a name the loader does not join (``Date,Hour,Close``, Dukascopy's
+    ``Gmt time``)."""
+    for column in frame.columns:
+        if column == price:
+            continue
+        words = set(_NAME_WORDS.split(str(column).lower()))
+        values = frame[column].dropna().astype(str).str.strip()
+        if words & {"hour", "time", "hh", "uhrzeit", "heure", "hora"} or (
+                len(values) and values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all()):
+            return column
+    return None
+
+
 def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> str:
     """The note on duplicated stamps, or a refusal when their prices disagree beyond rounding.
 
@@ -471,7 +486,8 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
     if beyond.any():
         worst = (spread / high)[beyond].idxmax()
         when = f"{worst:%Y-%m-%d}" if worst == worst.normalize() else str(worst)
-        count = f"{int(beyond.sum())} of the {n}" if beyond.sum() < n else f"{n}"
+        repeated = int(len(low))  # stamps with two prices or more (n counts the extra rows: 24 hourly rows of one date are 23)
+        count = f"{int(beyond.sum())} of the {repeated}" if beyond.sum() < repeated else f"{repeated}"
         how = f"{count} duplicated time stamp(s) hold different prices, by up to {spread[worst] / high[worst]:.3g} " \
               f"of the price ({when}: {low[worst]:.10g} and {high[worst]:.10g})"
         if not tolerate:
@@ -481,6 +497,11 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
                 raise refuse(source, f"{how}; each is an early hour of a Sunday in spring or autumn, as when a clock goes "
                                      "back and local times without their offsets repeat an hour",
                              "Save the stamps in UTC, or with their offsets (2013-11-03 01:00-04:00), which are read")
+            unread = _unread_time_column(frame, price)
+            if unread is not None:
+                raise refuse(source, f"{how}; column {unread!r} seems to hold the time of each row, which is not read as "
+                                     "part of the stamp (only a column named Time beside Date is)",
+                             "Rename that column Time, or join date and time into one Date column (2022-01-03 09:00)")
             raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",
                          "Keep the rows of one download only (delete the other's), then run again")
         return f"{how}; kept the first of each (the repeated hour of a clock change)"

@@ -200,6 +200,9 @@ def cases() -> list[Case]:
     blank = [f"{d},{'' if k == 7 else '16:00'},{t}" for k, (d, t) in enumerate(zip(days(), plain))]
     add("time column", "a time column with an empty cell", "time-blank.csv", csv("Date,Time,Close", blank),
         Refused(r"column 'time' beside 'date' holds an empty value \(line 9\)"))
+    hours = [f"{d[:10]},{h:02d}:00,{t}" for d, h, t in zip(sorted(days(6) * 24)[:N], list(range(24)) * 6, plain)]
+    add("time column", "the time of day under another name (Date,Hour,Close)", "time-hour.csv", csv("Date,Hour,Close", hours),
+        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row.*Rename that column Time"))
     daily_time = [f"{d},16:00,{t}" for d, t in zip(days(), plain)]
     add("time column", "a time column that is the same every day (16:00)", "time-close.csv", csv("Date,Time,Close", daily_time),
         Reads([float(t) for t in plain], [f"{d} 16:00" for d in days()]))
