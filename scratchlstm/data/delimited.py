@@ -213,6 +213,8 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
     columns = [clean_name(f) or f"{UNNAMED}{k + 1}" for k, f in enumerate(_fields(lines[header_line], delimiter))]
     below = _fields(lines[header_line + 1], delimiter) if header_line + 1 < len(lines) else []
     fmt, skip_after = "yahoo", 0
+    _refuse_a_header_of_numbers(_fields(lines[header_line], delimiter), source)
+    _refuse_several_tickers(columns, below, source)
     if columns[:1] == ["price"] and [f.strip().lower() for f in below[:1]] == ["ticker"]:
         fmt, skip_after = "yfinance", 2  # yfinance >= 0.2.51: Price / Ticker / Date header lines
         columns[0] = "date"
@@ -224,6 +226,38 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
             raise same_name(source, seen[name].strip(), raw.strip())
         seen[name] = raw
     return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))
+
+
+def _refuse_a_header_of_numbers(fields: list[str], source) -> None:
+    """Refuse a first line of numbers only: a file without a header (Binance's klines, a bare ``ms,price`` export),
+    whose first row became the column names and was refused as two columns of one name or no date column."""
+    present = [f.strip() for f in fields if f.strip()]
+    if len(present) >= 2 and all(_NUMBER.fullmatch(f) for f in present):
+        shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
+        raise refuse(source, f"its first line ({shown}) holds numbers, not column names: the file has no header line",
+                     "Add one above the data, naming the date and the price columns (Date,Close; for Binance's klines: "
+                     "Date,Open,High,Low,Close,Volume and six more names, the date as unix milliseconds)")
+
+
+_NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
+
+
+def _refuse_several_tickers(columns: list[str], below: list[str], source) -> None:
+    """Refuse a yfinance download of several tickers saved as CSV: its header lines are ``Price`` then ``Ticker`` (or
+    ``Ticker`` then ``Price`` with ``group_by='ticker'``), and every column name repeats once per ticker, which was
+    refused as two columns of one name, with "rename one of them" for a fix."""
+    first_below = [f.strip().lower() for f in below[:1]]
+    if columns[:1] == ["price"] and first_below == ["ticker"]:
+        tickers = [f.strip() for f in below[1:]]
+    elif columns[:1] == ["ticker"] and first_below == ["price"]:
+        tickers = [c.upper() for c in columns[1:]]
+    else:
+        return
+    distinct = list(dict.fromkeys(t for t in tickers if t))
+    if len(distinct) > 1:
+        shown = ", ".join(distinct[:5]) + (", ..." if len(distinct) > 5 else "")
+        raise refuse(source, f"a yfinance download of {len(distinct)} tickers ({shown}): its columns repeat once per ticker",
+                     f"Save one ticker's prices: data.xs('{distinct[0]}', axis=1, level='Ticker').to_csv(...), or download it alone")
 
 
 def same_name(source, first: str, second: str):

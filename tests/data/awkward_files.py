@@ -230,6 +230,18 @@ def cases() -> list[Case]:
     add("duplicates", "two neighbouring rows swapped", "swapped.csv", csv("Date,Close", swapped),
         Reads([float(t) for t in plain], says=("rows were not in time order; sorted",)))
 
+    # found by a review: two header shapes that were refused with the wrong fix ("rename one of them", "no date column")
+    two = [f"{d},{t},{t},{t},{t}" for d, t in zip(days(), plain)]
+    add("header", "a yfinance download of two tickers", "yf-two.csv",
+        csv("Price,Adj Close,Adj Close,Close,Close\nTicker,AAPL,MSFT,AAPL,MSFT\nDate,,,,", two),
+        Refused(r"a yfinance download of 2 tickers \(AAPL, MSFT\): its columns repeat once per ticker\. Save one ticker's prices"))
+    add("header", "the same, grouped by ticker", "yf-two-grouped.csv",
+        csv("Ticker,AAPL,AAPL,MSFT,MSFT\nPrice,Adj Close,Close,Adj Close,Close\nDate,,,,", two),
+        Refused(r"a yfinance download of 2 tickers \(AAPL, MSFT\)"))
+    ms = [f"{int(pd.Timestamp(d).timestamp() * 1000)},{t},{t},{t},{t},100" for d, t in zip(days(), plain)]
+    add("header", "no header line (Binance klines)", "klines.csv", csv(ms[0], ms[1:]),
+        Refused(r"its first line \(\d{13}, [\d.]+, [\d.]+, \.\.\.\) holds numbers, not column names: the file has no header line"))
+
     # -- 6. what Excel writes
     add("excel", "two empty trailing columns (Date,Close,,)", "excel-2.csv", csv("Date,Close,,", [r + ",," for r in rows]),
         Reads([float(t) for t in plain]), cli=True)
