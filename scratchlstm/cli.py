@@ -33,6 +33,8 @@ EXIT_INTERNAL_ERROR = 3
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
+CONFIG_HELP = ("JSON file of forecast settings: the protocol, model and training fields below, with _ for - "
+               "(how the file is read and how the run is spread, such as --price-column or --jobs, are flags only)")
 GROUP_TITLES = {"data": "reading the price file", "protocol": "protocol", "model": "model", "training": "training",
                 "run": "where and how it runs"}
 
@@ -188,7 +190,7 @@ def _add_forecast(sub) -> None:
                    help="output folder, the run's own: replaced as a whole by each run; one holding files scratchlstm did "
                         "not write is refused (default forecast-out)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
-    p.add_argument("--config", metavar="JSON", help="JSON file of settings (the field names below, with _ for -)")
+    p.add_argument("--config", metavar="JSON", help=CONFIG_HELP)
     groups = _groups(p, GROUP_TITLES)
     _add_settings_flags(p, LoadOptions, groups)
     _add_settings_flags(p, ForecastConfig, groups)
@@ -322,7 +324,7 @@ def _add_panel(sub) -> None:
     p.add_argument("path", metavar="PATH", help="long-format file (unique_id, ds, y) or folder of price files")
     p.add_argument("--out", metavar="DIR", default="panel-out", help="output folder (default panel-out)")
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from a tutorial pipeline")
-    p.add_argument("--config", metavar="JSON", help="JSON file of forecast settings (the field names below, with _ for -)")
+    p.add_argument("--config", metavar="JSON", help=CONFIG_HELP)
     groups = _groups(p, GROUP_TITLES)
     _add_settings_flags(p, LoadOptions, groups)
     _add_settings_flags(p, ForecastConfig, groups)

@@ -37,14 +37,16 @@ import pandas as pd
 from .numbers import DIGITS_AS_ZERO, MISSING_TOKENS
 from .refusal import refuse
 
-MONTHS = {name: k + 1 for k, names in enumerate(
-    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-     ("dec", "december")]) for name in names}
+_MONTH_NAMES = [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+                ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+                ("dec", "december")]  # each month's names, the full one last
+MONTHS = {name: k + 1 for k, names in enumerate(_MONTH_NAMES) for name in names}
 UNIX_SECONDS = (1e8, 7.3e9)  # 1973-03-03 to 2201: smaller numbers are YYYYMMDD, years or day counts, never price stamps
+_FULL_MONTH_NAMES = {names[-1] for names in _MONTH_NAMES}
 _TIME = (r"(?:(?P<T>T|\s+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<F>\d{1,9}))?)?(?:\s?(?P<P>[AaPp][Mm]))?"
          r"(?:\s?(?P<Z>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?))?)?")
 _MONTH = r"(?P<mon>[A-Za-z]{3,9})\.?"
+_SEVERAL_TIMES = "their times of day are written in several ways, which no one date_format reads"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ SHAPES = [
     _Shape("ISO week dates", re.compile(r"(?P<y>\d{4})(?P<sep>-?)[Ww](?P<w>\d{2})(?P=sep)(?P<wd>\d)"), ""),  # 2020-W01-3, 2020W013
 ]
 _TWO_DIGIT_YEAR = re.compile(r"\d{1,2}([-/.\s])(?:\d{1,2}|[A-Za-z]{3,9})\1\d{2}(?:\D.*)?")
+_TWO_DIGIT_YEAR_PARTS = re.compile(rf"(?P<day>\d{{1,2}})(?P<sep>[-/.\s])(?P<mid>\d{{1,2}}|[A-Za-z]{{3,9}})(?P=sep)\d{{2}}{_TIME}")
 _NUMERIC = re.compile(r"[+-]?\d+(?:\.\d*)?")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?")  # on shapes
 NOTE_LINES = 3  # at most this many lines of text below the prices are taken for a note
@@ -192,9 +195,20 @@ def _with_format(text: pd.Series, date_format: str, offsets, name, source) -> Da
         raise refuse(source, f"date_format {date_format!r} is not a strftime pattern ({exc})", "Use one such as %d/%m/%Y") from None
     bad = stamps.isna()
     if bad.any():
+        first = text[bad].iloc[0]
         raise refuse(source, f"{int(bad.sum())} value(s) in column {name!r} do not match date_format {date_format!r} "
-                             f"(first: {text[bad].iloc[0]!r})", "Check the pattern (e.g. %d/%m/%Y for 31/01/2019)")
+                             f"(first: {first!r})", "Check the pattern (e.g. %d/%m/%Y for 31/01/2019)" + _time_hint(first, date_format))
     return DateReading(pd.DatetimeIndex(stamps), "as given", date_format, offsets)
+
+
+def _time_hint(value: str, date_format: str) -> str:
+    """For a ``date_format`` without hours that a value with a time of day does not match, the pattern of that time
+    (``"; the values carry a time of day: end the pattern with ' %I:%M %p'"``); "" otherwise."""
+    matched = _match(value.translate(DIGITS_AS_ZERO))
+    if matched is None or "%H" in date_format or "%I" in date_format:
+        return ""
+    time = _time_of(matched[0].pattern.fullmatch(value))
+    return f"; the values carry a time of day: end the pattern with {time!r}" if time else ""
 
 
 def _from_numbers(values: np.ndarray, name, source) -> DateReading:
@@ -243,12 +257,13 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
         raise refuse(source, f"column {name!r} mixes date formats (e.g. {text.iloc[0]!r} and {text[shapes == misfit].iloc[0]!r})"
                              + (", which can make a date like 01/02 mean two days" if ambiguous else ""),
                      "Use one date format, preferably YYYY-MM-DD")
+    time = _time_format(shape, unique)
     if all(_ISO.fullmatch(s) for s in unique):  # the common case, parsed by pandas at C speed
         stamps, kind, fmt = pd.to_datetime(text, format="ISO8601", errors="coerce"), "year-first", "%Y-%m-%d"
     else:
         parts = text.str.extract(shape.pattern.pattern + "$")
         if shape.name == "day/month":
-            day, month, kind = _order(parts, text, name, source)
+            day, month, kind = _order(parts, text, name, source, time)
             fmt = f"%d{sep}%m{sep}%Y" if kind == "day-first" else f"%m{sep}%d{sep}%Y"
         elif "w" in parts:
             kind, fmt, month, day = shape.name, None, None, None
@@ -269,34 +284,45 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
         years = text[bad].str.extract(r"(\d{4})", expand=False).astype(float)
         if ((years < 1678) | (years > 2261)).any():  # pandas' datetime64[ns] runs from 1677-09-21 to 2262-04-11
             problem += ", or are outside the years pandas can stamp (1678 to 2261)"
-        swapped = _day_month_swapped(text, shape, sep, unique, bad)
-        if swapped:
-            raise refuse(source, f"{problem}, but every value is a real date with its last two fields read as day then month",
-                         f"Pass date_format={swapped!r} (--date-format {swapped}) if the dates are written that way")
+        if _day_month_swapped(text, shape, bad):
+            problem += ", but every value is a real date with its last two fields read as day then month"
+            if time is None:
+                raise refuse(source, problem, f"Export the dates in one format, preferably YYYY-MM-DD ({_SEVERAL_TIMES})")
+            swapped = f"%Y{sep}%d{sep}%m{time}"
+            raise refuse(source, problem, f"Pass date_format={swapped!r} (--date-format {swapped!r}) if the dates are "
+                                          "written that way")
         raise refuse(source, problem, "Fix or delete those rows")
-    return DateReading(pd.DatetimeIndex(stamps), kind, fmt and fmt + _time_format(shape, unique), offsets)
+    return DateReading(pd.DatetimeIndex(stamps), kind, fmt + time if fmt and time is not None else None, offsets)
 
 
-def _day_month_swapped(text: pd.Series, shape: _Shape, sep: str, unique, bad: pd.Series) -> str | None:
-    """The year/day/month pattern (``%Y/%d/%m``) of year-first dates of which more than half are no real date but all
-    are one with day and month swapped (``2017/18/08``); None otherwise."""
+def _day_month_swapped(text: pd.Series, shape: _Shape, bad: pd.Series) -> bool:
+    """Whether ``text`` holds year-first dates of which more than half are no real date but all are one with day and
+    month swapped (``2017/18/08``)."""
     if shape.name != "year-first" or bad.sum() * 2 <= len(bad):
-        return None
+        return False
     parts = text.str.extract(shape.pattern.pattern + "$")
     if not (parts["m"][bad].astype(float) > 12).all():  # a real calendar date pandas cannot stamp (2262-05-01) is no swap
-        return None
+        return False
     swapped = _assemble(parts["y"].astype(float), parts["d"].astype(float), parts["m"].astype(float), parts)
-    return f"%Y{sep}%d{sep}%m" + _time_format(shape, unique) if swapped.notna().all() else None
+    return bool(swapped.notna().all())
 
 
-def _time_format(shape: _Shape, unique) -> str:
-    """The strftime pattern of the time of day the shapes carry, "" when none does."""
-    found = [m.groupdict() for m in map(shape.pattern.fullmatch, unique) if m and m.groupdict().get("H")]
-    if not found:
+def _time_format(shape: _Shape, unique) -> str | None:
+    """The strftime pattern of the time of day that every one of the shapes ``unique`` carries alike (`` %I:%M %p``),
+    to append to the date's pattern: "" when none carries one, None when they are written in several ways (with and
+    without seconds, some without a time), which no single ``date_format`` reads."""
+    found = {_time_of(m) for m in map(shape.pattern.fullmatch, unique) if m}
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def _time_of(match: re.Match) -> str:
+    """The strftime pattern of the time of day in one value matched by a shape's pattern, "" when it has none."""
+    if not match.groupdict().get("H"):  # no time of day, or a shape that has none (1949-01, 1990Q1)
         return ""
-    twelve = any(g["P"] for g in found)
-    return (("T" if any(g["T"] == "T" for g in found) else " ") + ("%I:%M" if twelve else "%H:%M")
-            + (":%S" if any(g["S"] for g in found) else "") + (" %p" if twelve else ""))
+    value, twelve = match.string, bool(match["P"])
+    seconds = ":%S" + (value[match.start("F") - 1] + "%f" if match["F"] else "") if match["S"] else ""
+    am_pm = (" " if value[match.start("P") - 1].isspace() else "") + "%p" if twelve else ""
+    return ("T" if match["T"] == "T" else " ") + ("%I" if twelve else "%H") + ":%M" + seconds + am_pm
 
 
 def _match(shape: str):
@@ -327,10 +353,33 @@ def _not_dates(text, shapes, name, source, where=None):
         return refuse(source, f"the last {known.size - k} {line}s (from {place}: {example!r}) are not rows of prices but text "
                               "(a note?)", f"Delete those {line}s")
     if _TWO_DIGIT_YEAR.fullmatch(example):
+        patterns = _two_digit_year_patterns(text)
         return refuse(source, f"column {name!r} has two-digit years (e.g. {example!r}), which leave the century to a guess",
-                      "Save the dates with four-digit years, or pass date_format (--date-format), e.g. %d/%m/%y")
+                      "Save the dates with four-digit years" + (f", or pass date_format (--date-format) {patterns}"
+                                                                 if patterns else ""))
     return refuse(source, f"{int((~known).sum())} value(s) in column {name!r} are not dates (first: {example!r})",
                   "Use one date format, preferably YYYY-MM-DD, or pass date_format (--date-format)")
+
+
+def _two_digit_year_patterns(text: pd.Series) -> str | None:
+    """The strftime pattern(s) that read ``text``, dates with two-digit years and any time of day (``31-Jan-19 14:30``:
+    ``'%d-%b-%y %H:%M'``; both orders, ``'%d/%m/%y' or '%m/%d/%y'``, when no field above 12 settles it); None when
+    the values are not all written alike."""
+    found = [_TWO_DIGIT_YEAR_PARTS.fullmatch(value) for value in text.unique()]
+    if not all(found):
+        return None
+    shapes = {(m["sep"], m["mid"].isdigit(), _time_of(m)) for m in found}
+    if len(shapes) != 1:
+        return None
+    sep, numeric, time = next(iter(shapes))
+    if not numeric:
+        names = {m["mid"].lower() for m in found}
+        month = "%b" if all(len(n) == 3 for n in names) else "%B" if names <= _FULL_MONTH_NAMES else None
+        return f"'%d{sep}{month}{sep}%y{time}'" if month else None
+    day_first, month_first = f"'%d{sep}%m{sep}%y{time}'", f"'%m{sep}%d{sep}%y{time}'"
+    if any(int(m["day"]) > 12 for m in found):
+        return day_first
+    return month_first if any(int(m["mid"]) > 12 for m in found) else f"{day_first} or {month_first}"
 
 
 def _is_note_below(text: pd.Series, known: pd.Series) -> bool:
@@ -343,8 +392,9 @@ def _is_note_below(text: pd.Series, known: pd.Series) -> bool:
                for value in text.iloc[-failing:])
 
 
-def _order(parts: pd.DataFrame, text, name, source):
-    """Day and month from the first two fields, in the order the data proves."""
+def _order(parts: pd.DataFrame, text, name, source, time: str | None):
+    """Day and month from the first two fields, in the order the data proves; ``time`` is the pattern of the values'
+    time of day (``_time_format``), for the ``date_format`` a refusal names."""
     a, b = parts["a"].astype(float), parts["b"].astype(float)
     impossible = ((a > 12) & (b > 12)) | (a < 1) | (b < 1) | (a > 31) | (b > 31)
     if impossible.any():
@@ -357,9 +407,11 @@ def _order(parts: pd.DataFrame, text, name, source):
                      "Export the dates in one format, preferably YYYY-MM-DD")
     if not (day_first or month_first):
         sep = parts["sep"].iloc[0]
-        raise refuse(source, f"every date in column {name!r} has both first fields at 12 or below (e.g. {text.iloc[0]!r}), "
-                             "so it could be day-first or month-first",
-                     f"Pass date_format (--date-format) '%d{sep}%m{sep}%Y' or '%m{sep}%d{sep}%Y'")
+        problem = (f"every date in column {name!r} has both first fields at 12 or below (e.g. {text.iloc[0]!r}), so it could "
+                   "be day-first or month-first")
+        if time is None:
+            raise refuse(source, problem, f"Export the dates in one format, preferably YYYY-MM-DD ({_SEVERAL_TIMES})")
+        raise refuse(source, problem, f"Pass date_format (--date-format) '%d{sep}%m{sep}%Y{time}' or '%m{sep}%d{sep}%Y{time}'")
     return (a, b, "day-first") if day_first else (b, a, "month-first")
 
 

@@ -182,7 +182,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
         frame, fmt = _daily_from_minutes(frame, price, notes), "kaggle-minute"
     detected = Detected(encoding=text.encoding, compression=text.compression, delimiter=layout.delimiter,
                         decimal=numbers.decimal or ("." if point else None), thousands=numbers.thousands,
-                        thousands_partly=numbers.partly, unit=numbers.unit,
+                        thousands_partly=numbers.partly, grouping=numbers.grouping, unit=numbers.unit,
                         dates=reading.describe(), date_format=reading.format, date_order=reading.order,
                         offsets=reading.offsets_text() or None)
     return _finish(frame, price, source=path, fmt=fmt, missing=missing, detected=detected, notes=notes)

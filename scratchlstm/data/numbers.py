@@ -7,6 +7,13 @@ when every value is
     [+-] whole [D digits] [e[+-]digits]      whole: digits, or, when T occurs in the column,
                                              1-3 digits then groups of T and exactly 3 digits
 
+Indian digit grouping (lakh and crore: ``1,23,45,678.90``, groups of 2 digits before the last 3) is one
+more convention, ``(".", LAKH)``. A value of a lakh or more has two ',' or more, which no decimal mark
+has, so the number it gives is the only one; a value below 1,00,000 is grouped as in thousands and reads
+as it does there (ambiguous or not). A column that groups some values in lakhs and others in thousands
+(``1,23,456`` beside ``123,456``) follows neither, and is refused naming the two. ``NumberFormat.grouping``
+says when a column was read in lakhs.
+
 A column may also group some values and not others (``"45,653"`` beside ``45279``, as a spreadsheet
 writes cells formatted differently). Read strictly, the mark in ``45,653`` is then a decimal comma
 and the value 1000 times smaller than its neighbours; read loosely, it separates thousands. When both
@@ -36,6 +43,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -45,7 +53,9 @@ from .refusal import refuse
 DECIMAL_MARKS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
 MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
-CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d)  # (decimal, thousands)
+LAKH = "lakh"  # the thousands "separator" of Indian grouping: ',' before the last 3 digits, then every 2 (1,23,45,678)
+# (decimal, thousands); Indian grouping last, so that a column both read alike (12,345.6) is said to group thousands
+CONVENTIONS = tuple((d, t) for d in DECIMAL_MARKS for t in (None,) + THOUSANDS_SEPARATORS if t != d) + ((".", LAKH),)
 MISSING_TOKENS = ("", "nan", "NaN", "NAN", "null", "NULL", "None", "NA", "N/A", "n/a", "#N/A", "-",
                   ".")  # FRED's missing value
 _UNGROUPED = re.compile(r"[+-]?0{4}")  # on shapes: 4+ whole digits without a separator
@@ -65,6 +75,7 @@ class NumberFormat:
     thousands: str | None = None
     unit: str | None = None  # the currency sign or unit removed from every price ("$", "USD")
     partly: bool = False  # the thousands separator is written in some values only (1,234 beside 5678)
+    grouping: str | None = None  # "lakh" when the separator groups digits the Indian way (1,23,456.78)
 
 
 @dataclass(frozen=True)
@@ -151,8 +162,8 @@ def read_numbers(frame: pd.DataFrame, columns: list[str], *, price_column: str, 
     used = [_reading(c.marks, fitting[0]) for c in converted]
     thousands = next((t for _, t in used if t), None)
     unit = next((c.unit for c in converted if c.name == price_column), None)
-    return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=thousands, unit=unit,
-                             partly=partly and thousands is not None)
+    return out, NumberFormat(decimal=next((d for d, _ in used if d), None), thousands=_separator(thousands), unit=unit,
+                             partly=partly and thousands is not None, grouping=LAKH if thousands == LAKH else None)
 
 
 def _settle_mixed(column: _Column, fits: list, loose: list, where, source) -> tuple[list, bool]:
@@ -167,7 +178,7 @@ def _settle_mixed(column: _Column, fits: list, loose: list, where, source) -> tu
     a, b = _convert(column, strict), _convert(column, looser)
     if np.array_equal(a, b, equal_nan=True):
         return fits, False
-    mark = looser[1]
+    mark = _separator(looser[1])
     k = int(np.flatnonzero((a != b) & ~np.isnan(a))[0])
     grouped = column.text.index[k]
     plain = next((i for i, s in column.shapes.items() if mark not in s and _UNGROUPED.match(s)), grouped)
@@ -233,13 +244,18 @@ def _marks(text: str) -> frozenset:
     return frozenset(m for m in MARKS if m in text)
 
 
+def _separator(thousands: str | None) -> str | None:
+    """The character a convention's thousands separator is written with (``LAKH``'s is ',')."""
+    return "," if thousands == LAKH else thousands
+
+
 def _reading(marks: frozenset, convention) -> tuple[str | None, str | None] | None:
     """The marks a convention gives text with ``marks``: (decimal, thousands), each None when absent;
     None when a mark is foreign to the convention."""
     d, t = convention
-    if not marks <= {d, t}:
+    if not marks <= {d, _separator(t)}:
         return None
-    return (d if d in marks else None, t if t in marks else None)
+    return (d if d in marks else None, t if _separator(t) in marks else None)
 
 
 def _fits(shape: str, convention) -> bool:
@@ -259,12 +275,15 @@ def _reads(column: _Column, convention, loose: bool = False) -> bool:
 def _zero_before(column: _Column, thousands: str) -> bool:
     """Whether a value has a whole part of 0 before ``thousands`` (``0.850``): no thousands separator can follow
     a first group of 0, so the mark is a decimal one (its shape ``0.000`` cannot tell this from ``1.234``)."""
-    return bool(column.text.dropna().str.match(rf"[+-]?0+{re.escape(thousands)}").any())
+    return bool(column.text.dropna().str.match(rf"[+-]?0+{re.escape(_separator(thousands))}").any())
 
 
 @lru_cache(maxsize=None)
 def _pattern(d: str | None, t: str | None, loose: bool = False) -> re.Pattern:
-    whole = rf"\d{{1,3}}(?:{re.escape(t)}\d{{3}})*" if t else r"\d+"
+    if t == LAKH:  # 1 or 2 digits, then groups of 2, then one of 3 (1,23,45,678); or at most 3 digits
+        whole = r"(?:\d{1,2}(?:,\d{2})*,\d{3}|\d{1,3})"
+    else:
+        whole = rf"\d{{1,3}}(?:{re.escape(t)}\d{{3}})*" if t else r"\d+"
     if t and loose:
         whole = rf"(?:{whole}|\d+)"
     if d is None:
@@ -279,7 +298,7 @@ def _convert(column: _Column, reading: tuple[str | None, str | None]) -> np.ndar
     d, t = reading
     text = column.text.dropna()
     if t:
-        text = text.str.replace(t, "", regex=False)
+        text = text.str.replace(_separator(t), "", regex=False)
     if d == ",":
         text = text.str.replace(",", ".", regex=False)
     values = np.full(len(column.text), np.nan)
@@ -302,11 +321,17 @@ def _no_convention(column: _Column, decimal: str | None, source):
     marked = column.shapes[column.shapes.map(lambda s: bool(_marks(s)))]
     first = column.text[marked.index[0]]
     own = [conv for conv in CONVENTIONS if _fits(marked.iloc[0], conv)]
-    other = (_first(column, lambda s: any(_fits(s, conv) for conv in own))  # a value no reading of the first fits
-             or _first(column, lambda s: not _UNGROUPED.match(s))  # or one that breaks the first's grouping
-             or column.text[marked.index[-1]])
+    if not own:  # quoted alone: "follow no single convention (e.g. '1,2,3' and '1,2,3')" named one value as two
+        return refuse(source, f"{first!r} in column {column.name!r} is a number in no convention for decimal and thousands "
+                              "marks (1,234.5; 1.234,5; 1 234,5; the Indian 1,23,456.5)",
+                      "Fix that value, or export the column again without thousands separators (1234.5)")
+    candidates = chain([_first(column, lambda s: any(_fits(s, conv) for conv in own)),  # a value no reading of the first fits
+                        _first(column, lambda s: not _UNGROUPED.match(s))],  # or one that breaks the first's grouping
+                       column.text[marked.index[1:]])
+    other = next((c for c in candidates if c is not None and c != first), None)
+    shown = f"e.g. {first!r} and {other!r}" if other is not None else f"e.g. {first!r}"
     return refuse(source, f"the numbers in column {column.name!r} follow no single convention for decimal and thousands marks "
-                          f"(e.g. {first!r} and {other!r})", "Export the column again with one number format")
+                          f"({shown})", "Export the column again with one number format, without thousands separators (1234.5)")
 
 
 def _ambiguous(column: _Column, readings, values, source):

@@ -11,7 +11,12 @@ stamp, the series' name in ``unique_id``, the stamp in ``ds``, the value in ``y`
 
 Each series then gets every check a single price file gets (``as_price_series``): its dates are
 read from their text (day- or month-first refused when they cannot tell), it is sorted, duplicated
-stamps are dropped with a note, missing values are handled as ``missing=`` says. A folder is read
+stamps are dropped with a note, missing values are handled as ``missing=`` says. A text file is read as
+the price loader reads one: gzip and the encoding by ``decoding`` (UTF-8 with or without a byte-order mark,
+UTF-16, Windows-1252, Latin-1), the delimiter and the header line by ``delimited``, whose names are cleaned
+alike (marks and spaces around them dropped, lower case), so that a file ``forecast`` calls long is one
+``panel`` reads. A row with more fields than the header (a decimal comma in a comma-separated file) is
+refused, never read shifted by a column. A folder is read
 file by file with ``load_prices``, each file one series named by its file name. A series that fails
 those checks (a zero price, dates it cannot read) is kept aside in ``Panel.refused`` with its reason,
 to be reported as not run, and the others are read; the file is refused only when none passes, or
@@ -20,21 +25,29 @@ when the problem is the file's own (no such columns, no rows).
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import warnings
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import DataError
-from .decoding import read_text
+from .decoding import PARQUET_MAGIC, read_text
+from .delimited import clean_name, sniff_layout
 from .loaders import LoadOptions, as_price_series, load_prices
 from .numbers import read_numbers
+from .refusal import refuse
 from .series import DataWarning, PriceSeries
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
+LONG_ROLES = {"unique_id": "series name", "ds": "time stamp", "y": "value"}  # what each column holds, for messages
 PRICE_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".json", ".gz")  # of a folder's files: the series' name is the rest of the file name
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet")
 NOT_PRICES = ("README", "LICENSE", "LICENCE", "NOTES", "CHANGELOG", "COPYING")  # file names in a folder of price files
+NOT_UTF8 = ("Latin-1", "Windows-1252")  # encodings assumed, not marked: said in a note, as the price loader says it
+_TOO_MANY_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")  # pandas' C parser
 
 
 class Panel(dict):
@@ -138,25 +151,72 @@ def _load_folder(folder: Path, options: LoadOptions) -> Panel:
     return _checked(folder, panel)
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path: Path, notes: list[str]) -> pd.DataFrame:
+    """The long-format table of ``path`` with its column names cleaned (``_clean_names``); for a text file, the
+    encoding when it was assumed is added to ``notes``."""
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise DataError(f"{path}: a panel file is a CSV or Parquet file with the columns unique_id, ds, y; "
                         f"for one price file use 'scratchlstm forecast --csv {path.name}'")
-    parquet = path.suffix.lower() == ".parquet"
+    if not _is_parquet(path):
+        return _text_table(path, notes)
     try:
-        table = pd.read_parquet(path) if parquet else pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+        table = pd.read_parquet(path)
     except ImportError as exc:
         raise DataError(f"{path}: reading Parquet needs pyarrow ({exc}); pip install pyarrow, or save the table as CSV") from None
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        if parquet and path.stat().st_size == 0:
+    except (ValueError, OSError) as exc:
+        if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty; a panel file needs a header and rows (unique_id, ds, y)") from None
-        if parquet and _holds_text(path):  # forecast reads it as text and sends it here
+        if _holds_text(path):  # forecast reads it as text and sends it here
             raise DataError(f"{path} holds text, not Parquet (no PAR1 mark at its start): rename it to "
                             f"{path.with_suffix('.csv').name}") from None
         raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
                         "unique_id, ds, y") from None
     # after the reading, not inside it: a refusal here is the table's, not "cannot be read as a table"
-    return _parquet_table(table, path) if parquet else _strip_names(table, path)
+    return _parquet_table(table, path)
+
+
+def _is_parquet(path: Path) -> bool:
+    """Whether ``path`` is read as Parquet: its name says so, or its first bytes do (a Parquet table saved as
+    ``.csv``, which the price loader refuses as Parquet and sends here)."""
+    if path.suffix.lower() == ".parquet":
+        return True
+    with open(path, "rb") as f:
+        return f.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+
+
+def _text_table(path: Path, notes: list[str]) -> pd.DataFrame:
+    """A delimited text file's table, every cell as text, read as the price loader reads the file (decoded by
+    ``read_text``, its delimiter and header found by ``sniff_layout``, names cleaned by ``clean_name``). Cells
+    are kept as written: no value means missing here (``NA`` is Namibia's id), the series' checks say which do."""
+    text = read_text(path)
+    if text.encoding in NOT_UTF8:
+        notes.append(f"{path.name}: the file is not UTF-8; it was read as {text.encoding}")
+    layout = sniff_layout(text.text, path)
+    skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
+    try:
+        # bytes, not io.StringIO: pandas reads a StringIO through a buffer of 4 bytes per character
+        table = pd.read_csv(io.BytesIO(text.text.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip,
+                            header=0, dtype=str, keep_default_na=False)
+    except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
+        found = _TOO_MANY_FIELDS.search(str(exc))
+        if found:
+            raise _more_fields_than_header(path, f" (line {found[2]} has {found[3]}, the header {found[1]})") from None
+        raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
+                        "unique_id, ds, y") from None
+    if not table.index.equals(pd.RangeIndex(len(table))):  # pandas made the first column the index: every row is too long
+        raise _more_fields_than_header(path, "")
+    if len(table.columns) != len(layout.columns):
+        raise DataError(f"{path}: the header has {len(layout.columns)} fields but pandas read {len(table.columns)} columns; "
+                        "check the quotes in the header line")
+    table.columns = list(layout.columns)
+    return table
+
+
+def _more_fields_than_header(path: Path, where: str) -> DataError:
+    """The refusal of rows longer than the header, worded as the price loader's (``delimited.read_table``)."""
+    return refuse(path, f"some rows have more fields than the header{where}",
+                  "Check the delimiters; every row needs one value per column (quote a value with a decimal comma in a "
+                  "comma-separated file: \"98,58\")")
 
 
 def _holds_text(path: Path) -> bool:
@@ -169,39 +229,34 @@ def _holds_text(path: Path) -> bool:
     return True
 
 
-def _strip_names(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``table`` with its column names without the spaces around them; two that become one name are refused
-    (``table["y"]`` would be both)."""
-    names = pd.Index([str(c).strip() for c in table.columns])
+def _clean_names(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``table`` with its column names as the price loader compares them (``clean_name``: byte-order marks and spaces
+    around them dropped, lower case); two that become one name are refused (``table["y"]`` would be both)."""
+    names = pd.Index([clean_name(str(c)) for c in table.columns])
     twice = names[names.duplicated()].unique()
     if len(twice):
-        raise DataError(f"{path}: {len(twice)} column name(s) appear twice once the spaces around them are dropped "
-                        f"({', '.join(map(repr, twice))}); rename or drop one of each")
+        raise DataError(f"{path}: {len(twice)} column name(s) appear twice once the spaces around them are dropped and case "
+                        f"is ignored ({', '.join(map(repr, twice))}); rename or drop one of each")
     table.columns = names
     return table
 
 
 def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A Parquet table with the columns its footer names (``is_long_file`` reads them there): index columns pandas
-    stored (``set_index("unique_id")`` before saving) become columns again, names are stripped, and ``ds`` is text
+    stored (``set_index("unique_id")`` before saving) become columns again, names are cleaned, and ``ds`` is text
     for the date reader."""
     if table.index.name is not None or isinstance(table.index, pd.MultiIndex):
         table = table.reset_index()
-    table = _strip_names(table, path)
+    table = _clean_names(table, path)
     if "ds" in table.columns:  # text, and a null as the empty cell a CSV has there (reported as a missing stamp)
         table["ds"] = table["ds"].astype(str).where(table["ds"].notna(), "")
     return table
 
 
 def _load_long(path: Path, options: LoadOptions) -> Panel:
-    table = _read_table(path)  # its column names stripped
-    missing = [c for c in LONG_COLUMNS if c not in table.columns]
-    if missing:
-        raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
-                        f"neuralforecast); it lacks {', '.join(missing)} (it has {', '.join(table.columns[:8])}). Rename them, "
-                        "or put one price file per series in a folder and pass the folder; for this one series, run "
-                        + (f"'scratchlstm forecast {path.name}'" if path.suffix.lower() != ".parquet" else
-                           "'scratchlstm forecast' on it saved as a CSV (forecast reads text files)"))
+    notes: list[str] = []
+    table = _read_table(path, notes)  # its column names cleaned
+    _refuse_missing_columns(table, path)
     if options.price_column is not None:
         raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
     if len(table) == 0:
@@ -213,6 +268,7 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
     _refuse_ids_apart_by_spaces(table["unique_id"].astype(str), path)
     decimal = options.decimal or _decimal_of_file(table, path)
     panel = Panel()
+    panel.notes.extend(notes)
     for name, rows in table.groupby(ids, sort=False):
         frame = pd.DataFrame({"ds": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})  # messages name the file's columns
         with warnings.catch_warnings():
@@ -228,6 +284,21 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
         panel.add(str(name), series)
     return _checked(path, panel)
+
+
+def _refuse_missing_columns(table: pd.DataFrame, path: Path) -> None:
+    """Refuse a table without the long format's columns, with a fix that works: ``forecast`` refuses every file with
+    a ``unique_id`` column as long, so it is offered only for a table without one."""
+    missing = [c for c in LONG_COLUMNS if c not in table.columns]
+    if not missing:
+        return
+    fix = "Rename " + ", ".join(f"the {LONG_ROLES[c]} column to {c}" for c in missing)
+    if "unique_id" in missing:
+        fix += "; or put one price file per series in a folder and pass the folder; for this one series, run " + (
+            "'scratchlstm forecast' on it saved as a CSV (forecast reads text files)" if _is_parquet(path)
+            else f"'scratchlstm forecast {path.name}'")
+    raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
+                    f"neuralforecast); it lacks {', '.join(missing)} (it has {', '.join(map(str, table.columns[:8]))}). {fix}")
 
 
 def _refuse_ids_apart_by_spaces(ids: pd.Series, path: Path) -> None:
@@ -257,16 +328,21 @@ def _decimal_of_file(table: pd.DataFrame, path: Path) -> str | None:
 
 
 def is_long_file(path: str | Path) -> bool:
-    """Whether ``path`` is a long-format table (its header holds unique_id, ds and y), judged from its first line."""
+    """Whether ``path`` is a long-format table: its header, read as ``load_panel`` reads it (any encoding the price
+    loader decodes, names cleaned alike), names ``unique_id``, the column by which the price loader refuses a file
+    as long and sends it to ``panel``."""
     path = Path(path)
     if not path.is_file() or path.suffix.lower() not in TABLE_SUFFIXES:
         return False
     try:
-        columns = _parquet_columns(path) if path.suffix.lower() == ".parquet" else \
-            pd.read_csv(path, sep=None, engine="python", nrows=0).columns
+        if _is_parquet(path):
+            columns = _parquet_columns(path)
+        else:
+            text = read_text(path)
+            columns = sniff_layout(text.text, path).columns
     except Exception:  # not a table: the price loader says why
         return False
-    return set(LONG_COLUMNS) <= {str(c).strip() for c in columns}
+    return "unique_id" in {clean_name(str(c)) for c in columns}
 
 
 def _parquet_columns(path: Path) -> list[str]:

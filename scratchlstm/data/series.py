@@ -39,6 +39,7 @@ class Detected:
     decimal: str | None = None  # the decimal mark seen; None when every number is whole
     thousands: str | None = None  # the thousands separator seen and removed
     thousands_partly: bool = False  # written in some values only ("45,653" beside 45279)
+    grouping: str | None = None  # "lakh": digits grouped the Indian way (1,23,45,678.90)
     unit: str | None = None  # the currency sign or unit removed from every price ("$", "USD")
     dates: str | None = None  # how the dates were read, e.g. "day-first (%d/%m/%Y)" or "unix seconds"
     date_format: str | None = None  # the strftime pattern that reads them, where one does
@@ -81,7 +82,8 @@ class PriceSeries:
         parts = [name + (f" ({stored})" if stored else "")]
         for label, value in (("delimiter", d.delimiter), ("decimal", d.decimal), ("thousands", d.thousands)):
             if value is not None:
-                parts.append(f"{label} {value!r}" + (" (in some values only)" if label == "thousands" and d.thousands_partly else ""))
+                parts.append(f"{label} {value!r}" + (" (in some values only)" if label == "thousands" and d.thousands_partly else "")
+                             + (" (Indian grouping: 1,23,45,678)" if label == "thousands" and d.grouping == "lakh" else ""))
         if d.unit:
             parts.append(f"unit {d.unit!r} removed from every price")
         if d.dates:

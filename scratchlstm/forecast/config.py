@@ -18,14 +18,15 @@ windows are short and have one target, so it is not a forecast setting.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+import shlex
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ..backend import BACKENDS
 from ..errors import ConfigError
 from ..nn.model import ModelConfig
-from ..settings import check_fields, from_mapping, inherit, pick, setting
+from ..settings import check_fields, flag_of, from_mapping, inherit, pick, setting
 from ..train import TrainConfig
 from .baselines import INSTALL_PEERS
 
@@ -179,4 +180,41 @@ def load_config_file(path: str | Path, base: ForecastConfig | None = None) -> Fo
         raise ConfigError(f"config file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except (ValueError, RecursionError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
+    _refuse_command_line_only(doc, path)
     return from_mapping(ForecastConfig, doc, base=base, source=f"config file {path}")
+
+
+def _refuse_command_line_only(doc: Any, path) -> None:
+    """Refuse the keys of the settings that ``--help`` lists beside the forecast's but that are flags only (how the
+    price file is read: ``LoadOptions``; how the run is spread: ``RunOptions``, ``PanelOptions``), naming each flag
+    with the file's value. They were refused as unknown keys, though --help said the file takes "the field names
+    below"."""
+    if not isinstance(doc, dict):
+        return  # from_mapping says what a config file must be
+    from ..data.loaders import LoadOptions
+    from .panel import PanelOptions  # (both import this module: imported here, when a file is read)
+    from .run import RunOptions
+
+    own = {f.name for f in fields(ForecastConfig)}
+    flag_only = {f.name: f for options in (PanelOptions, LoadOptions, RunOptions) for f in fields(options)}
+    panel_only = {f.name for f in fields(PanelOptions)} - {f.name for f in fields(RunOptions)}
+    found = [key for key in doc if key not in own and key in flag_only]
+    if not found:
+        return
+    flags = " ".join(_as_flag(flag_only[key], doc[key]) + (" (scratchlstm panel only)" if key in panel_only else "")
+                     for key in found)
+    what = f"{found[0]!r} is a command-line setting" if len(found) == 1 else \
+        f"{', '.join(map(repr, found[:-1]))} and {found[-1]!r} are command-line settings"
+    raise ConfigError(f"config file {path}: {what} (how the price file is read, how the run is spread), which a config file "
+                      f"does not hold; it holds the forecast settings ({', '.join(sorted(own))}). Pass "
+                      f"{'it as a flag' if len(found) == 1 else 'them as flags'} instead: {flags}")
+
+
+def _as_flag(field, value) -> str:
+    """The command-line flag of ``field`` with the value a config file gave it (``--decimal ','``, ``--global``)."""
+    flag = flag_of(field)
+    if isinstance(value, bool):
+        return flag if value else "--no-" + flag.removeprefix("--")
+    if isinstance(value, (str, int, float)):
+        return f"{flag} {shlex.quote(str(value))}"
+    return flag

@@ -123,6 +123,8 @@ def check_output_folder(out: str | os.PathLike) -> Path:
         raise ConfigError(f"--out {text} is the current folder or one above it, and a run replaces its output folder as a "
                           f"whole; name a folder of its own, e.g. --out {os.path.join(text, 'forecast-out')}")
     made_in = next(p for p in (folder.parent, *folder.parent.parents) if p.exists())  # the run's folder is made there
+    if not made_in.is_dir():  # (os.access said "permission denied" of a file: no folder can be made inside one)
+        raise ConfigError(f"--out {text} is inside {made_in}, which is a file, not a folder; choose another --out")
     if not os.access(made_in, os.W_OK | os.X_OK):  # (found before the training, not after it)
         raise ConfigError(f"cannot write to {made_in} (permission denied), where the run's folder is made; choose another --out")
     if folder.is_dir():

@@ -158,9 +158,9 @@ def test_year_day_month_dates_name_the_format_that_reads_them(tmp_path, sep, tim
     written = [f"{d:%Y}{sep}{d:%d}{sep}{d:%m}{time}" for d in YEAR_DAY_MONTH]
     path = tmp_path / "p.csv"
     path.write_text("Date,Close\n" + "".join(f"{d},{k + 1}\n" for k, d in enumerate(written)))
-    fmt = f"%Y{sep}%d{sep}%m" + (" %H:%M" if time else "")
+    fmt = f"%Y{sep}%d{sep}%m" + (" %H:%M" if time else "")  # quoted in the flag: a shell splits it at the space
     message = (rf"not real dates or times \(first: '{written[0]}'\), but every value is a real date with its last two fields read "
-               rf"as day then month\. Pass date_format='{fmt}' \(--date-format {fmt}\) if the dates are written that way$")
+               rf"as day then month\. Pass date_format='{fmt}' \(--date-format '{fmt}'\) if the dates are written that way$")
     with pytest.raises(DataError, match=message):
         load_prices(path)
     s = load_prices(path, date_format=fmt)

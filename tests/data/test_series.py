@@ -114,6 +114,6 @@ def test_describe_and_summary_name_what_was_detected(tmp_path):
     summary = json.loads(json.dumps(s.summary()))  # report.json must be able to hold it
     assert summary["detected"] == {"encoding": "UTF-8", "compression": None, "delimiter": ";", "decimal": ",", "thousands": None,
                                    "dates": "day-first (%d/%m/%Y)", "date_format": "%d/%m/%Y", "date_order": "day-first", "offsets": None,
-                                   "thousands_partly": False, "unit": None}
+                                   "thousands_partly": False, "grouping": None, "unit": None}
     assert summary["frequency"] == {"alias": "D", "word": "daily"} and summary["description"] == s.describe()
     assert (summary["rows"], summary["first_date"], summary["last_date"]) == (20, "2017-08-18", "2017-09-06")
