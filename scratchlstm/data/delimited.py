@@ -223,7 +223,7 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
     seen: dict[str, str] = {}
     for raw, name in zip(_fields(lines[header_line], delimiter), columns):
         if name in seen:
-            raise same_name(source, seen[name].strip(), raw.strip())
+            raise same_name(source, seen[name], raw)
         seen[name] = raw
     return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))
 
@@ -261,6 +261,8 @@ def _refuse_several_tickers(columns: list[str], below: list[str], source) -> Non
 
 
 def same_name(source, first: str, second: str):
-    """The refusal for two columns one name would mean (``Close`` and ``close``): which one is the price?"""
-    how = "the same name" if first == second else "the same name once case is ignored"
+    """The refusal for two columns one name would mean (``Close`` and ``close``, ``y`` and `` y``): which one is the price?"""
+    how = ("the same name" if first == second else "the same name once the spaces around them are dropped"
+           if first.strip() == second.strip() else "the same name once case is ignored")
+    first, second = first.strip(), second.strip()
     return refuse(source, f"columns {first!r} and {second!r} have {how}", "Rename one of them")

@@ -311,7 +311,7 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
     columns = [clean_name(str(c)) for c in frame.columns]
     for k, name in enumerate(columns):
         if name in columns[:k]:
-            raise same_name(source, str(frame.columns[columns.index(name)]).strip(), str(frame.columns[k]).strip())
+            raise same_name(source, str(frame.columns[columns.index(name)]), str(frame.columns[k]))
     frame = frame.set_axis(columns, axis=1)
     _one_symbol(frame, source)
     if isinstance(frame.index, pd.PeriodIndex):
