@@ -257,6 +257,8 @@ def test_a_long_table_of_several_symbols_is_refused(tmp_path):
 
 def test_two_columns_that_differ_by_spaces_alone_are_named_as_such():
     """They were quoted as "columns 'y' and 'y' have the same name", two names that look alike with no why."""
+    import pandas as pd
+
     from scratchlstm.data import as_price_series
     frame = pd.DataFrame({"y": [1.0, 2.0, 3.0], " y": [1.0, 2.0, 3.0]}, index=pd.date_range("2022-01-03", periods=3))
     with pytest.raises(DataError, match=r"columns 'y' and 'y' have the same name once the spaces around them are dropped"):
