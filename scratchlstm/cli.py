@@ -201,6 +201,15 @@ def _add_forecast(sub) -> None:
     p.set_defaults(run=_run_forecast)
 
 
+def settings_of_flags_only() -> list[tuple[type, str]]:
+    """The settings classes whose fields are command-line flags only, not keys of a ``--config`` file, each with the
+    remark its flags get in the refusal of such a key."""
+    from .data.loaders import LoadOptions
+    from .forecast.panel import PanelOptions
+    from .forecast.run import RunOptions
+    return [(LoadOptions, ""), (RunOptions, ""), (PanelOptions, "scratchlstm panel only")]
+
+
 def forecast_config_from_args(args):
     """The run's ``ForecastConfig``: the preset, then the ``--config`` file, then the flags given, each checked."""
     from .errors import ConfigError
@@ -210,7 +219,7 @@ def forecast_config_from_args(args):
     if args.config is not None:
         if not args.config.strip():
             raise ConfigError("--config is empty; give a JSON file of settings, or leave --config out")
-        config = load_config_file(args.config, config)
+        config = load_config_file(args.config, config, flags_only=settings_of_flags_only())
     return settings_from_args(ForecastConfig, args, config)
 
 

@@ -21,7 +21,7 @@ import json
 import shlex
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..backend import BACKENDS
 from ..errors import ConfigError
@@ -162,7 +162,7 @@ def _no_constants(word: str):
     raise ValueError(f"{word} is not a number a setting can take")
 
 
-def load_config_file(path: str | Path, base: ForecastConfig | None = None) -> ForecastConfig:
+def load_config_file(path: str | Path, base: ForecastConfig | None = None, *, flags_only: Sequence[tuple[type, str]] = ()) -> ForecastConfig:
     """A ``ForecastConfig`` from a JSON file of field names and values, on top of ``base``.
 
     Every value is checked as the field's type, with no silent conversion: ``"hidden_sizes": "32"``
@@ -180,28 +180,28 @@ def load_config_file(path: str | Path, base: ForecastConfig | None = None) -> Fo
         raise ConfigError(f"config file {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except (ValueError, RecursionError) as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
-    _refuse_command_line_only(doc, path)
+    _refuse_command_line_only(doc, path, flags_only)
     return from_mapping(ForecastConfig, doc, base=base, source=f"config file {path}")
 
 
-def _refuse_command_line_only(doc: Any, path) -> None:
-    """Refuse the keys of the settings that ``--help`` lists beside the forecast's but that are flags only (how the
-    price file is read: ``LoadOptions``; how the run is spread: ``RunOptions``, ``PanelOptions``), naming each flag
-    with the file's value. They were refused as unknown keys, though --help said the file takes "the field names
-    below"."""
+def _refuse_command_line_only(doc: Any, path, flags_only: Sequence[tuple[type, str]]) -> None:
+    """Refuse the keys of the settings that ``--help`` lists beside the forecast's but that are flags only, naming each
+    flag with the file's value. ``flags_only`` holds the command line's other settings classes (how the price file is
+    read, how the run is spread), each with a remark for its flags ("" or "scratchlstm panel only"). They were refused
+    as unknown keys, though --help listed them."""
     if not isinstance(doc, dict):
         return  # from_mapping says what a config file must be
-    from ..data.loaders import LoadOptions
-    from .panel import PanelOptions  # (both import this module: imported here, when a file is read)
-    from .run import RunOptions
-
     own = {f.name for f in fields(ForecastConfig)}
-    flag_only = {f.name: f for options in (PanelOptions, LoadOptions, RunOptions) for f in fields(options)}
-    panel_only = {f.name for f in fields(PanelOptions)} - {f.name for f in fields(RunOptions)}
-    found = [key for key in doc if key not in own and key in flag_only]
+    remarks: dict[str, list[str]] = {}
+    flag_of_key = {}
+    for options, remark in flags_only:
+        for f in fields(options):
+            flag_of_key[f.name] = f
+            remarks.setdefault(f.name, []).append(remark)
+    found = [key for key in doc if key not in own and key in flag_of_key]
     if not found:
         return
-    flags = " ".join(_as_flag(flag_only[key], doc[key]) + (" (scratchlstm panel only)" if key in panel_only else "")
+    flags = " ".join(_as_flag(flag_of_key[key], doc[key]) + ("" if "" in remarks[key] else f" ({remarks[key][0]})")
                      for key in found)
     what = f"{found[0]!r} is a command-line setting" if len(found) == 1 else \
         f"{', '.join(map(repr, found[:-1]))} and {found[-1]!r} are command-line settings"

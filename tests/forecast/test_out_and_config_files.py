@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from scratchlstm.cli import main
+from scratchlstm.cli import main, settings_of_flags_only
 from scratchlstm.errors import ConfigError
 from scratchlstm.forecast.config import load_config_file
 from scratchlstm.forecast.output_folder import check_output_folder
@@ -44,7 +44,7 @@ def test_a_config_file_with_a_flag_only_setting_names_the_flag_to_pass(tmp_path,
     path = tmp_path / "c.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(ConfigError) as info:
-        load_config_file(path)
+        load_config_file(path, flags_only=settings_of_flags_only())
     message = str(info.value)
     assert named in message and message.endswith(f"instead: {flags}") and "(backend, batch_size, cell," in message
 
