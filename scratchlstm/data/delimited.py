@@ -113,24 +113,36 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
                      "Check the quotes in the header line")
     frame.columns = names
     empty = [c for c in names if c.startswith(UNNAMED) and frame[c].isna().all()]  # Excel's empty trailing cells
-    # a column after the first with no name that holds only numbers: a header ending in a delimiter over rows such
-    # as 03.01.2022,8,30 read every price as its whole part, the decimals in this column (the first column may be
-    # pandas' saved index, which has no name; a nameless column of notes is read as before)
-    unread = [c for c in names[1:] if c.startswith(UNNAMED) and c not in empty and _only_numbers(frame[c])]
+    refuse_a_split_decimal_comma(frame, names, source)
+    return frame.drop(columns=empty)
+
+
+def refuse_a_split_decimal_comma(frame: pd.DataFrame, names: list[str], source) -> None:
+    """Refuse a column after the first with no name that holds whole numbers after a column of whole numbers: a header
+    ending in a delimiter over rows such as 03.01.2022,8,30 read every price as its whole part, the decimals in this
+    column. (The first column may be pandas' saved index, which has no name; a nameless column of notes, or one after
+    a column with decimals, is read as before.)"""
+    unread = [c for c in names[1:] if c.startswith(UNNAMED) and not _empty(frame[c]) and _whole_numbers(frame[c])
+              and _whole_numbers(frame[names[names.index(c) - 1]])]
     if unread:
         column = unread[0]
         first = frame[column].dropna().iloc[0]
         beside = names[names.index(column) - 1]
-        raise refuse(source, f"column {names.index(column) + 1} has no name in the header but holds numbers (the first "
+        raise refuse(source, f"column {names.index(column) + 1} has no name in the header but holds whole numbers (the first "
                              f"read as {first}), right after {beside!r}; if the numbers have a decimal comma in a "
                              "comma-separated file, each was read as two fields ('8,30' as 8 and 30)",
                      "Quote such numbers (\"8,30\") or export with ';' as the delimiter; if the column is data, give it a name in the header")
-    return frame.drop(columns=empty)
 
 
-def _only_numbers(column: pd.Series) -> bool:
-    """Whether every value of ``column`` present reads as a number."""
-    return bool(pd.to_numeric(column.dropna(), errors="coerce").notna().all())
+def _empty(column: pd.Series) -> bool:
+    """Whether ``column`` holds no value (missing, or empty text)."""
+    return bool(column.isna().all() or (column.astype(str).str.strip() == "").all())
+
+
+def _whole_numbers(column: pd.Series) -> bool:
+    """Whether every value of ``column`` present reads as a whole number (the two halves of a split decimal comma)."""
+    values = pd.to_numeric(column.dropna(), errors="coerce")
+    return bool(values.notna().all() and (values == values.round()).all())
 
 
 def unfinished_last_line(text: str, layout: Layout) -> str | None:
@@ -232,6 +244,8 @@ def _refuse_a_header_of_numbers(fields: list[str], source) -> None:
     """Refuse a first line of numbers only: a file without a header (Binance's klines, a bare ``ms,price`` export),
     whose first row became the column names and was refused as two columns of one name or no date column."""
     present = [f.strip() for f in fields if f.strip()]
+    if fields and not fields[0].strip():  # ",0,1": a saved DataFrame's index column and its numbered columns
+        return
     if len(present) >= 2 and all(_NUMBER.fullmatch(f) for f in present):
         shown = ", ".join(present[:3]) + (", ..." if len(present) > 3 else "")
         raise refuse(source, f"its first line ({shown}) holds numbers, not column names: the file has no header line",

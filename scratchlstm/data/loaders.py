@@ -458,10 +458,11 @@ def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
     for column in frame.columns:
         if column == price:
             continue
-        words = set(_NAME_WORDS.split(str(column).lower()))
         values = frame[column].dropna().astype(str).str.strip()
-        if words & {"hour", "time", "hh", "uhrzeit", "heure", "hora"} or (
-                len(values) and values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all()):
+        hours = pd.to_numeric(values, errors="coerce")
+        named = bool(set(_NAME_WORDS.split(str(column).lower())) & {"hour", "hh", "stunde", "heure", "hora"})
+        if len(values) and (values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all()  # 09:00, 9:30 AM
+                            or (named and hours.notna().all() and hours.between(0, 23).all())):  # an hour column of 0-23
             return column
     return None
 
@@ -500,8 +501,9 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
             unread = _unread_time_column(frame, price)
             if unread is not None:
                 raise refuse(source, f"{how}; column {unread!r} seems to hold the time of each row, which is not read as "
-                                     "part of the stamp (only a column named Time beside Date is)",
-                             "Rename that column Time, or join date and time into one Date column (2022-01-03 09:00)")
+                                     "part of the stamp (only a column named Time beside one named Date is)",
+                             "Name the two columns Date and Time (the loader then joins them), or join them into one Date "
+                             "column (2022-01-03 09:00)")
             raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",
                          "Keep the rows of one download only (delete the other's), then run again")
         return f"{how}; kept the first of each (the repeated hour of a clock change)"
@@ -611,14 +613,18 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
 
 
 STRAY_GAP_STEPS = 10  # an out-of-order row that sorting makes the first or last, this many median steps from the rest
+NEAR_STEPS = 5  # ... while the rows around it in the file are this close to each other: the file's order goes on past it
 
 
 def _refuse_a_stray_end_row(idx: pd.DatetimeIndex, source) -> None:
     """Refuse a row out of the file's time order that sorting would make the series' last (or first) stamp, across a
-    gap of more than ``STRAY_GAP_STEPS`` median steps: a typo in its date, most often its year. Sorted, 01/03/2023 in
-    a 2022 file became the latest price, and every forecast started from it."""
+    gap of more than ``STRAY_GAP_STEPS`` median steps, where the rows beside it in the file follow on from each other
+    (within ``NEAR_STEPS`` steps) as if it were not there: a typo in its date, most often its year. Sorted, 01/03/2023
+    in a 2022 file became the latest price, and every forecast started from it. Files written in chunks out of order
+    (paginated downloads) or shuffled have no such neighbours, and are sorted with a note as before."""
     stamps = idx.asi8
-    if len(stamps) < 4 or idx.is_monotonic_decreasing:
+    n = len(stamps)
+    if n < 4 or idx.is_monotonic_decreasing:
         return
     steps = np.diff(stamps)
     ascending = (steps > 0).sum() >= (steps < 0).sum()
@@ -629,11 +635,16 @@ def _refuse_a_stray_end_row(idx: pd.DatetimeIndex, source) -> None:
         return
     for end, neighbour, name in ((-1, -2, "latest"), (0, 1, "earliest")):
         row = int(order[end])
-        belongs = (len(stamps) - 1 if ascending else 0) if end == -1 else (0 if ascending else len(stamps) - 1)
-        if abs(row - belongs) > 1 and abs(ordered[end] - ordered[neighbour]) > STRAY_GAP_STEPS * step:
+        belongs = (n - 1 if ascending else 0) if end == -1 else (0 if ascending else n - 1)  # where the file's order puts it
+        gap = abs(ordered[end] - ordered[neighbour])
+        beside = [k for k in (row - 1, row + 1) if 0 <= k < n]  # in the file; at an end of it, the next two rows
+        beside = beside if len(beside) == 2 else ([1, 2] if row == 0 else [n - 3, n - 2])
+        follow_on = abs(stamps[beside[1]] - stamps[beside[0]]) <= NEAR_STEPS * step
+        far = all(abs(stamps[row] - stamps[k]) > STRAY_GAP_STEPS * step for k in beside)
+        if abs(row - belongs) > 1 and gap > STRAY_GAP_STEPS * step and follow_on and far:
             raise refuse(source, f"row {row + 1} of the data, dated {idx[row]:%Y-%m-%d %H:%M}".removesuffix(" 00:00")
                          + f", is out of the file's time order, and sorted it would be the {name} price, "
-                           f"{spacing_words(abs(ordered[end] - ordered[neighbour]) / 1e9)} from the others (a typo in its date?)",
+                           f"{spacing_words(gap / 1e9)} from the others (a typo in its date?)",
                          "Correct the date (its year, most often) or delete the row")
 
 

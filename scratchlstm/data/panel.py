@@ -35,7 +35,7 @@ import pandas as pd
 
 from ..errors import DataError
 from .decoding import PARQUET_MAGIC, read_text
-from .delimited import clean_name, sniff_layout
+from .delimited import clean_name, refuse_a_split_decimal_comma, sniff_layout
 from .loaders import LoadOptions, as_price_series, load_prices
 from .numbers import read_numbers
 from .refusal import refuse
@@ -209,6 +209,7 @@ def _text_table(path: Path, notes: list[str]) -> pd.DataFrame:
         raise DataError(f"{path}: the header has {len(layout.columns)} fields but pandas read {len(table.columns)} columns; "
                         "check the quotes in the header line")
     table.columns = list(layout.columns)
+    refuse_a_split_decimal_comma(table, list(layout.columns), path)  # as the price loader does (a y of 100,12 read 100)
     return table
 
 

@@ -105,7 +105,7 @@ def _changed_since_written(checkpoint: Path) -> list[str]:
 SPACING_RATIO = 1.25  # two irregular series share a model when their median spacings are within this factor
 
 
-def _check_spacing(series: PriceSeries, trained: dict) -> None:
+def _check_spacing(series: PriceSeries, trained: dict) -> list[str]:
     """Refuse prices of another spacing than the model's: another kind of step, or, where both are irregular (no
     kind: jittered stamps, trades), a median spacing more than ``SPACING_RATIO`` away. Irregular hourly and
     5-minute prices both had no kind, and an hourly model forecast a 5-minute step with its hourly interval."""
@@ -114,15 +114,15 @@ def _check_spacing(series: PriceSeries, trained: dict) -> None:
     if trained.get("kind") != series.frequency.kind:
         raise DataError(refusal)
     if series.frequency.kind is not None:
-        return
+        return []
     theirs, ours = trained.get("median_seconds"), median_spacing(series.frame.index)
-    if theirs is None or ours is None:  # a model file written before the spacing was recorded: the words must agree
-        if trained.get("word") != series.frequency.word:
-            raise DataError(refusal)
-        return
-    if not theirs / SPACING_RATIO <= ours <= theirs * SPACING_RATIO:
+    if theirs is None:  # a model file written before the spacing was recorded (its word holds its median, rounded)
+        return [f"the prices are {series.frequency.word} and the model's were {trained.get('word')}; its file does not record "
+                "their median spacing to the second, so check that the two are the same spacing"]
+    if ours is not None and not theirs / SPACING_RATIO <= ours <= theirs * SPACING_RATIO:
         raise DataError(f"{series.source}: the prices are {series.frequency.word} but the model was trained on prices "
                         f"{spacing_words(theirs)} apart (median); use data of the model's spacing, or train a model on this data")
+    return []
 
 
 def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
@@ -296,7 +296,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         raise DataError(f"{series.source}: the model needs a window of {config.window} prices (+1 for returns), the file has {len(prices)}")
     trained_frequency = trained_on.get("frequency")
     if isinstance(trained_frequency, dict):
-        _check_spacing(series, trained_frequency)
+        notes += _check_spacing(series, trained_frequency)
     season = _season(checkpoint, meta)
     notes += _season_fits(series, season, trained_frequency)
     if config.target == "price" and "train_min" in trained_on and not force:

@@ -202,7 +202,7 @@ def cases() -> list[Case]:
         Refused(r"column 'time' beside 'date' holds an empty value \(line 9\)"))
     hours = [f"{d[:10]},{h:02d}:00,{t}" for d, h, t in zip(sorted(days(6) * 24)[:N], list(range(24)) * 6, plain)]
     add("time column", "the time of day under another name (Date,Hour,Close)", "time-hour.csv", csv("Date,Hour,Close", hours),
-        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row.*Rename that column Time"))
+        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row.*Name the two columns Date and Time"))
     daily_time = [f"{d},16:00,{t}" for d, t in zip(days(), plain)]
     add("time column", "a time column that is the same every day (16:00)", "time-close.csv", csv("Date,Time,Close", daily_time),
         Reads([float(t) for t in plain], [f"{d} 16:00" for d in days()]))
@@ -252,7 +252,7 @@ def cases() -> list[Case]:
     # found by a review: the header's trailing delimiter gave the decimals a column, and every price lost its decimals
     add("excel", "a header ending in a delimiter over unquoted decimal commas", "excel-split-decimals.csv",
         csv("Date,Close,", [f"{d},{t.replace('.', ',')}" for d, t in zip(days(), plain)]),
-        Refused(r"column 3 has no name in the header but holds numbers .* right after 'close'; .*decimal comma.*Quote such numbers"))
+        Refused(r"column 3 has no name in the header but holds whole numbers .* right after 'close'; .*decimal comma.*Quote such numbers"))
     add("excel", "a nameless column that holds notes", "excel-notes.csv", csv("Date,Close,", [r + (",checked" if k == 2 else ",") for k, r in enumerate(rows)]),
         Reads([float(t) for t in plain]))
 

@@ -60,6 +60,14 @@ def test_irregular_prices_of_another_median_spacing_are_refused(tmp_path):
         predict_next(model, _jittered(tmp_path / "five.csv", 300, 100, seed=2))
     prediction = predict_next(model, _jittered(tmp_path / "hourly2.csv", 3600, 60, seed=3))  # the same spacing: forecast
     assert np.isfinite(prediction.forecast)
+    # a model file written before the median spacing was recorded: a note that it cannot be checked, not a refusal
+    # (its word holds the median rounded, "1 hour" against this file's "3604 seconds")
+    arrays, meta = read_checkpoint(model)
+    del meta["data"]["frequency"]["median_seconds"]
+    old = tmp_path / "old.npz"
+    write_checkpoint(old, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    prediction = predict_next(old, _jittered(tmp_path / "five.csv", 300, 100, seed=2))
+    assert any("does not record their median spacing to the second" in n for n in prediction.notes)
 
 
 def test_a_price_level_model_refuses_prices_far_outside_its_training_range(models, tmp_path, capsys):
