@@ -54,6 +54,12 @@ def is_array(a: Any) -> bool:
     return True
 
 
+def library_of(a: Array) -> str:
+    """The name of the library ``a`` comes from: ``numpy`` for any ndarray (subclasses defined elsewhere included),
+    else the top-level module of its type (``torch``, ``cupy``, ``array_api_strict``)."""
+    return "numpy" if isinstance(a, np.ndarray) else type(a).__module__.split(".")[0]
+
+
 def is_masked(a: Array) -> bool:
     """Whether ``a`` is a NumPy masked array (an ndarray whose mask every product and ufunc here would ignore)."""
     return isinstance(a, np.ma.MaskedArray)

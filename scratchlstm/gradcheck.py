@@ -683,11 +683,11 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
 def _check_layer_settings(kwargs: Mapping) -> None:
     """The keywords a layer check passes on to ``gradcheck``, checked once before any path runs (a misspelt one
     was reported as a crash of the forward under check, on every path)."""
-    unknown = sorted(set(kwargs) - set(SETTINGS))
+    unknown = sorted(set(kwargs) - set(SETTINGS) - {"fixed"})
     if unknown:
         raise ConfigError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; the settings passed on to "
-                          f"gradcheck are {', '.join(SETTINGS)}")
-    _check_settings(**{**_settings_of_gradcheck(), **kwargs})
+                          f"gradcheck are {', '.join(SETTINGS)} and fixed")
+    _check_settings(**{**_settings_of_gradcheck(), **{k: v for k, v in kwargs.items() if k in SETTINGS}})
 
 
 def _settings_of_gradcheck() -> dict:

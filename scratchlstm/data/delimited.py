@@ -222,21 +222,27 @@ def _choose(fitting: list[str], header: str, source) -> str:
 
 
 def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layout:
-    columns = [clean_name(f) or f"{UNNAMED}{k + 1}" for k, f in enumerate(_fields(lines[header_line], delimiter))]
+    raw = _fields(lines[header_line], delimiter)  # the fields the column names come from
+    columns = [clean_name(f) or f"{UNNAMED}{k + 1}" for k, f in enumerate(raw)]
     below = _fields(lines[header_line + 1], delimiter) if header_line + 1 < len(lines) else []
     fmt, skip_after = "yahoo", 0
-    _refuse_a_header_of_numbers(_fields(lines[header_line], delimiter), source)
+    _refuse_a_header_of_numbers(raw, source)
     _refuse_several_tickers(columns, below, source)
-    if columns[:1] == ["price"] and [f.strip().lower() for f in below[:1]] == ["ticker"]:
+    first_below = [f.strip().lower() for f in below[:1]]
+    if columns[:1] == ["price"] and first_below == ["ticker"]:
         fmt, skip_after = "yfinance", 2  # yfinance >= 0.2.51: Price / Ticker / Date header lines
         columns[0] = "date"
+    elif columns[:1] == ["ticker"] and first_below == ["price"]:
+        fmt, skip_after = "yfinance", 2  # the same with group_by='ticker': Ticker / Price / Date, the names on the second
+        raw = below
+        columns = ["date"] + [clean_name(f) or f"{UNNAMED}{k + 2}" for k, f in enumerate(below[1:])]
     elif header_line > 0 and any("cryptodatadownload" in line.lower() for line in lines[:header_line]):
         fmt = "cryptodatadownload"
     seen: dict[str, str] = {}
-    for raw, name in zip(_fields(lines[header_line], delimiter), columns):
+    for field, name in zip(raw, columns):
         if name in seen:
-            raise same_name(source, seen[name], raw)
-        seen[name] = raw
+            raise same_name(source, seen[name], field)
+        seen[name] = field
     return Layout(delimiter, header_line, skip_after, fmt, tuple(columns))
 
 

@@ -37,14 +37,18 @@ import numpy as np
 
 from ..backend import place, to_numpy
 from ..errors import ConfigError, DtypeError
+from ..nn.gru import PARAM_NAMES as GRU_NAMES
 from ..nn.gru import gru_sizes
+from ..nn.lstm import PARAM_NAMES as LSTM_NAMES
 from ..nn.lstm import lstm_sizes
+from ..nn.rnn import PARAM_NAMES as RNN_NAMES
 from ..nn.rnn import rnn_sizes
 from ..nn.shapes import Params, check_one_dtype
 from ..nn.stack import layer_list
 from .keras import ConversionWarning
 
 SIZES = {"LSTM": lstm_sizes, "GRU": gru_sizes, "RNN": rnn_sizes}  # torch.nn class -> the cell's own size check
+NAMES = {"LSTM": LSTM_NAMES, "GRU": GRU_NAMES, "RNN": RNN_NAMES}  # ... and its parameter names (other keys are not exported)
 
 
 def _torch():
@@ -166,7 +170,7 @@ def _host_layers(kind: str, layers) -> tuple[list[dict[str, np.ndarray]], str]:
         host.append({name: to_numpy(a) for name, a in p.items()})
     if not host:
         raise ValueError("no layers to convert")
-    named = {f"layers[{l}][{name!r}]": a for l, p in enumerate(host) for name, a in p.items()}
+    named = {f"layers[{l}][{name!r}]": a for l, p in enumerate(host) for name, a in p.items() if name in NAMES[kind]}
     try:
         dtype = check_one_dtype(named)
     except DtypeError as exc:

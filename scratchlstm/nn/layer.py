@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..backend import Array, host_rng, is_array, namespace
+from ..backend import Array, host_rng, is_array, is_masked, masked_array_refusal, namespace
 from .cells import CELLS
 from .init import init_lstm_params
 from .shapes import Params, check_engine
@@ -94,6 +94,8 @@ class LSTM:
         "axes don't match array" was all a 2-d input got)."""
         if not self.batch_first:
             return a  # the layers check it, naming (T, B, ...)
+        if is_masked(a):
+            raise masked_array_refusal(name)
         if not is_array(a):
             raise TypeError(f"{name} must be an array {axes} (batch_first=True), got a {type(a).__name__}")
         if len(a.shape) != 3:

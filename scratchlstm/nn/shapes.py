@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..backend import Array, device_of, is_array, is_masked, masked_array_refusal, namespace
+from ..backend import Array, device_of, is_array, is_masked, library_of, masked_array_refusal, namespace
 from ..errors import ConfigError, DtypeError
 
 Params = dict[str, Array]
@@ -78,7 +78,7 @@ def _check_one_library(named: list[tuple[str, Array]]) -> None:
         return  # the common case: one type, so one library
     libraries: dict[str, list[str]] = {}
     for name, a in named:
-        libraries.setdefault(type(a).__module__.split(".")[0], []).append(name)
+        libraries.setdefault(library_of(a), []).append(name)
     if len(libraries) > 1:
         parts = [f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} {library}" for library, names in libraries.items()]
         raise TypeError(f"every array of a call must come from one library, but {'; '.join(parts)}: convert one side "
@@ -163,7 +163,7 @@ def zeros_like_state(B: int, H: int, like: Array) -> Array:
 def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -> tuple[int, int]:
     """``(D, H)`` of a layer whose weights hold ``gates`` fused blocks: ``W_x (D, gates H)``,
     ``W_h (H, gates H)`` and each bias in ``names[2:]`` of shape ``(gates H,)``."""
-    if isinstance(params, (list, tuple)):  # lstm_from_torch returns a list of layers; lstm_forward takes one
+    if isinstance(params, (list, tuple)) and params and all(isinstance(p, Mapping) for p in params):  # lstm_from_torch's layers
         raise ConfigError(f"expected one layer's {cell} params (a dict), got a {type(params).__name__} of {len(params)}; pass "
                           "one of them (layers[0]), or run every layer with stack_forward"
                           + (" or the LSTM class (LSTM.from_layers)" if cell == "LSTM" else ""))
@@ -173,7 +173,7 @@ def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -
     if missing:
         raise KeyError(f"{cell} params need keys {names}; missing {missing}")
     for n, ndim in zip(names, (2, 2) + (1,) * (len(names) - 2)):
-        if not is_array(params[n]):
+        if not hasattr(params[n], "shape"):  # (not is_array: this runs at every step of the reference, 33 us a call there)
             raise TypeError(f"{cell} params: {n} must be an array, got a {type(params[n]).__name__}; make one with np.asarray")
         if len(params[n].shape) != ndim:
             raise ValueError(f"{cell} params: {n} must have {ndim} axes, got shape {tuple(params[n].shape)}")

@@ -318,7 +318,7 @@ def test_a_layer_check_refuses_a_misspelt_setting_and_a_state_of_another_length_
     from scratchlstm.errors import ConfigError
 
     params, x = _lstm_problem()
-    with pytest.raises(ConfigError, match=r"^unknown setting tolerance; the settings passed on to gradcheck are eps, threshold, floor, max_entries$"):
+    with pytest.raises(ConfigError, match=r"^unknown setting tolerance; the settings passed on to gradcheck are eps, threshold, floor, max_entries and fixed$"):
         sl.lstm_gradcheck(params, x, tolerance=1e-3)
     with pytest.raises(ConfigError, match=r"^the lstm's initial state is \(h0, c0\): pass 2 values \(an array or None each\), got 1$"):
         sl.cell_gradcheck("lstm", params, x, (None,))

@@ -238,6 +238,9 @@ def cases() -> list[Case]:
     add("header", "the same, grouped by ticker", "yf-two-grouped.csv",
         csv("Ticker,AAPL,AAPL,MSFT,MSFT\nPrice,Adj Close,Close,Adj Close,Close\nDate,,,,", two),
         Refused(r"a yfinance download of 2 tickers \(AAPL, MSFT\)"))
+    one = [f"{d},{t},{float(t) + 1:.2f}" for d, t in zip(days(), plain)]
+    add("header", "a yfinance download of one ticker, grouped by ticker", "yf-one-grouped.csv",
+        csv("Ticker,AAPL,AAPL\nPrice,Close,High\nDate,,", one), Reads([float(t) for t in plain]))
     ms = [f"{int(pd.Timestamp(d).timestamp() * 1000)},{t},{t},{t},{t},100" for d, t in zip(days(), plain)]
     add("header", "no header line (Binance klines)", "klines.csv", csv(ms[0], ms[1:]),
         Refused(r"its first line \(\d{13}, [\d.]+, [\d.]+, \.\.\.\) holds numbers, not column names: the file has no header line"))
