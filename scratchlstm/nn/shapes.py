@@ -52,10 +52,11 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
     dtypes, naming them and the cast to make.
     """
     named = [(name, a) for name, a in arrays.items() if a is not None]
-    for name, a in named:
-        if is_masked(a):
-            raise masked_array_refusal(name)
-    _check_one_library(named)
+    if len({type(a) for _, a in named}) > 1 or is_masked(named[0][1]):  # (one type and no mask: the common case, quickly)
+        for name, a in named:
+            if is_masked(a):
+                raise masked_array_refusal(name)
+        _check_one_library(named)
     first_name, first = named[0]
     want = dtype_name(first.dtype)
     if want in FLOAT_DTYPES and all(a.dtype == first.dtype for _, a in named):
@@ -74,8 +75,6 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
 def _check_one_library(named: list[tuple[str, Array]]) -> None:
     """Refuse arrays of two libraries in one call (a torch tensor among NumPy arrays), naming which is which: the
     array-API lookup's own message listed two namespaces and no array."""
-    if len({type(a) for _, a in named}) == 1:
-        return  # the common case: one type, so one library
     libraries: dict[str, list[str]] = {}
     for name, a in named:
         libraries.setdefault(library_of(a), []).append(name)
@@ -117,7 +116,7 @@ def check_shape(name: str, a: Array | None, shape: tuple[int, ...], axes: str) -
     list, a float) is a TypeError with the cast."""
     if a is None:
         return
-    if not is_array(a):
+    if not hasattr(a, "shape"):  # (not is_array: the one-step functions check their states at every step)
         raise TypeError(f"{name} must be an array {axes} = {tuple(shape)} or None, got a {type(a).__name__}; make one "
                         f"with np.asarray({name}, dtype=...) in the dtype of the call's other arrays")
     if tuple(a.shape) != tuple(shape):
@@ -162,7 +161,22 @@ def zeros_like_state(B: int, H: int, like: Array) -> Array:
 
 def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -> tuple[int, int]:
     """``(D, H)`` of a layer whose weights hold ``gates`` fused blocks: ``W_x (D, gates H)``,
-    ``W_h (H, gates H)`` and each bias in ``names[2:]`` of shape ``(gates H,)``."""
+    ``W_h (H, gates H)`` and each bias in ``names[2:]`` of shape ``(gates H,)``. It runs at every step of the
+    reference: the shapes are read first, and only parameters that do not fit are examined for why."""
+    try:
+        D, GH = params["W_x"].shape
+        H = params["W_h"].shape[0]
+        fits = GH == gates * H and tuple(params["W_h"].shape) == (H, gates * H)
+        fits = fits and all(tuple(params[n].shape) == (gates * H,) for n in names[2:])
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):  # not a dict, a key or a shape missing, ...
+        fits = False
+    if not fits:
+        _refuse_params(params, names, gates, cell)
+    return D, H
+
+
+def _refuse_params(params, names: tuple[str, ...], gates: int, cell: str):
+    """Raise for parameters that do not make a layer of ``cell``, naming the first thing wrong."""
     if isinstance(params, (list, tuple)) and params and all(isinstance(p, Mapping) for p in params):  # lstm_from_torch's layers
         raise ConfigError(f"expected one layer's {cell} params (a dict), got a {type(params).__name__} of {len(params)}; pass "
                           "one of them (layers[0]), or run every layer with stack_forward"
@@ -173,20 +187,14 @@ def fused_sizes(params: Params, names: tuple[str, ...], gates: int, cell: str) -
     if missing:
         raise KeyError(f"{cell} params need keys {names}; missing {missing}")
     for n, ndim in zip(names, (2, 2) + (1,) * (len(names) - 2)):
-        if not hasattr(params[n], "shape"):  # (not is_array: this runs at every step of the reference, 33 us a call there)
+        if not hasattr(params[n], "shape"):
             raise TypeError(f"{cell} params: {n} must be an array, got a {type(params[n]).__name__}; make one with np.asarray")
         if len(params[n].shape) != ndim:
             raise ValueError(f"{cell} params: {n} must have {ndim} axes, got shape {tuple(params[n].shape)}")
-    D, GH = params["W_x"].shape
-    H = params["W_h"].shape[0]
-    fits = GH == gates * H and tuple(params["W_h"].shape) == (H, gates * H)
-    fits = fits and all(tuple(params[n].shape) == (gates * H,) for n in names[2:])
-    if not fits:
-        g = "" if gates == 1 else str(gates)
-        expected = ", ".join([f"W_x (D, {g}H)", f"W_h (H, {g}H)"] + [f"{n} ({g}H,)" for n in names[2:]])
-        got = ", ".join(f"{n} {tuple(params[n].shape)}" for n in names)
-        raise ValueError(f"{cell} params do not fit together: expected {expected}, got {got}")
-    return D, H
+    g = "" if gates == 1 else str(gates)
+    expected = ", ".join([f"W_x (D, {g}H)", f"W_h (H, {g}H)"] + [f"{n} ({g}H,)" for n in names[2:]])
+    got = ", ".join(f"{n} {tuple(params[n].shape)}" for n in names)
+    raise ValueError(f"{cell} params do not fit together: expected {expected}, got {got}")
 
 
 def copy_out(a: Any) -> Any:
