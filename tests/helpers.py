@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -173,3 +174,16 @@ def edited_function(module, function_name: str, old: str, new: str):
         namespace["COMPILE"] = {**namespace["COMPILE"], "cache": False}
     exec(compile(source.replace(old, new), module.__file__, "exec"), namespace)
     return namespace[function_name]
+
+
+def keras_on_jax():
+    """``(keras, jax)`` with Keras on JAX in 64-bit mode (the parity tests compare float64 layers), or a skip of the
+    calling test module: Keras not installed, or already loaded with another backend."""
+    os.environ.setdefault("KERAS_BACKEND", "jax")  # must precede the first import of keras
+    keras = pytest.importorskip("keras")
+    jax = pytest.importorskip("jax")
+    if keras.backend.backend() != "jax":
+        pytest.skip(f"these tests run Keras on JAX; Keras was already loaded with {keras.backend.backend()!r}",
+                    allow_module_level=True)
+    jax.config.update("jax_enable_x64", True)
+    return keras, jax

@@ -16,7 +16,6 @@ the Keras gradients are mapped to this package's layout by hand below, not by th
 """
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,12 +23,9 @@ from typing import Callable
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "jax")  # must precede the first import of keras
-keras = pytest.importorskip("keras")
-jax = pytest.importorskip("jax")
-if keras.backend.backend() != "jax":
-    pytest.skip(f"these tests run Keras on JAX; Keras was already loaded with {keras.backend.backend()!r}", allow_module_level=True)
-jax.config.update("jax_enable_x64", True)
+from tests.helpers import keras_on_jax  # noqa: E402
+
+keras, jax = keras_on_jax()
 jnp = jax.numpy
 
 from scratchlstm import interop  # noqa: E402

@@ -5,18 +5,14 @@ first); a quantized or LoRA Dense holds more than one kernel; ``SpatialDropout1D
 channels. Where something still converts, its outputs are compared with Keras's own.
 """
 
-import os
 import zipfile
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "jax")  # must precede the first import of keras
-keras = pytest.importorskip("keras")
-jax = pytest.importorskip("jax")
-if keras.backend.backend() != "jax":
-    pytest.skip(f"these tests run Keras on JAX; Keras was already loaded with {keras.backend.backend()!r}", allow_module_level=True)
-jax.config.update("jax_enable_x64", True)
+from tests.helpers import keras_on_jax  # noqa: E402
+
+keras, jax = keras_on_jax()
 
 from scratchlstm import init_gru_params, init_lstm_params, init_rnn_params, interop  # noqa: E402
 from scratchlstm.errors import ConfigError  # noqa: E402
