@@ -507,6 +507,9 @@ def _run_gradcheck(args) -> int:
     reset_after = {"true": True, "false": False, "both": "both"}[args.reset_after]
     if args.cell != "gru" and reset_after != "both":
         raise ConfigError(f"--reset-after is a setting of the GRU; leave it out for --cell {args.cell}")
+    largest = max(args.steps * args.batch * args.input_size, (args.input_size + args.hidden_size) * 4 * args.hidden_size)
+    if largest * 8 > sys.maxsize:  # past what NumPy can index: "Maximum allowed dimension exceeded", which read as a bug
+        raise MemoryError(f"an array of {largest:.3g} float64 numbers")
     xp = get_namespace(args.backend)
     rng = host_rng(args.seed)
     cell = get_cell(args.cell)

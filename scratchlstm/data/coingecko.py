@@ -47,7 +47,7 @@ def fetch_market_chart(coin: str, days: int, vs_currency: str = "usd", timeout: 
         raise DataError(f"CoinGecko answered HTTP {exc.code} for {coin!r}; {hint}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DataError(f"cannot reach CoinGecko ({reason}); you seem to be offline: download the prices elsewhere and pass them with --csv") from None
+        raise DataError(f"cannot reach CoinGecko ({reason}); you seem to be offline: download the prices elsewhere and give the file to forecast or predict (--csv FILE)") from None
     try:
         return json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors

@@ -384,6 +384,10 @@ def _check_scheduler_address(address) -> None:
                           "'dask scheduler' prints), or leave --scheduler out to run on local cores")
 
 
+class _NothingAnswered(Exception):
+    """No connection could be made to a scheduler's address (refused, timed out, an unknown host)."""
+
+
 def _check_scheduler_answers(address: str) -> None:
     """Ask a ``tcp://`` address for its identity before a client connects: a port that answers but is no Dask
     scheduler's (a web server, the dashboard's 8787) held a client's start forever, whatever its timeout."""
@@ -396,7 +400,10 @@ def _check_scheduler_answers(address: str) -> None:
     address = address if "://" in address else f"tcp://{address}"
 
     async def ask_identity():
-        comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        try:
+            comm = await connect(address, timeout=SCHEDULER_TIMEOUT_S)
+        except OSError as exc:  # refused, timed out, no such host: nothing answered (not "an answer that is not Dask's")
+            raise _NothingAnswered(str(exc)) from exc
         try:
             await comm.write({"op": "identity", "reply": True})
             return await comm.read()
@@ -416,8 +423,9 @@ def _check_scheduler_answers(address: str) -> None:
     asker.join()
     error, identity = answer.get("error"), answer.get("identity")
     kind = identity.get("type") if isinstance(identity, dict) else None  # "Scheduler", "Worker", "Nanny"
-    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
-        raise ConfigError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT_S} s; start it (dask scheduler) "
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError, _NothingAnswered)):
+        why = f" ({error})" if isinstance(error, _NothingAnswered) and str(error) else ""
+        raise ConfigError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT_S} s{why}; start it (dask scheduler) "
                           "and its workers and give the address it prints (port 8786 by default; 8787 is its dashboard), "
                           "or leave --scheduler out to run on local cores")
     if kind != "Scheduler":

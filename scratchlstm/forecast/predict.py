@@ -242,7 +242,8 @@ def _series_of_long_file(data, name: str | None, trained_on: dict, options: Load
                         "trained on; name one with --series")
     picked = series_of_long_file(data, name if name is not None else own, options)
     if own is not None and name not in (None, own):
-        picked.notes.append(f"the model was trained on the series {own!r}; it forecasts {name!r} here, as --series asks")
+        picked.notes.append(f"the model was trained on the series {own!r}; it forecasts {name!r} here, as --series asks, "
+                            f"and its intervals are {own!r}'s errors, whatever {name!r}'s spread")
     return picked
 
 
@@ -317,7 +318,10 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     # the members' average, computed as the forecast run averaged its seeds (identical members: the first alone)
     forecast = float(each[0][0] if all(np.array_equal(f, each[0]) for f in each) else np.mean(each, axis=0)[0])
     if not math.isfinite(forecast):
-        raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; the data are outside what it can handle")
+        weights_finite = all(np.isfinite(np.asarray(a)).all() for m in models for a in m.named_params().values())
+        cause = "the data are outside what it can handle" if weights_finite else \
+            "its weights hold NaN or inf (the model file's training diverged, or the file was altered)"
+        raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; {cause}")
     model_q, naive_q, calibration = _intervals(checkpoint, meta)
     if not model_q:
         notes.append("this model file records no interval calibration (written before intervals were added): no interval")

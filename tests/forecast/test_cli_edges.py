@@ -231,8 +231,11 @@ def test_a_closed_stderr_keeps_the_exit_status_and_writes_into_no_file(unchanged
     assert proc.returncode == 0 and manifest_holds(unchanged / "out"), proc.stdout
 
 
-def test_running_out_of_memory_names_the_sizes_to_lower(unchanged):
-    code, _, err = cli("gradcheck", "--hidden-size", "200000", cwd=unchanged)
+@pytest.mark.parametrize("flag, value", [("--hidden-size", "200000"), ("--steps", "99999999999999999999"),
+                                         ("--input-size", "99999999999999999999")])
+def test_running_out_of_memory_names_the_sizes_to_lower(unchanged, flag, value):
+    """Sizes past what NumPy can index failed as "Maximum allowed dimension exceeded", an internal error (exit 3)."""
+    code, _, err = cli("gradcheck", flag, value, cwd=unchanged)
     refused(code, err, "out of memory", "use smaller --steps, --batch, --input-size and --hidden-size")
 
 

@@ -208,6 +208,22 @@ def test_a_port_that_is_no_schedulers_is_refused_within_the_timeout(monkeypatch,
     assert time.monotonic() - start < 10
 
 
+def test_a_port_where_nothing_listens_is_said_to_have_no_scheduler(monkeypatch):
+    """The connection's own timeout raced the probe's and, when it won, the message said that the port "answers, but
+    not as a Dask scheduler"."""
+    pytest.importorskip("distributed")
+    import socket
+
+    from scratchlstm.forecast import executors
+
+    monkeypatch.setattr(executors, "SCHEDULER_TIMEOUT_S", 2)
+    with socket.socket() as probe:  # a port that was free a moment ago, and on which nothing listens now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ConfigError, match=rf"^no Dask scheduler answered at tcp://127\.0\.0\.1:{port} within 2 s"):
+        map_tasks(operator.mul, [(1, 2)], scheduler=f"tcp://127.0.0.1:{port}")
+
+
 @pytest.mark.parametrize("address", ["bogus", "http://127.0.0.1:1", "tcp://127.0.0.1:x", "127.0.0.1"])
 def test_an_address_that_is_no_schedulers_is_refused_at_once(address):
     """A client made for such an address failed with the right message, then held the process 40 s while it closed."""
@@ -637,7 +653,8 @@ def test_predict_reads_a_series_of_the_panels_own_long_file(tmp_path):
     assert by_default.source == "long.csv[AAA]" and by_default.forecast == alone.forecast
     other = predict_next(aaa, path, series="BBB")
     assert other.source == "long.csv[BBB]" and other.forecast == predict_next(aaa, _series_file(tmp_path, written["BBB"])).forecast
-    assert "the model was trained on the series 'AAA'; it forecasts 'BBB' here, as --series asks" in other.notes
+    assert ("the model was trained on the series 'AAA'; it forecasts 'BBB' here, as --series asks, and its intervals are "
+            "'AAA''s errors, whatever 'BBB''s spread") in other.notes
     assert not any("--series asks" in n for n in by_default.notes)
     with pytest.raises(DataError, match=r"long.csv has no series 'CCC' \(its unique_id values: 'AAA', 'BBB'\); pass one"):
         predict_next(aaa, path, series="CCC")

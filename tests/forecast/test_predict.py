@@ -97,7 +97,7 @@ def test_a_forecast_that_is_not_finite_is_an_error(models, tmp_path, capsys):
     broken = tmp_path / "broken.npz"
     write_checkpoint(broken, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
     prices = _write(tmp_path, random_walk(30, seed=5))
-    with pytest.raises(DataError, match="not a number"):
+    with pytest.raises(DataError, match="not a number; its weights hold NaN or inf"):  # the weights, not the data
         predict_next(broken, prices)
     assert main(["predict", "--checkpoint", str(broken), "--csv", str(prices)]) == 2
 
