@@ -150,11 +150,10 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", help="comma-separated seeds: run each and report how many solve each length")
     parser.add_argument("--plot", help="also save the gradient-flow curves (untrained cells, longest length) to this PNG")
     args = parser.parse_args(argv)
-    lengths = [int(v) for v in args.lengths.split(",")]
+    lengths, seeds = _check_arguments(parser, args)
     print(f"adding problem, {args.steps} minibatches of 32, hidden {args.hidden}, Adam lr 0.01, clip 1; "
           f"test MSE (mean predictor: {BASELINE_MSE:.3f}; solved: below {SOLVED_MSE})")
-    if args.seeds:
-        seeds = [int(v) for v in args.seeds.split(",")]
+    if seeds:
         print(seeds_table(seeds_experiment(lengths, seeds, hidden=args.hidden, steps=args.steps)))
     else:
         print(results_table(vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed)))
@@ -165,6 +164,34 @@ def main(argv=None) -> None:
         flows = [gradient_flow(kind, INITS[kind](2, args.hidden, seed=args.seed, dtype="float64"), x) for kind in KINDS]
         gradient_flow_plot(flows, args.plot, f"gradient flow at initialisation, T = {max(lengths)}")
         print(f"wrote {args.plot}")
+
+
+def _whole_numbers(parser, flag: str, text: str, least: int, example: str) -> list[int]:
+    """The comma-separated whole numbers of ``flag``, each at least ``least``, or argparse's one-line error (exit 2)."""
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        parser.error(f"{flag} takes comma-separated whole numbers, such as {example}; got {text!r}")
+    if any(v < least for v in values):
+        parser.error(f"{flag} values must be at least {least}, got {text!r}")
+    return values
+
+
+def _check_arguments(parser, args) -> tuple[list[int], list[int] | None]:
+    """The lengths and the seeds (None: one run with --seed), after refusing what the experiment cannot run or would
+    report falsely: a length below 2 (two marked steps), no training, a repeated seed counted twice."""
+    lengths = _whole_numbers(parser, "--lengths", args.lengths, 2, "10,30,60")
+    for flag, value in (("--steps", args.steps), ("--hidden", args.hidden)):
+        if value < 1:
+            parser.error(f"{flag} must be at least 1, got {value}")
+    if args.seed < 0:
+        parser.error(f"--seed must be at least 0, got {args.seed}")
+    seeds = None if args.seeds is None else _whole_numbers(parser, "--seeds", args.seeds, 0, "0,1,2")
+    if seeds is not None and len(set(seeds)) < len(seeds):
+        parser.error(f"--seeds holds a seed twice ({args.seeds}): each seed is one independent run, counted once")
+    if args.plot is not None and not args.plot.lower().endswith(".png"):
+        parser.error(f"--plot writes a PNG image: give a file name ending in .png, got {args.plot!r}")
+    return lengths, seeds
 
 
 if __name__ == "__main__":
