@@ -373,7 +373,7 @@ def gradient_flow_plot(flows: Sequence, path: str | Path | None = None, title: s
     fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
     for k, flow in enumerate(flows):
         name = labels[k] if labels is not None else flow.kind.upper()
-        line, = ax.semilogy(flow.distance, flow.dh_norm, lw=1.5, label=f"{name}: ||dL/dh_t||")
+        line, = ax.semilogy(flow.distance, flow.dh_norm, lw=1.5, label=f"{name}: ||dL/dh_t||" + _underflow(flow))
         if flow.dc_norm is not None:
             ax.semilogy(flow.distance, flow.dc_norm, lw=1.0, ls="--", color=line.get_color(), label=f"{name}: ||dL/dc_t||")
     ax.set_xlabel("distance from the loss (T - 1 - t)")
@@ -382,6 +382,13 @@ def gradient_flow_plot(flows: Sequence, path: str | Path | None = None, title: s
     fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     ax.grid(alpha=0.3, which="both")
     return _finish(fig, path)
+
+
+def _underflow(flow) -> str:
+    """Where a norm reaches exactly 0 (below float64's smallest number), which a log axis cannot draw: the curve
+    drops out of the figure there, and would read as a cliff in the gradient rather than the end of the numbers."""
+    zero = np.flatnonzero(np.asarray(flow.dh_norm) == 0)
+    return "" if len(zero) == 0 else f" (0 in float64 from distance {int(np.asarray(flow.distance)[zero].min())})"
 
 
 CELL_SIZE = (11.0, 6.6)  # inches: 1320 x 792 pixels at DPI

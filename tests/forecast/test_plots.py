@@ -261,3 +261,13 @@ def test_loss_plot_says_why_validation_can_sit_below_training():
     text = " ".join(t.get_text() for t in no_val.findobj(matplotlib.text.Text))
     assert "dropout" not in text and "validation loss" not in _legend_markers(no_val)  # no validation curve drawn
     plt.close(no_val)
+
+
+def test_a_gradient_that_reaches_zero_in_float64_says_where_in_its_legend():
+    """On a log axis an exact 0 is not drawn: the curve fell out of the figure, which read as a cliff at that step."""
+    flow = gradient_flow("rnn", init_rnn_params(2, 3, dtype="float64"), np.random.default_rng(1).standard_normal((12, 2, 2)))
+    vanished = SimpleNamespace(kind="rnn", distance=flow.distance, dh_norm=np.where(flow.distance >= 7, 0.0, flow.dh_norm),
+                               dc_norm=None)
+    labels = [t.get_text() for t in plots.gradient_flow_plot([flow, vanished], labels=["kept", "vanished"]).legends[0].get_texts()]
+    plt.close("all")
+    assert labels == ["kept: ||dL/dh_t||", "vanished: ||dL/dh_t|| (0 in float64 from distance 7)"]
