@@ -74,7 +74,9 @@ def coingecko_frame(doc, source="CoinGecko response") -> pd.DataFrame:
     prices = _pairs(doc["prices"], "prices", source)
     if len(prices) == 0:
         raise refuse(source, "the 'prices' list is empty", "Check the coin id and the number of days, and fetch again")
-    frame = pd.DataFrame({"date": unix_stamps(prices[:, 0], "ms", name="prices", source=source), "close": prices[:, 1]})
+    fix = ("CoinGecko stamps its points in unix milliseconds; save its answer as it came (stamps in seconds: multiply "
+           "them by 1000)")
+    frame = pd.DataFrame({"date": unix_stamps(prices[:, 0], "ms", name="prices", source=source, fix=fix), "close": prices[:, 1]})
     for key, column in (("total_volumes", "volume"), ("market_caps", "market_cap")):
         values = doc.get(key)
         if isinstance(values, list) and len(values) == len(prices):

@@ -148,14 +148,16 @@ def parse_dates(column: pd.Series, *, name: str, source, date_format: str | None
     return _from_text(text, shapes, offsets, name, source, where)
 
 
-def unix_stamps(values: np.ndarray, unit: str, *, name: str, source) -> pd.DatetimeIndex:
-    """Unix seconds (``unit="s"``) or milliseconds (``"ms"``) as stamps, refusing times outside 1973-2200."""
+UNIX_FIX = "Use dates such as 2020-01-31, or unix seconds or milliseconds"
+
+
+def unix_stamps(values: np.ndarray, unit: str, *, name: str, source, fix: str = UNIX_FIX) -> pd.DatetimeIndex:
+    """Unix seconds (``unit="s"``) or milliseconds (``"ms"``) as stamps, refusing times outside 1973-2200 with ``fix``."""
     seconds = values / (1000.0 if unit == "ms" else 1.0)
     plausible = (seconds >= UNIX_SECONDS[0]) & (seconds < UNIX_SECONDS[1])
     if not plausible.all():
         raise refuse(source, f"{int((~plausible).sum())} value(s) in {name!r} are not unix times between 1973 and 2200 "
-                             f"(first: {values[~plausible][0]:g})",
-                     "Use dates such as 2020-01-31, or unix seconds or milliseconds")
+                             f"(first: {values[~plausible][0]:g})", fix)
     return pd.DatetimeIndex(pd.to_datetime(values, unit=unit))
 
 

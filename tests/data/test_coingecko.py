@@ -16,6 +16,8 @@ BAD_DOCUMENTS = [
     ({"prices": [[1e20, 5.0]]}, "not unix times between 1973 and 2200"),
     ({"prices": [[-1704067200000, 5.0]]}, "not unix times"),
     ({"prices": [[None, 5.0]]}, "not unix times"),
+    # stamps in seconds: the advice was "use unix seconds or milliseconds", which they were
+    ({"prices": [[1704067200, 5.0]]}, "not unix times .*CoinGecko stamps its points in unix milliseconds; .*multiply them by 1000"),
     ({"prices": [[1704067200000, 5.0, 1.0]]}, "not a list of \\[milliseconds, value\\] pairs"),
     ({"prices": [["x", 5.0]]}, "not a list of \\[milliseconds, value\\] pairs"),
     ({"prices": "none"}, "not a list of \\[milliseconds, value\\] pairs"),
