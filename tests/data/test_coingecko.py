@@ -53,3 +53,17 @@ def test_only_the_unfinished_day_is_not_a_series(tmp_path):
 def test_answers_that_are_not_json(tmp_path, body):
     with pytest.raises(DataError, match="not JSON"):
         fetch_to_csv("bitcoin", 30, tmp_path / "x.csv", opener=lambda request, timeout: RecordedResponse(body))
+
+
+def test_offline_the_advice_names_the_commands_that_take_a_file(tmp_path):
+    """It said "pass them with --csv", a flag fetch does not have."""
+    import urllib.error
+
+    def offline(request, timeout):
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    out = tmp_path / "bitcoin.csv"
+    with pytest.raises(DataError, match=r"you seem to be offline: download the prices elsewhere and give the file to "
+                                        r"forecast or predict \(--csv FILE\)$"):
+        fetch_to_csv("bitcoin", 30, out, opener=offline)
+    assert not out.exists()
