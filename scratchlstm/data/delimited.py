@@ -94,7 +94,7 @@ def sniff_layout(text: str, source) -> Layout:
 def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None = None,
                only: list[str] | None = None) -> pd.DataFrame:
     """The table below the header; columns lower-cased; those in ``as_text`` kept as text, or only those in ``only``."""
-    skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
+    skip = skipped_lines(layout)
     chosen = as_text or only
     positions = sorted(layout.columns.index(c) for c in chosen) if chosen else None
     try:
@@ -106,7 +106,7 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
         raise refuse(source, f"this is not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
                      "Export the prices as a delimited text file (comma, semicolon or tab)") from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas made the first column the index: rows are too long
-        raise refuse(source, "some rows have more fields than the header", "Check the delimiters; every row needs one value per column")
+        raise more_fields_than_header(source)
     names = [layout.columns[p] for p in positions] if positions is not None else list(layout.columns)
     if len(names) != len(frame.columns):
         raise refuse(source, f"the header has {len(names)} fields but pandas read {len(frame.columns)} columns",
@@ -115,6 +115,20 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
     empty = [c for c in names if c.startswith(UNNAMED) and frame[c].isna().all()]  # Excel's empty trailing cells
     refuse_a_split_decimal_comma(frame, names, source)
     return frame.drop(columns=empty)
+
+
+def skipped_lines(layout: Layout) -> list[int]:
+    """The line numbers pandas skips to read the table: those above the header, and the header lines below it that
+    hold no data (yfinance's Ticker and Date lines)."""
+    return list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
+
+
+def more_fields_than_header(source, where: str = ""):
+    """The refusal of rows longer than the header (``where`` names a line), which pandas would read shifted by a
+    column, the first made the index."""
+    return refuse(source, f"some rows have more fields than the header{where}",
+                  "Check the delimiters; every row needs one value per column (quote a value with a decimal comma in a "
+                  "comma-separated file: \"98,58\")")
 
 
 def refuse_a_split_decimal_comma(frame: pd.DataFrame, names: list[str], source) -> None:

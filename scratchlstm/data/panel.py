@@ -35,10 +35,9 @@ import pandas as pd
 
 from ..errors import DataError
 from .decoding import PARQUET_MAGIC, read_text
-from .delimited import clean_name, refuse_a_split_decimal_comma, sniff_layout
+from .delimited import clean_name, more_fields_than_header, refuse_a_split_decimal_comma, skipped_lines, sniff_layout
 from .loaders import LoadOptions, as_price_series, load_prices
 from .numbers import read_numbers
-from .refusal import refuse
 from .series import DataWarning, PriceSeries
 
 LONG_COLUMNS = ("unique_id", "ds", "y")
@@ -192,7 +191,7 @@ def _text_table(path: Path, notes: list[str]) -> pd.DataFrame:
     if text.encoding in NOT_UTF8:
         notes.append(f"{path.name}: the file is not UTF-8; it was read as {text.encoding}")
     layout = sniff_layout(text.text, path)
-    skip = list(range(layout.header_line)) + [layout.header_line + 1 + k for k in range(layout.skip_after_header)]
+    skip = skipped_lines(layout)
     try:
         # bytes, not io.StringIO: pandas reads a StringIO through a buffer of 4 bytes per character
         table = pd.read_csv(io.BytesIO(text.text.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip,
@@ -200,24 +199,17 @@ def _text_table(path: Path, notes: list[str]) -> pd.DataFrame:
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
         found = _TOO_MANY_FIELDS.search(str(exc))
         if found:
-            raise _more_fields_than_header(path, f" (line {found[2]} has {found[3]}, the header {found[1]})") from None
+            raise more_fields_than_header(path, f" (line {found[2]} has {found[3]}, the header {found[1]})") from None
         raise DataError(f"{path} cannot be read as a table ({str(exc).splitlines()[0]}); save it as a CSV with the columns "
                         "unique_id, ds, y") from None
     if not table.index.equals(pd.RangeIndex(len(table))):  # pandas made the first column the index: every row is too long
-        raise _more_fields_than_header(path, "")
+        raise more_fields_than_header(path)
     if len(table.columns) != len(layout.columns):
         raise DataError(f"{path}: the header has {len(layout.columns)} fields but pandas read {len(table.columns)} columns; "
                         "check the quotes in the header line")
     table.columns = list(layout.columns)
     refuse_a_split_decimal_comma(table, list(layout.columns), path)  # as the price loader does (a y of 100,12 read 100)
     return table
-
-
-def _more_fields_than_header(path: Path, where: str) -> DataError:
-    """The refusal of rows longer than the header, worded as the price loader's (``delimited.read_table``)."""
-    return refuse(path, f"some rows have more fields than the header{where}",
-                  "Check the delimiters; every row needs one value per column (quote a value with a decimal comma in a "
-                  "comma-separated file: \"98,58\")")
 
 
 def _holds_text(path: Path) -> bool:
