@@ -241,12 +241,13 @@ def _layout(lines: list[str], header_line: int, delimiter: str, source) -> Layou
     below = _fields(lines[header_line + 1], delimiter) if header_line + 1 < len(lines) else []
     fmt, skip_after = "yahoo", 0
     _refuse_a_header_of_numbers(raw, source)
-    _refuse_several_tickers(columns, below, source)
     first_below = [f.strip().lower() for f in below[:1]]
     if columns[:1] == ["price"] and first_below == ["ticker"]:
+        _refuse_several_tickers(below[1:], source)
         fmt, skip_after = "yfinance", 2  # yfinance >= 0.2.51: Price / Ticker / Date header lines
         columns[0] = "date"
     elif columns[:1] == ["ticker"] and first_below == ["price"]:
+        _refuse_several_tickers(raw[1:], source)
         fmt, skip_after = "yfinance", 2  # the same with group_by='ticker': Ticker / Price / Date, the names on the second
         raw = below
         columns = ["date"] + [clean_name(f) or f"{UNNAMED}{k + 2}" for k, f in enumerate(below[1:])]
@@ -276,18 +277,10 @@ def _refuse_a_header_of_numbers(fields: list[str], source) -> None:
 _NUMBER = re.compile(r"[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?")
 
 
-def _refuse_several_tickers(columns: list[str], below: list[str], source) -> None:
-    """Refuse a yfinance download of several tickers saved as CSV: its header lines are ``Price`` then ``Ticker`` (or
-    ``Ticker`` then ``Price`` with ``group_by='ticker'``), and every column name repeats once per ticker, which was
-    refused as two columns of one name, with "rename one of them" for a fix."""
-    first_below = [f.strip().lower() for f in below[:1]]
-    if columns[:1] == ["price"] and first_below == ["ticker"]:
-        tickers = [f.strip() for f in below[1:]]
-    elif columns[:1] == ["ticker"] and first_below == ["price"]:
-        tickers = [c.upper() for c in columns[1:]]
-    else:
-        return
-    distinct = list(dict.fromkeys(t for t in tickers if t))
+def _refuse_several_tickers(tickers: list[str], source) -> None:
+    """Refuse a yfinance download of several tickers saved as CSV (``tickers``: the fields of its Ticker line): every
+    column name repeats once per ticker, which was refused as two columns of one name, "rename one of them"."""
+    distinct = list(dict.fromkeys(t.strip() for t in tickers if t.strip()))
     if len(distinct) > 1:
         shown = ", ".join(distinct[:5]) + (", ..." if len(distinct) > 5 else "")
         raise refuse(source, f"a yfinance download of {len(distinct)} tickers ({shown}): its columns repeat once per ticker",

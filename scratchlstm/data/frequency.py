@@ -76,11 +76,6 @@ def median_spacing(index: pd.DatetimeIndex) -> float | None:
     return float(np.median(np.diff(_seconds(index)))) if len(index) >= 2 else None
 
 
-def spacing_words(seconds: float) -> str:
-    """``seconds`` as people say it: ``1 hour``, ``5 minutes``, ``299.838 seconds``."""
-    return _spacing_words(seconds)
-
-
 def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
     """The frequency of sorted, unique stamps (see the module docstring)."""
     if len(index) < 2:
@@ -90,7 +85,7 @@ def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
     step = float(np.median(spacing))
     if step < _DAY * 0.99:
         if np.mean(np.isclose(spacing, step)) < 0.5:  # event stamps (trades, pitches) have a median but no step
-            return Frequency(None, f"irregular (median spacing {_spacing_words(step)})")
+            return Frequency(None, f"irregular (median spacing {spacing_words(step)})")
         return _intraday(step)
     days = step / _DAY
     if days <= 1.01:
@@ -106,7 +101,7 @@ def detect_frequency(index: pd.DatetimeIndex) -> Frequency:
             word, period, _ = _CALENDAR[letter]
             end = (index.day >= 24).mean() > 0.5  # stamped at the end of each period (the 31st, or the last trading day)
             return Frequency(letter + ("E" if end else "S"), word, period)
-    return Frequency(None, f"irregular (median spacing {_spacing_words(step)})")
+    return Frequency(None, f"irregular (median spacing {spacing_words(step)})")
 
 
 def period_numbers(index: pd.DatetimeIndex, frequency: Frequency) -> np.ndarray | None:
@@ -191,7 +186,7 @@ def gap_note(index: pd.DatetimeIndex, frequency: Frequency) -> str:
             f"ends {frequency.stamp(index[worst + 1])}")
 
 
-def _spacing_words(seconds: float) -> str:
+def spacing_words(seconds: float) -> str:
     """A spacing as people write it: "3 days", "36 hours", "90 minutes" (pandas wrote "3 days 00:00:00")."""
     for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
         count = seconds / size
@@ -209,7 +204,7 @@ def _intraday(step: float) -> Frequency:
             n = int(round(count))
             word = {"h": "hourly", "min": "minute", "s": "second"}[unit] if n == 1 else f"{n}-{name}"
             return Frequency(unit if n == 1 else f"{n}{unit}", word, name if n == 1 else f"{n}-{name} step")
-    return Frequency(None, f"irregular (median spacing {_spacing_words(step)})")
+    return Frequency(None, f"irregular (median spacing {spacing_words(step)})")
 
 
 def _step_seconds(alias: str) -> float:
