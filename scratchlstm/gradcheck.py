@@ -315,9 +315,9 @@ def gradcheck(
             continue
         flat, numeric = _numeric(loss_fn, inputs, name, eps, max_entries, rng)
         results.append((name, to_numpy(g).astype(np.float64), flat, numeric))
+    compared = [r for r in results if isinstance(r, tuple)]  # (name, analytic, checked entries, numeric)
     # G: the largest numeric derivative of the whole check, the scale of the floor
-    scale = max((float(np.max(np.abs(r[3].reshape(-1)[r[2]]), initial=0.0)) for r in results if isinstance(r, tuple)), default=0.0)
-    compared = [r for r in results if isinstance(r, tuple)]
+    scale = max((float(np.max(np.abs(r[3].reshape(-1)[r[2]]), initial=0.0)) for r in compared), default=0.0)
     if compared and scale == 0 and not any(np.any(r[1].reshape(-1)[r[2]]) for r in compared):
         raise GradcheckError("every derivative compared is 0, numeric and analytic (the loss does not change with any "
                              "checked entry here: an empty batch, or a point where every path is cut): a wrong gradient "

@@ -226,7 +226,8 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
                             f"np.asarray({name}, dtype='{dtype_name(model.dtype)}') (the model's dtype)")
         if a is not None and len(a.shape) == 0:  # failed as 'tuple index out of range'
             raise ValueError(f"{name} is a single number; it needs one row per sample ({'windows (N, T, D)' if name.startswith('X') else 'targets (N, K)'})")
-    for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
+    pairs = [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else [])
+    for x_name, y_name, a, b in pairs:
         if a.shape[0] != b.shape[0]:
             raise DataError(f"{x_name} has {a.shape[0]} samples but {y_name} has {b.shape[0]}")
         if a.shape[0] == 0:  # training "finished" with NaN losses, and validation failed inside NumPy
@@ -235,7 +236,7 @@ def _check_data(model: Model, X, y, X_val, y_val, config: TrainConfig) -> bool:
             raise DataError(f"{x_name} and {y_name} hold no samples: {fix}")
     if config.tbptt is not None and model.config.head != "all":
         raise ConfigError("tbptt training needs a model with head='all' (a target at every step)")
-    for x_name, y_name, a, b in [("X", "y", X, y)] + ([("X_val", "y_val", X_val, y_val)] if has_val else []):
+    for x_name, y_name, a, b in pairs:
         _check_shapes(model.config, x_name, y_name, a, b)
     check_one_dtype({"the model": model.head["W"], **arrays})
     for name, a in arrays.items():
