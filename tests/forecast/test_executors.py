@@ -139,6 +139,17 @@ def _group_ends(pgid, within):
     return False
 
 
+def _resume_gives_the_uninterrupted_result(tmp_path, out, command, settings):
+    """``--resume`` of a stopped run finishes it, to the predictions of the same run never stopped (on one process)."""
+    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = tmp_path / "whole"
+    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings, "--jobs", "1"],
+                           capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr
+    assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
+
+
 def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tmp_path):
     """Ctrl-C in a terminal reaches the whole process group: the command exits 130 with the resume hint, no
     worker is left running, and --resume finishes both fits to the numbers of a run never interrupted."""
@@ -152,13 +163,7 @@ def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tm
     assert "--resume" in err and "Traceback" not in err
     assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
     assert not list(out.rglob("*.tmp"))
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    whole = tmp_path / "whole"
-    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings, "--jobs", "1"],
-                           capture_output=True, text=True)
-    assert fresh.returncode == 0, fresh.stderr
-    assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
+    _resume_gives_the_uninterrupted_result(tmp_path, out, command, settings)
 
 
 def test_ctrl_c_pressed_three_times_quickly_still_exits_130_once(tmp_path):
@@ -190,13 +195,7 @@ def test_a_run_killed_outright_resumes_past_the_temporary_file_of_its_last_write
     run.communicate(timeout=60)
     assert _group_ends(run.pid, within=5)
     (out / "checkpoints" / ".fit-0-1.npz.k1ll3d00.tmp").write_bytes(b"half a checkpoint")  # as an interrupted write leaves it
-    resumed = subprocess.run(command + ["--resume"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    whole = tmp_path / "whole"
-    fresh = subprocess.run([sys.executable, "-m", "scratchlstm", "forecast", "--out", str(whole), *settings, "--jobs", "1"],
-                           capture_output=True, text=True)
-    assert fresh.returncode == 0, fresh.stderr
-    assert (out / "predictions.csv").read_bytes() == (whole / "predictions.csv").read_bytes()
+    _resume_gives_the_uninterrupted_result(tmp_path, out, command, settings)
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to the command", "Ctrl-C to the group", "SIGKILL to the command"])
