@@ -474,7 +474,7 @@ def _add_gradcheck(sub) -> None:
             "hand-written backward through time, and compares every gradient (the weights, x and the initial states) "
             "with centred finite differences in float64. --engine reference (the default) checks the code the docs "
             "derive, scratchlstm/nn/<cell>.py, as it is on disk now: edit it and check your edit. --engine fast checks "
-            "the LSTM's speed kernel, --engine compiled its compiled kernel (needs Numba); the GRU and the RNN have "
+            "the LSTM's speed kernel, --engine compiled its compiled kernel (needs Numba and SciPy); the GRU and the RNN have "
             "none, so for them both run their reference and say so. "
             "Every path that runs is checked: gradients of every step's output and of the final state alone (dhs=None), "
             "the kernel at batch B and at batch 1, both GRU variants, and the LSTM's one-step functions. "

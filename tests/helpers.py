@@ -21,8 +21,8 @@ import pytest
 from scratchlstm.backend import BackendError, from_host, get_namespace, namespace, to_numpy
 from scratchlstm.nn.shapes import ENGINES as ALL_ENGINES
 
-HAS_NUMBA = importlib.util.find_spec("numba") is not None
-needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="engine 'compiled' needs Numba (pip install 'scratchlstm[compiled]')")
+HAS_NUMBA = all(importlib.util.find_spec(name) is not None for name in ("numba", "scipy"))  # what engine "compiled" needs
+needs_numba = pytest.mark.skipif(not HAS_NUMBA, reason="engine 'compiled' needs Numba and SciPy (pip install 'scratchlstm[compiled]')")
 # every engine, each a pytest parameter; "compiled" skips where Numba is not installed
 ENGINES = [pytest.param(e, marks=needs_numba) if e == "compiled" else e for e in ALL_ENGINES]
 

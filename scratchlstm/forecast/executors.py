@@ -34,6 +34,7 @@ from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError, WorkerError, exception_chain
+from ..nn.kernels.threads import kernel_threads_at_most, limit_kernel_threads
 
 INSTALL_DASK = "pip install 'distributed>=2024.1', or pip install -e '.[dask]' in scratchlstm's folder"
 
@@ -125,7 +126,7 @@ _in_task = False  # in a worker process: whether it is running a task now
 _stopping = False  # in a worker process: whether it was told to stop (it then takes no further task)
 
 
-def _start_worker(parent: int) -> None:
+def _start_worker(parent: int, kernel_threads: int) -> None:
     """A worker's start. Ctrl-C (which reaches every process of the terminal's group) and the parent's
     ``terminate`` stop a running task as Ctrl-C stops this process's own (training saves its state, temporary
     files are removed), and the worker then ends instead of taking a task that is already queued for it; an
@@ -137,6 +138,7 @@ def _start_worker(parent: int) -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # held since the parent started this process
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+    limit_kernel_threads(kernel_threads)  # this process's share of the cores, for the compiled kernel's slices
 
 
 def _stop(signum, frame) -> None:
@@ -283,8 +285,10 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
     lock = threading.Lock()
     finished: queue.SimpleQueue = queue.SimpleQueue()  # (k, future) as workers finish; None when none is left
     stopping = threading.Event()
+    # the processes share the cores: each runs the compiled kernel's slices on its share (one on two cores)
+    share = max(1, local_cores() // (workers + 1))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                               initargs=(os.getpid(),))
+                               initargs=(os.getpid(), share))
     running: dict = {}
     failure = _failure_interrupts_here()
 
@@ -335,7 +339,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
         with _signals_held_while_workers_start():  # the workers start as the first tasks are submitted
             for _ in range(workers):
                 submit_next()
-        with failure:
+        with failure, kernel_threads_at_most(share):
             dispatcher.start()
             more = True  # until the dispatching thread says it is done
             while (k := take(front=False)) is not None:

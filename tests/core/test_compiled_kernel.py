@@ -13,7 +13,7 @@ from scratchlstm.errors import ConfigError
 from scratchlstm.nn.lstm import LSTMCache
 from tests.helpers import HAS_NUMBA, random_lstm_host
 
-pytestmark = pytest.mark.skipif(not HAS_NUMBA, reason="engine 'compiled' needs Numba (pip install 'scratchlstm[compiled]')")
+pytestmark = pytest.mark.skipif(not HAS_NUMBA, reason="engine 'compiled' needs Numba and SciPy (pip install 'scratchlstm[compiled]')")
 
 if HAS_NUMBA:
     import numba
@@ -116,13 +116,14 @@ def test_backward_equals_the_numpy_kernels_bit_for_bit_from_the_same_cache(dtype
     assert all(np.array_equal(a, b) for a, b in zip(rest, want_rest))
 
 
-def test_lstm_backward_follows_the_compiled_cache_to_its_kernel(monkeypatch):
-    params, x, h0, c0 = _problem("float64", 2)
+@pytest.mark.parametrize("B, slices", [(2, [(0, 2)]), (70, [(0, 35), (35, 70)])])
+def test_lstm_backward_follows_the_compiled_cache_to_its_kernel(monkeypatch, B, slices):
+    params, x, h0, c0 = _problem("float64", B)
     _, _, cache = sl.lstm_forward(params, x, h0, c0, engine="compiled")
-    calls, step = [], compiled_lstm._backward_step
-    monkeypatch.setattr(compiled_lstm, "_backward_step", lambda *a: calls.append(1) or step(*a))
+    calls, loop = [], compiled_lstm._backward_columns  # (a call this small runs its slices one after another)
+    monkeypatch.setattr(compiled_lstm, "_backward_columns", lambda *a: calls.append(a[-2:]) or loop(*a))
     sl.lstm_backward(cache, None, np.ones_like(h0), None)
-    assert len(calls) == x.shape[0]
+    assert calls == slices  # each slice of the batch once, through every step
 
 
 def test_gradcheck_passes_on_every_path_and_names_the_compiled_file(capsys):
@@ -140,12 +141,14 @@ def test_compiled_on_another_array_library_runs_the_reference():
     assert isinstance(cache, LSTMCache)
 
 
-def test_without_numba_the_engine_is_refused_naming_the_install(monkeypatch):
+@pytest.mark.parametrize("missing", ["numba", "scipy.linalg.cython_blas"])
+def test_without_numba_the_engine_is_refused_naming_the_install(monkeypatch, missing):
     import sys
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
-    monkeypatch.delitem(sys.modules, "scratchlstm.nn.kernels.compiled_lstm")
+    monkeypatch.setitem(sys.modules, missing, None)  # importing it now raises ImportError
+    for module in ("scratchlstm.nn.kernels.compiled_lstm", "scratchlstm.nn.kernels.compiled_blas"):
+        monkeypatch.delitem(sys.modules, module, raising=False)
     params, x, _, _ = _problem("float64", 2)
-    with pytest.raises(ConfigError, match=r"engine 'compiled' needs Numba .*pip install 'scratchlstm\[compiled\]'"):
+    with pytest.raises(ConfigError, match=r"engine 'compiled' needs Numba and SciPy .*pip install 'scratchlstm\[compiled\]'"):
         sl.lstm_forward(params, x, engine="compiled")
 
 

@@ -120,14 +120,14 @@ PLANTED = [
     bug("kernel-batch-many", "fast", K, "_backward_loop", "np.copyto(dA_steps, dA.transpose(1, 0, 2))",
         "np.copyto(dA_steps, dA.transpose(1, 0, 2)[:, ::-1])", arrays={"W_x"}),
     bug("kernel-db-float32", "fast", K, "backward", '"b": dW[K - 1].copy()', '"b": dW[K - 1].astype(np.float32)', arrays={"b"}),
-    # the compiled kernel's step (Numba): the local factors and their products in one loop
-    bug("compiled-da-o", "compiled", C, "_backward_step", "da_o = (o - o * o) * tc_t * dh", "da_o = (o - o * o) * tc_t * dc_t", "o"),
-    bug("compiled-dc-gain", "compiled", C, "_backward_step", "dh * (o - Z[j, t + 1, b] * tc_t)", "dh * (o + Z[j, t + 1, b] * tc_t)", "ifg"),
-    bug("compiled-da-g", "compiled", C, "_backward_step", "da_g = _one_minus_square(g) * i * dc_t", "da_g = _one_minus_square(g) * f * dc_t", "g"),
-    bug("compiled-dc-prev", "compiled", C, "_backward_step", "dc[j, b] = dc_t * f", "dc[j, b] = dc_t * f * 0.99", arrays={"c0"}),
-    bug("compiled-final-only-dh", "compiled", C, "_backward_step", "dh = dh_next[j, b] if dh_out is None",
-        "dh = 0.5 * dh_next[j, b] if dh_out is None", arrays={"h0"}),
-    bug("compiled-weights-copy", "compiled", C, "_backward_step", "dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o",
+    # the compiled kernel's loop back through time (Numba): the local factors and their products per element
+    bug("compiled-da-o", "compiled", C, "_backward_columns", "da_o = (o - o * o) * tc_t * dh", "da_o = (o - o * o) * tc_t * dc_t", "o"),
+    bug("compiled-dc-gain", "compiled", C, "_backward_columns", "dh * (o - Z[j, t + 1, b] * tc_t)", "dh * (o + Z[j, t + 1, b] * tc_t)", "ifg"),
+    bug("compiled-da-g", "compiled", C, "_backward_columns", "da_g = _one_minus_square(g) * i * dc_t", "da_g = _one_minus_square(g) * f * dc_t", "g"),
+    bug("compiled-dc-prev", "compiled", C, "_backward_columns", "dc[j, b] = dc_t * f", "dc[j, b] = dc_t * f * 0.99", arrays={"c0"}),
+    bug("compiled-final-only-dh", "compiled", C, "_backward_columns", "dh = dh_next[j, b] if dhs is None",
+        "dh = 0.5 * dh_next[j, b] if dhs is None", arrays={"h0"}),
+    bug("compiled-weights-copy", "compiled", C, "_backward_columns", "dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o",
         "dA_steps[3 * H + j, t, b] = da_i, da_f, da_o, da_g", "go", arrays={"W_x", "b"}),
     # the GRU, both variants
     bug("gru-dn", "gru", G, "gru_backward", "dn = dh * (1 - z)", "dn = dh * (1 + z)", "nr"),

@@ -7,6 +7,7 @@ import operator
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -29,8 +30,6 @@ def test_results_come_back_in_task_order_and_this_process_takes_part():
 
 
 def _sleep_then_pid(seconds):
-    import time
-
     time.sleep(seconds)
     return os.getpid()
 
@@ -73,6 +72,22 @@ def test_a_worker_that_dies_is_named_with_what_to_do():
         map_tasks(os._exit, [(3,), (0,)], jobs=2, here=lambda code: code)  # the worker exits in its task
 
 
+def _pid_and_kernel_threads(seconds):
+    from scratchlstm.nn.kernels.threads import kernel_threads
+    time.sleep(seconds)
+    return os.getpid(), kernel_threads()
+
+
+def test_the_processes_share_the_cores_for_the_compiled_kernels_slices():
+    from scratchlstm.forecast.executors import local_cores
+    from scratchlstm.nn.kernels.threads import kernel_threads
+    here = kernel_threads()
+    seen = map_tasks(_pid_and_kernel_threads, [(0.5,), (0.5,)], jobs=2)
+    assert len({pid for pid, _ in seen}) == 2  # one task in the worker, one here
+    assert [threads for _, threads in seen] == [max(1, local_cores() // 2)] * 2
+    assert kernel_threads() == here  # given back once the tasks are done
+
+
 def test_jobs_below_one_is_refused():
     with pytest.raises(ConfigError, match="at least 1"):
         map_tasks(operator.mul, [(1, 2)], jobs=0)
@@ -112,8 +127,6 @@ def test_cli_forecast_takes_jobs_and_refuses_zero(tmp_path):
 def _start_run(out, fits, epochs, jobs=2):
     """``scratchlstm forecast`` in its own process group with ``fits`` walk-forward fits, returned once both processes'
     first fits (the first task on the worker, the last here) have saved an epoch."""
-    import time
-
     settings = ["--test-size", str(20 * fits), "--refit-every", "20", "--epochs", str(epochs), "--patience", "none",
                 "--hidden", "24", "--window", "20"]
     command = [sys.executable, "-m", "scratchlstm", "forecast", "--out", str(out), *settings, "--jobs", str(jobs)]

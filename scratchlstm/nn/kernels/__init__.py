@@ -27,7 +27,7 @@ def compiled_kernel() -> ModuleType:
     try:
         return importlib.import_module(f"{__name__}.compiled_lstm")
     except ImportError as e:
-        raise ConfigError(f"engine 'compiled' needs Numba ({e}): pip install 'scratchlstm[compiled]', "
+        raise ConfigError(f"engine 'compiled' needs Numba and SciPy ({e}): pip install 'scratchlstm[compiled]', "
                           "or use engine 'fast'") from None
 
 

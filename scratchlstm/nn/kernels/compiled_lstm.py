@@ -1,20 +1,29 @@
-"""The compiled LSTM kernel (``engine="compiled"``): the NumPy kernel with each step's elementwise work in one
-compiled loop.
+"""The compiled LSTM kernel (``engine="compiled"``): the NumPy kernel's layout and arithmetic, with every step of
+a slice of the batch in one compiled call, and the slices side by side on the cores.
 
 ``numpy_lstm`` makes one matrix product and nine elementwise NumPy calls per forward step, and one product
 and five calls per backward step. Each call is a pass over the step's memory and a fixed cost of its own,
 and at the sizes a forecaster trains (B = 64, H = 50: 12,800 gate numbers a step) the calls, not the
-arithmetic, are most of the time. Here each step is the same product (BLAS, through NumPy) and one loop
-that Numba compiles, which reads each number once and keeps the step's gates in registers:
+arithmetic, are most of the time. Here one function that Numba compiles runs all T steps: each step's
+product (BLAS, called from the compiled code: ``compiled_blas.py``) and one loop that reads each number
+once and keeps the step's gates in registers:
 
     forward, per element (j, b):   i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)
                                    c_t = f c_{t-1} + i g;   h_t = o tanh(c_t)
     backward, per element (j, b):  dh = dh_t + dh_next;   dc += dh * o (1 - tanh(c_t)^2)
                                    da_i, da_f, da_g *= dc;   da_o *= dh;   dc_{t-1} = dc f
 
-Everything else (the layout, the cache, the step products, the weight gradients in one product) is
-``numpy_lstm``'s, called with this file's two loops. The backward step computes the local factors too, in
-the NumPy kernel's order of operations, so from the same cache it gives the same gradients, bit for bit.
+The rows of a batch never meet in the recurrence (row b's h_t needs only row b's h_{t-1}), so each function
+runs the steps of a slice of the batch's columns, ``b0:b1``, and the slices (``threads.batch_slices``: 32
+rows or more each, chosen by B alone) run side by side on Numba's threads with no meeting point until the
+last step. The weight gradients' product is cut the same way, by blocks of gate rows. The slices are the
+same on one thread and on many, so the numbers are too (tested, bit for bit).
+
+Everything else (the layout, the cache, the inputs and outputs) is ``numpy_lstm``'s, called with this file's
+loops. The backward computes the local factors too, in the NumPy kernel's order of operations, so from
+the same cache it gives the same gradients, bit for bit, in float64 at any batch and in float32 where the
+batch is one slice (B < 64); in float32 with more, BLAS sums a slice's products in another order than the
+whole batch's, and the gradients differ in the last bits (tested within 2e-6 of the largest).
 
 The forward's float32 ``exp`` and ``tanh`` are written below as polynomials (the minimax coefficients of
 Cephes' ``expf`` and ``tanhf``), because a call to the C library's functions stops the compiler from
@@ -25,9 +34,9 @@ differ from the NumPy kernel's in the last bits, as two correctly-rounding-withi
 the tests compare both with the reference at float32's precision and check the gradients with finite
 differences in float64.
 
-Numba compiles each loop on its first call for a dtype (3 to 4 s for the first forward and backward),
+Numba compiles each loop on its first call for a dtype (about 5 s for the first forward and backward),
 and keeps the machine code in ``__pycache__`` (or the user's cache folder, or ``NUMBA_CACHE_DIR``) for later
-processes, which load it in about 0.7 s; where no such folder can be written, each process compiles.
+processes, which load it in about 0.3 s; where no such folder can be written, each process compiles.
 """
 
 from __future__ import annotations
@@ -41,8 +50,12 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
-from . import numpy_lstm
+from . import numpy_lstm, threads
+from .compiled_blas import BLAS_AT, matmul_into
 from .numpy_lstm import NumpyLSTMCache
+from .threads import batch_slices, equal_parts, slice_threads
+
+threads.forget_blas_libraries()  # SciPy's BLAS, which the loops call, is held to one thread with NumPy's
 
 F32 = np.float32
 
@@ -145,25 +158,37 @@ def _tanh_for(x):
 
 
 # ----------------------------------------------------------------------------------------------
-# the two loops, one step each
+# the loops: every step of one slice of the batch's columns, in one compiled call each
 
-@numba.njit(**COMPILE)
-def _forward_step(a, c_prev, c, tc, Z, t):
-    """One step from its pre-activations ``a (4H, B)`` (i | f | o | g, sigmoid rows negated): writes the
-    activated gates back into ``a``, c_t into ``c``, tanh(c_t) into ``tc`` and h_t into ``Z[:H, t + 1]``."""
-    H, B = c.shape
-    for j in range(H):
-        for b in range(B):
-            i = _sigmoid_of_negated(a[j, b])
-            f = _sigmoid_of_negated(a[H + j, b])
-            o = _sigmoid_of_negated(a[2 * H + j, b])
-            g = _tanh(a[3 * H + j, b])
-            c_t = f * c_prev[j, b] + i * g
-            tc_t = _tanh(c_t)
-            a[j, b], a[H + j, b], a[2 * H + j, b], a[3 * H + j, b] = i, f, o, g
-            c[j, b] = c_t
-            tc[j, b] = tc_t
-            Z[j, t + 1, b] = o * tc_t
+@numba.njit(nogil=True, **COMPILE)
+def _forward_columns(blas_at, W_fwd, Z, S, C, b0, b1):
+    """Every step of the batch columns ``b0:b1`` (``numpy_lstm._recurrence``'s arrays and rings): per step t,
+    the pre-activations ``a = W Z_t (4H, n)`` by BLAS into ``S[t % len(S), :4H]``, then per element (j, b)
+
+        i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)      (sigmoid rows hold -z)
+        c_t = f c_{t-1} + i g;   h_t = o tanh(c_t)
+
+    written back into ``a`` (activated), ``S[t % len(S), 4H:]`` (tanh(c_t)), ``C[(t + 1) % len(C)]`` and
+    ``Z[:H, t + 1]``."""
+    K, T1, B = Z.shape
+    H = W_fwd.shape[0] // 4
+    lo, hi = np.uint64(b0), np.uint64(b1)  # unsigned: no test for a negative index per number, and the loop vectorises
+    scratch, scalars = np.empty(8, np.int32), np.empty(2, Z.dtype)
+    for t in range(T1 - 1):
+        s, c_prev, c = S[t % S.shape[0]], C[t % C.shape[0]], C[(t + 1) % C.shape[0]]  # (5H, B), (H, B), (H, B)
+        matmul_into(blas_at, scratch, scalars, 4 * H, b1 - b0, K, S, (t % S.shape[0]) * 5 * H * B + b0, B, W_fwd, 0, K, Z, t * B + b0, T1 * B)
+        for j in range(H):
+            for b in range(lo, hi):
+                i = _sigmoid_of_negated(s[j, b])
+                f = _sigmoid_of_negated(s[H + j, b])
+                o = _sigmoid_of_negated(s[2 * H + j, b])
+                g = _tanh(s[3 * H + j, b])
+                c_t = f * c_prev[j, b] + i * g
+                tc_t = _tanh(c_t)
+                s[j, b], s[H + j, b], s[2 * H + j, b], s[3 * H + j, b] = i, f, o, g
+                c[j, b] = c_t
+                s[4 * H + j, b] = tc_t
+                Z[j, t + 1, b] = o * tc_t
 
 
 def _one_minus_square(g):
@@ -178,52 +203,113 @@ def _one_minus_square_for(g):
     return lambda g: 1.0 - g * g
 
 
-@numba.njit(**COMPILE)
-def _backward_step(da, dA_steps, dc, dh_next, dh_out, a, c_prev, tc, Z, t):
-    """One step back (the equations of ``numpy_lstm._local_gate_gradients``, then its loop's step, in the
-    same order): writes the gate gradients (i | f | g | o) into ``da (4H, B)`` and into ``dA_steps[:, t]``,
-    and turns ``dc`` from dc_{t+1}'s share into dc_{t-1}'s. ``dh_out`` is this step's output gradient or
-    None, ``dh_next`` the gradient from step t + 1, ``a`` the step's activated gates (i | f | o | g),
-    ``c_prev`` c_{t-1}, ``tc`` tanh(c_t) and ``Z[:H, t + 1]`` h_t."""
-    H, B = dc.shape
-    for j in range(H):
-        for b in range(B):
-            i, f, o, g = a[j, b], a[H + j, b], a[2 * H + j, b], a[3 * H + j, b]
-            tc_t = tc[j, b]
-            dh = dh_next[j, b] if dh_out is None else dh_out[j, b] + dh_next[j, b]
-            dc_t = dc[j, b] + dh * (o - Z[j, t + 1, b] * tc_t)  # dc_t, total: o (1 - tc^2) = o - h tc
-            da_i = (i - i * i) * g * dc_t  # s'(s) = s - s^2
-            da_f = (f - f * f) * c_prev[j, b] * dc_t
-            da_g = _one_minus_square(g) * i * dc_t
-            da_o = (o - o * o) * tc_t * dh
-            da[j, b], da[H + j, b], da[2 * H + j, b], da[3 * H + j, b] = da_i, da_f, da_g, da_o
-            dA_steps[j, t, b], dA_steps[H + j, t, b], dA_steps[2 * H + j, t, b], dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o
-            dc[j, b] = dc_t * f  # now dc_{t-1}
+@numba.njit(nogil=True, **COMPILE)
+def _backward_columns(blas_at, WT, dZ, da, dA_steps, dc, dh_T, dhs, S, C, Z, b0, b1):
+    """Every step back of the batch columns ``b0:b1``, from t = T - 1 to 0 (the equations of
+    ``numpy_lstm._local_gate_gradients``, then its loop's step, in the same order): per element (j, b)
+
+        dh = dhs_t + dh_next;   dc += dh * o (1 - tanh(c_t)^2)
+        da_i = s'(i) g dc;   da_f = s'(f) c_{t-1} dc;   da_g = (1 - g^2) i dc;   da_o = s'(o) tanh(c_t) dh
+        dc = dc f   (now dc_{t-1})
+
+    into ``da (4H, B)`` and ``dA_steps[:, t]`` (public order i | f | g | o), then ``[dh_{t-1}; dx_t; d(1)] =
+    W^T da`` by BLAS into ``dZ[t] (K, n)``. ``dhs (T, H, B)`` is the output gradients or None, ``dh_T`` the
+    gradient into h_T; ``S`` holds the activated gates (i | f | o | g) and tanh(c_t), ``C`` the cell states
+    and ``Z[:H, t + 1]`` h_t."""
+    K, T1, B = Z.shape
+    T = T1 - 1
+    H = dc.shape[0]
+    lo, hi = np.uint64(b0), np.uint64(b1)
+    scratch, scalars = np.empty(8, np.int32), np.empty(2, Z.dtype)
+    for t in range(T - 1, -1, -1):
+        s, c_prev = S[t], C[t]
+        dh_next = dh_T if t == T - 1 else dZ[t + 1]  # its first H rows
+        for j in range(H):
+            for b in range(lo, hi):
+                i, f, o, g = s[j, b], s[H + j, b], s[2 * H + j, b], s[3 * H + j, b]
+                tc_t = s[4 * H + j, b]
+                dh = dh_next[j, b] if dhs is None else dhs[t, j, b] + dh_next[j, b]
+                dc_t = dc[j, b] + dh * (o - Z[j, t + 1, b] * tc_t)  # dc_t, total: o (1 - tc^2) = o - h tc
+                da_i = (i - i * i) * g * dc_t  # s'(s) = s - s^2
+                da_f = (f - f * f) * c_prev[j, b] * dc_t
+                da_g = _one_minus_square(g) * i * dc_t
+                da_o = (o - o * o) * tc_t * dh
+                da[j, b], da[H + j, b], da[2 * H + j, b], da[3 * H + j, b] = da_i, da_f, da_g, da_o
+                dA_steps[j, t, b], dA_steps[H + j, t, b], dA_steps[2 * H + j, t, b], dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o
+                dc[j, b] = dc_t * f  # now dc_{t-1}
+        matmul_into(blas_at, scratch, scalars, K, b1 - b0, 4 * H, dZ, t * K * B + b0, B, WT, 0, 4 * H, da, b0, B)
 
 
-def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, gate_steps, cell_steps, tc_steps) -> None:
-    """``numpy_lstm._recurrence``, each step's elementwise work in one compiled call."""
-    B = Z.shape[2]
-    product = np.dot if B == 1 else np.matmul
-    Zt = Z.transpose(1, 0, 2)  # (T + 1, K, B)
-    for t, (z, (a, *_), (c_prev, c), tc) in enumerate(zip(Zt[:-1], gate_steps, cell_steps, tc_steps)):
-        product(W_fwd, z, out=a)  # a = W Z_t, pre-activations (negated in the sigmoid rows)
-        _forward_step(a, c_prev, c, tc, Z, t)
+@numba.njit(nogil=True, **COMPILE)
+def _weight_product_rows(blas_at, dA_all, Z, dWT, r0, r1):
+    """``dWT[r0:r1] (r1 - r0, K) = dA_all[r0:r1] (r1 - r0, T*B) @ Z_all^T``, with ``Z_all (K, T*B)`` the first T*B
+    columns of ``Z (K, T + 1, B)``'s rows: every Z_t side by side."""
+    K, T1, B = Z.shape
+    TB = (T1 - 1) * B
+    scratch, scalars = np.empty(8, np.int32), np.empty(2, Z.dtype)
+    matmul_into(blas_at, scratch, scalars, r1 - r0, K, TB, dWT, r0 * K, K, dA_all, r0 * TB, TB, Z, 0, T1 * B, True)
+
+
+# the three loops above, each over a list of slices, the slices side by side on Numba's threads
+
+@numba.njit(parallel=True, nogil=True, **COMPILE)
+def _forward_slices(blas_at, W_fwd, Z, S, C, edges):
+    for k in numba.prange(edges.shape[0] - 1):
+        _forward_columns(blas_at, W_fwd, Z, S, C, edges[k], edges[k + 1])
+
+
+@numba.njit(parallel=True, nogil=True, **COMPILE)
+def _backward_slices(blas_at, WT, dZ, da, dA_steps, dc, dh_T, dhs, S, C, Z, edges):
+    for k in numba.prange(edges.shape[0] - 1):
+        _backward_columns(blas_at, WT, dZ, da, dA_steps, dc, dh_T, dhs, S, C, Z, edges[k], edges[k + 1])
+
+
+@numba.njit(parallel=True, nogil=True, **COMPILE)
+def _weight_product_slices(blas_at, dA_all, Z, dWT, edges):
+    for k in numba.prange(edges.shape[0] - 1):
+        _weight_product_rows(blas_at, dA_all, Z, dWT, edges[k], edges[k + 1])
+
+
+def _run(one, side_by_side, args: tuple, slices: list[tuple[int, int]], work: int) -> None:
+    """``one(*args, lo, hi)`` for every slice, one after another here, or ``side_by_side(*args, edges)`` on
+    Numba's threads where ``threads.slice_threads`` gives more than one. The slices are the same either
+    way, and so are the numbers (tested)."""
+    with slice_threads(len(slices), work) as n:
+        if n == 1:
+            for lo, hi in slices:
+                one(*args, lo, hi)
+        else:
+            side_by_side(*args, np.array([lo for lo, _ in slices] + [slices[-1][1]], dtype=np.int64))
+
+
+def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
+    """``numpy_lstm._recurrence`` (the same arguments): each slice of the batch through every step in one
+    compiled call (``threads.batch_slices``)."""
+    K, T1, B = Z.shape
+    _run(_forward_columns, _forward_slices, (BLAS_AT[Z.dtype], W_fwd, Z, S, C), batch_slices(B), W_fwd.size * B * (T1 - 1))
 
 
 def _backward_loop(cache: CompiledLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarray:
-    """``numpy_lstm._backward_loop``, each step's local factors and their products in one compiled call:
-    no (T, 4H, B) pass over all steps first, and the gate gradients written step-minor as they are made."""
+    """``numpy_lstm._backward_loop`` (the same arguments and result): each slice of the batch back through every
+    step in one compiled call; the local factors and their products per element, the gate gradients written
+    step-minor as they are made."""
     T, B, D, H = cache.shape
-    A, C, TC, Z = cache.A, cache.C, cache.TC, cache.Z
-    da = np.empty((4 * H, B), dtype=A.dtype)  # this step's gate gradients, for the product W^T da_t
-    dA_steps = numpy_lstm._work_array("dA_steps", (4 * H, T, B), A.dtype)
-    dh_next = dh_T
-    for t in reversed(range(T)):
-        _backward_step(da, dA_steps, dc, dh_next, None if dhs is None else dhs[t], A[t], C[t], TC[t], Z, t)
-        np.dot(WT, da, out=dZ[t])  # [dh_{t-1}; dx_t; d(1)] = W^T da_t
-        dh_next = dZ[t, :H]
+    da = np.empty((4 * H, B), dtype=cache.S.dtype)  # one step's gate gradients, for the product W^T da
+    dA_steps = numpy_lstm._work_array("dA_steps", (4 * H, T, B), cache.S.dtype)
+    _run(_backward_columns, _backward_slices, (BLAS_AT[cache.S.dtype], WT, dZ, da, dA_steps, dc, dh_T, dhs, cache.S, cache.C, cache.Z),
+         batch_slices(B), WT.size * B * T)
     return dA_steps.reshape(4 * H, T * B)
+
+
+def _weight_product(dA_all: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """``numpy_lstm._weight_product``, its rows (the gates) cut into as many blocks as the batch has slices (a
+    function of B alone, so the numbers are too)."""
+    K, T1, B = Z.shape
+    dWT = np.empty((dA_all.shape[0], K), dtype=dA_all.dtype)
+    blocks = equal_parts(dA_all.shape[0], len(batch_slices(B)))
+    _run(_weight_product_rows, _weight_product_slices, (BLAS_AT[Z.dtype], np.ascontiguousarray(dA_all), Z, dWT), blocks,
+         dWT.size * (T1 - 1) * B)
+    return dWT
 
 
 # ----------------------------------------------------------------------------------------------
@@ -241,5 +327,5 @@ def forward_without_cache(params, x: np.ndarray, h0=None, c0=None):
 
 def backward(cache: CompiledLSTMCache, dhs=None, dh_T=None, dc_T=None):
     """``numpy_lstm.backward`` with the compiled step (inputs already checked)."""
-    return numpy_lstm.backward(cache, dhs, dh_T, dc_T, backward_loop=_backward_loop)
+    return numpy_lstm.backward(cache, dhs, dh_T, dc_T, backward_loop=_backward_loop, weight_product=_weight_product)
 

@@ -119,18 +119,28 @@ class NumpyLSTMCache:
     """What ``forward`` keeps for ``backward``, in the kernel's feature-major layout.
 
     ``W (4H, K)`` the step weights ``[W_h^T | W_x^T | b]`` with gate rows i | f | o | g; ``Z (K, T+1, B)``
-    the augmented states ``Z_t = [h_{t-1}; x_t; 1]`` (``Z[:H, T]`` is h_T); ``A (T, 4H, B)`` the
-    activated gates i | f | o | g; ``C (T+1, H, B)`` the cell states (``C[0]`` = c_0); ``TC (T, H, B)``
-    tanh(c_t); ``shape`` is ``(T, B, D, H)``. K = H + D + 1.
+    the augmented states ``Z_t = [h_{t-1}; x_t; 1]`` (``Z[:H, T]`` is h_T); ``S (T, 5H, B)`` each step's
+    activated gates i | f | o | g (``A``, its first 4H rows) and tanh(c_t) (``TC``, its last H rows), one
+    block (see ``_steps_block``); ``C (T+1, H, B)`` the cell states (``C[0]`` = c_0); ``shape`` is
+    ``(T, B, D, H)``. K = H + D + 1.
     """
 
     params: Params
     W: np.ndarray
     Z: np.ndarray
-    A: np.ndarray
+    S: np.ndarray
     C: np.ndarray
-    TC: np.ndarray
     shape: tuple[int, int, int, int]
+
+    @property
+    def A(self) -> np.ndarray:
+        """The activated gates i | f | o | g, ``(T, 4H, B)`` (a view of ``S``)."""
+        return self.S[:, : 4 * self.shape[3]]
+
+    @property
+    def TC(self) -> np.ndarray:
+        """tanh(c_t), ``(T, H, B)`` (a view of ``S``)."""
+        return self.S[:, 4 * self.shape[3] :]
 
     def gate_values(self) -> np.ndarray:
         """Activated gates ``(T, B, 4H)`` in the public order i | f | g | o (a copy)."""
@@ -142,18 +152,18 @@ class NumpyLSTMCache:
         return self.C[1:].transpose(0, 2, 1).copy()
 
 
-def _forward_block(T: int, H: int, B: int, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """``A (T, 4H, B)`` and ``TC (T, H, B)`` as two views of one ``(T, 5H, B)`` array.
+def _steps_block(T: int, H: int, B: int, dtype) -> np.ndarray:
+    """``S (T, 5H, B)``: each step's activated gates (``S[t, :4H]``) and tanh(c_t) (``S[t, 4H:]``) in one array.
 
-    Why one block: glibc's malloc returns the top of its heap to the system once more than twice
+    Why one block, not two arrays: a compiled loop over one contiguous block per step runs over 8 or 16
+    numbers at once, and it cannot prove that of views with strides it does not know. And memory: glibc's malloc returns the top of its heap to the system once more than twice
     the largest block freed so far is free there. With A and TC apart, the largest block is A
     (4HTB numbers) and a forward's arrays, outputs included, add up to just over 8HTB, so every
     forward-only call (validation, prediction) gave its memory back and took it again: 1,500 page
     faults per call and 3.6x the time at B=64, T=60, H=50. With 5HTB as the largest block the
     threshold is 10HTB and the memory stays.
     """
-    block = np.empty((T, 5 * H, B), dtype=dtype)
-    return block[:, : 4 * H], block[:, 4 * H :]
+    return np.empty((T, 5 * H, B), dtype=dtype)
 
 
 def _step_inputs(params: Params, x: np.ndarray, h0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,23 +186,26 @@ def _step_inputs(params: Params, x: np.ndarray, h0) -> tuple[np.ndarray, np.ndar
     return W, W_fwd, Z
 
 
-def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, gate_steps, cell_steps, tc_steps) -> None:
-    """The forward's loop over time: writes every h_t into ``Z`` and each step's gates, c_t and tanh(c_t)
-    into the arrays the three iterables hand it.
+def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, S: np.ndarray, C: np.ndarray) -> None:
+    """The forward's loop over time: writes every h_t into ``Z`` and each step's gates, tanh(c_t) and c_t into
+    ``S`` and ``C``, which hold either every step or a ring of buffers that the steps reuse.
 
-    ``gate_steps`` gives each step's ``(4H, B)`` gate block, ``cell_steps`` its ``(c_{t-1}, c_t)``
-    and ``tc_steps`` its tanh(c_t) ``(H, B)``: views of the cache's arrays in ``forward``, the same
-    few buffers at every step in ``forward_without_cache``. One loop for both, so that the two
-    compute the same numbers.
+    Step t writes its gates into ``S[t % len(S), :4H]``, tanh(c_t) into ``S[t % len(S), 4H:]``, reads c_{t-1}
+    from ``C[t % len(C)]`` and writes c_t into ``C[(t + 1) % len(C)]``. ``forward`` hands it the cache's arrays
+    (T and T + 1 steps); ``forward_without_cache`` one step's block and two cell states that swap roles every
+    step. One loop for both, so that the two compute the same numbers.
     """
     K, T1, B = Z.shape
     H = W_fwd.shape[0] // 4
     dtype = Z.dtype
+    gate_steps = itertools.cycle([_gate_views(a, H) for a in S[:, : 4 * H]])
+    cell_steps = itertools.cycle([(C[k], C[(k + 1) % len(C)]) for k in range(min(len(C), T1 - 1))])
+    tc_steps = itertools.cycle(S[:, 4 * H :])
     one = np.asarray(1.0, dtype)  # a 0-d array: a Python float costs a conversion per call
     product = np.dot if B == 1 else np.matmul  # for a single column np.dot is the cheaper call
     ig = np.empty((H, B), dtype=dtype)
     Zt = Z.transpose(1, 0, 2)  # (T + 1, K, B): Zt[t] = Z_t, Zt[t + 1, :H] is where h_t goes
-    # the per-step views, made by iterating rather than by slicing inside the loop (cheaper)
+    # the per-step views, made by iterating rather than by slicing inside the loop (cheaper); Z's T steps end the zip
     steps = zip(Zt[: T1 - 1], Zt[1:, :H], gate_steps, cell_steps, tc_steps)
     with np.errstate(over="ignore"):  # exp(-z) = inf for z < -709 gives sigmoid = 1 / inf = 0, exactly right
         for z, h, (a, s, i, f, o, g), (c_prev, c), tc in steps:
@@ -231,16 +244,15 @@ def forward(params: Params, x: np.ndarray, h0=None, c0=None, *, recurrence=None,
     T, B, D = x.shape
     H = params["W_h"].shape[0]
     W, W_fwd, Z = _step_inputs(params, x, h0)
-    # the activated gates i | f | o | g and tanh(c_t) share one block: see _forward_block
-    A, TC = _forward_block(T, H, B, Z.dtype)  # (T, 4H, B) and (T, H, B)
+    S = _steps_block(T, H, B, Z.dtype)  # (T, 5H, B): the activated gates i | f | o | g, then tanh(c_t)
     C = np.empty((T + 1, H, B), dtype=Z.dtype)  # C[t + 1] = c_t; C[0] = c_0
     C[0] = 0.0 if c0 is None else c0.T
-    (recurrence or _recurrence)(W_fwd, Z, zip(*_gate_views(A, H)), zip(C[:T], C[1:]), TC)
+    (recurrence or _recurrence)(W_fwd, Z, S, C)
     # the outputs are copies (the caller may edit them; the cache must not change), taken in the
     # cache's own order and returned as transposed views: a transposing copy reads Z with a stride of
     # (T + 1) B numbers and measured 2.5 ms at B=64, H=50 (the whole forward is 2 ms)
     hs = Z[:H, 1:, :].copy().transpose(1, 2, 0)  # (T, B, H)
-    cache = (cache_type or NumpyLSTMCache)(dict(params), W, Z, A, C, TC, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
+    cache = (cache_type or NumpyLSTMCache)(dict(params), W, Z, S, C, (T, B, D, H))  # W and Z are copies already; the dict gives the sizes
     return hs, (Z[:H, T, :].copy().T, C[T].copy().T), cache
 
 
@@ -252,17 +264,12 @@ def forward_without_cache(params: Params, x: np.ndarray, h0=None, c0=None, *, re
     T, B, D = x.shape
     H = params["W_h"].shape[0]
     _, W_fwd, Z = _step_inputs(params, x, h0)
-    a = np.empty((4 * H, B), dtype=Z.dtype)  # this step's gates i | f | o | g
-    # c_{t-1} and c_t in two buffers that swap roles every step (a compiled loop that reads and writes
-    # one array cannot be vectorised: 7x slower measured)
-    c_even = np.zeros((H, B), dtype=Z.dtype) if c0 is None else np.array(c0.T, dtype=Z.dtype, order="C")
-    c_odd = np.empty((H, B), dtype=Z.dtype)
-    cell_steps = itertools.islice(itertools.cycle([(c_even, c_odd), (c_odd, c_even)]), T)
-    tc = np.empty((H, B), dtype=Z.dtype)
-    (recurrence or _recurrence)(W_fwd, Z, itertools.repeat(_gate_views(a, H), T), cell_steps, itertools.repeat(tc, T))
+    S = _steps_block(1, H, B, Z.dtype)  # the step's gates i | f | o | g, then tanh(c_t)
+    C = np.empty((2, H, B), dtype=Z.dtype)  # c_{t-1} and c_t, two buffers that swap roles every step
+    C[0] = 0.0 if c0 is None else c0.T
+    (recurrence or _recurrence)(W_fwd, Z, S, C)
     hs = Z[:H, 1:, :].transpose(1, 2, 0)  # (T, B, H): a view of Z, which nothing else holds
-    c_T = c_odd if T % 2 else c_even
-    return hs, (Z[:H, T, :].copy().T, c_T.T)
+    return hs, (Z[:H, T, :].copy().T, C[T % 2].T)
 
 
 def _local_gate_gradients(A, C_prev, TC, h, P, dc_gain, H: int) -> None:
@@ -338,16 +345,26 @@ def _backward_loop(cache: NumpyLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarray:
     return dA_steps.reshape(4 * H, T * B)
 
 
+def _weight_product(dA_all: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """All weight gradients in one product: ``dW^T (4H, K) = sum over t and b of dA_t Z_t^T = dA_all (4H, T*B) @
+    Z_all^T``, with ``Z_all (K, T*B)`` the first T*B columns of ``Z``'s rows, every Z_t side by side (this
+    orientation measured faster than ``Z_all @ dA_all.T``)."""
+    K, T1, B = Z.shape
+    Z_all = Z.reshape(K, T1 * B)[:, : (T1 - 1) * B]  # (K, T*B) strided view, no copy
+    return dA_all @ Z_all.T
+
+
 def _cache_sizes(cache: NumpyLSTMCache, *gradients) -> tuple[int, int, int]:
     return cache.shape[1:]  # B, D, H
 
 
 @small_products_on_one_thread(_cache_sizes)
 @ufunc_buffer_within_blocks(_cache_sizes)
-def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None, *, backward_loop=None):
+def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None, *, backward_loop=None, weight_product=None):
     """The reference backward's ``(grads, dx, dh0, dc0)`` for a cache of ``forward`` (inputs already checked).
 
-    ``backward_loop`` runs the loop over time (``_backward_loop``'s arguments); the compiled kernel passes its own.
+    ``backward_loop`` runs the loop over time (``_backward_loop``'s arguments) and ``weight_product`` the weight
+    gradients' product (``_weight_product``'s); the compiled kernel passes its own.
     """
     T, B, D, H = cache.shape
     W, Z = cache.W, cache.Z
@@ -363,9 +380,7 @@ def backward(cache: NumpyLSTMCache, dhs=None, dh_T=None, dc_T=None, *, backward_
         dhs_fm = _work_array("dhs", (T, H, B), dtype)
         np.copyto(dhs_fm, dhs.transpose(0, 2, 1))
     dA_all = (backward_loop or _backward_loop)(cache, WT, dZ, dhs_fm, dh_T, dc)  # (4H, T*B)
-    # all weight gradients in one product: dW^T (4H, K) = sum over t and b of dA_t Z_t^T
-    Z_all = Z.reshape(K, (T + 1) * B)[:, : T * B]  # (K, T*B) strided view, no copy
-    dW = (dA_all @ Z_all.T).T  # (K, 4H), public gate order (this orientation measured faster than Z_all @ dA_all.T)
+    dW = (weight_product or _weight_product)(dA_all, Z).T  # (K, 4H), public gate order
     grads = {"W_x": np.ascontiguousarray(dW[H : H + D]), "W_h": np.ascontiguousarray(dW[:H]), "b": dW[K - 1].copy()}
     dx = dZ[:, H : H + D, :].transpose(0, 2, 1).copy()  # (T, B, D), out of the reused dZ
     return grads, dx, dZ[0, :H, :].T.copy(), dc.T.copy()

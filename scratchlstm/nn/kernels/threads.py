@@ -1,4 +1,5 @@
-"""How many threads the NumPy kernel's matrix products get: one, when the step's product is small.
+"""How many threads the kernels get: BLAS held to one when a step's product is small, and the compiled kernel's
+slices of the batch side by side on the cores.
 
 NumPy hands its products to a BLAS library (OpenBLAS in NumPy's wheels), which splits a large
 enough product over all the cores. At the sizes a forecaster trains (B = 64, H = 32 to 50) a step's
@@ -17,17 +18,43 @@ process-wide while a call runs: two Python threads running kernels at once share
 
 ``train`` applies the same rule around its whole run (``train._step_work``), for the cells that have
 no kernel (the GRU's and the RNN's reference code) and for the rest of each step.
+
+The compiled kernel uses the cores another way: the rows of a batch never meet in an LSTM's
+recurrence (row b's h_t needs only row b's h_{t-1}), so it splits the batch into slices
+(``batch_slices``) and runs each slice through all T steps on a thread of its own (Numba's), its
+products on one BLAS thread, with no meeting point until the last step. The slices depend on the batch
+size alone, never on the cores, so the numbers are the same on any machine and any number of threads
+(tested); the threads only decide how many slices run at once (``slice_threads``): up to the cores
+this process may use (``kernel_threads``), which the forecaster's worker processes share out between
+them. Numba's threads wait for work by spinning a little before they sleep (OpenMP's way), which is
+what a call of a millisecond needs: threads of our own that slept between calls were woken on the
+core of the thread that woke them and ran the two slices one after the other in most calls (measured
+1.3 to 1.8 ms a call at B=64, T=60, H=50, against 0.8 to 1.0 ms with Numba's).
 """
 
 from __future__ import annotations
 
 import functools
-from contextlib import nullcontext
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 from typing import Callable
 
 ONE_THREAD_BELOW = 2**22  # multiply-adds in one step's product (B=64: H below about 128)
 
-_blas = None  # the BLAS libraries NumPy loaded, found once (finding them takes about 0.6 ms)
+SLICE_AT_LEAST = 32  # batch rows in one slice: below this a slice's step product costs more per row (measured 0.27
+# against 0.22 us a row at H=50, B=32 against 64)
+SLICES_AT_MOST = 8
+THREADS_FROM = 2**22  # multiply-adds of a whole call's products below which its slices run one after another (a
+# thread's start and end cost tens of microseconds)
+
+_blas = None  # the BLAS libraries loaded, found once (finding them takes about 0.6 ms)
+
+
+def forget_blas_libraries() -> None:
+    """Find the BLAS libraries again at the next call: one more was loaded (SciPy's, by the compiled kernel)."""
+    global _blas
+    _blas = None
 
 
 def _blas_libraries():
@@ -59,3 +86,79 @@ def small_products_on_one_thread(sizes: Callable[..., tuple[int, int, int]]):
                 return fn(*args, **kwargs)
         return run
     return decorate
+
+
+def batch_slices(B: int) -> list[tuple[int, int]]:
+    """The compiled kernel's slices ``[(b0, b1), ...]`` of a batch of B rows: as many as fit ``SLICE_AT_LEAST`` rows
+    each, at most ``SLICES_AT_MOST``. A function of B alone."""
+    return equal_parts(B, max(1, min(B // SLICE_AT_LEAST, SLICES_AT_MOST)))
+
+
+def equal_parts(n: int, count: int) -> list[tuple[int, int]]:
+    """``range(n)`` cut into ``count`` runs ``[(lo, hi), ...]`` whose lengths differ by at most one."""
+    edges = [n * k // count for k in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _local_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows
+        return os.cpu_count() or 1
+
+
+_threads_at_most: int | None = None  # kernel_threads_at_most's limit while one is held
+
+
+def kernel_threads() -> int:
+    """How many threads a compiled kernel call may run its slices on: the cores this process may run on, or fewer
+    while ``kernel_threads_at_most`` holds a limit (the forecaster's worker processes each hold their share)."""
+    cores = _local_cores()
+    return cores if _threads_at_most is None else max(1, min(cores, _threads_at_most))
+
+
+def limit_kernel_threads(n: int | None) -> None:
+    """Hold ``kernel_threads()`` to at most ``n`` in this process from now on (None: no limit)."""
+    global _threads_at_most
+    _threads_at_most = n
+
+
+@contextmanager
+def kernel_threads_at_most(n: int):
+    """A context in which ``kernel_threads()`` is at most ``n`` (process-wide; the previous limit comes back after)."""
+    previous = _threads_at_most
+    limit_kernel_threads(n)
+    try:
+        yield
+    finally:
+        limit_kernel_threads(previous)
+
+
+_side_by_side_in: int | None = None  # the process that first ran slices side by side: a child forked from it never
+# does (GNU OpenMP, Numba's threads where it is installed, cannot start threads in a process forked after it ran,
+# and Numba ends such a process), and runs them one after another instead, to the same numbers
+
+
+@contextmanager
+def slice_threads(slices: int, work: int):
+    """A context that gives how many threads a compiled call of ``slices`` slices, whose products come to ``work``
+    multiply-adds, runs them on: up to ``kernel_threads()``; one below ``THREADS_FROM``, and one in any thread
+    but the main one (whoever started that thread runs things side by side already: Dask's worker threads, a
+    server's). Above one, Numba's thread count for this thread is set to it and BLAS held to one thread inside
+    each slice; both come back after."""
+    import numba
+
+    global _side_by_side_in
+    n = min(slices, kernel_threads(), numba.config.NUMBA_NUM_THREADS)
+    if (work < THREADS_FROM or threading.current_thread() is not threading.main_thread() or n <= 1
+            or _side_by_side_in not in (None, os.getpid())):
+        yield 1
+        return
+    _side_by_side_in = os.getpid()
+    previous = numba.get_num_threads()
+    numba.set_num_threads(n)
+    try:
+        with _blas_libraries().limit(limits=1):
+            yield n
+    finally:
+        numba.set_num_threads(previous)
