@@ -5,7 +5,7 @@
     python -m benchmarks.bench_lstm --json results.json
 
 scratchlstm runs with ``engine="fast"`` (the speed kernel of NumPy or CuPy arrays). On the CPU, where
-Numba is installed, ``engine="compiled"`` (the NumPy kernel with each step compiled) is timed in the same
+Numba is installed, ``engine="compiled"`` (the NumPy kernel compiled, the batch in slices side by side) is timed in the same
 alternation and gets a second table; ``--engines fast`` leaves it out.
 
 Each configuration is timed alternating ours and torch's (in blocks, see ``time_alternating``),
@@ -281,7 +281,7 @@ def print_table(result: dict) -> None:
     compiled = [r for r in result["rows"] if "compiled_train_ms" in r]
     if compiled:
         print()
-        print('engine="compiled" (the NumPy kernel with each step compiled by Numba), timed in the same alternations:')
+        print('engine="compiled" (the NumPy kernel compiled by Numba, the batch in slices side by side), timed in the same alternations:')
         head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd no cache':>12}{'torch':>8}{'ratio':>7} | "
                 f"{'train':>9}{'torch':>8}{'ratio':>7} | {'fast: no-cache, train ratio':>27}")
         print(head)

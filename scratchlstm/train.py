@@ -71,8 +71,8 @@ class TrainConfig:
     tbptt: int | None = setting(None, "stateful truncated BPTT over long sequences, in chunks of this many steps "
                                 "(needs a head on every step)", at_least=1, none_word="none", group="training")
     engine: str = setting("fast", "which code runs the layers: fast (the speed kernel where there is one), compiled "
-                          "(the NumPy kernel with each step compiled; needs Numba) or reference (the code the docs "
-                          "derive)", choices=ENGINES, group="training")
+                          "(the NumPy kernel compiled, the batch in slices side by side; needs Numba and SciPy) or "
+                          "reference (the code the docs derive)", choices=ENGINES, group="training")
     log_every: int = setting(0, "print the losses every this many epochs (0: progress bar only)", at_least=0, group="training")
     quiet: bool = setting(False, "no progress bar, no log lines", group="training")
 

@@ -184,8 +184,9 @@ def lstm_forward(params: Params, x: Array, h0: Array | None = None, c0: Array | 
     engine : {"reference", "fast", "compiled"}
         ``"reference"`` runs the code of this file on any array library; ``"fast"`` runs the speed
         kernel of NumPy or CuPy arrays (the same numbers, tested against this file), and this file
-        elsewhere; ``"compiled"`` runs, for NumPy arrays, the NumPy kernel with each step compiled
-        (needs Numba; float32 numbers differ from ``"fast"``'s in the last bits), and what
+        elsewhere; ``"compiled"`` runs, for NumPy arrays, the NumPy kernel compiled, the batch's slices
+        side by side on the cores (needs Numba and SciPy; float32 numbers differ from ``"fast"``'s in
+        the last bits, and are the same on any number of threads), and what
         ``"fast"`` runs elsewhere.
     need_cache : bool
         False when no backward follows (validation, prediction): the forward then keeps only what

@@ -21,7 +21,7 @@ Params = dict[str, Array]
 
 FLOAT_DTYPES = ("float32", "float64")
 ENGINES = ("reference", "fast", "compiled")  # the code the docs derive; a speed kernel where there is one; the
-# NumPy kernel with each step compiled (Numba)
+# NumPy kernel compiled (Numba), the batch in slices side by side
 
 
 def check_engine(engine: str) -> str:

@@ -127,8 +127,8 @@ PLANTED = [
     bug("compiled-dc-prev", "compiled", C, "_backward_columns", "dc[j, b] = dc_t * f", "dc[j, b] = dc_t * f * 0.99", arrays={"c0"}),
     bug("compiled-final-only-dh", "compiled", C, "_backward_columns", "dh = dh_next[j, b] if dhs is None",
         "dh = 0.5 * dh_next[j, b] if dhs is None", arrays={"h0"}),
-    bug("compiled-weights-copy", "compiled", C, "_backward_columns", "dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o",
-        "dA_steps[3 * H + j, t, b] = da_i, da_f, da_o, da_g", "go", arrays={"W_x", "b"}),
+    bug("compiled-weights-copy", "compiled", C, "_backward_columns", "dA_steps[3 * H + j, t, b] = da_g, da_o",
+        "dA_steps[3 * H + j, t, b] = da_o, da_g", "go", arrays={"W_x", "b"}),
     # the GRU, both variants
     bug("gru-dn", "gru", G, "gru_backward", "dn = dh * (1 - z)", "dn = dh * (1 + z)", "nr"),
     bug("gru-dz-sign", "gru", G, "gru_backward", "dz = dh * (h_prev - n)", "dz = dh * (n - h_prev)", "z"),

@@ -65,7 +65,8 @@ def matmul_into(blas_at, scratch, scalars, R, N, K, out, out_at, out_ld, left, l
     """
     i, x, size = scratch.ctypes.data, scalars.ctypes.data, out.itemsize  # addresses; 4 bytes an int32
     scalars[0], scalars[1] = 1.0, 0.0  # alpha, beta
-    out_p, left_p, right_p = out.ctypes.data + out_at * size, left.ctypes.data + left_at * size, right.ctypes.data + right_at * size
+    out_p = out.ctypes.data + out_at * size  # the blocks' first numbers
+    left_p, right_p = left.ctypes.data + left_at * size, right.ctypes.data + right_at * size
     if N == 1 and not right_transposed:
         # y = A x with A = left^T in Fortran (K x R, lda = left_ld), transposed: trans 'T', m = K, n = R
         scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5] = _T, K, R, left_ld, right_ld, out_ld

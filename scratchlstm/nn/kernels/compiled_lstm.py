@@ -176,7 +176,9 @@ def _forward_columns(blas_at, W_fwd, Z, S, C, b0, b1):
     scratch, scalars = np.empty(8, np.int32), np.empty(2, Z.dtype)
     for t in range(T1 - 1):
         s, c_prev, c = S[t % S.shape[0]], C[t % C.shape[0]], C[(t + 1) % C.shape[0]]  # (5H, B), (H, B), (H, B)
-        matmul_into(blas_at, scratch, scalars, 4 * H, b1 - b0, K, S, (t % S.shape[0]) * 5 * H * B + b0, B, W_fwd, 0, K, Z, t * B + b0, T1 * B)
+        # a (4H, n) = W_fwd (4H, K) @ Z_t (K, n), n = b1 - b0: blocks of S, W_fwd and Z, by first number and row stride
+        matmul_into(blas_at, scratch, scalars, 4 * H, b1 - b0, K,
+                    S, (t % S.shape[0]) * 5 * H * B + b0, B, W_fwd, 0, K, Z, t * B + b0, T1 * B)
         for j in range(H):
             for b in range(lo, hi):
                 i = _sigmoid_of_negated(s[j, b])
@@ -235,7 +237,8 @@ def _backward_columns(blas_at, WT, dZ, da, dA_steps, dc, dh_T, dhs, S, C, Z, b0,
                 da_g = _one_minus_square(g) * i * dc_t
                 da_o = (o - o * o) * tc_t * dh
                 da[j, b], da[H + j, b], da[2 * H + j, b], da[3 * H + j, b] = da_i, da_f, da_g, da_o
-                dA_steps[j, t, b], dA_steps[H + j, t, b], dA_steps[2 * H + j, t, b], dA_steps[3 * H + j, t, b] = da_i, da_f, da_g, da_o
+                dA_steps[j, t, b], dA_steps[H + j, t, b] = da_i, da_f
+                dA_steps[2 * H + j, t, b], dA_steps[3 * H + j, t, b] = da_g, da_o
                 dc[j, b] = dc_t * f  # now dc_{t-1}
         matmul_into(blas_at, scratch, scalars, K, b1 - b0, 4 * H, dZ, t * K * B + b0, B, WT, 0, 4 * H, da, b0, B)
 
@@ -296,8 +299,8 @@ def _backward_loop(cache: CompiledLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarra
     T, B, D, H = cache.shape
     da = np.empty((4 * H, B), dtype=cache.S.dtype)  # one step's gate gradients, for the product W^T da
     dA_steps = numpy_lstm._work_array("dA_steps", (4 * H, T, B), cache.S.dtype)
-    _run(_backward_columns, _backward_slices, (BLAS_AT[cache.S.dtype], WT, dZ, da, dA_steps, dc, dh_T, dhs, cache.S, cache.C, cache.Z),
-         batch_slices(B), WT.size * B * T)
+    arrays = (WT, dZ, da, dA_steps, dc, dh_T, dhs, cache.S, cache.C, cache.Z)
+    _run(_backward_columns, _backward_slices, (BLAS_AT[cache.S.dtype], *arrays), batch_slices(B), WT.size * B * T)
     return dA_steps.reshape(4 * H, T * B)
 
 
