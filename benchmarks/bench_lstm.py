@@ -190,6 +190,10 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
             def compiled_train():
                 ours_train("compiled")
 
+            def compiled_train_one_thread():
+                with kernel_threads.kernel_threads_at_most(1):  # the slices one after another
+                    ours_train("compiled")
+
             def ours_train_library_threads():
                 with library_threads():
                     ours_train()
@@ -216,9 +220,10 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                 f_torch_1 = time_alone(torch_fwd, 5, repeats)
                 torch.set_num_threads(threads)
             train_fns = [ours_train, torch_train] + ([ours_train_library_threads] if device == "cpu" else [])
-            t_ours, t_torch, *t_more = time_alternating(train_fns + ([compiled_train] if compiled else []), warmup, repeats, sync)
+            compiled_fns = [compiled_train, compiled_train_one_thread] if compiled else []
+            t_ours, t_torch, *t_more = time_alternating(train_fns + compiled_fns, warmup, repeats, sync)
             t_library = t_more[:1] if device == "cpu" else []
-            t_compiled = t_more[-1] if compiled else None
+            t_compiled, t_compiled_one = t_more[-2:] if compiled else (None, None)
             flops_fwd = 2 * B * T * (D + H) * 4 * H
             itemsize = np.dtype(dtype).itemsize
             theory = itemsize * (T * B * D + T * B * 4 * H + 3 * T * B * H)
@@ -252,7 +257,9 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                              fwd_page_faults=faults, fwd_no_cache_page_faults=faults_no_cache, max_rel_diff=err,
                              **({} if not compiled else dict(
                                  compiled_fwd_no_cache_ms=1e3 * f_compiled[0], compiled_fwd_no_cache_ratio=f_compiled[0] / f_torch,
-                                 compiled_train_ms=1e3 * t_compiled, compiled_train_ratio=t_compiled / t_torch))))
+                                 compiled_train_ms=1e3 * t_compiled, compiled_train_ratio=t_compiled / t_torch,
+                                 compiled_train_one_thread_ms=1e3 * t_compiled_one,
+                                 compiled_train_one_thread_ratio=t_compiled_one / t_compiled))))
     return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
             "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
 
@@ -283,14 +290,16 @@ def print_table(result: dict) -> None:
         print()
         print('engine="compiled" (the NumPy kernel compiled by Numba, the batch in slices side by side), timed in the same alternations:')
         head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd no cache':>12}{'torch':>8}{'ratio':>7} | "
-                f"{'train':>9}{'torch':>8}{'ratio':>7} | {'fast: no-cache, train ratio':>27}")
+                f"{'train':>9}{'torch':>8}{'ratio':>7} | {'slices on 1 thread':>18} | {'fast: no-cache, train ratio':>27}")
         print(head)
         print("-" * len(head))
         for r in compiled:
             print(f"{r['dtype']:<8}{r['B']:>5}{r['T']:>5}{r['D']:>4}{r['H']:>6} | {r['compiled_fwd_no_cache_ms']:>10.2f}ms"
                   f"{r['fwd_torch_ms']:>6.2f}ms{r['compiled_fwd_no_cache_ratio']:>7.2f} | {r['compiled_train_ms']:>7.2f}ms"
-                  f"{r['train_torch_ms']:>6.2f}ms{r['compiled_train_ratio']:>7.2f} | "
+                  f"{r['train_torch_ms']:>6.2f}ms{r['compiled_train_ratio']:>7.2f} | {r['compiled_train_one_thread_ratio']:>18.2f} | "
                   f"{r['fwd_no_cache_ratio']:>13.2f}, {r['train_ratio']:.2f}")
+        print("slices on 1 thread: the compiled training step with its batch's slices one after another / side by side "
+              "(above 1: the threads pay; where the batch is one slice the two run the same code, and differ by the timing's noise)")
 
 
 def main() -> None:

@@ -40,8 +40,10 @@ def test_benchmark_times_the_compiled_engine_in_the_same_alternations(capsys):
     result = bench_lstm.run("cpu", ["float32"], warmup=2, repeats=4, threads=1, configs=TINY, compiled=True)
     row = result["rows"][0]
     assert row["compiled_train_ms"] > 0 and row["compiled_train_ratio"] == row["compiled_train_ms"] / row["train_torch_ms"]
+    assert row["compiled_train_one_thread_ratio"] == row["compiled_train_one_thread_ms"] / row["compiled_train_ms"]
     bench_lstm.print_table(result)
-    assert 'engine="compiled"' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert 'engine="compiled"' in out and "slices on 1 thread" in out
 
 
 def test_sigmoid_forms_times_both_and_measures_their_error():
