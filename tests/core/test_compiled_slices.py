@@ -44,8 +44,9 @@ def _everything(params, x, h0, c0, grads_out):
     return [hs, h_T, c_T, hs2, h_T2, c_T2, dx, dh0, dc0, *(grads[k] for k in sorted(grads))]
 
 
-# above THREADS_FROM (T * 4H * K * B multiply-adds): 2 slices, 3 of 35 and 34 rows, and 8
-SIDE_BY_SIDE = [(30, 64, 1, 32), (30, 105, 3, 32), (20, 256, 1, 16)]
+# above THREADS_FROM (T * 4H * K * B multiply-adds): 2 slices, 3 of 35 and 34 rows, and 8; the last with a step
+# product of ONE_THREAD_BELOW or more, where numpy_lstm's rule would give BLAS its own threads
+SIDE_BY_SIDE = [(30, 64, 1, 32), (30, 105, 3, 32), (20, 256, 1, 16), (20, 64, 1, 128)]
 
 
 @pytest.mark.parametrize("T, B, D, H", SIDE_BY_SIDE)
@@ -85,17 +86,21 @@ def test_sliced_batches_give_the_references_numbers(T, B, D, H, dtype, rtol):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_backward_against_the_numpy_kernels_from_the_same_cache(dtype):
-    """Bit for bit in float64; in float32 BLAS sums a slice's products in another order than the whole batch's."""
-    params, x, h0, c0, grads_out = _problem(30, 64, 1, 32, dtype)
+@pytest.mark.parametrize("B", [64, 130])
+def test_the_backward_against_the_numpy_kernels_from_the_same_cache(dtype, B):
+    """float64: bit for bit at two slices, and the state and input gradients at more, where the weight product's
+    blocks of gate rows are summed in another order (within 1e-14); float32: BLAS sums a slice's products in
+    another order than the whole batch's."""
+    params, x, h0, c0, grads_out = _problem(30, B, 1, 32, dtype)
     _, _, cache = sl.lstm_forward(params, x, h0, c0, engine="fast")
     want_grads, *want_rest = numpy_lstm.backward(cache, *grads_out)
     grads, *rest = compiled_lstm.backward(cache, *grads_out)
-    for got, want in zip([*rest, *grads.values()], [*want_rest, *want_grads.values()], strict=True):
-        if dtype == "float64":
-            assert np.array_equal(got, want)
+    for name, got, want in zip(["dx", "dh0", "dc0", *grads], [*rest, *grads.values()], [*want_rest, *want_grads.values()], strict=True):
+        if dtype == "float64" and (B == 64 or name in ("dx", "dh0", "dc0")):
+            assert np.array_equal(got, want), name
         else:
-            np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
+            scale = np.abs(want).max()
+            np.testing.assert_allclose(got, want, rtol=0, atol=(2e-6 if dtype == "float32" else 1e-14) * scale, err_msg=name)
 
 
 def test_finite_differences_check_the_gradients_of_a_batch_in_three_slices():
@@ -140,35 +145,55 @@ def test_slices_run_one_after_another_for_small_calls_other_threads_and_a_limit_
         assert n == 1
 
 
-def test_a_side_by_side_call_sets_numbas_threads_and_blas_and_gives_both_back():
+def _blas_threads():
+    return [lib.num_threads for lib in threads._blas_libraries().lib_controllers]
+
+
+def test_a_side_by_side_call_sets_numbas_threads_and_gives_them_back():
     import numba
     if threads.kernel_threads() < 2:
         pytest.skip("this machine gives the process one core")
     before = numba.get_num_threads()
-    blas_before = [lib.num_threads for lib in threads._blas_libraries().lib_controllers]
     with threads.slice_threads(2, threads.THREADS_FROM) as n:
         assert n == 2 and numba.get_num_threads() == 2
-        assert all(lib.num_threads == 1 for lib in threads._blas_libraries().lib_controllers)
     assert numba.get_num_threads() == before
-    assert [lib.num_threads for lib in threads._blas_libraries().lib_controllers] == blas_before
 
 
-def _forward_in_a_child(params, x, queue):
-    hs, _, _ = sl.lstm_forward(params, x, engine="compiled", need_cache=False)
-    queue.put(hs)
+def test_every_compiled_call_holds_blas_to_one_thread_even_for_large_steps(monkeypatch):
+    """A product that BLAS splits over its own threads sums in another order: the numbers would depend on the cores."""
+    T, B, D, H = 2, 64, 1, 200
+    assert threads.step_work(B, D, H) >= threads.ONE_THREAD_BELOW  # where numpy_lstm's rule gives BLAS its threads
+    before, seen = _blas_threads(), []
+    for name in ("_forward_columns", "_backward_columns", "_weight_product_rows"):
+        loop = getattr(compiled_lstm, name)
+        monkeypatch.setattr(compiled_lstm, name, lambda *a, loop=loop: seen.append(_blas_threads()) or loop(*a))
+    params, x, h0, c0, grads_out = _problem(T, B, D, H, "float64")
+    with threads.kernel_threads_at_most(1):  # the slices one after another, through the loops watched above
+        _everything(params, x, h0, c0, grads_out)
+    assert len(seen) == 2 * 2 + 2 + 2 and all(set(s) == {1} for s in seen)  # two slices; two row blocks
+    assert _blas_threads() == before
 
 
-def test_a_process_forked_after_side_by_side_calls_runs_its_slices_one_after_another():
-    """GNU OpenMP cannot start threads in a child forked after it ran (Numba would end the child)."""
-    import multiprocessing
-    if "fork" not in multiprocessing.get_all_start_methods():
-        pytest.skip("this platform cannot fork")
-    params, x, *_ = _problem(30, 64, 1, 32, "float32")
-    want, _, _ = sl.lstm_forward(params, x, engine="compiled", need_cache=False)  # side by side here, where the cores allow
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    child = context.Process(target=_forward_in_a_child, args=(params, x, queue))
-    child.start()
-    got = queue.get(timeout=60)  # (read before the join: a child cannot end while the queue holds its result)
-    child.join(timeout=60)
-    assert child.exitcode == 0 and np.array_equal(got, want)
+def test_calls_from_several_python_threads_at_once_give_a_lone_calls_numbers_and_leave_blas_as_it_was():
+    """BLAS's thread count is one setting for the whole process. Each call used to set it and restore it when it
+    ended, so calls at once restored it out of order and left it changed; now the last call running restores it.
+    The numbers are a lone call's within rounding: OpenBLAS's setting, changed by one thread just as another
+    sets it again, was measured to be lost now and then, and such a call runs a product on two BLAS threads."""
+    problem = _problem(30, 130, 2, 32, "float64")
+    want = _everything(*problem)
+    before, results = _blas_threads(), []
+
+    def calls():
+        for _ in range(5):
+            results.append(_everything(*problem))
+    workers = [threading.Thread(target=calls) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    calls()
+    for worker in workers:
+        worker.join()
+    assert len(results) == 25
+    for got in results:
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * np.abs(b).max())
+    assert _blas_threads() == before

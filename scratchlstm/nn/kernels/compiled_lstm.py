@@ -21,9 +21,12 @@ same on one thread and on many, so the numbers are too (tested, bit for bit).
 
 Everything else (the layout, the cache, the inputs and outputs) is ``numpy_lstm``'s, called with this file's
 loops. The backward computes the local factors too, in the NumPy kernel's order of operations, so from
-the same cache it gives the same gradients, bit for bit, in float64 at any batch and in float32 where the
-batch is one slice (B < 64); in float32 with more, BLAS sums a slice's products in another order than the
-whole batch's, and the gradients differ in the last bits (tested within 2e-6 of the largest).
+the same cache it gives the same gradients, bit for bit, in float64 where the batch has up to two slices
+(B < 96; beyond, the weight product's blocks of gate rows sum in another order, within 1e-14) and in
+float32 where it is one slice (B < 64); in float32 with more, BLAS sums a slice's products in another
+order than the whole batch's, and the gradients differ in the last bits (tested within 2e-6 of the
+largest). BLAS runs on one thread in every call (the slices are the threads): a product that BLAS
+splits over its own threads sums in yet another order, which would tie the numbers to the cores.
 
 The forward's float32 ``exp`` and ``tanh`` are written below as polynomials (the minimax coefficients of
 Cephes' ``expf`` and ``tanhf``), because a call to the C library's functions stops the compiler from
@@ -316,19 +319,23 @@ def _weight_product(dA_all: np.ndarray, Z: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------
-# the kernel's three entry points: numpy_lstm's, with the loops above (BLAS's thread rule comes with them)
+# the kernel's three entry points: numpy_lstm's, with the loops above, and BLAS on one thread in every call:
+# the slices are this kernel's threads, and a product that BLAS splits over its own threads sums in another
+# order, so that the numbers would depend on the cores (numpy_lstm's rule gives BLAS its threads for large steps)
 
 def forward(params, x: np.ndarray, h0=None, c0=None):
-    """``numpy_lstm.forward`` with the compiled step (inputs already checked)."""
-    return numpy_lstm.forward(params, x, h0, c0, recurrence=_recurrence, cache_type=CompiledLSTMCache)
+    """``numpy_lstm.forward`` with the compiled loops (inputs already checked)."""
+    with threads.one_blas_thread():
+        return numpy_lstm.forward(params, x, h0, c0, recurrence=_recurrence, cache_type=CompiledLSTMCache)
 
 
 def forward_without_cache(params, x: np.ndarray, h0=None, c0=None):
-    """``numpy_lstm.forward_without_cache`` with the compiled step: the same numbers as ``forward``, bit for bit."""
-    return numpy_lstm.forward_without_cache(params, x, h0, c0, recurrence=_recurrence)
+    """``numpy_lstm.forward_without_cache`` with the compiled loops: the same numbers as ``forward``, bit for bit."""
+    with threads.one_blas_thread():
+        return numpy_lstm.forward_without_cache(params, x, h0, c0, recurrence=_recurrence)
 
 
 def backward(cache: CompiledLSTMCache, dhs=None, dh_T=None, dc_T=None):
-    """``numpy_lstm.backward`` with the compiled step (inputs already checked)."""
-    return numpy_lstm.backward(cache, dhs, dh_T, dc_T, backward_loop=_backward_loop, weight_product=_weight_product)
-
+    """``numpy_lstm.backward`` with the compiled loops (inputs already checked)."""
+    with threads.one_blas_thread():
+        return numpy_lstm.backward(cache, dhs, dh_T, dc_T, backward_loop=_backward_loop, weight_product=_weight_product)

@@ -74,7 +74,33 @@ def step_work(B: int, D: int, H: int) -> int:
 
 def blas_threads_for(step_work: int):
     """A context that holds BLAS to one thread when ``step_work`` (one step's multiply-adds) is small."""
-    return _blas_libraries().limit(limits=1) if step_work < ONE_THREAD_BELOW else nullcontext()
+    return one_blas_thread() if step_work < ONE_THREAD_BELOW else nullcontext()
+
+
+_holders = 0  # contexts of one_blas_thread running now, in any thread
+_holders_lock = threading.Lock()
+_held_since = None  # threadpoolctl's record of the limits before the first of them
+
+
+@contextmanager
+def one_blas_thread():
+    """A context that holds BLAS to one thread; the limits before it come back when the last such context running
+    in the process ends. (The limit is process-wide: with a plain set-and-restore per call, Python threads
+    calling kernels at once restored it out of order and left it changed. OpenBLAS's setting, changed by one
+    thread just as another sets it again, was still measured to be lost now and then, for part of a call.)"""
+    global _holders, _held_since
+    with _holders_lock:
+        if _holders == 0:
+            _held_since = _blas_libraries().limit(limits=1)
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _holders_lock:
+            _holders -= 1
+            if _holders == 0:
+                _held_since.restore_original_limits()
+                _held_since = None
 
 
 def small_products_on_one_thread(sizes: Callable[..., tuple[int, int, int]]):
@@ -144,8 +170,8 @@ def slice_threads(slices: int, work: int):
     """A context that gives how many threads a compiled call of ``slices`` slices, whose products come to ``work``
     multiply-adds, runs them on: up to ``kernel_threads()``; one below ``THREADS_FROM``, and one in any thread
     but the main one (whoever started that thread runs things side by side already: Dask's worker threads, a
-    server's). Above one, Numba's thread count for this thread is set to it and BLAS held to one thread inside
-    each slice; both come back after."""
+    server's). Above one, Numba's thread count for this thread is set to it, and comes back after. (The compiled
+    kernel holds BLAS to one thread around every call, whatever the threads: ``compiled_lstm``.)"""
     import numba
 
     global _side_by_side_in
@@ -158,7 +184,6 @@ def slice_threads(slices: int, work: int):
     previous = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
-        with _blas_libraries().limit(limits=1):
-            yield n
+        yield n
     finally:
         numba.set_num_threads(previous)
