@@ -19,13 +19,19 @@ if HAS_NUMBA:
 
 
 @pytest.mark.parametrize("B", list(range(1, 300)) + [511, 512, 4096])
-def test_batch_slices_cover_the_batch_in_runs_of_32_rows_or_more(B):
-    slices = threads.batch_slices(B)
+@pytest.mark.parametrize("D, H", [(1, 50), (8, 256)])
+def test_batch_slices_cover_the_batch_in_runs_of_32_rows_or_more(B, D, H):
+    slices = threads.batch_slices(B, D, H)
     assert slices[0][0] == 0 and slices[-1][1] == B
     assert all(hi == lo for (_, hi), (lo, _) in zip(slices, slices[1:]))  # consecutive, no gap, no overlap
     sizes = [hi - lo for lo, hi in slices]
-    assert len(slices) == max(1, min(B // threads.SLICE_AT_LEAST, threads.SLICES_AT_MOST))
-    assert max(sizes) - min(sizes) <= 1 and (len(slices) == 1 or min(sizes) >= threads.SLICE_AT_LEAST)
+    assert max(sizes) - min(sizes) <= 1
+    large_step = threads.step_work(B, D, H) >= threads.ONE_THREAD_BELOW
+    if B < 2 * threads.SLICE_AT_LEAST and large_step and B >= 16:  # a large step: two slices where 32 rows fit one
+        assert len(slices) == 2
+    else:
+        assert len(slices) == max(1, min(B // threads.SLICE_AT_LEAST, threads.SLICES_AT_MOST))
+        assert len(slices) == 1 or min(sizes) >= threads.SLICE_AT_LEAST
 
 
 def _problem(T, B, D, H, dtype, seed=0):
@@ -46,7 +52,7 @@ def _everything(params, x, h0, c0, grads_out):
 
 # above THREADS_FROM (T * 4H * K * B multiply-adds): 2 slices, 3 of 35 and 34 rows, and 8; the last with a step
 # product of ONE_THREAD_BELOW or more, where numpy_lstm's rule would give BLAS its own threads
-SIDE_BY_SIDE = [(30, 64, 1, 32), (30, 105, 3, 32), (20, 256, 1, 16), (20, 64, 1, 128)]
+SIDE_BY_SIDE = [(30, 64, 1, 32), (30, 105, 3, 32), (20, 256, 1, 16), (20, 64, 1, 128), (4, 40, 8, 200)]
 
 
 @pytest.mark.parametrize("T, B, D, H", SIDE_BY_SIDE)
@@ -64,7 +70,7 @@ def test_the_numbers_are_the_same_on_one_thread_and_on_several_bit_for_bit(T, B,
             yield n
     monkeypatch.setattr(compiled_lstm, "slice_threads", recording)
     side_by_side = _everything(*problem)
-    assert ran_on == [min(len(threads.batch_slices(B)), threads.kernel_threads())] * len(ran_on)
+    assert ran_on == [min(len(threads.batch_slices(B, D, H)), threads.kernel_threads())] * len(ran_on)
     ran_on.clear()
     with threads.kernel_threads_at_most(1):
         one_thread = _everything(*problem)

@@ -15,7 +15,7 @@ once and keeps the step's gates in registers:
 
 The rows of a batch never meet in the recurrence (row b's h_t needs only row b's h_{t-1}), so each function
 runs the steps of a slice of the batch's columns, ``b0:b1``, and the slices (``threads.batch_slices``: 32
-rows or more each, chosen by B alone) run side by side on Numba's threads with no meeting point until the
+rows or more each, chosen by the sizes alone) run side by side on Numba's threads with no meeting point until the
 last step. The weight gradients' product is cut the same way, by blocks of gate rows. The slices are the
 same on one thread and on many, so the numbers are too (tested, bit for bit).
 
@@ -292,7 +292,9 @@ def _recurrence(W_fwd: np.ndarray, Z: np.ndarray, S: np.ndarray, C: np.ndarray) 
     """``numpy_lstm._recurrence`` (the same arguments): each slice of the batch through every step in one
     compiled call (``threads.batch_slices``)."""
     K, T1, B = Z.shape
-    _run(_forward_columns, _forward_slices, (BLAS_AT[Z.dtype], W_fwd, Z, S, C), batch_slices(B), W_fwd.size * B * (T1 - 1))
+    H = W_fwd.shape[0] // 4
+    slices = batch_slices(B, K - H - 1, H)
+    _run(_forward_columns, _forward_slices, (BLAS_AT[Z.dtype], W_fwd, Z, S, C), slices, W_fwd.size * B * (T1 - 1))
 
 
 def _backward_loop(cache: CompiledLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarray:
@@ -303,7 +305,7 @@ def _backward_loop(cache: CompiledLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarra
     da = np.empty((4 * H, B), dtype=cache.S.dtype)  # one step's gate gradients, for the product W^T da
     dA_steps = numpy_lstm._work_array("dA_steps", (4 * H, T, B), cache.S.dtype)
     arrays = (WT, dZ, da, dA_steps, dc, dh_T, dhs, cache.S, cache.C, cache.Z)
-    _run(_backward_columns, _backward_slices, (BLAS_AT[cache.S.dtype], *arrays), batch_slices(B), WT.size * B * T)
+    _run(_backward_columns, _backward_slices, (BLAS_AT[cache.S.dtype], *arrays), batch_slices(B, D, H), WT.size * B * T)
     return dA_steps.reshape(4 * H, T * B)
 
 
@@ -312,7 +314,8 @@ def _weight_product(dA_all: np.ndarray, Z: np.ndarray) -> np.ndarray:
     function of B alone, so the numbers are too)."""
     K, T1, B = Z.shape
     dWT = np.empty((dA_all.shape[0], K), dtype=dA_all.dtype)
-    blocks = equal_parts(dA_all.shape[0], len(batch_slices(B)))
+    H = dA_all.shape[0] // 4
+    blocks = equal_parts(4 * H, len(batch_slices(B, K - H - 1, H)))
     _run(_weight_product_rows, _weight_product_slices, (BLAS_AT[Z.dtype], np.ascontiguousarray(dA_all), Z, dWT), blocks,
          dWT.size * (T1 - 1) * B)
     return dWT
