@@ -189,6 +189,18 @@ def unfinished_last_line(text: str, layout: Layout) -> str | None:
     return None
 
 
+def without_unfinished_last_line(text: str, layout: Layout, notes: list[str], prefix: str = "") -> str:
+    """``text`` without the last row of a file cut short inside it (``unfinished_last_line``), with a note (after
+    ``prefix``, a file's name where several are read) saying so and how to keep the row; else ``text``."""
+    cut = unfinished_last_line(text, layout)
+    if cut is None:
+        return text
+    notes.append(f"{prefix}the file ends inside its last row ({cut.strip()!r}: no line break after it, and fewer fields, "
+                 "characters or decimals than the rows before): dropped as cut short; end the file with a line break if "
+                 "that row is complete")
+    return text[: len(text) - len(cut)]
+
+
 def _digits_after_mark(value: str) -> int | None:
     found = _AFTER_MARK.search(value)
     return len(found.group(1)) if found else None

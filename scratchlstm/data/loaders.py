@@ -37,7 +37,7 @@ from ..settings import check_fields, setting
 from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
-from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, unfinished_last_line
+from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, without_unfinished_last_line
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers, spacing_words
 from .jumps import jump_note, split_note
 from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
@@ -143,12 +143,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     if text.text.lstrip().startswith(("{", "[")):
         return _load_coingecko(path, text, price_column, missing, notes)
     layout = sniff_layout(text.text, path)
-    body = text.text
-    cut = unfinished_last_line(body, layout)
-    if cut is not None:
-        body = body[: len(body) - len(cut)]
-        notes.append(f"the file ends inside its last row ({cut.strip()!r}: no line break after it, and fewer fields, characters "
-                     "or decimals than the rows before): dropped as cut short; end the file with a line break if that row is complete")
+    body = without_unfinished_last_line(text.text, layout, notes)
     body = _blank_empty_rows(body, layout, notes)
     only = _needed_columns(layout.columns, price_column) if len(body) > large_file_chars else None
     if only is not None:

@@ -35,7 +35,8 @@ import pandas as pd
 
 from ..errors import DataError
 from .decoding import PARQUET_MAGIC, read_text
-from .delimited import clean_name, more_fields_than_header, refuse_a_split_decimal_comma, skipped_lines, sniff_layout
+from .delimited import (clean_name, more_fields_than_header, refuse_a_split_decimal_comma, skipped_lines, sniff_layout,
+                        without_unfinished_last_line)
 from .loaders import LoadOptions, as_price_series, load_prices
 from .numbers import read_numbers
 from .series import DataWarning, PriceSeries
@@ -191,10 +192,11 @@ def _text_table(path: Path, notes: list[str]) -> pd.DataFrame:
     if text.encoding in NOT_UTF8:
         notes.append(f"{path.name}: the file is not UTF-8; it was read as {text.encoding}")
     layout = sniff_layout(text.text, path)
+    body = without_unfinished_last_line(text.text, layout, notes, f"{path.name}: ")  # as the price loader drops it
     skip = skipped_lines(layout)
     try:
         # bytes, not io.StringIO: pandas reads a StringIO through a buffer of 4 bytes per character
-        table = pd.read_csv(io.BytesIO(text.text.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip,
+        table = pd.read_csv(io.BytesIO(body.encode("utf-8")), encoding="utf-8", sep=layout.delimiter, skiprows=skip,
                             header=0, dtype=str, keep_default_na=False)
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
         found = _TOO_MANY_FIELDS.search(str(exc))

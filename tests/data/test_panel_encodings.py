@@ -121,3 +121,19 @@ def test_a_long_file_with_a_unique_id_is_not_sent_back_to_forecast(tmp_path):
     alone.write_text("Date,Close\n2020-01-01,1\n")
     with pytest.raises(DataError, match=r"lacks unique_id, ds, y .*; for this one series, run 'scratchlstm forecast prices.csv'$"):
         load_panel(alone)
+
+
+@pytest.mark.parametrize("cut", ["162.", "16", "", '"16'], ids=["fewer-decimals", "fewer-characters", "no-value", "open-quote"])
+def test_a_long_file_cut_inside_its_last_row_drops_that_row_with_a_note_as_the_price_loader_does(tmp_path, cut):
+    """B's last price, 162.50, was read as 162.0 or 16, and the panel scored its forecasts against it."""
+    whole = _long_text()
+    text = whole[: whole.rindex(",") + 1] + cut  # the last row, B's, ends inside its value: no line break after it
+    path = tmp_path / "long.csv"
+    path.write_text(text, encoding="utf-8")
+    panel = load_panel(path)
+    assert panel["A"].prices.tolist() == _expected_values("A")
+    assert panel["B"].prices.tolist() == _expected_values("B")[:-1]  # the cut row is not read
+    assert any("long.csv: the file ends inside its last row" in note and "dropped as cut short" in note for note in panel.notes)
+    path.write_text(whole[: whole.rindex(",") + 1] + "162.5\n", encoding="utf-8")  # a short row that ends the file as rows end
+    panel = load_panel(path)
+    assert panel["B"].prices.tolist()[-1] == 162.5 and not panel.notes
