@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import platform
 import statistics
 import time
@@ -66,6 +67,37 @@ def time_host_and_wall(fn, warmup: int, repeats: int, sync=lambda: None) -> tupl
 def time_alone(fn, warmup: int, repeats: int, sync=lambda: None) -> float:
     """Median seconds of ``fn()`` (and ``sync()``) after ``warmup`` calls."""
     return time_host_and_wall(fn, warmup, repeats, sync)[1]
+
+
+AVX512_FOR_SKYLAKEX = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}  # what OpenBLAS's SkylakeX kernels use
+
+
+def blas_kernels() -> tuple[str, str | None]:
+    """The BLAS libraries loaded (NumPy's, and SciPy's for the compiled engine), each with its version and the kernels
+    it runs, and ``avx2_kernels_note``'s note on them."""
+    from threadpoolctl import threadpool_info
+    libraries = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    described = "; ".join(f"{info['internal_api']} {info['version']} ({info.get('architecture') or 'kernels not said'}, "
+                          f"{info['filepath'].rsplit('/', 1)[-1]})" for info in libraries) or "none found"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(next((line for line in f if line.startswith("flags")), "").split())
+    except OSError:
+        flags = set()
+    return described, avx2_kernels_note([info.get("architecture") for info in libraries], flags,
+                                        os.environ.get("OPENBLAS_CORETYPE"))
+
+
+def avx2_kernels_note(architectures: list, cpu_flags: set, coretype: str | None) -> str | None:
+    """A note where a CPU with AVX-512 runs OpenBLAS's AVX2 (Haswell) kernels, saying why (``coretype``: the
+    environment's OPENBLAS_CORETYPE) and what to do; None elsewhere."""
+    if not (AVX512_FOR_SKYLAKEX <= cpu_flags and "Haswell" in architectures):
+        return None
+    why = (f"the environment sets OPENBLAS_CORETYPE={coretype}, which holds OpenBLAS to its AVX2 (Haswell) kernels on "
+           "this CPU with AVX-512; unset, OpenBLAS chose its AVX-512 (SkylakeX) kernels on AMD Zen 5" if coretype else
+           "OpenBLAS chose its AVX2 (Haswell) kernels on this CPU with AVX-512; OPENBLAS_CORETYPE=SkylakeX, set before "
+           "Python starts, gives it its AVX-512 kernels")
+    return why + ", whose small products were about twice as fast there (docs/speed.md)"
 
 
 def matmul_gflops(xp, dtype, sync, n: int = 1024, repeats: int = 10) -> float:
@@ -260,13 +292,18 @@ def run(device: str, dtypes, warmup: int, repeats: int, threads: int, configs=No
                                  compiled_train_ms=1e3 * t_compiled, compiled_train_ratio=t_compiled / t_torch,
                                  compiled_train_one_thread_ms=1e3 * t_compiled_one,
                                  compiled_train_one_thread_ratio=t_compiled_one / t_compiled))))
+    blas, blas_hint = blas_kernels() if device == "cpu" else (None, None)
     return {"device": device, "threads": threads, "platform": platform.platform(), "numpy": np.__version__,
-            "torch": torch.__version__, "matmul_gflops": peak, "rows": rows}
+            "torch": torch.__version__, "matmul_gflops": peak, "blas": blas, "blas_hint": blas_hint, "rows": rows}
 
 
 def print_table(result: dict) -> None:
     print(f"device {result['device']}, torch {result['torch']}, numpy {result['numpy']}, {result['threads']} threads")
     print("large-matmul rate here: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in result["matmul_gflops"].items()))
+    if result.get("blas"):
+        print(f"BLAS: {result['blas']}")
+    if result.get("blas_hint"):
+        print(f"note: {result['blas_hint']}")
     head = (f"{'dtype':<8}{'B':>5}{'T':>5}{'D':>4}{'H':>6} | {'fwd ours':>9}{'no cache':>9}{'torch':>8}{'ratio':>7}{'no-cache':>9} | "
             f"{'train ours':>10}{'torch':>8}{'ratio':>7} | {'BLAS threads':>12} | {'faults':>6} | {'torch fwd 1 thr':>15} | note")
     print(head)

@@ -94,19 +94,16 @@ def test_sliced_batches_give_the_references_numbers(T, B, D, H, dtype, rtol):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("B", [64, 130])
 def test_the_backward_against_the_numpy_kernels_from_the_same_cache(dtype, B):
-    """float64: bit for bit at two slices, and the state and input gradients at more, where the weight product's
-    blocks of gate rows are summed in another order (within 1e-14); float32: BLAS sums a slice's products in
-    another order than the whole batch's."""
+    """Within rounding: BLAS may sum a slice's products, and a block of gate rows of the weight product, in another
+    order than the whole batch's (OpenBLAS's AVX2 kernels did not in float64 up to two slices; its AVX-512 ones
+    did). Bit for bit where the batch is one slice: tests/core/test_compiled_kernel.py."""
     params, x, h0, c0, grads_out = _problem(30, B, 1, 32, dtype)
     _, _, cache = sl.lstm_forward(params, x, h0, c0, engine="fast")
     want_grads, *want_rest = numpy_lstm.backward(cache, *grads_out)
     grads, *rest = compiled_lstm.backward(cache, *grads_out)
     for name, got, want in zip(["dx", "dh0", "dc0", *grads], [*rest, *grads.values()], [*want_rest, *want_grads.values()], strict=True):
-        if dtype == "float64" and (B == 64 or name in ("dx", "dh0", "dc0")):
-            assert np.array_equal(got, want), name
-        else:
-            scale = np.abs(want).max()
-            np.testing.assert_allclose(got, want, rtol=0, atol=(2e-6 if dtype == "float32" else 1e-14) * scale, err_msg=name)
+        scale = np.abs(want).max()
+        np.testing.assert_allclose(got, want, rtol=0, atol=(2e-6 if dtype == "float32" else 1e-14) * scale, err_msg=name)
 
 
 def test_finite_differences_check_the_gradients_of_a_batch_in_three_slices():

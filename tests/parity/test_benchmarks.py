@@ -114,3 +114,15 @@ def test_forecast_peers_benchmark_runs_and_scores_every_method_on_the_same_point
     assert "random-walk-0" in out and "median MAE/naive" in out
     row = forecast_peers.score("random-walk-0", forecast_peers.ForecastConfig(epochs=1, test_size=40), peers=False)
     assert row["test_points"] == 40 and row["rel_mae"]["naive"] == 1.0 and row["season"] == 1
+
+
+def test_the_benchmark_says_which_blas_kernels_ran_and_when_an_avx512_cpu_runs_avx2_ones():
+    described, _ = bench_lstm.blas_kernels()
+    assert described  # the libraries, their versions and kernels (or "none found")
+    avx512 = bench_lstm.AVX512_FOR_SKYLAKEX | {"fma", "avx2"}
+    forced = bench_lstm.avx2_kernels_note(["Haswell", "Haswell"], avx512, "Haswell")
+    assert "OPENBLAS_CORETYPE=Haswell" in forced and "unset" in forced
+    chosen = bench_lstm.avx2_kernels_note(["Haswell"], avx512, None)
+    assert "OPENBLAS_CORETYPE=SkylakeX" in chosen
+    assert bench_lstm.avx2_kernels_note(["SkylakeX"], avx512, None) is None  # already its AVX-512 kernels
+    assert bench_lstm.avx2_kernels_note(["Haswell"], {"fma", "avx2"}, None) is None  # a CPU without AVX-512

@@ -21,11 +21,10 @@ same on one thread and on many, so the numbers are too (tested, bit for bit).
 
 Everything else (the layout, the cache, the inputs and outputs) is ``numpy_lstm``'s, called with this file's
 loops. The backward computes the local factors too, in the NumPy kernel's order of operations, so from
-the same cache it gives the same gradients, bit for bit, in float64 where the batch has up to two slices
-(B < 96; beyond, the weight product's blocks of gate rows sum in another order, within 1e-14) and in
-float32 where it is one slice (B < 64); in float32 with more, BLAS sums a slice's products in another
-order than the whole batch's, and the gradients differ in the last bits (tested within 2e-6 of the
-largest). BLAS runs on one thread in every call (the slices are the threads): a product that BLAS
+the same cache it gives the same gradients, bit for bit, where the batch is one slice; with more, BLAS
+may sum a slice's products, and a block of gate rows of the weight product, in another order than the
+whole batch's (OpenBLAS's AVX2 kernels did not in float64 up to two slices; its AVX-512 ones did), and
+the gradients differ in the last bits (tested within 1e-14 of the largest in float64, 2e-6 in float32). BLAS runs on one thread in every call (the slices are the threads): a product that BLAS
 splits over its own threads sums in yet another order, which would tie the numbers to the cores.
 
 The forward's float32 ``exp`` and ``tanh`` are written below as polynomials (the minimax coefficients of
