@@ -34,17 +34,10 @@ from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError, WorkerError, exception_chain
-from ..nn.kernels.threads import kernel_threads_at_most, limit_kernel_threads
+from ..nn.kernels.threads import forget_blas_libraries, kernel_threads_at_most, limit_kernel_threads, local_cores
+from ..nn.kernels.threads import one_blas_thread as kernels_one_blas_thread
 
 INSTALL_DASK = "pip install 'distributed>=2024.1', or pip install -e '.[dask]' in scratchlstm's folder"
-
-
-def local_cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows
-        return os.cpu_count() or 1
 
 
 def local_processes(jobs: int | None, n_tasks: int) -> int:
@@ -53,30 +46,16 @@ def local_processes(jobs: int | None, n_tasks: int) -> int:
     return max(1, min(local_cores() if jobs is None else jobs, n_tasks))
 
 
-_blas_lock = threading.Lock()
-_blas_users = 0
-_blas_limits = None
-
-
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
     """Run the block with the BLAS library limited to one thread, so that its sums are always made
     in the same order. Threads of one process (a threaded Dask worker) share the limit: the first
-    to enter sets it, the last to leave restores the previous setting."""
-    from threadpoolctl import threadpool_limits
-
-    global _blas_users, _blas_limits
-    with _blas_lock:
-        if _blas_users == 0:
-            _blas_limits = threadpool_limits(limits=1, user_api="blas")
-        _blas_users += 1
-    try:
+    to enter sets it, the last to leave restores the previous setting. It is the kernels' own hold
+    (``nn.kernels.threads.one_blas_thread``), so that a task's hold and a kernel call's never restore
+    each other's setting; the BLAS libraries are looked up again first, as a task may have loaded one."""
+    forget_blas_libraries()
+    with kernels_one_blas_thread():
         yield
-    finally:
-        with _blas_lock:
-            _blas_users -= 1
-            if _blas_users == 0:
-                _blas_limits.restore_original_limits()
 
 
 def map_tasks(function: Callable, tasks: Sequence[tuple], *, jobs: int | None = None, scheduler: Any = None,

@@ -22,8 +22,8 @@ no kernel (the GRU's and the RNN's reference code) and for the rest of each step
 The compiled kernel uses the cores another way: the rows of a batch never meet in an LSTM's
 recurrence (row b's h_t needs only row b's h_{t-1}), so it splits the batch into slices
 (``batch_slices``) and runs each slice through all T steps on a thread of its own (Numba's), its
-products on one BLAS thread, with no meeting point until the last step. The slices depend on the batch
-size alone, never on the cores, so the numbers are the same on any machine and any number of threads
+products on one BLAS thread, with no meeting point until the last step. The slices depend on the layer's
+sizes alone, never on the cores, so the numbers are the same on any machine and any number of threads
 (tested); the threads only decide how many slices run at once (``slice_threads``): up to the cores
 this process may use (``kernel_threads``), which the forecaster's worker processes share out between
 them. Numba's threads wait for work by spinning a little before they sleep (OpenMP's way), which is
@@ -132,7 +132,8 @@ def equal_parts(n: int, count: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _local_cores() -> int:
+def local_cores() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows
@@ -145,7 +146,7 @@ _threads_at_most: int | None = None  # kernel_threads_at_most's limit while one 
 def kernel_threads() -> int:
     """How many threads a compiled kernel call may run its slices on: the cores this process may run on, or fewer
     while ``kernel_threads_at_most`` holds a limit (the forecaster's worker processes each hold their share)."""
-    cores = _local_cores()
+    cores = local_cores()
     return cores if _threads_at_most is None else max(1, min(cores, _threads_at_most))
 
 
