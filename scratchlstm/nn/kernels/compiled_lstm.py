@@ -310,7 +310,7 @@ def _backward_loop(cache: CompiledLSTMCache, WT, dZ, dhs, dh_T, dc) -> np.ndarra
 
 def _weight_product(dA_all: np.ndarray, Z: np.ndarray) -> np.ndarray:
     """``numpy_lstm._weight_product``, its rows (the gates) cut into as many blocks as the batch has slices (a
-    function of B alone, so the numbers are too)."""
+    function of the layer's sizes alone, so the numbers are too)."""
     K, T1, B = Z.shape
     dWT = np.empty((dA_all.shape[0], K), dtype=dA_all.dtype)
     H = dA_all.shape[0] // 4

@@ -156,8 +156,9 @@ def _steps_block(T: int, H: int, B: int, dtype) -> np.ndarray:
     """``S (T, 5H, B)``: each step's activated gates (``S[t, :4H]``) and tanh(c_t) (``S[t, 4H:]``) in one array.
 
     Why one block, not two arrays: a compiled loop over one contiguous block per step runs over 8 or 16
-    numbers at once, and it cannot prove that of views with strides it does not know. And memory: glibc's malloc returns the top of its heap to the system once more than twice
-    the largest block freed so far is free there. With A and TC apart, the largest block is A
+    numbers at once, and it cannot prove that of views with strides it does not know. And memory:
+    glibc's malloc returns the top of its heap to the system once more than twice the largest block
+    freed so far is free there. With A and TC apart, the largest block is A
     (4HTB numbers) and a forward's arrays, outputs included, add up to just over 8HTB, so every
     forward-only call (validation, prediction) gave its memory back and took it again: 1,500 page
     faults per call and 3.6x the time at B=64, T=60, H=50. With 5HTB as the largest block the
