@@ -15,9 +15,9 @@ Every series runs ``run_forecast`` with the default settings and ``classical=Tru
 the LSTM's origins, horizon and refit schedule); ``run_panel(..., global_model=True)`` then trains
 the global model(s) and each series keeps, fit by fit, the global model or its own by the
 keep-or-revert test. Per series: the MAE relative to naive of the per-series LSTM, of the LSTM
-with ``--global`` and of the peers; the LSTM's (with ``--global``) MAE over the best peer's, with a
-Diebold-Mariano p-value (two-sided); the same against the adjusted naive (the untrained LSTM's
-forecast: what the LSTM itself adds); the empirical coverage of the model's 80% and 95% conformal
+with ``--global``, of the smoothed level and of the peers; the LSTM's (with ``--global``) MAE over the
+best peer's, with a Diebold-Mariano p-value (two-sided); the same against the untrained LSTM's
+forecast (the smoothed level x seasonal index on a seasonal series: what the LSTM itself adds); the empirical coverage of the model's 80% and 95% conformal
 intervals on the test span; and which model each series kept. The best peer is picked after the
 fact on the test span, which favours it; beside it, the peer a forecaster could have chosen before
 the test span (the lowest MAE on the calibration block, ``peer_choice``) and the mean of the three
@@ -110,7 +110,8 @@ def rows_of(panel: PanelResult) -> list[dict]:
             continue
         own, final = run.result, run.final
         rel = {"lstm": own.metrics["model"]["rel_mae"], "global": final.metrics["model"]["rel_mae"],
-               "seasonal_naive": own.metrics["seasonal_naive"]["rel_mae"]}
+               "seasonal_naive": own.metrics["seasonal_naive"]["rel_mae"],
+               "smoothed_level": own.metrics.get("smoothed_level", own.metrics["naive"])["rel_mae"]}
         rel.update({p: own.metrics[p]["rel_mae"] for p in PEERS if p in own.metrics})
         row = {"series": run.name, "rows": len(own.prices), "season": own.season, "test": len(own.actual), "rel_mae": rel,
                "lstm_kept": any(f.kept_epoch > 0 for f in own.fits), "global_kept": any(f.kept_epoch > 0 for f in final.fits),
@@ -118,12 +119,12 @@ def rows_of(panel: PanelResult) -> list[dict]:
                "why": [c["why"] for c in run.choices], "dm_naive_p": final.significance["p_value"],
                "vs_naive_mean_diff": final.significance["mean_diff"], "seconds": run.seconds,
                "coverage": coverage_counts(final)}
-        adjusted = final.adjusted_naive_name
-        versus_adjusted = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[adjusted] - final.actual,
-                                          final.config.horizon)
-        row.update(adjusted_is_model=bool(np.array_equal(final.forecasts["model"], final.forecasts[adjusted])),
-                   global_over_adjusted=final.metrics["model"]["mae"] / final.metrics[adjusted]["mae"],
-                   dm_adjusted_p=versus_adjusted["p_value"], vs_adjusted=outcome(versus_adjusted))
+        untrained = final.untrained_name
+        versus_untrained = diebold_mariano(final.forecasts["model"] - final.actual, final.forecasts[untrained] - final.actual,
+                                           final.config.horizon)
+        row.update(untrained_is_model=bool(np.array_equal(final.forecasts["model"], final.forecasts[untrained])),
+                   global_over_untrained=final.metrics["model"]["mae"] / final.metrics[untrained]["mae"],
+                   dm_untrained_p=versus_untrained["p_value"], vs_untrained=outcome(versus_untrained))
         present = [p for p in PEERS if p in rel]
         if present:
             best = min(present, key=lambda p: rel[p])
@@ -158,8 +159,8 @@ def versus_chosen_peer(own, final, rel: dict) -> dict:
 
 def print_rows(rows: list[dict], title: str) -> dict:
     print(f"\n{title}")
-    head = (f"{'series':<26} {'rows':>5} {'m':>3} {'test':>4} {'LSTM':>6} {'global':>6} {'snaive':>6} {'ETS':>6} {'ARIMA':>6} "
-            f"{'Theta':>6} {'glob/best':>9} {'DM p':>7} {'glob/adj':>8} {'DM p':>7} {'cov80':>6} {'cov95':>6} {'kept (per fit)':<22}")
+    head = (f"{'series':<26} {'rows':>5} {'m':>3} {'test':>4} {'LSTM':>6} {'global':>6} {'snaive':>6} {'level':>6} {'ETS':>6} {'ARIMA':>6} "
+            f"{'Theta':>6} {'glob/best':>9} {'DM p':>7} {'glob/untr':>9} {'DM p':>7} {'cov80':>6} {'cov95':>6} {'kept (per fit)':<22}")
     print(head)
     print("-" * len(head))
     for r in rows:
@@ -171,9 +172,9 @@ def print_rows(rows: list[dict], title: str) -> dict:
             return rel_mae_cell(r["rel_mae"], key)
 
         kept = ",".join(r["kept_by_fit"])
-        print(f"{r['series']:<26} {r['rows']:>5} {r['season']:>3} {r['test']:>4} {cell('lstm')} {cell('global')} {cell('seasonal_naive')} "
+        print(f"{r['series']:<26} {r['rows']:>5} {r['season']:>3} {r['test']:>4} {cell('lstm')} {cell('global')} {cell('seasonal_naive')} {cell('smoothed_level')} "
               f"{cell('AutoETS')} {cell('AutoARIMA')} {cell('AutoTheta')} {r.get('global_over_best', math.nan):>9.3f} "
-              f"{r.get('dm_best_p', math.nan):>7.3g} {adjusted_cells(r)} {coverage_cell(r, '80')} {coverage_cell(r, '95')} {kept:<22}")
+              f"{r.get('dm_best_p', math.nan):>7.3g} {untrained_cells(r)} {coverage_cell(r, '80')} {coverage_cell(r, '95')} {kept:<22}")
     ok = [r for r in rows if "failed" not in r]
     summary = {
         "series": len(rows), "ran": len(ok),
@@ -189,7 +190,7 @@ def print_rows(rows: list[dict], title: str) -> dict:
         "chosen_peer_is_best_peer": sum(r.get("chosen_peer") == r.get("best_peer") for r in ok if "chosen_peer" in r),
         "with_chosen_peer": sum("chosen_peer" in r for r in ok),
         "median_rel_mae": {k: _median([r["rel_mae"].get(k, math.nan) for r in ok])
-                           for k in ("lstm", "global", "seasonal_naive", *PEERS, "peer_mean")},
+                           for k in ("lstm", "global", "seasonal_naive", "smoothed_level", *PEERS, "peer_mean")},
         "global_significantly_worse_than_naive": sum(r["dm_naive_p"] < 0.05 and r["vs_naive_mean_diff"] > 0 for r in ok),
         "global_significantly_worse_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] > 1 for r in ok),
         "global_significantly_better_than_best_peer": sum(r.get("dm_best_p", 1) < 0.05 and r["global_over_best"] < 1 for r in ok),
@@ -197,13 +198,14 @@ def print_rows(rows: list[dict], title: str) -> dict:
         "global_significantly_better_than_chosen_peer": sum(r.get("dm_chosen_p", 1) < 0.05 and r["global_over_chosen"] < 1 for r in ok),
         "global_significantly_worse_than_peer_mean": sum(r.get("dm_mean_p", 1) < 0.05 and r["global_over_mean"] > 1 for r in ok),
         "global_significantly_better_than_peer_mean": sum(r.get("dm_mean_p", 1) < 0.05 and r["global_over_mean"] < 1 for r in ok),
-        "median_global_over_adjusted_naive": _median([r["global_over_adjusted"] for r in ok]),
-        "vs_adjusted_naive": {word: sum(r["vs_adjusted"] == word for r in ok) for word in ("better", "same", "worse")},
-        "adjusted_naive_is_model": sum(r["adjusted_is_model"] for r in ok),
+        "median_global_over_untrained": _median([r["global_over_untrained"] for r in ok]),
+        "vs_untrained": {word: sum(r["vs_untrained"] == word for r in ok) for word in ("better", "same", "worse")},
+        "untrained_is_model": sum(r["untrained_is_model"] for r in ok),
         "coverage": pooled_coverage([r["coverage"] for r in ok]),
     }
     print("columns: MAE / naive on the same origins; glob/best: the --global LSTM's MAE over the best peer's; DM p: that "
-          "comparison, two-sided; glob/adj: over the adjusted naive's ('=': the model is the adjusted naive); cov80, cov95: "
+          "comparison, two-sided; level: the smoothed level x seasonal index (the untrained LSTM's forecast on a seasonal "
+          "series); glob/untr: the --global LSTM's MAE over the untrained LSTM's ('=': the model is it); cov80, cov95: "
           "the share of the test points with an interval that the model's interval covered; kept: per fit, G the global "
           "model, S the series' own trained LSTM, s0 its untrained one")
     print_chosen_rows(ok)
@@ -224,10 +226,10 @@ def print_rows(rows: list[dict], title: str) -> dict:
     print(f"median LSTM (--global) MAE / the peers' mean forecast: {summary['median_global_over_peer_mean']:.3f} "
           f"(significantly better on {summary['global_significantly_better_than_peer_mean']}, significantly worse on "
           f"{summary['global_significantly_worse_than_peer_mean']})")
-    c = summary["vs_adjusted_naive"]
-    print(f"--global LSTM vs the adjusted naive (the LSTM's own contribution): significantly better on {c['better']}, no "
-          f"significant difference on {c['same']} (the model is the adjusted naive on {summary['adjusted_naive_is_model']}), "
-          f"significantly worse on {c['worse']}; median MAE ratio {summary['median_global_over_adjusted_naive']:.3f}")
+    c = summary["vs_untrained"]
+    print(f"--global LSTM vs the untrained LSTM's forecast (the LSTM's own contribution): significantly better on {c['better']}, "
+          f"no significant difference on {c['same']} (the model is it on {summary['untrained_is_model']}), "
+          f"significantly worse on {c['worse']}; median MAE ratio {summary['median_global_over_untrained']:.3f}")
     for level, by_name in summary["coverage"].items():
         print(f"{level}% intervals pooled over the test points: " + "; ".join(
             f"{name} {c['covered']}/{c['points']} = {c['coverage']:.1%} (95% Wilson {c['coverage_interval_95'][0]:.1%}-"
@@ -269,10 +271,10 @@ def print_chosen_rows(rows: list[dict]) -> None:
           "--global LSTM's MAE over it, DM p that comparison")
 
 
-def adjusted_cells(r: dict) -> str:
-    if r["adjusted_is_model"]:
-        return f"{'=':>8} {'':>7}"
-    return f"{r['global_over_adjusted']:>8.3f} {r['dm_adjusted_p']:>7.3g}"
+def untrained_cells(r: dict) -> str:
+    if r["untrained_is_model"]:
+        return f"{'=':>9} {'':>7}"
+    return f"{r['global_over_untrained']:>9.3f} {r['dm_untrained_p']:>7.3g}"
 
 
 def coverage_cell(r: dict, level: str) -> str:

@@ -69,7 +69,8 @@ def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
 
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
                   subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1,
-                  model_label: str = "LSTM forecast", bands=(), adjusted_naive=None) -> Figure:
+                  model_label: str = "LSTM forecast", bands=(), untrained=None,
+                  untrained_label: str = "adjusted naive (last price x seasonal index: the untrained LSTM)") -> Figure:
     """Actual prices, the model's forecasts and the naive forecast over the test span, and a zoom.
 
     Naive is drawn beside the model on purpose: a model that copies yesterday's price looks
@@ -103,10 +104,11 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
         The season length, for the legend.
     model_label : str
         The model's name in the legend (say what it really is when the LSTM kept its untrained weights).
-    adjusted_naive : array_like, (N,), optional
-        The adjusted naive forecasts (the last price moved by the seasonal index: the untrained
-        LSTM's forecast on a seasonal series), drawn dashed when given, so that what the trained
-        LSTM changed is visible.
+    untrained : array_like, (N,), optional
+        The untrained LSTM's forecasts on a seasonal series (the smoothed level, or the last price, moved
+        by the seasonal index), drawn dashed when given, so that what the trained LSTM changed is visible.
+    untrained_label : str
+        Their name in the legend.
     bands : sequence of (level, lower, upper)
         The model's prediction intervals, each drawn as a red shaded band (the widest first, lightest);
         NaN bounds (too few errors known yet) leave a gap; a band without a finite point is neither drawn nor
@@ -140,9 +142,8 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
         if seasonal_naive is not None:
             ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
                     label=f"seasonal naive (the value {season} steps earlier)")
-        if adjusted_naive is not None:
-            ax.plot(x[span], np.asarray(adjusted_naive, dtype=float)[span], color="tab:green", lw=1.0, ls="--",
-                    label="adjusted naive (last price x seasonal index: the untrained LSTM)")
+        if untrained is not None:
+            ax.plot(x[span], np.asarray(untrained, dtype=float)[span], color="tab:green", lw=1.0, ls="--", label=untrained_label)
         for k, (level, lower, upper) in enumerate(bands):
             lower, upper = np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span]
             if not np.any(np.isfinite(lower) & np.isfinite(upper)):  # no point had the errors this level needs: no band, no legend entry

@@ -4,6 +4,7 @@ At origin t with last value ``p[t]``, horizon h, window ``p[t-W+1..t]`` and seas
 
     naive           p[t]                                   (last value)
     adjusted naive  p[t] exp(S_t[t+h] - S_t[t])            (the last value moved by the seasonal index)
+    smoothed level  exp(l_t[t] + S_t[t+h])                 (the adjusted series' smoothed level, moved by it)
     drift           p[t] + h (p[t] - p[t-W]) / W           (the window's average step, continued)
     window mean     mean(p[t-W+1..t])
     seasonal naive  p[t + h - m k],  k = ceil(h / m)       (the same season one cycle earlier)
@@ -17,9 +18,12 @@ Bartlett's standard error), or it is given explicitly.
 The adjusted naive is naive on the seasonally adjusted series ``a[s] = p[s] exp(-S_t[s mod m])``,
 multiplied back by the target's seasonal factor; ``S_t`` is the seasonal index of ``log p[0..t]``
 (``seasonal.SeasonalIndex``, fitted at each origin from the values up to it). It is exactly what the
-untrained LSTM forecasts on a seasonal series (its returns head starts at zero: "no change" on the
-adjusted series), so the model's row minus this row is what the LSTM itself contributes. Without a
-season it is naive, and it is left out of the table (``baseline_forecasts``).
+untrained LSTM forecasts on a seasonal series with ``--no-smooth-level`` (its returns head starts at
+zero: "no change" on the adjusted series). The smoothed level starts from exponential smoothing's
+level of ``log a[0..t]`` instead (``level.SmoothedLevel``, its constant chosen on those values): it is
+what the untrained LSTM forecasts by default, so the model's row minus this row is what the LSTM
+itself contributes. Without a season both are naive, and they are left out of the table
+(``baseline_forecasts``).
 
 The classical peers (``classical_forecasts``: AutoETS, AutoARIMA, AutoTheta from the optional
 ``statsforecast`` package) run on the same origins and horizon with the model's refit schedule:
@@ -38,9 +42,11 @@ import numpy as np
 import pandas as pd
 
 from ..data.frequency import detect_frequency
+from .level import SmoothedLevel
 from .seasonal import SeasonalIndex
 
-BASELINES = ("naive", "adjusted_naive", "seasonal_naive", "drift", "window_mean")  # adjusted_naive only with a season
+BASELINES = ("naive", "adjusted_naive", "smoothed_level", "seasonal_naive", "drift", "window_mean")  # the second and third
+# only with a season
 PEERS = ("AutoETS", "AutoARIMA", "AutoTheta")
 INSTALL_PEERS = "pip install 'statsforecast>=2.0', or pip install -e '.[classic]' in scratchlstm's folder"
 
@@ -94,6 +100,19 @@ def adjusted_naive_forecast(prices: np.ndarray, origins: np.ndarray, horizon: in
     return out
 
 
+def smoothed_level_forecast(prices: np.ndarray, origins: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """``exp(l_t[t] + S_t[(t+h) mod m])``: the smoothed level of the seasonally adjusted series (``level.SmoothedLevel``,
+    fitted on ``log a[0..t]``), moved by the seasonal index ``S_t`` fitted on ``p[0..t]``, at each origin. Computed as
+    the model's forecast is (``protocol.forecast_prices``), so that an untrained LSTM's forecast equals it to the last bit."""
+    out = np.empty(len(origins))
+    for k, t in enumerate(np.asarray(origins)):
+        S = SeasonalIndex.fit(prices, int(t), season)
+        adjusted = S.remove(np.asarray(prices[: t + 1], dtype=float))
+        level = SmoothedLevel.fit(np.log(adjusted)) if S.season > 1 else SmoothedLevel()  # as protocol.level_at
+        out[k] = S.factor(t + horizon) * level.start(adjusted, np.array([t]))[0]
+    return out
+
+
 def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, horizon: int, season: int = 1) -> dict[str, np.ndarray]:
     """Every simple baseline's forecasts of ``p[t + h]`` at every origin, keyed as in ``BASELINES``.
 
@@ -103,6 +122,7 @@ def baseline_forecasts(prices: np.ndarray, origins: np.ndarray, window: int, hor
     forecasts = {"naive": naive_forecast(prices, origins)}
     if season > 1:
         forecasts["adjusted_naive"] = adjusted_naive_forecast(prices, origins, horizon, season)
+        forecasts["smoothed_level"] = smoothed_level_forecast(prices, origins, horizon, season)
     forecasts.update({
         "seasonal_naive": seasonal_naive_forecast(prices, origins, horizon, season),
         "drift": drift_forecast(prices, origins, window, horizon),

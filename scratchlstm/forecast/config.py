@@ -76,6 +76,9 @@ class ForecastConfig:
                                  none_word="auto", group="protocol")
     deseasonalise: bool = setting(True, "on a seasonal series, the model learns the series divided by its seasonal index "
                                   "(fitted up to each cutoff and origin)", group="protocol")
+    smooth_level: bool = setting(True, "on a seasonal series, the forecast starts from the adjusted series' exponentially "
+                                 "smoothed level (its constant chosen on the values up to each origin) rather than its "
+                                 "last value, and the model learns that level's one-step errors", group="protocol")
     classical: bool = setting(False, f"also run AutoETS, AutoARIMA and AutoTheta on the same points; needs {INSTALL_PEERS}",
                               group="protocol")
     interval_levels: tuple[int, ...] = setting((80, 95), "levels (%) of the split-conformal prediction intervals, calibrated "

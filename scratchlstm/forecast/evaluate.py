@@ -184,16 +184,23 @@ def signal_diagnostics(forecast: np.ndarray, actual: np.ndarray, last: np.ndarra
     }
 
 
-UNTRAINED_SEASONAL = ("every fit kept the untrained LSTM, so the forecast is the last price moved by the seasonal index "
-                      "(the seasonal adjustment alone, not anything the LSTM learned)")
+# what the untrained LSTM forecasts on a seasonal series, by the baseline row that equals it
+UNTRAINED_FORECASTS = {"adjusted_naive": "the last price moved by the seasonal index",
+                       "smoothed_level": "the adjusted series' smoothed level moved by the seasonal index"}
+
+
+def untrained_seasonal_words(row: str) -> str:
+    """The verdict's remark when every fit kept the untrained LSTM on a seasonal series whose untrained forecast is ``row``."""
+    return (f"every fit kept the untrained LSTM, so the forecast is {UNTRAINED_FORECASTS[row]} (the seasonal adjustment "
+            "alone, not anything the LSTM learned)")
 
 
 def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha: float = 0.05,
-            seed_range: tuple[float, float] | None = None, untrained_seasonal: bool = False) -> str:
+            seed_range: tuple[float, float] | None = None, untrained_seasonal: str | None = None) -> str:
     """One line: does the model beat the naive forecast, and is the difference significant?
 
     ``untrained_seasonal``: every fit kept its untrained weights on a seasonally adjusted series, so
-    the "model" is the seasonal index applied to the last price, and the line says so.
+    the "model" is this baseline row (``UNTRAINED_FORECASTS``), and the line says so.
     """
     rel, p = metrics["model"]["rel_mae"], test["p_value"]
     if test["mean_diff"] == 0.0 and test["dm"] == 0.0:  # the same error at every point: the naive forecast itself
@@ -203,7 +210,7 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
     spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
     detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"
     if untrained_seasonal:
-        detail += f"; {UNTRAINED_SEASONAL}"
+        detail += f"; {untrained_seasonal_words(untrained_seasonal)}"
     if rel < 1 and p < alpha:
         return f"beats naive: {detail}"
     if rel > 1 and p < alpha:

@@ -48,10 +48,12 @@ from ..train import History, train
 from .automatic import MAX_EPOCHS, MIN_EPOCHS, STEP_BUDGET
 from .config import ForecastConfig
 from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, signal_diagnostics
-from .protocol import SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, refit_cutoffs, validation_losses
+from .level import SmoothedLevel
+from .protocol import (SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, refit_cutoffs, training_windows,
+                       validation_losses, validation_size)
 from .intervals import calibration_forecasts, calibration_origins, log_scores
 from .seasonal import SeasonalIndex
-from .windows import Scaler, model_inputs, training_origins, windows
+from .windows import Scaler
 
 
 @dataclass
@@ -60,6 +62,7 @@ class SeriesWindows:
 
     cutoff: int
     seasonal: SeasonalIndex
+    level: SmoothedLevel
     scaler: Scaler
     X_train: np.ndarray  # (M_train, W, 1)
     Y_train: np.ndarray  # (M_train, h)
@@ -69,14 +72,9 @@ class SeriesWindows:
 
 def series_windows(prices: np.ndarray, cutoff: int, config: ForecastConfig) -> SeriesWindows:
     """The windows a fit of this series at ``cutoff`` trains and validates on, as ``fit_at_cutoff`` makes them."""
-    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1)
-    series = model_inputs(seasonal.remove(prices), config.target)
-    scaler = Scaler.fit(series[1 : cutoff + 1], center=False)
-    origins = training_origins(cutoff, config)
-    X, Y = windows(scaler.transform(series), origins, config.window, config.horizon)  # (M, W, 1), (M, h)
-    n_val = int(len(origins) * config.val_fraction + 1e-9)
-    split = len(origins) - n_val
-    return SeriesWindows(cutoff, seasonal, scaler, X[:split], Y[:split], X[split:], Y[split:])
+    seasonal, level, scaler, origins, X, Y = training_windows(prices, cutoff, config)  # X (M, W, 1), Y (M, h)
+    split = len(origins) - validation_size(len(origins), config)
+    return SeriesWindows(cutoff, seasonal, level, scaler, X[:split], Y[:split], X[split:], Y[split:])
 
 
 def global_epochs(train_windows: int, config: ForecastConfig) -> tuple[int, int | None]:
@@ -132,7 +130,8 @@ def choose(fit: Fit, part: SeriesWindows, trained: Model, untrained: Model, hist
                f"{np.mean(after):.4g} (which beat its untrained version, p = {p:.3g})")
         return fit, why
     chosen = Fit(cutoff=part.cutoff, scaler=part.scaler, history=history, train_windows=train_windows, model=trained,
-                 kept_untrained=False, p_value=p, untrained_val_loss=float(np.mean(before)), seasonal=part.seasonal)
+                 kept_untrained=False, p_value=p, untrained_val_loss=float(np.mean(before)), seasonal=part.seasonal,
+                 level=part.level)
     why = (f"global: beat its untrained version on this series' validation (p = {p:.3g}), loss {np.mean(after):.4g} vs "
            f"{'the untrained' if fit.kept_untrained else 'its own trained'} model's {np.mean(own):.4g}")
     return chosen, why

@@ -15,7 +15,7 @@ its validation block.
 
 The summary has one row per series (the model's MAE over every other forecaster's, with a
 Diebold-Mariano p-value, and the two verdicts) and the counts over the panel: on how many series
-the model beat naive, the adjusted naive (the untrained LSTM's forecast: what the LSTM itself adds),
+the model beat naive, the untrained LSTM's forecast (on a seasonal series the smoothed level or the adjusted naive: what the LSTM itself adds),
 the best other baseline and the best classical peer significantly, on how many it was significantly
 worse, and on how many a trained LSTM was kept at all. The prediction intervals' empirical coverage
 is given per series and pooled over the panel's test points, for the model and for naive:
@@ -159,7 +159,7 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
     peers = [p for p in PEERS if p in result.forecasts]
     best_peer = min(peers, key=lambda p: result.metrics[p]["mae"]) if peers else None
     best = result.best_other_baseline
-    adjusted = result.adjusted_naive_name  # naive on a series without a season
+    untrained = result.untrained_name  # the untrained LSTM's row: naive on a series without a season
     coverage = coverage_counts(result)
     row.update({
         "rows": len(result.prices), "season": result.season, "window": result.config.window, "test_points": len(result.actual),
@@ -167,9 +167,9 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "trained_lstm_kept": any(f.kept_epoch > 0 for f in result.fits),
         "mae_ratio_naive": comparisons["naive"]["mae_ratio"], "p_naive": comparisons["naive"]["p_value"],
         "vs_naive": outcome(comparisons["naive"]),
-        "adjusted_naive": adjusted, "adjusted_naive_is_model": bool(np.array_equal(result.forecasts["model"], result.forecasts[adjusted])),
-        "mae_ratio_adjusted_naive": comparisons[adjusted]["mae_ratio"], "p_adjusted_naive": comparisons[adjusted]["p_value"],
-        "vs_adjusted_naive": outcome(comparisons[adjusted]),
+        "untrained": untrained, "untrained_is_model": bool(np.array_equal(result.forecasts["model"], result.forecasts[untrained])),
+        "mae_ratio_untrained": comparisons[untrained]["mae_ratio"], "p_untrained": comparisons[untrained]["p_value"],
+        "vs_untrained": outcome(comparisons[untrained]),
         "best_baseline": best,  # None: every other baseline forecasts what naive (or the model) forecasts
         "mae_ratio_best_baseline": comparisons[best]["mae_ratio"] if best else math.nan,
         "p_best_baseline": comparisons[best]["p_value"] if best else math.nan,
@@ -179,7 +179,7 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "p_best_peer": comparisons[best_peer]["p_value"] if best_peer else math.nan,
         "vs_best_peer": outcome(comparisons[best_peer]) if best_peer else "not run",
         "verdict": result.verdict, "verdict_vs_best_baseline": result.verdict_vs_best,
-        "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
+        "verdict_vs_untrained": result.verdict_vs_untrained,
         **{f"coverage_{level}_{name}": c[name]["coverage"] for level, c in coverage.items() for name in COVERAGE_OF},
         "coverage": coverage,
         "versus": comparisons,
@@ -221,12 +221,12 @@ def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "trained_lstm_kept": sum(r["trained_lstm_kept"] for r in ok),
         "global_model_kept": sum(r.get("global_fits_kept", 0) > 0 for r in ok),
         "median_mae_ratio_naive": _median([r["mae_ratio_naive"] for r in ok]),
-        "median_mae_ratio_adjusted_naive": _median([r["mae_ratio_adjusted_naive"] for r in ok]),
-        "adjusted_naive_is_model": sum(r["adjusted_naive_is_model"] for r in ok),
+        "median_mae_ratio_untrained": _median([r["mae_ratio_untrained"] for r in ok]),
+        "untrained_is_model": sum(r["untrained_is_model"] for r in ok),
         "median_mae_ratio_best_baseline": _median([r["mae_ratio_best_baseline"] for r in ok]),
         "median_mae_ratio_best_peer": _median([r["mae_ratio_best_peer"] for r in ok]),
     }
-    for key in ("vs_naive", "vs_adjusted_naive", "vs_best_baseline", "vs_best_peer"):
+    for key in ("vs_naive", "vs_untrained", "vs_best_baseline", "vs_best_peer"):
         out[key] = {word: sum(r[key] == word for r in ok) for word in ("better", "same", "worse")}
     out["coverage"] = pooled_coverage([r["coverage"] for r in ok])
     out["vs_each"] = {name: {word: sum(outcome(r["versus"][name]) == word for r in ok if name in r["versus"])
@@ -277,7 +277,7 @@ class PanelResult:
     def table(self) -> str:
         """One line per series, then the counts over the panel."""
         levels = [str(level) for level in self.config.interval_levels]
-        head = (f"{'series':<24} {'rows':>5} {'m':>3} {'test':>5} {'/naive':>7} {'p':>7} {'/adj':>7} {'p':>7} {'/best':>7} {'best':<15} "
+        head = (f"{'series':<24} {'rows':>5} {'m':>3} {'test':>5} {'/naive':>7} {'p':>7} {'/untr':>7} {'p':>7} {'/best':>7} {'best':<15} "
                 f"{'p':>7} {'/peer':>7} " + "".join(f"{'cov' + level:>6} " for level in levels) + f"{'LSTM kept':<10}")
         lines = [head, "-" * len(head)]
         rows = self.rows()
@@ -290,24 +290,24 @@ class PanelResult:
                 kept += " (" + ",".join(sorted({c["kept"] for c in r["models_kept"]})) + ")"
             cover = "".join(f"{_share(r['coverage'][level]['model']) if level in r['coverage'] else '-':>6} " for level in levels)
             peer = f"{'-':>7}" if r["best_peer"] is None else f"{r['mae_ratio_best_peer']:>7.3f}"  # no classical peer ran
-            adjusted = (f"{'=':>7} {'':>7}" if r["adjusted_naive_is_model"]
-                        else f"{r['mae_ratio_adjusted_naive']:>7.3f} {r['p_adjusted_naive']:>7.3g}")
+            untrained = (f"{'=':>7} {'':>7}" if r["untrained_is_model"]
+                         else f"{r['mae_ratio_untrained']:>7.3f} {r['p_untrained']:>7.3g}")
             best = (f"{'-':>7} {'(none differs)':<15} {'':>7}" if r["best_baseline"] is None else  # every other baseline is naive
                     f"{r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} {r['p_best_baseline']:>7.3g}")
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
-                         f"{r['p_naive']:>7.3g} {adjusted} {best} {peer} {cover}{kept:<10}")
+                         f"{r['p_naive']:>7.3g} {untrained} {best} {peer} {cover}{kept:<10}")
         s = overall(rows)
         ok = [r for r in rows if "error" not in r]
         short = [level for level in levels if any(level in r["coverage"] and not r["coverage"][level]["model"]["points"] for r in ok)]
-        lines.append("/naive, /adj, /best, /peer: the LSTM's MAE over naive's, the adjusted naive's (the untrained LSTM's forecast; "
-                     "'=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
+        lines.append("/naive, /untr, /best, /peer: the LSTM's MAE over naive's, the untrained LSTM's (on a seasonal series the "
+                     "smoothed level x seasonal index, or with --no-smooth-level the adjusted naive; '=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
                      "two-sided; cov: the share of the test points with an interval that the model's interval covered"
                      + ("; n/a: no test point had the errors known before it that the interval needs ("
                         + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else ""))
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
                      + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
                      + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
-        for key, label in (("vs_naive", "naive"), ("vs_adjusted_naive", "the adjusted naive (the LSTM's own contribution)"),
+        for key, label in (("vs_naive", "naive"), ("vs_untrained", "the untrained LSTM's forecast (the LSTM's own contribution)"),
                            ("vs_best_baseline", "the best other baseline"), ("vs_best_peer", "the best classical peer")):
             c = s[key]
             if key == "vs_best_peer" and not any(c.values()):
@@ -320,8 +320,8 @@ class PanelResult:
                 f"{name} covered {c['covered']} of {c['points']} ({_share(c)})" for name, c in by_name.items())
                 + ("" if any(c["points"] for c in by_name.values()) else
                    f": no test point had the {errors_needed(float(level))} errors known before it that a {level}% interval needs"))
-        lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_adjusted_naive']:.3f} to the "
-                     f"adjusted naive (the model is the adjusted naive on {s['adjusted_naive_is_model']} series), "
+        lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_untrained']:.3f} to the "
+                     f"untrained LSTM's forecast (the model is it on {s['untrained_is_model']} series), "
                      f"{s['median_mae_ratio_best_baseline']:.3f} to the "
                      f"best other baseline" + (f", {s['median_mae_ratio_best_peer']:.3f} to the best classical peer"
                                                 if not math.isnan(s["median_mae_ratio_best_peer"]) else ""))

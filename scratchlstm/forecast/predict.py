@@ -80,7 +80,10 @@ class Prediction:
 def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     """The forecast settings, scaling and data description a model file records, checked."""
     try:
-        config = from_mapping(ForecastConfig, meta.get("forecast"), source="its forecast settings")
+        saved = meta.get("forecast")
+        if isinstance(saved, dict) and "smooth_level" not in saved:  # written before the smoothed level: its forecasts start
+            saved = {**saved, "smooth_level": False}                 # from the last value, as its run's did
+        config = from_mapping(ForecastConfig, saved, source="its forecast settings")
         scaling, data = meta.get("scaling"), meta.get("data")
         if not (isinstance(scaling, dict) and set(scaling) == {"center", "scale"}
                 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in scaling.values()) and scaling["scale"] > 0):

@@ -45,6 +45,7 @@ from ..train import History, train
 from .automatic import resolved
 from .config import ForecastConfig
 from .executors import map_tasks
+from .level import SmoothedLevel
 from .seasonal import SeasonalIndex
 from .windows import Scaler, input_windows, model_inputs, training_origins, walk_forward_origins, windows
 
@@ -64,6 +65,7 @@ class Fit:
     p_value: float | None = None  # of the keep-or-revert test, when it ran
     untrained_val_loss: float | None = None  # the untrained weights' validation loss, when the test ran
     seasonal: SeasonalIndex = field(default_factory=lambda: SeasonalIndex(1, np.zeros(1)))  # none unless fitted with a season
+    level: SmoothedLevel = SmoothedLevel()  # the adjusted series' smoothed level at the cutoff (alpha 1: its last value)
 
     @property
     def kept_epoch(self) -> int:
@@ -112,15 +114,9 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     draw from the seed, so a resumed run judges against exactly the same model.
     """
     config = resolved(config, len(prices))
-    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1)
-    series = model_inputs(seasonal.remove(prices), config.target)
-    known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
-    scaler = Scaler.fit(known, center=config.target == "price")
-    z = scaler.transform(series)
-    origins = training_origins(cutoff, config)
+    seasonal, level, scaler, origins, X, Y = training_windows(prices, cutoff, config)
     if len(origins) < 4:
         raise DataError(f"only {len(origins)} training windows before the first test point; use a longer history or a smaller --test-size")
-    X, Y = windows(z, origins, config.window, config.horizon)
     n_val = validation_size(len(origins), config)
     xp = get_namespace(config.backend)
     dtype = getattr(xp, config.dtype)
@@ -140,13 +136,30 @@ def fit_at_cutoff(prices: np.ndarray, cutoff: int, config: ForecastConfig, quiet
     saving = {"checkpoint": checkpoint, "resume": resume, "checkpoint_meta": meta}
     if n_val < 1:
         history = train(model, put(X), put(Y), config=tc, **saving)
-        return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins), model=model, seasonal=seasonal)
+        return Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins), model=model, seasonal=seasonal,
+                   level=level)
     X_val, Y_val = put(X[-n_val:]), put(Y[-n_val:])
     history = train(model, put(X[:-n_val]), put(Y[:-n_val]), X_val, Y_val, tc, **saving)
-    fit = Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model, seasonal=seasonal)
+    fit = Fit(cutoff=cutoff, scaler=scaler, history=history, train_windows=len(origins) - n_val, model=model, seasonal=seasonal,
+              level=level)
     if config.target == "returns":
         keep_or_revert(fit, fresh(), X_val, Y_val, config)
     return fit
+
+
+def training_windows(prices: np.ndarray, cutoff: int, config: ForecastConfig):
+    """What a fit at ``cutoff`` learns from, fitted on ``p[0..cutoff]`` alone: the seasonal index, the
+    adjusted series' smoothed level, the scaler, and the windows ``X (M, W, 1)``, ``Y (M, h)`` at
+    ``origins (M,)``. ``config``'s automatic settings must be chosen."""
+    seasonal = SeasonalIndex.fit(prices, cutoff, config.season if config.deseasonalise else 1)
+    adjusted = seasonal.remove(prices)
+    level = level_at(adjusted[: cutoff + 1], config, seasonal.season)
+    series = model_inputs(adjusted, config.target, level)
+    known = series[(1 if config.target == "returns" else 0) : cutoff + 1]  # r[0] does not exist
+    scaler = Scaler.fit(known, center=config.target == "price")
+    origins = training_origins(cutoff, config)
+    X, Y = windows(scaler.transform(series), origins, config.window, config.horizon, later_steps(adjusted, scaler, config, level))
+    return seasonal, level, scaler, origins, X, Y
 
 
 def validation_size(n_windows: int, config: ForecastConfig) -> int:
@@ -209,8 +222,27 @@ def _check_resumable(checkpoint: Path, meta: dict) -> None:
                               "run without --resume to start afresh, or use another --out")
 
 
+def level_at(adjusted: np.ndarray, config: ForecastConfig, season: int) -> SmoothedLevel:
+    """The smoothed level a forecast from ``adjusted[-1]`` starts at: fitted on ``log adjusted`` for a seasonal
+    series (``season`` > 1) with ``config.smooth_level`` and the returns target; else the last value (alpha 1)."""
+    return SmoothedLevel.fit(np.log(adjusted)) if smooths_level(config, season) else SmoothedLevel()
+
+
+def smooths_level(config: ForecastConfig, season: int) -> bool:
+    """Whether a forecast with ``config`` on a series with ``season`` starts from the smoothed level (``level.py``)."""
+    return season > 1 and config.smooth_level and config.target == "returns"
+
+
+def later_steps(adjusted: np.ndarray, scaler: Scaler, config: ForecastConfig, level: SmoothedLevel) -> np.ndarray | None:
+    """The scaled log-returns a multi-step target takes after a smoothed level's one-step error (None: the
+    model's series itself)."""
+    if level.alpha == 1.0 or config.horizon == 1 or config.target != "returns":
+        return None
+    return scaler.transform(model_inputs(adjusted, config.target))
+
+
 def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: np.ndarray, config: ForecastConfig,
-                    season: int = 1) -> np.ndarray:
+                    season: int = 1, level: SmoothedLevel = SmoothedLevel()) -> np.ndarray:
     """Price forecasts for ``p[t + h]`` at each origin ``t`` from a fitted model and its scaler.
 
     With a season (m > 1: the model was fitted on the adjusted series), the seasonal index is
@@ -223,14 +255,16 @@ def forecast_prices(model: Model, scaler: Scaler, prices: np.ndarray, origins: n
         out = np.empty(len(origins))
         for k, t in enumerate(origins):
             S = SeasonalIndex.fit(prices, int(t), season)
-            out[k] = S.factor(t + config.horizon) * forecast_prices(model, scaler, S.remove(prices[: t + 1]), np.array([t]), config)[0]
+            adjusted = S.remove(prices[: t + 1])
+            level = level_at(adjusted, config, S.season)  # too short a history for an index: the last value
+            out[k] = S.factor(t + config.horizon) * forecast_prices(model, scaler, adjusted, np.array([t]), config, level=level)[0]
         return out
-    X = input_windows(scaler.transform(model_inputs(prices, config.target)), origins, config.window)
+    X = input_windows(scaler.transform(model_inputs(prices, config.target, level)), origins, config.window)
     xp = get_namespace(config.backend)
     out = to_numpy(model.predict(from_host(X, xp, dtype=model.dtype), engine=config.engine)).astype(float)  # (M, h)
     out = scaler.inverse(out)
     if config.target == "returns":
-        return prices[origins] * np.exp(out.sum(axis=1))
+        return level.start(prices, origins) * np.exp(out.sum(axis=1))
     return out[:, -1]
 
 

@@ -58,8 +58,8 @@ def table(result) -> str:
         lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "
                      f"(mean {rel['mean']:.3f}); the table's 'model' row is their averaged forecast")
     lines.append(f"verdict: {result.verdict}")
-    if result.adjusted_naive_name != "naive":
-        lines.append(f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}")
+    if result.untrained_name != "naive":
+        lines.append(f"against the {result.untrained_words} (the untrained LSTM's forecast): {result.verdict_vs_untrained}")
     lines.append(f"against the best other baseline: {result.verdict_vs_best}")
     lines.extend(f"warning: {w}" for w in result.diagnostic["warnings"] + result.signal["warnings"])
     return "\n".join(lines)
@@ -111,8 +111,8 @@ def html(result) -> str:
     return (f"<div><p><b>{escape(result.data.describe())}</b></p>"
             f"<p>{len(result.actual)} walk-forward test points, horizon {result.config.horizon}; "
             f"<b>verdict:</b> {escape(result.verdict)}; "
-            + (f"<b>against the adjusted naive (the untrained LSTM's forecast):</b> {escape(result.verdict_vs_adjusted)}; "
-               if result.adjusted_naive_name != "naive" else "")
+            + (f"<b>against the {result.untrained_words} (the untrained LSTM's forecast):</b> {escape(result.verdict_vs_untrained)}; "
+               if result.untrained_name != "naive" else "")
             + f"<b>against the best other baseline:</b> {escape(result.verdict_vs_best)}</p>"
             + metrics_frame(result).to_html(float_format=lambda v: f"{v:.4g}", na_rep="n/a")
             + (f"<p>{escape(interval_lines(result)[0])}</p>"
@@ -144,11 +144,11 @@ def report_document(result) -> dict[str, Any]:
         "seeds": {"count": len(result.seed_metrics), "per_seed": result.seed_metrics, "spread": result.seed_spread()},
         "significance_vs_best_baseline": {"baseline": result.best_other_baseline, "abs_errors": result.significance_vs_best,
                                           "mae_ratio": result.mae_ratio_vs_best},
-        "significance_vs_adjusted_naive": {"baseline": result.adjusted_naive_name, "abs_errors": result.significance_vs_adjusted,
-                                           "mae_ratio": mae_ratio(result.metrics, result.adjusted_naive_name)},
+        "significance_vs_untrained": {"baseline": result.untrained_name, "abs_errors": result.significance_vs_untrained,
+                                      "mae_ratio": mae_ratio(result.metrics, result.untrained_name)},
         "intervals": intervals_document(result),
         "verdict": result.verdict,
-        "verdict_vs_adjusted_naive": result.verdict_vs_adjusted,
+        "verdict_vs_untrained": result.verdict_vs_untrained,
         "verdict_vs_best_baseline": result.verdict_vs_best,
     }
 
@@ -197,20 +197,23 @@ def forecast_figure(result, path: str | Path | None = None):
     from ..plots import forecast_plot
 
     seasonal = result.forecasts["seasonal_naive"] if result.season > 1 else None
-    adjusted = result.forecasts.get("adjusted_naive")
-    if adjusted is not None and np.array_equal(adjusted, result.forecasts["model"]):
-        adjusted = None  # the model's line is the adjusted naive, and its label says so
+    untrained = result.forecasts.get(result.untrained_name) if result.untrained_name != "naive" else None
+    if untrained is not None and np.array_equal(untrained, result.forecasts["model"]):
+        untrained = None  # the model's line is the untrained LSTM's, and its label says so
+    words = {"adjusted_naive": "adjusted naive: last price x seasonal index",
+             "smoothed_level": "smoothed level x seasonal index"}.get(result.untrained_name, "naive")
     return forecast_plot(result.dates, result.actual, result.forecasts["model"], result.forecasts["naive"], path=path,
                          title=f"{Path(result.data.source).name}: h={result.config.horizon} forecasts", subtitle=_subtitle(result),
-                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result), adjusted_naive=adjusted,
-                         model_label="untrained LSTM = adjusted naive: last price x seasonal index" if result.is_seasonal_index else "LSTM forecast")
+                         seasonal_naive=seasonal, season=result.season, bands=_model_bands(result), untrained=untrained,
+                         untrained_label=f"{words} (the untrained LSTM)",
+                         model_label=f"untrained LSTM = {words}" if result.is_seasonal_index else "LSTM forecast")
 
 
 def _subtitle(result) -> str:
-    """The verdict, and on a seasonal run whose LSTM learned something, the verdict against the adjusted naive."""
-    if result.adjusted_naive_name == "naive" or result.is_seasonal_index:
-        return result.verdict  # no adjusted naive, or the verdict already says the model is it
-    return f"{result.verdict}. Against the adjusted naive (the untrained LSTM): {result.verdict_vs_adjusted}"
+    """The verdict, and on a seasonal run whose LSTM learned something, the verdict against its untrained version."""
+    if result.untrained_name == "naive" or result.is_seasonal_index:
+        return result.verdict  # the untrained LSTM is naive, or the verdict already says the model is it
+    return f"{result.verdict}. Against the {result.untrained_words} (the untrained LSTM): {result.verdict_vs_untrained}"
 
 
 def _model_bands(result) -> list[tuple[int, np.ndarray, np.ndarray]]:

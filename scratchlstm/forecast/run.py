@@ -28,6 +28,7 @@ from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
 from .config import ForecastConfig
 from .evaluate import (
+    UNTRAINED_FORECASTS,
     block_bootstrap_ratio,
     diebold_mariano,
     direction_base_rates,
@@ -113,20 +114,21 @@ class ForecastResult:
         if len(self.seed_metrics) > 1:
             rel = self.seed_spread()["rel_mae"]
             seed_range = (rel["min"], rel["max"])
-        return verdict(self.metrics, self.significance, seed_range=seed_range, untrained_seasonal=self.is_seasonal_index)
+        return verdict(self.metrics, self.significance, seed_range=seed_range, 
+                       untrained_seasonal=self.untrained_name if self.is_seasonal_index else None)
 
     @property
     def is_seasonal_index(self) -> bool:
-        """The "model" forecast is the last price moved by the seasonal index: a seasonal series on
-        which every fit kept the untrained LSTM."""
-        return self.season > 1 and self.untrained_everywhere
+        """The "model" forecast is the seasonal index applied to the untrained LSTM's starting point (the
+        smoothed level, or the last price): a seasonal series on which every fit kept the untrained LSTM."""
+        return self.untrained_name != "naive" and self.untrained_everywhere
 
     @property
     def best_other_baseline(self) -> str | None:
-        """The baseline with the lowest MAE apart from naive (the adjusted naive, seasonal naive, drift,
-        window mean, and the classical peers when they ran); seasonal naive without a season is naive,
-        and left out, as is a baseline the model's forecast equals (the adjusted naive, when every fit
-        kept the untrained LSTM: the line against it says so). None when every baseline left forecasts
+        """The baseline with the lowest MAE apart from naive (the adjusted naive, the smoothed level, seasonal
+        naive, drift, window mean, and the classical peers when they ran); seasonal naive without a season is
+        naive, and left out, as is a baseline the model's forecast equals (the untrained LSTM's row, when every
+        fit kept the untrained LSTM: the line against it says so). None when every baseline left forecasts
         what naive or the model forecasts on the test span (a price flat there but for a step)."""
         naive, model = self.forecasts["naive"], self.forecasts["model"]
         others = [name for name, f in self.forecasts.items()
@@ -152,26 +154,35 @@ class ForecastResult:
         return verdict_against(self.best_other_baseline, self.metrics, self.significance_vs_best)
 
     @property
-    def adjusted_naive_name(self) -> str:
-        """The row of the untrained LSTM's own forecast: ``adjusted_naive`` on a seasonal run, else
-        ``naive`` (without a season the two are the same forecast, and only naive is shown)."""
-        return "adjusted_naive" if "adjusted_naive" in self.forecasts else "naive"
-
-    @cached_property
-    def significance_vs_adjusted(self) -> dict[str, float]:
-        """Diebold-Mariano test of the model against the adjusted naive on absolute errors."""
-        return self.diebold_mariano_against(self.adjusted_naive_name)
+    def untrained_name(self) -> str:
+        """The baseline row that is the untrained LSTM's own forecast: on a seasonal run with the returns target,
+        ``smoothed_level`` (``adjusted_naive`` with ``--no-smooth-level``); else ``naive`` (without a season, or without
+        the seasonal adjustment, the untrained model forecasts the last price)."""
+        c = self.config
+        if self.season > 1 and c.deseasonalise and c.target == "returns":
+            return "smoothed_level" if c.smooth_level and "smoothed_level" in self.forecasts else "adjusted_naive"
+        return "naive"
 
     @property
-    def verdict_vs_adjusted(self) -> str:
-        """Against the adjusted naive, the untrained LSTM's forecast: what the LSTM itself adds."""
-        name = self.adjusted_naive_name
+    def untrained_words(self) -> str:
+        """``untrained_name`` in words: "smoothed level", "adjusted naive" or "naive"."""
+        return self.untrained_name.replace("_", " ")
+
+    @cached_property
+    def significance_vs_untrained(self) -> dict[str, float]:
+        """Diebold-Mariano test of the model against its untrained version's forecast on absolute errors."""
+        return self.diebold_mariano_against(self.untrained_name)
+
+    @property
+    def verdict_vs_untrained(self) -> str:
+        """Against the untrained LSTM's forecast (``untrained_name``): what the LSTM itself adds."""
+        name = self.untrained_name
         if name == "naive":
-            return "no season, so the adjusted naive is naive: see the verdict"
+            return "the untrained LSTM forecasts the last price (no seasonal adjustment), so it is naive: see the verdict"
         if np.array_equal(self.forecasts["model"], self.forecasts[name]):
-            return ("is the adjusted naive itself (MAE 1.000x): every fit kept the untrained LSTM, whose forecast is the last value "
-                    "moved by the seasonal index; the LSTM adds nothing here")
-        return verdict_against(name, self.metrics, self.significance_vs_adjusted)
+            return (f"is the {self.untrained_words} itself (MAE 1.000x): every fit kept the untrained LSTM, whose forecast is "
+                    f"{UNTRAINED_FORECASTS[name]}; the LSTM adds nothing here")
+        return verdict_against(name, self.metrics, self.significance_vs_untrained)
 
     def cutoff_date(self, fit: Fit) -> str:
         """The stamp of the last price ``fit`` could see (with the time of day for intraday data)."""

@@ -4,6 +4,8 @@ Notation: prices ``p[0..N-1]``; an *origin* ``t`` is the last step the forecaste
 window at origin t holds the inputs of steps t-W+1 .. t and its target is h steps ahead:
 
     target "returns":  inputs r[t-W+1..t], targets r[t+1..t+h],  r[s] = log p[s] - log p[s-1]
+                       (from a smoothed level l, ``level.py``: r[s] = log p[s] - l[s-1], and targets
+                       r[t+1], then the log-returns of steps t+2..t+h, so that they sum to log p[t+h] - l[t])
     target "price":    inputs p[t-W+1..t], targets p[t+1..t+h]
 
 A fit at cutoff c may use only windows whose last target step is at or before c (t + h <= c).
@@ -19,6 +21,7 @@ import numpy as np
 
 from ..errors import DataError
 from .config import ForecastConfig
+from .level import SmoothedLevel
 
 
 @dataclass
@@ -43,12 +46,11 @@ class Scaler:
         return {"center": self.center, "scale": self.scale}
 
 
-def model_inputs(prices: np.ndarray, target: str) -> np.ndarray:
-    """The series the model sees, aligned with ``prices``: log-returns (index 0 undefined) or prices."""
+def model_inputs(prices: np.ndarray, target: str, level: SmoothedLevel = SmoothedLevel()) -> np.ndarray:
+    """The series the model sees, aligned with ``prices``: log-returns (index 0 undefined), or the one-step
+    errors of ``level`` on ``log p`` (its ``alpha`` below 1), or prices."""
     if target == "returns":
-        r = np.full(len(prices), np.nan)
-        r[1:] = np.diff(np.log(prices))
-        return r
+        return level.errors(np.log(prices))
     return prices.astype(float)
 
 
@@ -62,9 +64,14 @@ def input_windows(series: np.ndarray, origins: np.ndarray, window: int) -> np.nd
     return series[origins[:, None] + np.arange(-window + 1, 1)[None, :]][:, :, None]
 
 
-def windows(series: np.ndarray, origins: np.ndarray, window: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """``X (M, W, 1)`` inputs ending at each origin and ``Y (M, h)`` the next ``h`` values."""
-    Y = series[origins[:, None] + np.arange(1, horizon + 1)[None, :]]  # (M, h)
+def windows(series: np.ndarray, origins: np.ndarray, window: int, horizon: int,
+            later: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``X (M, W, 1)`` inputs ending at each origin and ``Y (M, h)`` the next ``h`` values; steps 2..h
+    from ``later`` when given (the log-returns that follow a smoothed level's one-step error)."""
+    steps = origins[:, None] + np.arange(1, horizon + 1)[None, :]  # (M, h)
+    Y = series[steps]
+    if later is not None and horizon > 1:
+        Y[:, 1:] = later[steps[:, 1:]]
     return input_windows(series, origins, window), Y
 
 

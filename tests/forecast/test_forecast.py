@@ -89,7 +89,8 @@ def test_result_files_and_report(tmp_path):
     paths = result.save(tmp_path)
     report = json.loads(paths["report.json"].read_text())
     assert report["data"]["rows"] == 400 and report["data"]["first_date"] == "2010-01-01"
-    adjusted = ["adjusted_naive"] if result.season > 1 else []  # the last value moved by the seasonal index, with a season
+    # with a season: the last value, and the smoothed level, moved by the seasonal index
+    adjusted = ["adjusted_naive", "smoothed_level"] if result.season > 1 else []
     forecasters = ["model", "naive", *adjusted, "seasonal_naive", "drift", "window_mean"]
     assert list(report["metrics"]) == forecasters
     assert len(report["test"]["fits"]) == 2 and "persistence" in report and report["verdict"] == result.verdict

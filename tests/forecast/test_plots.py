@@ -213,16 +213,16 @@ def test_cell_diagram_names_every_array_with_the_codes_symbols():
     plt.close(fig)
 
 
-def test_forecast_plot_shades_the_intervals_and_draws_the_adjusted_naive():
+def test_forecast_plot_shades_the_intervals_and_draws_the_untrained_lstm():
     dates, actual, naive = _prices()
     model = naive * 1.01
     lower80, upper80, lower95, upper95 = model * 0.98, model * 1.02, model * 0.96, model * 1.04
     lower95[:3] = upper95[:3] = np.nan  # too few errors known yet: a gap, not a band
     fig = plots.forecast_plot(dates, actual, model, naive, bands=[(95, lower95, upper95), (80, lower80, upper80)],
-                              adjusted_naive=naive * 1.005)
+                              untrained=naive * 1.005, untrained_label="smoothed level x seasonal index (the untrained LSTM)")
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "95% prediction interval (conformal)" in labels and "80% prediction interval (conformal)" in labels
-    assert any(label.startswith("adjusted naive (last price x seasonal index") for label in labels)
+    assert "smoothed level x seasonal index (the untrained LSTM)" in labels
     bands = [c for c in fig.axes[0].collections if c.get_label().endswith("(conformal)")]
     assert [b.get_label()[:3] for b in bands] == ["95%", "80%"]
     ys = np.concatenate([p.vertices[:, 1] for p in bands[1].get_paths()])

@@ -40,13 +40,15 @@ def test_a_144_row_monthly_series_runs_with_no_flags_and_says_what_it_chose():
     assert result.metrics["model"]["rel_mae"] < result.metrics["seasonal_naive"]["rel_mae"]
 
 
-def test_untrained_seasonal_model_is_naive_on_the_adjusted_series():
+@pytest.mark.parametrize("smooth_level", [False, True])
+def test_untrained_seasonal_model_is_naive_on_the_adjusted_series(smooth_level):
     """log p = 0.01 s + S[s mod 4]: the untrained model forecasts p[t] exp(S[t+1] - S[t]), which is
-    exp(0.01 t + S[t+1]), i.e. the next value without its trend step."""
+    exp(0.01 t + S[t+1]), i.e. the next value without its trend step. The smoothed level gives the same:
+    on a straight line the last value is the best level (alpha 1), any smoothing lags it."""
     S = np.array([0.1, -0.2, 0.3, -0.2])
     s = np.arange(80)
     prices = np.exp(0.01 * s + S[s % 4])
-    config = ForecastConfig(window=8, test_size=10, season=4, epochs=1)
+    config = ForecastConfig(window=8, test_size=10, season=4, epochs=1, smooth_level=smooth_level)
     model = Model.create(config.model_config(1), seed=0)
     origins = np.arange(60, 70)
     out = forecast_prices(model, Scaler(0.0, 0.01), prices, origins, config, season=4)
@@ -141,10 +143,14 @@ def test_cli_season_flag_and_the_chosen_settings_are_printed(tmp_path, capsys):
     assert "season must be at least 1" in capsys.readouterr().err
 
 
-def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_seasonal_index():
-    """lr 1e-9 cannot beat the untrained weights: the forecast is the last price moved by the
-    seasonal index, which beats naive here; the verdict must not credit the LSTM with it."""
-    config = ForecastConfig(window=24, test_size=36, season=12, epochs=1, lr=1e-9)
+@pytest.mark.parametrize("smooth_level, row, label", [
+    (True, "smoothed_level", "untrained LSTM = smoothed level x seasonal index"),
+    (False, "adjusted_naive", "untrained LSTM = adjusted naive: last price x seasonal index")])
+def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_seasonal_index(smooth_level, row, label):
+    """lr 1e-9 cannot beat the untrained weights: the forecast is the smoothed level (or with
+    --no-smooth-level the last price) moved by the seasonal index, which beats naive here; the
+    verdict must not credit the LSTM with it."""
+    config = ForecastConfig(window=24, test_size=36, season=12, epochs=1, lr=1e-9, smooth_level=smooth_level)
     result = run_forecast(monthly(airline_like()), config, quiet=True)
     assert all(f.kept_epoch == 0 for f in result.fits) and result.untrained_everywhere
     assert result.verdict.startswith("beats naive") and "not anything the LSTM learned" in result.verdict
@@ -152,14 +158,16 @@ def test_a_seasonal_run_that_kept_the_untrained_lstm_says_its_forecast_is_the_se
 
     fig = forecast_figure(result)
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
-    assert "untrained LSTM = adjusted naive: last price x seasonal index" in labels and "LSTM forecast" not in labels
-    assert np.array_equal(result.forecasts["model"], result.forecasts["adjusted_naive"])  # the same forecast to the last bit
-    assert result.verdict_vs_adjusted.startswith("is the adjusted naive itself")
-    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
+    assert label in labels and "LSTM forecast" not in labels
+    assert result.untrained_name == row
+    assert np.array_equal(result.forecasts["model"], result.forecasts[row])  # the same forecast to the last bit
+    assert result.verdict_vs_untrained.startswith(f"is the {row.replace('_', ' ')} itself")
+    words = row.replace("_", " ")
+    assert f"against the {words} (the untrained LSTM's forecast): {result.verdict_vs_untrained}" in result.table()
     report = result.report()
-    assert report["significance_vs_adjusted_naive"]["baseline"] == "adjusted_naive"
-    assert report["significance_vs_adjusted_naive"]["abs_errors"]["p_value"] == 1.0
-    assert "adjusted_naive" in result.predictions_frame().columns and "adjusted_naive" in result._repr_html_()
+    assert report["significance_vs_untrained"]["baseline"] == row
+    assert report["significance_vs_untrained"]["abs_errors"]["p_value"] == 1.0
+    assert row in result.predictions_frame().columns and row in result._repr_html_()
 
 
 def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
@@ -177,31 +185,35 @@ def test_the_verdict_against_the_best_other_baseline_names_it_and_tests_it():
     assert report["significance_vs_best_baseline"]["baseline"] == best and report["verdict_vs_best_baseline"] == result.verdict_vs_best
 
 
-def test_the_verdict_against_the_adjusted_naive_is_a_diebold_mariano_test_on_its_errors():
+@pytest.mark.parametrize("smooth_level, row", [(True, "smoothed_level"), (False, "adjusted_naive")])
+def test_the_verdict_against_the_untrained_lstm_is_a_diebold_mariano_test_on_its_errors(smooth_level, row):
     from scratchlstm.forecast.evaluate import diebold_mariano
 
-    result = run_forecast(monthly(airline_like(seed=2)), ForecastConfig(window=24, test_size=36, season=12, epochs=3), quiet=True)
-    model, adjusted = result.forecasts["model"], result.forecasts["adjusted_naive"]
+    config = ForecastConfig(window=24, test_size=36, season=12, epochs=3, smooth_level=smooth_level)
+    result = run_forecast(monthly(airline_like(seed=2)), config, quiet=True)
+    model, untrained = result.forecasts["model"], result.forecasts[row]
+    words = row.replace("_", " ")
     report = result.report()
-    assert report["verdict_vs_adjusted_naive"] == result.verdict_vs_adjusted
-    assert f"against the adjusted naive (the untrained LSTM's forecast): {result.verdict_vs_adjusted}" in result.table()
-    if np.array_equal(model, adjusted):
-        assert all(f.kept_epoch == 0 for f in result.fits) and "itself" in result.verdict_vs_adjusted
+    assert report["verdict_vs_untrained"] == result.verdict_vs_untrained
+    assert f"against the {words} (the untrained LSTM's forecast): {result.verdict_vs_untrained}" in result.table()
+    if np.array_equal(model, untrained):
+        assert all(f.kept_epoch == 0 for f in result.fits) and "itself" in result.verdict_vs_untrained
     else:
-        ratio = np.mean(np.abs(model - result.actual)) / np.mean(np.abs(adjusted - result.actual))
-        p = diebold_mariano(model - result.actual, adjusted - result.actual, 1)["p_value"]
-        assert f"{ratio:.3f}x adjusted_naive's, Diebold-Mariano p = {p:.3g}" in result.verdict_vs_adjusted
-        assert report["significance_vs_adjusted_naive"]["mae_ratio"] == pytest.approx(ratio)
+        ratio = np.mean(np.abs(model - result.actual)) / np.mean(np.abs(untrained - result.actual))
+        p = diebold_mariano(model - result.actual, untrained - result.actual, 1)["p_value"]
+        assert f"{ratio:.3f}x {row}'s, Diebold-Mariano p = {p:.3g}" in result.verdict_vs_untrained
+        assert report["significance_vs_untrained"]["mae_ratio"] == pytest.approx(ratio)
         from scratchlstm.forecast.report import forecast_figure
 
         subtitle = forecast_figure(result).axes[0].get_title(loc="left").replace("\n", " ")
-        assert "Against the adjusted naive (the untrained LSTM): " in subtitle and f"p = {p:.3g}" in subtitle
+        assert f"Against the {words} (the untrained LSTM): " in subtitle and f"p = {p:.3g}" in subtitle
 
 
-def test_without_a_season_the_adjusted_naive_is_not_a_second_naive_row():
+def test_without_a_season_the_untrained_lstm_is_naive_and_no_second_naive_row_is_shown():
     config = ForecastConfig(window=10, hidden_sizes=(2,), epochs=1, test_size=30, refit_every=None, season=1)
     result = run_forecast(series_from(random_walk(300)), config, quiet=True)
-    assert "adjusted_naive" not in result.forecasts and result.adjusted_naive_name == "naive"
-    assert "against the adjusted naive" not in result.table()
-    assert result.report()["significance_vs_adjusted_naive"]["baseline"] == "naive"
-    assert "no season" in result.verdict_vs_adjusted
+    assert "adjusted_naive" not in result.forecasts and "smoothed_level" not in result.forecasts
+    assert result.untrained_name == "naive" and all(f.level.alpha == 1.0 for f in result.fits)
+    assert "against the adjusted naive" not in result.table() and "against the smoothed level" not in result.table()
+    assert result.report()["significance_vs_untrained"]["baseline"] == "naive"
+    assert "forecasts the last price" in result.verdict_vs_untrained

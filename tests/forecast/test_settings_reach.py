@@ -26,7 +26,8 @@ VALUES = {
     "clip_norm": (None, "none"), "patience": (3, "3"), "schedule": ("cosine", "cosine"), "step_every": (5, "5"),
     "shuffle": (False, None), "seed": (3, "3"), "seeds": (2, "2"), "engine": ("reference", "reference"),
     "backend": ("array_api_strict", "array_api_strict"), "dtype": ("float64", "float64"), "log_every": (1, "1"),
-    "season": (1, "1"), "deseasonalise": (False, None), "classical": (True, None),
+    "season": (1, "1"), "deseasonalise": (False, None), "smooth_level": (False, None),
+    "classical": (True, None),
     "interval_levels": ((50, 90), "50,90"),
 }
 BASE = ForecastConfig(window=5, hidden_sizes=(2,), epochs=1, test_size=10, refit_every=None, batch_size=32, val_fraction=0.1,
@@ -96,6 +97,9 @@ def _reached(name, value, calls, result) -> bool:
         "dtype": lambda: str(first["X"].dtype).endswith(value),
         "season": lambda: result.season == value and result.fits[0].seasonal.season == 1,
         "deseasonalise": lambda: result.season == 7 and result.fits[0].seasonal.season == 1,  # season 7, nothing removed
+        # season 7 removed, and the forecasts start from the last adjusted value: the untrained LSTM is the adjusted naive
+        "smooth_level": lambda: result.fits[0].seasonal.season == 7 and result.untrained_name == "adjusted_naive"
+        and all(f.level.alpha == 1.0 for f in result.fits),
         "classical": lambda: {"AutoETS", "AutoARIMA", "AutoTheta"} <= set(result.forecasts)
         or any("not installed" in n for n in result.notes),
         "interval_levels": lambda: result.intervals.levels == value and "model_lower_90" in result.predictions_frame().columns
