@@ -195,7 +195,7 @@ def print_rows(rows: list[dict], title: str) -> None:
         print(f"{r['series']:<18} {r['rows']:>5} {r['test_points']:>5} {r['season']:>3} {cell('lstm')} {cell('seasonal_naive')} "
               f"{cell('AutoETS')} {cell('AutoARIMA')} {cell('AutoTheta')} {r.get('lstm_vs_best', math.nan):>9.3f} {dm:>7.3g} "
               f"{r['mase']['lstm']:>6.3f} {kept:>10} {r['lstm_s']:>7.1f} {sum(r.get('peer_s', {}).values()):>7.1f}")
-    print("kept: the epoch each fit kept, 0 = its untrained weights (the naive forecast on the adjusted series); "
+    print("kept: the epoch each fit kept, 0 = its untrained weights (naive; with a season the smoothed level x seasonal index); "
           "DM p: the LSTM against the best peer, two-sided")
     s = summary(rows)
     print(f"median MAE/naive: LSTM {s.get('median_rel_mae_lstm', math.nan):.3f}, seasonal naive "

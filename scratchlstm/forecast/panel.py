@@ -300,8 +300,9 @@ class PanelResult:
         ok = [r for r in rows if "error" not in r]
         short = [level for level in levels if any(level in r["coverage"] and not r["coverage"][level]["model"]["points"] for r in ok)]
         lines.append("/naive, /untr, /best, /peer: the LSTM's MAE over naive's, the untrained LSTM's (on a seasonal series the "
-                     "smoothed level x seasonal index, or with --no-smooth-level the adjusted naive; '=' where the model is it), the best other baseline's and the best classical peer's; p: Diebold-Mariano, "
-                     "two-sided; cov: the share of the test points with an interval that the model's interval covered"
+                     "smoothed level x seasonal index, or with --no-smooth-level the adjusted naive; '=' where the model is it), "
+                     "the best other baseline's and the best classical peer's; p: Diebold-Mariano, two-sided; cov: the share of "
+                     "the test points with an interval that the model's interval covered"
                      + ("; n/a: no test point had the errors known before it that the interval needs ("
                         + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else ""))
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")

@@ -2,7 +2,7 @@
 
 At each origin t (``windows.py``) the forecast of the price h steps ahead is
 
-    target "returns":  p[t] * exp(r_hat[t+1] + ... + r_hat[t+h])
+    target "returns":  p[t] * exp(r_hat[t+1] + ... + r_hat[t+h])   (exp(l[t] + ...) from a smoothed level)
     target "price":    p_hat[t+h]
 
 Seasonal series (season length m > 1): the model sees the seasonally adjusted series
@@ -11,15 +11,21 @@ decomposition: ``log p`` minus its centred moving average over one season, avera
 position over the last six seasons and centred to sum 0), and its forecast of ``a[t+h]`` is
 multiplied back by ``exp(S[(t+h) mod m])``. The index is fitted on the values up to the cutoff for
 training, and again on the values up to each origin for that origin's forecast (as a smoothing
-method updates its seasonal states). So the untrained model forecasts ``p[t] exp(S[t+h] - S[t])``:
+method updates its seasonal states). The forecast starts from the adjusted series' exponentially
+smoothed level ``l[t]`` (``level.py``; its constant chosen on the values up to the cutoff, or the
+origin, likewise), and the model sees and predicts that level's one-step errors
+``e[s] = log a[s] - l[s-1]``. So the untrained model forecasts ``exp(l[t] + S[t+h])``, the
+``smoothed_level`` baseline; with ``smooth_level=False`` it forecasts ``p[t] exp(S[t+h] - S[t])``,
 naive on the adjusted series.
 
 No leakage: a model fitted at cutoff c uses only windows whose last target step is <= c
-(t + h <= c), and its scaler and seasonal index are fitted on the values up to c. Returns are
-scaled by their training spread without centring, so an output of 0 means "no change": an
-untrained or uninformative model forecasts the last price (naive) rather than a drift.
+(t + h <= c), and its scaler, seasonal index and smoothed level are fitted on the values up to c.
+Returns are scaled by their training spread without centring, so an output of 0 means "no change":
+an untrained or uninformative model forecasts the last price (naive; with a season the smoothed
+level moved by the index) rather than a drift.
 
-**A default that does no harm.** With the returns target the untrained model is exactly naive, and
+**A default that does no harm.** With the returns target the untrained model is exactly naive (on a
+series without a season), and
 a fit keeps its trained weights only if they beat the untrained ones significantly on the
 validation block (``improvement_p_value``, one-sided, at 5%); otherwise it reverts to them
 (``keep_or_revert``).

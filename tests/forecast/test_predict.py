@@ -263,3 +263,29 @@ def test_a_model_file_edited_since_its_run_wrote_it_gets_a_note(tmp_path):
     edited = predict_next(out / "model.npz", prices)
     assert any(f"{out / 'model.npz'} is not the file its run wrote ({out / 'run.json'} records another SHA-256)" in n
                for n in edited.notes)
+
+
+def test_a_seasonal_model_file_forecasts_from_the_smoothed_level_and_an_older_one_from_the_last_value(tmp_path):
+    """An untrained seasonal model (lr 1e-9 keeps the untrained weights) forecasts the smoothed level moved by the
+    seasonal index; a model file written before the smoothed level (its settings lack ``smooth_level``) was trained
+    and evaluated from the last value, and predict must forecast as its run did: the adjusted naive."""
+    from scratchlstm.forecast.baselines import adjusted_naive_forecast, smoothed_level_forecast
+
+    rng = np.random.default_rng(4)
+    s = np.arange(144)
+    prices = 100 * np.exp(0.004 * s + 0.15 * np.sin(2 * np.pi * s / 12) + 0.05 * rng.standard_normal(144))
+    csv = tmp_path / "monthly.csv"
+    csv.write_text(dated_rows(prices, freq="MS"))
+    result = run_forecast(csv, ForecastConfig(season=12, lr=1e-9, epochs=1, test_size=24), quiet=True)
+    assert result.untrained_everywhere and result.untrained_name == "smoothed_level"
+    result.save(tmp_path / "out")
+    model = tmp_path / "out" / "model.npz"
+    last = np.array([len(prices) - 1])
+    expected = smoothed_level_forecast(prices, last, 1, 12)[0]
+    assert predict_next(model, csv).forecast == pytest.approx(expected, rel=1e-12)
+    arrays, meta = read_checkpoint(model)
+    del meta["forecast"]["smooth_level"]
+    old = tmp_path / "old.npz"
+    write_checkpoint(old, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    before = adjusted_naive_forecast(prices, last, 1, 12)[0]
+    assert predict_next(old, csv).forecast == pytest.approx(before, rel=1e-12) and abs(before - expected) > 1e-6 * expected
