@@ -40,7 +40,7 @@ from .evaluate import (
     verdict_against,
 )
 from .intervals import Intervals, calibration_forecasts, calibration_origins
-from .protocol import Fit, naive_scale, walk_forward_seeds
+from .protocol import Fit, naive_scale, smooths_level, walk_forward_seeds
 from .windows import walk_forward_origins
 
 
@@ -279,6 +279,17 @@ def _check_not_exact(metrics: dict[str, dict[str, float]], actual: np.ndarray, s
                         "a straight line or repeat), so no comparison means anything; use a series of real prices")
 
 
+def level_notes(fits: list[Fit], config: ForecastConfig) -> list[str]:
+    """A note, on a seasonal run that starts its forecasts from the smoothed level, saying so with its constants."""
+    alphas = [f.level.alpha for f in fits if f.seasonal.season > 1 and smooths_level(config, f.seasonal.season)]
+    if not alphas:
+        return []
+    where = "at the cutoff" if len(alphas) == 1 else "at the fits' cutoffs"
+    return [f"level: forecasts start from the seasonally adjusted series' exponentially smoothed level, not its last value "
+            f"(smoothing constant {', '.join(f'{a:g}' for a in alphas)} {where}, chosen again at each origin); the untrained "
+            "LSTM forecasts the smoothed_level row (--no-smooth-level to start from the last value)"]
+
+
 def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet: bool = False, on_plan=None, on_fit=None,
                  checkpoint_dir: str | Path | None = None, resume: bool = False, jobs: int | None = 1) -> ForecastResult:
     """Walk-forward evaluation of an LSTM against the baselines on ``data``.
@@ -340,6 +351,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         notes += peers.notes
     else:
         notes.append(f"classical peers (ETS, ARIMA, Theta) not run: pass --classical to run them (needs {INSTALL_PEERS})")
+    notes += level_notes(first_fits, config)
     scale = naive_scale(prices, int(origins[0]), h)
     seed_metrics = [evaluate_forecasts({"model": f, **baselines}, actual, last, scale)["model"] for f in seed_forecasts]
     if all(np.array_equal(f, seed_forecasts[0]) for f in seed_forecasts):

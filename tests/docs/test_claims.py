@@ -83,10 +83,10 @@ def _panel_rows(page: str) -> dict[str, list[dict[str, float]]]:
     for line in block.splitlines():
         if "held aside" in line:
             half = "held aside"
-        found = re.match(r"^([a-z0-9-]+)\s+\d+\s+\d+\s+\d+" + number * 6 + r"\s+([\d.]+)", line)
+        found = re.match(r"^([a-z0-9-]+)\s+\d+\s+\d+\s+\d+" + number * 7 + r"\s+([\d.]+)", line)
         if found:
-            lstm, glob, snaive, ets, arima, theta, glob_best = map(float, found.groups()[1:])
-            halves[half].append({"global": glob, "ETS": ets, "ARIMA": arima, "Theta": theta, "glob/best": glob_best})
+            lstm, glob, snaive, level, ets, arima, theta, glob_best = map(float, found.groups()[1:])
+            halves[half].append({"global": glob, "level": level, "ETS": ets, "ARIMA": arima, "Theta": theta, "glob/best": glob_best})
     return halves
 
 
@@ -124,3 +124,23 @@ def test_each_peers_median_ratio_to_the_oracle_is_the_tables():
     assert f"its median ratio is {tuning:.3f} on the tuning series and {held:.3f} on the held-aside ones" in said
     below = [sum(x <= 1.0 for x in v) for v in ratios.values()]
     assert f"it is at or below 1 on {below[0]} of 22 and {below[1]} of 11" in said
+
+
+def test_the_smoothed_levels_median_and_the_series_where_the_model_is_it_are_the_tables():
+    """forecasting.md's claims about the smoothed level alone (the `level` column) and about the series on which the
+    model is its untrained version (`=` in `glob/untr`), from its per-series table."""
+    import statistics
+
+    halves = _panel_rows("docs/forecasting.md")
+    said = _text("docs/forecasting.md")
+    level = {h: statistics.median(r["level"] / min(r["ETS"], r["ARIMA"], r["Theta"]) for r in rows) for h, rows in halves.items()}
+    assert (f"its median ratio to the best peer is {level['tuning']:.3f} on the tuning series, the LSTM's, and "
+            f"{level['held aside']:.3f} on the held-aside ones") in said
+    text = (ROOT / "docs/forecasting.md").read_text(encoding="utf-8")
+    start = text.index("series                      rows   m test   LSTM global")
+    same = {"tuning": 0, "held aside": 0}
+    half = "tuning"
+    for line in text[start:text.index("```", start)].splitlines():
+        half = "held aside" if "held aside" in line else half
+        same[half] += bool(re.match(r"^[a-z0-9-]+\s+\d+\s+\d+\s+\d+\s", line)) and line.split()[13] == "="
+    assert f"it is the smoothed level itself on {same['tuning']} of 22 and {same['held aside']} of 11" in said

@@ -125,3 +125,22 @@ def test_without_smoothing_or_without_a_season_the_fit_starts_from_the_last_valu
     off = fit_at_cutoff(prices, 90, ForecastConfig(window=8, test_size=20, season=4, epochs=1, smooth_level=False))
     none = fit_at_cutoff(prices, 90, ForecastConfig(window=8, test_size=20, season=1, epochs=1))
     assert off.level.alpha == 1.0 and none.level.alpha == 1.0
+
+
+def test_a_seasonal_run_says_that_its_forecasts_start_from_the_smoothed_level():
+    import pandas as pd
+
+    from scratchlstm.data import PriceSeries
+    from scratchlstm.forecast import run_forecast
+
+    prices = noisy_seasonal(120)
+    frame = pd.DataFrame({"close": prices}, index=pd.date_range("1990-01-01", periods=120, freq="QS", name="date"))
+    series = PriceSeries(frame=frame, price_column="close", source="quarterly", format="synthetic")
+    config = ForecastConfig(window=8, test_size=20, season=4, epochs=1, hidden_sizes=(2,), refit_every=10)
+    result = run_forecast(series, config, quiet=True)
+    alphas = [f.level.alpha for f in result.fits]
+    assert len(alphas) == 2 and all(a < 1 for a in alphas)
+    [note] = [n for n in result.notes if n.startswith("level:")]
+    assert f"smoothing constant {alphas[0]:g}, {alphas[1]:g} at the fits' cutoffs" in note and "--no-smooth-level" in note
+    assert not any(n.startswith("level:") for n in run_forecast(series, config.updated(smooth_level=False), quiet=True).notes)
+    assert not any(n.startswith("level:") for n in run_forecast(series, config.updated(season=1), quiet=True).notes)
