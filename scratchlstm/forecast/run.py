@@ -177,6 +177,8 @@ class ForecastResult:
     def verdict_vs_untrained(self) -> str:
         """Against the untrained LSTM's forecast (``untrained_name``): what the LSTM itself adds."""
         name = self.untrained_name
+        if self.config.target != "returns":
+            return "a price-level model's untrained version (a random head) is no forecast to compare with: see the verdict"
         if name == "naive":
             return "the untrained LSTM forecasts the last price (no seasonal adjustment), so it is naive: see the verdict"
         if np.array_equal(self.forecasts["model"], self.forecasts[name]):

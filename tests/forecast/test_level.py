@@ -144,3 +144,22 @@ def test_a_seasonal_run_says_that_its_forecasts_start_from_the_smoothed_level():
     assert f"smoothing constant {alphas[0]:g}, {alphas[1]:g} at the fits' cutoffs" in note and "--no-smooth-level" in note
     assert not any(n.startswith("level:") for n in run_forecast(series, config.updated(smooth_level=False), quiet=True).notes)
     assert not any(n.startswith("level:") for n in run_forecast(series, config.updated(season=1), quiet=True).notes)
+
+
+def test_the_price_target_and_the_unadjusted_series_have_no_smoothed_level_to_compare_with():
+    """The level is for the returns target on the adjusted series: a price-level model's untrained version is a random
+    head, and without the adjustment the untrained LSTM is naive; neither line credits or blames a level."""
+    import pandas as pd
+
+    from scratchlstm.data import PriceSeries
+    from scratchlstm.forecast import run_forecast
+
+    frame = pd.DataFrame({"close": noisy_seasonal(120)}, index=pd.date_range("1990-01-01", periods=120, freq="QS", name="date"))
+    series = PriceSeries(frame=frame, price_column="close", source="quarterly", format="synthetic")
+    config = ForecastConfig(window=8, test_size=20, season=4, epochs=1, hidden_sizes=(2,))
+    price = run_forecast(series, config.updated(target="price"), quiet=True)
+    assert price.untrained_name == "naive" and all(f.level.alpha == 1.0 for f in price.fits)
+    assert price.verdict_vs_untrained.startswith("a price-level model's untrained version")
+    raw = run_forecast(series, config.updated(deseasonalise=False), quiet=True)
+    assert raw.untrained_name == "naive" and "forecasts the last price" in raw.verdict_vs_untrained
+    assert "smoothed_level" in raw.forecasts  # the row is still there, as a baseline of its own
