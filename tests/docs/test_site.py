@@ -98,6 +98,10 @@ def test_links_between_pages_work_from_disk(site):
                 continue
             target = (site / href.split("#")[0]).resolve()
             assert target.is_file(), f"{path.name} links to {href}, which is not a file of the site"
+            fragment = href.partition("#")[2]
+            if fragment and target.suffix == ".html":  # a section of another page: its heading must have that id
+                ids = set(re.findall(r'\sid="([^"]+)"', target.read_text(encoding="utf-8")))
+                assert fragment in ids, f"{path.name} links to {href}, but {target.name} has no element with id {fragment!r}"
 
 
 def test_api_page_has_no_restructuredtext_roles(site):
