@@ -114,7 +114,7 @@ class ForecastResult:
         if len(self.seed_metrics) > 1:
             rel = self.seed_spread()["rel_mae"]
             seed_range = (rel["min"], rel["max"])
-        return verdict(self.metrics, self.significance, seed_range=seed_range, 
+        return verdict(self.metrics, self.significance, seed_range=seed_range,
                        untrained_seasonal=self.untrained_name if self.is_seasonal_index else None)
 
     @property
@@ -160,7 +160,7 @@ class ForecastResult:
         the seasonal adjustment, the untrained model forecasts the last price)."""
         c = self.config
         if self.season > 1 and c.deseasonalise and c.target == "returns":
-            return "smoothed_level" if c.smooth_level and "smoothed_level" in self.forecasts else "adjusted_naive"
+            return "smoothed_level" if c.smooth_level else "adjusted_naive"
         return "naive"
 
     @property
@@ -283,7 +283,7 @@ def _check_not_exact(metrics: dict[str, dict[str, float]], actual: np.ndarray, s
 
 def level_notes(fits: list[Fit], config: ForecastConfig) -> list[str]:
     """A note, on a seasonal run that starts its forecasts from the smoothed level, saying so with its constants."""
-    alphas = [f.level.alpha for f in fits if f.seasonal.season > 1 and smooths_level(config, f.seasonal.season)]
+    alphas = [f.level.alpha for f in fits if smooths_level(config, f.seasonal.season)]
     if not alphas:
         return []
     where = "at the cutoff" if len(alphas) == 1 else "at the fits' cutoffs"

@@ -27,6 +27,7 @@ try:  # the same BLAS library that SciPy uses (its own OpenBLAS in SciPy's wheel
 except ImportError as e:
     raise ImportError(f"engine 'compiled' calls BLAS through SciPy: {e}") from None
 
+
 def _addresses(name: str) -> dict:
     """``{dtype: address}`` of the BLAS function ``name`` (``gemm``, ``gemv``) for float32 and float64."""
     return {np.dtype(dtype): get_cython_function_address("scipy.linalg.cython_blas", prefix + name)
