@@ -91,6 +91,9 @@ def _says_no_close(name: str) -> bool:
 
 
 SYMBOL_COLUMNS = ("symbol", "ticker")
+# words of a column name that say it holds each row's hour, and the date columns beside which it is joined (en, de, fr, es/pt)
+HOUR_WORDS = frozenset("hour hours hr h hh stunde heure hora".split())
+HOUR_BESIDE = ("date", "datum", "fecha", "data")
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
 # Above this many characters a file is read with only the columns the series needs (dates, times,
 # prices, symbols): a 190 MB file of minute bars with eight columns needed 1.8 GB read whole.
@@ -166,7 +169,7 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     if recheck:
         table[recheck] = read_table(body, layout, path, as_text=recheck)
     where = row_places(body, layout)
-    table, reading = _dates_out(table, date_column, date_format, path, where)
+    table, reading = _dates_out(table, date_column, date_format, path, where, notes)
     text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     table, numbers = read_numbers(table, text_columns, price_column=price, decimal=decimal, source=path, where=where)
     point = any(c not in recheck for c in floats)  # pandas read a fraction with '.' that no grouping explains
@@ -315,7 +318,7 @@ def _from_frame(frame: pd.DataFrame, *, source: str, fmt: str, price_column, mis
         reading = parse_dates(frame.index.to_series(), name="index", source=source)
     else:
         date_column = _date_column(frame.columns, source, in_memory=True)
-        frame, reading = _dates_out(frame.reset_index(drop=True), date_column, date_format, source)
+        frame, reading = _dates_out(frame.reset_index(drop=True), date_column, date_format, source, notes=notes)
     price = _price_column(frame.columns, None, price_column, source, notes)
     text_columns = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     frame, numbers = read_numbers(frame, text_columns, price_column=price, decimal=decimal, source=source)
@@ -331,6 +334,7 @@ def _needed_columns(columns: tuple[str, ...], price_column: str | None) -> list[
     """The columns a price series is made of: its date (and time), its price, a symbol to check."""
     date = next((c for c in DATE_COLUMNS if c in columns), None)
     wanted = [date, "time" if date == "date" else None, *SYMBOL_COLUMNS]
+    wanted += [c for c in columns if _says_hour(c)] if date in HOUR_BESIDE else []
     wanted += [clean_name(price_column)] if price_column else list(PRICE_COLUMNS)
     return [c for c in columns if c in wanted]
 
@@ -363,30 +367,68 @@ def _date_column(columns, source, in_memory: bool = False) -> str:
     return found
 
 
-def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where=None) -> tuple[pd.DataFrame, DateReading]:
+def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where=None,
+               notes: list[str] | None = None) -> tuple[pd.DataFrame, DateReading]:
     """The table without its date column(s), and the stamps read from them.
 
     A ``time`` column beside ``date`` (``2019-01-31`` and ``14:30``, ``9:30 AM`` or ``09:30:00.000``)
     is joined to it: reading the date alone would give every bar of a day the same stamp. A time
-    column that holds anything but times of day is refused, never ignored; an empty one is dropped.
+    column that holds anything but times of day (or whole hours, 0 to 23) is refused, never ignored;
+    an empty one is dropped. A column whose name says hour (``Hour``, ``H``, ``Stunde``) is joined the
+    same way where the dates repeat and it holds times of day or whole hours, with a note; elsewhere
+    it is left alone (an ``H`` of daily highs is no hour).
     """
     values, used = table[date_column], [date_column]
-    if date_column == "date" and "time" in table.columns:
-        used.append("time")
-        if table["time"].notna().any():
-            times = table["time"].astype(object).map(lambda t: str(t).strip())
-            bad = table["time"].isna() | ~times.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t)))
-            if bad.any():
-                k = int(np.flatnonzero(bad.to_numpy())[0])
-                place = where(k) if where is not None else f"row {k + 1}"
-                shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(times.iloc[k])
-                raise refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or "
-                                     "9:30 AM, so the two cannot be joined into time stamps",
-                             "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
-                             "Time column if each date has one row")
-            values = table["date"].astype(object).map(lambda d: str(d).strip()) + " " + times
+    column = "time" if date_column == "date" and "time" in table.columns else _hour_column(table, date_column)
+    if column is not None and table[column].notna().any():
+        times = _times_of(table[column])
+        if column != "time" and times is None:
+            column = None  # not an hour after all: the duplicated stamps' refusal names it if it holds times
+        elif times is None:
+            bad = table["time"].isna() | ~table["time"].astype(object).map(lambda t: bool(_TIME_OF_DAY.fullmatch(str(t).strip())))
+            k = int(np.flatnonzero(bad.to_numpy())[0])
+            place = where(k) if where is not None else f"row {k + 1}"
+            shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(str(table["time"].iloc[k]).strip())
+            raise refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or "
+                                 "9:30 AM, so the two cannot be joined into time stamps",
+                         "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
+                         "Time column if each date has one row")
+        else:
+            values = table[date_column].astype(object).map(lambda d: str(d).strip()) + " " + times
+            if notes is not None and (column != "time" or times.name == "hours"):
+                what = "whole hours (0 to 23), read as HH:00" if times.name == "hours" else "times of day"
+                notes.append(f"column {column!r} holds {what}: joined to column {date_column!r} as the time of each row")
+    if column is not None:
+        used.append(column)
     reading = parse_dates(values, name=date_column, source=source, date_format=date_format, where=where)
     return table.drop(columns=used), reading
+
+
+def _says_hour(name: str) -> bool:
+    """Whether a column name's words say it holds the hour of the row (``Hour``, ``H``, ``HH``, ``Stunde``, ``heure``)."""
+    return bool(set(_NAME_WORDS.split(str(name).lower())) & HOUR_WORDS)
+
+
+def _hour_column(table: pd.DataFrame, date_column: str) -> str | None:
+    """The column named as an hour beside a date column, where the dates repeat (rows of one date need their hour);
+    None where there is none or each date has one row."""
+    if date_column not in HOUR_BESIDE or not table[date_column].duplicated().any():
+        return None
+    return next((c for c in table.columns if c != date_column and _says_hour(c)), None)
+
+
+def _times_of(column: pd.Series) -> pd.Series | None:
+    """A time column's values as text to join to the dates: times of day as written (named ``times``), whole hours
+    0 to 23 as ``HH:00`` (named ``hours``); None where any value is neither (or empty)."""
+    if column.isna().any():
+        return None
+    text = column.astype(object).map(lambda t: str(t).strip())
+    if text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
+        return text.rename("times")
+    hours = pd.to_numeric(text, errors="coerce")
+    if hours.notna().all() and (hours == hours.round()).all() and hours.between(0, 23).all():
+        return hours.astype(int).map(lambda h: f"{h:02d}:00").rename("hours")
+    return None
 
 
 def _price_column(columns, date_column, price_column: str | None, source, notes: list[str] | None = None) -> str:
@@ -455,7 +497,7 @@ def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
             continue
         values = frame[column].dropna().astype(str).str.strip()
         hours = pd.to_numeric(values, errors="coerce")
-        named = bool(set(_NAME_WORDS.split(str(column).lower())) & {"hour", "hh", "stunde", "heure", "hora"})
+        named = _says_hour(column)
         if len(values) and (values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all()  # 09:00, 9:30 AM
                             or (named and hours.notna().all() and hours.between(0, 23).all())):  # an hour column of 0-23
             return column
@@ -496,7 +538,8 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
             unread = _unread_time_column(frame, price)
             if unread is not None:
                 raise refuse(source, f"{how}; column {unread!r} seems to hold the time of each row, which is not read as "
-                                     "part of the stamp (only a column named Time beside one named Date is)",
+                                     "part of the stamp (only a column named Time, or named as an hour and holding times or whole hours, beside "
+                                     "one named Date is)",
                              "Name the two columns Date and Time (the loader then joins them), or join them into one Date "
                              "column (2022-01-03 09:00)")
             raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",

@@ -200,9 +200,27 @@ def cases() -> list[Case]:
     blank = [f"{d},{'' if k == 7 else '16:00'},{t}" for k, (d, t) in enumerate(zip(days(), plain))]
     add("time column", "a time column with an empty cell", "time-blank.csv", csv("Date,Time,Close", blank),
         Refused(r"column 'time' beside 'date' holds an empty value \(line 9\)"))
-    hours = [f"{d[:10]},{h:02d}:00,{t}" for d, h, t in zip(sorted(days(6) * 24)[:N], list(range(24)) * 6, plain)]
+    hourly = pd.date_range("2020-01-01", periods=N, freq="h")
+    stamps = [f"{b:%Y-%m-%d %H:%M}" for b in hourly]
+    hours = [f"{b:%Y-%m-%d},{b:%H}:00,{t}" for b, t in zip(hourly, plain)]
     add("time column", "the time of day under another name (Date,Hour,Close)", "time-hour.csv", csv("Date,Hour,Close", hours),
-        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row.*Name the two columns Date and Time"))
+        Reads([float(t) for t in plain], stamps, says=("column 'hour' holds times of day: joined to column 'date'",)), cli=True)
+    whole_hours = [f"{b:%Y-%m-%d},{b.hour},{t}" for b, t in zip(hourly, plain)]
+    add("time column", "whole hours 0 to 23 in a column named H (Date,H,Close)", "time-h.csv", csv("Date,H,Close", whole_hours),
+        Reads([float(t) for t in plain], stamps, says=("column 'h' holds whole hours (0 to 23), read as HH:00",)))
+    add("time column", "whole hours 0 to 23 in the Time column", "time-whole.csv", csv("Date,Time,Close", whole_hours),
+        Reads([float(t) for t in plain], stamps, says=("column 'time' holds whole hours (0 to 23), read as HH:00",)))
+    german_hours = [f"{b:%d.%m.%Y};{b.hour};{t.replace('.', ',')}" for b, t in zip(hourly, plain)]
+    add("time column", "a German export's Datum;Stunde;Schluss", "time-stunde.csv", csv("Datum;Stunde;Schluss", german_hours),
+        Reads(as_read([t.replace(".", ",") for t in plain], decimal=","), stamps,
+              says=("column 'stunde' holds whole hours (0 to 23)",)), "--price-column", "Schluss",
+        "--date-format", "%d.%m.%Y %H:%M")
+    half = [f"{b:%Y-%m-%d},{b.hour + (0.5 if k == 9 else 0)},{t}" for k, (b, t) in enumerate(zip(hourly, plain))]
+    add("time column", "an hour column with a half hour in it (9.5)", "time-half.csv", csv("Date,Hour,Close", half),
+        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row"))
+    highs = [f"{d},{float(t) * 1.01:.2f},{t}" for d, t in zip(days(), plain)]
+    add("time column", "an H column of daily highs (Date,H,Close): no hour, left alone", "high-h.csv", csv("Date,H,Close", highs),
+        Reads([float(t) for t in plain]))
     daily_time = [f"{d},16:00,{t}" for d, t in zip(days(), plain)]
     add("time column", "a time column that is the same every day (16:00)", "time-close.csv", csv("Date,Time,Close", daily_time),
         Reads([float(t) for t in plain], [f"{d} 16:00" for d in days()]))
