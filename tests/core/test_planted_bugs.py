@@ -215,3 +215,41 @@ def test_the_command_line_fails_on_a_bug_planted_in_the_file(planted, tmp_path):
     assert "FAIL" in run.stdout and "internal error" not in run.stderr
     if planted.crash:
         assert "the backward raised" in run.stdout and "at step t = " in run.stdout
+
+
+# an edit that stops the package from importing at all: the command's entry point says so in one line, with status 2
+BROKEN_EDITS = {
+    "does-not-parse": ("    return da, dc_prev\n", "    return da, dc_prev +\n",
+                       r"^scratchlstm: error: \S+lstm\.py, line (\d+), does not parse \(invalid syntax\): "
+                       r"'return da, dc_prev \+', so scratchlstm cannot start\. If you edited that file, fix the line"),
+    "imports-a-missing-module": ("from __future__ import annotations\n", "from __future__ import annotations\nimport no_such_module\n",
+                                 r"^scratchlstm: error: importing scratchlstm failed \(ModuleNotFoundError: No module named "
+                                 r"'no_such_module'\)\. Reinstall"),
+}
+
+
+@pytest.mark.parametrize("edit", BROKEN_EDITS, ids=list(BROKEN_EDITS))
+def test_an_edit_that_stops_the_import_ends_the_command_in_one_line(edit, tmp_path):
+    old, new, said = BROKEN_EDITS[edit]
+    shutil.copytree(ROOT / "scratchlstm", tmp_path / "scratchlstm", ignore=shutil.ignore_patterns("__pycache__", "*.csv"))
+    shutil.copy(ROOT / "scratchlstm_launch.py", tmp_path)
+    path = tmp_path / "scratchlstm" / "nn" / "lstm.py"
+    text = path.read_text()
+    assert text.count(old) == 1
+    path.write_text(text.replace(old, new))
+    # what the installed ``scratchlstm`` script runs (pyproject.toml's [project.scripts]), from the copy
+    entry = "import sys; sys.argv[0] = 'scratchlstm'; from scratchlstm_launch import run; run()"
+    run = subprocess.run([sys.executable, "-c", entry, "gradcheck"], env={**os.environ, "PYTHONPATH": str(tmp_path)},
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == "" and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    found = re.search(said, run.stderr)
+    assert found, run.stderr
+    if edit == "does-not-parse":  # the line named is the edited one
+        assert path.read_text().splitlines()[int(found.group(1)) - 1] == new.rstrip("\n")
+
+
+def test_the_installed_command_runs_through_the_entry_point_that_reports_import_failures():
+    import tomllib
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"scratchlstm": "scratchlstm_launch:run"}
