@@ -195,6 +195,11 @@ def _with_format(text: pd.Series, date_format: str, offsets, name, source) -> Da
         stamps = pd.to_datetime(text, format=date_format, errors="coerce")
     except (ValueError, TypeError) as exc:
         raise refuse(source, f"date_format {date_format!r} is not a strftime pattern ({exc})", "Use one such as %d/%m/%Y") from None
+    except re.error as exc:  # the pattern compiles to a regular expression: a field given twice ("%d ... %d") repeats a group
+        twice = re.search(r"group name '(\w+)'", str(exc))
+        field = f" (%{twice.group(1)} twice)" if twice else ""
+        raise refuse(source, f"date_format {date_format!r} names a field more than once{field}",
+                     "Give each field once, as in %d/%m/%Y %H:%M") from None
     bad = stamps.isna()
     if bad.any():
         first = text[bad].iloc[0]

@@ -103,6 +103,10 @@ def read_table(text: str, layout: Layout, source, *, as_text: list[str] | None =
                             na_values=list(MISSING_TOKENS), keep_default_na=False, usecols=positions,
                             dtype=str if as_text else None, float_precision="round_trip")  # the float each text names
     except (ValueError, IndexError, csv.Error, pd.errors.EmptyDataError) as exc:  # ParserError is a ValueError
+        longer = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if longer:  # a row longer than the rows before it (the first long row comes after some short ones)
+            raise more_fields_than_header(source, f" (the first at line {longer.group(2)}: {longer.group(3)} fields, where "
+                                                  f"{longer.group(1)} were expected)") from None
         raise refuse(source, f"this is not a readable CSV ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
                      "Export the prices as a delimited text file (comma, semicolon or tab)") from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas made the first column the index: rows are too long
@@ -127,8 +131,8 @@ def more_fields_than_header(source, where: str = ""):
     """The refusal of rows longer than the header (``where`` names a line), which pandas would read shifted by a
     column, the first made the index."""
     return refuse(source, f"some rows have more fields than the header{where}",
-                  "Check the delimiters; every row needs one value per column (quote a value with a decimal comma in a "
-                  "comma-separated file: \"98,58\")")
+                  "Check the delimiters; every row needs one value per column (in a comma-separated file, quote a value "
+                  "with a decimal comma or a thousands comma: \"98,58\", \"1,001.62\")")
 
 
 def refuse_a_split_decimal_comma(frame: pd.DataFrame, names: list[str], source) -> None:

@@ -94,6 +94,8 @@ SYMBOL_COLUMNS = ("symbol", "ticker")
 # words of a column name that say it holds each row's hour, and the date columns beside which it is joined (en, de, fr, es/pt)
 HOUR_WORDS = frozenset("hour hours hr h hh stunde heure hora".split())
 HOUR_BESIDE = ("date", "datum", "fecha", "data")
+MINUTE_WORDS = frozenset("minute minutes minuten minuto minutos".split())  # ("min" is a low price in some exports)
+_AT_MIDNIGHT = re.compile(r"(.*?\d)[ T]0?0:00(?::00(?:\.0+)?)?(?:\s?[Aa][Mm])?")  # a date with 00:00 (Excel's, a spreadsheet's)
 _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp][Mm])?")
 # Above this many characters a file is read with only the columns the series needs (dates, times,
 # prices, symbols): a 190 MB file of minute bars with eight columns needed 1.8 GB read whole.
@@ -385,36 +387,89 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
         if column != "time" and times is None:
             column = None  # not an hour after all: the duplicated stamps' refusal names it if it holds times
         elif times is None:
-            bad = table["time"].isna() | ~table["time"].astype(object).map(lambda t: bool(_TIME_OF_DAY.fullmatch(str(t).strip())))
+            text = table["time"].astype(object).map(lambda t: str(t).strip())
+            numbers = pd.to_numeric(text, errors="coerce")
+            whole = numbers.notna().all() and bool((numbers == numbers.round()).all())
+            bad = table["time"].isna() | (~numbers.between(0, 23) if whole else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
             k = int(np.flatnonzero(bad.to_numpy())[0])
             place = where(k) if where is not None else f"row {k + 1}"
-            shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(str(table["time"].iloc[k]).strip())
+            shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(text.iloc[k])
+            if whole and not table["time"].isna().any():
+                shown += f" ({place}) among whole numbers from {int(numbers.min())} to {int(numbers.max())}: not hours 0 to 23"
+                raise refuse(source, f"column 'time' beside 'date' holds {shown}, so the two cannot be joined into time stamps",
+                             "Write every time as HH:MM (13:00; an hour-ending 24 is the next day's 00:00) or as a whole hour "
+                             "0 to 23, or join Date and Time into one Date column")
             raise refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or "
                                  "9:30 AM, so the two cannot be joined into time stamps",
                          "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
                          "Time column if each date has one row")
         else:
-            values = table[date_column].astype(object).map(lambda d: str(d).strip()) + " " + times
+            dates = table[date_column].astype(object).map(lambda d: str(d).strip())
+            midnight = dates.str.fullmatch(_AT_MIDNIGHT)
+            if midnight.all():  # Excel's "2023-03-01 00:00:00" beside the hour: the date part, then the hour
+                dates = dates.str.replace(_AT_MIDNIGHT, r"\1", regex=True)
+                if notes is not None:
+                    notes.append(f"column {date_column!r} carries a time of 00:00 on every row, beside column {column!r}: "
+                                 f"the dates' midnight left out, the time taken from {column!r}")
+            values = dates + " " + times
             if notes is not None and (column != "time" or times.name == "hours"):
                 what = "whole hours (0 to 23), read as HH:00" if times.name == "hours" else "times of day"
                 notes.append(f"column {column!r} holds {what}: joined to column {date_column!r} as the time of each row")
     if column is not None:
         used.append(column)
     reading = parse_dates(values, name=date_column, source=source, date_format=date_format, where=where)
+    _refuse_twelve_hour_clock(pd.DatetimeIndex(reading.stamps), source, where)
     return table.drop(columns=used), reading
 
 
+def _refuse_twelve_hour_clock(stamps: pd.DatetimeIndex, source, where=None) -> None:
+    """Refuse times of day written on a 12-hour clock without AM or PM (``9:30 ... 12:30, 1:00 ... 4:00``): read on
+    a 24-hour clock, the afternoon's rows become the small hours of the same day, and sorting them would hide it.
+    The sign, in rows of one date in file order: a step from a 12 o'clock time back to one of 1 to 11 o'clock (the
+    other way round in a file written newest first)."""
+    if len(stamps) < 3 or stamps.hasnans:
+        return
+    days = stamps.normalize().asi8
+    same_day = days[1:] == days[:-1]
+    steps = np.diff(stamps.asi8)
+    newest_first = np.sum(steps < 0) > np.sum(steps > 0)  # most steps back in time (one day of rows has no dates to tell)
+    hours = stamps.hour.to_numpy()
+    before, after = (hours[1:], hours[:-1]) if newest_first else (hours[:-1], hours[1:])
+    suspect = same_day & (before == 12) & (after >= 1) & (after < 12)
+    if not suspect.any():
+        return
+    k = int(np.flatnonzero(suspect)[0])
+    places = f"{where(k)} and {where(k + 1)}" if where is not None else f"rows {k + 1} and {k + 2}"
+    raise refuse(source, f"within {stamps[k]:%Y-%m-%d} the time goes from {stamps[k]:%H:%M} to {stamps[k + 1]:%H:%M} ({places}), "
+                         "as times on a 12-hour clock without AM or PM do: read as written, the afternoon's rows would be "
+                         "the small hours",
+                 "Write the times with AM or PM (1:00 PM) or on a 24-hour clock (13:00)")
+
+
 def _says_hour(name: str) -> bool:
-    """Whether a column name's words say it holds the hour of the row (``Hour``, ``H``, ``HH``, ``Stunde``, ``heure``)."""
-    return bool(set(_NAME_WORDS.split(str(name).lower())) & HOUR_WORDS)
+    """Whether a column name's words say it holds the hour of the row (``Hour``, ``H``, ``HH``, ``Stunde``, ``heure``,
+    ``HourEnding``)."""
+    words = set(_NAME_WORDS.split(str(name).lower()))
+    return bool(words & HOUR_WORDS) or any(w.startswith(("hour", "stunde", "heure")) for w in words)
+
+
+def _separates(dates, values: pd.Series) -> bool:
+    """Whether ``values`` tell apart the rows that share a date: at most a tenth of the rows share both (a clock
+    change repeats an hour; a file of 15-minute rows with an hour column shares four rows per hour)."""
+    pairs = pd.DataFrame({"date": np.asarray(dates).astype(str), "value": values.astype(str).to_numpy()})
+    return bool(pairs.duplicated(keep=False).mean() <= 0.1)
 
 
 def _hour_column(table: pd.DataFrame, date_column: str) -> str | None:
-    """The column named as an hour beside a date column, where the dates repeat (rows of one date need their hour);
-    None where there is none or each date has one row."""
-    if date_column not in HOUR_BESIDE or not table[date_column].duplicated().any():
+    """The column named as an hour beside a date column, where most dates repeat (rows of one date need their hour);
+    None where there is none, or where most dates have one row (a daily file with a duplicated row and an ``H`` of
+    highs: its whole-number highs are no hours)."""
+    if date_column not in HOUR_BESIDE:
         return None
-    return next((c for c in table.columns if c != date_column and _says_hour(c)), None)
+    rows_per_date = table[date_column].value_counts()
+    if not (rows_per_date > 1).mean() > 0.5:
+        return None
+    return next((c for c in table.columns if c != date_column and _says_hour(c) and _separates(table[date_column], table[c])), None)
 
 
 def _times_of(column: pd.Series) -> pd.Series | None:
@@ -454,8 +509,10 @@ def _price_column(columns, date_column, price_column: str | None, source, notes:
             notes.append(f"no column is named as a price (Close, Adj Close, Price, Last); {column!r}, the only column beside the "
                          "dates, is taken as the price (price_column= or --price-column to say so)")
     if column is None:
-        raise refuse(source, f"no price column (looked for Close, Adj Close, Price, Last; found {', '.join(map(repr, names))})",
-                     "Rename the closing-price column to Close, or pass price_column= (--price-column)")
+        found = f"found {', '.join(map(repr, names))}" if names else f"the only column is the dates' ({date_column!r})"
+        fix = "Rename the closing-price column to Close, or pass price_column= (--price-column)" if names else \
+            "Export the prices beside the dates (a Date and a Close column)"
+        raise refuse(source, f"no price column (looked for Close, Adj Close, Price, Last; {found})", fix)
     return column
 
 
@@ -489,18 +546,23 @@ def _daily_from_minutes(frame: pd.DataFrame, price: str, notes: list[str]) -> pd
 
 
 def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
-    """A column other than the price whose name says hour or time, or whose values are all times of day (``09:00``):
-    the time of rows that share a date, under a name the loader does not join (``Date,Hour,Close``, Dukascopy's
-    ``Gmt time``)."""
+    """A column other than the price whose name says hour (in any notation: ``1`` to ``24``, ``00 - 01``, ``0h``; a bare
+    ``H`` only with whole numbers 0 to 24, as it may be an OHLC file's high), or whose values are all times of day
+    (``09:00``): the time of rows that share a date, which the loader did not join (Dukascopy's ``Gmt time``)."""
     for column in frame.columns:
         if column == price:
             continue
         values = frame[column].dropna().astype(str).str.strip()
-        hours = pd.to_numeric(values, errors="coerce")
-        named = _says_hour(column)
-        if len(values) and (values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all()  # 09:00, 9:30 AM
-                            or (named and hours.notna().all() and hours.between(0, 23).all())):  # an hour column of 0-23
+        numbers = pd.to_numeric(values, errors="coerce")
+        hours = bool(numbers.notna().all() and (numbers == numbers.round()).all() and numbers.between(0, 24).all())
+        if not len(values):
+            continue
+        if values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():  # 09:00, 9:30 AM
             return column
+        if _says_hour(column) and (column != "h" or (hours and _separates(frame.index.normalize(), frame[column]))):
+            return column  # Hour 1 to 24, "00 - 01", "0h" (an H of highs that repeat within a date is no hour)
+        if set(_NAME_WORDS.split(str(column).lower())) & MINUTE_WORDS:
+            return column  # the minutes beside an hour column that was joined
     return None
 
 
@@ -537,11 +599,12 @@ def _duplicates(frame: pd.DataFrame, price: str, source, *, tolerate: bool) -> s
                              "Save the stamps in UTC, or with their offsets (2013-11-03 01:00-04:00), which are read")
             unread = _unread_time_column(frame, price)
             if unread is not None:
-                raise refuse(source, f"{how}; column {unread!r} seems to hold the time of each row, which is not read as "
-                                     "part of the stamp (only a column named Time, or named as an hour and holding times or whole hours, beside "
-                                     "one named Date is)",
-                             "Name the two columns Date and Time (the loader then joins them), or join them into one Date "
-                             "column (2022-01-03 09:00)")
+                shown = ", ".join(repr(f"{v:g}" if isinstance(v, float) else str(v).strip()) for v in frame[unread].dropna().unique()[:3])
+                raise refuse(source, f"{how}; column {unread!r} ({shown}, ...) seems to hold the time of each row, which is "
+                                     "not read as part of the stamp (a column named Time, or named as an hour, beside one "
+                                     "named Date is joined to it when it holds times of day or whole hours 0 to 23)",
+                             "Write that column as HH:MM or as whole hours 0 to 23 (an hour-ending 24 is the next day's 00:00) "
+                             "and name it Time, or join date and time into one Date column (2022-01-03 09:00)")
             raise refuse(source, f"{how}; the rows seem to come from two downloads that disagree",
                          "Keep the rows of one download only (delete the other's), then run again")
         return f"{how}; kept the first of each (the repeated hour of a clock change)"
@@ -708,8 +771,9 @@ def _finish(frame: pd.DataFrame, price: str, *, source, fmt: str, missing: str, 
     if n_missing:
         if missing == "error":
             what = price if price.endswith("price") else f"{price} price"
+            empty = frame[price].isna()  # the Close column is offered only where it has the prices the price column lacks
             other = (", or price_column='close' (--price-column close) to use the Close column"
-                     if price in ADJUSTED and "close" in frame.columns else "")
+                     if price in ADJUSTED and "close" in frame.columns and frame.loc[empty, "close"].notna().all() else "")
             shared = _periods_shared(frame, price)
             if shared:  # filling them would give those periods a second row, which is then refused
                 raise refuse(source, f"{n_missing} row(s) have no {what}, each in a {shared} that has a row with one (dividend "

@@ -133,6 +133,13 @@ def cases() -> list[Case]:
     add("mixed", "huge prices grouped (1,000,000,000,000.25)", "huge-grouped.csv", priced(huge_grouped, quote=True),
         Reads(as_read(huge_grouped, thousands=","), says=("thousands ','",)))
 
+    climb = 990.0 + np.arange(N) * 0.61  # passes 1000 at row 17
+    crossing = [f"{v:.2f}" if v < 1000 else f"{v:,.2f}" for v in climb]  # 999.76, then 1,000.37 unquoted
+    first_long = next(k for k, t in enumerate(crossing) if "," in t)
+    add("mixed", "unquoted thousands commas once the price passes 1000, in a comma-separated file", "unquoted-some.csv",
+        csv("Date,Close", [f"{d},{t}" for d, t in zip(days(), crossing)]),
+        Refused(rf"some rows have more fields than the header \(the first at line {first_long + 2}: 3 fields, where 2 were "
+                r"expected\).*quote a value with a decimal comma or a thousands comma"))
     # -- 2. currency signs and units
     dollars = [f"${v:,.2f}" for v in base]
     add("currency", "dollar sign and grouping in every price (\"$1,238.83\")", "dollar.csv", priced(dollars, quote=True),
@@ -217,10 +224,51 @@ def cases() -> list[Case]:
         "--date-format", "%d.%m.%Y %H:%M")
     half = [f"{b:%Y-%m-%d},{b.hour + (0.5 if k == 9 else 0)},{t}" for k, (b, t) in enumerate(zip(hourly, plain))]
     add("time column", "an hour column with a half hour in it (9.5)", "time-half.csv", csv("Date,Hour,Close", half),
-        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' seems to hold the time of each row"))
+        Refused(r"duplicated time stamp\(s\) hold different prices.*column 'hour' \('0', '1', '2', \.\.\.\) seems to hold the time "
+                r"of each row.*Write that column as HH:MM or as whole hours 0 to 23"))
     highs = [f"{d},{float(t) * 1.01:.2f},{t}" for d, t in zip(days(), plain)]
     add("time column", "an H column of daily highs (Date,H,Close): no hour, left alone", "high-h.csv", csv("Date,H,Close", highs),
         Reads([float(t) for t in plain]))
+    whole_highs = [f"{d},{t},{8 + k % 10},{t}" for k, (d, t) in enumerate(zip(days(), plain))]
+    add("time column", "an H of whole-number highs (8 to 17) and one row twice: no hour, left alone", "high-h-twice.csv",
+        csv("Date,Open,H,Close", whole_highs[:30] + whole_highs[29:]),
+        Reads([float(t) for t in plain], [f"{d} 00:00" for d in days()], says=("1 duplicated time stamp(s) dropped",)))
+    ending = [f"{b:%Y-%m-%d},{b.hour + 1},{t}" for b, t in zip(hourly, plain)]
+    add("time column", "hour-ending 1 to 24 in an Hour column", "time-ending.csv", csv("Date,Hour,Close", ending),
+        Refused(r"column 'hour' \('1', '2', '3', \.\.\.\) seems to hold the time of each row.*an hour-ending 24 is the next day's 00:00"))
+    add("time column", "  ... in a column named HourEnding", "time-hourending.csv", csv("Date,HourEnding,Close", ending),
+        Refused(r"column 'hourending' \('1', '2', '3', \.\.\.\) seems to hold the time of each row"))
+    add("time column", "  ... in the Time column", "time-ending-time.csv", csv("Date,Time,Close", ending),
+        Refused(r"column 'time' beside 'date' holds '24' \(line 25\) among whole numbers from 1 to 24: not hours 0 to 23"))
+    nordpool = [f"{b:%Y-%m-%d},{b:%H} - {b.hour + 1:02d},{t}" for b, t in zip(hourly, plain)]
+    add("time column", "Nord Pool's hours (00 - 01)", "time-nordpool.csv", csv("Date,Hours,Close", nordpool),
+        Refused(r"column 'hours' \('00 - 01', '01 - 02', '02 - 03', \.\.\.\) seems to hold the time of each row"))
+    quarters = pd.date_range("2020-01-01", periods=N, freq="15min")
+    minutes = [f"{b:%Y-%m-%d},{b.hour},{b.minute},{t}" for b, t in zip(quarters, plain)]
+    add("time column", "15-minute rows with Hour and Minute columns", "time-hour-minute.csv", csv("Date,Hour,Minute,Close", minutes),
+        Refused(r"column 'hour' \('0', '1', '2', \.\.\.\) seems to hold the time of each row"))
+    midnight = [f"{b:%Y-%m-%d} 00:00:00,{b.hour},{t}" for b, t in zip(hourly, plain)]
+    add("time column", "Excel's midnight on every date beside an Hour column", "time-midnight-hour.csv", csv("Date,Hour,Close", midnight),
+        Reads([float(t) for t in plain], stamps, says=("column 'date' carries a time of 00:00 on every row, beside column 'hour'",)))
+    midnight_time = [f"{b:%Y-%m-%d} 00:00:00,{b:%H:%M:%S},{t}" for b, t in zip(hourly, plain)]
+    add("time column", "  ... beside a Time column", "time-midnight-time.csv", csv("Date,Time,Close", midnight_time),
+        Reads([float(t) for t in plain], stamps, says=("the dates' midnight left out, the time taken from 'time'",)))
+    session = pd.date_range("2020-01-02 09:30", periods=14, freq="30min")  # 9:30 to 16:00, as a 12-hour clock writes it
+    clock = [f"{b:%Y-%m-%d},{(b.hour - 1) % 12 + 1}:{b:%M},{t}" for b, t in zip(session, plain)]
+    add("time column", "12-hour times without AM or PM (12:30, then 1:00)", "time-twelve.csv", csv("Date,Time,Close", clock),
+        Refused(r"within 2020-01-02 the time goes from 12:30 to 01:00 \(line 8 and line 9\), as times on a 12-hour clock "
+                r"without AM or PM do.*on a 24-hour clock \(13:00\)"))
+    add("time column", "  ... newest first", "time-twelve-newest.csv", csv("Date,Time,Close", clock[::-1]),
+        Refused(r"within 2020-01-02 the time goes from 01:00 to 12:30 \(line 8 and line 9\)"))
+    day_24h = [f"{b:%Y-%m-%d},{b:%H:%M},{t}" for b, t in zip(session, plain)]
+    add("time column", "  ... on a 24-hour clock, one day newest first (12:00, then 11:30): read", "time-24h-newest.csv",
+        csv("Date,Time,Close", day_24h[::-1]), Reads([float(t) for t in plain[:14]], [f"{b:%Y-%m-%d %H:%M}" for b in session],
+                                                      says=("rows were newest first; reversed",)))
+    add("time column", "a --date-format that names %d twice", "format-twice.csv", csv("Date,Close", [f"{d},{t}" for d, t in zip(days(), plain)]),
+        Refused(r"date_format '%Y-%m-%d%d' names a field more than once \(%d twice\)\. Give each field once"), "--date-format",
+        "%Y-%m-%d%d")
+    add("time column", "a file of dates alone", "dates-alone.csv", csv("Date", days()),
+        Refused(r"no price column \(looked for Close, Adj Close, Price, Last; the only column is the dates' \('date'\)\)\. Export the prices"))
     daily_time = [f"{d},16:00,{t}" for d, t in zip(days(), plain)]
     add("time column", "a time column that is the same every day (16:00)", "time-close.csv", csv("Date,Time,Close", daily_time),
         Reads([float(t) for t in plain], [f"{d} 16:00" for d in days()]))
@@ -301,6 +349,11 @@ def cases() -> list[Case]:
     nulls = [f"{d},{t},{t},{t},{t},null,{k}" for k, (d, t) in enumerate(zip(days(), plain))]
     add("header", "an Adj Close column that is null in every row", "adj-null.csv", csv("Date,Open,High,Low,Close,Adj Close,Volume", nulls),
         Reads([float(t) for t in plain], says=("'adj close' is empty in every row", "price column 'close'")), cli=True)
+    null_row = [f"{d},{t},{t},{t},{t},{t},{k}" if k != 5 else f"{d},null,null,null,null,null,null"
+                for k, (d, t) in enumerate(zip(days(), plain))]
+    add("header", "a Yahoo row of nulls: Close is empty there too, so it is not offered", "null-row.csv",
+        csv("Date,Open,High,Low,Close,Adj Close,Volume", null_row),
+        Refused(r"1 row\(s\) have no adj close price\. Pass missing='drop' .* to carry the last price forward$"))
     partly = [f"{d},{t},{'' if k == 5 else t}" for k, (d, t) in enumerate(zip(days(), plain))]
     add("header", "an Adj Close column with one empty cell", "adj-some.csv", csv("Date,Close,Adj Close", partly),
         Refused(r"1 row\(s\) have no adj close price.*--price-column close"))
