@@ -264,6 +264,7 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
     decimal = options.decimal or _decimal_of_file(table, path)
     panel = Panel()
     panel.notes.extend(notes)
+    other_columns = [c for c in table.columns if c not in LONG_COLUMNS]
     for name, rows in table.groupby(ids, sort=False):
         frame = pd.DataFrame({"ds": rows["ds"].to_numpy(), "y": rows["y"].to_numpy()})  # messages name the file's columns
         with warnings.catch_warnings():
@@ -273,6 +274,9 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
                                          date_format=options.date_format)
             except DataError as exc:  # name the file and the series, not the frame made from them
                 message = str(exc).removeprefix("DataFrame: ").removeprefix("DataFrame ")
+                if "duplicated time stamp(s)" in message and other_columns:
+                    message += (f" (the file's other columns, {', '.join(map(repr, other_columns))}, are not read: in the long "
+                                "format each ds holds the whole time stamp, 2023-03-01 09:00)")
                 panel.add(str(name), refused=f"{path.name}[{name}]: {message}")
                 continue
         series.source = f"{path.name}[{name}]"

@@ -191,3 +191,17 @@ def test_a_null_stamp_in_a_parquet_panel_reads_as_the_empty_csv_cell(tmp_path):
     assert list(from_parquet) == list(from_csv) == ["b"]
     assert from_parquet.refused["a"].split(": ", 1)[1] == from_csv.refused["a"].split(": ", 1)[1]
     assert "(first: '')" in from_parquet.refused["a"]
+
+
+def test_a_series_refused_for_repeated_stamps_names_the_columns_the_long_format_does_not_read(tmp_path):
+    hours = pd.date_range("2023-03-01", periods=48, freq="h")
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.01, 48)))
+    rows = [f"{s},{h:%Y-%m-%d},{h.hour},{p:.2f}" for s in ("A", "B") for h, p in zip(hours, prices)]
+    path = tmp_path / "hourly.csv"
+    path.write_text("unique_id,ds,hour,y\n" + "\n".join(rows) + "\n")
+    panel = load_panel(path)
+    assert set(panel.refused) == {"A", "B"}
+    message = panel.refused["A"]
+    assert "duplicated time stamp(s) hold different prices" in message
+    assert message.endswith("(the file's other columns, 'hour', are not read: in the long format each ds holds the whole "
+                            "time stamp, 2023-03-01 09:00)"), message
