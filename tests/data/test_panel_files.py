@@ -199,9 +199,10 @@ def test_a_series_refused_for_repeated_stamps_names_the_columns_the_long_format_
     rows = [f"{s},{h:%Y-%m-%d},{h.hour},{p:.2f}" for s in ("A", "B") for h, p in zip(hours, prices)]
     path = tmp_path / "hourly.csv"
     path.write_text("unique_id,ds,hour,y\n" + "\n".join(rows) + "\n")
-    panel = load_panel(path)
-    assert set(panel.refused) == {"A", "B"}
-    message = panel.refused["A"]
+    with pytest.raises(DataError) as info:  # every series refused: the panel is
+        load_panel(path)
+    message = str(info.value)
+    assert message.startswith("none of the 2 series of hourly.csv can be run; the first: hourly.csv[A]: ")
     assert "duplicated time stamp(s) hold different prices" in message
     assert message.endswith("(the file's other columns, 'hour', are not read: in the long format each ds holds the whole "
                             "time stamp, 2023-03-01 09:00)"), message
