@@ -59,7 +59,7 @@ class _Shape:
 SHAPES = [
     _Shape("year-first", re.compile(rf"(?P<y>\d{{4}})(?P<sep>[-/.])(?P<m>\d{{1,2}})(?P=sep)(?P<d>\d{{1,2}}){_TIME}"), "%Y{sep}%m{sep}%d"),
     _Shape("day/month", re.compile(rf"(?P<a>\d{{1,2}})(?P<sep>[-/.])(?P<b>\d{{1,2}})(?P=sep)(?P<y>\d{{4}}){_TIME}"), ""),
-    _Shape("month names", re.compile(rf"{_MONTH}\s(?P<d>\d{{1,2}}),?\s(?P<y>\d{{4}}){_TIME}"), "%b %d, %Y"),
+    _Shape("month names", re.compile(rf"{_MONTH}\s(?P<d>\d{{1,2}}),?\s(?P<y>\d{{4}}){_TIME}"), "%b %d{comma} %Y"),
     _Shape("month names", re.compile(rf"(?P<d>\d{{1,2}})(?P<sep>[\s-]){_MONTH}(?P=sep)(?P<y>\d{{4}}){_TIME}"), "%d{sep}%b{sep}%Y"),
     _Shape("year-month", re.compile(r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})"), "%Y{sep}%m"),
     _Shape("year-month", re.compile(rf"{_MONTH}(?P<sep>[\s-])(?P<y>\d{{4}})"), "%b{sep}%Y"),
@@ -275,7 +275,8 @@ def _from_text(text: pd.Series, shapes: pd.Series, offsets, name, source, where=
         elif "w" in parts:
             kind, fmt, month, day = shape.name, None, None, None
         else:
-            kind, fmt = shape.name, shape.strftime.format(sep=sep) or None
+            comma = "" if not text.str.contains(",").any() else ","  # Jan 03 2022 is described without the comma it lacks
+            kind, fmt = shape.name, shape.strftime.format(sep=sep, comma=comma) or None
             day = parts["d"].astype(float) if "d" in parts else pd.Series(1.0, index=parts.index)
             if "q" in parts:
                 month = (parts["q"].astype(float) - 1) * 3 + 1

@@ -34,6 +34,7 @@ def stamps(series):
         (["20190131", "20190201", "20190202"], "YYYYMMDD", "%Y%m%d"),
         (["Jan 31, 2019", "Feb 01, 2019", "Feb 02, 2019"], "month names", "%b %d, %Y"),
         (["January 31, 2019", "February 1, 2019", "February 2, 2019"], "month names", "%B %d, %Y"),
+        (["Jan 31 2019", "Feb 01 2019", "Feb 02 2019"], "month names", "%b %d %Y"),  # no comma: none in the format either
         (["31 Jan 2019", "1 Feb 2019", "2 Feb 2019"], "month names", "%d %b %Y"),
         (["31-Jan-2019", "01-Feb-2019", "02-Feb-2019"], "month names", "%d-%b-%Y"),
     ],
