@@ -349,7 +349,9 @@ def _one_symbol(table: pd.DataFrame, source) -> None:
             if len(symbols) > 1:
                 shown = ", ".join(map(str, symbols[:4])) + (", ..." if len(symbols) > 4 else "")
                 raise refuse(source, f"column {column!r} holds {len(symbols)} instruments ({shown}), one series is needed",
-                             f"Keep the rows of one {column} (e.g. frame[frame[{column!r}] == {str(symbols[0])!r}])")
+                             f"Keep the rows of one {column} (in pandas: frame[frame[{column!r}] == {str(symbols[0])!r}]), or run "
+                             f"them all with 'scratchlstm panel' after renaming the columns {column} to unique_id, the dates to "
+                             "ds and the price to y")
 
 
 def _not_long(table: pd.DataFrame, source) -> None:

@@ -251,7 +251,7 @@ def test_broken_or_foreign_bytes_are_refused(tmp_path, data, message):
 def test_a_long_table_of_several_symbols_is_refused(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("symbol,date,price\nMSFT,Jan 1 2000,39.81\nAMZN,Jan 1 2000,64.56\nMSFT,Feb 1 2000,36.35\n")
-    with pytest.raises(DataError, match=r"column 'symbol' holds 2 instruments \(MSFT, AMZN\).*frame\['symbol'\] == 'MSFT'"):
+    with pytest.raises(DataError, match=r"column 'symbol' holds 2 instruments \(MSFT, AMZN\).*frame\['symbol'\] == 'MSFT'.*'scratchlstm panel' after renaming the columns symbol to unique_id"):
         load_prices(path)
 
 
