@@ -170,6 +170,8 @@ def load_prices(path: str | Path, *, price_column: str | None = None, missing: s
     recheck = [c for c in floats if decimal == "," or could_be_dot_grouped(table[c])]  # see could_be_dot_grouped
     if recheck:
         table[recheck] = read_table(body, layout, path, as_text=recheck)
+    if date_column == "date" and "time" in table.columns and pd.api.types.is_numeric_dtype(table["time"]):
+        table["time"] = read_table(body, layout, path, as_text=["time"])["time"]  # as written: a refusal quotes 0930, not 930
     where = row_places(body, layout)
     table, reading = _dates_out(table, date_column, date_format, path, where, notes)
     text_columns = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]

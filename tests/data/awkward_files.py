@@ -240,6 +240,9 @@ def cases() -> list[Case]:
         Refused(r"column 'hourending' \('1', '2', '3', \.\.\.\) seems to hold the time of each row"))
     add("time column", "  ... in the Time column", "time-ending-time.csv", csv("Date,Time,Close", ending),
         Refused(r"column 'time' beside 'date' holds '24' \(line 25\) among whole numbers from 1 to 24: not hours 0 to 23"))
+    hhmm = [f"{b:%Y-%m-%d},{b:%H%M},{t}" for b, t in zip(pd.date_range("2020-01-02 09:30", periods=N, freq="30min"), plain)]
+    add("time column", "times as HHMM with a leading zero (0930): quoted as written", "time-hhmm.csv", csv("Date,Time,Close", hhmm),
+        Refused(r"column 'time' beside 'date' holds '0930' \(line 2\) among whole numbers from 0 to 2330: not hours 0 to 23"))
     nordpool = [f"{b:%Y-%m-%d},{b:%H} - {b.hour + 1:02d},{t}" for b, t in zip(hourly, plain)]
     add("time column", "Nord Pool's hours (00 - 01)", "time-nordpool.csv", csv("Date,Hours,Close", nordpool),
         Refused(r"column 'hours' \('00 - 01', '01 - 02', '02 - 03', \.\.\.\) seems to hold the time of each row"))
