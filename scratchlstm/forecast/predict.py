@@ -128,13 +128,15 @@ def _check_spacing(series: PriceSeries, trained: dict) -> list[str]:
     return []
 
 
-def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[str]:
+def _season_fits(series: PriceSeries, season: int, trained_frequency, run_rows: int | None = None, horizon: int = 1) -> list[str]:
     """Refuse prices the model's season cannot be applied to, and note what differs from its run:
 
     - days seven a week against business days (one kind of step, which models without a season share): a
       season counts rows, so a business week of 5 is not a week of calendar days;
     - fewer rows than three seasons: the seasonal index cannot be estimated (it was dropped without a word);
-      fewer than the run's ``SEASON_CYCLES`` seasons: it is estimated from fewer, and may differ.
+      fewer than the run's last forecast had (``SEASON_CYCLES`` seasons and a half season at each end for the
+      centred average, or all the run's rows up to its last origin where it had fewer): it is estimated from
+      fewer, and may differ.
     """
     notes = []
     word = trained_frequency.get("word") if isinstance(trained_frequency, dict) else None
@@ -149,9 +151,12 @@ def _season_fits(series: PriceSeries, season: int, trained_frequency) -> list[st
         if rows < least:
             raise DataError(f"{series.source}: the model removes a season of {season} rows, whose index needs three seasons "
                             f"of prices ({least} rows); the file has {rows}. Give a longer history")
-        if rows < full:
-            notes.append(f"the seasonal index is estimated from {rows} rows, fewer than the {full} of the model's run "
-                         f"({SEASON_CYCLES} seasons): it may differ from the run's; give {full} rows or more")
+        # the rows the run's last forecast estimated its index from: those up to its last origin, at most ``full``
+        used = full if run_rows is None else min(full, run_rows - horizon)
+        if rows < used:
+            whole = f"{SEASON_CYCLES} seasons and a half season at each end" if used == full else "all its rows up to its last origin"
+            notes.append(f"the seasonal index is estimated from {rows} rows, fewer than the {used} the model's run estimated "
+                         f"it from at its last forecast ({whole}): it may differ from the run's; give {used} rows or more")
     return notes
 
 
@@ -302,7 +307,8 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if isinstance(trained_frequency, dict):
         notes += _check_spacing(series, trained_frequency)
     season = _season(checkpoint, meta)
-    notes += _season_fits(series, season, trained_frequency)
+    run_rows = trained_on.get("rows")  # (model files written before it was recorded: the full history assumed)
+    notes += _season_fits(series, season, trained_frequency, run_rows if isinstance(run_rows, int) else None, config.horizon)
     if config.target == "price" and "train_min" in trained_on and not force:
         low, high = trained_on["train_min"], trained_on["train_max"]
         if not low / RANGE_FACTOR <= prices[-1] <= high * RANGE_FACTOR:

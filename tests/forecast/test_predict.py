@@ -8,6 +8,7 @@ import pytest
 from scratchlstm.checkpoint import read_checkpoint, write_checkpoint
 from scratchlstm.cli import main
 from scratchlstm.errors import CheckpointError, DataError
+from scratchlstm.data import load_prices
 from scratchlstm.forecast import ForecastConfig, predict_next, run_forecast
 from tests.helpers import dated_rows, random_walk, series_from
 
@@ -199,8 +200,6 @@ def test_prices_unlike_the_training_data_get_a_note(models, tmp_path):
 @pytest.fixture(scope="module")
 def weekday_model(tmp_path_factory):
     """A model with a season of 5, trained on business days."""
-    from scratchlstm.data import load_prices
-
     out = tmp_path_factory.mktemp("weekday")
     rng = np.random.default_rng(8)
     effect = np.tile([0.02, -0.01, 0.0, -0.015, 0.005], 40)
@@ -232,7 +231,8 @@ def test_too_few_rows_for_the_seasonal_index_are_refused_and_fewer_than_the_runs
                                         r"file has 12"):
         predict_next(weekday_model, _write(tmp_path, random_walk(12, seed=5), freq="B"))
     short = predict_next(weekday_model, _write(tmp_path, random_walk(20, seed=5), freq="B"))
-    assert any("estimated from 20 rows, fewer than the 34 of the model's run (6 seasons)" in n for n in short.notes)
+    assert any("estimated from 20 rows, fewer than the 34 the model's run estimated it from at its last forecast (6 seasons "
+               "and a half season at each end)" in n for n in short.notes)
     enough = predict_next(weekday_model, _write(tmp_path, random_walk(34, seed=5), freq="B"))
     assert not any("seasonal index" in n for n in enough.notes)
 
@@ -289,3 +289,20 @@ def test_a_seasonal_model_file_forecasts_from_the_smoothed_level_and_an_older_on
     write_checkpoint(old, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
     before = adjusted_naive_forecast(prices, last, 1, 12)[0]
     assert predict_next(old, csv).forecast == pytest.approx(before, rel=1e-12) and abs(before - expected) > 1e-6 * expected
+
+
+def test_a_run_shorter_than_six_seasons_is_the_measure_of_a_short_file(tmp_path):
+    """72 monthly rows (USAccDeaths' length): the run itself estimated its index from at most 71, so the same file
+    was told it had "fewer than the 84 of the model's run"; now only a file shorter than the run's last forecast had
+    is noted, and it names that count."""
+    rng = np.random.default_rng(3)
+    prices = 100 * np.exp(np.tile(0.1 * np.sin(np.arange(12) * np.pi / 6), 6) + np.cumsum(0.01 * rng.standard_normal(72)))
+    path = tmp_path / "m.csv"
+    path.write_text(dated_rows(list(prices), start="2000-01-01", freq="MS"))
+    run_forecast(load_prices(path), CONFIG.updated(season=12, test_size=12)).save(tmp_path / "model")
+    model = tmp_path / "model" / "model.npz"
+    assert not any("seasonal index" in n for n in predict_next(model, path).notes)
+    cut = tmp_path / "cut.csv"
+    cut.write_text(dated_rows(list(prices[:60]), start="2000-01-01", freq="MS"))
+    assert any("estimated from 60 rows, fewer than the 71 the model's run estimated it from at its last forecast (all its "
+               "rows up to its last origin)" in n for n in predict_next(model, cut).notes)
