@@ -93,7 +93,8 @@ class PriceSeries:
         parts.append(self.frequency.word)
         parts.append(f"{len(idx)} rows {self.frequency.stamp(idx[0])} to {self.frequency.stamp(idx[-1])}")
         parts.append(f"price column {self.price_column!r}")
-        return f"{Path(self.source).name}: " + ", ".join(parts)
+        shown = self.source if self.format == "long" else Path(self.source).name  # file.csv[A/B]: a series' name, not a path
+        return f"{shown}: " + ", ".join(parts)
 
     def summary(self) -> dict:
         """The facts of ``describe()`` as a dictionary (for report.json), with the notes."""

@@ -206,3 +206,14 @@ def test_a_series_refused_for_repeated_stamps_names_the_columns_the_long_format_
     assert "duplicated time stamp(s) hold different prices" in message
     assert message.endswith("(the file's other columns, 'hour', are not read: in the long format each ds holds the whole "
                             "time stamp, 2023-03-01 09:00)"), message
+
+
+@pytest.mark.parametrize("name", ["A/B", "../up", "plain"])
+def test_a_series_named_with_a_slash_is_described_by_its_whole_name(tmp_path, name):
+    """Its one-line description took the series' source for a path and kept what followed the last '/' ("B]: ...")."""
+    days = pd.date_range("2020-01-01", periods=40)
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.01, 40)))
+    path = tmp_path / "ids.csv"
+    path.write_text("unique_id,ds,y\n" + "".join(f"{name},{d:%Y-%m-%d},{p:.2f}\n" for d, p in zip(days, prices)))
+    series = load_panel(path)[name]
+    assert series.describe().startswith(f"ids.csv[{name}]: rows of a long-format table"), series.describe()
