@@ -43,6 +43,7 @@ from .windows import Scaler, first_origin
 
 RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's input may lie
 CHANGE_FACTOR = 4.0  # recent steps this many times larger or smaller than the training data's: noted
+SAME_PRICE = 1e-4  # two prices of one date within this share of each other are one price (saved with fewer decimals)
 RECENT_CHANGES = 30  # at least this many of the latest steps are compared (or the window's, when longer)
 
 
@@ -190,6 +191,21 @@ def _unlike_training(prices: np.ndarray, trained_on: dict, config) -> list[str]:
     return notes
 
 
+def _same_price_on_the_runs_last_date(series: PriceSeries, trained_on: dict) -> list[str]:
+    """A note where the file has a row on the run's last date whose price is not the run's there (beyond the rounding
+    of ``SAME_PRICE``): another instrument ending on the same day, or prices adjusted again since (a dividend or
+    split re-downloaded). Nothing where the file has no such row, or the model file does not record the price."""
+    price, date = trained_on.get("last_price"), pd.to_datetime(trained_on.get("last_date"), errors="coerce")
+    if not isinstance(price, (int, float)) or pd.isna(date) or date not in series.frame.index:
+        return []
+    here = float(series.prices.loc[date])  # (one row per stamp, duplicates dropped by the loader)
+    if abs(here - price) <= SAME_PRICE * abs(price):
+        return []
+    return [f"on {trained_on['last_date']}, the last date of the model's run, this file's price is {here:.6g} and the run's "
+            f"was {price:.6g} ({here / price - 1:+.2%}): another series, or prices adjusted again since (a dividend or split); "
+            "the model and its interval were measured on the run's prices"]
+
+
 def _intervals(path, meta: dict) -> tuple[dict[int, float], dict[int, float], str]:
     """The log half-widths of the model's and naive's intervals per level, and what they were
     calibrated on; empty for a model file written without intervals."""
@@ -317,6 +333,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
                             "training data, or --force to forecast anyway")
     notes += _unlike_training(prices, trained_on, config)
     last_date = series.summary()["last_date"]
+    notes += _same_price_on_the_runs_last_date(series, trained_on)
     if data is not None and trained_to is not None and series.frame.index[-1] < pd.to_datetime(trained_to, errors="coerce"):
         notes.append(f"the file ends on {last_date}, before the prices the model was trained on ended ({trained_to}): "
                      "this forecasts a date the model's run has already seen, or another series; use the latest prices")

@@ -306,3 +306,28 @@ def test_a_run_shorter_than_six_seasons_is_the_measure_of_a_short_file(tmp_path)
     cut.write_text(dated_rows(list(prices[:60]), start="2000-01-01", freq="MS"))
     assert any("estimated from 60 rows, fewer than the 71 the model's run estimated it from at its last forecast (all its "
                "rows up to its last origin)" in n for n in predict_next(model, cut).notes)
+
+
+def test_another_series_that_ends_on_the_runs_last_date_is_noted_by_its_price_there(models, tmp_path):
+    """The run's last price is recorded: a file of another instrument over the same dates was forecast from with the
+    run's intervals and not a word (its steps were alike, so the spread check was silent)."""
+    model = models / "returns" / "model.npz"
+    own = random_walk(200, seed=3)  # the run's prices (series_from: daily from 2010-01-01)
+    start = "2010-01-01"
+    said = "the last date of the model's run, this file's price is"
+
+    def notes(prices, name):
+        path = tmp_path / name
+        path.write_text(dated_rows(list(prices), start=start))
+        return predict_next(model, path).notes
+
+    assert not any(said in n for n in notes(own, "same.csv"))
+    assert not any(said in n for n in notes(np.round(own, 2), "two-decimals.csv"))  # saved with fewer decimals: one price
+    assert not any(said in n for n in notes(np.append(own, own[-1] * 1.01), "longer.csv"))  # new rows after it
+    other = own[::-1] * 0.3  # the same dates, another level and path
+    found = [n for n in notes(other, "other.csv") if said in n]
+    assert found == [f"on 2010-07-19, the last date of the model's run, this file's price is {other[-1]:.6g} and the run's was "
+                     f"{own[-1]:.6g} ({other[-1] / own[-1] - 1:+.2%}): another series, or prices adjusted again since (a "
+                     "dividend or split); the model and its interval were measured on the run's prices"]
+    adjusted = own * 0.995  # re-downloaded after a dividend: every adjusted price 0.5% lower
+    assert any(f"({-0.005:+.2%})" in n for n in notes(adjusted, "adjusted.csv") if said in n)
