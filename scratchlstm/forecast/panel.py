@@ -181,6 +181,7 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "verdict": result.verdict, "verdict_vs_best_baseline": result.verdict_vs_best,
         "verdict_vs_untrained": result.verdict_vs_untrained,
         **{f"coverage_{level}_{name}": c[name]["coverage"] for level, c in coverage.items() for name in COVERAGE_OF},
+        **{f"coverage_{level}_points": c["model"]["points"] for level, c in coverage.items()},  # the test points it is over
         "coverage": coverage,
         "versus": comparisons,
     })
@@ -299,12 +300,19 @@ class PanelResult:
         s = overall(rows)
         ok = [r for r in rows if "error" not in r]
         short = [level for level in levels if any(level in r["coverage"] and not r["coverage"][level]["model"]["points"] for r in ok)]
+        fewer = {level: [r for r in ok if level in r["coverage"] and 0 < r["coverage"][level]["model"]["points"] < r["test_points"]]
+                 for level in levels}  # series whose first test points had too few errors known before them for this level
         lines.append("/naive, /untr, /best, /peer: the LSTM's MAE over naive's, the untrained LSTM's (on a seasonal series the "
                      "smoothed level x seasonal index, or with --no-smooth-level the adjusted naive; '=' where the model is it), "
                      "the best other baseline's and the best classical peer's; p: Diebold-Mariano, two-sided; cov: the share of "
                      "the test points with an interval that the model's interval covered"
                      + ("; n/a: no test point had the errors known before it that the interval needs ("
-                        + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else ""))
+                        + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else "")
+                     + "".join(f"; cov{level} over fewer test points than the series has where the first ones had fewer than the "
+                               f"{errors_needed(float(level))} errors known before them that a {level}% interval needs: "
+                               + ", ".join(f"{r['series']} {r['coverage'][level]['model']['points']} of {r['test_points']}"
+                                           for r in fewer[level][:5]) + (", ..." if len(fewer[level]) > 5 else "")
+                               for level in levels if fewer[level]))
         lines.append(f"{s['ran']} of {s['series']} series ran" + (f" (not run: {', '.join(s['failed'])})" if s["failed"] else "")
                      + f"; a trained LSTM was kept on {s['trained_lstm_kept']}"
                      + (f" (the global model on {s['global_model_kept']})" if self.global_model else ""))
@@ -319,6 +327,8 @@ class PanelResult:
         for level, by_name in s["coverage"].items():
             lines.append(f"{level}% intervals, pooled over the panel's test points: " + "; ".join(
                 f"{name} covered {c['covered']} of {c['points']} ({_share(c)})" for name, c in by_name.items())
+                + (f" (over the test points with a {level}% interval: {len(fewer[level])} series had fewer, named above)"
+                   if fewer.get(level) else "")
                 + ("" if any(c["points"] for c in by_name.values()) else
                    f": no test point had the {errors_needed(float(level))} errors known before it that a {level}% interval needs"))
         lines.append(f"median MAE ratio: {s['median_mae_ratio_naive']:.3f} to naive, {s['median_mae_ratio_untrained']:.3f} to the "

@@ -313,14 +313,14 @@ def seasonal_series(seed, n=160, season=4):
 
 
 def test_the_summary_counts_the_model_against_its_untrained_version_and_pools_coverage_over_the_test_points():
-    panel = {f"q{k}": seasonal_series(k) for k in range(3)}
+    panel = {f"q{k}": seasonal_series(k, n=160 if k else 72) for k in range(3)}  # q0: too few errors for its first 95% intervals
     config = replace(TINY, season=4)
     result = run_panel(panel, config, jobs=1, global_model=True, quiet=True)
     summary = result.summary()
     frame = result.predictions_frame()
     covered = {(level, name): 0 for level in (80, 95) for name in ("model", "naive")}
     points = dict.fromkeys(covered, 0)
-    outcomes = []
+    outcomes, fewer = [], []
     for row in summary["series"]:
         own = frame[frame["unique_id"] == row["series"]]
         y = own["actual"].to_numpy()
@@ -330,6 +330,10 @@ def test_the_summary_counts_the_model_against_its_untrained_version_and_pools_co
             hits = sum(lo[i] <= y[i] <= hi[i] for i in np.flatnonzero(has))
             assert row["coverage"][str(level)][name]["covered"] == hits and row["coverage"][str(level)][name]["points"] == has.sum()
             assert row[f"coverage_{level}_{name}"] == pytest.approx(hits / has.sum())
+            if name == "model":
+                assert row[f"coverage_{level}_points"] == has.sum()  # (summary.csv's column: what the share is over)
+                if 0 < has.sum() < row["test_points"]:
+                    fewer.append(f"{row['series']} {has.sum()} of {row['test_points']}")
             covered[level, name] += hits
             points[level, name] += int(has.sum())
         assert row["untrained"] == "smoothed_level"
@@ -348,6 +352,9 @@ def test_the_summary_counts_the_model_against_its_untrained_version_and_pools_co
     table = result.table()
     assert "against the untrained LSTM's forecast (the LSTM's own contribution)" in table
     assert f"model covered {covered[95, 'model']} of {points[95, 'model']}" in table
+    assert fewer, "the first test points of these short series lack the 19 errors a 95% interval needs"
+    assert ("; cov95 over fewer test points than the series has where the first ones had fewer than the 19 errors known "
+            "before them that a 95% interval needs: " + ", ".join(fewer)) in table
 
 
 def test_a_series_that_keeps_the_global_model_gets_intervals_around_its_forecast_calibrated_on_it():
