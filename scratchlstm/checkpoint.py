@@ -84,8 +84,15 @@ def _fail(path: Path, problem: str) -> CheckpointError:
 
 def _opened(path: Path) -> zipfile.ZipFile:
     if path.is_dir():
-        inside = path / "model.npz"
-        hint = f"; give the model file inside it, {inside}" if inside.is_file() else "; give the model.npz a forecast run wrote"
+        inside, models = path / "model.npz", sorted((path / "models").glob("*.npz"))
+        if inside.is_file():
+            hint = f"; give the model file inside it, {inside}"
+        elif models:  # a panel's folder: one model file per series
+            shown = ", ".join(m.name for m in models[:3]) + (", ..." if len(models) > 3 else "")
+            hint = (f"; a panel's folder holds one model file per series in {path / 'models'} ({shown}): give one of them "
+                    "(summary.csv's model_file names each series' file)")
+        else:
+            hint = "; give the model.npz a forecast run wrote (or a panel's models/SERIES.npz)"
         raise CheckpointError(f"checkpoint {path} is a folder{hint}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")

@@ -294,6 +294,13 @@ def test_a_folder_or_a_damaged_fit_state_gets_the_advice_that_applies(tmp_path):
     (run / "model.npz").write_bytes(b"")
     with pytest.raises(CheckpointError, match=r"is a folder; give the model file inside it, .*run/model.npz"):
         read_checkpoint(run)
+    panel = tmp_path / "panel-out"
+    (panel / "models").mkdir(parents=True)
+    for name in ("b", "a", "c", "d"):
+        (panel / "models" / f"{name}.npz").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"panel-out is a folder; a panel's folder holds one model file per series in "
+                                              r".*panel-out/models \(a.npz, b.npz, c.npz, \.\.\.\): give one of them"):
+        read_checkpoint(panel)
     (run / "fit-0-1.npz").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match=r"it is a fit's training state, damaged: run without --resume to start afresh"):
         read_checkpoint(run / "fit-0-1.npz")
