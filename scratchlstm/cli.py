@@ -16,6 +16,7 @@ from the fields of ``ForecastConfig``, so every setting has one flag and one che
 from __future__ import annotations
 
 import argparse
+import difflib
 import dataclasses
 import os
 import signal
@@ -549,6 +550,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace, unknown: list[str]) -> None:
+    """Exit (status 2) naming the arguments no parser took, from the command's parser where there is one, with the
+    nearest option it has for a mistyped one (``--epoks``: ``--epochs``)."""
+    command = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    owner = command.choices[args.command] if command is not None and args.command in command.choices else parser
+    options = [o for o in owner._option_string_actions if o.startswith("--")]
+    near = [f"{m[0]} for {u.split('=')[0]}" for u in unknown if u.startswith("-")
+            for m in [difflib.get_close_matches(u.split("=")[0], options, n=1, cutoff=0.75)] if m]
+    owner.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" (did you mean {', '.join(near)}?)" if near else ""))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     # figures are written to files: the command line chooses matplotlib's file backend for itself,
     # whatever MPLBACKEND says (a bogus value would otherwise break every subcommand at import), and
@@ -602,7 +614,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except KeyboardInterrupt:
         _tell("scratchlstm: interrupted")
         return EXIT_INTERRUPTED
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, with its usage (the top-level one showed 'scratchlstm COMMAND ...')
+        _unknown_arguments(parser, args, unknown)
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR

@@ -476,3 +476,23 @@ def test_ctrl_c_inside_a_librarys_import_exits_130_not_as_a_bug(monkeypatch, cap
 
     monkeypatch.setattr(cli, "_run_forecast", a_bug)
     assert cli.main(["forecast", "--quiet"]) == 3
+
+
+@pytest.mark.parametrize("args, said", [
+    (["forecast", "prices.csv", "--bogus"], "scratchlstm forecast: error: unrecognized arguments: --bogus"),
+    (["forecast", "prices.csv", "--epoks=3"], "scratchlstm forecast: error: unrecognized arguments: --epoks=3 (did you mean "
+                                              "--epochs for --epoks?)"),
+    (["panel", "prices.csv", "--globl"], "scratchlstm panel: error: unrecognized arguments: --globl (did you mean --global "
+                                         "for --globl?)"),
+    (["gradcheck", "--stepz", "3"], "scratchlstm gradcheck: error: unrecognized arguments: --stepz 3 (did you mean --steps "
+                                    "for --stepz?)"),
+    (["--bogus"], "scratchlstm: error: unrecognized arguments: --bogus"),
+])
+def test_an_unknown_option_is_named_by_its_commands_parser_with_the_nearest_option(args, said, unchanged):
+    """After a command, an unknown option was answered by the top-level parser, with its usage ("scratchlstm [-h]
+    [--debug] COMMAND ..."), not the command's."""
+    code, out, err = cli(*args, cwd=unchanged)
+    assert code == 2 and out == "", (code, out, err)
+    assert err.strip().splitlines()[-1] == said, err
+    command = args[0] if not args[0].startswith("-") else ""
+    assert err.startswith(f"usage: scratchlstm {command}".rstrip() + " "), err
