@@ -56,15 +56,20 @@ def _date_axis(ax: Axes, x: np.ndarray) -> None:
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _hidden_label(model: np.ndarray, other: np.ndarray, label: str) -> str:
+    """The legend entry of a line the model's may hide (naive's, the untrained LSTM's), saying when it does."""
+    if np.array_equal(model, other):
+        return f"{label} = model at every point"
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing price: no "within" claim
+        gap = float(np.max(np.abs(model - other) / np.abs(other)))
+    if gap < 1e-3:
+        return f"{label}; model within {gap:.2%} of it at every point"
+    return label
+
+
 def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
     """The naive line's legend entry, saying when the model's line hides it."""
-    if np.array_equal(model, naive):
-        return "naive (last price) = model at every point"
-    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing price: no "within" claim
-        gap = float(np.max(np.abs(model - naive) / np.abs(naive)))
-    if gap < 1e-3:
-        return f"naive (last price); model within {gap:.2%} of it at every point"
-    return "naive (last price)"
+    return _hidden_label(model, naive, "naive (last price)")
 
 
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
@@ -143,7 +148,8 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
             ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
                     label=f"seasonal naive (the value {season} steps earlier)")
         if untrained is not None:
-            ax.plot(x[span], np.asarray(untrained, dtype=float)[span], color="tab:green", lw=1.0, ls="--", label=untrained_label)
+            ax.plot(x[span], np.asarray(untrained, dtype=float)[span], color="tab:green", lw=1.0, ls="--",
+                    label=_hidden_label(model, np.asarray(untrained, dtype=float), untrained_label))
         for k, (level, lower, upper) in enumerate(bands):
             lower, upper = np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span]
             if not np.any(np.isfinite(lower) & np.isfinite(upper)):  # no point had the errors this level needs: no band, no legend entry

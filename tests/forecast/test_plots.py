@@ -105,6 +105,18 @@ def test_forecast_plot_says_when_the_model_is_the_naive_forecast():
     plt.close(fig)
 
 
+@pytest.mark.parametrize("factor, said", [(1.0, "smoothed level = model at every point"),
+                                           (1.0004, "smoothed level; model within 0.04% of it at every point"),
+                                           (1.05, "smoothed level")])
+def test_forecast_plot_says_when_the_model_hides_the_untrained_lstms_line(factor, said):
+    """The green dashed line of the untrained LSTM lay under the red model line, listed in the legend and unseen."""
+    dates, actual, naive = _prices()
+    level = naive * 0.99
+    fig = plots.forecast_plot(dates, actual, level * factor, naive, untrained=level, untrained_label="smoothed level")
+    assert said in [t.get_text() for t in fig.legends[0].get_texts()]
+    plt.close(fig)
+
+
 def test_forecast_plot_names_a_model_that_differs_from_naive_plainly():
     dates, actual, naive = _prices()
     fig = plots.forecast_plot(dates, actual, naive * 1.05, naive)
