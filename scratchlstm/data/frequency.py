@@ -70,6 +70,25 @@ class Frequency:
         return f"{ts:%Y-%m-%d %H:%M:%S}" if ts.second or ts.microsecond else f"{ts:%Y-%m-%d %H:%M}"
 
 
+def stamp_after(ts: pd.Timestamp, steps: int, frequency: Frequency) -> str | None:
+    """The stamp, or calendar period, ``steps`` periods of ``frequency`` after ``ts``, in words: a date for days and
+    weeks (business days with "holidays aside"), the month, quarter or year itself for those (a monthly series may
+    be stamped on the last trading day, which no rule gives), the time for intraday rows ("if there is no gap
+    before it": nights and weekends are not known); None for an irregular series."""
+    kind = frequency.kind
+    if kind is None:
+        return None
+    if frequency.alias == "B":
+        return f"{ts + pd.offsets.BDay(steps):%Y-%m-%d} (counting business days, holidays aside)"
+    if kind in ("D", "W"):
+        return f"{ts + pd.Timedelta(days=steps * (1 if kind == 'D' else 7)):%Y-%m-%d}" + (" (that week)" if kind == "W" else "")
+    if kind in _CALENDAR:
+        month = ts.tz_localize(None).to_period("M") + _CALENDAR[kind][2] * steps  # (periods have no zone)
+        return {"M": month.strftime("%Y-%m"), "Q": str(month.asfreq("Q")), "Y": str(month.year)}[kind]
+    later = ts + pd.Timedelta(seconds=steps * _step_seconds(frequency.alias))
+    return f"{frequency.stamp(later)} (if there is no gap before it)"
+
+
 def median_spacing(index: pd.DatetimeIndex) -> float | None:
     """The median time between consecutive stamps, in seconds (None for fewer than two): what tells two irregular
     series apart, whose ``kind`` is None for both."""

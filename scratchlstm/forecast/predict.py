@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..checkpoint import load_models
 from ..data import DataWarning, PriceSeries, load_embedded, load_prices
-from ..data.frequency import median_spacing, spacing_words
+from ..data.frequency import median_spacing, spacing_words, stamp_after
 from ..data.loaders import LoadOptions
 from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
@@ -62,11 +62,13 @@ class Prediction:
     calibration: str = ""  # what the intervals were calibrated on, in words
     data: str = ""  # how the file was read (format, delimiter, decimal mark, date order), as forecast's first line says it
     model: str = ""  # what the model was trained on: a panel's series by name, as its file's name may not say it
+    target: str | None = None  # the stamp or period forecast, in words (frequency.stamp_after); None for irregular data
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
         # significant digits, not decimals: a price of 1e-6 is not printed as 0.0000
-        line = (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead: "
+        target = f", for {self.target}" if self.target else ""
+        line = (f"last price {self.last_price:.8g} on {self.last_date}; forecast {self.horizon} step(s) ahead{target}: "
                 f"{self.forecast:.8g} ({100 * (self.forecast / self.last_price - 1):+.2f}%)")
         if self.intervals:
             line += "; " + ", ".join(f"{level}% interval {lo:.8g} to {hi:.8g}" for level, (lo, hi) in self.intervals.items())
@@ -359,4 +361,4 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     return Prediction(model=model, source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
                       naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration,
-                      data=series.describe())
+                      data=series.describe(), target=stamp_after(series.frame.index[-1], config.horizon, series.frequency))

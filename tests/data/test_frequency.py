@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from scratchlstm.data.frequency import Frequency, absent_stamps, detect_frequency, gap_note, missing_periods
+from scratchlstm.data.frequency import Frequency, absent_stamps, detect_frequency, gap_note, missing_periods, stamp_after
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,20 @@ def test_absent_stamps_keep_the_time_zone():
     stamps = pd.date_range("2000-01-01", periods=24, freq="MS", tz="Europe/Berlin").delete([5])
     absent = absent_stamps(stamps, detect_frequency(stamps))
     assert list(absent) == [pd.Timestamp("2000-06-01", tz="Europe/Berlin")]
+
+
+@pytest.mark.parametrize("stamps, steps, expected", [
+    (pd.date_range("2024-01-01", periods=30, freq="D"), 1, "2024-01-31"),
+    (pd.date_range("2024-01-01", periods=30, freq="B"), 1, "2024-02-12 (counting business days, holidays aside)"),  # Fri -> Mon
+    (pd.date_range("2024-01-05", periods=20, freq="W-FRI"), 3, "2024-06-07 (that week)"),
+    (pd.date_range("1949-01-01", periods=144, freq="MS"), 1, "1961-01"),
+    (pd.DatetimeIndex(["2024-01-31", "2024-02-29", "2024-03-28", "2024-04-30"]), 2, "2024-06"),  # the last trading days
+    (pd.date_range("2000-01-01", periods=12, freq="QS"), 1, "2003Q1"),
+    (pd.date_range("2000-12-31", periods=5, freq="YE"), 2, "2006"),
+    (pd.date_range("2024-01-01", periods=48, freq="h"), 3, "2024-01-03 02:00 (if there is no gap before it)"),
+    (pd.date_range("2024-01-01 09:30", periods=10, freq="5min", tz="UTC"), 1, "2024-01-01 10:20 (if there is no gap before it)"),
+    (pd.date_range("1990-01-01", periods=24, freq="MS", tz="Europe/Berlin"), 12, "1992-12"),
+    (pd.date_range("2024-01-01", periods=10, freq="3D"), 1, None),  # every three days: irregular
+])
+def test_the_stamp_a_forecast_is_for(stamps, steps, expected):
+    assert stamp_after(stamps[-1], steps, detect_frequency(stamps)) == expected

@@ -301,7 +301,9 @@ def test_a_run_shorter_than_six_seasons_is_the_measure_of_a_short_file(tmp_path)
     path.write_text(dated_rows(list(prices), start="2000-01-01", freq="MS"))
     run_forecast(load_prices(path), CONFIG.updated(season=12, test_size=12)).save(tmp_path / "model")
     model = tmp_path / "model" / "model.npz"
-    assert not any("seasonal index" in n for n in predict_next(model, path).notes)
+    prediction = predict_next(model, path)
+    assert not any("seasonal index" in n for n in prediction.notes)
+    assert prediction.target == "2006-01" and "forecast 1 step(s) ahead, for 2006-01: " in prediction.describe()
     cut = tmp_path / "cut.csv"
     cut.write_text(dated_rows(list(prices[:60]), start="2000-01-01", freq="MS"))
     assert any("estimated from 60 rows, fewer than the 71 the model's run estimated it from at its last forecast (all its "
