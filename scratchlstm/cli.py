@@ -428,6 +428,8 @@ def _run_predict(args) -> int:
                               series=args.series)
     say(f"data: {prediction.data}")
     say(f"model: {prediction.model}")
+    if prediction.run_verdict:  # how far to trust what follows: the model against naive on its run's test span
+        say(f"its run's verdict: {prediction.run_verdict}")
     for note in prediction.notes:
         say(f"note: {note}")
     say(prediction.describe())

@@ -63,6 +63,7 @@ class Prediction:
     data: str = ""  # how the file was read (format, delimiter, decimal mark, date order), as forecast's first line says it
     model: str = ""  # what the model was trained on: a panel's series by name, as its file's name may not say it
     target: str | None = None  # the stamp or period forecast, in words (frequency.stamp_after); None for irregular data
+    run_verdict: str = ""  # the model's run against naive on its test span ("" for a model file that does not record it)
 
     def describe(self) -> str:
         """One line: the last price, the forecast and its change, and naive's forecast beside it."""
@@ -361,4 +362,5 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     return Prediction(model=model, source=str(series.source), last_date=series.frequency.stamp(series.frame.index[-1]), last_price=float(prices[-1]),
                       forecast=forecast, horizon=config.horizon, notes=notes, intervals=_around(forecast, model_q),
                       naive_intervals=_around(float(prices[-1]), naive_q), calibration=calibration,
-                      data=series.describe(), target=stamp_after(series.frame.index[-1], config.horizon, series.frequency))
+                      data=series.describe(), target=stamp_after(series.frame.index[-1], config.horizon, series.frequency),
+                      run_verdict=str(trained_on.get("verdict") or ""))

@@ -258,7 +258,7 @@ def model_file_meta(result, series: str | None = None) -> dict:
     model_meta = {"forecast": result.config.to_dict(), "scaling": last_fit.scaler.to_dict(), "seasonal": last_fit.seasonal.to_dict(),
                   "data": {"source": str(result.data.source), "price_column": result.data.price_column,
                            "last_date": result.data.summary()["last_date"], "rows": len(result.prices),
-                           "last_price": float(result.prices[-1]),
+                           "last_price": float(result.prices[-1]), "verdict": result.verdict,
                            "cutoff_date": result.cutoff_date(last_fit), "frequency": {"kind": result.data.frequency.kind, "word": result.data.frequency.word,
                                          "median_seconds": median_spacing(result.data.frame.index)},
                            "train_min": float(np.min(train_prices)), "train_max": float(np.max(train_prices)),

@@ -150,9 +150,10 @@ def test_the_first_line_says_how_the_file_was_read(models, tmp_path, capsys):
     path = tmp_path / "de.csv"
     path.write_text("Date;Close\n" + rows)
     assert main(["predict", str(path), "--checkpoint", str(models / "returns" / "model.npz")]) == 0
-    first, second = capsys.readouterr().out.splitlines()[:2]
+    first, second, third = capsys.readouterr().out.splitlines()[:3]
     assert first.startswith("data: ") and "delimiter ';'" in first and "decimal ','" in first, first
     assert second.startswith(f"model: {models / 'returns' / 'model.npz'}, trained on synthetic, prices to 2010-07-19"), second
+    assert third.startswith("its run's verdict: ") and "naive" in third, third
     assert "day-first (%d.%m.%Y)" in first and "30 rows 2010-01-01 to 2010-01-30" in first, first
 
 
@@ -333,3 +334,13 @@ def test_another_series_that_ends_on_the_runs_last_date_is_noted_by_its_price_th
                      "dividend or split); the model and its interval were measured on the run's prices"]
     adjusted = own * 0.995  # re-downloaded after a dividend: every adjusted price 0.5% lower
     assert any(f"({-0.005:+.2%})" in n for n in notes(adjusted, "adjusted.csv") if said in n)
+
+
+@pytest.mark.parametrize("target", ["returns", "price"])
+def test_predict_repeats_the_verdict_of_the_run_that_made_the_model(models, tmp_path, target):
+    """A price-level model 4.8 times worse than naive forecast on with no reminder of how its run went."""
+    import json
+
+    report = json.loads((models / target / "report.json").read_text())
+    prediction = predict_next(models / target / "model.npz", _write(tmp_path, random_walk(200, seed=3)))
+    assert prediction.run_verdict == report["verdict"] and prediction.run_verdict.startswith(("beats", "does not beat"))
