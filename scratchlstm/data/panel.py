@@ -282,7 +282,23 @@ def _load_long(path: Path, options: LoadOptions) -> Panel:
         series.source = f"{path.name}[{name}]"
         series.format = "long"  # read from the table's rows, not from a DataFrame the user gave
         panel.add(str(name), series)
+    _name_the_files_date_order(panel)
     return _checked(path, panel)
+
+
+def _name_the_files_date_order(panel: Panel) -> None:
+    """To a series refused because its dates read both day-first and month-first, add the order the file's other
+    series showed (one file is usually written in one convention), and the format that reads it, as a hint: the
+    choice stays the user's, as a series of month starts (01/02/2010) is daily read one way and monthly the other."""
+    orders = {(s.detected.date_order, s.detected.date_format) for s in panel.values()
+              if s.detected.date_order in ("day-first", "month-first") and s.detected.date_format}
+    if len(orders) != 1:
+        return
+    (order, fmt), = orders
+    for name, reason in panel.refused.items():
+        if "could be day-first or month-first" in reason:
+            panel.refused[name] = (f"{reason} (the file's other series read as {order}: --date-format '{fmt}' reads every "
+                                   "series so, if this one is written the same way)")
 
 
 def _refuse_missing_columns(table: pd.DataFrame, path: Path) -> None:

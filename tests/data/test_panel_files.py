@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from scratchlstm.data import load_prices
+from scratchlstm.data.loaders import LoadOptions
 from scratchlstm.data.panel import load_panel
 from scratchlstm.errors import DataError
 from tests.forecast.test_panel import ar_returns_series, dated_rows_of, write_long
@@ -217,3 +218,20 @@ def test_a_series_named_with_a_slash_is_described_by_its_whole_name(tmp_path, na
     path.write_text("unique_id,ds,y\n" + "".join(f"{name},{d:%Y-%m-%d},{p:.2f}\n" for d, p in zip(days, prices)))
     series = load_panel(path)[name]
     assert series.describe().startswith(f"ids.csv[{name}]: rows of a long-format table"), series.describe()
+
+
+def test_a_series_whose_dates_read_both_ways_is_told_the_order_the_files_other_series_showed(tmp_path):
+    """The refusal offered both orders; the one that matched the other series was left for the user to find."""
+    daily = pd.date_range("2022-01-03", periods=40)
+    monthly = pd.date_range("2010-01-01", periods=40, freq="MS")
+    prices = 100 * np.exp(np.cumsum(np.random.default_rng(4).normal(0, 0.01, 40)))
+    rows = [f"A,{d:%d/%m/%Y},{p:.2f}" for d, p in zip(daily, prices)] + [f"B,{d:%d/%m/%Y},{p:.2f}" for d, p in zip(monthly, prices)]
+    path = tmp_path / "orders.csv"
+    path.write_text("unique_id,ds,y\n" + "\n".join(rows) + "\n")
+    panel = load_panel(path)
+    assert list(panel) == ["A"] and panel["A"].detected.date_order == "day-first"
+    assert panel.refused["B"].endswith("could be day-first or month-first. Pass date_format (--date-format) '%d/%m/%Y' or "
+                                       "'%m/%d/%Y' (the file's other series read as day-first: --date-format '%d/%m/%Y' reads "
+                                       "every series so, if this one is written the same way)"), panel.refused["B"]
+    fixed = load_panel(path, LoadOptions(date_format="%d/%m/%Y"))
+    assert list(fixed) == ["A", "B"] and fixed["B"].frequency.word == "monthly"
