@@ -391,22 +391,7 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
         if column != "time" and times is None:
             column = None  # not an hour after all: the duplicated stamps' refusal names it if it holds times
         elif times is None:
-            text = table["time"].astype(object).map(lambda t: str(t).strip())
-            numbers = pd.to_numeric(text, errors="coerce")
-            whole = numbers.notna().all() and bool((numbers == numbers.round()).all())
-            bad = table["time"].isna() | (~numbers.between(0, 23) if whole else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
-            k = int(np.flatnonzero(bad.to_numpy())[0])
-            place = where(k) if where is not None else f"row {k + 1}"
-            shown = "an empty value" if pd.isna(table["time"].iloc[k]) else repr(text.iloc[k])
-            if whole and not table["time"].isna().any():
-                shown += f" ({place}) among whole numbers from {int(numbers.min())} to {int(numbers.max())}: not hours 0 to 23"
-                raise refuse(source, f"column 'time' beside 'date' holds {shown}, so the two cannot be joined into time stamps",
-                             "Write every time as HH:MM (13:00; an hour-ending 24 is the next day's 00:00) or as a whole hour "
-                             "0 to 23, or join Date and Time into one Date column")
-            raise refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or "
-                                 "9:30 AM, so the two cannot be joined into time stamps",
-                         "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the "
-                         "Time column if each date has one row")
+            raise _unjoinable_time(table["time"], source, where)
         else:
             dates = table[date_column].astype(object).map(lambda d: str(d).strip())
             midnight = dates.str.fullmatch(_AT_MIDNIGHT)
@@ -426,11 +411,35 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
     return table.drop(columns=used), reading
 
 
+def _unjoinable_time(column: pd.Series, source, where=None) -> DataError:
+    """The refusal of a Time column beside Date that holds something other than times of day or whole hours 0 to 23,
+    naming its first such value as the file has it: an empty cell, a word, or whole numbers out of 0 to 23 (an
+    hour-ending 24, HHMM's 930)."""
+    text = column.astype(object).map(lambda t: str(t).strip())
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = bool(numbers.notna().all() and (numbers == numbers.round()).all())
+    bad = column.isna() | (~numbers.between(0, 23) if whole else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
+    k = int(np.flatnonzero(bad.to_numpy())[0])
+    place = where(k) if where is not None else f"row {k + 1}"
+    if whole:
+        return refuse(source, f"column 'time' beside 'date' holds {text.iloc[k]!r} ({place}) among whole numbers from "
+                              f"{int(numbers.min())} to {int(numbers.max())}: not hours 0 to 23, so the two cannot be joined "
+                              "into time stamps",
+                      "Write every time as HH:MM (13:00; an hour-ending 24 is the next day's 00:00) or as a whole hour 0 to "
+                      "23, or join Date and Time into one Date column")
+    shown = "an empty value" if pd.isna(column.iloc[k]) else repr(text.iloc[k])
+    return refuse(source, f"column 'time' beside 'date' holds {shown} ({place}), not a time of day like 09:30 or 9:30 AM, "
+                          "so the two cannot be joined into time stamps",
+                  "Write every time as HH:MM[:SS] (or join Date and Time into one Date column), or delete the Time column "
+                  "if each date has one row")
+
+
 def _refuse_twelve_hour_clock(stamps: pd.DatetimeIndex, source, where=None) -> None:
     """Refuse times of day written on a 12-hour clock without AM or PM (``9:30 ... 12:30, 1:00 ... 4:00``): read on
     a 24-hour clock, the afternoon's rows become the small hours of the same day, and sorting them would hide it.
     The sign, in rows of one date in file order: a step from a 12 o'clock time back to one of 1 to 11 o'clock (the
-    other way round in a file written newest first)."""
+    other way round in a file written newest first), and no other step against the file's order within a day (a
+    shuffled file steps back and forth anywhere, and is sorted)."""
     if len(stamps) < 3 or stamps.hasnans:
         return
     days = stamps.normalize().asi8
@@ -440,7 +449,8 @@ def _refuse_twelve_hour_clock(stamps: pd.DatetimeIndex, source, where=None) -> N
     hours = stamps.hour.to_numpy()
     before, after = (hours[1:], hours[:-1]) if newest_first else (hours[:-1], hours[1:])
     suspect = same_day & (before == 12) & (after >= 1) & (after < 12)
-    if not suspect.any():
+    against = same_day & ((steps > 0) if newest_first else (steps < 0))  # every step back in time within a day
+    if not suspect.any() or np.sum(against) > np.sum(suspect):
         return
     k = int(np.flatnonzero(suspect)[0])
     places = f"{where(k)} and {where(k + 1)}" if where is not None else f"rows {k + 1} and {k + 2}"

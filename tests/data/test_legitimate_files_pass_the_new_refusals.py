@@ -74,3 +74,21 @@ def test_a_panel_with_a_split_decimal_comma_is_refused_as_a_price_file_is(tmp_pa
     path.write_text("unique_id,ds,y,\n" + "".join(f"A,2022-01-{d:02d},{100 + d},{d * 7 % 100}\n" for d in range(3, 28)))
     with pytest.raises(DataError, match=r"column 4 has no name in the header but holds whole numbers .* right after 'y'"):
         load_panel(path)
+
+
+def test_a_shuffled_file_of_hourly_rows_is_sorted_not_taken_for_a_12_hour_clock(tmp_path):
+    """The refusal of 12-hour times without AM or PM looks for a step from 12:xx back to 1:xx-11:xx within a day; a
+    shuffled file takes such steps too, among steps back and forth of every other kind."""
+    hours = pd.date_range("2024-01-02 00:00", periods=24 * 5, freq="h")
+    order = list(np.random.default_rng(2).permutation(len(hours)))
+    noon, five = 24 * 2 + 12, 24 * 2 + 5  # 2024-01-04 12:00, then its 05:00 next in the file
+    order.remove(five)
+    order.insert(order.index(noon) + 1, five)
+    path = tmp_path / "shuffled-hours.csv"
+    pd.DataFrame({"Date": hours[order].strftime("%Y-%m-%d %H:%M"), "Close": _prices(len(hours))[order]}).to_csv(path, index=False)
+    shuffled = hours[order]
+    same_day = shuffled[1:].normalize() == shuffled[:-1].normalize()
+    assert np.any(same_day & (shuffled[:-1].hour == 12) & (shuffled[1:].hour >= 1) & (shuffled[1:].hour < 12))  # the sign is there
+    series = load_prices(path)
+    assert series.frame.index.equals(pd.DatetimeIndex(hours, name=series.frame.index.name))
+    assert "rows were not in time order; sorted" in series.notes
