@@ -121,7 +121,7 @@ def test_predict_forecasts_the_average_the_seeds_run_reported(unchanged):
     (unchanged / "out" / "cut.csv").write_text("\n".join(rows[:-2]) + "\n")  # the last test point's origin is the last row
     code, out, err = cli("predict", "--checkpoint", "out/model.npz", "--csv", "out/cut.csv", cwd=unchanged)
     assert code == 0, err
-    said = float(out.split("ahead: ")[1].split()[0])
+    said = float(out.split("step(s) ahead, for ")[1].split(": ")[1].split()[0])  # "..., for 2020-07-19: 101.23 (+0.4%)"
     assert said == pytest.approx(frame["model"].iloc[-1], rel=1e-7) == pytest.approx(seeds.mean(), rel=1e-7)
     assert "holds 3 models" in out
     arrays, meta = read_checkpoint(unchanged / "out" / "model.npz")
