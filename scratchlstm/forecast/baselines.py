@@ -39,9 +39,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
-from ..data.frequency import detect_frequency
 from .level import SmoothedLevel
 from .seasonal import SeasonalIndex
 
@@ -144,6 +142,10 @@ def calendar_season(dates: pd.DatetimeIndex) -> tuple[int, str]:
     """
     if len(dates) < 3:
         return 1, "too few rows to tell the spacing"
+    import pandas as pd  # here, not at the top: a worker process that only fits never imports pandas (0.3 s of its start)
+
+    from ..data.frequency import detect_frequency
+
     frequency = detect_frequency(pd.DatetimeIndex(dates))
     key = "B" if frequency.alias == "B" else frequency.kind
     if key == "h":
@@ -157,6 +159,8 @@ def _bars_per_day(dates: pd.DatetimeIndex) -> tuple[int, str]:
     """The daily cycle of hourly rows: 24 rows a day around the clock, or the rows of a trading day
     (7 for 9:30 to 15:30) when the nights are not in the file; the days of another count (half days)
     are said, as their rows sit off the cycle."""
+    import pandas as pd
+
     per_day = pd.Series(1, index=dates).groupby(dates.normalize()).size().to_numpy()
     whole = per_day[1:-1] if len(per_day) > 2 else per_day[per_day == per_day.max()]  # the first and last day may be cut
     season = int(np.bincount(whole).argmax())  # the most common count
