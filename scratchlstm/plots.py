@@ -67,11 +67,6 @@ def _hidden_label(model: np.ndarray, other: np.ndarray, label: str) -> str:
     return label
 
 
-def _naive_label(model: np.ndarray, naive: np.ndarray) -> str:
-    """The naive line's legend entry, saying when the model's line hides it."""
-    return _hidden_label(model, naive, "naive (last price)")
-
-
 def forecast_plot(dates, actual, model, naive, path: str | Path | None = None, title: str = "walk-forward forecasts",
                   subtitle: str = "", zoom_points: int = ZOOM_POINTS, seasonal_naive=None, season: int = 1,
                   model_label: str = "LSTM forecast", bands=(), untrained=None,
@@ -132,7 +127,10 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
         raise ValueError(f"forecast_plot: dates, actual, model and naive need the same number of points (> 0), "
                          f"got {n}, {len(actual)}, {len(model)} and {len(naive)}")
     zoom = min(zoom_points, n)
-    naive_label = _naive_label(model, naive)
+    naive_label = _hidden_label(model, naive, "naive (last price)")
+    if untrained is not None:
+        untrained = np.asarray(untrained, dtype=float)
+        untrained_label = _hidden_label(model, untrained, untrained_label)
     markers = dict(marker="o", ms=3.5)
     if n <= zoom_points:  # a zoom would repeat the whole span: one panel, with the zoom's markers
         fig, whole = plt.subplots(figsize=(FORECAST_SIZE[0], FORECAST_SIZE[1] * 0.65), layout="constrained")
@@ -148,8 +146,7 @@ A test span of ``zoom_points`` or fewer is drawn once, in one panel with a marke
             ax.plot(x[span], np.asarray(seasonal_naive, dtype=float)[span], color="tab:blue", lw=1.0, ls=":",
                     label=f"seasonal naive (the value {season} steps earlier)")
         if untrained is not None:
-            ax.plot(x[span], np.asarray(untrained, dtype=float)[span], color="tab:green", lw=1.0, ls="--",
-                    label=_hidden_label(model, np.asarray(untrained, dtype=float), untrained_label))
+            ax.plot(x[span], untrained[span], color="tab:green", lw=1.0, ls="--", label=untrained_label)
         for k, (level, lower, upper) in enumerate(bands):
             lower, upper = np.asarray(lower, dtype=float)[span], np.asarray(upper, dtype=float)[span]
             if not np.any(np.isfinite(lower) & np.isfinite(upper)):  # no point had the errors this level needs: no band, no legend entry
