@@ -411,17 +411,25 @@ def _dates_out(table: pd.DataFrame, date_column: str, date_format, source, where
     return table.drop(columns=used), reading
 
 
+def _whole_numbers(values: pd.Series, high: int | None) -> pd.Series | None:
+    """``values`` (texts or numbers) as numbers where every one is a whole number (``high`` given: from 0 to ``high``);
+    else None."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    if not (numbers.notna().all() and (numbers == numbers.round()).all()):
+        return None
+    return numbers if high is None or numbers.between(0, high).all() else None
+
+
 def _unjoinable_time(column: pd.Series, source, where=None) -> DataError:
     """The refusal of a Time column beside Date that holds something other than times of day or whole hours 0 to 23,
     naming its first such value as the file has it: an empty cell, a word, or whole numbers out of 0 to 23 (an
     hour-ending 24, HHMM's 930)."""
     text = column.astype(object).map(lambda t: str(t).strip())
-    numbers = pd.to_numeric(text, errors="coerce")
-    whole = bool(numbers.notna().all() and (numbers == numbers.round()).all())
-    bad = column.isna() | (~numbers.between(0, 23) if whole else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
+    numbers = _whole_numbers(text, None)
+    bad = column.isna() | (~numbers.between(0, 23) if numbers is not None else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
     k = int(np.flatnonzero(bad.to_numpy())[0])
     place = where(k) if where is not None else f"row {k + 1}"
-    if whole:
+    if numbers is not None:
         return refuse(source, f"column 'time' beside 'date' holds {text.iloc[k]!r} ({place}) among whole numbers from "
                               f"{int(numbers.min())} to {int(numbers.max())}: not hours 0 to 23, so the two cannot be joined "
                               "into time stamps",
@@ -440,13 +448,13 @@ def _refuse_twelve_hour_clock(stamps: pd.DatetimeIndex, source, where=None) -> N
     The sign, in rows of one date in file order: a step from a 12 o'clock time back to one of 1 to 11 o'clock (the
     other way round in a file written newest first), and no other step against the file's order within a day (a
     shuffled file steps back and forth anywhere, and is sorted)."""
-    if len(stamps) < 3 or stamps.hasnans:
+    hours = stamps.hour.to_numpy()
+    if len(stamps) < 3 or stamps.hasnans or not (hours == 12).any():  # (daily files: every stamp at 0)
         return
     days = stamps.normalize().asi8
     same_day = days[1:] == days[:-1]
     steps = np.diff(stamps.asi8)
     newest_first = np.sum(steps < 0) > np.sum(steps > 0)  # most steps back in time (one day of rows has no dates to tell)
-    hours = stamps.hour.to_numpy()
     before, after = (hours[1:], hours[:-1]) if newest_first else (hours[:-1], hours[1:])
     suspect = same_day & (before == 12) & (after >= 1) & (after < 12)
     against = same_day & ((steps > 0) if newest_first else (steps < 0))  # every step back in time within a day
@@ -478,12 +486,10 @@ def _hour_column(table: pd.DataFrame, date_column: str) -> str | None:
     """The column named as an hour beside a date column, where most dates repeat (rows of one date need their hour);
     None where there is none, or where most dates have one row (a daily file with a duplicated row and an ``H`` of
     highs: its whole-number highs are no hours)."""
-    if date_column not in HOUR_BESIDE:
+    named = [c for c in table.columns if c != date_column and _says_hour(c)] if date_column in HOUR_BESIDE else []
+    if not named or not (table[date_column].value_counts() > 1).mean() > 0.5:  # (the names first: counting costs)
         return None
-    rows_per_date = table[date_column].value_counts()
-    if not (rows_per_date > 1).mean() > 0.5:
-        return None
-    return next((c for c in table.columns if c != date_column and _says_hour(c) and _separates(table[date_column], table[c])), None)
+    return next((c for c in named if _separates(table[date_column], table[c])), None)
 
 
 def _times_of(column: pd.Series) -> pd.Series | None:
@@ -494,8 +500,8 @@ def _times_of(column: pd.Series) -> pd.Series | None:
     text = column.astype(object).map(lambda t: str(t).strip())
     if text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
         return text.rename("times")
-    hours = pd.to_numeric(text, errors="coerce")
-    if hours.notna().all() and (hours == hours.round()).all() and hours.between(0, 23).all():
+    hours = _whole_numbers(text, 23)
+    if hours is not None:
         return hours.astype(int).map(lambda h: f"{h:02d}:00").rename("hours")
     return None
 
@@ -567,13 +573,12 @@ def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
         if column == price:
             continue
         values = frame[column].dropna().astype(str).str.strip()
-        numbers = pd.to_numeric(values, errors="coerce")
-        hours = bool(numbers.notna().all() and (numbers == numbers.round()).all() and numbers.between(0, 24).all())
         if not len(values):
             continue
         if values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():  # 09:00, 9:30 AM
             return column
-        if _says_hour(column) and (column != "h" or (hours and _separates(frame.index.normalize(), frame[column]))):
+        if _says_hour(column) and (column != "h" or (_whole_numbers(values, 24) is not None
+                                                      and _separates(frame.index.normalize(), frame[column]))):
             return column  # Hour 1 to 24, "00 - 01", "0h" (an H of highs that repeat within a date is no hour)
         if set(_NAME_WORDS.split(str(column).lower())) & MINUTE_WORDS:
             return column  # the minutes beside an hour column that was joined
