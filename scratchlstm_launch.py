@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 EXIT_USER_ERROR = 2  # scratchlstm.cli.EXIT_USER_ERROR (1 is a failed gradient check there); not imported from there, since the point is that it may not import
+EXIT_INTERRUPTED = 130  # scratchlstm.cli.EXIT_INTERRUPTED, likewise
 
 
 def import_failure(exc: BaseException) -> str:
@@ -26,11 +27,26 @@ def import_failure(exc: BaseException) -> str:
             "(pip install -e . in its folder, or pip install scratchlstm)")
 
 
+def _interrupted(exc: BaseException | None) -> bool:
+    """Whether Ctrl-C caused ``exc``: a KeyboardInterrupt in its chain of causes and contexts."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def run() -> None:
-    """Import the command line and run it; a package that does not import ends with one line and status 2."""
+    """Import the command line and run it; a package that does not import ends with one line and status 2, and
+    Ctrl-C while it imports (the command's first fifth of a second) with one line and status 130, as later."""
     try:
         from scratchlstm.cli import run as run_command
-    except (SyntaxError, ImportError) as exc:
+    except (SyntaxError, ImportError, KeyboardInterrupt) as exc:
+        if _interrupted(exc):  # (Ctrl-C inside a library's import can come out as its ImportError)
+            print("scratchlstm: interrupted", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
         print(f"scratchlstm: error: {import_failure(exc)}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     run_command()

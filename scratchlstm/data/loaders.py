@@ -26,46 +26,23 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from ..settings import check_fields, setting
 from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
 from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, without_unfinished_last_line
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers, spacing_words
 from .jumps import jump_note, split_note
-from .numbers import DECIMAL_MARKS, could_be_dot_grouped, read_numbers
+from .numbers import could_be_dot_grouped, read_numbers
+from .options import DECIMAL_MARKS, MISSING_POLICIES
 from .refusal import refuse
 from .series import DataWarning, Detected, PriceSeries
 
-MISSING_POLICIES = ("error", "drop", "ffill")
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    """How to read a price file where its content cannot tell; each field is also a command-line flag."""
-
-    price_column: str | None = setting(None, "column to use as the price (default Adj Close when present, else Close)",
-                                       group="data")
-    missing: str = setting("error", "rows without a price, and days, weeks, months or quarters without a row: stop and "
-                           "say how many (error), drop them, or carry the last price forward (ffill)", choices=MISSING_POLICIES, group="data")
-    decimal: str | None = setting(None, "the decimal mark, for a file whose numbers cannot tell (every value like 1,234); "
-                                  "detected by default", choices=DECIMAL_MARKS, group="data")
-    date_format: str | None = setting(None, "a strftime pattern such as %d/%m/%Y, for dates whose order the data cannot "
-                                      "tell; detected by default", group="data")
-
-    def __post_init__(self):
-        check_fields(self)
-
-    def as_kwargs(self) -> dict:
-        """The options as keyword arguments of ``load_prices`` and ``as_price_series``."""
-        return asdict(self)
 # adjusted closes first, as Yahoo (Adj Close), Nasdaq Data Link / Quandl (Adj. Close), Alpha Vantage (adjusted_close)
 # and Tiingo (adjClose) name them: a split in an unadjusted Close dominates every error
 ADJUSTED = ("adj close", "adj_close", "adj. close", "adjusted_close", "adjusted close", "adjclose")

@@ -48,9 +48,9 @@ from itertools import chain
 import numpy as np
 import pandas as pd
 
+from .options import DECIMAL_MARKS
 from .refusal import refuse
 
-DECIMAL_MARKS = (".", ",")
 THOUSANDS_SEPARATORS = (",", ".", " ", "\u00a0", "\u202f", "'")
 MARKS = frozenset(DECIMAL_MARKS + THOUSANDS_SEPARATORS)
 LAKH = "lakh"  # the thousands "separator" of Indian grouping: ',' before the last 3 digits, then every 2 (1,23,45,678)

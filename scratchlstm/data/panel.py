@@ -37,7 +37,8 @@ from ..errors import DataError
 from .decoding import PARQUET_MAGIC, read_text
 from .delimited import (clean_name, more_fields_than_header, refuse_a_split_decimal_comma, skipped_lines, sniff_layout,
                         without_unfinished_last_line)
-from .loaders import LoadOptions, as_price_series, load_prices
+from .loaders import as_price_series, load_prices
+from .options import LoadOptions
 from .numbers import read_numbers
 from .series import DataWarning, PriceSeries
 

@@ -6,8 +6,9 @@ the classical peers), ``evaluate`` (metrics and tests), ``run`` (``run_forecast`
 ``predict`` (forecasts from a saved model, with fit checks).
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from ..lazy_exports import lazy_exports
 
 # Each public name and its module, imported when first used (PEP 562): a worker process that only fits imports
 # protocol and what it needs, not the report, the figures' modules or pandas, about 0.3 s of its start.
@@ -31,17 +32,7 @@ if TYPE_CHECKING:  # what readers and documentation tools see
     from .windows import Scaler
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
-    globals()[name] = value  # once imported, an attribute like any other
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
-
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
     "PRESETS",

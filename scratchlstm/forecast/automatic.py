@@ -83,6 +83,18 @@ def resolved(config: ForecastConfig, rows: int) -> ForecastConfig:
     return config
 
 
+def most_fits(config: ForecastConfig) -> int | None:
+    """The most fits per seed a walk-forward with ``config`` makes, whatever the series: one without refits, else
+    the test span (given, or the automatic one's largest) over the refit interval, rounded up; None when the span
+    is a fraction of the series, which its length decides."""
+    if config.refit_every is None:
+        return 1
+    test = MAX_TEST if config.test_size is None else config.test_size
+    if test < 1:
+        return None
+    return math.ceil(int(test) / config.refit_every)
+
+
 def choose_season(config: ForecastConfig, dates, prices: np.ndarray) -> tuple[int, str]:
     """The season length: ``config.season`` when given, else the calendar's when the values up to
     the first test origin confirm it (``baselines.detect_season``); and why, in words."""

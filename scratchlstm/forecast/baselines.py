@@ -37,11 +37,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .level import SmoothedLevel
 from .seasonal import SeasonalIndex
+
+if TYPE_CHECKING:  # (pandas is imported where a calendar is read: a worker that only fits does without it)
+    import pandas as pd
 
 BASELINES = ("naive", "adjusted_naive", "smoothed_level", "seasonal_naive", "drift", "window_mean")  # the second and third
 # only with a season

@@ -29,6 +29,7 @@ from ..nn.model import ModelConfig
 from ..settings import check_fields, flag_of, from_mapping, inherit, pick, setting
 from ..train import TrainConfig
 from .baselines import INSTALL_PEERS
+from .executors import INSTALL_DASK
 
 TARGETS = ("returns", "price")
 DTYPES = ("float32", "float64")
@@ -221,3 +222,33 @@ def _as_flag(field, value) -> str:
     if isinstance(value, (str, int, float)):
         return f"{flag} {shlex.quote(str(value))}"
     return flag
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a forecast runs, not what it computes; each field is also a flag of ``scratchlstm forecast``."""
+
+    jobs: int | None = setting(None, "the walk-forward's fits run side by side on this many local processes, this one "
+                               "included, with the same results; auto: one per core", at_least=1, none_word="auto", group="run")
+
+    def __post_init__(self):
+        check_fields(self)
+
+
+@dataclass(frozen=True)
+class PanelOptions:
+    """How a panel runs; each field is also a flag of ``scratchlstm panel``."""
+
+    global_model: bool = setting(False, "also train one LSTM across the series that share a window length (each normalised "
+                                 "by its own season and return spread; a series alone with its window keeps its own model); "
+                                 "each series keeps it, fit by fit, only where it beats its untrained version and the series' "
+                                 "own model (its first seed's) on validation; one seed, --seed", flag="--global", group="run")
+    jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
+                               none_word="auto", group="run")
+    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead; "
+                                    f"needs {INSTALL_DASK}", group="run")
+
+    def __post_init__(self):
+        check_fields(self)
+        if self.scheduler is not None and not self.scheduler.strip():  # --scheduler "$EMPTY": no scheduler, local cores
+            object.__setattr__(self, "scheduler", None)

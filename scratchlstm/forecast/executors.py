@@ -20,6 +20,7 @@ those workers need scratchlstm installed at the same version.
 from __future__ import annotations
 
 import _thread
+import importlib
 import os
 import queue
 import signal
@@ -105,7 +106,7 @@ _in_task = False  # in a worker process: whether it is running a task now
 _stopping = False  # in a worker process: whether it was told to stop (it then takes no further task)
 
 
-def _start_worker(parent: int, kernel_threads: int) -> None:
+def _start_worker(parent: int, kernel_threads: int, imports: Sequence[str] = ()) -> None:
     """A worker's start. Ctrl-C (which reaches every process of the terminal's group) and the parent's
     ``terminate`` stop a running task as Ctrl-C stops this process's own (training saves its state, temporary
     files are removed), and the worker then ends instead of taking a task that is already queued for it; an
@@ -118,6 +119,8 @@ def _start_worker(parent: int, kernel_threads: int) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # held since the parent started this process
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
     limit_kernel_threads(kernel_threads)  # this process's share of the cores, for the compiled kernel's slices
+    for module in imports:  # the tasks' own modules, while the parent is still busy (``workers_started_early``)
+        importlib.import_module(module)
 
 
 def _stop(signum, frame) -> None:
@@ -252,6 +255,79 @@ class _failure_interrupts_here:
                 _thread.interrupt_main(_INTERRUPT)
 
 
+def _share(workers: int) -> int:
+    """The cores each of ``workers`` worker processes and this one runs the compiled kernel's slices on (one on two cores)."""
+    return max(1, local_cores() // (workers + 1))
+
+
+def _new_pool(workers: int, imports: Sequence[str] = ()) -> ProcessPoolExecutor:
+    """A pool of ``workers`` fresh (spawned) worker processes, each importing ``imports`` as it starts; they start as tasks
+    are submitted."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                               initargs=(os.getpid(), _share(workers), tuple(imports)))
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now, rather than after their tasks (each stops its task as at Ctrl-C), and wait for them."""
+    processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
+    for process in list(processes.values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+_early: tuple[int, ProcessPoolExecutor] | None = None  # (workers, pool) started by workers_started_early, not yet used
+
+
+def _ready() -> None:
+    """A task that does nothing: submitted once per worker, it makes the pool start its processes."""
+
+
+@contextmanager
+def workers_started_early(jobs: int | None, most_tasks: int, imports: Sequence[str] = ()) -> Iterator[None]:
+    """Start, as the block begins, the worker processes that a ``map_tasks(..., jobs=jobs)`` of up to ``most_tasks`` tasks
+    inside it will use, each importing ``imports`` (the tasks' modules) as it starts.
+
+    A worker's start (a fresh interpreter importing NumPy and the task's modules, about half a second) then overlaps
+    this process's own work before the tasks (reading the data, choosing the settings) instead of delaying the first
+    task. The first ``map_tasks`` on local processes in the block takes the workers when it needs as many of them (a
+    series shorter than planned, with fewer tasks, starts its own instead); the block's end stops any it did not take,
+    as at an error or Ctrl-C before the tasks. The workers are the ones ``map_tasks`` would start, so the results are
+    the same."""
+    global _early
+    workers = local_processes(jobs, most_tasks) - 1
+    if workers < 1 or _early is not None:
+        yield
+        return
+    try:
+        _check_workers_can_start()
+    except ConfigError:  # map_tasks says so, if the block turns out to need workers at all
+        yield
+        return
+    pool = _new_pool(workers, imports)
+    with _signals_held_while_workers_start():
+        for _ in range(workers):
+            pool.submit(_ready)
+    _early = (workers, pool)
+    try:
+        yield
+    finally:
+        unused, _early = _early, None
+        if unused is not None:
+            _stop_pool(unused[1])
+
+
+def _take_early_pool(workers: int) -> ProcessPoolExecutor | None:
+    """The pool ``workers_started_early`` started, if it has ``workers`` workers (it is stopped if not); None if none."""
+    global _early
+    early, _early = _early, None
+    if early is None:
+        return None
+    if early[0] == workers:
+        return early[1]
+    _stop_pool(early[1])
+    return None
+
+
 def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tuple], workers: int, done: Callable) -> list:
     """``map_tasks`` on ``workers`` worker processes and this one. The workers take tasks from the front of the
     list, each one task at a time (a thread here hands a worker its next task when it finishes one, so that no
@@ -264,10 +340,8 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
     lock = threading.Lock()
     finished: queue.SimpleQueue = queue.SimpleQueue()  # (k, future) as workers finish; None when none is left
     stopping = threading.Event()
-    # the processes share the cores: each runs the compiled kernel's slices on its share (one on two cores)
-    share = max(1, local_cores() // (workers + 1))
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                               initargs=(os.getpid(), share))
+    share = _share(workers)
+    pool = _take_early_pool(workers) or _new_pool(workers)
     running: dict = {}
     failure = _failure_interrupts_here()
 
@@ -329,10 +403,7 @@ def _on_local_processes(function: Callable, here: Callable, tasks: Sequence[tupl
             more = collect(block=True)
     except BaseException as exc:  # Ctrl-C, or a task's error: stop the workers now rather than after their tasks
         stopping.set()
-        processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
-        for process in list(processes.values()):
-            process.terminate()
-        pool.shutdown(wait=True, cancel_futures=True)
+        _stop_pool(pool)
         if dispatcher.ident is not None:  # (it starts after the workers)
             dispatcher.join(timeout=5)
         if isinstance(exc, _TaskFailedElsewhere):

@@ -41,12 +41,11 @@ import pandas as pd
 from ..data import PriceSeries
 from ..errors import DataError
 from ..progress import progress_bar
-from ..settings import check_fields, setting
 from .baselines import PEERS
 from .config import ForecastConfig
 from .evaluate import wilson_interval
 from .intervals import errors_needed
-from .executors import INSTALL_DASK, map_tasks, one_blas_thread
+from .executors import map_tasks, one_blas_thread
 from .output_folder import write_folder
 from .report import write_model_file
 from .run import ForecastResult, run_forecast
@@ -55,25 +54,6 @@ SUMMARY_FILES = ("summary.json", "summary.csv", "predictions.csv")
 MODELS_FOLDER = "models"  # one model.npz per series, named by ``PanelResult.model_files``
 ALPHA = 0.05
 COVERAGE_OF = ("model", "naive")  # whose interval coverage the summary gives (naive for comparison)
-
-
-@dataclass(frozen=True)
-class PanelOptions:
-    """How a panel runs; each field is also a flag of ``scratchlstm panel``."""
-
-    global_model: bool = setting(False, "also train one LSTM across the series that share a window length (each normalised "
-                                 "by its own season and return spread; a series alone with its window keeps its own model); "
-                                 "each series keeps it, fit by fit, only where it beats its untrained version and the series' "
-                                 "own model (its first seed's) on validation; one seed, --seed", flag="--global", group="run")
-    jobs: int | None = setting(None, "series run in parallel on this many local processes; auto: one per core", at_least=1,
-                               none_word="auto", group="run")
-    scheduler: str | None = setting(None, "address of a Dask scheduler (tcp://host:8786) whose workers run the series instead; "
-                                    f"needs {INSTALL_DASK}", group="run")
-
-    def __post_init__(self):
-        check_fields(self)
-        if self.scheduler is not None and not self.scheduler.strip():  # --scheduler "$EMPTY": no scheduler, local cores
-            object.__setattr__(self, "scheduler", None)
 
 
 @dataclass

@@ -30,7 +30,7 @@ import pandas as pd
 from ..checkpoint import load_models
 from ..data import DataWarning, PriceSeries, load_embedded, load_prices
 from ..data.frequency import median_spacing, spacing_words, stamp_after
-from ..data.loaders import LoadOptions
+from ..data.options import LoadOptions
 from ..data.panel import is_long_file, series_of_long_file
 from ..errors import CheckpointError, ConfigError, DataError
 from ..settings import from_mapping

@@ -22,7 +22,6 @@ import pandas as pd
 
 from ..data import PriceSeries, as_price_series, load_embedded
 from ..errors import ConfigError, DataError
-from ..settings import check_fields, setting
 from . import report as reporting
 from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
@@ -220,17 +219,6 @@ class ForecastResult:
     def save(self, out: str | Path) -> dict[str, Path]:
         """Write report.json, predictions.csv, forecast.png, loss.png and model.npz into ``out``, as one unit."""
         return reporting.write_outputs(self, out)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a forecast runs, not what it computes; each field is also a flag of ``scratchlstm forecast``."""
-
-    jobs: int | None = setting(None, "the walk-forward's fits run side by side on this many local processes, this one "
-                               "included, with the same results; auto: one per core", at_least=1, none_word="auto", group="run")
-
-    def __post_init__(self):
-        check_fields(self)
 
 
 def plan_forecast(series: PriceSeries, config: ForecastConfig) -> tuple[ForecastConfig, int, list[str]]:

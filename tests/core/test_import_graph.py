@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).parents[2] / "scratchlstm"
 
 # lowest first; a module may import its own layer and the layers below it
 LAYERS = {
-    "foundation": ("errors", "backend", "settings", "io", "progress"),
+    "foundation": ("errors", "backend", "settings", "io", "progress", "lazy_exports"),
     "math": ("nn", "clipping", "optim", "losses", "gradcheck", "interop", "traces", "exercises", "exercises_math", ""),  # "": the package itself
     "training": ("train", "checkpoint"),
     "applications": ("data", "forecast", "plots", "vanishing"),

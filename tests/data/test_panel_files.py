@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from scratchlstm.data import load_prices
-from scratchlstm.data.loaders import LoadOptions
+from scratchlstm.data.options import LoadOptions
 from scratchlstm.data.panel import load_panel
 from scratchlstm.errors import DataError
 from tests.forecast.test_panel import ar_returns_series, dated_rows_of, write_long

@@ -17,7 +17,7 @@ import math
 import pytest
 
 from scratchlstm.cli import EXIT_USER_ERROR, main
-from scratchlstm.data.loaders import LoadOptions
+from scratchlstm.data.options import LoadOptions
 from scratchlstm.forecast import ForecastConfig
 from scratchlstm.settings import flag_of
 from tests.helpers import dated_rows, random_walk

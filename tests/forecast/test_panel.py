@@ -62,7 +62,7 @@ def test_long_file_gives_each_series_the_rows_of_the_file(tmp_path):
 
 
 def test_day_first_dates_are_refused_unless_the_format_is_given(tmp_path):
-    from scratchlstm.data.loaders import LoadOptions
+    from scratchlstm.data.options import LoadOptions
 
     path = tmp_path / "panel.csv"
     pd.DataFrame([("a", f"{d:02d}/{m:02d}/2001", 1.0 + d + m) for m in (1, 2) for d in (3, 4, 5)],
@@ -482,7 +482,7 @@ def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
     """It said "run on every local cores" when --jobs was left out."""
     from scratchlstm import cli
     from scratchlstm.forecast import executors
-    from scratchlstm.forecast.panel import PanelOptions
+    from scratchlstm.forecast.config import PanelOptions
 
     monkeypatch.setattr(executors, "local_cores", lambda: 2)
     assert cli._where(PanelOptions(), 5) == "on 2 local processes (one per core)"
