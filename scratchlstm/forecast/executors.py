@@ -32,6 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
+from multiprocessing.connection import wait as connection_wait
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import ConfigError, WorkerError, exception_chain
@@ -267,11 +268,26 @@ def _new_pool(workers: int, imports: Sequence[str] = ()) -> ProcessPoolExecutor:
                                initargs=(os.getpid(), _share(workers), tuple(imports)))
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool's workers now, rather than after their tasks (each stops its task as at Ctrl-C), and wait for them."""
-    processes = getattr(pool, "_processes", None) or {}  # the workers (Python 3.14 adds a public terminate_workers)
-    for process in list(processes.values()):
+STOP_GRACE_S = 3.0  # how long a stopped worker has to end before it is killed
+
+
+def _stop_pool(pool: ProcessPoolExecutor, grace: float = STOP_GRACE_S) -> None:
+    """Stop a pool's workers now, rather than after their tasks (each stops its task as at Ctrl-C), and wait for them.
+
+    A worker that has not ended ``grace`` seconds after SIGTERM is killed: an idle worker waiting for the lock of the
+    task queue (another worker holds it, waiting for a task) sleeps in a C call, and a signal that arrives just before
+    that wait is noted but never handled, since Python runs its handlers between instructions; the pool's shutdown
+    then waited for it for ever (seen with two idle workers and Ctrl-C while they started)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # (Python 3.14 adds a public terminate_workers)
+    for process in processes:
         process.terminate()
+    running = {process.sentinel: process for process in processes}  # a sentinel is ready once its process has ended
+    deadline = time.monotonic() + grace
+    while running and (left := deadline - time.monotonic()) > 0:
+        for sentinel in connection_wait(list(running), timeout=left):
+            running.pop(sentinel)
+    for process in running.values():
+        process.kill()
     pool.shutdown(wait=True, cancel_futures=True)
 
 

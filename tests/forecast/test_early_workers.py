@@ -135,3 +135,37 @@ def test_ctrl_c_while_the_worker_starts_and_the_data_load_exits_130_and_leaves_n
     assert run.returncode == 130, err
     assert "Traceback" not in err and len([line for line in err.splitlines() if line.endswith(": interrupted")]) == 1, err
     assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
+
+
+def _deaf_to_stop_signals(ready):
+    """A task during which neither SIGTERM nor Ctrl-C is handled, as for a worker asleep in a C call when they came."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    open(ready, "w").close()
+    time.sleep(120)
+
+
+def test_a_worker_that_does_not_end_when_told_is_killed_after_the_grace(tmp_path):
+    """An idle worker waiting for the task queue's lock did not handle a SIGTERM that came just before its wait, and
+    the pool's shutdown waited for it for ever (Ctrl-C while two workers started): it is now killed after the grace."""
+    from scratchlstm.forecast import executors
+
+    ready = tmp_path / "ready"
+    before = _children()
+    pool = executors._new_pool(1)
+    pool.submit(_deaf_to_stop_signals, str(ready))
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker = _children() - before
+    assert ready.exists() and len(worker) == 1
+    import threading
+
+    stopping = threading.Thread(target=executors._stop_pool, args=(pool,), kwargs={"grace": 0.5}, daemon=True)
+    stopping.start()
+    stopping.join(timeout=10)
+    alive = _alive(worker)
+    for pid in alive:  # (a failure must not leave the worker behind)
+        os.kill(pid, signal.SIGKILL)
+    assert not stopping.is_alive(), "the pool's shutdown is still waiting for its worker"
+    assert not alive
