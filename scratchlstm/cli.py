@@ -44,8 +44,22 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: training state is saved and temporary files are removed."""
 
 
+# The stops (KeyboardInterrupt for Ctrl-C, Terminated for SIGTERM) raised by the handlers while a command runs. A stop
+# raised inside a library's import can be lost there: pandas' C code turns it into an ImportError, which an optional
+# import's "except ImportError" then swallows, and the run went on (to exit 0, or to a worker error, its workers
+# stopped by the same Ctrl-C). Kept here, a stop is honoured at the next check and wins over the error it caused.
+_stops: list[type[KeyboardInterrupt]] = []
+
+
 def _on_sigterm(signum, frame):
+    _stops.append(Terminated)
     raise Terminated()
+
+
+def stop_if_asked() -> None:
+    """Raise the stop a library swallowed (see ``_stops``): called after a command's imports, where that happens."""
+    if _stops:
+        raise _stops[-1]()
 
 
 PRESSED_AGAIN_S = 2.0  # Ctrl-C this soon after the first is the same request to stop, pressed again
@@ -65,6 +79,7 @@ class _CtrlC:
         if self.first is not None and now - self.first < PRESSED_AGAIN_S:
             return
         self.first = now
+        _stops.append(KeyboardInterrupt)
         raise KeyboardInterrupt
 
 
@@ -266,6 +281,7 @@ def _forecast(args, config, options) -> int:
     from .forecast.run import run_forecast
     from .io import folder_lock
 
+    stop_if_asked()  # a Ctrl-C that pandas' import swallowed: the worker it stopped would be blamed instead
     get_namespace(config.backend)  # fail early on a missing backend
     check_output_folder(args.out)  # before any training: a folder holding the user's own files is refused
     series = _load_quietly(args.csv, settings_from_args(LoadOptions, args))
@@ -371,11 +387,12 @@ def _where(options, n_series: int) -> str:
 def _run_panel(args) -> int:
     from .data.options import LoadOptions
     from .data.panel import load_panel
-    from .forecast.output_folder import check_output_folder
     from .forecast.config import PanelOptions
+    from .forecast.output_folder import check_output_folder
     from .forecast.panel import MODELS_FOLDER, run_panel
     from .io import folder_lock
 
+    stop_if_asked()  # a Ctrl-C that a library's import swallowed
     config = forecast_config_from_args(args)
     options = settings_from_args(PanelOptions, args)
     check_output_folder(args.out)  # before any training, as forecast does: a folder holding the user's own files is refused
@@ -432,6 +449,7 @@ def _run_predict(args) -> int:
     from .errors import DataError
     from .forecast.predict import predict_next
 
+    stop_if_asked()  # a Ctrl-C that a library's import swallowed
     if args.csv is not None and not args.csv.strip():
         raise DataError("--csv is empty; give a price file, or leave --csv out to use the embedded MSFT series")
     if not args.checkpoint.strip():
@@ -635,32 +653,40 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     handlers = {signal.SIGTERM: _on_sigterm, signal.SIGINT: _CtrlC()} if _main_thread() else {}
+    _stops.clear()
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
         return args.run(args)
-    except ScratchLSTMError as exc:
-        return _fail(args, f"error: {exc}", EXIT_USER_ERROR)
+    except Exception as exc:
+        if not _stops and not _interrupted_inside(exc):
+            return _failed(args, exc)
+        terminated = bool(_stops) and _stops[-1] is Terminated
+        _tell(f"scratchlstm {args.command}: {'terminated' if terminated else 'interrupted'}")  # (the error came of the stop)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except Terminated:
         _tell(f"scratchlstm {args.command}: terminated")
         return EXIT_TERMINATED
     except KeyboardInterrupt:
         _tell(f"scratchlstm {args.command}: interrupted")
         return EXIT_INTERRUPTED
-    except MemoryError as exc:  # sizes or a file too large for this machine: the user's to change
-        detail = f" ({exc})" if str(exc) else ""
-        return _fail(args, f"error: out of memory{detail}; {SMALLER.get(args.command, 'use smaller settings')}", EXIT_USER_ERROR)
-    except OSError as exc:  # the environment: a full disk, a read-only folder, a missing permission
-        where = f" ({exc.filename})" if exc.filename else ""
-        return _fail(args, f"error: {exc.strerror or exc}{where}", EXIT_USER_ERROR)
-    except Exception as exc:  # a bug, not the user's fault: say so in one line, traceback with --debug
-        if _interrupted_inside(exc):
-            _tell(f"scratchlstm {args.command}: interrupted")
-            return EXIT_INTERRUPTED
-        return _fail(args, f"internal error: {type(exc).__name__}: {exc}. This is a bug in scratchlstm; rerun with --debug "
-                           "and report the traceback", EXIT_INTERNAL_ERROR)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _failed(args, exc: Exception) -> int:
+    """The line and exit status of a command that raised ``exc`` (no stop asked for)."""
+    if isinstance(exc, ScratchLSTMError):
+        return _fail(args, f"error: {exc}", EXIT_USER_ERROR)
+    if isinstance(exc, MemoryError):  # sizes or a file too large for this machine: the user's to change
+        detail = f" ({exc})" if str(exc) else ""
+        return _fail(args, f"error: out of memory{detail}; {SMALLER.get(args.command, 'use smaller settings')}", EXIT_USER_ERROR)
+    if isinstance(exc, OSError):  # the environment: a full disk, a read-only folder, a missing permission
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(args, f"error: {exc.strerror or exc}{where}", EXIT_USER_ERROR)
+    # a bug, not the user's fault: say so in one line, traceback with --debug
+    return _fail(args, f"internal error: {type(exc).__name__}: {exc}. This is a bug in scratchlstm; rerun with --debug "
+                       "and report the traceback", EXIT_INTERNAL_ERROR)
 
 
 def _main_thread() -> bool:

@@ -39,7 +39,7 @@ from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_na
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers, spacing_words
 from .jumps import jump_note, split_note
 from .numbers import could_be_dot_grouped, read_numbers
-from .options import DECIMAL_MARKS, MISSING_POLICIES
+from .options import DECIMAL_MARKS, MISSING_POLICIES, LoadOptions  # LoadOptions: importable from here as before
 from .refusal import refuse
 from .series import DataWarning, Detected, PriceSeries
 
@@ -79,7 +79,7 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:\s?[AaPp]
 LARGE_FILE_CHARS = 32 * 2**20
 ROUNDING_SHARE = 1e-3  # duplicated stamps agree when their prices differ by rounding and by at most this share
 
-__all__ = ["DataWarning", "Detected", "MISSING_POLICIES", "PriceSeries", "as_price_series", "load_prices"]
+__all__ = ["DataWarning", "Detected", "LoadOptions", "MISSING_POLICIES", "PriceSeries", "as_price_series", "load_prices"]
 
 
 def load_prices(path: str | Path, *, price_column: str | None = None, missing: str = "error", decimal: str | None = None,

@@ -133,6 +133,8 @@ def _stop(signum, frame) -> None:
 
 
 def _end_with_parent(parent: int, every: float = 0.2, grace: float = 5.0) -> None:
+    if hasattr(signal, "pthread_sigmask"):  # Ctrl-C and SIGTERM go to the main thread, whose sleep they interrupt: one
+        signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)  # taken by this thread left an idle worker asleep for ever
     while os.getppid() == parent:
         time.sleep(every)
     os.kill(os.getpid(), signal.SIGTERM)  # the task stops as above, if one is running

@@ -42,7 +42,7 @@ from ..data import PriceSeries
 from ..errors import DataError
 from ..progress import progress_bar
 from .baselines import PEERS
-from .config import ForecastConfig
+from .config import ForecastConfig, PanelOptions  # PanelOptions: importable from here as before
 from .evaluate import wilson_interval
 from .intervals import errors_needed
 from .executors import map_tasks, one_blas_thread

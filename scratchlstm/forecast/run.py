@@ -25,7 +25,7 @@ from ..errors import ConfigError, DataError
 from . import report as reporting
 from .automatic import adapt_to_series, choose_season
 from .baselines import INSTALL_PEERS, baseline_forecasts, classical_forecasts
-from .config import ForecastConfig
+from .config import ForecastConfig, RunOptions  # RunOptions: importable from here as before
 from .evaluate import (
     UNTRAINED_FORECASTS,
     block_bootstrap_ratio,
