@@ -403,7 +403,7 @@ def _unjoinable_time(column: pd.Series, source, where=None) -> DataError:
     hour-ending 24, HHMM's 930)."""
     text = column.astype(object).map(lambda t: str(t).strip())
     numbers = _whole_numbers(text, None)
-    bad = column.isna() | (~numbers.between(0, 23) if numbers is not None else ~text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))))
+    bad = column.isna() | (~numbers.between(0, 23) if numbers is not None else ~text.str.fullmatch(_TIME_OF_DAY))
     k = int(np.flatnonzero(bad.to_numpy())[0])
     place = where(k) if where is not None else f"row {k + 1}"
     if numbers is not None:
@@ -475,7 +475,7 @@ def _times_of(column: pd.Series) -> pd.Series | None:
     if column.isna().any():
         return None
     text = column.astype(object).map(lambda t: str(t).strip())
-    if text.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():
+    if text.str.fullmatch(_TIME_OF_DAY).all():
         return text.rename("times")
     hours = _whole_numbers(text, 23)
     if hours is not None:
@@ -552,7 +552,7 @@ def _unread_time_column(frame: pd.DataFrame, price: str) -> str | None:
         values = frame[column].dropna().astype(str).str.strip()
         if not len(values):
             continue
-        if values.map(lambda t: bool(_TIME_OF_DAY.fullmatch(t))).all():  # 09:00, 9:30 AM
+        if values.str.fullmatch(_TIME_OF_DAY).all():  # 09:00, 9:30 AM
             return column
         if _says_hour(column) and (column != "h" or (_whole_numbers(values, 24) is not None
                                                       and _separates(frame.index.normalize(), frame[column]))):
