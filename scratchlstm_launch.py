@@ -9,10 +9,17 @@ codes have it), as does a package that cannot import a library it needs.
 
 from __future__ import annotations
 
+import signal
 import sys
 
 EXIT_USER_ERROR = 2  # scratchlstm.cli.EXIT_USER_ERROR (1 is a failed gradient check there); not imported from there, since the point is that it may not import
 EXIT_INTERRUPTED = 130  # scratchlstm.cli.EXIT_INTERRUPTED, likewise
+EXIT_TERMINATED = 143  # scratchlstm.cli.EXIT_TERMINATED, likewise
+
+# The stop signals (SIGINT for Ctrl-C, SIGTERM) received while the package imports, before the command line's own
+# handlers take over: handed to the command line, which honours one that a library's import swallowed (a Ctrl-C
+# inside a C extension's import can come out as an ImportError that an optional import drops, and the run went on).
+_asked: list[int] = []
 
 
 def import_failure(exc: BaseException) -> str:
@@ -27,26 +34,29 @@ def import_failure(exc: BaseException) -> str:
             "(pip install -e . in its folder, or pip install scratchlstm)")
 
 
-def _interrupted(exc: BaseException | None) -> bool:
-    """Whether Ctrl-C caused ``exc``: a KeyboardInterrupt in its chain of causes and contexts."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _on_stop(signum, frame) -> None:
+    """SIGINT's and SIGTERM's handler while the package imports: the first is kept and stops the import; more
+    (Ctrl-C pressed again) are only kept, so that the line saying so is not itself broken off."""
+    _asked.append(signum)
+    if len(_asked) == 1:
+        raise KeyboardInterrupt
 
 
 def run() -> None:
     """Import the command line and run it; a package that does not import ends with one line and status 2, and
-    Ctrl-C while it imports (the command's first fifth of a second) with one line and status 130, as later."""
+    Ctrl-C or SIGTERM while it imports (the command's first fifth of a second) with one line and status 130 or
+    143, as later. The handlers set here stay for the process, until the command line sets its own. A signal that
+    the process started with ignored stays ignored (a command started with ``&`` by a script ignores Ctrl-C)."""
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(stop) is not signal.SIG_IGN:
+            signal.signal(stop, _on_stop)
     try:
         from scratchlstm.cli import run as run_command
     except (SyntaxError, ImportError, KeyboardInterrupt) as exc:
-        if _interrupted(exc):  # (Ctrl-C inside a library's import can come out as its ImportError)
-            print("scratchlstm: interrupted", file=sys.stderr)
-            sys.exit(EXIT_INTERRUPTED)
+        if _asked:  # (a stop inside a library's import can come out as its ImportError)
+            terminated = signal.SIGTERM in _asked[:1]
+            print(f"scratchlstm: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         print(f"scratchlstm: error: {import_failure(exc)}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    run_command()
+    run_command(stops_before=_asked)

@@ -44,22 +44,31 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: training state is saved and temporary files are removed."""
 
 
-# The stops (KeyboardInterrupt for Ctrl-C, Terminated for SIGTERM) raised by the handlers while a command runs. A stop
-# raised inside a library's import can be lost there: pandas' C code turns it into an ImportError, which an optional
-# import's "except ImportError" then swallows, and the run went on (to exit 0, or to a worker error, its workers
-# stopped by the same Ctrl-C). Kept here, a stop is honoured at the next check and wins over the error it caused.
-_stops: list[type[KeyboardInterrupt]] = []
+# The stop signals (SIGINT for Ctrl-C, SIGTERM) received while a command runs, those the launcher received while the
+# package imported first. A stop raised inside a library's import can be lost there: pandas' C code turns it into an
+# ImportError, which an optional import's "except ImportError" then swallows, and the run went on (to exit 0, or to a
+# worker error, its workers stopped by the same Ctrl-C). Kept here, a stop is honoured at the next check and wins over
+# the error it caused.
+_stops: list[int] = []
 
 
 def _on_sigterm(signum, frame):
-    _stops.append(Terminated)
+    _stops.append(signal.SIGTERM)
     raise Terminated()
+
+
+def _stop_asked() -> KeyboardInterrupt | None:
+    """The exception of the last stop kept in ``_stops``, or None."""
+    if not _stops:
+        return None
+    return Terminated() if _stops[-1] == signal.SIGTERM else KeyboardInterrupt()
 
 
 def stop_if_asked() -> None:
     """Raise the stop a library swallowed (see ``_stops``): called after a command's imports, where that happens."""
-    if _stops:
-        raise _stops[-1]()
+    stop = _stop_asked()
+    if stop is not None:
+        raise stop
 
 
 PRESSED_AGAIN_S = 2.0  # Ctrl-C this soon after the first is the same request to stop, pressed again
@@ -79,7 +88,7 @@ class _CtrlC:
         if self.first is not None and now - self.first < PRESSED_AGAIN_S:
             return
         self.first = now
-        _stops.append(KeyboardInterrupt)
+        _stops.append(signal.SIGINT)
         raise KeyboardInterrupt
 
 
@@ -593,14 +602,16 @@ def _unknown_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace
     owner.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" (did you mean {', '.join(near)}?)" if near else ""))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, stops_before: Sequence[int] = ()) -> int:
+    """Run the command ``argv`` (this process's arguments by default) and return its exit status. ``stops_before``:
+    the stop signals received before, while the package imported (the ``scratchlstm`` launcher's)."""
     # figures are written to files: the command line chooses matplotlib's file backend for itself,
     # whatever MPLBACKEND says (a bogus value would otherwise break every subcommand at import), and
     # puts the variable back afterwards (main may run inside a longer process, a test for one)
     saved_backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "Agg"
     try:
-        return _main(argv)
+        return _main(argv, stops_before)
     finally:
         if saved_backend is None:
             os.environ.pop("MPLBACKEND", None)
@@ -639,39 +650,43 @@ def _interrupted_inside(exc: BaseException) -> bool:
     return any(isinstance(link, KeyboardInterrupt) for link in exception_chain(exc))
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(argv: Sequence[str] | None, stops_before: Sequence[int]) -> int:
     _open_closed_standard_streams()
-    try:
-        parser = build_parser()  # imports most of the package: Ctrl-C lands here in the first half second
-    except KeyboardInterrupt:
-        _tell("scratchlstm: interrupted")
-        return EXIT_INTERRUPTED
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:  # said by the command's own parser, with its usage (the top-level one showed 'scratchlstm COMMAND ...')
-        _unknown_arguments(parser, args, unknown)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USER_ERROR
-    handlers = {signal.SIGTERM: _on_sigterm, signal.SIGINT: _CtrlC()} if _main_thread() else {}
-    _stops.clear()
+    handlers = {sig: handler for sig, handler in ((signal.SIGTERM, _on_sigterm), (signal.SIGINT, _CtrlC()))
+                if _main_thread() and signal.getsignal(sig) is not signal.SIG_IGN}  # (ignored by whoever started us: kept so)
+    _stops[:] = stops_before
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
     try:
-        return args.run(args)
-    except Exception as exc:
-        if not _stops and not _interrupted_inside(exc):
-            return _failed(args, exc)
-        terminated = bool(_stops) and _stops[-1] is Terminated
-        _tell(f"scratchlstm {args.command}: {'terminated' if terminated else 'interrupted'}")  # (the error came of the stop)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
-    except Terminated:
-        _tell(f"scratchlstm {args.command}: terminated")
-        return EXIT_TERMINATED
-    except KeyboardInterrupt:
-        _tell(f"scratchlstm {args.command}: interrupted")
-        return EXIT_INTERRUPTED
+        try:
+            parser = build_parser()  # imports most of the package: Ctrl-C lands here in the first half second
+            stop_if_asked()
+        except KeyboardInterrupt as stop:
+            return _stopped("scratchlstm", stop)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # said by the command's own parser, with its usage (the top-level one showed 'scratchlstm COMMAND ...')
+            _unknown_arguments(parser, args, unknown)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USER_ERROR
+        try:
+            return args.run(args)
+        except Exception as exc:
+            stop = _stop_asked() or (KeyboardInterrupt() if _interrupted_inside(exc) else None)
+            if stop is None:
+                return _failed(args, exc)
+            return _stopped(f"scratchlstm {args.command}", stop)  # (the error came of the stop)
+        except KeyboardInterrupt as stop:
+            return _stopped(f"scratchlstm {args.command}", stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _stopped(who: str, stop: KeyboardInterrupt) -> int:
+    """Say that ``who`` stopped on Ctrl-C or SIGTERM (``stop``), and return the status that says so."""
+    terminated = isinstance(stop, Terminated)
+    _tell(f"{who}: {'terminated' if terminated else 'interrupted'}")
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def _failed(args, exc: Exception) -> int:
@@ -713,16 +728,19 @@ def _tell(text: str) -> None:
         pass
 
 
-def run() -> None:
+def run(stops_before: Sequence[int] = ()) -> None:
     """The ``scratchlstm`` command: ``main`` on this process's arguments, then exit with its code. Ctrl-C while the
     interpreter shuts down is ignored: the command has ended and its code stands (it ended the process by SIGINT,
-    after "interrupted", or after a finished run's "wrote ...")."""
+    after "interrupted", or after a finished run's "wrote ..."); SIGTERM then ends the process as by default (unless
+    it was ignored from the start)."""
     try:
-        code = main()
+        code = main(stops_before=stops_before)
     except KeyboardInterrupt:  # pressed between main's return and here
         code = EXIT_INTERRUPTED
     if _main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     sys.exit(code)
 
 

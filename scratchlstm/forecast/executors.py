@@ -114,8 +114,9 @@ def _start_worker(parent: int, kernel_threads: int, imports: Sequence[str] = ())
     idle worker just ends. A worker also ends when its parent is gone (killed with SIGKILL, say): otherwise it
     would finish its task, writing checkpoints into a folder that a resumed run may be using, and wait for
     tasks forever, holding the terminal's or the caller's pipes open."""
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    for sig in _HELD:
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # ignored by the parent (started with '&' by a script): kept so
+            signal.signal(sig, _stop)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)  # held since the parent started this process
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
@@ -171,8 +172,9 @@ def _signals_held_while_workers_start() -> Iterator[None]:
         yield
         return
     arrived = []
-    handlers = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in _HELD}  # one already
-    # on its way runs here, recorded, instead of raising inside a process's start
+    handlers = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum)) for sig in _HELD  # one already on
+                if signal.getsignal(sig) is not signal.SIG_IGN}  # its way runs here, recorded, not inside a process's start;
+    # an ignored one stays ignored, here and in the workers, which inherit that
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD) if hasattr(signal, "pthread_sigmask") else None
     try:
         yield
