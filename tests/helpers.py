@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import signal
+import subprocess
 import textwrap
 from dataclasses import dataclass
 from typing import Any
@@ -187,3 +189,20 @@ def keras_on_jax():
                     allow_module_level=True)
     jax.config.update("jax_enable_x64", True)
     return keras, jax
+
+
+def finish(process: subprocess.Popen, timeout: float) -> tuple:
+    """``process.communicate(timeout=timeout)``; past the timeout, the process (its whole group where it leads one)
+    is killed and the test fails with what it printed, instead of leaving it running into later tests."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            if os.getpgid(process.pid) == process.pid:
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
+        except ProcessLookupError:
+            pass
+        out, err = process.communicate()
+        pytest.fail(f"still running after {timeout} s; stdout ends {str(out)[-500:]!r}, stderr ends {str(err)[-500:]!r}")

@@ -22,7 +22,7 @@ import pytest
 
 from scratchlstm.checkpoint import read_checkpoint, write_checkpoint
 from scratchlstm.forecast.report import RESULT_FILES
-from tests.helpers import RecordedResponse, dated_rows, random_walk
+from tests.helpers import RecordedResponse, dated_rows, finish, random_walk
 
 ROOT = Path(__file__).parents[2]
 FAST = ["--quiet", "--epochs", "1", "--window", "5", "--hidden", "3", "--test-size", "20", "--refit-every", "none"]
@@ -374,7 +374,7 @@ def test_sigterm_while_the_files_are_written_leaves_the_old_run_whole(unchanged)
             seen = True
             break
         time.sleep(0.001)
-    _, err = proc.communicate(timeout=60)
+    _, err = finish(proc, timeout=60)
     assert seen, "the run ended before its files were being written"
     assert proc.returncode in (0, 143), err
     if proc.returncode == 143:  # the old run whole, beside the stopped run's training state (for --resume)

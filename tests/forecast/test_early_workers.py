@@ -20,8 +20,10 @@ import pytest
 from scratchlstm.errors import DataError
 from scratchlstm.forecast import ForecastConfig
 from scratchlstm.forecast.automatic import most_fits, resolved
-from scratchlstm.forecast.executors import local_cores, map_tasks, workers_started_early
+from scratchlstm.forecast.executors import map_tasks, workers_started_early
 from scratchlstm.forecast.protocol import refit_cutoffs
+
+from tests.helpers import finish
 
 from .test_executors import _group_ends
 
@@ -118,7 +120,7 @@ def _run(*args):
 
 def test_a_forecast_refused_after_its_worker_started_leaves_no_process(tmp_path):
     run = _run("--csv", str(tmp_path / "no-such-file.csv"), "--out", str(tmp_path / "out"), "--jobs", "2")
-    _, err = run.communicate(timeout=120)
+    _, err = finish(run, timeout=120)
     assert run.returncode == 2, err
     assert "Traceback" not in err
     assert _group_ends(run.pid, within=3), "the worker started for the fits is still running"
@@ -131,7 +133,7 @@ def test_ctrl_c_while_the_worker_starts_and_the_data_load_exits_130_and_leaves_n
     run = _run("--out", str(tmp_path / "out"), "--jobs", "2", "--epochs", "400", "--patience", "none")
     time.sleep(after)
     os.killpg(run.pid, signal.SIGINT)
-    _, err = run.communicate(timeout=60)
+    _, err = finish(run, timeout=60)
     assert run.returncode == 130, err
     assert "Traceback" not in err and len([line for line in err.splitlines() if line.endswith(": interrupted")]) == 1, err
     assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"

@@ -16,6 +16,8 @@ from scratchlstm.errors import ConfigError, WorkerError
 from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.executors import map_tasks
 
+from tests.helpers import finish
+
 from .test_panel import ar_returns_series
 
 
@@ -171,7 +173,7 @@ def test_ctrl_c_stops_every_process_and_resume_gives_the_uninterrupted_result(tm
     out = tmp_path / "out"
     run, command, settings = _start_run(out, fits=2, epochs=60)
     os.killpg(run.pid, signal.SIGINT)
-    _, err = run.communicate(timeout=60)
+    _, err = finish(run, timeout=60)
     assert run.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err
     assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
@@ -191,7 +193,7 @@ def test_ctrl_c_pressed_three_times_quickly_still_exits_130_once(tmp_path):
         for _ in range(3):
             os.killpg(run.pid, signal.SIGINT)
             time.sleep(0.05)
-        _, err = run.communicate(timeout=60)
+        _, err = finish(run, timeout=60)
         assert run.returncode == 130, err
         assert err.count("forecast: interrupted") == 1 and "Traceback" not in err, err
         assert _group_ends(run.pid, within=5), "a process of the interrupted run is still running"
@@ -205,7 +207,7 @@ def test_a_run_killed_outright_resumes_past_the_temporary_file_of_its_last_write
     out = tmp_path / "out"
     run, command, settings = _start_run(out, fits=2, epochs=60)
     os.killpg(run.pid, signal.SIGKILL)
-    run.communicate(timeout=60)
+    finish(run, timeout=60)
     assert _group_ends(run.pid, within=5)
     (out / "checkpoints" / ".fit-0-1.npz.k1ll3d00.tmp").write_bytes(b"half a checkpoint")  # as an interrupted write leaves it
     _resume_gives_the_uninterrupted_result(tmp_path, out, command, settings)
@@ -227,7 +229,7 @@ def test_a_worker_with_a_fit_queued_stops_at_once(tmp_path, how):
         os.killpg(run.pid, signal.SIGINT)
     else:
         run.kill()
-    _, err = run.communicate(timeout=60)
+    _, err = finish(run, timeout=60)
     assert run.returncode == {"SIGTERM to the command": 143, "Ctrl-C to the group": 130}.get(how, -9), err
     assert _group_ends(run.pid, within=3), "a worker is still running"
     assert time.monotonic() - start < 4

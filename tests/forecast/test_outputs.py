@@ -19,7 +19,7 @@ from scratchlstm.forecast import ForecastConfig, run_forecast
 from scratchlstm.forecast.output_folder import MANIFEST
 from scratchlstm.forecast.report import RESULT_FILES
 from scratchlstm.io import folder_lock
-from tests.helpers import dated_rows, random_walk, series_from
+from tests.helpers import dated_rows, finish, random_walk, series_from
 
 FAST = ["--quiet", "--epochs", "2", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "none"]
 SLOW = ["--epochs", "300", "--patience", "none", "--window", "5", "--hidden", "4", "--test-size", "20", "--refit-every", "10"]
@@ -143,7 +143,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path, prices_csv):
     out = tmp_path / "run"
     proc = _start_slow_run(out, prices_csv)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = finish(proc, timeout=60)
     assert proc.returncode == 143 and "terminated" in err and "--resume" in err
     assert list((out / "checkpoints").glob("fit-*.npz"))  # the training state was saved
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # no temporary file left behind

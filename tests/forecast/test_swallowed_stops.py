@@ -24,6 +24,7 @@ import pytest
 from scratchlstm import cli
 from scratchlstm.errors import WorkerError
 from tests.forecast.test_executors import _group_ends
+from tests.helpers import finish
 
 
 def _swallow(sig) -> None:
@@ -134,7 +135,7 @@ def test_a_command_started_with_ctrl_c_ignored_ignores_it_throughout_and_sigterm
     time.sleep(1.0)
     assert run.poll() is None, run.communicate()[1]
     os.killpg(run.pid, signal.SIGTERM)
-    _, err = run.communicate(timeout=60)
+    _, err = finish(run, timeout=60)
     assert run.returncode == 143, err
     assert err.strip().splitlines()[-1] == "scratchlstm forecast: terminated" and "Traceback" not in err, err
     assert _group_ends(run.pid, within=5), "a process of the stopped run is still running"
