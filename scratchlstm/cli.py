@@ -273,6 +273,8 @@ def _run_forecast(args) -> int:
     config = forecast_config_from_args(args)
     options = settings_from_args(RunOptions, args)
     fits = most_fits(config)
+    if args.csv is not None and not os.path.isfile(args.csv):  # refused (or read from a pipe) before any fit: no use
+        fits = None
     # the fits' worker processes start now, while this one imports pandas and reads the data (about 0.4 s sooner)
     with workers_started_early(options.jobs, 0 if fits is None else fits * config.seeds, imports=FIT_MODULES):
         return _forecast(args, config, options)

@@ -119,11 +119,23 @@ def _run(*args):
 
 
 def test_a_forecast_refused_after_its_worker_started_leaves_no_process(tmp_path):
-    run = _run("--csv", str(tmp_path / "no-such-file.csv"), "--out", str(tmp_path / "out"), "--jobs", "2")
+    (tmp_path / "words.csv").write_text("date,close\nmonday,high\ntuesday,low\n")  # a file, but no prices
+    run = _run("--csv", str(tmp_path / "words.csv"), "--out", str(tmp_path / "out"), "--jobs", "2")
     _, err = finish(run, timeout=120)
     assert run.returncode == 2, err
     assert "Traceback" not in err
     assert _group_ends(run.pid, within=3), "the worker started for the fits is still running"
+
+
+def test_no_worker_starts_for_a_price_file_that_is_not_there(tmp_path, monkeypatch, capsys):
+    """Refused at once: ``--jobs 40`` started 39 workers first, and said so after 5 s."""
+    from scratchlstm import cli
+    from scratchlstm.forecast import executors
+
+    started = []
+    monkeypatch.setattr(executors, "_new_pool", lambda *a, **k: started.append(a))
+    assert cli.main(["forecast", "--csv", str(tmp_path / "no-such-file.csv"), "--out", str(tmp_path / "out"), "--jobs", "40"]) == 2
+    assert "no-such-file.csv" in capsys.readouterr().err and started == []
 
 
 @pytest.mark.parametrize("after", [0.2, 0.4, 0.6, 0.9])
