@@ -521,7 +521,9 @@ def _add_gradcheck(sub) -> None:
             "the LSTM's speed kernel, --engine compiled its compiled kernel (needs Numba and SciPy); the GRU and the RNN have "
             "none, so for them both run their reference and say so. "
             "Every path that runs is checked: gradients of every step's output and of the final state alone (dhs=None), "
-            "the kernel at batch B and at batch 1, both GRU variants, and the LSTM's one-step functions. "
+            "the kernel at batch B and at batch 1 (the compiled one also at a batch it cuts into slices), both GRU variants, "
+            "the LSTM's one-step functions, the initial states left out (h0=None), and the forwards that prediction and "
+            "validation run (without a cache; states left out) against the one checked. "
             "Prints a per-array report for each path, with each gate block and the worst time step; exits 1 on failure, "
             "also when the backward raises or returns NaN, inf or another dtype."
         ),

@@ -47,9 +47,12 @@ failed check, not an error of the checker), with the exception and the time step
 ``forward=``/``backward=`` check your own pair. Every code path a caller can reach is checked, each
 as a *path* of the report (see ``cell_gradcheck``): the gradients of every step's output and of the
 final states together, and of the final states alone (``dhs=None``, the path of a model that reads
-only the last step); the fast kernel at the batch of ``x`` and at batch 1 (it has a branch for a
-single column); both GRU variants; and for the LSTM the one-step functions ``lstm_cell_forward``
-and ``lstm_cell_backward`` on their own.
+only the last step); the initial states left out (``h0=None``: zeros, as training and prediction
+start); the fast kernel at the batch of ``x`` and at batch 1 (it has a branch for a single column),
+the compiled one also at a batch it cuts into slices; both GRU variants; for the LSTM the one-step
+functions ``lstm_cell_forward`` and ``lstm_cell_backward`` on their own; and the forward without a
+cache (``need_cache=False``: prediction, validation), compared with the forward the gradients were
+checked through, at ``T`` steps and at ``T - 1`` (a kernel keeps the state in alternate buffers).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class ParamCheck:
     blocks: dict[str, float] | None = None  # each gate block's largest |a - n|, over the array's largest |a| or |n|
     worst_step: int | None = None  # time step of worst_index, for sequences (T, B, D)
     path: str = ""  # which path of a cell's check (empty for a single ``gradcheck``)
+    compared: str = "analytic vs numeric"  # what the worst entry's two values are
 
 
 @dataclass
@@ -120,21 +124,23 @@ class GradcheckReport:
         return [c for c in self.checks if not c.rel_error < self.threshold]
 
     def _table(self, checks: list[ParamCheck]) -> list[str]:
-        head = f"{'array':<8} {'shape':<14} {'checked':>7} {'rel error':>10} {'abs error':>10}  worst entry (analytic vs numeric)"
+        compared = checks[0].compared if checks else ParamCheck.compared
+        w = max([8, *(len(c.name) for c in checks)])  # the names' column
+        head = f"{'array':<{w}} {'shape':<14} {'checked':>7} {'rel error':>10} {'abs error':>10}  worst entry ({compared})"
         lines = [head, "-" * len(head)]
         for c in checks:
             flag = "" if c.rel_error < self.threshold else "   <-- FAIL"
             if c.problem:
-                lines.append(f"{c.name:<8} {str(c.shape):<14} {'-':>7} {'-':>10} {'-':>10}  {c.problem}{flag}")
+                lines.append(f"{c.name:<{w}} {str(c.shape):<14} {'-':>7} {'-':>10} {'-':>10}  {c.problem}{flag}")
                 continue
             step = "" if c.worst_step is None else f" (step t = {c.worst_step})"
-            lines.append(f"{c.name:<8} {str(c.shape):<14} {c.checked:>7} {c.rel_error:>10.2e} {c.abs_error:>10.2e}  "
+            lines.append(f"{c.name:<{w}} {str(c.shape):<14} {c.checked:>7} {c.rel_error:>10.2e} {c.abs_error:>10.2e}  "
                          f"{c.worst_index}: {c.analytic:+.10e} vs {c.numeric:+.10e}{step}{flag}")
             if c.blocks:  # where the error is: the block with the largest one is marked when the array fails
                 blamed = max(c.blocks, key=c.blocks.get) if not c.rel_error < self.threshold else None
                 parts = [f"{g} {e:.1e}{' <-- FAIL' if not e < self.threshold else ''}{' <-- largest' if g == blamed else ''}"
                          for g, e in c.blocks.items()]
-                lines.append(f"{'':<8} by gate block: " + ", ".join(parts))
+                lines.append(f"{'':<{w}} by gate block: " + ", ".join(parts))
         return lines
 
     def __str__(self) -> str:
@@ -526,15 +532,17 @@ def rnn_gradcheck(params: Mapping[str, Array], x: Array, h0: Array | None = None
     return cell_gradcheck("rnn", params, x, (h0,), **kwargs)
 
 
-def _package_pair(cell_name: str, engine: str, reset_after: bool):
-    """The package's own forward and backward of a cell, looked up at every call (so edits and patches are seen)."""
+def _package_pair(cell_name: str, engine: str, reset_after: bool, need_cache: bool = True):
+    """The package's own forward and backward of a cell, looked up at every call (so edits and patches are seen);
+    ``need_cache=False``: the forward that prediction and validation run, whose cache is None."""
     if cell_name == "lstm":
-        return (lambda p, x, h0, c0: _lstm.lstm_forward(p, x, h0, c0, engine=engine)), \
+        return (lambda p, x, h0, c0: _lstm.lstm_forward(p, x, h0, c0, engine=engine, need_cache=need_cache)), \
                (lambda cache, dhs, dh_T, dc_T: _lstm.lstm_backward(cache, dhs, dh_T, dc_T))
     if cell_name == "gru":
-        return (lambda p, x, h0: _gru.gru_forward(p, x, h0, reset_after=reset_after)), \
+        return (lambda p, x, h0: _gru.gru_forward(p, x, h0, reset_after=reset_after, need_cache=need_cache)), \
                (lambda cache, dhs, dh_T: _gru.gru_backward(cache, dhs, dh_T))
-    return (lambda p, x, h0: _rnn.rnn_forward(p, x, h0)), (lambda cache, dhs, dh_T: _rnn.rnn_backward(cache, dhs, dh_T))
+    return (lambda p, x, h0: _rnn.rnn_forward(p, x, h0, need_cache=need_cache)), \
+           (lambda cache, dhs, dh_T: _rnn.rnn_backward(cache, dhs, dh_T))
 
 
 def _one_step_pair():
@@ -577,6 +585,8 @@ class _Path:
     finals: str = "all"  # which final states carry a gradient: "all", "h" (dc_T=None) or "none" (every dstate_T None)
     reset_after: bool = True  # the GRU's variant
     one_step: bool = False  # lstm_cell_forward / lstm_cell_backward on the first step alone
+    zero_state: bool = False  # every initial state None (zeros), as training and prediction start: not checked then
+    compare: str = ""  # no gradients, forwards compared: "cache" (without a cache, with one), "zeros" (states None, zeros)
 
 
 def _variants(cell: str, reset_after, custom: bool) -> list[bool]:
@@ -592,12 +602,16 @@ def _variants(cell: str, reset_after, custom: bool) -> list[bool]:
 
 
 def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bool | str = "both",
-                custom: bool = False, has_kernel: bool = True) -> list[_Path]:
-    """The paths ``cell_gradcheck`` runs for a layer of kind ``cell`` and an input of batch ``B``."""
+                custom: bool = False, has_kernel: bool = True, sliced: int | None = None) -> list[_Path]:
+    """The paths ``cell_gradcheck`` runs for a layer of kind ``cell`` and an input of batch ``B``; ``sliced``: the
+    smallest batch that the compiled kernel cuts into slices, run too where ``B`` is smaller (its other columns
+    are drawn at random)."""
     paths = []
     # the kernel has a branch for a single column (online prediction): run it at B and at 1
     kernel = cell == "lstm" and engine != "reference" and has_kernel and not custom
     batches = [B, 1] if kernel and B > 1 else [B]
+    if kernel and sliced is not None and B < sliced:  # the compiled kernel's slices: each one's offsets in the batch
+        batches.insert(1, sliced)
     for variant in _variants(cell, reset_after, custom):
         name = f"reset_after={variant}, " if cell == "gru" else ""
         for b in batches:  # each branch of the backward on a missing gradient is a path (training takes them all)
@@ -609,7 +623,37 @@ def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bo
                                variant))  # a layer under another, or under a head on every step
     if cell == "lstm" and engine == "reference" and not custom:
         paths.append(_Path(f"one step: lstm_cell_forward, lstm_cell_backward (B={B})", B, True, one_step=True))
+    if not custom:  # what training's first window and every prediction run; and what prediction's forward is
+        states = "h0=None, c0=None" if cell == "lstm" else "h0=None"
+        for variant in _variants(cell, reset_after, custom):
+            name = f"reset_after={variant}, " if cell == "gru" else ""
+            paths.append(_Path(f"{name}B={B}, initial states left out ({states}: zeros, as training starts)", B, True, "all", variant, zero_state=True))
+        for variant in _variants(cell, reset_after, custom):
+            name = f"reset_after={variant}, " if cell == "gru" else ""
+            paths.append(_Path(f"{name}B={B}, the forward without a cache (prediction, validation) equals the one with a cache", B, True, "all", variant, compare="cache"))
+            paths.append(_Path(f"{name}B={B}, the forward with the states left out equals the one given zeros", B, True, "all", variant, compare="zeros"))
     return paths
+
+
+def _sliced_batch(cell: str, engine: str, D: int, H: int) -> int | None:
+    """The smallest batch the compiled kernel cuts into more than one slice (``threads.batch_slices``), or None."""
+    if cell != "lstm" or engine != "compiled":
+        return None
+    from .nn.kernels.threads import batch_slices
+
+    return next((b for b in range(2, 1025) if len(batch_slices(b, D, H)) > 1), None)
+
+
+def _widened(a: Array, axis: int, size: int, rng) -> Array:
+    """``a`` cut or widened to ``size`` along ``axis`` (the batch's): its own columns first, then new random ones
+    (never copies of its own, which would hide a slice that reads another slice's columns)."""
+    have = a.shape[axis]
+    xp = namespace(a)
+    if size <= have:
+        return a[:, :size, :] if axis == 1 else a[:size, :]
+    shape = list(a.shape)
+    shape[axis] = size - have
+    return xp.concat([a, like(rng.uniform(-1.0, 1.0, size=tuple(shape)), a)], axis=axis)
 
 
 def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequence[Array | None] | None = None, *,
@@ -636,7 +680,14 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
       single column);
     - for the GRU, both variants (``reset_after`` True and False; one of them when given);
     - for the reference LSTM, the one-step functions ``lstm_cell_forward`` and ``lstm_cell_backward``
-      on the first step of ``x``.
+      on the first step of ``x``;
+    - for the compiled kernel, the first four also at the smallest batch it cuts into slices (``x``
+      widened with random columns where it is narrower);
+    - for the package's own code (not a pair passed in): the gradients with every initial state left
+      out (None: zeros, as training's first window and prediction run it), and two comparisons of
+      forwards, no gradient involved, with the forward whose gradients were checked: the forward
+      without a cache (prediction, validation) at ``T`` steps and at ``T - 1``, and the forward with
+      the states left out against the one given zeros, with and without a cache.
     """
     check_engine(engine)
     kind = _cells.get_cell(cell)
@@ -658,7 +709,10 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
     rng = host_rng(seed)
     states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in zip(names, state)}
     has_kernel = engine != "reference" and _lstm.kernels.kernel_for(namespace(x), engine) is not None
-    paths = check_paths(cell, B, engine=engine, reset_after=reset_after, custom=custom, has_kernel=has_kernel)
+    paths = check_paths(cell, B, engine=engine, reset_after=reset_after, custom=custom, has_kernel=has_kernel,
+                        sliced=_sliced_batch(cell, engine, D, H) if has_kernel else None)
+    widened = max(p.batch for p in paths)  # x and the states with the columns of every path's batch
+    x_all, states_all = _widened(x, 1, widened, rng), {k: _widened(v, 0, widened, rng) for k, v in states.items()}
     checks = []
     for path in paths:
         if path.one_step:
@@ -666,9 +720,14 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
         else:
             pair = _package_pair(cell, engine, path.reset_after)
         run_forward, run_backward = forward or pair[0], backward or pair[1]
-        xp_ = x[:1, :path.batch, :] if path.one_step else x[:, :path.batch, :]
-        inputs = {**params, "x": xp_, **{k: v[:path.batch, :] for k, v in states.items()}}
-        for c in _check_path(kind, names, params, inputs, run_forward, run_backward, path, rng, seed, kwargs):
+        xp_ = x_all[:1, :path.batch, :] if path.one_step else x_all[:, :path.batch, :]
+        inputs = {**params, "x": xp_, **({} if path.zero_state else {k: v[:path.batch, :] for k, v in states_all.items()})}
+        if path.compare:
+            without_cache = _package_pair(cell, engine, path.reset_after, need_cache=False)[0]
+            found = _compare_forwards(path.compare, names, params, inputs, without_cache, run_forward)
+        else:
+            found = _check_path(kind, names, params, inputs, run_forward, run_backward, path, rng, seed, kwargs)
+        for c in found:
             c.path = path.label
             checks.append(c)
     settings = {**_settings_of_gradcheck(), **kwargs}
@@ -710,7 +769,7 @@ def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng
     finals = [like(rng.standard_normal((B, H)), x) if k < carried else None for k in range(len(names))]  # r_s or None
 
     def run(values):
-        out = forward({k: values[k] for k in params}, values["x"], *(values[k] for k in names))
+        out = forward({k: values[k] for k in params}, values["x"], *(values.get(k) for k in names))  # (None: zeros)
         if not isinstance(out, (tuple, list)) or len(out) != 3:
             got = f"{len(out)} values" if isinstance(out, (tuple, list)) else f"a {type(out).__name__}"
             raise _ForwardShape(f"the forward returned {got}; it must return (hs, final state, cache)")
@@ -751,3 +810,43 @@ def _check_path(kind, names, params, inputs, forward, backward, path: _Path, rng
     except Exception as exc:  # the forward crashed on a perturbed input
         return [_crash("forward", exc)]
     return report.checks
+
+
+def _compare_forwards(how: str, names, params, inputs, without_cache: Callable, with_cache: Callable) -> list[ParamCheck]:
+    """Forwards that must give the same numbers as the one whose gradients the other paths check, output by output:
+    ``how="cache"``, the forward without a cache against the forward with one, at ``T`` steps and at ``T - 1`` (a
+    kernel keeps the state in alternate buffers); ``how="zeros"``, the forward with every initial state None against
+    the forward given zeros, with a cache (training's first window) and without one (prediction)."""
+    x = inputs["x"]
+    xp = namespace(x)
+    params = {k: inputs[k] for k in params}
+    states = [inputs.get(k) for k in names]
+    zeros = [xp.zeros_like(s) for s in states]
+    none = [None] * len(names)
+    if how == "cache":
+        runs = [(f"T={T}", without_cache, (params, x[:T, :, :], *states), (params, x[:T, :, :], *states))
+                for T in sorted({x.shape[0], max(x.shape[0] - 1, 1)}, reverse=True)]
+    else:
+        runs = [("None", with_cache, (params, x, *none), (params, x, *zeros)),
+                ("None, no cache", without_cache, (params, x, *none), (params, x, *zeros))]
+    outputs = ["hs", *(f"{name.removesuffix('0')}_T" for name in names)]  # hs, h_T, c_T
+    checks = []
+    for label, forward, args, reference_args in runs:
+        try:
+            hs, last, cache = forward(*args)
+            hs_ref, last_ref, _ = with_cache(*reference_args)
+        except Exception as exc:
+            return [_crash("forward", exc)]
+        last, last_ref = (v if isinstance(v, tuple) else (v,) for v in (last, last_ref))
+        for name, a, b in zip(outputs, (hs, *last), (hs_ref, *last_ref)):
+            row = f"{name} ({label})"
+            if forward is without_cache and cache is not None:
+                checks.append(_missing(row, tuple(b.shape), "the forward without a cache returned a cache"))
+            elif tuple(a.shape) != tuple(b.shape):
+                checks.append(_missing(row, tuple(b.shape), f"shape {tuple(a.shape)}, and {tuple(b.shape)} from the reference forward"))
+            else:
+                got, expected = to_numpy(a), to_numpy(b)
+                check = _compare(row, got, np.arange(expected.size), expected, 0.0, None, name == "hs")
+                check.compared = "this forward vs the one checked"
+                checks.append(check)
+    return checks

@@ -228,17 +228,22 @@ def test_the_paths_of_each_cell_and_engine():
     assert reference.paths == ["B=3, every step's output and the final state", "B=3, the final state only (dhs=None)",
                                "B=3, the last step's h only (dhs=None, dc_T=None)",
                                "B=3, every step's output only (no gradient on the final state)",
-                               "one step: lstm_cell_forward, lstm_cell_backward (B=3)"]
+                               "one step: lstm_cell_forward, lstm_cell_backward (B=3)",
+                               "B=3, initial states left out (h0=None, c0=None: zeros, as training starts)",
+                               "B=3, the forward without a cache (prediction, validation) equals the one with a cache",
+                               "B=3, the forward with the states left out equals the one given zeros"]
     fast = sl.lstm_gradcheck(params, x, engine="fast")
-    assert [p.split(",")[0] for p in fast.paths] == ["B=3"] * 4 + ["B=1"] * 4 and fast.passed
+    assert [p.split(",")[0] for p in fast.paths] == ["B=3"] * 4 + ["B=1"] * 4 + ["B=3"] * 3 and fast.passed
     one_column = sl.lstm_gradcheck(params, x[:, :1], engine="fast")
-    assert len(one_column.paths) == 4 and "not checked: the kernel at a batch > 1" in str(one_column)
+    assert len(one_column.paths) == 7 and "not checked: the kernel at a batch > 1" in str(one_column)
     gru = sl.init_gru_params(3, 4, dtype="float64", seed=1)
     both = sl.gru_gradcheck(gru, x)
-    assert [p.split(",")[0] for p in both.paths] == ["reset_after=True"] * 3 + ["reset_after=False"] * 3 and both.passed
+    variants = [p.split(",")[0] for p in both.paths]
+    assert variants == ["reset_after=True"] * 3 + ["reset_after=False"] * 3 + ["reset_after=True", "reset_after=False"] \
+        + ["reset_after=True"] * 2 + ["reset_after=False"] * 2 and both.passed
     assert "reset_after=True, B=3, every step's output only (no gradient on the final state)" in both.paths
     before = sl.gru_gradcheck(gru, x, reset_after=False)
-    assert [p.split(",")[0] for p in before.paths] == ["reset_after=False"] * 3 and before.passed
+    assert {p.split(",")[0] for p in before.paths} == {"reset_after=False"} and len(before.paths) == 6 and before.passed
     from scratchlstm.errors import ConfigError
 
     with pytest.raises(ConfigError, match="reset_after is a setting of the GRU"):

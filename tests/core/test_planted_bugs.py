@@ -1,8 +1,11 @@
-"""The guard of the gradient check's promise: a bug planted in any backward that runs fails the default check.
+"""The guard of the gradient check's promise: a bug planted in any backward that runs fails the default check, and so
+does one in a forward that runs without a backward (prediction's, validation's, training's first window's).
 
 Each case rewrites one line of a backward (the reference LSTM's loop, its one-step backward and its
 elementwise step; the NumPy kernel's loop, its batch-1 and batch > 1 weight-gradient branches and
-its final-state-only branch; the branches of a missing final-state gradient; both GRU variants; the RNN), one at a time, in a copy of the function
+its final-state-only branch; the branches of a missing final-state gradient; the compiled kernel's
+slices of a batch; both GRU variants; the RNN) or of such a forward (without a cache; with the
+initial states left out), one at a time, in a copy of the function
 that replaces the original for the test, as a learner's edit of the file would. Then the default
 command, ``scratchlstm gradcheck --cell X`` (``--engine fast`` for the kernel), must exit 1 with a
 report whose failing gate blocks are the planted line's gate, and the unmodified code must pass the
@@ -129,6 +132,24 @@ PLANTED = [
         "dh = 0.5 * dh_next[j, b] if dhs is None", arrays={"h0"}),
     bug("compiled-weights-copy", "compiled", C, "_backward_columns", "dA_steps[3 * H + j, t, b] = da_g, da_o",
         "dA_steps[3 * H + j, t, b] = da_o, da_g", "go", arrays={"W_x", "b"}),
+    # the compiled kernel's slices of the batch (B >= 64 at the check's sizes, training's batch size): offsets
+    bug("compiled-slice-offset", "compiled", C, "_backward_columns", "WT, 0, 4 * H, da, b0, B)", "WT, 0, 4 * H, da, 0, B)",
+        arrays={"x"}),
+    # the forwards that prediction, validation and training's first window run, which no gradient path reaches:
+    # without a cache, and with the initial states left out (they must equal the forward checked, given zeros)
+    bug("lstm-no-cache-states", "lstm", L, "lstm_forward", "return xp.stack(hs, axis=0), (h, c), None",
+        "return xp.stack(hs, axis=0), (c, h), None", arrays={"h_T", "c_T"}),
+    bug("lstm-h0-none", "lstm", L, "lstm_forward", "h0 = zeros_like_state(B, H, x) if h0 is None else h0",
+        "h0 = zeros_like_state(B, H, x) + 0.5 if h0 is None else h0", arrays={"hs", "h_T", "c_T"}),
+    bug("kernel-no-cache-buffer", "fast", K, "forward_without_cache", "C[T % 2].T)", "C[(T + 1) % 2].T)", arrays={"c_T"}),
+    bug("kernel-c0-none", "fast", K, "forward", "C[0] = 0.0 if c0 is None else c0.T", "C[0] = 1.0 if c0 is None else c0.T",
+        arrays={"hs", "c_T"}),
+    bug("kernel-no-cache-c0-none", "fast", K, "forward_without_cache", "C[0] = 0.0 if c0 is None else c0.T",
+        "C[0] = 1.0 if c0 is None else c0.T", arrays={"hs", "c_T"}),
+    bug("gru-no-cache", "gru", G, "gru_forward", 'return xp.stack(steps["hs"], axis=0), (h,), None',
+        'return xp.stack(steps["hs"][::-1], axis=0), (h,), None', arrays={"hs"}),
+    bug("rnn-no-cache", "rnn", R, "rnn_forward", "return xp.stack(hs, axis=0), (h,), None", "return xp.stack(hs, axis=0), (hs[0],), None",
+        arrays={"h_T"}),
     # the GRU, both variants
     bug("gru-dn", "gru", G, "gru_backward", "dn = dh * (1 - z)", "dn = dh * (1 + z)", "nr"),
     bug("gru-dz-sign", "gru", G, "gru_backward", "dz = dh * (h_prev - n)", "dz = dh * (n - h_prev)", "z"),

@@ -38,14 +38,17 @@ def test_the_edit_the_lstm_page_suggests_fails_as_the_page_says(monkeypatch):
 
     page = _text("docs/lstm.md")
     assert "`do = dh * tc` becomes `do = dh * tc * 1.01`" in page
-    assert "FAIL for every array (on the one-step path, for every one but `c0`" in page
+    assert "FAIL for every array of every gradient path (on the one-step path, for every one but `c0`" in page
+    assert "The two paths that compare forwards pass: the edit is in the backward." in page
     monkeypatch.setattr(lstm_module, "_gates_backward",
                         edited_function(lstm_module, "_gates_backward", "do = dh * tc", "do = dh * tc * 1.01"))
     params = init_lstm_params(3, 4, dtype="float64", seed=0, forget_bias=1.0)  # the page's snippet
     x = np.random.default_rng(0).standard_normal((5, 2, 3))
     report = lstm_gradcheck(params, x)
     assert not report.passed
-    for path in report.paths:
+    forwards = [path for path in report.paths if "equals the one" in path]
+    assert len(forwards) == 2 and not any(c.path in forwards for c in report.failed())
+    for path in set(report.paths) - set(forwards):
         checks = [c for c in report.checks if c.path == path]
         failed = {c.name for c in report.failed() if c.path == path}
         expected = {c.name for c in checks} - ({"c0"} if path.startswith("one step") else set())
