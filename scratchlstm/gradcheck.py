@@ -167,6 +167,15 @@ def _require_float64(name: str, a: Array) -> None:
         raise GradcheckError(f"gradcheck needs float64 arrays, but {name!r} is {a.dtype}: {why}; build the inputs with dtype float64")
 
 
+def _require_finite(name: str, a: Array) -> None:
+    """Refuse an input with NaN or inf: every gradient it reaches would be NaN, read as a wrong backward."""
+    xp = namespace(a)
+    bad = int(xp.sum(xp.astype(~xp.isfinite(a), xp.int64)))
+    if bad:
+        raise GradcheckError(f"{name!r} holds {bad} NaN or infinite value{'s' if bad > 1 else ''}: every gradient it reaches "
+                             "would be NaN too, and the check would blame the backward; check at finite values")
+
+
 def _missing(name: str, shape: tuple[int, ...], problem: str) -> ParamCheck:
     return ParamCheck(name, shape, 0, math.inf, math.inf, (), math.nan, math.nan, problem=problem)
 
@@ -305,6 +314,7 @@ def gradcheck(
                           + "; a check that compares no derivative cannot pass")
     for name, a in inputs.items():
         _require_float64(name, a)
+        _require_finite(name, a)
     unknown = sorted(set(grads) - set(inputs))
     if unknown:
         raise KeyError(f"grads has keys {unknown} that are not among the inputs {sorted(inputs)}")
@@ -704,8 +714,13 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
                           f"(an array or None each), got {len(state)}")
     for name, s in zip(names, state):
         check_state(name, s, B, H)
+    extra = sorted(set(params) - set(kind.param_names))
+    if extra:  # (the forward ignores them, and the backward returns no gradient for them: blamed on the backward)
+        raise ConfigError(f"params has {', '.join(map(repr, extra))}, which the {cell} has no use for: its parameters are "
+                          f"{', '.join(kind.param_names)}; leave {'them' if len(extra) > 1 else 'it'} out")
     for name, a in {**params, "x": x, **{k: v for k, v in zip(names, state) if v is not None}}.items():
         _require_float64(name, a)
+        _require_finite(name, a)
     rng = host_rng(seed)
     states = {k: like(rng.uniform(-0.5, 0.5, size=(B, H)), x) if v is None else v for k, v in zip(names, state)}
     has_kernel = engine != "reference" and _lstm.kernels.kernel_for(namespace(x), engine) is not None

@@ -22,6 +22,7 @@ from .clipping import clip_grad_norm
 from .nn.cells import get_cell
 from .nn.init import init_gru_params, init_lstm_params, init_rnn_params
 from .nn.kernels.threads import blas_threads_for, step_work
+from .nn.shapes import ENGINES
 from .optim import Adam
 from .traces import gradient_flow
 
@@ -149,14 +150,19 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", help="comma-separated seeds: run each and report how many solve each length")
     parser.add_argument("--plot", help="also save the gradient-flow curves (untrained cells, longest length) to this PNG")
+    parser.add_argument("--engine", choices=ENGINES, default="fast",
+                        help="the LSTM's code: fast (its speed kernel, the default), reference (scratchlstm/nn/lstm.py as it "
+                             "is now, edits included: the same numbers, slower) or compiled (needs Numba); the GRU and "
+                             "the RNN run their reference either way")
     args = parser.parse_args(argv)
     lengths, seeds = _check_arguments(parser, args)
     print(f"adding problem, {args.steps} minibatches of 32, hidden {args.hidden}, Adam lr 0.01, clip 1; "
           f"test MSE (mean predictor: {BASELINE_MSE:.3f}; solved: below {SOLVED_MSE})")
     if seeds:
-        print(seeds_table(seeds_experiment(lengths, seeds, hidden=args.hidden, steps=args.steps)))
+        print(seeds_table(seeds_experiment(lengths, seeds, hidden=args.hidden, steps=args.steps, engine=args.engine)))
     else:
-        print(results_table(vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed)))
+        print(results_table(vanishing_experiment(lengths, hidden=args.hidden, steps=args.steps, seed=args.seed,
+                                                 engine=args.engine)))
     if args.plot:
         from .plots import gradient_flow_plot
 

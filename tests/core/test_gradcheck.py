@@ -473,3 +473,34 @@ def test_a_forward_that_returns_two_values_is_named_as_such():
 
     report = sl.lstm_gradcheck(params, x, forward=two_values, backward=sl.lstm_backward)
     assert {c.problem for c in report.failed()} == {"the forward returned 2 values; it must return (hs, final state, cache)"}
+
+
+@pytest.mark.parametrize("where", ["x", "W_h", "h0"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_an_input_with_nan_or_inf_is_refused_rather_than_blamed_on_the_backward(case64, where, value):
+    """Every gradient a NaN reaches is NaN: the report said FAIL for every array, which reads as a wrong backward."""
+    import scratchlstm as sl
+    from scratchlstm.gradcheck import GradcheckError
+
+    host = sl.init_lstm_params(3, 4, dtype="float64", seed=0)
+    arrays = {**host, "x": np.random.default_rng(0).standard_normal((4, 2, 3)), "h0": np.zeros((2, 4)) + 0.1}
+    arrays[where] = arrays[where].copy()
+    arrays[where].reshape(-1)[1] = value
+    params = {k: case64.array(arrays[k]) for k in host}
+    with pytest.raises(GradcheckError, match=f"'{where}' holds 1 NaN or infinite value: .* check at finite values"):
+        sl.lstm_gradcheck(params, case64.array(arrays["x"]), case64.array(arrays["h0"]))
+    with pytest.raises(GradcheckError, match=f"'{where}' holds 1 NaN"):  # the general check too
+        sl.gradcheck(lambda v: 0.0, {where: case64.array(arrays[where])}, {})
+
+
+def test_a_parameter_the_cell_does_not_have_is_refused_by_name():
+    """It was reported as the backward's fault: 'the backward returned no gradient for extra'."""
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+
+    params = sl.init_lstm_params(3, 4, dtype="float64")
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    with pytest.raises(ConfigError, match="params has 'extra', which the lstm has no use for: its parameters are W_x, W_h, b"):
+        sl.lstm_gradcheck({**params, "extra": np.zeros(3)}, x)
+    with pytest.raises(ConfigError, match="params has 'b_h', which the rnn has no use for"):  # a GRU's, say
+        sl.rnn_gradcheck({**sl.init_rnn_params(3, 4, dtype="float64"), "b_h": np.zeros(4)}, x)

@@ -26,3 +26,17 @@ def test_arguments_the_experiment_cannot_run_are_refused_in_one_line(argv, messa
 def test_the_smallest_experiment_runs_and_writes_its_figure(tmp_path, capsys):
     main(["--lengths", "2", "--steps", "1", "--hidden", "2", "--plot", str(tmp_path / "flow.png")])
     assert (tmp_path / "flow.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "wrote" in capsys.readouterr().out
+
+
+def test_engine_reference_runs_the_lstm_page_s_code_and_the_default_its_kernel(monkeypatch, capsys):
+    """docs/lstm.md: the experiment runs the fast engine, ``--engine reference`` the code the page derives (as edited)."""
+    from scratchlstm.nn import lstm as lstm_module
+
+    steps, step = [], lstm_module.lstm_cell_forward
+    monkeypatch.setattr(lstm_module, "lstm_cell_forward", lambda *a: (steps.append(1), step(*a))[1])
+    main(["--lengths", "2", "--steps", "1", "--hidden", "2"])
+    assert steps == []
+    main(["--lengths", "2", "--steps", "1", "--hidden", "2", "--engine", "reference"])
+    assert steps
+    fast, reference = capsys.readouterr().out.split("adding problem")[1:]
+    assert fast == reference  # the same numbers, to the table's digits
