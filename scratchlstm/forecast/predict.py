@@ -90,13 +90,43 @@ def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
         config = from_mapping(ForecastConfig, saved, source="its forecast settings")
         scaling, data = meta.get("scaling"), meta.get("data")
         if not (isinstance(scaling, dict) and set(scaling) == {"center", "scale"}
-                and all(isinstance(v, (int, float)) and math.isfinite(v) for v in scaling.values()) and scaling["scale"] > 0):
+                and all(_is_number(v) for v in scaling.values()) and scaling["scale"] > 0):
             raise ConfigError("its data scaling is missing or malformed")
         if not isinstance(data, dict) or not isinstance(data.get("price_column"), str):
             raise ConfigError("its description of the training data is missing")
+        _check_data_description(data)
     except ConfigError as exc:
         raise CheckpointError(f"{path} is not a forecast model ({exc}); use the model.npz written by 'scratchlstm forecast'") from None
     return config, Scaler(float(scaling["center"]), float(scaling["scale"])), data
+
+
+def _is_number(value, least: float = -math.inf, above: float | None = None) -> bool:
+    """A finite int or float (not a bool), at least ``least``, or above ``above``."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= least
+            and (above is None or value > above))
+
+
+def _check_data_description(data: dict) -> None:
+    """Refuse a description of the training data whose fields are not what ``forecast`` writes (``report.model_file_meta``):
+    each is optional (older files lack some), but one that is there must be usable. An edited file crashed predict on
+    them ("internal error": a zero last price divided by, a date that was a list, a range that was text)."""
+    texts = ("source", "last_date", "cutoff_date", "verdict", "series")
+    wrong = [name for name in texts if data.get(name) is not None and not isinstance(data[name], str)]
+    wrong += [name for name in ("last_price", "train_min", "train_max") if name in data and not _is_number(data[name], above=0)]
+    wrong += [name for name in ("train_typical_change",) if data.get(name) is not None and not _is_number(data[name], 0)]
+    wrong += [name for name in ("rows",) if name in data and not (isinstance(data[name], int) and not isinstance(data[name], bool)
+                                                                  and data[name] >= 1)]
+    if ("train_min" in data) != ("train_max" in data):
+        wrong.append("train_min" if "train_min" not in data else "train_max")
+    elif "train_min" in data and not wrong and data["train_min"] > data["train_max"]:
+        wrong.append("train_min above train_max")
+    frequency = data.get("frequency")
+    if frequency is not None and not (isinstance(frequency, dict) and isinstance(frequency.get("word"), str)
+                                      and (frequency.get("kind") is None or isinstance(frequency["kind"], str))
+                                      and (frequency.get("median_seconds") is None or _is_number(frequency["median_seconds"], above=0))):
+        wrong.append("frequency")
+    if wrong:
+        raise ConfigError(f"its description of the training data is malformed ({', '.join(wrong)}); the file was altered")
 
 
 def _changed_since_written(checkpoint: Path) -> list[str]:
@@ -167,7 +197,8 @@ def _season_fits(series: PriceSeries, season: int, trained_frequency, run_rows: 
 def _season(path, meta: dict) -> int:
     """The season length the model was trained with (1: none)."""
     seasonal = meta.get("seasonal", {"season": 1})
-    if not (isinstance(seasonal, dict) and isinstance(seasonal.get("season"), int) and seasonal["season"] >= 1):
+    if not (isinstance(seasonal, dict) and isinstance(seasonal.get("season"), int) and not isinstance(seasonal["season"], bool)
+            and seasonal["season"] >= 1):
         raise CheckpointError(f"{path} is not a forecast model (its seasonal description is malformed); use the model.npz "
                               "written by 'scratchlstm forecast'")
     return seasonal["season"]
@@ -216,16 +247,24 @@ def _intervals(path, meta: dict) -> tuple[dict[int, float], dict[int, float], st
     if saved is None:
         return {}, {}, ""
     try:
-        levels = [int(level) for level in saved["levels"]]
-        model = {level: float(saved["log_half_width"][str(level)]) for level in levels}
-        naive = {level: float(saved["naive_log_half_width"][str(level)]) for level in levels}
+        levels = saved["levels"]
+        if not all(isinstance(level, int) and not isinstance(level, bool) and 0 < level < 100 for level in levels):
+            raise ValueError("levels")
+        model = {level: saved["log_half_width"][str(level)] for level in levels}
+        naive = {level: saved["naive_log_half_width"][str(level)] for level in levels}
         words = f"split conformal, calibrated on the run's {int(saved['errors'])} errors up to {saved['last_error_date']}"
     except (KeyError, TypeError, ValueError):
         raise CheckpointError(f"{path} is not a forecast model (its interval description is malformed); use the model.npz "
                               "written by 'scratchlstm forecast'") from None
-    if any(not q >= 0 for q in [*model.values(), *naive.values()]):  # NaN fails too; inf (too few errors) passes and is left out
-        raise CheckpointError(f"{path}: its interval half-widths must be numbers >= 0; the file was altered")
-    return model, naive, words
+    # a log half-width: inf where the run had too few errors (that level is left out), else a number from 0 to
+    # MAX_LOG_HALF_WIDTH (NaN, text, a bool, or a width no price series has are an altered file)
+    if not all(q == math.inf or _is_number(q, 0) and q <= MAX_LOG_HALF_WIDTH for q in [*model.values(), *naive.values()]):
+        raise CheckpointError(f"{path}: its interval half-widths must be numbers from 0 to {MAX_LOG_HALF_WIDTH:g} (or inf); "
+                              "the file was altered")
+    return {k: float(q) for k, q in model.items()}, {k: float(q) for k, q in naive.items()}, words
+
+
+MAX_LOG_HALF_WIDTH = 20.0  # an interval from price / e^20 to price x e^20 (a factor of 5e8 either way): none is wider
 
 
 def _around(value: float, half_widths: dict[int, float]) -> dict[int, tuple[float, float]]:
@@ -308,6 +347,9 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     if config.horizon != model.config.output_size:
         raise CheckpointError(f"{checkpoint}: its settings say horizon {config.horizon} but its head has "
                               f"{model.config.output_size} output(s); the file was altered")
+    if tuple(config.hidden_sizes) != tuple(model.config.hidden_sizes):
+        raise CheckpointError(f"{checkpoint}: its settings say hidden sizes {list(config.hidden_sizes)} but its weights are "
+                              f"layers of {list(model.config.hidden_sizes)}; the file was altered")
     notes_first = _changed_since_written(checkpoint)
     picked = _series_of_long_file(data, series, trained_on, options)
     series, notes = _load(data, trained_on["price_column"], options) if picked is None else (picked, list(picked.notes))
@@ -325,6 +367,9 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     trained_frequency = trained_on.get("frequency")
     if isinstance(trained_frequency, dict):
         notes += _check_spacing(series, trained_frequency)
+    else:  # a model file written before the frequency was recorded
+        notes.append(f"the model file does not record the frequency of its training prices, so these {series.frequency.word} "
+                     "prices are not checked against it: check that the model was trained on prices of the same spacing")
     season = _season(checkpoint, meta)
     run_rows = trained_on.get("rows")  # (model files written before it was recorded: the full history assumed)
     notes += _season_fits(series, season, trained_frequency, run_rows if isinstance(run_rows, int) else None, config.horizon)
@@ -351,9 +396,14 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
         cause = "the data are outside what it can handle" if weights_finite else \
             "its weights hold NaN or inf (the model file's training diverged, or the file was altered)"
         raise DataError(f"{series.source}: the model's forecast is {forecast}, not a number; {cause}")
+    if forecast <= 0:  # (a price-level model far from its training prices, or an altered scaling)
+        raise DataError(f"{series.source}: the model's forecast is {forecast:.6g}, not a price (prices are above 0); the data "
+                        "are outside what it can handle, or the model file was altered")
     model_q, naive_q, calibration = _intervals(checkpoint, meta)
     if not model_q:
-        notes.append("this model file records no interval calibration (written before intervals were added): no interval")
+        notes.append("this model file records no interval calibration (written before intervals were added, or with no "
+                     "level): no interval")
+        calibration = ""
     elif len(_around(forecast, model_q)) < len(model_q):
         notes.append("the run had too few errors for some interval levels: those are left out")
     trained = trained_on.get("source")

@@ -344,3 +344,74 @@ def test_predict_repeats_the_verdict_of_the_run_that_made_the_model(models, tmp_
     report = json.loads((models / target / "report.json").read_text())
     prediction = predict_next(models / target / "model.npz", _write(tmp_path, random_walk(200, seed=3)))
     assert prediction.run_verdict == report["verdict"] and prediction.run_verdict.startswith(("beats", "does not beat"))
+
+
+def _altered(models, tmp_path, target, edit):
+    """The model file of ``target`` with ``edit(meta)`` applied and its manifest rewritten, as a hand edit would."""
+    arrays, meta = read_checkpoint(models / target / "model.npz")
+    edit(meta)
+    path = tmp_path / f"altered-{target}.npz"
+    write_checkpoint(path, arrays, {k: v for k, v in meta.items() if k not in ("format", "format_version")})
+    return path
+
+
+def _set(*keys_and_value):
+    *keys, value = keys_and_value
+
+    def edit(meta):
+        node = meta
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+    return edit
+
+
+@pytest.mark.parametrize("edit, message", [
+    # each was an "internal error" (exit 3): an overflow, a division by zero, a comparison with text or None
+    (_set("intervals", "log_half_width", "80", 1e6), "its interval half-widths must be numbers from 0 to 20"),
+    (_set("intervals", "log_half_width", "80", "0.1"), "its interval half-widths must be numbers from 0 to 20"),
+    (_set("intervals", "levels", [150]), "its interval description is malformed"),
+    (_set("data", "last_price", 0), r"its description of the training data is malformed \(last_price\)"),
+    (_set("data", "train_min", None), r"malformed \(train_min\)"),
+    (_set("data", "train_min", "a"), r"malformed \(train_min\)"),
+    (_set("data", "train_max", 1.0), r"malformed \(train_min above train_max\)"),
+    (_set("data", "train_typical_change", "x"), r"malformed \(train_typical_change\)"),
+    (_set("data", "last_date", [1, 2]), r"malformed \(last_date\)"),
+    (_set("data", "frequency", "daily"), r"malformed \(frequency\)"),
+    (_set("data", "rows", True), r"malformed \(rows\)"),
+    # read as numbers before: True as 1
+    (_set("scaling", "center", True), "its data scaling is missing or malformed"),
+    (_set("seasonal", "season", True), "its seasonal description is malformed"),
+    (_set("forecast", "hidden_sizes", [16]), r"its settings say hidden sizes \[16\] but its weights are layers of \[3\]"),
+])
+def test_an_altered_model_file_is_refused_in_one_line(models, tmp_path, capsys, edit, message):
+    altered = _altered(models, tmp_path, "price", edit)
+    prices = _write(tmp_path, random_walk(30, seed=5))
+    with pytest.raises(CheckpointError, match=message):
+        predict_next(altered, prices)
+    assert main(["predict", "--checkpoint", str(altered), "--csv", str(prices)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "internal error" not in err
+
+
+def test_a_forecast_that_is_not_a_price_is_an_error(models, tmp_path):
+    """A scale of 1e300 forecast -1.2e299 'dollars' (-5e298 %), with an interval, and exit 0."""
+    altered = _altered(models, tmp_path, "price", _set("scaling", "scale", 1e300))
+    with pytest.raises(DataError, match=r"the model's forecast is -?[\d.]+e\+\d+, not a price \(prices are above 0\)"):
+        predict_next(altered, _write(tmp_path, random_walk(30, seed=5)))
+
+
+def test_a_model_file_without_the_training_frequency_says_it_is_not_checked(models, tmp_path):
+    """Files written before the frequency was recorded: a daily model forecast monthly prices without a word."""
+    def edit(meta):
+        del meta["data"]["frequency"]
+    prediction = predict_next(_altered(models, tmp_path, "returns", edit), _write(tmp_path, random_walk(30, seed=5), freq="MS"))
+    assert any("does not record the frequency of its training prices, so these monthly prices are not checked" in n
+               for n in prediction.notes)
+
+
+def test_a_model_file_with_no_interval_level_shows_no_calibration_line(models, tmp_path):
+    prediction = predict_next(_altered(models, tmp_path, "returns", _set("intervals", "levels", [])),
+                              _write(tmp_path, random_walk(30, seed=5)))
+    assert prediction.intervals == {} and "intervals:" not in prediction.describe()
+    assert any("records no interval calibration" in n for n in prediction.notes)
