@@ -45,6 +45,8 @@ RANGE_FACTOR = 10.0  # how far beyond its training range a price-level model's i
 CHANGE_FACTOR = 4.0  # recent steps this many times larger or smaller than the training data's: noted
 SAME_PRICE = 1e-4  # two prices of one date within this share of each other are one price (saved with fewer decimals)
 RECENT_CHANGES = 30  # at least this many of the latest steps are compared (or the window's, when longer)
+JUMP_FACTOR = 40.0  # one of those steps this many times the training data's typical step: noted (the worst day of the
+# embedded MSFT series is 19 times its typical step, bitcoin's of 2017-2022 26 times; a monthly CO2 price mistyped by half, 130)
 
 
 @dataclass
@@ -204,11 +206,14 @@ def _season(path, meta: dict) -> int:
     return seasonal["season"]
 
 
-def _unlike_training(prices: np.ndarray, trained_on: dict, config) -> list[str]:
+def _unlike_training(series: PriceSeries, trained_on: dict, config) -> list[str]:
     """Notes when the prices to forecast from do not look like the training data: a price outside the training
-    range (a price-level model extrapolates), or steps much larger or smaller than the training data's (another
-    series, or another regime: the model's errors, and so its interval, were measured on other moves)."""
+    range (a price-level model extrapolates), steps much larger or smaller than the training data's (another
+    series, or another regime: the model's errors, and so its interval, were measured on other moves), or one
+    step among the latest far larger than the training data's typical one (a mistyped price moves the forecast,
+    through the window and the smoothed level, and the median of the steps does not see one)."""
     notes = []
+    prices = series.prices.to_numpy(dtype=float)
     if config.target == "price" and "train_min" in trained_on:
         low, high = trained_on["train_min"], trained_on["train_max"]
         if not low <= prices[-1] <= high:
@@ -222,6 +227,21 @@ def _unlike_training(prices: np.ndarray, trained_on: dict, config) -> list[str]:
         notes.append(f"the latest prices move {times} as much from step to step as the training prices did (median "
                      f"{recent:.2%} against {trained:.2%}): another series, or another regime; the model and its interval "
                      "were measured on other moves")
+    latest = prices[-(max(config.window, RECENT_CHANGES) + 1):]
+    steps = np.diff(np.log(latest))  # steps[i]: from latest[i] to latest[i + 1]
+    if trained and steps.size and np.max(np.abs(steps)) > JUMP_FACTOR * trained:
+        jump = np.abs(steps) > JUMP_FACTOR * trained
+        k = int(np.argmax(np.abs(steps)))
+        # one odd price: a jump into it and the opposite jump out of it (else a jump that stays: a split, a new level)
+        spike = next((j for j in (k - 1, k) if 0 <= j < steps.size - 1 and jump[j] and jump[j + 1]
+                      and steps[j] * steps[j + 1] < 0), None)
+        row = k if spike is None else spike
+        when = series.frequency.stamp(series.frame.index[len(prices) - len(latest) + row + 1])
+        moves = f"{math.expm1(steps[row]):+.1%} from the one before" + (
+            "" if spike is None else f" and {math.expm1(steps[row + 1]):+.1%} to the one after")
+        notes.append(f"the price on {when} is {moves}, {abs(steps[row]) / trained:.0f} times the training prices' typical "
+                     f"step ({trained:.2%}): if it is a data error, fix it, since the forecast starts from these prices; the "
+                     "interval was not measured on such a step")
     return notes
 
 
@@ -379,7 +399,7 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
             raise DataError(f"{series.source}: the latest price {prices[-1]:.6g} is far outside the prices this price-level model "
                             f"was trained on ({low:.6g} to {high:.6g}); its forecast would mean nothing. Use data like the "
                             "training data, or --force to forecast anyway")
-    notes += _unlike_training(prices, trained_on, config)
+    notes += _unlike_training(series, trained_on, config)
     last_date = series.summary()["last_date"]
     notes += _same_price_on_the_runs_last_date(series, trained_on)
     if data is not None and trained_to is not None and series.frame.index[-1] < pd.to_datetime(trained_to, errors="coerce"):
