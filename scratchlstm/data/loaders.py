@@ -691,14 +691,22 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
         return frame
     period = frequency.period
     what = f"{len(absent)} {period}(s) have no row (first {frequency.stamp(absent[0])})"
-    if len(absent) > ABSENT_SHARE * len(frame):
+    between = np.diff(np.searchsorted(absent, frame.index))  # (N-1,) absent periods between each row and the next
+    k = int(np.argmax(between))
+    if between[k] > 1:
+        what += (f"; the longest gap is {between[k]} {period}(s), between the rows of {frequency.stamp(frame.index[k])} and "
+                 f"{frequency.stamp(frame.index[k + 1])}")
+    # many gaps: the series is less regular than its median spacing says; one gap of that size is a break in it (or
+    # a mistyped date: a last row a year late was taken as it stood, and its forecast was for a year later)
+    if len(absent) > ABSENT_SHARE * len(frame) and between[k] <= ABSENT_SHARE * len(frame):
         notes.append(f"{what}, more than a tenth of its rows: the series is taken as it stands, with no row added or "
                      f"refused; a season counted in rows is one {period} off after each")
         return frame
     if missing == "error":
+        typo = "If a date is mistyped, fix it; otherwise pass" if between[k] > ABSENT_SHARE * len(frame) else "Pass"
         raise refuse(source, f"{what}; seasons and steps are counted in rows, so each one missing shifts every later "
                              f"{period} by one",
-                     "Pass missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "
+                     f"{typo} missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "
                      "(--missing drop) to go on without them")
     if missing == "ffill":
         frame = frame.reindex(frame.index.union(absent.rename(frame.index.name)))  # the other columns' cells are missing

@@ -519,3 +519,30 @@ def test_a_few_weekend_rows_leave_business_days_business_days_and_are_named():
     assert not any("have no row" in n for n in s.notes)
     crypto = pd.DataFrame({"close": 100 + np.arange(60.0)}, index=pd.date_range("2021-01-01", periods=60))
     assert as_price_series(crypto).frequency.alias == "D"  # seven days a week stays daily
+
+
+def _daily(tmp_path, dates, name="p.csv"):
+    prices = 100 + np.cumsum(np.random.default_rng(0).normal(0, 1, len(dates)))
+    path = tmp_path / name
+    pd.DataFrame({"Date": pd.DatetimeIndex(dates).strftime("%Y-%m-%d"), "Close": prices}).to_csv(path, index=False)
+    return path
+
+
+def test_many_small_gaps_are_taken_as_the_series_stands_with_a_note(tmp_path):
+    """Every fifth day absent (a quarter of the rows): the series is less regular than its median spacing says."""
+    days = pd.date_range("2020-01-01", periods=500, freq="D")
+    series = load_prices(_daily(tmp_path, days[np.arange(500) % 5 != 4]))
+    assert any("more than a tenth of its rows: the series is taken as it stands" in n for n in series.notes)
+
+
+def test_one_gap_longer_than_a_tenth_of_the_rows_is_a_break_not_an_irregular_series(tmp_path):
+    """A last row a year late (its year mistyped) was taken as it stood: 365 absent days are more than a tenth of
+    the rows, the rule for a series irregular throughout, and its forecast was for a day a year later."""
+    days = list(pd.date_range("2021-01-01", periods=400, freq="D"))
+    days[-1] = days[-1] + pd.DateOffset(years=1)
+    path = _daily(tmp_path, days)
+    with pytest.raises(DataError, match=r"365 day\(s\) have no row \(first 2022-02-04\); the longest gap is 365 day\(s\), "
+                                        r"between the rows of 2022-02-03 and 2023-02-04; .* If a date is mistyped, fix it"):
+        load_prices(path)
+    dropped = load_prices(path, missing="drop")
+    assert len(dropped.prices) == 400 and any("left out as missing='drop' says" in n for n in dropped.notes)
