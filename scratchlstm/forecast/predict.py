@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..checkpoint import load_models
-from ..data import DataWarning, PriceSeries, load_embedded, load_prices
+from ..data import DataWarning, PriceSeries, as_price_series, load_embedded, load_prices
 from ..data.frequency import median_spacing, spacing_words, stamp_after
 from ..data.options import LoadOptions
 from ..data.panel import is_long_file, series_of_long_file
@@ -85,6 +85,9 @@ class Prediction:
 
 def _settings(path, meta: dict) -> tuple[ForecastConfig, Scaler, dict]:
     """The forecast settings, scaling and data description a model file records, checked."""
+    if "trainer_state" in meta:
+        raise CheckpointError(f"{path} is a training state (a run's checkpoints/, what --resume continues from), not a "
+                              "model; use the model.npz in the run's folder")
     try:
         saved = meta.get("forecast")
         if isinstance(saved, dict) and "smooth_level" not in saved:  # written before the smoothed level: its forecasts start
@@ -296,6 +299,9 @@ def _load(data, column: str, options: LoadOptions) -> tuple[PriceSeries, list[st
     """The series to forecast from, priced by ``options.price_column``, else the model's column when the file has it."""
     if isinstance(data, PriceSeries):
         return data, []
+    if isinstance(data, (pd.Series, pd.DataFrame)):  # prices in memory, read as run_forecast reads them
+        series = as_price_series(data, **options.as_kwargs())
+        return series, list(series.notes)
     def load(price_column):
         if data is None:
             return load_embedded()
@@ -341,8 +347,9 @@ def predict_next(checkpoint: str | Path, data: str | Path | PriceSeries | None =
     ----------
     checkpoint : path
         A ``model.npz`` written by ``scratchlstm forecast``.
-    data : path, PriceSeries or None
-        The prices to forecast from; None: the embedded MSFT series, for a model trained on it
+    data : path, PriceSeries, pandas Series or DataFrame, or None
+        The prices to forecast from (a Series or DataFrame read as ``run_forecast`` reads it); None:
+        the embedded MSFT series, for a model trained on it
         (any other model is refused, since it would forecast another asset).
     options : LoadOptions
         How to read the file (its ``price_column`` defaults to the one the model was trained on,

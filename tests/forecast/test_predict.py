@@ -437,3 +437,20 @@ def test_a_lasting_jump_among_the_latest_prices_is_named_as_such(models, tmp_pat
     prices[-5:] *= 2
     note = next(n for n in predict_next(models / "returns" / "model.npz", _write(tmp_path, prices)).notes if "from the one before" in n)
     assert f"the price on {pd.date_range('2020-01-01', periods=40, freq='D')[-5].date()} is +" in note and "to the one after" not in note
+
+
+def test_prices_in_memory_are_read_as_run_forecast_reads_them(models, tmp_path):
+    """A pandas Series raised TypeError ('expected str, bytes or os.PathLike'), though run_forecast takes one."""
+    path = _write(tmp_path, random_walk(30, seed=5))
+    frame = pd.read_csv(path, parse_dates=["Date"], index_col="Date")
+    from_file = predict_next(models / "returns" / "model.npz", path).forecast
+    assert predict_next(models / "returns" / "model.npz", frame["Close"]).forecast == from_file
+    assert predict_next(models / "returns" / "model.npz", frame).forecast == from_file
+
+
+def test_a_training_state_is_named_as_one(tmp_path):
+    """It was refused as a model file whose "description of the training data is missing"."""
+    run_forecast(series_from(random_walk(200, seed=3)), CONFIG, checkpoint_dir=tmp_path / "checkpoints", quiet=True)
+    [state] = (tmp_path / "checkpoints").glob("*.npz")
+    with pytest.raises(CheckpointError, match="is a training state .* not a model; use the model.npz"):
+        predict_next(state, _write(tmp_path, random_walk(30, seed=5)))
