@@ -477,10 +477,17 @@ def _crash(part: str, exc: BaseException) -> ParamCheck:
     return _missing(part, (), f"the {part} raised {type(exc).__name__}{': ' + message if message else ''}{where}{line}")
 
 
+# the package's own checking helpers: a shape check that raised points at the line that called it, in the code under check
+_HELPER_FILES = ("nn/shapes.py", "backend.py")
+
+
 def _library_file(filename: str) -> bool:
-    """Whether ``filename`` belongs to an array library (its frames say nothing about the code under check)."""
+    """Whether ``filename`` belongs to an array library, or is one of the package's helpers that check and convert
+    arrays (their frames say nothing about where the code under check went wrong)."""
     parts = set(os.path.normpath(filename).split(os.sep))
-    return bool(parts & {"numpy", "cupy", "array_api_strict", "cupyx"}) or filename.startswith("<")
+    package = os.path.dirname(os.path.abspath(__file__))
+    helper = any(os.path.abspath(filename) == os.path.join(package, *name.split("/")) for name in _HELPER_FILES)
+    return bool(parts & {"numpy", "cupy", "array_api_strict", "cupyx"}) or filename.startswith("<") or helper
 
 
 def _short(filename: str) -> str:

@@ -1,5 +1,7 @@
 """The gradient checker itself, on functions whose gradients are known in closed form."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -504,3 +506,19 @@ def test_a_parameter_the_cell_does_not_have_is_refused_by_name():
         sl.lstm_gradcheck({**params, "extra": np.zeros(3)}, x)
     with pytest.raises(ConfigError, match="params has 'b_h', which the rnn has no use for"):  # a GRU's, say
         sl.rnn_gradcheck({**sl.init_rnn_params(3, 4, dtype="float64"), "b_h": np.zeros(4)}, x)
+
+
+def test_a_shape_refused_by_the_package_s_own_check_is_placed_at_the_line_that_called_it(monkeypatch):
+    """The report named 'in check_shape (scratchlstm/nn/shapes.py)', the helper, not the line of the edited cell."""
+    import scratchlstm as sl
+    from scratchlstm.nn import lstm as lstm_module
+    from tests.helpers import edited_function
+
+    monkeypatch.setattr(lstm_module, "lstm_backward", edited_function(
+        lstm_module, "lstm_backward", "dc_next = zeros_like_state(B, H, x) if dc_T is None else dc_T",
+        "dc_next = zeros_like_state(B, H + 1, x) if dc_T is None else dc_T"))
+    params, x = _lstm_problem(B=3)
+    report = str(sl.lstm_gradcheck(params, x))
+    assert re.search(r"the backward raised ValueError: dc must have shape .* at step t = \d+ in lstm_cell_backward "
+                     r"\(scratchlstm/nn/lstm\.py:\d+\)", report), report
+    assert "shapes.py" not in report
