@@ -540,6 +540,9 @@ def _add_gradcheck(sub) -> None:
     p.add_argument("--backend", default="numpy", help="numpy, array_api_strict or cupy (default numpy)")
     p.add_argument("--eps", type=positive_float, default=1e-5, help="finite-difference step (default 1e-5)")
     p.add_argument("--threshold", type=positive_float, default=1e-7, help="pass when every relative error is below this, above 0 and below 1 (default 1e-7)")
+    p.add_argument("--max-entries", type=positive_int, default=None, metavar="N",
+                   help="compare at most N entries of each array, drawn at random (default: every entry); for large sizes, "
+                        "whose finite differences take two forwards per entry")
     p.add_argument("--seed", type=non_negative_int, default=0, help="seed of the weights, inputs and loss projection")
     p.set_defaults(run=_run_gradcheck)
 
@@ -565,7 +568,7 @@ def _run_gradcheck(args) -> int:
     x = xp.asarray(rng.standard_normal((args.steps, args.batch, args.input_size)), dtype=xp.float64)
     variant = {} if args.cell != "gru" else {"reset_after": reset_after}
     report = cell_gradcheck(args.cell, params, x, engine=args.engine, seed=args.seed, eps=args.eps, threshold=args.threshold,
-                            **variant)
+                            max_entries=args.max_entries, **variant)
     say(f"{args.cell.upper()} gradient check: T={args.steps} B={args.batch} D={args.input_size} H={args.hidden_size}, "
         f"backend {args.backend}, float64, engine {args.engine}\n")
     say(str(report))

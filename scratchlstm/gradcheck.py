@@ -346,11 +346,24 @@ def gradcheck(
 
 
 def _eps_note(report: GradcheckReport) -> list[str]:
-    """When a check with another ``eps`` than the default fails, the step may be what failed it."""
-    if report.passed or report.eps == DEFAULT_EPS:
-        return []
-    return [f"eps {report.eps:g} is not the default {DEFAULT_EPS:g}: a finite difference is itself off by about eps^2 of "
-            f"the derivative above that and by about 1e-16 / eps below it; rerun with the default before looking for a bug"]
+    """When a check with another ``eps`` than the default fails, the step may be what failed it; a threshold far from
+    the default says either nothing about a right backward (below what finite differences reach) or passes wrong ones."""
+    notes = []
+    if not report.passed and report.eps != DEFAULT_EPS:
+        notes.append(f"eps {report.eps:g} is not the default {DEFAULT_EPS:g}: a finite difference is itself off by about eps^2 "
+                     f"of the derivative above that and by about 1e-16 / eps below it; rerun with the default before looking for a bug")
+    threshold = report.threshold
+    if threshold < RIGHT_BACKWARD_ERROR and not report.passed:
+        notes.append(f"threshold {threshold:g} is below what a right float64 backward reaches against finite differences (about "
+                     f"{RIGHT_BACKWARD_ERROR:g}): a FAIL here says nothing; rerun with the default {_settings_of_gradcheck()['threshold']:g}")
+    elif threshold > WRONG_TERM_ERROR and report.passed:
+        notes.append(f"threshold {threshold:g} passes errors of {WRONG_TERM_ERROR:g} and above, which a wrong term can give (1e-3 to 1): "
+                     f"this PASS is weaker than the default {_settings_of_gradcheck()['threshold']:g}'s")
+    return notes
+
+
+RIGHT_BACKWARD_ERROR = 1e-9  # the error of a right float64 backward against centred differences at the default eps
+WRONG_TERM_ERROR = 1e-3  # the smallest error a wrong term gave in the planted bugs (a factor 1.001 on one gate's product)
 
 
 def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, np.ndarray]:

@@ -522,3 +522,26 @@ def test_a_shape_refused_by_the_package_s_own_check_is_placed_at_the_line_that_c
     assert re.search(r"the backward raised ValueError: dc must have shape .* at step t = \d+ in lstm_cell_backward "
                      r"\(scratchlstm/nn/lstm\.py:\d+\)", report), report
     assert "shapes.py" not in report
+
+
+@pytest.mark.parametrize("threshold, verdict, note", [
+    (1e-300, "FAIL", "threshold 1e-300 is below what a right float64 backward reaches"),  # failed a right backward, no word
+    (0.5, "PASS", "threshold 0.5 passes errors of 0.001 and above, which a wrong term can give"),  # passed one 50% off
+])
+def test_a_threshold_far_from_the_default_says_what_its_verdict_is_worth(threshold, verdict, note):
+    import scratchlstm as sl
+
+    params, x = _lstm_problem(B=2)
+    report = str(sl.lstm_gradcheck(params, x, threshold=threshold))
+    assert f"{verdict}: max rel error" in report and note in report
+    assert "threshold" not in str(sl.lstm_gradcheck(params, x)).split("\n")[-1]  # the default: no such note
+
+
+def test_the_command_compares_at_most_max_entries_of_each_array(capsys):
+    """Large sizes took 40 s with no way to shrink the check from the command line (the API had max_entries)."""
+    from scratchlstm.cli import main
+
+    assert main(["gradcheck", "--hidden-size", "12", "--max-entries", "3"]) == 0
+    checked = [int(m[1]) for line in capsys.readouterr().out.splitlines()
+               for m in [re.match(r"\s+(?:W_x|W_h|b|x|h0|c0)\s+\([\d, ]*\)\s+(\d+)\s", line)] if m]  # the 'checked' column
+    assert len(checked) == 6 and set(checked) == {3}  # the first path's table (the others are shown when they fail)
