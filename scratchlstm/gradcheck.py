@@ -626,7 +626,7 @@ def _variants(cell: str, reset_after, custom: bool) -> list[bool]:
         return [True]
     if reset_after == "both":
         return [True] if custom else [True, False]
-    if reset_after not in (True, False):
+    if not isinstance(reset_after, bool):  # (1 == True: it passed as True)
         raise ConfigError(f"reset_after must be True, False or 'both', got {reset_after!r}")
     return [reset_after]
 
@@ -721,6 +721,8 @@ def cell_gradcheck(cell: str, params: Mapping[str, Array], x: Array, state: Sequ
     """
     check_engine(engine)
     kind = _cells.get_cell(cell)
+    if not (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0):
+        raise ConfigError(f"seed must be a whole number >= 0, got {seed!r}")
     custom = forward is not None or backward is not None
     _check_layer_settings(kwargs)
     D, H = kind.sizes(params)

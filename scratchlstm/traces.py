@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .backend import Array, host_rng, like, to_numpy
+from .nn.cells import get_cell
 from .nn.gru import gru_backward, gru_forward
 from .nn.lstm import lstm_backward, lstm_forward, lstm_sizes
 from .nn.rnn import rnn_backward, rnn_forward
@@ -80,6 +81,7 @@ def gradient_flow(kind: str, params: dict[str, Array], x: Array, seed: int = 0) 
     The loss is ``L = sum(w * h_T)`` with a fixed random ``w``; the reference backward of the cell
     (``kind`` rnn, gru or lstm) reports the gradient at every step.
     """
+    get_cell(kind)  # an unknown kind ("LSTM") is refused with the choices, not a KeyError at the end
     T, B, _ = x.shape
     H = params["W_h"].shape[0]
     w = like(host_rng(seed).standard_normal((B, H)), x)

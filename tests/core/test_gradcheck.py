@@ -545,3 +545,18 @@ def test_the_command_compares_at_most_max_entries_of_each_array(capsys):
     checked = [int(m[1]) for line in capsys.readouterr().out.splitlines()
                for m in [re.match(r"\s+(?:W_x|W_h|b|x|h0|c0)\s+\([\d, ]*\)\s+(\d+)\s", line)] if m]  # the 'checked' column
     assert len(checked) == 6 and set(checked) == {3}  # the first path's table (the others are shown when they fail)
+
+
+def test_the_api_s_odd_arguments_are_refused_by_name():
+    import scratchlstm as sl
+    from scratchlstm.errors import ConfigError
+    from scratchlstm.traces import gradient_flow
+
+    params, x = _lstm_problem(B=2)
+    for seed in (-1, 1.5, True):  # NumPy's own ValueError or TypeError
+        with pytest.raises(ConfigError, match="seed must be a whole number >= 0"):
+            sl.lstm_gradcheck(params, x, seed=seed)
+    with pytest.raises(ConfigError, match="reset_after must be True, False or 'both', got 1"):  # (1 == True)
+        sl.gru_gradcheck(sl.init_gru_params(3, 4, dtype="float64"), x, reset_after=1)
+    with pytest.raises(ConfigError, match="unknown cell 'LSTM'; choose one of lstm, gru, rnn"):  # a bare KeyError
+        gradient_flow("LSTM", params, x)
