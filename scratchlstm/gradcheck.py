@@ -138,8 +138,9 @@ class GradcheckReport:
                          f"{c.worst_index}: {c.analytic:+.10e} vs {c.numeric:+.10e}{step}{flag}")
             if c.blocks:  # where the error is: the block with the largest one is marked when the array fails
                 blamed = max(c.blocks, key=c.blocks.get) if not c.rel_error < self.threshold else None
-                parts = [f"{g} {e:.1e}{' <-- FAIL' if not e < self.threshold else ''}{' <-- largest' if g == blamed else ''}"
-                         for g, e in c.blocks.items()]
+                # (the blocks' measure is not the array's: against the threshold, most blocks of a failing array would
+                # be marked; the largest is where the bug is)
+                parts = [f"{g} {e:.1e}{' <-- largest' if g == blamed else ''}" for g, e in c.blocks.items()]
                 lines.append(f"{'':<{w}} by gate block: " + ", ".join(parts))
         return lines
 

@@ -56,7 +56,7 @@ def test_the_edit_the_lstm_page_suggests_fails_as_the_page_says(monkeypatch):
         for c in checks:
             if c.blocks:
                 assert max(c.blocks, key=c.blocks.get) == "o", (path, c.name, c.blocks)
-    assert re.search(r"o [\d.e+-]+ <-- FAIL <-- largest", str(report))
+    assert re.search(r"o [\d.e+-]+ <-- largest", str(report)) and "<-- FAIL <-- largest" not in str(report)
 
 
 def test_the_api_tables_signatures_are_the_functions():
