@@ -681,6 +681,9 @@ def _unfinished_last_period(frame: pd.DataFrame, frequency, notes: list[str]) ->
     return frame.iloc[:-1]
 
 
+BREAK_AT_LEAST = 14  # periods in one gap, beyond a market's longest closures (a week of holidays with its weekends)
+
+
 def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missing: str, notes: list[str]) -> pd.DataFrame:
     """Periods with no row in a daily, weekly, monthly, quarterly or yearly series (``absent_stamps``), handled like
     rows without a price: refused (``missing="error"``), added with the last price (``"ffill"``), or left out with
@@ -696,14 +699,16 @@ def _absent_periods(frame: pd.DataFrame, price: str, frequency, *, source, missi
     if between[k] > 1:
         what += (f"; the longest gap is {between[k]} {period}(s), between the rows of {frequency.stamp(frame.index[k])} and "
                  f"{frequency.stamp(frame.index[k + 1])}")
-    # many gaps: the series is less regular than its median spacing says; one gap of that size is a break in it (or
-    # a mistyped date: a last row a year late was taken as it stood, and its forecast was for a year later)
-    if len(absent) > ABSENT_SHARE * len(frame) and between[k] <= ABSENT_SHARE * len(frame):
+    # many gaps: the series is less regular than its median spacing says; one gap of that size, and of more periods
+    # than a market is ever closed for, is a break in it (or a mistyped date: a last row a year late was taken as it
+    # stood, and its forecast was for a year later)
+    broken = between[k] > max(ABSENT_SHARE * len(frame), BREAK_AT_LEAST)
+    if len(absent) > ABSENT_SHARE * len(frame) and not broken:
         notes.append(f"{what}, more than a tenth of its rows: the series is taken as it stands, with no row added or "
                      f"refused; a season counted in rows is one {period} off after each")
         return frame
     if missing == "error":
-        typo = "If a date is mistyped, fix it; otherwise pass" if between[k] > ABSENT_SHARE * len(frame) else "Pass"
+        typo = "If a date is mistyped, fix it; otherwise pass" if broken else "Pass"
         raise refuse(source, f"{what}; seasons and steps are counted in rows, so each one missing shifts every later "
                              f"{period} by one",
                      f"{typo} missing='ffill' (--missing ffill) to add them with the last price, or missing='drop' "

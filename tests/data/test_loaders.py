@@ -546,3 +546,9 @@ def test_one_gap_longer_than_a_tenth_of_the_rows_is_a_break_not_an_irregular_ser
         load_prices(path)
     dropped = load_prices(path, missing="drop")
     assert len(dropped.prices) == 400 and any("left out as missing='drop' says" in n for n in dropped.notes)
+
+
+def test_a_weekend_in_a_few_rows_is_not_a_break(tmp_path):
+    """Five business days read as daily: a gap of 2 is more than a tenth of 5 rows, but no break (14 periods or more)."""
+    series = load_prices(_daily(tmp_path, pd.bdate_range("2020-01-01", periods=5)))
+    assert len(series.prices) == 5

@@ -65,7 +65,7 @@ def test_day_first_dates_are_refused_unless_the_format_is_given(tmp_path):
     from scratchlstm.data.options import LoadOptions
 
     path = tmp_path / "panel.csv"
-    pd.DataFrame([("a", f"{d:02d}/{m:02d}/2001", 1.0 + d + m) for m in (1, 2) for d in (3, 4, 5)],
+    pd.DataFrame([("a", f"{d:02d}/01/2001", 1.0 + d) for d in (3, 4, 5, 6, 7, 8)],  # each could be month-first
                  columns=["unique_id", "ds", "y"]).to_csv(path, index=False)
     with pytest.raises(DataError, match="date"):
         load_panel(path)

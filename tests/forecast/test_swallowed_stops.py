@@ -118,17 +118,18 @@ def test_a_stop_while_the_package_imports_ends_the_command_in_one_line(tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-def _ignoring_ctrl_c():
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+# ``python -c IGNORING PROGRAM ARGS`` runs ``python PROGRAM ARGS`` with Ctrl-C ignored from its start, as a script's
+# ``cmd &`` starts it (an exec keeps an ignored signal ignored; a preexec_fn would fork a process that may hold threads)
+IGNORING = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
 
 
 def test_a_command_started_with_ctrl_c_ignored_ignores_it_throughout_and_sigterm_still_stops_it(tmp_path):
     """As ``scratchlstm forecast ... &`` in a script: Ctrl-C, reaching the whole group while the package imports and
     again while both fits run (one on a worker), stops nothing; SIGTERM then stops it as it always does."""
     launcher = "import sys; sys.argv[0] = 'scratchlstm'; from scratchlstm_launch import run; run()"
-    run = subprocess.Popen([sys.executable, "-c", launcher, "forecast", "--out", str(tmp_path / "out"), "--jobs", "2",
-                            "--epochs", "400", "--patience", "none"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, start_new_session=True, preexec_fn=_ignoring_ctrl_c)
+    run = subprocess.Popen([sys.executable, "-c", IGNORING, "-c", launcher, "forecast", "--out", str(tmp_path / "out"),
+                            "--jobs", "2", "--epochs", "400", "--patience", "none"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, start_new_session=True)
     for after in (0.1, 2.5):
         time.sleep(after)
         os.killpg(run.pid, signal.SIGINT)
