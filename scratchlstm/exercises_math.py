@@ -375,6 +375,9 @@ def check_clip_by_norm(fn: Callable, name: str = "clip_by_norm") -> ExerciseRepo
         lines += _output_lines("norm", norm, ref_norm, [
             ("norm has no square root: norm = sqrt(sum of every entry squared)", squares),
             ("norm is the norm after clipping: return the one before", min(ref_norm, max_norm))], tol=CLIP_TOLERANCE)
+        # float32 is within the tolerance (which allows for the 1e-6 in the division), but not the inputs' dtype
+        lines += [f"  clipped[{k!r}] is {clipped[k].dtype}, but the gradients are float64: compute in their dtype"
+                  for k in ref if clipped[k].dtype != np.float64]
         return lines
 
     return _drive(fn, name, cases, run, "the clipped arrays and the norm, above and below the limit")

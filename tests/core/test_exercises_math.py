@@ -88,6 +88,17 @@ def test_clip_by_norm_names_per_array_clipping():
     _fails_naming(check_clip_by_norm(clip), "its own norm")
 
 
+def test_clip_by_norm_names_a_clip_computed_in_float32():
+    """Within the tolerance, float32 passed without a word, where the cell checkers say so."""
+    from scratchlstm.clipping import clip_grad_norm
+
+    def clip(grads, max_norm):
+        out, norm = clip_grad_norm(grads, max_norm)
+        return {k: g.astype(np.float32) for k, g in out.items()}, norm
+
+    _fails_naming(check_clip_by_norm(clip), "clipped['W_x'] is float32, but the gradients are float64: compute in their dtype")
+
+
 def test_adam_step_names_the_missing_bias_correction():
     def step(param, grad, m, v, t, lr, beta1, beta2, eps):
         m = beta1 * m + (1 - beta1) * grad
