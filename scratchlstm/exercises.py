@@ -25,6 +25,7 @@ ways of writing the equations (the sigmoid as ``1 / (1 + exp(-a))``, say) differ
 from __future__ import annotations
 
 import copy
+import math
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -180,8 +181,10 @@ def _difference(a: np.ndarray, ref: np.ndarray, offset: int = 0) -> str:
     """'off by up to 2.1e-01 (at [0, 5]: yours +0.4213, reference +0.6312; the reference's entries reach 8.0e-01)'."""
     diff = np.abs(a - ref)
     b, k = np.unravel_index(int(np.argmax(diff)), diff.shape)
-    return (f"off by up to {diff[b, k]:.1e} (at [{b}, {k + offset}]: yours {a[b, k]:+.4f}, reference {ref[b, k]:+.4f}; "
-            f"the reference's entries reach {np.max(np.abs(ref)):.1e})")
+    # enough decimals for the two values to differ where they do (0.27051 against 0.27049, not +0.2705 twice)
+    places = min(16, max(4, 1 - math.floor(math.log10(diff[b, k])))) if diff[b, k] > 0 else 4
+    return (f"off by up to {diff[b, k]:.1e} (at [{b}, {k + offset}]: yours {a[b, k]:+.{places}f}, reference "
+            f"{ref[b, k]:+.{places}f}; the reference's entries reach {np.max(np.abs(ref)):.1e})")
 
 
 def _dtype_note(lines: list[str], arrays: dict[str, np.ndarray]) -> list[str]:

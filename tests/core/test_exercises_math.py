@@ -177,3 +177,11 @@ def test_diebold_mariano_names_the_missing_lags():
         return float(d.mean() / np.sqrt(d.var() / len(d)))
 
     _fails_naming(check_diebold_mariano(dm), "the lag terms are missing")
+
+
+def test_a_small_difference_is_shown_with_the_digits_where_the_values_differ():
+    """'yours +0.2705, reference +0.2705' for values 2e-5 apart looked identical."""
+    from scratchlstm.exercises import _difference
+
+    assert "yours +0.270510, reference +0.270490" in _difference(np.array([[0.27051]]), np.array([[0.27049]]))
+    assert "yours +0.4213, reference +0.6312" in _difference(np.array([[0.4213]]), np.array([[0.6312]]))
