@@ -587,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     debug_help = "show the full traceback on errors"
     parser.add_argument("--debug", action="store_true", help=debug_help)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
     _add_forecast(sub)
     _add_panel(sub)
     _add_predict(sub)
@@ -603,10 +603,32 @@ def _unknown_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace
     nearest option it has for a mistyped one (``--epoks``: ``--epochs``)."""
     command = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
     owner = command.choices[args.command] if command is not None and args.command in command.choices else parser
+    owner.error(_unrecognized(owner, unknown))
+
+
+def _unrecognized(owner: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """'unrecognized arguments: --epoks 3 (did you mean --epochs for --epoks?)'."""
     options = [o for o in owner._option_string_actions if o.startswith("--")]
     near = [f"{m[0]} for {u.split('=')[0]}" for u in unknown if u.startswith("-")
             for m in [difflib.get_close_matches(u.split("=")[0], options, n=1, cutoff=0.75)] if m]
-    owner.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" (did you mean {', '.join(near)}?)" if near else ""))
+    return f"unrecognized arguments: {' '.join(unknown)}" + (f" (did you mean {', '.join(near)}?)" if near else "")
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser. A required option reported missing while an option it does not know was given is most
+    likely that option mistyped (``predict --checkpiont m.npz`` said "the following arguments are required:
+    --checkpoint"): the unknown option is said instead, with the one it is nearest."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(args) if args is not None else sys.argv[1:]
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        if message.startswith("the following arguments are required"):
+            unknown = [a for a in getattr(self, "_given", []) if a.startswith("--") and a.split("=")[0] not in self._option_string_actions]
+            if unknown:
+                message = _unrecognized(self, unknown)
+        super().error(message)
 
 
 def main(argv: Sequence[str] | None = None, *, stops_before: Sequence[int] = ()) -> int:

@@ -487,6 +487,10 @@ def test_ctrl_c_inside_a_librarys_import_exits_130_not_as_a_bug(monkeypatch, cap
     (["gradcheck", "--stepz", "3"], "scratchlstm gradcheck: error: unrecognized arguments: --stepz 3 (did you mean --steps "
                                     "for --stepz?)"),
     (["--bogus"], "scratchlstm: error: unrecognized arguments: --bogus"),
+    # the required option mistyped: it was reported missing ("the following arguments are required: --checkpoint")
+    (["predict", "--checkpiont", "m.npz"], "scratchlstm predict: error: unrecognized arguments: --checkpiont (did you mean "
+                                           "--checkpoint for --checkpiont?)"),
+    (["predict"], "scratchlstm predict: error: the following arguments are required: --checkpoint"),  # and left out
 ])
 def test_an_unknown_option_is_named_by_its_commands_parser_with_the_nearest_option(args, said, unchanged):
     """After a command, an unknown option was answered by the top-level parser, with its usage ("scratchlstm [-h]
