@@ -218,7 +218,11 @@ def with_fits(result, fits: list[Fit], blocks: list[np.ndarray]):
     train_returns = np.diff(np.log(result.prices[: int(origins[0]) + 1]))
     # model.npz holds the model that made the last block's forecasts: the global one, or the series' own (its seeds')
     members = [fits[-1].model] if fits[-1] is not result.fits[-1] else result.members
+    # where the global model forecasts, every seed's fit is replaced by it; elsewhere each seed's own fit stands
+    kept = [[f.kept_epoch if f is not o else epochs[k] for k, (f, o) in enumerate(zip(fits, result.fits))]
+            for epochs in result.seed_kept_epochs]
     return replace(result, forecasts=forecasts, metrics=metrics, fits=fits, seed_forecasts=[forecast], intervals=intervals, members=members,
+                   seed_kept_epochs=kept,
                    seed_metrics=[metrics["model"]], direction=direction_base_rates(actual, last),
                    diagnostic=persistence_diagnostic(forecast, actual, last, beats_naive),
                    signal=signal_diagnostics(forecast, actual, last, float(np.std(train_returns))),

@@ -61,6 +61,7 @@ class ForecastResult:
     signal: dict[str, Any]
     fits: list[Fit] = field(repr=False)  # the fits of the first seed
     seed_forecasts: list[np.ndarray] = field(default_factory=list, repr=False)  # one per seed; "model" is their mean
+    seed_kept_epochs: list[list[int]] = field(default_factory=list)  # per seed, per fit: the epoch kept (0: untrained)
     seed_metrics: list[dict[str, float]] = field(default_factory=list)  # the model's metrics for each seed alone
     season: int = 1  # season length used by seasonal naive and the model's seasonal adjustment
     members: list = field(default_factory=list, repr=False)  # each seed's last model: model.npz holds them all, predict averages them
@@ -318,7 +319,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
                           baseline_forecasts(prices, test_origins, config.window, config.horizon, season).items()}, target, series.source)
     if on_plan is not None:
         on_plan(config, season, notes)
-    seed_forecasts, first_fits, members, seed_calibration = [], [], [], []
+    seed_forecasts, first_fits, members, seed_calibration, seed_kept = [], [], [], [], []
     cal_origins = None
     try:
         runs = walk_forward_seeds(prices, config, config.seeds, quiet=quiet, on_fit=on_fit, checkpoint_dir=checkpoint_dir,
@@ -328,6 +329,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
     for origins, seed_forecast, fits in runs:
         seed_forecasts.append(seed_forecast)
         members.append(fits[-1].model)
+        seed_kept.append([f.kept_epoch for f in fits])
         first_fits = first_fits or fits
         if cal_origins is None:
             cal_origins = calibration_origins(int(origins[0]), config, season)
@@ -370,6 +372,7 @@ def run_forecast(data=None, config: ForecastConfig = ForecastConfig(), *, quiet:
         signal=signal_diagnostics(model_forecast, actual, last, float(np.std(train_returns))),
         fits=first_fits,
         seed_forecasts=seed_forecasts,
+        seed_kept_epochs=seed_kept,
         seed_metrics=seed_metrics,
         season=season,
         notes=notes,

@@ -691,3 +691,29 @@ def test_a_readme_in_a_folder_of_price_files_is_named_as_not_read(tmp_path):
 
 def dated_rows_of(series):
     return "Date,Close\n" + "".join(f"{d:%Y-%m-%d},{v!r}\n" for d, v in zip(series.frame.index, series.prices))
+
+
+def _sine_panel(path):
+    n, t = 250, np.arange(250)
+    y = 100 + 10 * np.sin(2 * np.pi * t / 7) + np.random.default_rng(2).normal(0, 0.3, n)
+    pd.DataFrame({"unique_id": "sine", "ds": pd.date_range("2021-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+                  "y": y}).to_csv(path, index=False)
+
+
+def test_with_seeds_a_trained_lstm_kept_by_any_seed_counts_as_kept(tmp_path):
+    """The count looked at the first seed's fits only: seed 0 kept the untrained LSTM, seed 1 a trained one, and the
+    seeds' mean (with seed 1's trained forecasts in it) was reported as 'untrained', 'kept on 0'."""
+    from scratchlstm import cli
+
+    _sine_panel(tmp_path / "sine.csv")
+
+    def summary(*seeds):
+        out = tmp_path / f"out-{'-'.join(seeds)}"
+        flag = ["--seed", seeds[0]] if len(seeds) == 1 else ["--seeds", str(len(seeds))]
+        assert cli.main(["panel", str(tmp_path / "sine.csv"), "--epochs", "3", "--jobs", "1", "--out", str(out), "--quiet", *flag]) == 0
+        return json.loads((out / "summary.json").read_text())["series"][0]
+
+    alone = [summary(str(seed)) for seed in (0, 1)]  # (here: seed 0 keeps the untrained LSTM, seed 1 a trained one)
+    both = summary("0", "1")
+    assert both["kept_epochs_by_seed"] == [row["kept_epochs"] for row in alone]
+    assert both["trained_lstm_kept"] == any(row["trained_lstm_kept"] for row in alone)
