@@ -26,6 +26,7 @@ is given per series and pooled over the panel's test points, for the model and f
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -124,6 +125,19 @@ def coverage_counts(result: ForecastResult) -> dict[str, dict[str, dict[str, flo
             points = int(has.sum())
             out[str(level)][name] = {"covered": covered, "points": points, "coverage": covered / points if points else math.nan}
     return out
+
+
+MAX_STEM_BYTES = 100  # a model file's name before ".npz" (file systems allow 255 bytes; the folder's temporary names add more)
+
+
+def _short_stem(stem: str, name: str) -> str:
+    """``stem``, or where it is longer than ``MAX_STEM_BYTES`` in UTF-8, its start and 8 hex digits of the SHA-256 of
+    the series' ``name`` (a 300-letter id failed the panel after every series had run: "File name too long")."""
+    encoded = stem.encode("utf-8")
+    if len(encoded) <= MAX_STEM_BYTES:
+        return stem
+    start = encoded[: MAX_STEM_BYTES - 9].decode("utf-8", "ignore")  # (a letter cut in two is dropped)
+    return f"{start}-{hashlib.sha256(name.encode('utf-8')).hexdigest()[:8]}"
 
 
 def series_row(run: SeriesRun) -> dict[str, Any]:
@@ -334,14 +348,15 @@ class PanelResult:
     def model_files(self) -> dict[str, str]:
         """Each series that ran and the file name, under ``models/``, of the model its last forecasts
         came from (the global model's weights where it kept them): its name with any character but
-        letters, digits, ``.``, ``-`` and ``_`` made ``_`` (dots at the ends dropped), and where that name
+        letters, digits, ``.``, ``-`` and ``_`` made ``_`` (dots at the ends dropped), a name of more than
+        ``MAX_STEM_BYTES`` bytes cut and followed by 8 hex digits of its SHA-256, and where that name
         is taken already (case aside) ``-2``, ``-3``, ... in file order; so the summary's ``model_file``,
         not the series' name, says which file is whose (and each file records its series)."""
         names: dict[str, str] = {}
         for run in self.runs:
             if run.final is None:
                 continue
-            stem = re.sub(r"[^A-Za-z0-9._-]", "_", run.name).strip(".") or "series"
+            stem = _short_stem(re.sub(r"[^\w.-]", "_", run.name).strip(".") or "series", run.name)
             name, k = f"{stem}.npz", 1
             while name.lower() in {n.lower() for n in names.values()}:
                 k += 1

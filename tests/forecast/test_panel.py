@@ -420,6 +420,20 @@ def test_model_file_names_are_safe_and_distinct():
     assert result.model_files() == {"a/b": "a_b.npz", "a_b": "a_b-2.npz", "A:B": "A_B-3.npz"}
 
 
+def test_a_long_or_non_ascii_id_gets_a_model_file_it_can_be_written_to(tmp_path):
+    """A 300-letter id failed the panel after every series had run ('File name too long'); 'é' became '_'."""
+    import hashlib
+
+    long = "L" * 300
+    panel = {long: ar_returns_series(0), "é": ar_returns_series(1), "L" * 301: ar_returns_series(2)}
+    result = run_panel(panel, replace(TINY, epochs=1), jobs=1, quiet=True)
+    files = result.model_files()
+    assert files[long] == "L" * 91 + "-" + hashlib.sha256(long.encode()).hexdigest()[:8] + ".npz"
+    assert files["L" * 301] != files[long] and files["é"] == "é.npz"
+    result.save(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out" / "models").iterdir()) == sorted(files.values())
+
+
 # ----------------------------------------------------------------------------------------------
 # the command line
 
