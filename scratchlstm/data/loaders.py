@@ -335,8 +335,9 @@ def _one_symbol(table: pd.DataFrame, source) -> None:
 
 def _not_long(table: pd.DataFrame, source) -> None:
     """Refuse a long-format table (unique_id, ds, y): its series are the panel's to read, one by one."""
-    if "unique_id" in table.columns:
-        ids = table["unique_id"].dropna().unique()
+    column = next((c for c in table.columns if re.sub(r"[\s-]+", "_", str(c)) == "unique_id"), None)  # "Unique ID" too
+    if column is not None:
+        ids = table[column].dropna().unique()
         name = Path(str(source)).name
         raise refuse(source, f"a long-format file (unique_id, ds, y) of {len(ids)} series, not a price file",
                      f"Run 'scratchlstm panel {name}' on it; 'scratchlstm predict --series NAME' forecasts from one of its series")

@@ -251,7 +251,7 @@ def _parquet_table(table: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def _load_long(path: Path, options: LoadOptions) -> Panel:
     notes: list[str] = []
-    table = _read_table(path, notes)  # its column names cleaned
+    table = _long_names_spelled_apart(_read_table(path, notes))  # its column names cleaned
     _refuse_missing_columns(table, path)
     if options.price_column is not None:
         raise DataError(f"{path}: --price-column does not apply to a long-format file, whose values are its y column; leave it out")
@@ -302,6 +302,16 @@ def _name_the_files_date_order(panel: Panel) -> None:
                                    "series so, if this one is written the same way)")
 
 
+def _long_names_spelled_apart(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a column named as the long format's with a space or a hyphen for its underscore ("Unique ID",
+    "unique-id") renamed to it, where no column has that name already: the names are compared without case and
+    spaces around them, and "unique id" was refused as lacking unique_id."""
+    names = list(table.columns)
+    renamed = [alias if alias in LONG_COLUMNS and alias not in names else name
+               for name in names for alias in [re.sub(r"[\s-]+", "_", str(name))]]
+    return table.set_axis(renamed, axis=1) if renamed != names else table
+
+
 def _refuse_missing_columns(table: pd.DataFrame, path: Path) -> None:
     """Refuse a table without the long format's columns, with a fix that works: ``forecast`` refuses every file with
     a ``unique_id`` column as long, so it is offered only for a table without one."""
@@ -310,7 +320,7 @@ def _refuse_missing_columns(table: pd.DataFrame, path: Path) -> None:
         return
     fix = "Rename " + ", ".join(f"the {LONG_ROLES[c]} column to {c}" for c in missing)
     if "unique_id" in missing:
-        fix += "; or put one price file per series in a folder and pass the folder; for this one series, run " + (
+        fix += "; or put one price file per series in a folder and pass the folder; if the file holds one series, run " + (
             "'scratchlstm forecast' on it saved as a CSV (forecast reads text files)" if _is_parquet(path)
             else f"'scratchlstm forecast {path.name}'")
     raise DataError(f"{path}: a panel file needs the columns unique_id, ds, y (the long format of statsforecast and "
@@ -358,7 +368,7 @@ def is_long_file(path: str | Path) -> bool:
             columns = sniff_layout(text.text, path).columns
     except Exception:  # not a table: the price loader says why
         return False
-    return "unique_id" in {clean_name(str(c)) for c in columns}
+    return "unique_id" in {re.sub(r"[\s-]+", "_", clean_name(str(c))) for c in columns}  # ("Unique ID" too)
 
 
 def _parquet_columns(path: Path) -> list[str]:

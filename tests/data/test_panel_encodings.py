@@ -119,7 +119,7 @@ def test_a_long_file_with_a_unique_id_is_not_sent_back_to_forecast(tmp_path):
         load_prices(path)
     alone = tmp_path / "prices.csv"
     alone.write_text("Date,Close\n2020-01-01,1\n")
-    with pytest.raises(DataError, match=r"lacks unique_id, ds, y .*; for this one series, run 'scratchlstm forecast prices.csv'$"):
+    with pytest.raises(DataError, match=r"lacks unique_id, ds, y .*; if the file holds one series, run 'scratchlstm forecast prices.csv'$"):
         load_panel(alone)
 
 

@@ -463,7 +463,7 @@ def test_cli_panel_writes_one_summary_and_refuses_a_bad_file(tmp_path):
     bad.write_text("id,date,value\na,2001-01-01,1\n")
     run = _cli("panel", str(bad), "--out", str(out))
     assert run.returncode == 2 and "unique_id, ds, y" in run.stderr
-    assert "for this one series, run 'scratchlstm forecast bad.csv'" in run.stderr  # a price file given to panel
+    assert "if the file holds one series, run 'scratchlstm forecast bad.csv'" in run.stderr  # a price file given to panel
 
 
 def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
@@ -731,3 +731,19 @@ def test_with_seeds_a_trained_lstm_kept_by_any_seed_counts_as_kept(tmp_path):
     both = summary("0", "1")
     assert both["kept_epochs_by_seed"] == [row["kept_epochs"] for row in alone]
     assert both["trained_lstm_kept"] == any(row["trained_lstm_kept"] for row in alone)
+
+
+def test_the_long_columns_written_with_a_space_are_read_as_the_long_format(tmp_path):
+    """'Unique ID, DS, Y': DS and Y were matched without case, 'unique id' was not; panel refused the file, pointing to
+    'scratchlstm forecast FILE', which read its two series as one."""
+    from scratchlstm.data import load_prices
+
+    path = tmp_path / "seq.csv"
+    a, b = ar_returns_series(0, 150), ar_returns_series(1, 150)
+    pd.DataFrame({"Unique ID": ["AAA"] * 150 + ["BBB"] * 150,
+                  "DS": [d.strftime("%Y-%m-%d") for d in a.frame.index] * 2,
+                  "Y": np.r_[a.prices.to_numpy(), b.prices.to_numpy()]}).to_csv(path, index=False)
+    panel = load_panel(path)
+    assert sorted(panel) == ["AAA", "BBB"] and np.array_equal(panel["BBB"].prices.to_numpy(), b.prices.to_numpy())
+    with pytest.raises(DataError, match="a long-format file .* of 2 series, not a price file"):
+        load_prices(path)
