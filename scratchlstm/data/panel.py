@@ -71,12 +71,18 @@ class Panel(dict):
 
 
 def _checked(path: Path, panel: Panel) -> Panel:
-    """``panel``, unless no series passed: then the first refusal, which says why."""
+    """``panel``, unless no series passed: then the refusals, each series' reason (the first ``REASONS_SHOWN``; a
+    panel of two series refused for two reasons named only the first)."""
     if not panel and panel.refused:
-        first = next(iter(panel.refused.values()))
-        count = len(panel.refused)
-        raise DataError(first if count == 1 else f"none of the {count} series of {path.name} can be run; the first: {first}")
+        reasons = list(panel.refused.values())
+        if len(reasons) == 1:
+            raise DataError(reasons[0])
+        more = f"; and {len(reasons) - REASONS_SHOWN} more" if len(reasons) > REASONS_SHOWN else ""
+        raise DataError(f"none of the {len(reasons)} series of {path.name} can be run: " + "; ".join(reasons[:REASONS_SHOWN]) + more)
     return panel
+
+
+REASONS_SHOWN = 3  # series whose refusal a panel that cannot run at all names
 
 
 def load_panel(path: str | Path, options: LoadOptions = LoadOptions()) -> Panel:

@@ -453,9 +453,24 @@ def _check_scheduler_address(address) -> None:
     host, _, port = location.rpartition(":")
     if protocol == "inproc":  # a cluster in this process: no port
         return
-    if (protocol or "tcp") not in DASK_PROTOCOLS or not host or not port.isdigit():
+    if (protocol or "tcp") not in DASK_PROTOCOLS or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"--scheduler {text!r} is not a Dask scheduler's address; give one like tcp://HOST:8786 (what "
                           "'dask scheduler' prints), or leave --scheduler out to run on local cores")
+
+
+def _check_something_listens(address: str) -> None:
+    """Refuse at once a ``tcp://`` address where nothing listens (a refused port, a host that does not resolve): Dask's
+    own connect retries those until its timeout, and the refusal came after 20 s."""
+    import socket
+
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=SCHEDULER_TIMEOUT_S).close()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"no Dask scheduler answered at {address} ({why}); start it (dask "
+                          "scheduler) and its workers and give the address it prints (port 8786 by default; 8787 is its "
+                          "dashboard), or leave --scheduler out to run on local cores") from None
 
 
 class _NothingAnswered(Exception):
@@ -472,6 +487,7 @@ def _check_scheduler_answers(address: str) -> None:
     if not address.startswith("tcp://") and "://" in address:  # tls needs the cluster's certificates: the client's
         return
     address = address if "://" in address else f"tcp://{address}"
+    _check_something_listens(address)
 
     async def ask_identity():
         try:

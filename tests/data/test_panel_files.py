@@ -203,7 +203,7 @@ def test_a_series_refused_for_repeated_stamps_names_the_columns_the_long_format_
     with pytest.raises(DataError) as info:  # every series refused: the panel is
         load_panel(path)
     message = str(info.value)
-    assert message.startswith("none of the 2 series of hourly.csv can be run; the first: hourly.csv[A]: ")
+    assert message.startswith("none of the 2 series of hourly.csv can be run: hourly.csv[A]: ") and "; hourly.csv[B]: " in message
     assert "duplicated time stamp(s) hold different prices" in message
     assert message.endswith("(the file's other columns, 'hour', are not read: in the long format each ds holds the whole "
                             "time stamp, 2023-03-01 09:00)"), message
