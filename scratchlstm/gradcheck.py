@@ -353,13 +353,13 @@ def _eps_note(report: GradcheckReport) -> list[str]:
     if not report.passed and report.eps != DEFAULT_EPS:
         notes.append(f"eps {report.eps:g} is not the default {DEFAULT_EPS:g}: a finite difference is itself off by about eps^2 "
                      f"of the derivative above that and by about 1e-16 / eps below it; rerun with the default before looking for a bug")
-    threshold = report.threshold
+    threshold, default = report.threshold, _settings_of_gradcheck()["threshold"]
     if threshold < RIGHT_BACKWARD_ERROR and not report.passed:
         notes.append(f"threshold {threshold:g} is below what a right float64 backward reaches against finite differences (about "
-                     f"{RIGHT_BACKWARD_ERROR:g}): a FAIL here says nothing; rerun with the default {_settings_of_gradcheck()['threshold']:g}")
+                     f"{RIGHT_BACKWARD_ERROR:g}): a FAIL here says nothing; rerun with the default {default:g}")
     elif threshold > WRONG_TERM_ERROR and report.passed:
         notes.append(f"threshold {threshold:g} passes errors of {WRONG_TERM_ERROR:g} and above, which a wrong term can give (1e-3 to 1): "
-                     f"this PASS is weaker than the default {_settings_of_gradcheck()['threshold']:g}'s")
+                     f"this PASS is weaker than the default {default:g}'s")
     return notes
 
 
@@ -643,8 +643,8 @@ def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bo
     batches = [B, 1] if kernel and B > 1 else [B]
     if kernel and sliced is not None and B < sliced:  # the compiled kernel's slices: each one's offsets in the batch
         batches.insert(1, sliced)
-    for variant in _variants(cell, reset_after, custom):
-        name = f"reset_after={variant}, " if cell == "gru" else ""
+    variants = {variant: f"reset_after={variant}, " if cell == "gru" else "" for variant in _variants(cell, reset_after, custom)}
+    for variant, name in variants.items():
         for b in batches:  # each branch of the backward on a missing gradient is a path (training takes them all)
             paths.append(_Path(f"{name}B={b}, every step's output and the final state", b, True, "all", variant))
             paths.append(_Path(f"{name}B={b}, the final state only (dhs=None)", b, False, "all", variant))
@@ -656,11 +656,9 @@ def check_paths(cell: str, B: int, *, engine: str = "reference", reset_after: bo
         paths.append(_Path(f"one step: lstm_cell_forward, lstm_cell_backward (B={B})", B, True, one_step=True))
     if not custom:  # what training's first window and every prediction run; and what prediction's forward is
         states = "h0=None, c0=None" if cell == "lstm" else "h0=None"
-        for variant in _variants(cell, reset_after, custom):
-            name = f"reset_after={variant}, " if cell == "gru" else ""
+        for variant, name in variants.items():
             paths.append(_Path(f"{name}B={B}, initial states left out ({states}: zeros, as training starts)", B, True, "all", variant, zero_state=True))
-        for variant in _variants(cell, reset_after, custom):
-            name = f"reset_after={variant}, " if cell == "gru" else ""
+        for variant, name in variants.items():
             paths.append(_Path(f"{name}B={B}, the forward without a cache (prediction, validation) equals the one with a cache", B, True, "all", variant, compare="cache"))
             paths.append(_Path(f"{name}B={B}, the forward with the states left out equals the one given zeros", B, True, "all", variant, compare="zeros"))
     return paths

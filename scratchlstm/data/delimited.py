@@ -226,6 +226,12 @@ def clean_name(field: str) -> str:
     return INVISIBLE.sub("", field).replace("\u00a0", " ").strip().rstrip("*").strip().lower()
 
 
+def underscored(name: str) -> str:
+    """A cleaned name with each run of spaces or hyphens as one underscore: "unique id" and "unique-id" are the long
+    format's "unique_id" (the price loader's own names keep their spaces: "adj close")."""
+    return re.sub(r"[\s-]+", "_", name)
+
+
 def _fields(line: str, delimiter: str) -> list[str]:
     try:
         return next(csv.reader([line], delimiter=delimiter, skipinitialspace=True), [])

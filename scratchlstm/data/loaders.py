@@ -35,7 +35,8 @@ from ..errors import DataError
 from .coingecko import coingecko_frame, ends_with_running_price
 from .dates import DateReading, parse_dates
 from .decoding import Text, read_text
-from .delimited import DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, without_unfinished_last_line
+from .delimited import (DATE_COLUMNS, clean_name, read_table, row_places, same_name, sniff_layout, underscored,
+                        without_unfinished_last_line)
 from .frequency import absent_stamps, crowded_periods, detect_frequency, gap_note, period_numbers, spacing_words
 from .jumps import jump_note, split_note
 from .numbers import could_be_dot_grouped, read_numbers
@@ -335,7 +336,7 @@ def _one_symbol(table: pd.DataFrame, source) -> None:
 
 def _not_long(table: pd.DataFrame, source) -> None:
     """Refuse a long-format table (unique_id, ds, y): its series are the panel's to read, one by one."""
-    column = next((c for c in table.columns if re.sub(r"[\s-]+", "_", str(c)) == "unique_id"), None)  # "Unique ID" too
+    column = next((c for c in table.columns if underscored(str(c)) == "unique_id"), None)  # "Unique ID" too
     if column is not None:
         ids = table[column].dropna().unique()
         name = Path(str(source)).name

@@ -36,7 +36,7 @@ import pandas as pd
 from ..errors import DataError
 from .decoding import PARQUET_MAGIC, read_text
 from .delimited import (clean_name, more_fields_than_header, refuse_a_split_decimal_comma, skipped_lines, sniff_layout,
-                        without_unfinished_last_line)
+                        underscored, without_unfinished_last_line)
 from .loaders import as_price_series, load_prices
 from .options import LoadOptions
 from .numbers import read_numbers
@@ -314,7 +314,7 @@ def _long_names_spelled_apart(table: pd.DataFrame) -> pd.DataFrame:
     spaces around them, and "unique id" was refused as lacking unique_id."""
     names = list(table.columns)
     renamed = [alias if alias in LONG_COLUMNS and alias not in names else name
-               for name in names for alias in [re.sub(r"[\s-]+", "_", str(name))]]
+               for name in names for alias in [underscored(str(name))]]
     return table.set_axis(renamed, axis=1) if renamed != names else table
 
 
@@ -374,7 +374,7 @@ def is_long_file(path: str | Path) -> bool:
             columns = sniff_layout(text.text, path).columns
     except Exception:  # not a table: the price loader says why
         return False
-    return "unique_id" in {re.sub(r"[\s-]+", "_", clean_name(str(c))) for c in columns}  # ("Unique ID" too)
+    return "unique_id" in {underscored(clean_name(str(c))) for c in columns}  # ("Unique ID" too)
 
 
 def _parquet_columns(path: Path) -> list[str]:

@@ -159,8 +159,7 @@ def series_row(run: SeriesRun) -> dict[str, Any]:
         "rows": len(result.prices), "season": result.season, "window": result.config.window, "test_points": len(result.actual),
         "kept_epochs": [f.kept_epoch for f in result.fits],  # the first seed's
         # the forecast is the seeds' mean: a trained LSTM is in it where any seed's fit kept one
-        "trained_lstm_kept": any(e > 0 for epochs in (result.seed_kept_epochs or [[f.kept_epoch for f in result.fits]])
-                                 for e in epochs),
+        "trained_lstm_kept": any(e > 0 for epochs in result.seed_kept_epochs for e in epochs),
         "mae_ratio_naive": comparisons["naive"]["mae_ratio"], "p_naive": comparisons["naive"]["p_value"],
         "vs_naive": outcome(comparisons["naive"]),
         **({"kept_epochs_by_seed": result.seed_kept_epochs} if len(result.seed_kept_epochs) > 1 else {}),

@@ -232,8 +232,8 @@ def _unlike_training(series: PriceSeries, trained_on: dict, config) -> list[str]
                      "were measured on other moves")
     latest = prices[-(max(config.window, RECENT_CHANGES) + 1):]
     steps = np.diff(np.log(latest))  # steps[i]: from latest[i] to latest[i + 1]
-    if trained and steps.size and np.max(np.abs(steps)) > JUMP_FACTOR * trained:
-        jump = np.abs(steps) > JUMP_FACTOR * trained
+    jump = np.abs(steps) > JUMP_FACTOR * trained if trained else np.zeros(steps.size, dtype=bool)
+    if jump.any():
         k = int(np.argmax(np.abs(steps)))
         # one odd price: a jump into it and the opposite jump out of it (else a jump that stays: a split, a new level)
         spike = next((j for j in (k - 1, k) if 0 <= j < steps.size - 1 and jump[j] and jump[j + 1]
