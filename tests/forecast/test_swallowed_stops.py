@@ -23,6 +23,7 @@ import pytest
 
 from scratchlstm import cli
 from scratchlstm.errors import WorkerError
+from tests.forecast.test_early_workers import LAUNCHER
 from tests.forecast.test_executors import _group_ends
 from tests.helpers import finish
 
@@ -126,8 +127,7 @@ IGNORING = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)
 def test_a_command_started_with_ctrl_c_ignored_ignores_it_throughout_and_sigterm_still_stops_it(tmp_path):
     """As ``scratchlstm forecast ... &`` in a script: Ctrl-C, reaching the whole group while the package imports and
     again while both fits run (one on a worker), stops nothing; SIGTERM then stops it as it always does."""
-    launcher = "import sys; sys.argv[0] = 'scratchlstm'; from scratchlstm_launch import run; run()"
-    run = subprocess.Popen([sys.executable, "-c", IGNORING, "-c", launcher, "forecast", "--out", str(tmp_path / "out"),
+    run = subprocess.Popen([sys.executable, "-c", IGNORING, "-c", LAUNCHER, "forecast", "--out", str(tmp_path / "out"),
                             "--jobs", "2", "--epochs", "400", "--patience", "none"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, start_new_session=True)
     for after in (0.1, 2.5):
