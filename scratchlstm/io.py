@@ -47,9 +47,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; a plain open would respect the umask
         os.replace(tmp, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _remove_despite_stops(tmp)
         raise
+
+
+def _remove_despite_stops(path: str) -> None:
+    """Remove ``path``, even when a second stop arrives meanwhile: Ctrl-C to the group, then the parent's SIGTERM,
+    reached a worker inside this cleanup, and the temporary file of the checkpoint it was writing stayed behind. The
+    first stop is already on its way out; a later one only repeats it."""
+    while True:
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            return
+        except KeyboardInterrupt:  # (Terminated too)
+            continue
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w") -> None:

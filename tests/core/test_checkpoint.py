@@ -304,3 +304,28 @@ def test_a_folder_or_a_damaged_fit_state_gets_the_advice_that_applies(tmp_path):
     (run / "fit-0-1.npz").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match=r"it is a fit's training state, damaged: run without --resume to start afresh"):
         read_checkpoint(run / "fit-0-1.npz")
+
+
+def test_a_second_stop_during_the_cleanup_of_a_write_still_removes_its_temporary_file(tmp_path, monkeypatch):
+    """Ctrl-C to the group stopped a worker's checkpoint write; the parent's SIGTERM then came inside the cleanup, and
+    the temporary file stayed behind (the stop's exit code was right; a .tmp was left in checkpoints/)."""
+    import os
+
+    from scratchlstm import io
+
+    unlink, calls = os.unlink, []
+
+    def stopped_once(path):
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # the second stop, arriving as the cleanup removes the file
+        unlink(path)
+
+    def write(f):
+        f.write("half")
+        raise KeyboardInterrupt  # the first stop, in the middle of the write
+
+    monkeypatch.setattr(io.os, "unlink", stopped_once)
+    with pytest.raises(KeyboardInterrupt):
+        io.atomic_write(tmp_path / "state.npz", write)
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
