@@ -381,17 +381,20 @@ def _add_panel(sub) -> None:
     p.set_defaults(run=_run_panel)
 
 
-def _where(options, n_series: int) -> str:
-    """Where a panel's ``n_series`` series run, as the first line says it: "on 2 local processes (one per core)"."""
+def _where(options, n_series: int, *, empty_scheduler: bool = False) -> str:
+    """Where a panel's ``n_series`` series run, as the first line says it: "on 2 local processes (one per core)";
+    ``empty_scheduler``: ``--scheduler`` was given empty (an unset ``$ADDRESS``), which means local cores."""
     from .forecast.executors import local_cores, local_processes
 
     if options.scheduler is not None:
         return f"on the Dask scheduler {options.scheduler}"
     processes = local_processes(options.jobs, n_series)
     if options.jobs is None:
-        why = " (one per core)" if processes == local_cores() else " (one per series)"
+        why = ["one per core" if processes == local_cores() else "one per series"]
     else:
-        why = "" if processes == options.jobs else f" (one per series; --jobs {options.jobs} asked for more)"
+        why = [] if processes == options.jobs else [f"one per series; --jobs {options.jobs} asked for more"]
+    why += ["--scheduler was empty, so no cluster"] if empty_scheduler else []
+    why = f" ({'; '.join(why)})" if why else ""
     return f"on {processes} local process{'es' if processes != 1 else ''}{why}"
 
 
@@ -410,8 +413,8 @@ def _run_panel(args) -> int:
     panel = load_panel(args.path, settings_from_args(LoadOptions, args))
     say(f"data: {len(panel.order)} series from {args.path}" + (f" ({len(panel.refused)} refused while reading, said below)"
                                                                 if panel.refused else "")
-        + f", run {_where(options, len(panel))}" + ("; with a global model per window length shared by two or more series"
-                                                     if options.global_model else ""))
+        + f", run {_where(options, len(panel), empty_scheduler=args.scheduler is not None and options.scheduler is None)}"
+        + ("; with a global model per window length shared by two or more series" if options.global_model else ""))
     for note in panel.notes:
         say(f"note: {note}")
     for series in panel.values():  # how each file was read, and what the loader fixed, as forecast says it for one

@@ -117,6 +117,15 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, horizon: int = 1
     return {"dm": dm, "p_value": math.erfc(abs(dm) / math.sqrt(2)), "mean_diff": float(d.mean())}
 
 
+SMALLEST_P = 1e-16  # below it a normal tail says nothing more (erfc gives 0.0 past |DM| of about 38.5)
+
+
+def p_text(p: float) -> str:
+    """A p-value for a person: three significant digits, and ``<1e-16`` rather than a 0 that a
+    p-value never is (a difference this sure prints the same whether it is 1e-17 or 1e-300)."""
+    return f"<{SMALLEST_P:.0e}" if p < SMALLEST_P else f"{p:.3g}"
+
+
 def block_bootstrap_ratio(errors_a: np.ndarray, errors_b: np.ndarray, *, block: int | None = None, n_boot: int = 2000,
                           level: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Moving-block bootstrap interval for ``MAE_a / MAE_b`` on paired errors.
@@ -227,7 +236,7 @@ def verdict_against(name: str, metrics: dict[str, dict[str, float]], test: dict[
     """One line: does the model beat the baseline ``name`` (the best one after naive), significantly?"""
     ratio = mae_ratio(metrics, name)
     detail = (f"{name} (MAE {metrics[name]['rel_mae']:.3f}x naive): the model's MAE is {ratio:.3f}x {name}'s, "
-              f"Diebold-Mariano p = {test['p_value']:.3g}")
+              f"Diebold-Mariano p = {p_text(test['p_value'])}")
     if ratio < 1 and test["p_value"] < alpha:
         return f"beats {detail}"
     if ratio > 1 and test["p_value"] < alpha:

@@ -44,7 +44,7 @@ from ..errors import DataError
 from ..progress import progress_bar
 from .baselines import PEERS
 from .config import ForecastConfig, PanelOptions  # PanelOptions: importable from here as before
-from .evaluate import wilson_interval
+from .evaluate import p_text, wilson_interval
 from .intervals import errors_needed
 from .executors import map_tasks, one_blas_thread
 from .output_folder import write_folder
@@ -288,11 +288,11 @@ class PanelResult:
             cover = "".join(f"{_share(r['coverage'][level]['model']) if level in r['coverage'] else '-':>6} " for level in levels)
             peer = f"{'-':>7}" if r["best_peer"] is None else f"{r['mae_ratio_best_peer']:>7.3f}"  # no classical peer ran
             untrained = (f"{'=':>7} {'':>7}" if r["untrained_is_model"]
-                         else f"{r['mae_ratio_untrained']:>7.3f} {r['p_untrained']:>7.3g}")
+                         else f"{r['mae_ratio_untrained']:>7.3f} {p_text(r['p_untrained']):>7}")
             best = (f"{'-':>7} {'(none differs)':<15} {'':>7}" if r["best_baseline"] is None else  # every other baseline is naive
-                    f"{r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} {r['p_best_baseline']:>7.3g}")
+                    f"{r['mae_ratio_best_baseline']:>7.3f} {r['best_baseline'][:15]:<15} {p_text(r['p_best_baseline']):>7}")
             lines.append(f"{r['series'][:24]:<24} {r['rows']:>5} {r['season']:>3} {r['test_points']:>5} {r['mae_ratio_naive']:>7.3f} "
-                         f"{r['p_naive']:>7.3g} {untrained} {best} {peer} {cover}{kept:<10}")
+                         f"{p_text(r['p_naive']):>7} {untrained} {best} {peer} {cover}{kept:<10}")
         s = overall(rows)
         ok = [r for r in rows if "error" not in r]
         short = [level for level in levels if any(level in r["coverage"] and not r["coverage"][level]["model"]["points"] for r in ok)]

@@ -50,6 +50,7 @@ from ..nn.model import Model
 from ..train import History, train
 from .automatic import resolved
 from .config import ForecastConfig
+from .evaluate import p_text
 from .executors import map_tasks
 from .level import SmoothedLevel
 from .seasonal import SeasonalIndex
@@ -85,8 +86,8 @@ class Fit:
             return self.history.stop_reason
         if self.kept_untrained:
             return (f"{self.history.stop_reason}; kept the untrained weights: training did not beat them significantly "
-                    f"on validation (one-sided paired test p = {self.p_value:.3g})")
-        return f"{self.history.stop_reason}; kept epoch {self.kept_epoch} (beat the untrained weights on validation, p = {self.p_value:.3g})"
+                    f"on validation (one-sided paired test p = {p_text(self.p_value)})")
+        return f"{self.history.stop_reason}; kept epoch {self.kept_epoch} (beat the untrained weights on validation, p = {p_text(self.p_value)})"
 
 
 def validation_losses(model: Model, X_val: Array, y_val: Array, loss: str, engine: str) -> np.ndarray:

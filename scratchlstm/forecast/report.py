@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..checkpoint import save_models
 from ..data.frequency import median_spacing
-from .evaluate import mae_ratio
+from .evaluate import mae_ratio, p_text
 from .intervals import errors_needed
 from .output_folder import write_folder
 
@@ -52,7 +52,7 @@ def table(result) -> str:
                      f"{sig['mean_signed_error']:+.4g}; predicted returns spread {sig['predicted_return_spread_ratio']:.2f}x the training returns' spread")
     ci = result.mae_ratio_interval
     lines.append(f"vs naive: MAE ratio 95% block-bootstrap interval {ci[0]:.3f}-{ci[1]:.3f}; Diebold-Mariano p = "
-                 f"{result.significance['p_value']:.3g} on absolute errors, {result.significance_squared['p_value']:.3g} on squared errors")
+                 f"{p_text(result.significance['p_value'])} on absolute errors, {p_text(result.significance_squared['p_value'])} on squared errors")
     if len(result.seed_metrics) > 1:
         rel = result.seed_spread()["rel_mae"]
         lines.append(f"seeds: {len(result.seed_metrics)} models, MAE {rel['min']:.3f}-{rel['max']:.3f}x naive each "

@@ -477,9 +477,10 @@ def test_the_panel_says_how_each_file_was_read_and_what_was_fixed(tmp_path):
     (folder / "de.csv").write_text("Date;Close\n" + "\n".join([*reversed(rows), rows[7]]) + "\n")
     (folder / "plain.csv").write_text("Date,Close\n" + "".join(f"{d:%Y-%m-%d},{float(p)!r}\n" for d, p in zip(dates, prices)))
     run = _cli("panel", str(folder), "--out", str(tmp_path / "out"), "--jobs", "1", "--epochs", "1", "--hidden", "4",
-               "--window", "5", "--test-size", "10", "--quiet")
+               "--window", "5", "--test-size", "10", "--quiet", "--scheduler", "")  # an unset $ADDRESS: local cores, said so
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
+    assert lines[0] == "data: 2 series from " + str(folder) + ", run on 1 local process (--scheduler was empty, so no cluster)"
     assert any(line.startswith("data: de.csv:") and "delimiter ';'" in line and "decimal ','" in line
                and "day-first (%d.%m.%Y)" in line and "120 rows 2020-01-01 to 2020-04-29" in line for line in lines), lines
     assert any(line.startswith("data: plain.csv:") and "year-first" in line for line in lines), lines
@@ -509,6 +510,8 @@ def test_the_first_line_says_how_many_processes_run_the_series(monkeypatch):
     for empty in ("", "  "):  # --scheduler "$UNSET": local cores, read so in this one place
         assert PanelOptions(scheduler=empty).scheduler is None
         assert cli._where(PanelOptions(scheduler=empty), 5) == "on 2 local processes (one per core)"
+        assert (cli._where(PanelOptions(scheduler=empty), 5, empty_scheduler=True)
+                == "on 2 local processes (one per core; --scheduler was empty, so no cluster)")
 
 
 @pytest.mark.parametrize("jobs, n_tasks, processes", [(None, 5, 2), (None, 1, 1), (1, 5, 1), (100, 5, 5), (3, 0, 1)])

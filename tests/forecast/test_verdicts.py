@@ -122,3 +122,14 @@ def test_the_verdict_against_a_baseline_by_hand():
     assert verdict_against("AutoARIMA", metrics, {"p_value": 0.2}).startswith("no significant difference from AutoARIMA")
     worse = {"model": {"mae": 12.0, "rel_mae": 0.4}, "AutoARIMA": {"mae": 10.0, "rel_mae": 0.333}}
     assert verdict_against("AutoARIMA", worse, {"p_value": 0.001}).startswith("worse than AutoARIMA")
+
+
+def test_a_p_value_past_the_normal_tails_reach_prints_as_below_1e_16_not_as_0():
+    from scratchlstm.forecast.evaluate import p_text, verdict_against
+
+    rng = np.random.default_rng(0)
+    far_better = diebold_mariano(0.01 + 0.001 * rng.standard_normal(2000), 1 + 0.01 * rng.standard_normal(2000), horizon=1)
+    assert far_better["dm"] < -100 and far_better["p_value"] == 0.0  # erfc underflows: the test is beyond doubt, not certain
+    metrics = {"model": {"mae": 0.01, "rel_mae": 0.01}, "drift": {"mae": 1.0, "rel_mae": 1.0}}
+    assert verdict_against("drift", metrics, far_better).endswith("Diebold-Mariano p = <1e-16")
+    assert [p_text(p) for p in (0.0, 9e-17, 1e-16, 0.0123456, 1.0, math.nan)] == ["<1e-16", "<1e-16", "1e-16", "0.0123", "1", "nan"]
