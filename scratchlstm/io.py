@@ -15,10 +15,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -35,16 +35,22 @@ UMASK = _read_umask()
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed."""
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
+
+    The temporary file's name is drawn before the file is made, so a stop that arrives while it is created (SIGTERM
+    inside ``open``) finds a name to remove: with ``mkstemp`` the name came back only after the file existed, and such
+    a stop left an empty ``.NAME.*.tmp`` behind. The name holds the process id and 48 random bits, and the file is
+    made with ``O_EXCL``, as ``mkstemp`` makes it.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
     try:
-        yield Path(tmp)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; a plain open would respect the umask
+        os.chmod(tmp, 0o666 & ~UMASK)  # made 0600 while written, as mkstemp makes it; a plain open would respect the umask
         os.replace(tmp, target)
     except BaseException:
         _remove_despite_stops(tmp)

@@ -329,3 +329,25 @@ def test_a_second_stop_during_the_cleanup_of_a_write_still_removes_its_temporary
     with pytest.raises(KeyboardInterrupt):
         io.atomic_write(tmp_path / "state.npz", write)
     assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_while_the_temporary_file_is_made_leaves_no_file(tmp_path, monkeypatch):
+    """SIGTERM during a checkpoint write left an empty .fit-0-0.npz.*.tmp beside the saved states, about 1 run in 12
+    under load: the stop came while the file was created (mkstemp), before the write knew the name to remove."""
+    import os
+    import signal
+
+    from scratchlstm import io
+
+    made, real_open = [], os.open
+
+    def stopped_as_made(path, flags, mode=0o777, **kwargs):
+        made.append(path)
+        fd = real_open(path, flags, mode, **kwargs)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C, arriving as the file is created
+        return fd
+
+    monkeypatch.setattr(io.os, "open", stopped_as_made)
+    with pytest.raises(KeyboardInterrupt):
+        io.atomic_write(tmp_path / "state.npz", lambda f: f.write("state"))
+    assert len(made) == 1 and list(tmp_path.iterdir()) == []
