@@ -126,3 +126,37 @@ def test_the_benchmark_says_which_blas_kernels_ran_and_when_an_avx512_cpu_runs_a
     assert "OPENBLAS_CORETYPE=SkylakeX" in chosen
     assert bench_lstm.avx2_kernels_note(["SkylakeX"], avx512, None) is None  # already its AVX-512 kernels
     assert bench_lstm.avx2_kernels_note(["Haswell"], {"fma", "avx2"}, None) is None  # a CPU without AVX-512
+
+
+def test_the_es_rnn_trial_smooths_as_holt_winters_by_hand_and_starts_from_it():
+    """The trial's recursion (in torch, for its gradients) against the multiplicative Holt-Winters written out in
+    NumPy; with its LSTM head at zero, as it starts, the forecast is l[t] s[t+1]."""
+    torch = pytest.importorskip("torch")
+    from benchmarks import es_rnn_trial as trial
+
+    rng = np.random.default_rng(3)
+    m, alpha, gamma = 4, np.array([0.3, 0.7]), np.array([0.1, 0.4])
+    Y = np.exp(rng.normal(0, 0.1, (2, 21)).cumsum(1)) * np.tile([1.2, 0.9, 0.8, 1.1], 6)[:21] * 50
+    model = trial.EsRnn(np.stack([trial.initial_log_season(y, m) for y in Y]), hidden=3, seed=0)
+    with torch.no_grad():
+        model.a[:] = torch.tensor(np.log(alpha / (1 - alpha)))
+        model.g[:] = torch.tensor(np.log(gamma / (1 - gamma)))
+        log_level, log_season = model.smooth(torch.tensor(Y))
+    for i, y in enumerate(Y):
+        cycles = y[:8].reshape(2, 4)
+        s = list((cycles / cycles.mean(1, keepdims=True)).mean(0))
+        level = [y[0] / s[0]]
+        for t in range(len(y)):
+            if t:
+                level.append(alpha[i] * y[t] / s[t] + (1 - alpha[i]) * level[-1])
+            s.append(gamma[i] * y[t] / level[t] + (1 - gamma[i]) * s[t])
+        np.testing.assert_allclose(np.exp(log_level[i].numpy()), level, rtol=1e-12)
+        np.testing.assert_allclose(np.exp(log_season[i].numpy()), s, rtol=1e-12)
+    origins, series = torch.tensor([8, 12, 19]), torch.tensor([0, 1, 1])
+    x, target, base = trial.windows(torch.log(torch.tensor(Y)), log_level, log_season, series, origins, W=8)
+    assert x.shape == (3, 8, 1)
+    with torch.no_grad():
+        forecast = torch.exp(base + model(x)).numpy()
+    expected = [np.exp((log_level[i, t] + log_season[i, t + 1]).item()) for i, t in zip(series.tolist(), origins.tolist())]
+    np.testing.assert_allclose(forecast, expected, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(target.numpy() + base.numpy()), Y[series, origins + 1], rtol=1e-12)
