@@ -30,4 +30,4 @@ def load_embedded() -> "PriceSeries":
     return load_prices(EMBEDDED_CSV)
 
 
-__all__ = ["EMBEDDED_CSV", "DataWarning", "Detected", "Frequency", "PriceSeries", "as_price_series", "load_embedded", "load_prices"]
+__all__ = sorted([*_WHERE, "EMBEDDED_CSV", "load_embedded"])  # (tests/core/test_lazy_exports.py checks the TYPE_CHECKING imports)

@@ -34,20 +34,4 @@ if TYPE_CHECKING:  # what readers and documentation tools see
 
 __getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
-__all__ = [
-    "PRESETS",
-    "ForecastConfig",
-    "ForecastResult",
-    "Prediction",
-    "Scaler",
-    "baseline_forecasts",
-    "classical_forecasts",
-    "detect_season",
-    "evaluate_forecasts",
-    "load_config_file",
-    "persistence_diagnostic",
-    "predict_next",
-    "preset",
-    "run_forecast",
-    "walk_forward",
-]
+__all__ = sorted(_WHERE)  # (tests/core/test_lazy_exports.py checks that the TYPE_CHECKING imports name the same)
