@@ -319,6 +319,11 @@ def gradcheck(
     unknown = sorted(set(grads) - set(inputs))
     if unknown:
         raise KeyError(f"grads has keys {unknown} that are not among the inputs {sorted(inputs)}")
+    at_point = _scalar(loss_fn(dict(inputs)))
+    if not math.isfinite(at_point):  # else every array fails, one row each, which reads as a wrong backward
+        raise GradcheckError(f"loss_fn returns {at_point} at the point given, every input finite: a finite difference needs a "
+                             "finite loss; check at a point where the loss is defined (a log, a square root or a division "
+                             "of something near 0 or below it?)")
     gate_blocks = dict(gate_blocks or {})
     rng = host_rng(seed)
     results: list[ParamCheck | tuple] = []
@@ -383,6 +388,10 @@ def _numeric(loss_fn, inputs, name, eps, max_entries, rng) -> tuple[np.ndarray, 
             probe = base.copy()
             probe[idx] += step
             values.append(_scalar(loss_fn({**inputs, name: like(probe, ref)})))
+            if not math.isfinite(values[-1]):  # else every entry after it reads as a wrong gradient, one row each
+                raise GradcheckError(f"loss_fn returns {values[-1]} with {name}{list(map(int, idx))} moved by {step:+g}, finite "
+                                     "at the point itself: the point is within eps of where the loss is undefined; check at a "
+                                     "point further from it, or with a smaller eps")
         numeric[idx] = (values[0] - values[1]) / (2 * eps)
     return flat, numeric
 

@@ -495,6 +495,24 @@ def test_an_input_with_nan_or_inf_is_refused_rather_than_blamed_on_the_backward(
         sl.gradcheck(lambda v: 0.0, {where: case64.array(arrays[where])}, {})
 
 
+def test_a_loss_that_is_nan_at_finite_inputs_is_refused_in_one_line_naming_where():
+    """A log of a negative entry made every array FAIL, one row each with a RuntimeWarning, read as a wrong backward."""
+    import warnings
+
+    import scratchlstm as sl
+    from scratchlstm.gradcheck import GradcheckError
+
+    x = {"x": np.array([1.0, -2.0, 3.0])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's own word on the log of -2
+        with pytest.raises(GradcheckError, match=r"^loss_fn returns nan at the point given, every input finite"):
+            sl.gradcheck(lambda v: float(np.sum(np.log(v["x"]))), x, {"x": 1 / x["x"]})
+        # finite at the point, undefined 1e-5 below x[1]: sqrt(x + 2) at x = -2 + 5e-6
+        near = {"x": np.array([1.0, -2.0 + 5e-6, 3.0])}
+        with pytest.raises(GradcheckError, match=r"^loss_fn returns nan with x\[1\] moved by -1e-05, finite at the point itself"):
+            sl.gradcheck(lambda v: float(np.sum(np.sqrt(v["x"] + 2))), near, {"x": 0.5 / np.sqrt(near["x"] + 2)})
+
+
 def test_a_parameter_the_cell_does_not_have_is_refused_by_name():
     """It was reported as the backward's fault: 'the backward returned no gradient for extra'."""
     import scratchlstm as sl
