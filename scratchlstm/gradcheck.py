@@ -363,7 +363,7 @@ def _eps_note(report: GradcheckReport) -> list[str]:
         notes.append(f"threshold {threshold:g} is below what a right float64 backward reaches against finite differences (about "
                      f"{RIGHT_BACKWARD_ERROR:g}): a FAIL here says nothing; rerun with the default {default:g}")
     elif threshold > WRONG_TERM_ERROR and report.passed:
-        notes.append(f"threshold {threshold:g} passes errors of {WRONG_TERM_ERROR:g} and above, which a wrong term can give (1e-3 to 1): "
+        notes.append(f"threshold {threshold:g} passes errors of {WRONG_TERM_ERROR:g} and above, which a wrong term can give (1e-3 to 2): "
                      f"this PASS is weaker than the default {default:g}'s")
     return notes
 
@@ -451,7 +451,7 @@ def relative_error(analytic, numeric, floor: float = 0.0) -> float:
     Returns
     -------
     rel_error : float
-        About 1e-9 for a right float64 backward, 1e-3 to 1 for a wrong term, also in a saturated
+        About 1e-9 for a right float64 backward, 1e-3 to 2 (the largest it can be) for a wrong term, also in a saturated
         gate whose gradients are tiny next to the array's largest; 0 for no entries.
     """
     errors = entry_errors(analytic, numeric, floor)
