@@ -482,10 +482,13 @@ def _run_predict(args) -> int:
 
 def _add_fetch(sub) -> None:
     p = sub.add_parser("fetch", help="download daily prices of a coin from CoinGecko into a CSV",
-                       description="Calls the public CoinGecko API (/coins/COIN/market_chart), drops the last, unfinished day, "
-                                   "and writes Date,Close,Volume,Market Cap. Needs a network connection.")
+                       description="Calls the public CoinGecko API (/coins/COIN/market_chart, no key), keeps its daily points "
+                                   "(00:00 UTC: a row dated D holds the price at the start of D, which CoinGecko records as D-1 "
+                                   "ends), drops the running price of the day in progress, and writes Date,Close,Volume,Market "
+                                   "Cap. Needs a network connection.")
     p.add_argument("coin", help="CoinGecko coin id, e.g. bitcoin, ethereum")
-    p.add_argument("--days", type=positive_int, default=365, help="days of history (default 365)")
+    p.add_argument("--days", type=positive_int, default=365,
+                   help="days of history (default 365, the most the public API serves without a key)")
     p.add_argument("--vs", default="usd", help="quote currency (default usd)")
     p.add_argument("--out", metavar="FILE", help="CSV to write (default COIN-daily.csv)")
     p.set_defaults(run=_run_fetch)
@@ -494,7 +497,7 @@ def _add_fetch(sub) -> None:
 def _run_fetch(args) -> int:
     import re
 
-    from .data.coingecko import fetch_to_csv
+    from .data.coingecko import fetch_notes, fetch_to_csv
     from .errors import ConfigError
 
     if not re.fullmatch(r"[\w.-]*\w[\w.-]*", args.coin):  # it becomes part of the address
@@ -505,7 +508,11 @@ def _run_fetch(args) -> int:
         raise ConfigError(f"--out is empty; name the CSV to write, or leave --out out to write {args.coin}-daily.csv")
     out = args.out or f"{args.coin}-daily.csv"
     frame = fetch_to_csv(args.coin, args.days, out, args.vs)
-    say(f"wrote {len(frame)} daily closes of {args.coin} ({frame['date'].iloc[0]:%Y-%m-%d} to {frame['date'].iloc[-1]:%Y-%m-%d}) to {out}")
+    first, last = frame["date"].iloc[0], frame["date"].iloc[-1]
+    say(f"wrote {len(frame)} daily prices of {args.coin} in {args.vs} (each at 00:00 UTC of its date, {first:%Y-%m-%d} to "
+        f"{last:%Y-%m-%d}) to {out}")
+    for note in fetch_notes(frame, args.days):
+        say(f"note: {note}")
     return 0
 
 

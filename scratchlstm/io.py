@@ -33,6 +33,20 @@ def _read_umask() -> int:
 UMASK = _read_umask()
 
 
+def check_file_target(path: str | os.PathLike) -> None:
+    """Raise an ``OSError`` naming ``path`` when a file cannot be written there: a folder, a pipe or a device (which
+    the rename of an atomic write would replace, as root even ``/dev/null``), or a path under a file. Writers call it
+    before their work, so that a wrong ``--out`` costs nothing (a download, a training)."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file: name a file to write", str(target))
+    if target.exists() and not target.is_file():
+        raise OSError(errno.EINVAL, "not a regular file (a pipe or a device): name a file to write", str(target))
+    parent = next((p for p in target.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{parent} is a file, so nothing can be written under it", str(target))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
@@ -43,6 +57,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     made with ``O_EXCL``, as ``mkstemp`` makes it.
     """
     target = Path(path)
+    check_file_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp"
     try:

@@ -122,10 +122,10 @@ def test_fetch_drops_unfinished_day_and_writes_csv(tmp_path):
     out = tmp_path / "bitcoin.csv"
     frame = fetch_to_csv("bitcoin", 4, out, opener=opener)
     assert "coins/bitcoin/market_chart" in seen["url"] and "days=4" in seen["url"]
-    assert len(frame) == 3 and frame["close"].iloc[-1] == 102.0  # the intraday 200.0 row is gone
+    assert len(frame) == 4 and frame["close"].iloc[-1] == 103.0  # the running price, 200.0, is gone; its day's 00:00 kept
     reloaded = load_prices(out)
-    assert list(reloaded.prices) == [100.0, 101.0, 102.0]
-    assert len(daily_closes(doc)) == 3
+    assert list(reloaded.prices) == [100.0, 101.0, 102.0, 103.0]
+    assert len(daily_closes(doc)) == 4
 
 
 def test_fetch_offline_says_so(tmp_path):
