@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import io
 import os
 import signal
 import subprocess
@@ -155,6 +156,7 @@ class RecordedResponse:
 
     def __init__(self, body: bytes):
         self.body = body
+        self.stream = io.BytesIO(body)
 
     def __enter__(self):
         return self
@@ -162,8 +164,8 @@ class RecordedResponse:
     def __exit__(self, *exc):
         return False
 
-    def read(self) -> bytes:
-        return self.body
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
 
 
 def edited_function(module, function_name: str, old: str, new: str):

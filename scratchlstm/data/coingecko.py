@@ -21,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -51,7 +52,7 @@ def fetch_market_chart(coin: str, days: int, vs_currency: str = "usd", timeout: 
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "scratchlstm"})
     try:
         with opener(request, timeout=timeout) as response:
-            body = response.read()
+            body = _read_by(response, time.monotonic() + timeout)
     except urllib.error.HTTPError as exc:
         raise DataError(f"CoinGecko answered HTTP {exc.code} for {coin!r}{_said(exc)}; {_http_advice(exc, days)}") from None
     except http.client.HTTPException as exc:  # IncompleteRead, BadStatusLine: not OSErrors
@@ -65,6 +66,17 @@ def fetch_market_chart(coin: str, days: int, vs_currency: str = "usd", timeout: 
         return json.loads(body)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise DataError("CoinGecko's answer was not JSON; retry later") from None
+
+
+def _read_by(response, deadline: float, chunk: int = 1 << 16) -> bytes:
+    """The whole body, or a ``TimeoutError`` once ``deadline`` (``time.monotonic``) has passed: the socket's timeout
+    bounds each read, and a server sending a byte at a time kept a download going for minutes."""
+    parts = []
+    while part := response.read(chunk):
+        parts.append(part)
+        if time.monotonic() > deadline:
+            raise TimeoutError("the answer took longer than its timeout")
+    return b"".join(parts)
 
 
 def _said(exc: urllib.error.HTTPError) -> str:

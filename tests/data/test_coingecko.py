@@ -158,7 +158,7 @@ def test_a_cut_or_silent_connection_is_the_environments_not_a_bug(tmp_path, fail
     import urllib.error
 
     class Cut(RecordedResponse):
-        def read(self):
+        def read(self, size=-1):
             raise http.client.IncompleteRead(b"{", 9999)
 
     def opener(request, timeout):
@@ -203,3 +203,21 @@ def test_the_notes_say_when_the_history_is_shorter_or_ends_long_ago():
                      "the prices end on 2022-01-20, 863 days ago: CoinGecko has no later ones (a coin no longer traded?); a "
                      "forecast from them is for a day long past"]
     assert fetch_notes(frame, 20, today=pd.Timestamp("2022-01-21")) == []
+
+
+def test_a_server_that_sends_a_byte_at_a_time_is_given_up_at_the_timeout(tmp_path, monkeypatch):
+    """The 30 s timeout bounded each read, not the download: one byte every 20 ms took 83 s, and one every 0.5 s would
+    have taken half an hour."""
+    from scratchlstm.data import coingecko
+
+    clock = iter(range(0, 10_000, 7))  # each read takes 7 s
+    monkeypatch.setattr(coingecko.time, "monotonic", lambda: next(clock))
+
+    class Drip(RecordedResponse):
+        def read(self, size=-1):
+            return super().read(1)
+
+    body = json.dumps({"prices": [[T0 + k * DAY, 1.0 + k] for k in range(5)]}).encode()
+    with pytest.raises(DataError, match=r"^CoinGecko did not answer within 30 s"):
+        fetch_to_csv("bitcoin", 30, tmp_path / "x.csv", opener=lambda request, timeout: Drip(body))
+    assert len(fetched(tmp_path, json.loads(body))[0]) == 5  # the same answer at once is read
