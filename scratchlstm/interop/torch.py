@@ -66,11 +66,22 @@ def _tensor_to_host(t) -> np.ndarray:
     return np.array(t.detach().cpu().numpy(), copy=True)
 
 
+class TorchLayers(list):
+    """The per-layer parameter dicts of a torch module, a list like any other, that also carries the module's
+    ``batch_first``: ``LSTM.from_layers`` reads inputs in the module's layout unless told otherwise (the dicts
+    themselves have no layout, and a (B, T, D) input read as (T, B, D) gives wrong outputs without an error)."""
+
+    def __init__(self, layers, batch_first: bool):
+        super().__init__(layers)
+        self.batch_first = bool(batch_first)
+
+
 def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     """Parameters of every layer of a ``torch.nn.LSTM``, as a list of dicts (one per layer).
 
     The arrays are copies that keep the module's dtype, placed in namespace ``xp`` (NumPy when
-    omitted) on ``device``. Bidirectional LSTMs and ``proj_size > 0`` are refused: there is no such
+    omitted) on ``device``. The list carries the module's ``batch_first`` (``TorchLayers``), which
+    ``LSTM.from_layers`` takes unless given another. Bidirectional LSTMs and ``proj_size > 0`` are refused: there is no such
     layer here.
 
     ``b = bias_ih + bias_hh``: the outputs are exactly torch's, but training differs. torch's two
@@ -84,7 +95,8 @@ def lstm_from_torch(module: Any, *, xp=None, device=None) -> list[Params]:
     """
     if getattr(_check_module(module, "LSTM"), "proj_size", 0):
         raise ValueError("LSTMs with proj_size > 0 are not supported")
-    return [_place({"W_x": w_ih.T, "W_h": w_hh.T, "b": b_ih + b_hh}, xp, device) for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)]
+    return TorchLayers([_place({"W_x": w_ih.T, "W_h": w_hh.T, "b": b_ih + b_hh}, xp, device)
+                        for w_ih, w_hh, b_ih, b_hh in _torch_layers(module)], module.batch_first)
 
 
 def _check_module(module: Any, kind: str):

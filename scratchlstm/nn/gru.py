@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..backend import Array, namespace
+from ..errors import ConfigError
 from .functional import sigmoid, sigmoid_grad_from_output, tanh, tanh_grad_from_output
 from .shapes import Params, check_cache, check_call, check_one_dtype, check_output_gradient, check_state, copy_out, fused_sizes, zeros_like_state
 
@@ -89,6 +90,8 @@ def gru_forward(params: Params, x: Array, h0: Array | None = None, *, reset_afte
     cache remembers it for ``gru_backward``. ``need_cache=False`` (no backward follows) keeps only
     the outputs and returns None for the cache.
     """
+    if reset_after not in (True, False):  # "false" is a true string: it ran the other variant
+        raise ConfigError(f"reset_after must be True or False, got {reset_after!r}")
     D, H = gru_sizes(params)
     T, B = check_call(x, params, D, H, h0=h0)
     xp = namespace(x)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..backend import Array, host_rng, is_array, is_masked, masked_array_refusal, namespace
+from ..errors import ConfigError
 from .cells import CELLS
 from .init import init_lstm_params
 from .shapes import Params, check_engine
@@ -55,13 +56,18 @@ class LSTM:
         self._set_layers(layers, batch_first, engine)
 
     @classmethod
-    def from_layers(cls, layers: Sequence[Params], *, batch_first: bool = False, engine: str = "reference") -> "LSTM":
-        """Wrap existing per-layer parameter dicts (for example from ``scratchlstm.interop``)."""
+    def from_layers(cls, layers: Sequence[Params], *, batch_first: bool | None = None, engine: str = "reference") -> "LSTM":
+        """Wrap existing per-layer parameter dicts (for example from ``scratchlstm.interop``). ``batch_first``: the
+        layers' own when they carry one (``lstm_from_torch`` gives the module's), else False."""
         self = cls.__new__(cls)
+        if batch_first is None:
+            batch_first = getattr(layers, "batch_first", False)
         self._set_layers(layer_list(layers), batch_first, engine)
         return self
 
     def _set_layers(self, layers: list[Params], batch_first: bool, engine: str) -> None:
+        if batch_first not in (True, False):  # "false" is a true string
+            raise ConfigError(f"batch_first must be True or False, got {batch_first!r}")
         sizes = check_layers(CELLS["lstm"], layers)
         H = sizes[0][1]
         if any(h != H for _, h in sizes):

@@ -99,3 +99,32 @@ def test_unequal_hidden_sizes_cannot_be_exported():
     layers = [init_lstm_params(2, 4, dtype="float64"), init_lstm_params(4, 6, dtype="float64")]
     with pytest.raises(ValueError, match="equal hidden sizes"):
         lstm_to_torch(layers)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_the_converted_layers_read_the_modules_own_layout(batch_first):
+    """``LSTM.from_layers(lstm_from_torch(m))`` read a batch-first module's (B, T, D) input as (T, B, D): outputs 0.33
+    off, with no error."""
+    torch.manual_seed(3)
+    module = torch.nn.LSTM(D, H, batch_first=batch_first, dtype=torch.float64)
+    x = np.random.default_rng(4).standard_normal((B, T, D) if batch_first else (T, B, D))
+    with torch.no_grad():
+        expected = module(torch.tensor(x))[0].numpy()
+    out, _ = LSTM.from_layers(lstm_from_torch(module))(x)
+    assert max_rel_diff(out, expected) < 1e-12
+    other = np.swapaxes(x, 0, 1)  # an explicit batch_first still rules
+    out, _ = LSTM.from_layers(lstm_from_torch(module), batch_first=not batch_first)(other)
+    assert max_rel_diff(np.swapaxes(out, 0, 1), expected) < 1e-12
+
+
+def test_a_flag_given_as_text_is_refused_not_read_as_true():
+    """``reset_after="false"`` ran the reset-after GRU, and ``batch_first="false"`` a batch-first layer: a non-empty
+    string is true."""
+    from scratchlstm.errors import ConfigError
+    from scratchlstm.nn.gru import gru_forward
+    from scratchlstm.nn.init import init_gru_params
+
+    with pytest.raises(ConfigError, match="reset_after must be True or False, got 'false'"):
+        gru_forward(init_gru_params(D, H, dtype="float64"), np.zeros((T, B, D)), reset_after="false")
+    with pytest.raises(ConfigError, match="batch_first must be True or False, got 'false'"):
+        LSTM(D, H, batch_first="false")
