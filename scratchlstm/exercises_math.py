@@ -416,7 +416,7 @@ def check_adam_step(fn: Callable, name: str = "adam_step") -> ExerciseReport:
 
     def run(out, a, case):
         opt = Adam(lr=a["lr"], betas=(a["beta1"], a["beta2"]), eps=a["eps"])
-        opt.t = a["t"] - 1
+        opt.t, opt.steps = a["t"] - 1, {"p": a["t"] - 1}  # steps taken before this one
         opt.state = {"p": {"exp_avg": a["m"], "exp_avg_sq": a["v"]}}
         params = {"p": a["param"].copy()}
         opt.step(params, {"p": a["grad"]})

@@ -3,7 +3,7 @@
     opt = Adam(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     opt.step(params, grads)          # replaces the entries of the ``params`` dict
 
-``p`` a parameter, ``g`` its gradient, ``t`` the step count starting at 1 (as in ``torch.optim``):
+``p`` a parameter, ``g`` its gradient, ``t`` its own step count starting at 1 (as in ``torch.optim``):
 
 SGD       g <- g + wd p;  buf <- g (t = 1) else mu buf + (1 - dampening) g
           g <- g + mu buf (Nesterov) or buf;  p <- p - lr g
@@ -27,23 +27,53 @@ from .backend import Array, namespace, to_numpy, like
 from .errors import ConfigError
 
 
+def _real(name: str, value, *, low: float = 0.0, positive: bool = False, below: float | None = None) -> float:
+    """``value`` as a float, refused unless a finite real number at least ``low`` (above it with ``positive``) and
+    below ``below``: torch refuses the same negative values, and ``True`` read as 1 and an infinite rate ran."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < low or positive and number <= low or below is not None and number >= below:
+        bound = f"in [{low:g}, {below:g})" if below is not None else "positive" if positive and low == 0 else f"at least {low:g}"
+        raise ConfigError(f"{name} must be {bound} and finite, got {value!r}")
+    return number
+
+
 class Optimizer:
-    """Base class: per-parameter state dicts keyed by parameter name, and a step counter."""
+    """Base class: per-parameter state dicts keyed by parameter name, and step counts (one per parameter, as torch
+    counts them: a parameter that missed steps, frozen for a while, is bias-corrected for its own; ``t`` counts the
+    calls of ``step``)."""
 
     name = "optimizer"
 
     def __init__(self, lr: float):
-        if not lr > 0:
-            raise ConfigError(f"learning rate must be positive, got {lr}")
-        self.lr = float(lr)
+        self.lr = _real("the learning rate", lr, positive=True)
         self.t = 0
+        self.steps: dict[str, int] = {}
         self.state: dict[str, dict[str, Array]] = {}
 
     def step(self, params: dict[str, Array], grads: dict[str, Array]) -> None:
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update to every parameter that has a gradient; a gradient (or a state) of another shape or
+        dtype than its parameter is refused, before any parameter changes (NumPy would broadcast it, or make float32
+        parameters float64, without a word)."""
+        for name, g in grads.items():
+            self._check(name, params, g)
         self.t += 1
         for name, g in grads.items():
+            self.steps[name] = self.steps.get(name, 0) + 1
             params[name] = self._update(name, params[name], g, self.state.setdefault(name, {}))
+
+    def _check(self, name: str, params: dict[str, Array], g: Array) -> None:
+        if name not in params:
+            raise ConfigError(f"a gradient for {name!r}, which is not among the parameters ({', '.join(params)})")
+        p = params[name]
+        if tuple(g.shape) != tuple(p.shape) or g.dtype != p.dtype:
+            raise ConfigError(f"the gradient of {name} is {tuple(g.shape)} {g.dtype}, its parameter {tuple(p.shape)} {p.dtype}: "
+                              "they must match")
+        for slot, a in self.state.get(name, {}).items():
+            if tuple(a.shape) != tuple(p.shape):
+                raise ConfigError(f"this optimizer's {slot} for {name} is {tuple(a.shape)}, the parameter {tuple(p.shape)}: it "
+                                  "stepped another model's parameters; make one optimizer per model")
 
     def _update(self, name: str, p: Array, g: Array, s: dict[str, Array]) -> Array:
         raise NotImplementedError
@@ -52,19 +82,26 @@ class Optimizer:
         return {"lr": self.lr}
 
     def state_dict(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(meta, arrays)``: JSON-able settings and step count, and host copies of the state."""
+        """``(meta, arrays)``: JSON-able settings and step counts, and host copies of the state."""
         arrays = {f"{name}/{slot}": to_numpy(a) for name, s in self.state.items() for slot, a in s.items()}
-        return {"name": self.name, "t": self.t, "hyperparameters": self.hyperparameters()}, arrays
+        return {"name": self.name, "t": self.t, "steps": dict(self.steps), "hyperparameters": self.hyperparameters()}, arrays
 
     def load_state_dict(self, meta: dict[str, Any], arrays: dict[str, Any], params: dict[str, Array]) -> None:
-        """Restore what ``state_dict`` returned, placing arrays like ``params``."""
+        """Restore what ``state_dict`` returned, placing arrays like ``params``; a state for a parameter ``params``
+        does not have, or of another shape, is refused."""
         if meta.get("name") != self.name:
             raise ConfigError(f"optimizer state is for {meta.get('name')!r}, not {self.name!r}")
-        self.t = int(meta["t"])
-        self.state = {}
+        state: dict[str, dict[str, Array]] = {}
         for key, a in arrays.items():
             name, slot = key.rsplit("/", 1)
-            self.state.setdefault(name, {})[slot] = like(a, params[name])
+            if name not in params or tuple(a.shape) != tuple(params[name].shape):
+                got = f"is {tuple(a.shape)}, the parameter {tuple(params[name].shape)}" if name in params else "has no parameter"
+                raise ConfigError(f"the optimizer state's {slot} for {name} {got}: it is another model's")
+            state.setdefault(name, {})[slot] = like(a, params[name])
+        self.t = int(meta["t"])
+        # saved before per-parameter counts (every parameter stepped at every call, as train does): t for each
+        self.steps = {name: int(n) for name, n in meta["steps"].items()} if "steps" in meta else {name: self.t for name in state}
+        self.state = state
 
 
 class SGD(Optimizer):
@@ -74,9 +111,11 @@ class SGD(Optimizer):
 
     def __init__(self, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(lr)
+        momentum, dampening, weight_decay = (_real(n, v) for n, v in (("momentum", momentum), ("dampening", dampening),
+                                                                      ("weight_decay", weight_decay)))
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ConfigError("Nesterov momentum requires momentum > 0 and dampening = 0")
-        self.momentum, self.dampening, self.weight_decay, self.nesterov = float(momentum), float(dampening), float(weight_decay), nesterov
+        self.momentum, self.dampening, self.weight_decay, self.nesterov = momentum, dampening, weight_decay, nesterov
 
     def hyperparameters(self):
         return {"lr": self.lr, "momentum": self.momentum, "dampening": self.dampening, "weight_decay": self.weight_decay, "nesterov": self.nesterov}
@@ -98,7 +137,10 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
         super().__init__(lr)
-        self.alpha, self.eps, self.weight_decay, self.momentum, self.centered = float(alpha), float(eps), float(weight_decay), float(momentum), centered
+        self.alpha = _real("alpha", alpha, below=1.0)  # above 1, the average of squares goes negative: NaN parameters
+        self.eps, self.weight_decay, self.momentum = (_real(n, v) for n, v in (("eps", eps), ("weight_decay", weight_decay),
+                                                                               ("momentum", momentum)))
+        self.centered = centered
 
     def hyperparameters(self):
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "weight_decay": self.weight_decay, "momentum": self.momentum, "centered": self.centered}
@@ -133,7 +175,8 @@ class Adam(Optimizer):
         b1, b2 = betas
         if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
             raise ConfigError(f"betas must be in [0, 1), got {betas}")
-        self.b1, self.b2, self.eps, self.weight_decay = float(b1), float(b2), float(eps), float(weight_decay)
+        self.b1, self.b2 = float(b1), float(b2)
+        self.eps, self.weight_decay = _real("eps", eps), _real("weight_decay", weight_decay)
 
     def hyperparameters(self):
         return {"lr": self.lr, "betas": [self.b1, self.b2], "eps": self.eps, "weight_decay": self.weight_decay}
@@ -149,8 +192,9 @@ class Adam(Optimizer):
         v = s["exp_avg_sq"] if "exp_avg_sq" in s else xp.zeros_like(p)
         s["exp_avg"] = m = self.b1 * m + (1.0 - self.b1) * g
         s["exp_avg_sq"] = v = self.b2 * v + (1.0 - self.b2) * g * g
-        step_size = self.lr / (1.0 - self.b1**self.t)
-        den = xp.sqrt(v) / math.sqrt(1.0 - self.b2**self.t) + self.eps
+        t = self.steps[name]  # this parameter's own steps
+        step_size = self.lr / (1.0 - self.b1**t)
+        den = xp.sqrt(v) / math.sqrt(1.0 - self.b2**t) + self.eps
         return p - step_size * (m / den)
 
 
