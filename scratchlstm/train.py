@@ -15,7 +15,8 @@ the state from one chunk into the next (stateful training) while gradients stop 
 
 With a ``checkpoint`` path, the complete state (weights, best weights, optimizer moments, generator
 state, history) is saved atomically after every epoch and when the run is interrupted or diverges
-(``scratchlstm.checkpoint``); ``resume=True`` continues from it and reaches the same final weights,
+(``scratchlstm.checkpoint``); ``resume=True`` continues from it (or, where there is no file yet, starts and says so
+unless ``quiet``) and reaches the same final weights,
 bit for bit, as a run that was never interrupted. It must have the same settings: a resume with
 others is refused, naming them (only ``log_every`` and ``quiet``, which change nothing but the output,
 may differ).
@@ -139,6 +140,8 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
 
     saved = _snapshot(state, model, optimizer, rng, history)
     bar = progress_bar(config.epochs, "training", unit="epoch", initial=state.epoch, quiet=config.quiet)
+    if resume and checkpoint is not None and not Path(checkpoint).exists():  # a mistyped path looked like a resume
+        bar.write(f"no training state at {checkpoint} yet: training from the first epoch (it is saved there after each)")
     # a diverging run overflows before its loss turns inf or NaN; the loop checks every step itself
     # and stops with a message that says why, so NumPy's own overflow warnings are not wanted here.
     # BLAS on one thread when a step's products are small (the rule of nn/kernels/threads.py): the
@@ -154,6 +157,8 @@ def train(model: Model, X: Array, y: Array, X_val: Array | None = None, y_val: A
                 if has_val:
                     current = evaluate(model, X_val, y_val, config.loss, engine=config.engine)
                     history.val_loss.append(current)
+                    if not math.isfinite(current):  # no epoch would ever be best: the untrained weights came back as an early stop
+                        raise TrainingDiverged(_validation_overflowed(current, epoch, history.train_loss[-1], X_val, y_val))
                 _keep_if_best(state, history, model, epoch, current)
                 saved = _snapshot(state, model, optimizer, rng, history)
                 save(saved)
@@ -323,7 +328,7 @@ def _train_epoch(model: Model, optimizer: Optimizer, X, y, config: TrainConfig, 
         grads, norm = clip_grad_norm(grads, config.clip_norm) if config.clip_norm is not None else (grads, global_norm(grads))
         state.step += 1
         if not (math.isfinite(loss) and math.isfinite(norm)):
-            raise TrainingDiverged(_diverged(state.step, len(history.train_loss), loss, norm, config, X))
+            raise TrainingDiverged(_diverged(state.step, len(history.train_loss), loss, norm, config, X, y))
         params = model.named_params()
         optimizer.step(params, grads)
         model.load_named_params(params)
@@ -364,13 +369,27 @@ def _show_progress(bar, config: TrainConfig, history: History, epoch: int, curre
         bar.write(f"epoch {epoch + 1}/{config.epochs}: training loss {history.train_loss[-1]:.6g}{val}")
 
 
-def _diverged(step: int, epoch: int, loss: float, norm: float, config: TrainConfig, X: Array) -> str:
-    xp = namespace(X)
-    largest = float(xp.max(xp.abs(X)))
-    causes = [f"a learning rate too high for this problem (lr = {config.lr:g}; try {config.lr / 10:g})"]
+def _largest(a: Array) -> float:
+    xp = namespace(a)
+    return float(xp.max(xp.abs(a)))
+
+
+def _validation_overflowed(loss: float, epoch: int, train_loss: float, X_val: Array, y_val: Array) -> str:
+    return (f"the validation loss is {loss} at epoch {epoch + 1}, the training loss {train_loss:.4g}: the validation data "
+            f"overflow the loss in {X_val.dtype} (largest |x| = {_largest(X_val):.3g}, |y| = {_largest(y_val):.3g}); scale "
+            "the data to about unit size.")
+
+
+def _diverged(step: int, epoch: int, loss: float, norm: float, config: TrainConfig, X: Array, y: Array) -> str:
+    largest, largest_y = _largest(X), _largest(y)
+    causes = [] if step == 1 else [f"a learning rate too high for this problem (lr = {config.lr:g}; try {config.lr / 10:g})"]
+    if step == 1:  # no update has happened: the data and the initial weights alone overflow
+        causes.append(f"data too large for the loss in {X.dtype} at the initial weights (the first step, before any update)")
+    if largest_y > 10:
+        causes.insert(0, f"unscaled targets (largest |y| = {largest_y:.3g}; scale them to about unit size)")
     if largest > 10:
         causes.insert(0, f"unscaled inputs (largest |x| = {largest:.3g}; scale the data to about unit size)")
-    if config.clip_norm is None:
+    if config.clip_norm is None and step > 1:
         causes.append("no gradient clipping (set clip_norm)")
     return (f"training diverged at step {step} (epoch {epoch + 1}): loss = {loss}, gradient norm = {norm}. "
             f"Likely cause: {'; or '.join(causes)}.")

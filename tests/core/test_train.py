@@ -91,11 +91,23 @@ def test_nan_loss_stops_with_step_and_cause_and_keeps_good_weights(tmp_path):
         with np.errstate(all="ignore"):
             train(model, Xtr, ytr * np.float32(1e30), Xva, yva, TrainConfig(epochs=5, lr=1e6, clip_norm=None, quiet=True), checkpoint=tmp_path / "c.npz")
     message = str(info.value)
-    assert "diverged at step 1 " in message and "learning rate" in message and "unscaled inputs" in message
+    # at step 1 no update has happened, so the learning rate is no cause: the data are (it had been blamed)
+    assert "diverged at step 1 " in message and "unscaled inputs" in message and "unscaled targets" in message
+    assert "before any update" in message and "learning rate" not in message
     assert all(np.all(np.isfinite(v)) for v in model.named_params().values())
     assert all(np.array_equal(model.named_params()[k], start[k]) for k in start)
     assert (tmp_path / "c.npz").exists()
     assert info.value.history.stop_reason.startswith("training diverged")
+
+
+def test_a_validation_loss_that_overflows_stops_training_rather_than_restoring_the_untrained_weights():
+    """Targets of 3e19 overflow float32's squared error on validation alone: no epoch was ever best (inf < inf is
+    false), and the untrained weights came back under "early stop: no validation improvement"."""
+    Xtr, ytr, Xva, yva = ar2_windows(n=300)
+    model = Model.create(ModelConfig(hidden_sizes=(4,)), seed=0)
+    with pytest.raises(TrainingDiverged, match=r"the validation loss is inf at epoch 1, the training loss [\d.]+: the validation data "
+                                               r"overflow the loss in float32 \(largest \|x\| = .*, \|y\| = 3e\+19\); scale the data"):
+        train(model, Xtr, ytr, Xva, (Xva[:, -1, :] * 0 + 3e19).astype(np.float32), TrainConfig(epochs=15, patience=3, quiet=True))
 
 
 def test_nan_gradients_after_a_good_epoch_restore_that_epoch():
@@ -202,3 +214,14 @@ def test_other_cells_train(cell):
     model = Model.create(ModelConfig(cell=cell, hidden_sizes=(8,)), seed=0)
     history = train(model, Xtr, ytr, Xva, yva, TrainConfig(epochs=8, lr=1e-2, quiet=True))
     assert history.val_loss[history.best_epoch] < history.val_loss[0]
+
+
+def test_a_resume_from_a_path_with_no_state_yet_says_it_starts_from_the_first_epoch(tmp_path, capsys):
+    """A mistyped path started a fresh run without a word, which looked like a resume."""
+    Xtr, ytr, _, _ = ar2_windows(n=120)
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0)
+    path = tmp_path / "typo.npz"
+    train(model, Xtr, ytr, config=TrainConfig(epochs=1, quiet=False), checkpoint=path, resume=True)
+    assert f"no training state at {path} yet: training from the first epoch" in capsys.readouterr().err
+    train(model, Xtr, ytr, config=TrainConfig(epochs=1, quiet=False), checkpoint=path, resume=True)  # now there is one
+    assert "no training state" not in capsys.readouterr().err
