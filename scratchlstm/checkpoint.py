@@ -380,6 +380,10 @@ def load_training_state(path: str | Path, model: Model) -> tuple[TrainingState, 
     saved = model_config_of(path, meta)
     if saved != model.config:
         raise CheckpointError(f"{path} was trained with model {saved}, not {model.config}; use a fresh checkpoint path")
+    ref = next(iter(model.named_params().values()))
+    if meta.get("dtype") is not None and str(meta["dtype"]) != str(to_numpy(ref).dtype):  # cast, it matched neither run
+        raise CheckpointError(f"{path} was trained in {meta['dtype']}, and this model is {to_numpy(ref).dtype}: resume with a "
+                              f"{meta['dtype']} model and data, or start afresh without --resume")
     for section in ("param", "best"):
         _check_params(path, _section(arrays, section), model.config, section)
         bad = sorted(k for k, v in _section(arrays, section).items() if not np.all(np.isfinite(v)))
@@ -390,7 +394,6 @@ def load_training_state(path: str | Path, model: Model) -> tuple[TrainingState, 
     problem = _trainer_state_problem(ts)
     if problem:
         raise CheckpointError(f"{path} has a corrupt training state ({problem}); start afresh without --resume")
-    ref = next(iter(model.named_params().values()))
 
     def placed(section: str) -> dict[str, Array]:
         return {k: like(v, ref) for k, v in _section(arrays, section).items()}

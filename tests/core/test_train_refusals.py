@@ -120,6 +120,18 @@ def test_a_resume_with_other_settings_names_each_one(tmp_path):
     assert "was trained with other settings (batch_size 64 then, 3 now; lr 0.001 then, 0.5 now)" in str(info.value)
 
 
+def test_a_resume_with_a_model_of_another_dtype_is_refused(tmp_path):
+    """A float32 run resumed with a float64 model went on, its weights and moments cast, matching neither run."""
+    path = tmp_path / "run.npz"
+    _interrupted_run(path, TrainConfig(epochs=6, quiet=True))
+    X, y = _data()
+    model = Model.create(ModelConfig(hidden_sizes=(3,)), seed=0, dtype="float64")
+    with pytest.raises(CheckpointError, match=r"run.npz was trained in float32, and this model is float64: resume with a float32 "
+                                              r"model and data, or start afresh without --resume"):
+        train(model, X.astype(np.float64), y.astype(np.float64), config=TrainConfig(epochs=6, quiet=True), checkpoint=path,
+              resume=True)
+
+
 def test_a_resume_with_another_optimizer_names_the_setting_not_a_corrupt_file(tmp_path):
     path = tmp_path / "run.npz"
     _interrupted_run(path, TrainConfig(epochs=6, quiet=True, optimizer="adam"))
