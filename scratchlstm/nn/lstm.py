@@ -115,7 +115,8 @@ def lstm_cell_forward(params: Params, x_t: Array, h_prev: Array, c_prev: Array) 
     tc = tanh(c)
     h = o * tc
     gates = xp.concat([i, f, g, o], axis=1)  # (B, 4H), activated, order i | f | g | o
-    return h, c, {"x": x_t, "h_prev": h_prev, "c_prev": c_prev, "gates": gates, "tc": tc}
+    # copies, as lstm_forward keeps them: a caller that resets its state in place (h_prev[:] = 0) would change the backward
+    return h, c, {"x": copy_out(x_t), "h_prev": copy_out(h_prev), "c_prev": copy_out(c_prev), "gates": gates, "tc": tc}
 
 
 def _gates_backward(dh: Array, dc: Array, gates: Array, c_prev: Array, tc: Array) -> tuple[Array, Array]:

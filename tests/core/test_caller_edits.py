@@ -72,3 +72,19 @@ def test_a_dropout_mask_of_another_dtype_is_refused_naming_the_mask():
         stack_forward("lstm", [params], x, dropout_masks=[mask > 0])
     out, _, _ = stack_forward("lstm", [params], x, dropout_masks=[mask.astype(np.float64)])
     assert out.dtype == np.float64
+
+
+def test_the_one_step_backward_is_the_gradient_of_the_step_that_ran():
+    """The step's cache held x_t, h_prev and c_prev by reference: a state reset in place (h_prev[:] = 0) between the
+    step and its backward changed the gradient."""
+    params, x, h0, c0, dhs = _inputs()
+    dh, dc = dhs[0], dhs[1]
+    _, _, cache = sl.nn.lstm.lstm_cell_forward(params, x[0], h0, c0)
+    untouched = sl.nn.lstm.lstm_cell_backward(params, dh, dc, cache)
+    for a in (x[0], h0, c0):
+        a[:] = 0.0
+    edited = sl.nn.lstm.lstm_cell_backward(params, dh, dc, cache)
+    for got, want in zip(edited, untouched):
+        for key in (want if isinstance(want, dict) else {None: want}):
+            g, w = (got[key], want[key]) if isinstance(want, dict) else (got, want)
+            assert np.array_equal(g, w), key
