@@ -120,7 +120,9 @@ class LSTM:
         xp = namespace(out)
         h_n = xp.stack([h for h, _ in states_T], axis=0)
         c_n = xp.stack([c for _, c in states_T], axis=0)
-        return self._time_major(out, "output"), (h_n, c_n)
+        output = self._time_major(out, "output")
+        self._output_shape = tuple(output.shape)
+        return output, (h_n, c_n)
 
     __call__ = forward
 
@@ -137,6 +139,10 @@ class LSTM:
             dh_n, dc_n = dstate
             dstates_T = [(None if dh_n is None else dh_n[l, :, :], None if dc_n is None else dc_n[l, :, :])
                          for l in range(self.num_layers)]
+        if self.batch_first and is_array(doutput) and len(doutput.shape) == 3 and tuple(doutput.shape) != self._output_shape:
+            # checked before the swap: after it, the error named the shape the caller had given as the one expected
+            raise ValueError(f"doutput must have the shape of the last output, (B, T, H) = {self._output_shape} with "
+                             f"batch_first=True, got {tuple(doutput.shape)}")
         dout = None if doutput is None else self._time_major(doutput, "doutput")
         self.grads, dx, dstates_0 = stack_backward(self._cache, dout, dstates_T)
         xp = namespace(dx)

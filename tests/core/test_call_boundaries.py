@@ -199,3 +199,18 @@ def test_the_batch_first_layer_checks_the_shape_before_swapping_axes(shape, hint
     output, _ = layer(np.zeros((4, 5, 2), np.float32))
     with pytest.raises(ValueError, match=r"^doutput must have shape \(B, T, H\) with batch_first=True, got \(4, 5\)"):
         layer.backward(output[..., 0])
+
+
+def test_a_batch_first_backward_names_the_shape_it_expects_not_the_one_given():
+    """With batch_first, a (T, B, H) doutput was told "must have shape (T, B, H_last) = (7, 5, 4), got (5, 7, 4)": the
+    shape given, as the one expected, checked after the swap."""
+    import numpy as np
+
+    from scratchlstm import LSTM
+
+    layer = LSTM(3, 4, 2, batch_first=True, dtype="float64")
+    layer(np.zeros((5, 7, 3)))
+    with pytest.raises(ValueError, match=r"doutput must have the shape of the last output, \(B, T, H\) = \(5, 7, 4\) with "
+                                         r"batch_first=True, got \(7, 5, 4\)"):
+        layer.backward(np.zeros((7, 5, 4)))
+    assert layer.backward(np.ones((5, 7, 4)))[0].shape == (5, 7, 3)
