@@ -152,7 +152,13 @@ def get_namespace(name: str):
 
 
 def dtype_of(xp, name: str):
-    """The floating dtype called ``name`` (``float32`` or ``float64``) in ``xp``."""
+    """The floating dtype called ``name`` (``float32`` or ``float64``; NumPy's ``np.float64`` or ``np.dtype("float64")``
+    name it too) in ``xp``."""
+    if not isinstance(name, str):
+        try:
+            name = np.dtype(name).name
+        except TypeError:
+            pass
     if name not in ("float32", "float64"):
         raise BackendError(f"unknown dtype {name!r}; choose float32 or float64")
     return getattr(xp, name)

@@ -76,6 +76,11 @@ def check_caller_meta(meta: dict[str, Any] | None, reserved: tuple[str, ...] = R
     if clash:
         raise CheckpointError(f"the metadata uses the checkpoint's own key{'s' if len(clash) > 1 else ''} {', '.join(map(repr, clash))} "
                               f"(reserved: {', '.join(reserved)}); use other names, or put your metadata under a key of your own")
+    try:  # now, not at the first save after an epoch of training
+        json.dumps(meta or {})
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"the metadata cannot be written as JSON ({exc}); give Python numbers, strings, lists and dicts "
+                              "(float(x) of a NumPy number)") from None
 
 
 def _fail(path: Path, problem: str) -> CheckpointError:

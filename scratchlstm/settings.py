@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import numbers
 import types
 import typing
 from typing import Any, Callable, Iterable, Mapping
@@ -135,18 +136,24 @@ def _bounds(field: dataclasses.Field) -> str:
     return " and ".join(parts)
 
 
+def _integer(value: Any) -> bool:
+    """A whole number, Python's or NumPy's (``np.int64(4)``, what arithmetic on arrays gives), but not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # (NumPy's bool is no Integral)
+
+
 def _typed(value: Any, kind) -> Any:
-    """``value`` as ``kind`` when it already is one (ints pass as numbers), else a sentinel."""
+    """``value`` as ``kind`` when it already is one (ints pass as numbers; NumPy's numbers become Python's, which JSON
+    writes), else a sentinel."""
     if typing.get_origin(kind) is tuple:
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            return tuple(value)
+        if isinstance(value, (list, tuple)) and value and all(_integer(v) for v in value):
+            return tuple(int(v) for v in value)
         return MISSING
     if kind is bool:
         return value if isinstance(value, bool) else MISSING
     if kind is int:
-        return value if isinstance(value, int) and not isinstance(value, bool) else MISSING
+        return int(value) if _integer(value) else MISSING
     if kind is float:
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else MISSING
+        return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else MISSING
     if kind is str:
         return value if isinstance(value, str) else MISSING
     raise TypeError(f"settings of type {kind} are not supported")

@@ -214,3 +214,35 @@ def test_a_batch_first_backward_names_the_shape_it_expects_not_the_one_given():
                                          r"batch_first=True, got \(7, 5, 4\)"):
         layer.backward(np.zeros((7, 5, 4)))
     assert layer.backward(np.ones((5, 7, 4)))[0].shape == (5, 7, 3)
+
+
+def test_numpy_numbers_and_dtypes_are_read_as_python_ones_and_a_nan_forget_bias_is_refused():
+    """``np.int64(4)`` (what arithmetic on arrays gives) was "must be an integer, got np.int64(4)"; ``np.dtype("float64")``
+    gave "attribute name must be string"; a NaN forget_bias made every bias NaN."""
+    from scratchlstm.nn.init import init_lstm_params
+    from scratchlstm.train import TrainConfig
+
+    assert ModelConfig(hidden_sizes=(np.int64(4),)).hidden_sizes == (4,)
+    epochs = TrainConfig(epochs=np.int64(3)).epochs
+    assert epochs == 3 and type(epochs) is int
+    with pytest.raises(ConfigError, match="epochs must be an integer, got np.True_"):
+        TrainConfig(epochs=np.bool_(True))
+    for dtype in (np.dtype("float64"), np.float64):
+        assert init_lstm_params(2, 3, dtype=dtype)["W_x"].dtype == np.float64
+    assert init_lstm_params(2, 3, forget_bias=np.float32(2.0))["b"][3] == 2.0
+    with pytest.raises(ConfigError, match="forget_bias must be a finite number, got nan"):
+        init_lstm_params(2, 3, forget_bias=float("nan"))
+
+
+def test_checkpoint_metadata_that_json_cannot_write_is_refused_before_training(tmp_path):
+    """A NumPy number in it trained a whole epoch, then failed with JSON's TypeError at the first save."""
+    from scratchlstm.errors import CheckpointError
+    from scratchlstm.train import TrainConfig, train
+
+    X, y = np.zeros((8, 3, 1), np.float32), np.zeros((8, 1), np.float32)
+    model = Model.create(ModelConfig(hidden_sizes=(2,)), seed=0)
+    with pytest.raises(CheckpointError, match=r"the metadata cannot be written as JSON \(Object of type float32 is not JSON "
+                                              r"serializable\); give Python numbers"):
+        train(model, X, y, config=TrainConfig(epochs=1, quiet=True), checkpoint=tmp_path / "c.npz",
+              checkpoint_meta={"scale": np.float32(2)})
+    assert not (tmp_path / "c.npz").exists()
