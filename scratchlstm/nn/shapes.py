@@ -130,6 +130,10 @@ def check_step(x_t: Array, sizes: tuple[int, int], params: Params, **states: Arr
     if len(x_t.shape) != 2 or x_t.shape[1] != D:
         raise ValueError(f"x_t must have shape (B, D) with D = {D}, got {tuple(x_t.shape)}")
     for name, state in states.items():
+        if state is None:  # (the sequence functions take None for zeros; one step needs the arrays it continues)
+            what = "a gradient: give zeros" if name.startswith("d") else "a state: give zeros for the first step"
+            raise TypeError(f"{name} is None: one step continues {what}, of shape (B, H) = ({x_t.shape[0]}, {H}), or use "
+                            "the sequence function, which takes None for zeros")
         check_state(name, state, x_t.shape[0], H)
     check_one_dtype({"x_t": x_t, **params, **states})
 

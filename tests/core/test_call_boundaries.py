@@ -246,3 +246,17 @@ def test_checkpoint_metadata_that_json_cannot_write_is_refused_before_training(t
         train(model, X, y, config=TrainConfig(epochs=1, quiet=True), checkpoint=tmp_path / "c.npz",
               checkpoint_meta={"scale": np.float32(2)})
     assert not (tmp_path / "c.npz").exists()
+
+
+def test_one_step_without_a_state_says_what_to_give():
+    """``lstm_cell_forward(p, x_t, None, None)`` failed inside matmul: "operand 0 does not have enough dimensions"."""
+    from scratchlstm.nn.init import init_lstm_params
+    from scratchlstm.nn.lstm import lstm_cell_backward, lstm_cell_forward
+
+    params = init_lstm_params(3, 4, dtype="float64")
+    with pytest.raises(TypeError, match=r"h_prev is None: one step continues a state: give zeros for the first step, of shape "
+                                        r"\(B, H\) = \(2, 4\)"):
+        lstm_cell_forward(params, np.zeros((2, 3)), None, None)
+    _, _, cache = lstm_cell_forward(params, np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((2, 4)))
+    with pytest.raises(TypeError, match=r"dc is None: one step continues a gradient: give zeros, of shape \(B, H\) = \(2, 4\)"):
+        lstm_cell_backward(params, np.ones((2, 4)), None, cache)
