@@ -42,6 +42,8 @@ only when these functions are called.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import warnings
 from typing import Any, Mapping
 
@@ -66,6 +68,10 @@ def _keras():
     try:
         import keras
     except ImportError as exc:
+        if importlib.util.find_spec("keras") is not None:  # installed: its configured backend is what is missing
+            backend = os.environ.get("KERAS_BACKEND", "its configured backend (tensorflow unless ~/.keras/keras.json says)")
+            raise ImportError(f"Keras is installed but cannot start on {backend} ({exc}): install that backend, or run with "
+                              "KERAS_BACKEND=jax (pip install 'jax[cpu]')") from exc
         raise ImportError("the Keras converters need Keras 3: pip install 'keras>=3' 'jax[cpu]' "
                           "(the 'keras' extra: pip install -e '.[keras]' in scratchlstm's folder)") from exc
     if int(keras.__version__.split(".")[0]) < 3:

@@ -503,3 +503,19 @@ def test_a_float64_layer_that_jax_keeps_in_float32_is_refused_with_the_fix():
     jax.config.update("jax_enable_x64", True)  # turned on after the layer was built: the layer must be built again
     with pytest.raises(ConfigError, match="the layer was built while JAX's 64-bit mode was off: build it again"):
         interop.lstm_from_keras(layer)
+
+
+def test_keras_without_its_backend_is_named_as_such_not_as_a_missing_keras():
+    """With Keras 3 installed and its backend (tensorflow by default) missing, the error said "need Keras 3: pip install
+    'keras>=3'", which was installed."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("tensorflow is installed here: Keras starts on it")
+    code = ("from scratchlstm.interop import keras as k\ntry:\n    k._keras()\nexcept ImportError as e:\n    print(e)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "KERAS_BACKEND": "tensorflow"})
+    assert run.stdout.startswith("Keras is installed but cannot start on tensorflow (No module named 'tensorflow'): "
+                                 "install that backend, or run with KERAS_BACKEND=jax"), run.stdout + run.stderr
