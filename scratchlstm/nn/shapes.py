@@ -75,6 +75,10 @@ def check_one_dtype(arrays: Mapping[str, Array | None]) -> str:
 def _check_one_library(named: list[tuple[str, Array]]) -> None:
     """Refuse arrays of two libraries in one call (a torch tensor among NumPy arrays), naming which is which: the
     array-API lookup's own message listed two namespaces and no array."""
+    for name, a in named:
+        if not is_array(a):  # an extra entry of a params dict (a note, a count): it was told to "convert one side"
+            raise TypeError(f"{name} is a {type(a).__name__}, not an array: a call takes arrays only (a params dict holds "
+                            "the cell's weights and nothing else); remove it or keep it elsewhere")
     libraries: dict[str, list[str]] = {}
     for name, a in named:
         libraries.setdefault(library_of(a), []).append(name)

@@ -260,3 +260,10 @@ def test_one_step_without_a_state_says_what_to_give():
     _, _, cache = lstm_cell_forward(params, np.zeros((2, 3)), np.zeros((2, 4)), np.zeros((2, 4)))
     with pytest.raises(TypeError, match=r"dc is None: one step continues a gradient: give zeros, of shape \(B, H\) = \(2, 4\)"):
         lstm_cell_backward(params, np.ones((2, 4)), None, cache)
+
+
+def test_a_params_entry_that_is_no_array_is_named_as_such():
+    """``params["junk"] = "note"`` was told "junk is builtins: convert one side (a torch tensor ...)"."""
+    params = dict(sl.init_lstm_params(3, 4, dtype="float64"), junk="note")
+    with pytest.raises(TypeError, match=r"^junk is a str, not an array: a call takes arrays only"):
+        sl.lstm_forward(params, np.zeros((2, 2, 3)))
