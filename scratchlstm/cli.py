@@ -364,8 +364,8 @@ def _add_panel(sub) -> None:
             "PATH: a CSV (or Parquet) file in the long format of statsforecast and neuralforecast, with the columns\n"
             "unique_id, ds, y; or a folder of price files, one series per file.\n"
             "Files written to --out: summary.json, summary.csv (one row per series), predictions.csv (every test point),\n"
-            "and models/SERIES.npz: each series' model (the global model's weights where it kept them), for\n"
-            "'scratchlstm predict --checkpoint'.\n"
+            "models/SERIES.npz: each series' model (the global model's weights where it kept them), for\n"
+            "'scratchlstm predict --checkpoint', and run.json (what was written, each file with its hash).\n"
             "Exit codes: 0 done, 2 bad input or settings, 3 a bug, 130 interrupted, 143 terminated."
         ),
     )

@@ -300,8 +300,8 @@ class PanelResult:
                  for level in levels}  # series whose first test points had too few errors known before them for this level
         lines.append("/naive, /untr, /best, /peer: the LSTM's MAE over naive's, the untrained LSTM's (on a seasonal series the "
                      "smoothed level x seasonal index, or with --no-smooth-level the adjusted naive; '=' where the model is it), "
-                     "the best other baseline's and the best classical peer's; p: Diebold-Mariano, two-sided; cov: the share of "
-                     "the test points with an interval that the model's interval covered"
+                     "the best other baseline's and the best classical peer's; p: Diebold-Mariano, two-sided; cov: of the test "
+                     "points that had an interval, the share whose actual value fell inside the model's"
                      + ("; n/a: no test point had the errors known before it that the interval needs ("
                         + ", ".join(f"{errors_needed(float(level))} for {level}%" for level in short) + ")" if short else "")
                      + "".join(f"; cov{level} over fewer test points than the series has where the first ones had fewer than the "
