@@ -217,7 +217,7 @@ def verdict(metrics: dict[str, dict[str, float]], test: dict[str, float], alpha:
         return (f"does not beat naive: {never} its untrained 'no change' version on validation, "
                 "so it forecasts the last price (MAE 1.000x naive)")
     spread = f" ({seed_range[0]:.3f}-{seed_range[1]:.3f} over the seeds)" if seed_range else ""
-    detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p:.3g}"
+    detail = f"MAE {rel:.3f}x naive{spread}, Diebold-Mariano p = {p_text(p)}"
     if untrained_seasonal:
         detail += f"; {untrained_seasonal_words(untrained_seasonal)}"
     if rel < 1 and p < alpha:

@@ -47,7 +47,7 @@ from ..nn.model import Model
 from ..train import History, train
 from .automatic import MAX_EPOCHS, MIN_EPOCHS, STEP_BUDGET
 from .config import ForecastConfig
-from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, persistence_diagnostic, signal_diagnostics
+from .evaluate import diebold_mariano, direction_base_rates, evaluate_forecasts, p_text, persistence_diagnostic, signal_diagnostics
 from .level import SmoothedLevel
 from .protocol import (SIGNIFICANCE, Fit, forecast_prices, improvement_p_value, naive_scale, refit_cutoffs, training_windows,
                        validation_losses, validation_size)
@@ -123,16 +123,16 @@ def choose(fit: Fit, part: SeriesWindows, trained: Model, untrained: Model, hist
     own = validation_losses(fit.model, X_val, Y_val, config.loss, config.engine)
     p = improvement_p_value(after, before)
     if not p < SIGNIFICANCE:
-        why = f"per-series: the global model did not beat its untrained version on this series' validation (p = {p:.3g})"
+        why = f"per-series: the global model did not beat its untrained version on this series' validation (p = {p_text(p)})"
         return fit, why
     if not fit.kept_untrained and float(np.mean(after)) > float(np.mean(own)):
         why = (f"per-series: its own trained model's validation loss {np.mean(own):.4g} is below the global model's "
-               f"{np.mean(after):.4g} (which beat its untrained version, p = {p:.3g})")
+               f"{np.mean(after):.4g} (which beat its untrained version, p = {p_text(p)})")
         return fit, why
     chosen = Fit(cutoff=part.cutoff, scaler=part.scaler, history=history, train_windows=train_windows, model=trained,
                  kept_untrained=False, p_value=p, untrained_val_loss=float(np.mean(before)), seasonal=part.seasonal,
                  level=part.level)
-    why = (f"global: beat its untrained version on this series' validation (p = {p:.3g}), loss {np.mean(after):.4g} vs "
+    why = (f"global: beat its untrained version on this series' validation (p = {p_text(p)}), loss {np.mean(after):.4g} vs "
            f"{'the untrained' if fit.kept_untrained else 'its own trained'} model's {np.mean(own):.4g}")
     return chosen, why
 

@@ -132,4 +132,8 @@ def test_a_p_value_past_the_normal_tails_reach_prints_as_below_1e_16_not_as_0():
     assert far_better["dm"] < -100 and far_better["p_value"] == 0.0  # erfc underflows: the test is beyond doubt, not certain
     metrics = {"model": {"mae": 0.01, "rel_mae": 0.01}, "drift": {"mae": 1.0, "rel_mae": 1.0}}
     assert verdict_against("drift", metrics, far_better).endswith("Diebold-Mariano p = <1e-16")
+    from scratchlstm.forecast.evaluate import verdict  # the main verdict too ("p = 0" in tutorial_pipelines' output)
+
+    naive = {"model": {"mae": 0.01, "rel_mae": 0.01}, "naive": {"mae": 1.0, "rel_mae": 1.0}}
+    assert "Diebold-Mariano p = <1e-16" in verdict(naive, far_better)
     assert [p_text(p) for p in (0.0, 9e-17, 1e-16, 0.0123456, 1.0, math.nan)] == ["<1e-16", "<1e-16", "1e-16", "0.0123", "1", "nan"]
