@@ -5,15 +5,15 @@
 returns ``{"prices": [[ms, price], ...], "market_caps": [...], "total_volumes": [...]}``: one point per
 day at 00:00 UTC (CoinGecko records it as the day before ends, and publishes it ten minutes after
 midnight), and last the running price of the day in progress, stamped when the request was made
-(``14:37:05.123``). That point is not a close and is dropped (``ends_with_running_price``: it is off the
-grid all the others lie on); every point at 00:00 is kept, today's included. A row dated D holds the
-price at 00:00 UTC of D, under the CSV column Close that the loaders read; ``fetch`` says so. A saved
-response given as a file is read the same way.
+(``14:37:05.123``). That point is not a close and is dropped: ``fetch`` drops a last point off 00:00, the
+loader a saved answer's last point off the grid all the others lie on (``ends_with_running_price``); every point
+at 00:00 is kept, today's included. A row dated D holds the price at 00:00 UTC of D, under the CSV column Close
+that the loaders read; ``fetch`` says so.
 
 Refused, naming the date, rather than written: a price that is not a positive number (``null``, ``true``,
-``0``, ``-5``, ``Infinity``), a point off the 00:00 grid before the last one (hourly data where daily was
-asked), and two points of one day with two prices. Volumes and market caps are matched to the prices by
-their time stamps, not by their places in the lists.
+``0``, ``-5``, ``Infinity``; by ``fetch`` and in a saved answer alike), and by ``fetch`` a point off the 00:00
+grid before the last one (hourly data where daily was asked) and two points of one day with two prices.
+Volumes and market caps are matched to the prices by their time stamps, not by their places in the lists.
 """
 
 from __future__ import annotations
@@ -178,13 +178,13 @@ def daily_closes(doc: dict) -> pd.DataFrame:
     if off_grid.any():
         raise DataError(f"CoinGecko sent points within a day ({stamps[off_grid][0]:%Y-%m-%d %H:%M} UTC, {int(off_grid.sum())} in all) "
                         "where daily prices were asked; fetch again")
-    same = frame.duplicated("date", keep=False)
-    if same.any():
-        day = frame.loc[same, "date"].iloc[0]
-        if frame.loc[frame["date"] == day, "close"].nunique() > 1:
-            raise DataError(f"CoinGecko sent two prices for {day:%Y-%m-%d}: {', '.join(f'{p:g}' for p in frame.loc[frame['date'] == day, 'close'])}; "
-                            "fetch again")
-        frame = frame.drop_duplicates("date")
+    prices_of_day = frame.groupby("date")["close"]
+    conflicting = prices_of_day.nunique() > 1  # every day, not only the first one sent twice
+    if conflicting.any():
+        day = conflicting.idxmax()
+        raise DataError(f"CoinGecko sent two prices for {day:%Y-%m-%d}: {', '.join(f'{p:g}' for p in prices_of_day.get_group(day))}; "
+                        "fetch again")
+    frame = frame.drop_duplicates("date")  # the same point sent twice
     if len(frame) < 2:
         raise DataError(f"CoinGecko sent {len(frame)} finished day(s) (a price at 00:00 UTC); ask for more --days")
     return frame

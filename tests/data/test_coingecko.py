@@ -102,6 +102,9 @@ def test_points_within_a_day_and_two_prices_of_one_day_are_refused(tmp_path):
     twice = {"prices": [[T0, 1.0], [T0 + DAY, 2.0], [T0 + DAY, 2.5], [T0 + 2 * DAY, 3.0]]}
     with pytest.raises(DataError, match=r"CoinGecko sent two prices for 2024-04-01: 2, 2.5; fetch again"):
         fetched(tmp_path, twice)
+    later = {"prices": [[T0, 1.0], [T0, 1.0], [T0 + DAY, 2.0], [T0 + DAY, 2.5], [T0 + 2 * DAY, 3.0]]}  # the first day agrees
+    with pytest.raises(DataError, match=r"CoinGecko sent two prices for 2024-04-01: 2, 2.5; fetch again"):
+        fetched(tmp_path, later)
     once = {"prices": [[T0, 1.0], [T0 + DAY, 2.0], [T0 + DAY, 2.0], [T0 + 2 * DAY, 3.0]]}  # the same point twice
     assert list(fetched(tmp_path, once)[0]["close"]) == [1.0, 2.0, 3.0]
 
