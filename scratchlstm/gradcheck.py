@@ -67,6 +67,7 @@ import numpy as np
 
 from .backend import Array, host_rng, like, namespace, to_numpy
 from .errors import ConfigError, ScratchLSTMError
+from .settings import is_number
 from .nn import cells as _cells
 from .nn import gru as _gru
 from .nn import lstm as _lstm
@@ -227,19 +228,14 @@ def _computed_in_float32(g: np.ndarray) -> bool:
 SETTINGS = ("eps", "threshold", "floor", "max_entries")  # the keywords the layer checks pass on to ``gradcheck``
 
 
-def _is_real(value) -> bool:
-    """A real number (a Python or NumPy int or float), not a bool or a string."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-
-
 def _check_settings(eps: float, threshold: float, floor: float, max_entries: int | None) -> None:
     """Refuse the settings under which a verdict means nothing."""
-    if not (_is_real(eps) and math.isfinite(eps) and eps > 0):
+    if not (is_number(eps) and math.isfinite(eps) and eps > 0):
         raise ConfigError(f"eps must be a positive step such as 1e-5, got {eps!r}")
-    if not (_is_real(threshold) and 0 < threshold < 1):
+    if not (is_number(threshold) and 0 < threshold < 1):
         raise ConfigError(f"threshold must be above 0 and below 1 (an entry's relative error is at most 2, and at 1 a "
                           f"gradient 7 times too large passes); the default is 1e-7, got {threshold!r}")
-    if not (_is_real(floor) and 0 <= floor < 1):
+    if not (is_number(floor) and 0 <= floor < 1):
         raise ConfigError(f"floor must be at least 0 and below 1 (a fraction of the largest derivative); the default is "
                           f"1e-2, got {floor!r}")
     if max_entries is not None and not (isinstance(max_entries, (int, np.integer)) and not isinstance(max_entries, bool)

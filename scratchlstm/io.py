@@ -72,7 +72,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def _remove_despite_stops(path: str) -> None:
+def _remove_despite_stops(path: str | os.PathLike) -> None:
     """Remove ``path``, even when a second stop arrives meanwhile: Ctrl-C to the group, then the parent's SIGTERM,
     reached a worker inside this cleanup, and the temporary file of the checkpoint it was writing stayed behind. The
     first stop is already on its way out; a later one only repeats it."""

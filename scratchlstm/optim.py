@@ -25,16 +25,17 @@ from typing import Any
 
 from .backend import Array, namespace, to_numpy, like
 from .errors import ConfigError
+from .settings import is_number
 
 
-def _real(name: str, value, *, low: float = 0.0, positive: bool = False, below: float | None = None) -> float:
-    """``value`` as a float, refused unless a finite real number at least ``low`` (above it with ``positive``) and
-    below ``below``: torch refuses the same negative values, and ``True`` read as 1 and an infinite rate ran."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "__float__"):
+def _real(name: str, value, *, positive: bool = False, below: float | None = None) -> float:
+    """``value`` as a float, refused unless a finite real number, at least 0 (above it with ``positive``) and below
+    ``below``: torch refuses the same negative values, and ``True`` read as 1 and an infinite rate ran."""
+    if not is_number(value):
         raise ConfigError(f"{name} must be a number, got {value!r}")
     number = float(value)
-    if not math.isfinite(number) or number < low or positive and number <= low or below is not None and number >= below:
-        bound = f"in [{low:g}, {below:g})" if below is not None else "positive" if positive and low == 0 else f"at least {low:g}"
+    if not math.isfinite(number) or number < 0 or positive and number == 0 or below is not None and number >= below:
+        bound = f"in [0, {below:g})" if below is not None else "positive" if positive else "at least 0"
         raise ConfigError(f"{name} must be {bound} and finite, got {value!r}")
     return number
 

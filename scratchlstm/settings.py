@@ -136,6 +136,11 @@ def _bounds(field: dataclasses.Field) -> str:
     return " and ".join(parts)
 
 
+def is_number(value: Any) -> bool:
+    """A real number, Python's or NumPy's (``np.float32(0.1)``), but not a bool (nor NumPy's, which is no Real)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _integer(value: Any) -> bool:
     """A whole number, Python's or NumPy's (``np.int64(4)``, what arithmetic on arrays gives), but not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # (NumPy's bool is no Integral)
@@ -153,7 +158,7 @@ def _typed(value: Any, kind) -> Any:
     if kind is int:
         return int(value) if _integer(value) else MISSING
     if kind is float:
-        return float(value) if isinstance(value, numbers.Real) and not isinstance(value, bool) else MISSING
+        return float(value) if is_number(value) else MISSING
     if kind is str:
         return value if isinstance(value, str) else MISSING
     raise TypeError(f"settings of type {kind} are not supported")

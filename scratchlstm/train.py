@@ -382,9 +382,10 @@ def _validation_overflowed(loss: float, epoch: int, train_loss: float, X_val: Ar
 
 def _diverged(step: int, epoch: int, loss: float, norm: float, config: TrainConfig, X: Array, y: Array) -> str:
     largest, largest_y = _largest(X), _largest(y)
-    causes = [] if step == 1 else [f"a learning rate too high for this problem (lr = {config.lr:g}; try {config.lr / 10:g})"]
     if step == 1:  # no update has happened: the data and the initial weights alone overflow
-        causes.append(f"data too large for the loss in {X.dtype} at the initial weights (the first step, before any update)")
+        causes = [f"data too large for the loss in {X.dtype} at the initial weights (the first step, before any update)"]
+    else:
+        causes = [f"a learning rate too high for this problem (lr = {config.lr:g}; try {config.lr / 10:g})"]
     if largest_y > 10:
         causes.insert(0, f"unscaled targets (largest |y| = {largest_y:.3g}; scale them to about unit size)")
     if largest > 10:

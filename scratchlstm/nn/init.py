@@ -22,12 +22,12 @@ the start of training.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
 from ..backend import Array, host_rng, place
 from ..errors import ConfigError
+from ..settings import is_number
 
 SCHEMES = ("pytorch", "glorot")
 FORGET_BIAS = {"pytorch": None, "glorot": 1.0}  # each scheme's own forget-block bias (None: drawn with the others)
@@ -83,8 +83,7 @@ def init_lstm_params(input_size: int, hidden_size: int, *, seed: int | np.random
     _check(input_size, hidden_size, scheme)
     H = hidden_size
     host = _fused(host_rng(seed), input_size, H, 4, scheme, ("b",))
-    if forget_bias is not None and (isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real)
-                                    or not math.isfinite(forget_bias)):  # NaN made every bias NaN, without a word
+    if forget_bias is not None and not (is_number(forget_bias) and math.isfinite(forget_bias)):  # NaN: every bias NaN
         raise ConfigError(f"forget_bias must be a finite number, got {forget_bias!r}")
     shift = FORGET_BIAS[scheme] if forget_bias is None else forget_bias
     if shift is not None:  # (PyTorch's scheme draws the forget block's bias as it draws the others: it was set to 0)
